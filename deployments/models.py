@@ -1,0 +1,155 @@
+"""Deployments and their events: the request, its settings, its state and its timeline."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from deployments.choices import (
+    IN_FLIGHT_OUTCOMES,
+    TERMINAL_STATES,
+    EventKind,
+    Outcome,
+    Phase,
+    Status,
+    Target,
+)
+
+
+class Deployment(models.Model):
+    team = models.ForeignKey("portal.Team", on_delete=models.PROTECT, related_name="deployments")
+    # DNS-label name, used for every Google resource the deployment creates.
+    slug = models.SlugField(max_length=40)
+    target = models.CharField(max_length=32, choices=Target.choices)
+    model = models.CharField(max_length=64, help_text="Catalog key, e.g. gemma3-4b.")
+    region = models.CharField(max_length=32)
+    gpu_type = models.CharField(max_length=32)
+    gpu_count = models.PositiveSmallIntegerField(default=1)
+    # Target-specific settings (CPU, memory, scaling...), validated by deployments.specs.
+    spec = models.JSONField(default=dict)
+
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_via_token = models.ForeignKey(
+        "portal.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    # Each pass through DEPLOYING is an attempt; resources created per attempt
+    # (builds) are tagged with it so a resumed step finds its own work.
+    attempt = models.PositiveIntegerField(default=0)
+    # What earlier steps produced that later ones need (image digest, service URL...).
+    outputs = models.JSONField(default=dict, blank=True)
+    endpoint_url = models.URLField(blank=True)
+    failure_step = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    failure_hint = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_deployment", "Can approve or reject GPU deployments")]
+        constraints = [
+            # Google resource names derive from the slug, so two live deployments
+            # must never share one.
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=~Q(status__in=[s.value for s in TERMINAL_STATES]),
+                name="one_live_deployment_per_slug",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.target}, {self.status})"
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.TEARDOWN if self.status == Status.TEARING_DOWN else Phase.DEPLOY
+
+
+class DeploymentEvent(models.Model):
+    """The audit trail and the timeline: state changes, and each rollout step's run.
+
+    A step row is written before the step runs (running) and updated after it
+    (waiting on an operation, succeeded, failed); its lease keeps two workers from
+    running the same step at once.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        "portal.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(blank=True)
+
+    # State changes
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+
+    # Rollout steps
+    phase = models.CharField(max_length=16, choices=Phase.choices, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    step = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    operation = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    retries = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    # A check scheduled for this time is already queued; earlier arrivals (duplicate
+    # tasks, the reconciler) step aside so only one chain of checks stays alive.
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One step in flight per deployment: two rollouts of one deployment
+            # can never run side by side.
+            models.UniqueConstraint(
+                fields=["deployment"],
+                condition=Q(kind=EventKind.STEP, outcome__in=[o.value for o in IN_FLIGHT_OUTCOMES]),
+                name="one_step_in_flight_per_deployment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == EventKind.STEP:
+            return f"{self.step}: {self.outcome}"
+        return f"{self.from_status} → {self.to_status}"
+
+    def as_timeline_row(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "kind": self.kind,
+            "at": self.created_at.isoformat(),
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "phase": self.phase,
+            "step": self.step,
+            "outcome": self.outcome,
+            "operation": self.operation,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "error": self.error,
+            "retries": self.retries,
+            "message": self.message,
+            "actor": self.actor.get_username() if self.actor else None,
+        }

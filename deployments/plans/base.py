@@ -1,0 +1,84 @@
+"""The shape of a plan: ordered steps, each one exact Google API request.
+
+Plans are data computed by pure functions. The approval page shows them, tests
+pin them, and the worker executes them step by step (workers/rollout/).
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from deployments.choices import Phase, Target
+
+MANAGED_BY_LABEL = {"managed-by": "hangar"}
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Everything outside the deployment row that a plan depends on (from settings)."""
+
+    project: str
+    portal_service_account: str
+    registry_repository: str
+    ollama_image: str = "ollama/ollama:latest"
+
+
+@dataclass(frozen=True)
+class DeploymentRef:
+    """The identity of the deployment a plan is for."""
+
+    id: int
+    slug: str
+    team_slug: str
+    attempt: int
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**MANAGED_BY_LABEL, "hangar-deployment": self.slug, "hangar-team": self.team_slug}
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request as the Google API receives it.
+
+    `api` names the adapter (workers/gcp/) that sends it; for `endpoint` the path is
+    relative to the deployed service's URL, known only once the service is ready.
+    """
+
+    api: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    action: str
+    request: ApiRequest
+    gcloud: str
+    # The IAM role the portal's identity needs for this step; named when Google refuses it.
+    required_role: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    phase: Phase
+    deployment: DeploymentRef
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target.value,
+            "phase": self.phase.value,
+            "deployment": asdict(self.deployment),
+            "steps": [asdict(step) for step in self.steps],
+        }

@@ -1,0 +1,289 @@
+"""Seed 000 as a plan: Ollama with the model baked into the image, on a Cloud Run L4 GPU.
+
+Build: Cloud Build writes the seed's Dockerfile from an inline base64 env var (no
+source upload), pulls the model into the image and pushes it to Artifact Registry.
+Deploy: the v2 service carries every flag of the seed's `gcloud run deploy`.
+"""
+
+import base64
+import json
+import shlex
+
+from deployments.choices import Phase, Target
+from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, Plan, PlanContext, Step
+from deployments.specs import CloudRunOllamaSpec
+
+OLLAMA_PORT = 8080
+DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
+BUILD_MACHINE_TYPE = "E2_HIGHCPU_8"  # pulling multi-GB weights is network- and CPU-bound
+BUILD_TIMEOUT = "3600s"
+SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
+
+
+def dockerfile(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
+    """The seed's Dockerfile: weights in the image make cold starts fast (seed 000)."""
+    return "\n".join(
+        [
+            f"FROM {ctx.ollama_image}",
+            f"ENV OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}",
+            "ENV OLLAMA_MODELS=/models",
+            "ENV OLLAMA_DEBUG=false",
+            # Never unload the weights from the GPU between requests.
+            "ENV OLLAMA_KEEP_ALIVE=-1",
+            f"ENV MODEL={spec.catalog_model.ollama_tag}",
+            "RUN ollama serve & sleep 5 && ollama pull $MODEL",
+            'ENTRYPOINT ["ollama", "serve"]',
+            "",
+        ]
+    )
+
+
+def image_uri(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
+    return (
+        f"{spec.region}-docker.pkg.dev/{ctx.project}/{ctx.registry_repository}/"
+        f"{ref.slug}:a{ref.attempt}"
+    )
+
+
+def build_tag(ref: DeploymentRef) -> str:
+    """Unique per deployment attempt: a resumed step finds the build it already started."""
+    return f"hangar-d{ref.id}-a{ref.attempt}"
+
+
+def location(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
+    return f"projects/{ctx.project}/locations/{spec.region}"
+
+
+def service_name(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
+    return f"{location(spec, ctx)}/services/{ref.slug}"
+
+
+def repository_body() -> dict[str, object]:
+    return {
+        "format": "DOCKER",
+        "description": "Images built by Hangar",
+        "labels": dict(MANAGED_BY_LABEL),
+    }
+
+
+def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
+    image = image_uri(ref, spec, ctx)
+    encoded = base64.b64encode(dockerfile(spec, ctx).encode()).decode()
+    return {
+        "steps": [
+            {
+                "id": "write-dockerfile",
+                "name": DOCKER_BUILDER,
+                "entrypoint": "bash",
+                # `$$` is Cloud Build's escape for a literal `$`: bash reads the env var.
+                "args": ["-c", 'echo "$$DOCKERFILE_B64" | base64 -d > Dockerfile'],
+                "env": [f"DOCKERFILE_B64={encoded}"],
+            },
+            {"id": "build", "name": DOCKER_BUILDER, "args": ["build", "-t", image, "."]},
+        ],
+        "images": [image],
+        "tags": ["hangar", f"hangar-{ref.slug}", build_tag(ref)],
+        "timeout": BUILD_TIMEOUT,
+        "options": {"machineType": BUILD_MACHINE_TYPE},
+    }
+
+
+def service_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
+    """The v2 Service for seed 000's `gcloud run deploy`, flag by flag.
+
+    --no-cpu-throttling is `resources.cpuIdle = false`, a proto3 default the client
+    never puts on the wire: setting `resources` without it keeps CPU always allocated.
+    --no-allow-unauthenticated needs nothing: a new service has no public binding.
+    """
+    return {
+        "name": service_name(ref, spec, ctx),
+        "labels": ref.labels,
+        "ingress": "INGRESS_TRAFFIC_ALL",
+        "template": {
+            "labels": ref.labels,
+            "scaling": {  # --min-instances / --max-instances
+                "minInstanceCount": spec.min_instances,
+                "maxInstanceCount": spec.max_instances,
+            },
+            "timeout": f"{spec.timeout_seconds}s",  # --timeout
+            "maxInstanceRequestConcurrency": spec.concurrency,  # --concurrency
+            "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN2",
+            "nodeSelector": {"accelerator": spec.gpu_type},  # --gpu-type
+            "gpuZonalRedundancyDisabled": True,  # --no-gpu-zonal-redundancy
+            "containers": [
+                {
+                    "name": "ollama",
+                    "image": image_uri(ref, spec, ctx),
+                    "ports": [{"containerPort": OLLAMA_PORT}],
+                    "env": [  # --set-env-vars
+                        {"name": "OLLAMA_NUM_PARALLEL", "value": str(spec.ollama_parallel)}
+                    ],
+                    "resources": {
+                        "limits": {
+                            "cpu": str(spec.cpu),  # --cpu
+                            "memory": f"{spec.memory_gib}Gi",  # --memory
+                            "nvidia.com/gpu": str(spec.gpu_count),  # --gpu
+                        },
+                        "startupCpuBoost": True,
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
+    labels = ",".join(f"{k}={v}" for k, v in ref.labels.items())
+    return " ".join(
+        [
+            f"gcloud run deploy {ref.slug}",
+            f"--image={image_uri(ref, spec, ctx)}",
+            f"--region={spec.region}",
+            f"--concurrency={spec.concurrency}",
+            f"--cpu={spec.cpu}",
+            f"--set-env-vars=OLLAMA_NUM_PARALLEL={spec.ollama_parallel}",
+            f"--gpu={spec.gpu_count}",
+            f"--gpu-type={spec.gpu_type}",
+            f"--min-instances={spec.min_instances}",
+            f"--max-instances={spec.max_instances}",
+            f"--memory={spec.memory_gib}Gi",
+            "--no-allow-unauthenticated",
+            "--no-cpu-throttling",
+            "--no-gpu-zonal-redundancy",
+            f"--timeout={spec.timeout_seconds}",
+            f"--labels={labels}",
+        ]
+    )
+
+
+def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
+    loc = location(spec, ctx)
+    repo = ctx.registry_repository
+    service = service_name(ref, spec, ctx)
+    invoker = f"serviceAccount:{ctx.portal_service_account}"
+    build = build_body(ref, spec, ctx)
+    smoke_body = {
+        "model": spec.catalog_model.ollama_tag,
+        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
+        "stream": False,
+    }
+    steps = (
+        Step(
+            key="ensure_repository",
+            title="Ensure the Artifact Registry Docker repository",
+            action="artifact_registry.ensure_repository",
+            request=ApiRequest(
+                "artifactregistry",
+                "POST",
+                f"/v1/{loc}/repositories?repositoryId={repo}",
+                repository_body(),
+            ),
+            gcloud=(
+                f"gcloud artifacts repositories create {repo} --repository-format=docker "
+                f"--location={spec.region} --labels=managed-by=hangar"
+            ),
+            required_role="roles/artifactregistry.admin",
+            params={"parent": loc, "repository_id": repo},
+        ),
+        Step(
+            key="build_image",
+            title=f"Build the image with {spec.catalog_model.ollama_tag} baked in",
+            action="cloud_build.run_build",
+            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", build),
+            gcloud=(
+                f"gcloud builds submit --no-source --region={spec.region} "
+                f"--config=<(echo {shlex.quote(json.dumps(build))})"
+            ),
+            required_role="roles/cloudbuild.builds.editor",
+            params={"parent": loc, "tag": build_tag(ref)},
+        ),
+        Step(
+            key="deploy_service",
+            title="Create or update the Cloud Run service",
+            action="cloud_run.apply_service",
+            request=ApiRequest(
+                "run", "PATCH", f"/v2/{service}?allowMissing=true", service_body(ref, spec, ctx)
+            ),
+            gcloud=_gcloud_deploy(ref, spec, ctx),
+            required_role="roles/run.admin",
+        ),
+        Step(
+            key="grant_invoker",
+            title="Let only the portal invoke the service",
+            action="cloud_run.grant_invoker",
+            request=ApiRequest(
+                "run",
+                "POST",
+                f"/v2/{service}:setIamPolicy",
+                {"policy": {"bindings": [{"role": "roles/run.invoker", "members": [invoker]}]}},
+            ),
+            gcloud=(
+                f"gcloud run services add-iam-policy-binding {ref.slug} --region={spec.region} "
+                f"--member={invoker} --role=roles/run.invoker"
+            ),
+            required_role="roles/run.admin",
+            params={"member": invoker, "role": "roles/run.invoker"},
+        ),
+        Step(
+            key="wait_ready",
+            title="Wait until the service is Ready",
+            action="cloud_run.wait_ready",
+            request=ApiRequest("run", "GET", f"/v2/{service}"),
+            gcloud=(
+                f"gcloud run services describe {ref.slug} --region={spec.region} "
+                "--format='value(status.url)'"
+            ),
+            required_role="roles/run.viewer",
+        ),
+        Step(
+            key="smoke_test",
+            title="Chat with the model through its private URL",
+            action="endpoint.ollama_chat",
+            request=ApiRequest("endpoint", "POST", "/api/chat", smoke_body),
+            gcloud=(
+                'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
+                f"SERVICE_URL/api/chat -d {shlex.quote(json.dumps(smoke_body))}"
+            ),
+            required_role="roles/run.invoker",
+        ),
+    )
+    return Plan(Target.CLOUD_RUN_OLLAMA, Phase.DEPLOY, ref, steps)
+
+
+def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
+    loc = location(spec, ctx)
+    repo = ctx.registry_repository
+    service = service_name(ref, spec, ctx)
+    steps = (
+        Step(
+            key="cancel_build",
+            title="Cancel the image build if it is still running",
+            action="cloud_build.cancel_build",
+            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
+            gcloud=f"gcloud builds cancel BUILD_ID --region={spec.region}",
+            required_role="roles/cloudbuild.builds.editor",
+            params={"parent": loc, "tag": build_tag(ref)},
+        ),
+        Step(
+            key="delete_service",
+            title="Delete the Cloud Run service",
+            action="cloud_run.delete_service",
+            request=ApiRequest("run", "DELETE", f"/v2/{service}"),
+            gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
+            required_role="roles/run.admin",
+        ),
+        Step(
+            key="delete_image",
+            title="Delete the image and all its tags",
+            action="artifact_registry.delete_package",
+            request=ApiRequest(
+                "artifactregistry", "DELETE", f"/v1/{loc}/repositories/{repo}/packages/{ref.slug}"
+            ),
+            gcloud=(
+                f"gcloud artifacts packages delete {ref.slug} --repository={repo} "
+                f"--location={spec.region} --quiet"
+            ),
+            required_role="roles/artifactregistry.admin",
+        ),
+    )
+    return Plan(Target.CLOUD_RUN_OLLAMA, Phase.TEARDOWN, ref, steps)

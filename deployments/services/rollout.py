@@ -1,0 +1,254 @@
+"""Recording a rollout: which step runs next, who holds it, and what it produced.
+
+The worker (workers/rollout/runner.py) claims a step here, runs it outside any
+transaction, and records the result here. A step row is written before its work
+starts and carries a lease, so a worker killed mid-step is replaced once the lease
+runs out, and a step waiting on a Google operation keeps the operation's name so
+whoever picks it up next polls that operation instead of starting another.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from deployments.choices import IN_FLIGHT_OUTCOMES, ROLLING_STATES, EventKind, Outcome, Phase, Status
+from deployments.dispatch import rollout_schedule
+from deployments.models import Deployment, DeploymentEvent
+from deployments.plans import plan_for
+from deployments.plans.base import Plan, Step
+from deployments.services.lifecycle import deployment_transition
+
+
+@dataclass(frozen=True)
+class StepClaim:
+    """A step this worker holds the lease on, with what it needs to run it."""
+
+    deployment_id: int
+    event_id: int
+    lease_owner: str
+    step: Step
+    operation: str
+    retries: int
+    started_at: Any
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    message: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Google is working; check again later. `operation` is what to poll."""
+
+    operation: str
+    message: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A transient failure (429, 5xx, timeout): try the same call again after a pause."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: str
+    hint: str = ""
+
+
+StepResult = Succeeded | Waiting | Retry | Failed
+
+
+_EARLY_TOLERANCE = timedelta(milliseconds=100)
+
+
+def _rollout() -> dict[str, Any]:
+    return settings.ROLLOUT
+
+
+def _backoff(retries: int) -> float:
+    cfg = _rollout()
+    return float(min(cfg["POLL_SECONDS"] * (2**retries), cfg["POLL_MAX_SECONDS"]))
+
+
+def rollout_claim(*, deployment_id: int) -> StepClaim | None:
+    """Take the next step of the deployment's rollout, or finish the rollout.
+
+    Returns None when there is nothing to run now: the deployment is not rolling,
+    another worker holds the step, or the rollout just finished.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
+    with transaction.atomic():
+        deployment = (
+            Deployment.objects.select_for_update().select_related("team").filter(pk=deployment_id).first()
+        )
+        if deployment is None or deployment.status not in ROLLING_STATES:
+            return None
+        if deployment.status == Status.APPROVED:
+            deployment = deployment_transition(
+                deployment=deployment,
+                to=Status.DEPLOYING,
+                message="Rollout started",
+                changes={"attempt": deployment.attempt + 1},
+            )
+        phase = deployment.phase
+        plan = plan_for(deployment, phase)
+
+        in_flight = DeploymentEvent.objects.filter(
+            deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
+        ).first()
+        if in_flight and (in_flight.phase != phase or in_flight.attempt != deployment.attempt):
+            # A tear down overtook the rollout: what it was waiting on no longer matters.
+            if in_flight.lease_expires_at and in_flight.lease_expires_at > now:
+                return None
+            in_flight.outcome = Outcome.ABANDONED
+            in_flight.finished_at = now
+            in_flight.save(update_fields=["outcome", "finished_at"])
+            in_flight = None
+
+        owner = uuid.uuid4().hex
+        if in_flight is not None:
+            if in_flight.lease_expires_at and in_flight.lease_expires_at > now:
+                return None  # another worker is running it
+            if in_flight.not_before and now + _EARLY_TOLERANCE < in_flight.not_before:
+                return None  # a check is already queued for later
+            in_flight.lease_owner = owner
+            in_flight.lease_expires_at = now + lease
+            in_flight.save(update_fields=["lease_owner", "lease_expires_at"])
+            event = in_flight
+        else:
+            step = _next_step(deployment, plan)
+            if step is None:
+                _finish(deployment, phase)
+                return None
+            event = DeploymentEvent.objects.create(
+                deployment=deployment,
+                kind=EventKind.STEP,
+                phase=phase,
+                attempt=deployment.attempt,
+                step=step.key,
+                outcome=Outcome.RUNNING,
+                started_at=now,
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+                message=step.title,
+            )
+        # Touch the deployment so the reconciler sees it moving.
+        Deployment.objects.filter(pk=deployment.pk).update(updated_at=now)
+        return StepClaim(
+            deployment_id=deployment.pk,
+            event_id=event.pk,
+            lease_owner=owner,
+            step=plan.step(event.step),
+            operation=event.operation,
+            retries=event.retries,
+            started_at=event.started_at,
+            outputs=dict(deployment.outputs),
+        )
+
+
+def _next_step(deployment: Deployment, plan: Plan) -> Step | None:
+    done = set(
+        DeploymentEvent.objects.filter(
+            deployment=deployment,
+            kind=EventKind.STEP,
+            phase=plan.phase,
+            attempt=deployment.attempt,
+            outcome=Outcome.SUCCEEDED,
+        ).values_list("step", flat=True)
+    )
+    return next((step for step in plan.steps if step.key not in done), None)
+
+
+def _finish(deployment: Deployment, phase: Phase) -> None:
+    if phase == Phase.DEPLOY:
+        deployment_transition(
+            deployment=deployment,
+            to=Status.READY,
+            message="Rollout finished; the endpoint answered.",
+            changes={"endpoint_url": deployment.outputs.get("service_uri", "")},
+        )
+    else:
+        deployment_transition(
+            deployment=deployment,
+            to=Status.TORN_DOWN,
+            message="Everything Hangar created for this deployment is gone.",
+            changes={"endpoint_url": ""},
+        )
+
+
+def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
+    """Store what a step did and queue whatever comes next. A lost lease records nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=claim.deployment_id)
+        event = DeploymentEvent.objects.select_for_update().get(pk=claim.event_id)
+        if event.lease_owner != claim.lease_owner or event.outcome not in IN_FLIGHT_OUTCOMES:
+            return
+        event.lease_owner = ""
+        event.lease_expires_at = None
+        event.not_before = None
+        outputs = getattr(result, "outputs", None)
+        if outputs:
+            deployment.outputs = {**deployment.outputs, **outputs}
+        deployment.save(update_fields=["outputs", "updated_at"])
+
+        if isinstance(result, Succeeded):
+            event.outcome = Outcome.SUCCEEDED
+            event.finished_at = now
+            event.error = ""
+            event.detail = {**event.detail, **({"message": result.message} if result.message else {})}
+            event.save()
+            rollout_schedule(deployment_id=deployment.pk)
+        elif isinstance(result, Waiting):
+            event.outcome = Outcome.WAITING
+            event.operation = result.operation
+            event.detail = {**event.detail, **({"message": result.message} if result.message else {})}
+            _schedule_check(event, now, _backoff(0))
+        elif isinstance(result, Retry) and event.retries < _rollout()["MAX_RETRIES"]:
+            event.retries += 1
+            event.error = result.error
+            _schedule_check(event, now, _backoff(event.retries))
+        else:
+            error = result.error
+            hint = result.hint if isinstance(result, Failed) else (
+                f"Google kept answering with a transient error after {event.retries} retries; "
+                "retry the deployment later."
+            )
+            event.outcome = Outcome.FAILED
+            event.finished_at = now
+            event.error = error
+            event.save()
+            if deployment.status in (Status.DEPLOYING, Status.TEARING_DOWN):
+                deployment_transition(
+                    deployment=deployment,
+                    to=Status.FAILED,
+                    message=f"{event.step} failed",
+                    changes={"failure_step": event.step, "failure_message": error, "failure_hint": hint},
+                )
+
+
+def _schedule_check(event: DeploymentEvent, now: Any, countdown: float) -> None:
+    event.not_before = now + timedelta(seconds=countdown)
+    event.save()
+    rollout_schedule(deployment_id=event.deployment_id, countdown=countdown)
+
+
+def rollout_stalled_ids() -> list[int]:
+    """Rolling deployments nothing has touched for a while: their task was lost."""
+    cutoff = timezone.now() - timedelta(seconds=_rollout()["STALL_SECONDS"])
+    return list(
+        Deployment.objects.filter(status__in=[s.value for s in ROLLING_STATES], updated_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )

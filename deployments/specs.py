@@ -1,0 +1,135 @@
+"""What a deployment asks for, per target, and the rules that decide whether it can run.
+
+The form, the API and the plan all read a spec from here, so a rule lives once.
+"""
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Self
+
+from deployments.catalog import CLOUD_RUN_GPU_REGIONS, GPU_TYPES, MODELS, CatalogModel, GpuType
+
+SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+MAX_TIMEOUT_SECONDS = 3600  # Cloud Run's ceiling for a request
+MAX_CONCURRENCY = 1000
+
+
+FieldErrors = dict[str, list[str]]
+
+
+def slug_errors(slug: str) -> list[str]:
+    if not SLUG_RE.match(slug):
+        return [
+            "Use 1–40 lowercase letters, digits and hyphens, starting with a letter and not "
+            "ending with a hyphen: it names the Cloud Run service and the image."
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class CloudRunOllamaSpec:
+    """Seed 000's `gcloud run deploy` flags; the defaults are the seed's values."""
+
+    model: str
+    region: str = "europe-west1"
+    gpu_type: str = "nvidia-l4"
+    gpu_count: int = 1
+    cpu: int = 8
+    memory_gib: int = 32
+    ollama_parallel: int = 4
+    concurrency: int = 4
+    min_instances: int = 0
+    max_instances: int = 1
+    timeout_seconds: int = 600
+
+    # Fields kept in Deployment columns rather than in Deployment.spec.
+    COLUMN_FIELDS = ("model", "region", "gpu_type", "gpu_count")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Self:
+        return cls(**{k: values[k] for k in cls.field_names() if k in values})
+
+    @classmethod
+    def from_deployment(cls, deployment: Any) -> Self:
+        columns = {name: getattr(deployment, name) for name in cls.COLUMN_FIELDS}
+        return cls.from_values({**deployment.spec, **columns})
+
+    def spec_json(self) -> dict[str, Any]:
+        """The part stored in Deployment.spec."""
+        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}
+
+    @property
+    def catalog_model(self) -> CatalogModel:
+        return MODELS[self.model]
+
+    @property
+    def gpu(self) -> GpuType:
+        return GPU_TYPES[self.gpu_type]
+
+    def errors(self) -> FieldErrors:
+        """Every reason this spec cannot run, by field; empty when it can."""
+        errors: FieldErrors = {}
+
+        def add(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
+        if self.model not in MODELS:
+            add("model", f"Unknown model {self.model!r}; pick one from the catalog.")
+        if self.gpu_type not in GPU_TYPES:
+            add("gpu_type", f"Cloud Run offers no GPU called {self.gpu_type!r}.")
+        if errors:
+            return errors
+
+        if self.region not in CLOUD_RUN_GPU_REGIONS[self.gpu_type]:
+            offered = ", ".join(CLOUD_RUN_GPU_REGIONS[self.gpu_type])
+            add("region", f"Cloud Run offers {self.gpu.label} only in {offered}.")
+        if self.gpu_count != 1:
+            add(
+                "gpu_count",
+                "Cloud Run attaches exactly one GPU to an instance; raise max instances to "
+                "serve more traffic.",
+            )
+        if self.cpu < self.gpu.min_cpu:
+            add("cpu", f"An instance with an {self.gpu.label} needs at least {self.gpu.min_cpu} CPUs.")
+        if self.memory_gib < self.gpu.min_memory_gib:
+            add(
+                "memory_gib",
+                f"An instance with an {self.gpu.label} needs at least "
+                f"{self.gpu.min_memory_gib} GiB of memory.",
+            )
+        if self.ollama_parallel < 1:
+            add("ollama_parallel", "Ollama needs at least one parallel slot.")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            add("concurrency", f"Concurrency must be between 1 and {MAX_CONCURRENCY}.")
+        elif self.ollama_parallel >= 1 and self.concurrency > 2 * self.ollama_parallel:
+            add(
+                "concurrency",
+                f"Concurrency {self.concurrency} is more than twice the {self.ollama_parallel} "
+                "Ollama parallel slots. Extra requests queue inside Ollama, so latency rises and "
+                "Cloud Run does not scale out for them (seed 000). Use at most "
+                f"{2 * self.ollama_parallel}; equal to the slots gives the best latency.",
+            )
+        if self.min_instances < 0:
+            add("min_instances", "Min instances cannot be negative.")
+        if self.max_instances < 1:
+            add("max_instances", "Max instances must be at least 1.")
+        elif self.min_instances > self.max_instances:
+            add("min_instances", "Min instances cannot exceed max instances.")
+        if not 1 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+            add("timeout_seconds", f"The timeout must be 1 to {MAX_TIMEOUT_SECONDS} seconds.")
+
+        if self.ollama_parallel >= 1:
+            needed = self.catalog_model.vram_needed_gib(self.ollama_parallel)
+            if needed > self.gpu.memory_gib:
+                add(
+                    "model",
+                    f"{self.catalog_model.ollama_tag} with {self.ollama_parallel} parallel slots "
+                    f"needs about {needed} GiB of GPU memory; an {self.gpu.label} has "
+                    f"{self.gpu.memory_gib} GiB. Use fewer parallel slots, a smaller model or a "
+                    "larger GPU.",
+                )
+        return errors

@@ -1,0 +1,40 @@
+"""Who may see and do what: the team and role checks every interface shares."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.exceptions import PermissionDenied
+from portal.models import ROLE_RANK, ApiToken, Membership, Role, Team
+
+APPROVE_PERMISSION = "deployments.approve_deployment"
+
+
+def is_platform_admin(user: Any) -> bool:
+    return bool(user.is_active and user.has_perm(APPROVE_PERMISSION))
+
+
+def teams_visible_to(*, user: Any, token: ApiToken | None = None) -> QuerySet[Team]:
+    """A token narrows its owner's teams to the token's own team."""
+    teams = Team.objects.filter(memberships__user=user)
+    if token is not None:
+        teams = teams.filter(pk=token.team_id)
+    return teams.distinct()
+
+
+def role_in_team(*, user: Any, team: Team) -> Role | None:
+    membership = Membership.objects.filter(user=user, team=team).only("role").first()
+    return Role(membership.role) if membership else None
+
+
+def require_team_role(
+    *, user: Any, team: Team, role: Role, token: ApiToken | None = None, action: str
+) -> None:
+    if token is not None and token.team_id != team.pk:
+        raise PermissionDenied(f"This API token belongs to another team; it cannot {action}.")
+    held = role_in_team(user=user, team=team)
+    if held is None or ROLE_RANK[held] < ROLE_RANK[role]:
+        raise PermissionDenied(
+            f"You need the {role.label} role in team {team.name} to {action}.",
+            extra={"required_role": role.value},
+        )

@@ -1,0 +1,196 @@
+"""Settings shared by every environment; each value comes from the environment.
+
+`local.py` (the default) runs everything on one machine against the sandbox,
+`production.py` points at Google Cloud and refuses to start without its secrets,
+`test.py` swaps in the machine's Postgres and Redis.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal",
+    "deployments",
+    "playground",
+    "workers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+ASGI_APPLICATION = "portal.asgi.application"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite on one machine needs IMMEDIATE transactions and WAL, or the web process
+# and the worker trip over "database is locked".
+_SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'hangar.sqlite3'}"
+DATABASES = {"default": env.db("DATABASE_URL", default=_SQLITE_DEFAULT)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "deployments:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Front-end packages come from the npm registry at setup (scripts/setup), never from a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", BASE_DIR / "node_modules")]
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.exception_handler.hangar_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hangar API",
+    "DESCRIPTION": "Request, approve, roll out and tear down LLM deployments on Google Cloud GPUs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Celery: long rollouts are many short, idempotent tasks (see workers/celery.py) ---
+CELERY_BROKER_URL = env(
+    "CELERY_BROKER_URL", default="filesystem://"
+)  # no broker server needed on one machine
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    # Must exceed the longest countdown we schedule (ROLLOUT_POLL_MAX_SECONDS) by far,
+    # or Redis redelivers the waiting task again and again.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery-broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="hangar")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Rollouts ---
+ROLLOUT = {
+    # First and longest wait between two checks of a running operation.
+    "POLL_SECONDS": env.float("ROLLOUT_POLL_SECONDS", default=5.0),
+    "POLL_MAX_SECONDS": env.float("ROLLOUT_POLL_MAX_SECONDS", default=60.0),
+    # A step whose worker vanished is taken over once its lease runs out; keep it
+    # longer than CELERY_TASK_TIME_LIMIT so a live worker never loses its step.
+    "STEP_LEASE_SECONDS": env.float("ROLLOUT_STEP_LEASE_SECONDS", default=150.0),
+    # The reconciler re-queues a rollout that has not moved for this long.
+    "STALL_SECONDS": env.float("ROLLOUT_STALL_SECONDS", default=120.0),
+    "RECONCILE_EVERY_SECONDS": env.float("ROLLOUT_RECONCILE_EVERY_SECONDS", default=30.0),
+    # Transient Google errors (429, 5xx) are retried this many times per step.
+    "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
+    # How long a fresh service may take to answer its first chat (model loading).
+    "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=300.0),
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-rollouts": {
+        "task": "workers.tasks.reconcile",
+        "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
+    },
+}
+
+# --- Google Cloud ---
+GCP = {
+    "PROJECT": env("GCP_PROJECT", default="hangar-sandbox"),
+    # The identity the portal and its workers run as: the only invoker of the
+    # private services Hangar deploys.
+    "PORTAL_SERVICE_ACCOUNT": env(
+        "GCP_PORTAL_SERVICE_ACCOUNT",
+        default="hangar-portal@hangar-sandbox.iam.gserviceaccount.com",
+    ),
+    # Artifact Registry repository (one per region) that holds Hangar's images.
+    "REGISTRY_REPOSITORY": env("GCP_REGISTRY_REPOSITORY", default="hangar"),
+    # Empty means Google's own endpoints; the sandbox sets one base URL for all APIs.
+    "API_ENDPOINT": env("GCP_API_ENDPOINT", default=""),
+    "HTTP_TIMEOUT_SECONDS": env.float("GCP_HTTP_TIMEOUT_SECONDS", default=30.0),
+    # The seed builds FROM ollama/ollama:latest; pin a version here for repeatable images.
+    "OLLAMA_IMAGE": env("OLLAMA_IMAGE", default="ollama/ollama:latest"),
+}

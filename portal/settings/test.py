@@ -1,0 +1,25 @@
+"""Tests run on this machine's real Postgres and Redis, against a sandbox the tests start."""
+
+from .local import *  # noqa: F403
+from .local import ROLLOUT, env
+
+SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # noqa: S105  (test settings only)
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hangar"),
+}
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/7")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ROLLOUT |= {
+    "POLL_SECONDS": env.float("ROLLOUT_POLL_SECONDS", default=0.2),
+    "POLL_MAX_SECONDS": env.float("ROLLOUT_POLL_MAX_SECONDS", default=0.5),
+    "STEP_LEASE_SECONDS": env.float("ROLLOUT_STEP_LEASE_SECONDS", default=20.0),
+    "STALL_SECONDS": env.float("ROLLOUT_STALL_SECONDS", default=3.0),
+    "RECONCILE_EVERY_SECONDS": env.float("ROLLOUT_RECONCILE_EVERY_SECONDS", default=1.0),
+    "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=20.0),
+}

@@ -1,0 +1,38 @@
+"""Runtime settings of the sandbox (command line, SANDBOX_* env vars, /_sandbox/config)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass
+class Config:
+    operation_delay: float = field(default_factory=lambda: _env_float("SANDBOX_OPERATION_DELAY", 2.0))
+    model_load_delay: float = field(default_factory=lambda: _env_float("SANDBOX_MODEL_LOAD_DELAY", 3.0))
+    token_delay: float = field(default_factory=lambda: _env_float("SANDBOX_TOKEN_DELAY", 0.02))
+    project: str = field(default_factory=lambda: _env_str("SANDBOX_PROJECT", "hangar-sandbox"))
+    project_number: str = field(
+        default_factory=lambda: _env_str("SANDBOX_PROJECT_NUMBER", "123456789012")
+    )
+    service_account: str = field(
+        default_factory=lambda: _env_str(
+            "SANDBOX_SERVICE_ACCOUNT", "hangar-portal@hangar-sandbox.iam.gserviceaccount.com"
+        )
+    )
+
+    # Only the timing knobs may change at runtime: identity is fixed per process so
+    # that tokens issued before a config change stay coherent.
+    TUNABLE = ("operation_delay", "model_load_delay", "token_delay")
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)

@@ -1,0 +1,48 @@
+"""Everything the sandbox holds in memory, and the clock that settles it."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from sandbox.artifact_registry import Registry
+from sandbox.auth import TokenIssuer
+from sandbox.cloud_build import BuildStore
+from sandbox.cloud_run import RunStore
+from sandbox.config import Config
+from sandbox.faults import FaultStore
+from sandbox.operations import OperationStore
+from sandbox.requestlog import RequestLog
+
+
+class State:
+    def __init__(self, config: Config) -> None:
+        self._defaults = copy.deepcopy(config)
+        self.config = config
+        # Issued credentials survive a reset: clients cache them across tests.
+        self.tokens = TokenIssuer(config.service_account)
+        self.base_url = ""
+        self.operations = OperationStore()
+        self.faults = FaultStore()
+        self.log = RequestLog()
+        self.registry = Registry()
+        self.builds = BuildStore()
+        self.run = RunStore()
+
+    def reset(self) -> None:
+        for name in self._defaults.TUNABLE:
+            setattr(self.config, name, getattr(self._defaults, name))
+        self.operations.clear()
+        self.faults.clear()
+        self.log.clear()
+        self.registry.clear()
+        self.builds.clear()
+        self.run.clear()
+
+    def advance(self) -> None:
+        """Settle everything whose time has come; called before serving any request."""
+        self.operations.advance(time.time())
+
+    @property
+    def host_port(self) -> str:
+        return self.base_url.split("://", 1)[1]

@@ -1,0 +1,16 @@
+"""The Celery app: configuration from Django settings (CELERY_*), tasks autodiscovered.
+
+Rollouts are chains of short, idempotent tasks whose state lives in Postgres, so the
+settings favour redelivery over loss: late acks, requeue on a lost worker, one
+prefetched task per process, and hard time limits (see portal/settings/base.py).
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+
+app = Celery("hangar")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
