@@ -44,8 +44,7 @@ class Route:
             group = f"f{len(self.field_names)}"
             self.field_names.append(name)
             parts = [
-                # "*" stops at ":" so that a custom verb (":cancel") stays out of the id.
-                ".+" if s == "**" else "[^/:]+" if s == "*" else re.escape(s)
+                ".+" if s == "**" else "[^/]+" if s == "*" else re.escape(s)
                 for s in sub.split("/")
             ]
             pattern += f"(?P<{group}>{'/'.join(parts)})"

@@ -1,7 +1,8 @@
 """Tests run on this machine's real Postgres and Redis, against a sandbox the tests start."""
 
-from .local import *  # noqa: F403
-from .local import ROLLOUT, env
+from .base import *  # noqa: F403
+from .base import ROLLOUT, env
+from .sandbox import SANDBOX_URL  # noqa: F401
 
 SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # noqa: S105  (test settings only)
 DATABASES = {
