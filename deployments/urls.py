@@ -1,7 +1,17 @@
 from django.urls import path
 
+from deployments import views
+
 app_name = "deployments"
 
-urlpatterns: list = [
-    # Pages are added by deployments/views.py: list, new, detail, timeline, approvals.
+urlpatterns = [
+    path("", views.deployment_list_view, name="list"),
+    path("new/", views.deployment_new_view, name="new"),
+    path("approvals/", views.deployment_approvals_view, name="approvals"),
+    path("<int:pk>/", views.deployment_detail_view, name="detail"),
+    path("<int:pk>/timeline/", views.deployment_timeline_view, name="timeline"),
+    path("<int:pk>/approve/", views.deployment_approve_view, name="approve"),
+    path("<int:pk>/reject/", views.deployment_reject_view, name="reject"),
+    path("<int:pk>/tear-down/", views.deployment_tear_down_view, name="tear_down"),
+    path("<int:pk>/retry/", views.deployment_retry_view, name="retry"),
 ]

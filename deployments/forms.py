@@ -1,0 +1,131 @@
+"""The request form: shapes and types only.
+
+Whether a request can run (VRAM, regions, concurrency against parallel slots...)
+is decided once, in CloudRunOllamaSpec.errors(), which deployment_request() calls;
+the view puts its messages next to these fields.
+"""
+
+from dataclasses import MISSING, fields
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from deployments.catalog import GPU_TYPES, MODELS, cloud_run_regions
+from deployments.choices import AVAILABLE_TARGETS
+from deployments.specs import CloudRunOllamaSpec
+from portal.models import ROLE_RANK, Role, Team
+
+# The seed's `gcloud run deploy` values, read from the spec so they live in one place.
+SPEC_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(CloudRunOllamaSpec) if f.default is not MISSING
+}
+
+# Roles that may request a deployment in a team (deployment_request() checks it again).
+REQUESTING_ROLES = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.DEPLOYER]]
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    return [(m.key, f"{m.label} ({m.ollama_tag})") for m in MODELS.values()]
+
+
+def _gpu_choices() -> list[tuple[str, str]]:
+    return [(g.key, g.label) for g in GPU_TYPES.values()]
+
+
+def _count(label: str, help_text: str, min_value: int = 0) -> forms.IntegerField:
+    return forms.IntegerField(label=label, min_value=min_value, help_text=help_text)
+
+
+class DeploymentRequestForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        empty_label=None,
+        help_text="Teams where you are a deployer or team admin.",
+    )
+    slug = forms.CharField(
+        label="Name",
+        max_length=40,
+        help_text="Names the Cloud Run service and its image: lowercase letters, digits, hyphens.",
+        widget=forms.TextInput(attrs={"placeholder": "ollama-gemma", "autocomplete": "off"}),
+    )
+    target = forms.ChoiceField(
+        choices=[(t.value, t.label) for t in AVAILABLE_TARGETS],
+        help_text="Where it runs. Cloud Run + Ollama bakes the model into the image (seed 000).",
+    )
+    model = forms.ChoiceField(
+        choices=_model_choices,
+        help_text="The Ollama tag is pulled into the image at build time, so cold starts "
+        "do not download weights.",
+    )
+    region = forms.ChoiceField(
+        choices=[(r, r) for r in cloud_run_regions()],
+        help_text="A region where Cloud Run offers the GPU you pick (--region).",
+    )
+    gpu_type = forms.ChoiceField(
+        label="GPU type",
+        choices=_gpu_choices,
+        help_text="--gpu-type: the GPU attached to each instance.",
+    )
+    gpu_count = _count(
+        "GPUs per instance",
+        "--gpu: Cloud Run attaches one GPU to an instance; scale out with max instances.",
+        min_value=1,
+    )
+    cpu = _count("CPUs", "--cpu: vCPUs per instance; a GPU instance needs a minimum.", 1)
+    memory_gib = _count(
+        "Memory (GiB)", "--memory: instance memory; a GPU instance needs a minimum.", 1
+    )
+    ollama_parallel = _count(
+        "Ollama parallel slots",
+        "OLLAMA_NUM_PARALLEL: requests Ollama serves at once. Each slot needs its own GPU "
+        "memory for the context, and more slots make each request slower.",
+        1,
+    )
+    concurrency = _count(
+        "Concurrency",
+        "--concurrency: requests Cloud Run sends to one instance at once. Equal to "
+        "OLLAMA_NUM_PARALLEL gives the best latency; up to 2× improves GPU utilisation "
+        "at the cost of requests queuing inside Ollama.",
+        1,
+    )
+    min_instances = _count(
+        "Min instances",
+        "--min-instances: 0 scales to zero when idle (no GPU cost, cold starts); "
+        "1 or more keeps GPUs warm and billed.",
+    )
+    max_instances = _count(
+        "Max instances",
+        "--max-instances: must be at most the project's GPU quota for this region "
+        "(Total Nvidia L4 GPU allocation, per project per region).",
+        1,
+    )
+    timeout_seconds = _count(
+        "Request timeout (s)",
+        "--timeout: how long one request may run; long generations need more.",
+        1,
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {**SPEC_DEFAULTS, "target": AVAILABLE_TARGETS[0].value})
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = requesting_teams(user=user)
+
+    def service_values(self) -> dict[str, Any]:
+        """The spec values, as deployment_request(values=...) takes them."""
+        names = CloudRunOllamaSpec.field_names()
+        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+
+    def add_service_errors(self, fields_errors: dict[str, list[str]], message: str) -> None:
+        """Put a service's ValidationFailed messages next to the fields they are about."""
+        for field, messages in fields_errors.items():
+            for text in messages:
+                self.add_error(field if field in self.fields else None, text)
+        if not fields_errors:
+            self.add_error(None, message)
+
+
+def requesting_teams(*, user: Any) -> QuerySet[Team]:
+    return Team.objects.filter(
+        memberships__user=user, memberships__role__in=REQUESTING_ROLES
+    ).distinct()

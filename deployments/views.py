@@ -1,0 +1,229 @@
+"""The HTML pages. Each view parses input, calls one service or selector, and renders.
+
+Rules (who may approve, which moves are legal, what fits on a GPU) live in the
+services; the views only choose which buttons to show and turn an
+ApplicationError into a message next to a field or at the top of the page.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
+from deployments.forms import DeploymentRequestForm
+from deployments.models import Deployment, DeploymentEvent
+from deployments.plans import plan_for
+from deployments.selectors import (
+    deployment_get,
+    deployment_list,
+    deployment_pending_approval,
+    deployment_timeline,
+)
+from deployments.services.lifecycle import (
+    deployment_approve,
+    deployment_reject,
+    deployment_request,
+    deployment_retry,
+    deployment_tear_down,
+)
+from deployments.specs import CloudRunOllamaSpec
+from portal.access import is_platform_admin, role_in_team
+from portal.exceptions import ApplicationError, NotFound, ValidationFailed
+from portal.models import ROLE_RANK, Role
+
+
+@login_required
+@require_GET
+def deployment_list_view(request: HttpRequest) -> HttpResponse:
+    deployments = deployment_list(user=request.user)
+    return render(request, "deployments/list.html", {"deployments": deployments})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deployment_new_view(request: HttpRequest) -> HttpResponse:
+    form = DeploymentRequestForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deployment = deployment_request(
+                team=form.cleaned_data["team"],
+                requested_by=request.user,
+                target=form.cleaned_data["target"],
+                slug=form.cleaned_data["slug"],
+                values=form.service_values(),
+            )
+        except ValidationFailed as exc:
+            form.add_service_errors(exc.fields, exc.message)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, f"Requested {deployment.slug}. A platform admin will review it."
+            )
+            return redirect("deployments:detail", pk=deployment.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "deployments/new.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def deployment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = _get_or_404(request, pk)
+    context = {
+        **_live_context(request, deployment),
+        "settings_rows": _settings_rows(deployment),
+        "plan": _plan(deployment, Phase.DEPLOY),
+        "teardown_plan": _plan(deployment, Phase.TEARDOWN),
+    }
+    return render(request, "deployments/detail.html", context)
+
+
+@login_required
+@require_GET
+def deployment_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the detail page (status, endpoint, actions, timeline), for htmx polls."""
+    deployment = _get_or_404(request, pk)
+    return render(request, "deployments/_live.html", _live_context(request, deployment))
+
+
+@login_required
+@require_GET
+def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
+    if not is_platform_admin(request.user):
+        raise PermissionDenied("Only platform admins review deployment requests.")
+    pending = [
+        {"deployment": d, "plan": _plan(d, Phase.DEPLOY)} for d in deployment_pending_approval()
+    ]
+    return render(request, "deployments/approvals.html", {"pending": pending})
+
+
+def _action(
+    service: Callable[..., Deployment], done: str, *, with_reason: bool = False
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """A POST-only view that calls one lifecycle service and returns to the detail page."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        deployment = _get_or_404(request, pk)
+        kwargs: dict[str, Any] = {"deployment": deployment, "by": request.user}
+        if with_reason:
+            kwargs["reason"] = request.POST.get("reason", "").strip()
+        try:
+            deployment = service(**kwargs)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done.format(slug=deployment.slug))
+        return redirect("deployments:detail", pk=pk)
+
+    view.__name__ = f"{service.__name__}_view"
+    return view
+
+
+deployment_approve_view = _action(
+    deployment_approve, "Approved {slug}; the rollout is queued.", with_reason=True
+)
+deployment_reject_view = _action(deployment_reject, "Rejected {slug}.", with_reason=True)
+deployment_tear_down_view = _action(
+    deployment_tear_down, "Tear down of {slug} requested.", with_reason=True
+)
+deployment_retry_view = _action(deployment_retry, "Retrying {slug} from the step that failed.")
+
+
+# --- presentation helpers: no rules, only shaping what the templates show ---
+
+
+def _get_or_404(request: HttpRequest, pk: int) -> Deployment:
+    try:
+        return deployment_get(user=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any]:
+    status = Status(deployment.status)
+    user = request.user
+    role = role_in_team(user=user, team=deployment.team)
+    is_admin = is_platform_admin(user)
+    can_operate = is_admin or (role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.DEPLOYER])
+    return {
+        "deployment": deployment,
+        "rolling": status in ROLLING_STATES,
+        "timeline": _timeline_rows(deployment),
+        "show_decide": is_admin and status == Status.PENDING_APPROVAL,
+        "show_tear_down": can_operate and status not in TERMINAL_STATES,
+        "show_retry": can_operate and status == Status.FAILED,
+    }
+
+
+def _plan(deployment: Deployment, phase: Phase) -> dict[str, Any]:
+    plan = plan_for(deployment, phase).as_dict()
+    for step in plan["steps"]:
+        body = step["request"]["body"]
+        step["body_json"] = json.dumps(body, indent=2) if body is not None else ""
+    return plan
+
+
+def _step_titles(deployment: Deployment) -> dict[tuple[str, str], str]:
+    titles = {}
+    for phase in Phase:
+        for step in plan_for(deployment, phase).steps:
+            titles[(phase.value, step.key)] = step.title
+    return titles
+
+
+def _timeline_rows(deployment: Deployment) -> list[dict[str, Any]]:
+    titles = _step_titles(deployment)
+    rows = []
+    for event in deployment_timeline(deployment=deployment):
+        rows.append(
+            {
+                "event": event,
+                "title": titles.get((event.phase, event.step), event.step),
+                "duration": _duration(event),
+            }
+        )
+    return rows
+
+
+def _duration(event: DeploymentEvent) -> str:
+    if not (event.started_at and event.finished_at):
+        return ""
+    return _format_seconds(event.finished_at - event.started_at)
+
+
+def _format_seconds(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
+    """The request's settings, labelled and explained as on the request form."""
+    form_fields = DeploymentRequestForm.base_fields
+    spec = CloudRunOllamaSpec.from_deployment(deployment)
+    rows = []
+    for name in CloudRunOllamaSpec.field_names():
+        field = form_fields[name]
+        value = getattr(spec, name)
+        choices = dict(getattr(field, "choices", []) or [])
+        rows.append(
+            {
+                "name": name,
+                "label": field.label or name.replace("_", " ").capitalize(),
+                "value": choices.get(value, value),
+                "help": field.help_text,
+            }
+        )
+    return rows
