@@ -56,14 +56,37 @@ class CatalogModel:
 MODELS: dict[str, CatalogModel] = {
     m.key: m
     for m in (
-        CatalogModel("gemma3-270m", "Gemma 3 270M", "gemma3", "gemma3:270m", Decimal("0.3"), Decimal("0.1")),
-        CatalogModel("gemma3-1b", "Gemma 3 1B", "gemma3", "gemma3:1b", Decimal("0.8"), Decimal("0.2")),
-        CatalogModel("gemma3-4b", "Gemma 3 4B", "gemma3", "gemma3:4b", Decimal("3.3"), Decimal("0.5")),
-        CatalogModel("gemma3-12b", "Gemma 3 12B", "gemma3", "gemma3:12b", Decimal("8.1"), Decimal("1.0")),
-        CatalogModel("gemma3-27b", "Gemma 3 27B", "gemma3", "gemma3:27b", Decimal("17"), Decimal("1.5")),
-        CatalogModel("gemma4-e2b", "Gemma 4 E2B", "gemma4", "gemma4:e2b", Decimal("7.2"), Decimal("0.5")),
-        CatalogModel("gemma4-e4b", "Gemma 4 E4B", "gemma4", "gemma4:e4b", Decimal("9.6"), Decimal("0.6")),
-        CatalogModel("gemma4-26b", "Gemma 4 26B A4B (MoE)", "gemma4", "gemma4:26b", Decimal("18"), Decimal("1.2")),
-        CatalogModel("gemma4-31b", "Gemma 4 31B", "gemma4", "gemma4:31b", Decimal("20"), Decimal("1.5")),
+        CatalogModel(
+            "gemma3-270m", "Gemma 3 270M", "gemma3", "gemma3:270m", Decimal("0.3"), Decimal("0.1")
+        ),
+        CatalogModel(
+            "gemma3-1b", "Gemma 3 1B", "gemma3", "gemma3:1b", Decimal("0.8"), Decimal("0.2")
+        ),
+        CatalogModel(
+            "gemma3-4b", "Gemma 3 4B", "gemma3", "gemma3:4b", Decimal("3.3"), Decimal("0.5")
+        ),
+        CatalogModel(
+            "gemma3-12b", "Gemma 3 12B", "gemma3", "gemma3:12b", Decimal("8.1"), Decimal("1.0")
+        ),
+        CatalogModel(
+            "gemma3-27b", "Gemma 3 27B", "gemma3", "gemma3:27b", Decimal("17"), Decimal("1.5")
+        ),
+        CatalogModel(
+            "gemma4-e2b", "Gemma 4 E2B", "gemma4", "gemma4:e2b", Decimal("7.2"), Decimal("0.5")
+        ),
+        CatalogModel(
+            "gemma4-e4b", "Gemma 4 E4B", "gemma4", "gemma4:e4b", Decimal("9.6"), Decimal("0.6")
+        ),
+        CatalogModel(
+            "gemma4-26b",
+            "Gemma 4 26B A4B (MoE)",
+            "gemma4",
+            "gemma4:26b",
+            Decimal("18"),
+            Decimal("1.2"),
+        ),
+        CatalogModel(
+            "gemma4-31b", "Gemma 4 31B", "gemma4", "gemma4:31b", Decimal("20"), Decimal("1.5")
+        ),
     )
 }

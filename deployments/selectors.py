@@ -28,9 +28,11 @@ def deployment_get(*, user: Any, pk: int, token: ApiToken | None = None) -> Depl
 
 
 def deployment_pending_approval() -> QuerySet[Deployment]:
-    return Deployment.objects.filter(status=Status.PENDING_APPROVAL).select_related(
-        "team", "requested_by"
-    ).order_by("created_at")
+    return (
+        Deployment.objects.filter(status=Status.PENDING_APPROVAL)
+        .select_related("team", "requested_by")
+        .order_by("created_at")
+    )
 
 
 def deployment_timeline(*, deployment: Deployment) -> QuerySet[DeploymentEvent]:

@@ -94,7 +94,10 @@ class CloudRunOllamaSpec:
                 "serve more traffic.",
             )
         if self.cpu < self.gpu.min_cpu:
-            add("cpu", f"An instance with an {self.gpu.label} needs at least {self.gpu.min_cpu} CPUs.")
+            add(
+                "cpu",
+                f"An instance with an {self.gpu.label} needs at least {self.gpu.min_cpu} CPUs.",
+            )
         if self.memory_gib < self.gpu.min_memory_gib:
             add(
                 "memory_gib",

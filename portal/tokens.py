@@ -1,10 +1,10 @@
-"""API token format and hashing. A token reads `hgr_<prefix>_<secret>`; only SHA-256 of it is kept."""
+"""API token format and hashing: `hgr_<prefix>_<secret>`; only its SHA-256 is kept."""
 
 import hashlib
 import hmac
 import secrets
 
-TOKEN_PREFIX = "hgr"
+TOKEN_PREFIX = "hgr"  # noqa: S105  (a public marker, not a secret)
 
 
 def token_generate() -> tuple[str, str, str]:

@@ -34,6 +34,10 @@ def plan_for(deployment: Any, phase: Phase | None = None, ctx: PlanContext | Non
     )
     if deployment.target == Target.CLOUD_RUN_OLLAMA:
         spec = CloudRunOllamaSpec.from_deployment(deployment)
-        build = cloud_run_ollama.deploy_plan if phase == Phase.DEPLOY else cloud_run_ollama.teardown_plan
+        build = (
+            cloud_run_ollama.deploy_plan
+            if phase == Phase.DEPLOY
+            else cloud_run_ollama.teardown_plan
+        )
         return build(ref, spec, ctx)
     raise NotImplementedError(f"Hangar cannot plan {deployment.target} yet.")

@@ -10,7 +10,14 @@ import json
 import shlex
 
 from deployments.choices import Phase, Target
-from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, Plan, PlanContext, Step
+from deployments.plans.base import (
+    MANAGED_BY_LABEL,
+    ApiRequest,
+    DeploymentRef,
+    Plan,
+    PlanContext,
+    Step,
+)
 from deployments.specs import CloudRunOllamaSpec
 
 OLLAMA_PORT = 8080
@@ -88,7 +95,9 @@ def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -
     }
 
 
-def service_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
+def service_body(
+    ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext
+) -> dict[str, object]:
     """The v2 Service for seed 000's `gcloud run deploy`, flag by flag.
 
     --no-cpu-throttling is `resources.cpuIdle = false`, a proto3 default the client
@@ -206,6 +215,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             ),
             gcloud=_gcloud_deploy(ref, spec, ctx),
             required_role="roles/run.admin",
+            params={"name": service},
         ),
         Step(
             key="grant_invoker",
@@ -222,7 +232,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
                 f"--member={invoker} --role=roles/run.invoker"
             ),
             required_role="roles/run.admin",
-            params={"member": invoker, "role": "roles/run.invoker"},
+            params={"name": service, "member": invoker, "role": "roles/run.invoker"},
         ),
         Step(
             key="wait_ready",
@@ -234,6 +244,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
                 "--format='value(status.url)'"
             ),
             required_role="roles/run.viewer",
+            params={"name": service},
         ),
         Step(
             key="smoke_test",
@@ -254,6 +265,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext
     loc = location(spec, ctx)
     repo = ctx.registry_repository
     service = service_name(ref, spec, ctx)
+    package = f"{loc}/repositories/{repo}/packages/{ref.slug}"
     steps = (
         Step(
             key="cancel_build",
@@ -271,19 +283,19 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext
             request=ApiRequest("run", "DELETE", f"/v2/{service}"),
             gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
             required_role="roles/run.admin",
+            params={"name": service},
         ),
         Step(
             key="delete_image",
             title="Delete the image and all its tags",
             action="artifact_registry.delete_package",
-            request=ApiRequest(
-                "artifactregistry", "DELETE", f"/v1/{loc}/repositories/{repo}/packages/{ref.slug}"
-            ),
+            request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
             gcloud=(
                 f"gcloud artifacts packages delete {ref.slug} --repository={repo} "
                 f"--location={spec.region} --quiet"
             ),
             required_role="roles/artifactregistry.admin",
+            params={"name": package},
         ),
     )
     return Plan(Target.CLOUD_RUN_OLLAMA, Phase.TEARDOWN, ref, steps)

@@ -10,7 +10,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments.choices import AVAILABLE_TARGETS, TERMINAL_STATES, TRANSITIONS, EventKind, Status, Target
+from deployments.choices import (
+    AVAILABLE_TARGETS,
+    TERMINAL_STATES,
+    TRANSITIONS,
+    EventKind,
+    Status,
+    Target,
+)
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.specs import CloudRunOllamaSpec, slug_errors
@@ -71,7 +78,9 @@ def deployment_request(
     if target not in [t.value for t in AVAILABLE_TARGETS]:
         raise ValidationFailed(
             f"Hangar cannot deploy to {target} yet.",
-            fields={"target": [f"Available targets: {', '.join(t.value for t in AVAILABLE_TARGETS)}."]},
+            fields={
+                "target": [f"Available targets: {', '.join(t.value for t in AVAILABLE_TARGETS)}."]
+            },
         )
     spec = CloudRunOllamaSpec.from_values(values)
     errors = spec.errors()
@@ -162,10 +171,14 @@ def deployment_reject(*, deployment: Deployment, by: Any, reason: str) -> Deploy
     )
 
 
-def _require_operator(*, deployment: Deployment, user: Any, token: ApiToken | None, action: str) -> None:
+def _require_operator(
+    *, deployment: Deployment, user: Any, token: ApiToken | None, action: str
+) -> None:
     if token is None and is_platform_admin(user):
         return
-    require_team_role(user=user, team=deployment.team, role=Role.DEPLOYER, token=token, action=action)
+    require_team_role(
+        user=user, team=deployment.team, role=Role.DEPLOYER, token=token, action=action
+    )
 
 
 def deployment_tear_down(
@@ -195,7 +208,9 @@ def deployment_tear_down(
     return deployment
 
 
-def deployment_retry(*, deployment: Deployment, by: Any, token: ApiToken | None = None) -> Deployment:
+def deployment_retry(
+    *, deployment: Deployment, by: Any, token: ApiToken | None = None
+) -> Deployment:
     """Resume a failed rollout from the step that failed."""
     _require_operator(deployment=deployment, user=by, token=token, action="retry deployments")
     deployment = deployment_transition(

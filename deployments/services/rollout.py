@@ -16,7 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from deployments.choices import IN_FLIGHT_OUTCOMES, ROLLING_STATES, EventKind, Outcome, Phase, Status
+from deployments.choices import (
+    IN_FLIGHT_OUTCOMES,
+    ROLLING_STATES,
+    EventKind,
+    Outcome,
+    Phase,
+    Status,
+)
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
@@ -91,7 +98,10 @@ def rollout_claim(*, deployment_id: int) -> StepClaim | None:
     lease = timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
     with transaction.atomic():
         deployment = (
-            Deployment.objects.select_for_update().select_related("team").filter(pk=deployment_id).first()
+            Deployment.objects.select_for_update()
+            .select_related("team")
+            .filter(pk=deployment_id)
+            .first()
         )
         if deployment is None or deployment.status not in ROLLING_STATES:
             return None
@@ -208,13 +218,19 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
             event.outcome = Outcome.SUCCEEDED
             event.finished_at = now
             event.error = ""
-            event.detail = {**event.detail, **({"message": result.message} if result.message else {})}
+            event.detail = {
+                **event.detail,
+                **({"message": result.message} if result.message else {}),
+            }
             event.save()
             rollout_schedule(deployment_id=deployment.pk)
         elif isinstance(result, Waiting):
             event.outcome = Outcome.WAITING
             event.operation = result.operation
-            event.detail = {**event.detail, **({"message": result.message} if result.message else {})}
+            event.detail = {
+                **event.detail,
+                **({"message": result.message} if result.message else {}),
+            }
             _schedule_check(event, now, _backoff(0))
         elif isinstance(result, Retry) and event.retries < _rollout()["MAX_RETRIES"]:
             event.retries += 1
@@ -222,9 +238,13 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
             _schedule_check(event, now, _backoff(event.retries))
         else:
             error = result.error
-            hint = result.hint if isinstance(result, Failed) else (
-                f"Google kept answering with a transient error after {event.retries} retries; "
-                "retry the deployment later."
+            hint = (
+                result.hint
+                if isinstance(result, Failed)
+                else (
+                    f"Google kept answering with a transient error after {event.retries} retries; "
+                    "retry the deployment later."
+                )
             )
             event.outcome = Outcome.FAILED
             event.finished_at = now
@@ -235,7 +255,11 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
                     deployment=deployment,
                     to=Status.FAILED,
                     message=f"{event.step} failed",
-                    changes={"failure_step": event.step, "failure_message": error, "failure_hint": hint},
+                    changes={
+                        "failure_step": event.step,
+                        "failure_message": error,
+                        "failure_hint": hint,
+                    },
                 )
 
 
@@ -249,6 +273,7 @@ def rollout_stalled_ids() -> list[int]:
     """Rolling deployments nothing has touched for a while: their task was lost."""
     cutoff = timezone.now() - timedelta(seconds=_rollout()["STALL_SECONDS"])
     return list(
-        Deployment.objects.filter(status__in=[s.value for s in ROLLING_STATES], updated_at__lt=cutoff)
-        .values_list("pk", flat=True)
+        Deployment.objects.filter(
+            status__in=[s.value for s in ROLLING_STATES], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
     )

@@ -7,3 +7,7 @@ from .sandbox import SANDBOX_URL  # noqa: F401
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # No default: scripts/run generates one into var/local.env on first start.
 SECRET_KEY = env("DJANGO_SECRET_KEY")
+
+# Serve static files straight from the finders (no collectstatic) while developing.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

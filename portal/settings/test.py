@@ -4,7 +4,7 @@ from .base import *  # noqa: F403
 from .base import ROLLOUT, env
 from .sandbox import SANDBOX_URL  # noqa: F401
 
-SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # noqa: S105  (test settings only)
+SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # test settings only
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hangar"),
 }

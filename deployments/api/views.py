@@ -1,0 +1,127 @@
+"""REST endpoints: parse, call one service or selector, render."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from deployments import selectors, services
+from deployments.api.serializers import (
+    DeploymentEventSerializer,
+    DeploymentRequestSerializer,
+    DeploymentSerializer,
+    ReasonSerializer,
+)
+from deployments.choices import Phase
+from deployments.models import Deployment
+from deployments.plans import plan_for
+from portal.access import teams_visible_to
+from portal.exceptions import ValidationFailed
+
+
+def _token(request: Request) -> Any:
+    return request.auth if request.auth is not None and hasattr(request.auth, "team_id") else None
+
+
+class DeploymentViewSet(viewsets.GenericViewSet):
+    serializer_class = DeploymentSerializer
+    queryset = Deployment.objects.none()  # for the schema; reads go through selectors
+
+    def get_queryset(self) -> Any:
+        return selectors.deployment_list(user=self.request.user, token=_token(self.request))
+
+    def _get(self, pk: str) -> Deployment:
+        return selectors.deployment_get(
+            user=self.request.user, pk=int(pk), token=_token(self.request)
+        )
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(DeploymentSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(DeploymentSerializer(self._get(pk)).data)
+
+    @extend_schema(request=DeploymentRequestSerializer, responses={201: DeploymentSerializer})
+    def create(self, request: Request) -> Response:
+        incoming = DeploymentRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        token = _token(request)
+        team = teams_visible_to(user=request.user, token=token).filter(slug=data["team"]).first()
+        if team is None:
+            raise ValidationFailed(
+                "Unknown team.", fields={"team": [f"You are not in a team called {data['team']}."]}
+            )
+        deployment = services.deployment_request(
+            team=team,
+            requested_by=request.user,
+            token=token,
+            target=data["target"],
+            slug=data["slug"],
+            values=incoming.spec_values(),
+        )
+        return Response(DeploymentSerializer(deployment).data, status=201)
+
+    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        reason = self._reason(request)
+        deployment = services.deployment_approve(
+            deployment=self._get(pk), by=request.user, reason=reason
+        )
+        return Response(DeploymentSerializer(deployment).data)
+
+    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        reason = self._reason(request)
+        deployment = services.deployment_reject(
+            deployment=self._get(pk), by=request.user, reason=reason
+        )
+        return Response(DeploymentSerializer(deployment).data)
+
+    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @action(detail=True, methods=["post"], url_path="tear-down")
+    def tear_down(self, request: Request, pk: str) -> Response:
+        deployment = services.deployment_tear_down(
+            deployment=self._get(pk),
+            by=request.user,
+            token=_token(request),
+            reason=self._reason(request),
+        )
+        return Response(DeploymentSerializer(deployment).data)
+
+    @extend_schema(request=None, responses={200: DeploymentSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        deployment = services.deployment_retry(
+            deployment=self._get(pk), by=request.user, token=_token(request)
+        )
+        return Response(DeploymentSerializer(deployment).data)
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(description="The plan: ordered steps, each an exact API request.")
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def plan(self, request: Request, pk: str) -> Response:
+        field = serializers.ChoiceField(choices=Phase.choices, default=Phase.DEPLOY)
+        phase = Phase(field.run_validation(request.query_params.get("phase", Phase.DEPLOY)))
+        return Response(plan_for(self._get(pk), phase).as_dict())
+
+    @extend_schema(responses={200: DeploymentEventSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str) -> Response:
+        events = selectors.deployment_timeline(deployment=self._get(pk))
+        return Response(DeploymentEventSerializer(events, many=True).data)
+
+    @staticmethod
+    def _reason(request: Request) -> str:
+        incoming = ReasonSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return str(incoming.validated_data["reason"])

@@ -1,0 +1,57 @@
+"""`manage.py seed_demo`: demo teams and users for trying Hangar on one machine."""
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from portal.models import Role, Team
+from portal.services import membership_set
+
+DEMO_USERS = (
+    # username, team slug, role, platform admin
+    ("ada", "ml-research", Role.ADMIN, False),
+    ("dev", "ml-research", Role.DEPLOYER, False),
+    ("mia", "ml-research", Role.MEMBER, False),
+    ("pat", "search", Role.DEPLOYER, False),
+    ("root", None, None, True),
+)
+DEMO_TEAMS = {"ml-research": "ML Research", "search": "Search"}
+
+
+class Command(BaseCommand):
+    help = "Create demo teams and users (idempotent) and print their sign-in details."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password",
+            help="Password for every demo user; a random one is generated and printed otherwise.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = options["password"] or secrets.token_urlsafe(9)
+        user_model = get_user_model()
+        teams = {
+            slug: Team.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+            for slug, name in DEMO_TEAMS.items()
+        }
+        approve = Permission.objects.get(codename="approve_deployment")
+        self.stdout.write(f"Demo users (password for all: {password})")
+        for username, team_slug, role, platform_admin in DEMO_USERS:
+            user, _ = user_model.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
+            user.set_password(password)
+            user.is_staff = platform_admin
+            user.save()
+            if platform_admin:
+                user.user_permissions.add(approve)
+                what = "platform admin (approves GPU requests)"
+            elif team_slug is not None and role is not None:
+                membership_set(team=teams[team_slug], user=user, role=role)
+                what = f"{role.label} in {teams[team_slug].name}"
+            self.stdout.write(f"  {username:6} {what}")

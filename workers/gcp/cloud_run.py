@@ -1,0 +1,98 @@
+"""Cloud Run Admin v2: services, their IAM policy, and their operations."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import run_v2
+from google.iam.v1 import iam_policy_pb2
+
+from workers.gcp.clients import NO_RETRY, call_timeout, make_client
+from workers.gcp.operations import OperationState, operation_state
+
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    ready: bool
+    failed: bool
+    reconciling: bool
+    uri: str
+    message: str
+
+
+def _client() -> Any:
+    return make_client(run_v2.ServicesClient)
+
+
+def apply_service(body: dict[str, Any]) -> str:
+    """Create or update the service (allow_missing); returns the operation name."""
+    service = run_v2.Service.from_json(json.dumps(body))
+    operation = _client().update_service(
+        request=run_v2.UpdateServiceRequest(service=service, allow_missing=True),
+        retry=NO_RETRY,
+        timeout=call_timeout(),
+    )
+    return str(operation.operation.name)
+
+
+def get_operation(name: str) -> OperationState:
+    return operation_state(
+        _client().get_operation(request={"name": name}, retry=NO_RETRY, timeout=call_timeout())
+    )
+
+
+def get_service(name: str) -> ServiceState:
+    service = _client().get_service(name=name, retry=NO_RETRY, timeout=call_timeout())
+    condition = service.terminal_condition
+    state = run_v2.Condition.State
+    return ServiceState(
+        ready=not service.reconciling and condition.state == state.CONDITION_SUCCEEDED,
+        failed=not service.reconciling and condition.state == state.CONDITION_FAILED,
+        reconciling=service.reconciling,
+        uri=service.uri,
+        message=condition.message,
+    )
+
+
+def grant_invoker(*, name: str, member: str, role: str) -> bool:
+    """Make `member` an invoker and nobody public; True if the policy had to change.
+
+    Read-modify-write with the policy's etag, so a concurrent change makes Google
+    answer ABORTED (retried) instead of silently losing one side.
+    """
+    client = _client()
+    policy = client.get_iam_policy(
+        request=iam_policy_pb2.GetIamPolicyRequest(resource=name),
+        retry=NO_RETRY,
+        timeout=call_timeout(),
+    )
+    changed = False
+    binding = next((b for b in policy.bindings if b.role == role), None)
+    if binding is None:
+        binding = policy.bindings.add(role=role)
+    for public in PUBLIC_MEMBERS:
+        if public in binding.members:
+            binding.members.remove(public)
+            changed = True
+    if member not in binding.members:
+        binding.members.append(member)
+        changed = True
+    if changed:
+        client.set_iam_policy(
+            request=iam_policy_pb2.SetIamPolicyRequest(resource=name, policy=policy),
+            retry=NO_RETRY,
+            timeout=call_timeout(),
+        )
+    return changed
+
+
+def delete_service(name: str) -> str | None:
+    """Start deleting the service; None if it is already gone."""
+    try:
+        operation = _client().delete_service(name=name, retry=NO_RETRY, timeout=call_timeout())
+    except gexc.NotFound:
+        return None
+    return str(operation.operation.name)

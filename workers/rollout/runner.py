@@ -1,0 +1,54 @@
+"""Advance a rollout by one step: claim it, run it outside any transaction, record it."""
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from deployments.services.rollout import (
+    Failed,
+    Retry,
+    StepClaim,
+    StepResult,
+    rollout_claim,
+    rollout_record,
+)
+from workers.gcp.errors import diagnose
+from workers.rollout.executors import EXECUTORS
+
+logger = logging.getLogger(__name__)
+
+
+def advance(deployment_id: int) -> None:
+    claim = rollout_claim(deployment_id=deployment_id)
+    if claim is None:
+        return
+    result = run_step(claim)
+    logger.info("deployment %s step %s: %s", deployment_id, claim.step.key, type(result).__name__)
+    rollout_record(claim=claim, result=result)
+
+
+def run_step(claim: StepClaim) -> StepResult:
+    executor = EXECUTORS[claim.step.action]
+    try:
+        return executor(claim)
+    except SoftTimeLimitExceeded:
+        return Retry("The step ran past the task's time limit.")
+    except Exception as exc:
+        try:
+            diagnosis = diagnose(
+                exc,
+                required_role=claim.step.required_role,
+                principal=settings.GCP["PORTAL_SERVICE_ACCOUNT"],
+                project=settings.GCP["PROJECT"],
+            )
+        except Exception:
+            logger.exception("deployment %s step %s crashed", claim.deployment_id, claim.step.key)
+            return Failed(
+                f"Hangar failed while running this step: {type(exc).__name__}: {exc}",
+                "This is a fault in Hangar, not in Google Cloud; the traceback is in the "
+                "worker's log. Retry once it is fixed.",
+            )
+        if diagnosis.transient:
+            return Retry(diagnosis.message)
+        return Failed(diagnosis.message, diagnosis.hint)
