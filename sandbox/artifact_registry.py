@@ -77,9 +77,7 @@ def parse_image(uri: str) -> ImageRef | None:
     m = IMAGE_URI.fullmatch(uri)
     if not m:
         return None
-    return ImageRef(
-        m["location"], m["project"], m["repo"], m["image"], m["tag"], m["digest"]
-    )
+    return ImageRef(m["location"], m["project"], m["repo"], m["image"], m["tag"], m["digest"])
 
 
 def now() -> timestamp_pb2.Timestamp:
@@ -203,9 +201,7 @@ def create_repository(call: ApiCall) -> Message:
     if repo.format_ == Repository.Format.FORMAT_UNSPECIFIED:
         raise errors.invalid("Repository format must be specified.", "repository.format")
     if repo.format_ != Repository.Format.DOCKER:
-        raise errors.invalid(
-            "The sandbox only hosts DOCKER repositories.", "repository.format"
-        )
+        raise errors.invalid("The sandbox only hosts DOCKER repositories.", "repository.format")
     if repo.mode not in (0, Repository.Mode.STANDARD_REPOSITORY):
         raise errors.invalid("The sandbox only hosts standard repositories.", "repository.mode")
     name = f"{parent}/repositories/{repo_id}"
@@ -317,30 +313,83 @@ def routes() -> list[Route]:
     base = "/v1/{%s=projects/*/locations/*/repositories/*}"
     pkg = "/v1/{%s=projects/*/locations/*/repositories/*/packages/*}"
 
-    def r(method: str, template: str, handler: object, request: object, perm: str, **kw: object) -> Route:
+    def r(
+        method: str, template: str, handler: object, request: object, perm: str, **kw: object
+    ) -> Route:
         return Route(method, template, handler, request.pb(), perm, svc, locs, **kw)  # type: ignore
 
     return [
-        r("POST", "/v1/{parent=projects/*/locations/*}/repositories", create_repository,
-          ar.CreateRepositoryRequest, "artifactregistry.repositories.create",
-          body="repository", creates=("repositories", "repositoryId")),
-        r("GET", "/v1/{parent=projects/*/locations/*}/repositories", list_repositories,
-          ar.ListRepositoriesRequest, "artifactregistry.repositories.list"),
-        r("GET", base % "name", get_repository, ar.GetRepositoryRequest,
-          "artifactregistry.repositories.get"),
-        r("DELETE", base % "name", delete_repository, ar.DeleteRepositoryRequest,
-          "artifactregistry.repositories.delete"),
-        r("GET", (base % "parent") + "/packages", list_packages, ar.ListPackagesRequest,
-          "artifactregistry.packages.list"),
+        r(
+            "POST",
+            "/v1/{parent=projects/*/locations/*}/repositories",
+            create_repository,
+            ar.CreateRepositoryRequest,
+            "artifactregistry.repositories.create",
+            body="repository",
+            creates=("repositories", "repositoryId"),
+        ),
+        r(
+            "GET",
+            "/v1/{parent=projects/*/locations/*}/repositories",
+            list_repositories,
+            ar.ListRepositoriesRequest,
+            "artifactregistry.repositories.list",
+        ),
+        r(
+            "GET",
+            base % "name",
+            get_repository,
+            ar.GetRepositoryRequest,
+            "artifactregistry.repositories.get",
+        ),
+        r(
+            "DELETE",
+            base % "name",
+            delete_repository,
+            ar.DeleteRepositoryRequest,
+            "artifactregistry.repositories.delete",
+        ),
+        r(
+            "GET",
+            (base % "parent") + "/packages",
+            list_packages,
+            ar.ListPackagesRequest,
+            "artifactregistry.packages.list",
+        ),
         r("GET", pkg % "name", get_package, ar.GetPackageRequest, "artifactregistry.packages.get"),
-        r("DELETE", pkg % "name", delete_package, ar.DeletePackageRequest,
-          "artifactregistry.packages.delete"),
-        r("GET", (pkg % "parent") + "/tags", list_tags, ar.ListTagsRequest,
-          "artifactregistry.tags.list"),
-        r("GET", (pkg % "parent") + "/versions", list_versions, ar.ListVersionsRequest,
-          "artifactregistry.versions.list"),
-        r("GET", (base % "parent") + "/dockerImages", list_docker_images,
-          ar.ListDockerImagesRequest, "artifactregistry.dockerimages.list"),
-        r("GET", "/v1/{name=projects/*/locations/*/repositories/*/dockerImages/*}",
-          get_docker_image, ar.GetDockerImageRequest, "artifactregistry.dockerimages.get"),
+        r(
+            "DELETE",
+            pkg % "name",
+            delete_package,
+            ar.DeletePackageRequest,
+            "artifactregistry.packages.delete",
+        ),
+        r(
+            "GET",
+            (pkg % "parent") + "/tags",
+            list_tags,
+            ar.ListTagsRequest,
+            "artifactregistry.tags.list",
+        ),
+        r(
+            "GET",
+            (pkg % "parent") + "/versions",
+            list_versions,
+            ar.ListVersionsRequest,
+            "artifactregistry.versions.list",
+        ),
+        r(
+            "GET",
+            (base % "parent") + "/dockerImages",
+            list_docker_images,
+            ar.ListDockerImagesRequest,
+            "artifactregistry.dockerimages.list",
+        ),
+        r(
+            "GET",
+            "/v1/{name=projects/*/locations/*/repositories/*/dockerImages/*}",
+            get_docker_image,
+            ar.GetDockerImageRequest,
+            "artifactregistry.dockerimages.get",
+        ),
     ]

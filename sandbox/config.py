@@ -17,8 +17,12 @@ def _env_str(name: str, default: str) -> str:
 
 @dataclass
 class Config:
-    operation_delay: float = field(default_factory=lambda: _env_float("SANDBOX_OPERATION_DELAY", 2.0))
-    model_load_delay: float = field(default_factory=lambda: _env_float("SANDBOX_MODEL_LOAD_DELAY", 3.0))
+    operation_delay: float = field(
+        default_factory=lambda: _env_float("SANDBOX_OPERATION_DELAY", 2.0)
+    )
+    model_load_delay: float = field(
+        default_factory=lambda: _env_float("SANDBOX_MODEL_LOAD_DELAY", 3.0)
+    )
     token_delay: float = field(default_factory=lambda: _env_float("SANDBOX_TOKEN_DELAY", 0.02))
     project: str = field(default_factory=lambda: _env_str("SANDBOX_PROJECT", "hangar-sandbox"))
     project_number: str = field(

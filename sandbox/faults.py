@@ -115,7 +115,9 @@ def _status_name(value: object) -> str:
     raise ValueError("status must be an HTTP status number or a google.rpc status name")
 
 
-def error_for(fault: Fault, resource: str, permission: str, domain: str, project_number: str) -> ApiError:
+def error_for(
+    fault: Fault, resource: str, permission: str, domain: str, project_number: str
+) -> ApiError:
     """The error response a fault produces, shaped as Google shapes that status."""
     if fault.status == "PERMISSION_DENIED":
         err = errors.permission_denied(fault.permission or permission, resource, domain)
@@ -127,7 +129,5 @@ def error_for(fault: Fault, resource: str, permission: str, domain: str, project
     if fault.status == "UNAVAILABLE":
         return ApiError("UNAVAILABLE", fault.message or "The service is currently unavailable.")
     if fault.status == "INTERNAL":
-        return ApiError(
-            "INTERNAL", fault.message or "Internal error encountered. Please retry."
-        )
+        return ApiError("INTERNAL", fault.message or "Internal error encountered. Please retry.")
     return ApiError(fault.status, fault.message or f"Injected {fault.status} fault.")

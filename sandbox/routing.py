@@ -44,8 +44,7 @@ class Route:
             group = f"f{len(self.field_names)}"
             self.field_names.append(name)
             parts = [
-                ".+" if s == "**" else "[^/]+" if s == "*" else re.escape(s)
-                for s in sub.split("/")
+                ".+" if s == "**" else "[^/]+" if s == "*" else re.escape(s) for s in sub.split("/")
             ]
             pattern += f"(?P<{group}>{'/'.join(parts)})"
             pos = match.end()
@@ -71,7 +70,9 @@ class ApiCall:
     query_items: list[tuple[str, str]]
     body_text: str
     int_enums: bool
-    forced_op_error: tuple[int, str] | None = None
+    method: str = ""
+    path: str = ""
+    log_entry: dict[str, Any] = field(default_factory=dict)
     _query: Message | None = None
 
     @property
@@ -112,18 +113,25 @@ class ApiCall:
         op_id: str | None = None,
         delay: float | None = None,
     ) -> Operation:
+        fault = self.state.faults.take("operation_error", self.method, self.path)
+        if fault is not None:
+            self.log_entry["fault"] = fault.describe()
         return self.state.operations.create(
             parent,
             self.config.operation_delay if delay is None else delay,
             metadata,
             finish,
             on_error=on_error,
-            forced_error=self.forced_op_error,
+            forced_error=(fault.code, fault.message or "Operation failed (injected fault).")
+            if fault
+            else None,
             op_id=op_id,
         )
 
 
-def find_route(routes: Iterable[Route], method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+def find_route(
+    routes: Iterable[Route], method: str, raw_path: str
+) -> tuple[Route, dict[str, str]] | None:
     for route in routes:
         if route.method != method:
             continue
@@ -148,8 +156,7 @@ def check_scope(call: ApiCall) -> None:
         loc = re.match(r"projects/[^/]+/locations/([^/]+)", value)
         if loc and loc.group(1) not in call.route.locations:
             raise errors.invalid(
-                f"Location '{loc.group(1)}' is not a valid location for "
-                f"{call.route.service}.",
+                f"Location '{loc.group(1)}' is not a valid location for {call.route.service}.",
                 field=name,
             )
 

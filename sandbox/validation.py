@@ -53,9 +53,7 @@ def parse_json_body(text: str, message: M, body_field: str | None) -> M:
     except ValueError as exc:
         raise invalid(f"Invalid JSON payload received. Unexpected token.\n{exc}") from exc
     if not isinstance(data, dict):
-        raise invalid(
-            "Invalid JSON payload received. Expected an object as the request body."
-        )
+        raise invalid("Invalid JSON payload received. Expected an object as the request body.")
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
@@ -75,7 +73,9 @@ def _reword(text: str, body_field: str | None) -> ApiError:
     path = _location(".".join(chain), body_field)
     detail = re.sub(r"^(Failed to parse \w+ field: )+", "", text).strip()
     at = f" at '{path}'" if path else ""
-    return invalid(f"Invalid JSON payload received. Invalid value{at}: {detail}", field=path or None)
+    return invalid(
+        f"Invalid JSON payload received. Invalid value{at}: {detail}", field=path or None
+    )
 
 
 def _location(inner: str, body_field: str | None) -> str:
@@ -83,9 +83,7 @@ def _location(inner: str, body_field: str | None) -> str:
     return ".".join(parts)
 
 
-def parse_query(
-    query: Iterable[tuple[str, str]], message: M, exclude: Iterable[str]
-) -> M:
+def parse_query(query: Iterable[tuple[str, str]], message: M, exclude: Iterable[str]) -> M:
     """Bind query parameters to the request message's non-path, non-body fields."""
     excluded = set(exclude)
     tree: dict[str, Any] = {}
@@ -128,8 +126,10 @@ def _resolve(
         if field is None or (i == 0 and (field.name in excluded or field.json_name in excluded)):
             return None, None
         current = field.message_type if field.type == FieldDescriptor.TYPE_MESSAGE else None
-        if current is not None and i < len(parts) - 1 and current.full_name.startswith(
-            "google.protobuf."
+        if (
+            current is not None
+            and i < len(parts) - 1
+            and current.full_name.startswith("google.protobuf.")
         ):
             return None, None
     return field, current
@@ -208,7 +208,9 @@ GIB = 2**30
 # ---- pagination -----------------------------------------------------------------
 
 
-def paginate(items: list[Any], page_size: int, page_token: str, default: int = 100) -> tuple[list[Any], str]:
+def paginate(
+    items: list[Any], page_size: int, page_token: str, default: int = 100
+) -> tuple[list[Any], str]:
     """Offset-based pages; tokens are opaque to callers but must be ones we issued."""
     if page_size < 0:
         raise invalid("page_size must not be negative")

@@ -1,0 +1,65 @@
+"""python -m sandbox --host 127.0.0.1 --port 8765"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from sandbox.app import build_app
+from sandbox.config import Config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = Config()
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8765")))
+    parser.add_argument("--operation-delay", type=float, default=defaults.operation_delay)
+    parser.add_argument("--model-load-delay", type=float, default=defaults.model_load_delay)
+    parser.add_argument("--token-delay", type=float, default=defaults.token_delay)
+    parser.add_argument("--project", default=defaults.project)
+    parser.add_argument("--project-number", default=defaults.project_number)
+    parser.add_argument("--service-account", default=defaults.service_account)
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = Config(
+        operation_delay=args.operation_delay,
+        model_load_delay=args.model_load_delay,
+        token_delay=args.token_delay,
+        project=args.project,
+        project_number=args.project_number,
+        service_account=args.service_account,
+    )
+    app = build_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets  # type: ignore[attr-defined]
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    host = args.host if args.host not in ("0.0.0.0", "") else "127.0.0.1"
+    app["state"].base_url = f"http://{host}:{port}"
+    print(f"sandbox listening on http://{host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    asyncio.run(serve(parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

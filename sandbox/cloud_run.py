@@ -1,0 +1,375 @@
+"""Cloud Run Admin v2 services, their revisions and IAM policies."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from google.cloud import run_v2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
+from google.protobuf.message import Message
+
+from sandbox import errors, iam, run_validation
+from sandbox.artifact_registry import now
+from sandbox.operations import OperationFailed
+from sandbox.routing import ApiCall, Route
+from sandbox.validation import REGIONS, paginate, to_json
+
+if TYPE_CHECKING:
+    from sandbox.state import State
+
+Service = run_v2.Service.pb()
+Condition = run_v2.Condition.pb()
+CState = Condition.State
+TrafficTarget = run_v2.TrafficTarget.pb()
+LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+
+
+@dataclass
+class Revision:
+    name: str
+    image: str
+    model: str | None
+    image_error: str | None
+
+
+@dataclass
+class StoredService:
+    pb: Message
+    policy: policy_pb2.Policy = field(default_factory=iam.empty_policy)
+    revisions: int = 0
+    pending: Revision | None = None
+    serving: Revision | None = None
+    # When the serving revision's instance is warm; None until a request starts one.
+    warm_at: float | None = None
+
+
+class RunStore:
+    def __init__(self) -> None:
+        self.services: dict[str, StoredService] = {}
+
+    def clear(self) -> None:
+        self.services.clear()
+
+    def snapshot(self) -> list[dict[str, object]]:
+        return [
+            {
+                "service": to_json(s.pb),
+                "iamPolicy": to_json(s.policy),
+                "model": s.serving.model if s.serving else None,
+            }
+            for s in self.services.values()
+        ]
+
+
+def _not_found(name: str) -> errors.ApiError:
+    parts = name.split("/")
+    return errors.not_found(
+        f"Resource '{parts[-1]}' of kind 'SERVICE' in region '{parts[3]}' in project "
+        f"'{parts[1]}' does not exist."
+    )
+
+
+def _get(call: ApiCall, name: str) -> StoredService:
+    stored = call.state.run.services.get(name)
+    if stored is None:
+        raise _not_found(name)
+    return stored
+
+
+def _etag() -> str:
+    return '"' + base64.urlsafe_b64encode(secrets.token_bytes(9)).decode() + '"'
+
+
+def _condition(kind: str, state: int, message: str = "") -> Message:
+    cond = Condition(type_=kind, state=state, message=message)
+    cond.last_transition_time.CopyFrom(now())
+    return cond
+
+
+def _resolve(call: ApiCall, svc: Message) -> Revision:
+    """Pin the revision's image now, as Cloud Run resolves tags to digests at deploy."""
+    stored_name = svc.name  # type: ignore[attr-defined]
+    seq = call.state.run.services[stored_name].revisions + 1 if stored_name in call.state.run.services else 1
+    suffix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
+    service_id = stored_name.rsplit("/", 1)[1]
+    name = f"{stored_name}/revisions/{service_id}-{seq:05d}-{suffix}"
+    model, error, image = None, None, ""
+    for container in svc.template.containers:  # type: ignore[attr-defined]
+        found = call.state.registry.resolve(container.image, call.config.project)
+        if found is None:
+            error = error or f"Image '{container.image}' not found."
+        elif container.ports or len(svc.template.containers) == 1:  # type: ignore[attr-defined]
+            image, model = container.image, found[1].model
+    return Revision(name, image, model, error)
+
+
+def _apply_defaults(svc: Message) -> None:
+    template = svc.template  # type: ignore[attr-defined]
+    if not template.HasField("timeout"):
+        template.timeout.CopyFrom(duration_pb2.Duration(seconds=300))
+    if not template.max_instance_request_concurrency:
+        template.max_instance_request_concurrency = 80
+    if not template.scaling.max_instance_count:
+        template.scaling.max_instance_count = 100
+    for container in template.containers:
+        if not container.resources.limits:
+            container.resources.limits.update({"cpu": "1000m", "memory": "512Mi"})
+    ingress = [c for c in template.containers if len(c.ports)]
+    if not ingress:
+        template.containers[0].ports.add(name="http1", container_port=8080)
+    if not svc.ingress:  # type: ignore[attr-defined]
+        svc.ingress = run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL  # type: ignore[attr-defined]
+    if not svc.launch_stage:  # type: ignore[attr-defined]
+        svc.launch_stage = 4  # type: ignore[attr-defined]  # GA
+    if not len(svc.traffic):  # type: ignore[attr-defined]
+        svc.traffic.add(type_=LATEST, percent=100)  # type: ignore[attr-defined]
+
+
+def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
+    """Start reconciling a new generation of `svc`; returns the operation."""
+    state = call.state
+    revision = _resolve(call, svc)
+    stored.revisions += 1
+    stored.pending = revision
+    svc.latest_created_revision = revision.name  # type: ignore[attr-defined]
+    svc.reconciling = True  # type: ignore[attr-defined]
+    svc.etag = _etag()  # type: ignore[attr-defined]
+    svc.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_RECONCILING))  # type: ignore[attr-defined]
+    del svc.conditions[:]  # type: ignore[attr-defined]
+    stored.pb = svc
+    generation = svc.generation  # type: ignore[attr-defined]
+    parent = svc.name.split("/services/")[0]  # type: ignore[attr-defined]
+
+    def snapshot() -> Message:
+        out = Service()
+        out.CopyFrom(stored.pb)
+        return out
+
+    def current() -> StoredService | None:
+        now_stored = state.run.services.get(svc.name)  # type: ignore[attr-defined]
+        if now_stored is not stored or stored.pb.generation != generation:  # type: ignore[attr-defined]
+            return None  # deleted or superseded: a newer operation owns the status
+        return stored
+
+    def fail(code: int, message: str) -> None:
+        target = current()
+        if target is not None:
+            target.pb.reconciling = False  # type: ignore[attr-defined]
+            target.pb.observed_generation = generation  # type: ignore[attr-defined]
+            target.pb.terminal_condition.CopyFrom(  # type: ignore[attr-defined]
+                _condition("Ready", CState.CONDITION_FAILED, message)
+            )
+
+    def finish() -> Message:
+        target = current()
+        if target is None:
+            return snapshot()
+        if revision.image_error:
+            fail(3, revision.image_error)
+            raise OperationFailed(3, revision.image_error)
+        pb = target.pb
+        uri = f"{state.base_url}/_run/{call.config.project}/{parent.split('/')[3]}/{pb.name.rsplit('/', 1)[1]}"  # type: ignore[attr-defined]
+        pb.reconciling = False  # type: ignore[attr-defined]
+        pb.observed_generation = generation  # type: ignore[attr-defined]
+        pb.latest_ready_revision = revision.name  # type: ignore[attr-defined]
+        pb.uri = uri  # type: ignore[attr-defined]
+        del pb.urls[:]  # type: ignore[attr-defined]
+        pb.urls.append(uri)  # type: ignore[attr-defined]
+        pb.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_SUCCEEDED))  # type: ignore[attr-defined]
+        for kind in ("RoutesReady", "ConfigurationsReady"):
+            pb.conditions.append(_condition(kind, CState.CONDITION_SUCCEEDED))  # type: ignore[attr-defined]
+        del pb.traffic_statuses[:]  # type: ignore[attr-defined]
+        pb.traffic_statuses.add(type_=LATEST, percent=100)  # type: ignore[attr-defined]
+        target.serving = revision
+        target.warm_at = None
+        return snapshot()
+
+    return call.new_operation(parent, snapshot, finish, on_error=fail).to_pb()
+
+
+def _prepare(call: ApiCall, svc: Message, name: str) -> None:
+    location = name.split("/")[3]
+    run_validation.check_service(svc, location)
+    svc.name = name  # type: ignore[attr-defined]
+    _apply_defaults(svc)
+
+
+def create_service(call: ApiCall) -> Message:
+    parent = call.fields["parent"]
+    run_validation.check_service_id(call.query.service_id)
+    svc = call.body(Service())
+    name = f"{parent}/services/{call.query.service_id}"
+    _prepare(call, svc, name)
+    if name in call.state.run.services:
+        raise errors.ApiError("ALREADY_EXISTS", f"Resource '{call.query.service_id}' already exists.")
+    if call.query.validate_only:
+        return _validated(svc)
+    return _create(call, svc)
+
+
+def _create(call: ApiCall, svc: Message) -> Message:
+    svc.uid = str(uuid.uuid4())  # type: ignore[attr-defined]
+    svc.generation = 1  # type: ignore[attr-defined]
+    stamp = now()
+    svc.create_time.CopyFrom(stamp)  # type: ignore[attr-defined]
+    svc.update_time.CopyFrom(stamp)  # type: ignore[attr-defined]
+    svc.creator = svc.last_modifier = call.config.service_account  # type: ignore[attr-defined]
+    stored = StoredService(svc)
+    call.state.run.services[svc.name] = stored  # type: ignore[attr-defined]
+    return _deploy(call, stored, svc)
+
+
+def _validated(svc: Message) -> Message:
+    from google.longrunning import operations_pb2
+
+    op = operations_pb2.Operation(name="validate-only", done=True)
+    op.response.Pack(svc)
+    op.metadata.Pack(svc)
+    return op
+
+
+OUTPUT_ONLY = (
+    "uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
+    "last_modifier", "observed_generation", "terminal_condition", "conditions",
+    "latest_ready_revision", "latest_created_revision", "traffic_statuses", "uri", "urls",
+    "reconciling", "satisfies_pzs",
+)
+
+
+def update_service(call: ApiCall) -> Message:
+    name = call.fields["service.name"]
+    request = call.query
+    incoming = call.body(Service())
+    existing = call.state.run.services.get(name)
+    if existing is None:
+        if not request.allow_missing:
+            raise _not_found(name)
+        _prepare(call, incoming, name)
+        return _validated(incoming) if request.validate_only else _create(call, incoming)
+    if incoming.etag and incoming.etag != existing.pb.etag:  # type: ignore[attr-defined]
+        raise errors.ApiError("ABORTED", "The etag provided does not match the current resource etag.")
+    svc = Service()
+    svc.CopyFrom(existing.pb)
+    if request.HasField("update_mask") and request.update_mask.paths:
+        mask: field_mask_pb2.FieldMask = request.update_mask
+        if not mask.IsValidForDescriptor(Service.DESCRIPTOR):
+            raise errors.invalid(f"Invalid update_mask: {','.join(mask.paths)}", "update_mask")
+        mask.MergeMessage(incoming, svc, replace_message_field=True, replace_repeated_field=True)
+    else:
+        for fd in Service.DESCRIPTOR.fields:
+            if fd.name not in OUTPUT_ONLY and fd.name != "etag":
+                svc.ClearField(fd.name)
+        kept = Service()
+        kept.CopyFrom(incoming)
+        for fd in Service.DESCRIPTOR.fields:
+            if fd.name in OUTPUT_ONLY or fd.name in ("name", "etag"):
+                kept.ClearField(fd.name)
+        svc.MergeFrom(kept)
+    _prepare(call, svc, name)
+    if request.validate_only:
+        return _validated(svc)
+    svc.generation += 1  # type: ignore[attr-defined]
+    svc.update_time.CopyFrom(now())  # type: ignore[attr-defined]
+    svc.last_modifier = call.config.service_account  # type: ignore[attr-defined]
+    return _deploy(call, existing, svc)
+
+
+def get_service(call: ApiCall) -> Message:
+    return _get(call, call.fields["name"]).pb
+
+
+def list_services(call: ApiCall) -> Message:
+    parent = call.fields["parent"]
+    project, location = parent.split("/")[1], parent.split("/")[3]
+    items = [
+        s.pb
+        for n, s in sorted(call.state.run.services.items())
+        if n.split("/")[1] == project and (location == "-" or n.split("/")[3] == location)
+    ]
+    page, token = paginate(items, call.query.page_size, call.query.page_token)
+    return run_v2.ListServicesResponse.pb()(services=page, next_page_token=token)
+
+
+def delete_service(call: ApiCall) -> Message:
+    name = call.fields["name"]
+    stored = _get(call, name)
+    if call.query.etag and call.query.etag != stored.pb.etag:  # type: ignore[attr-defined]
+        raise errors.ApiError("ABORTED", "The etag provided does not match the current resource etag.")
+    if call.query.validate_only:
+        return _validated(stored.pb)
+    del call.state.run.services[name]
+    svc = stored.pb
+    svc.delete_time.CopyFrom(now())  # type: ignore[attr-defined]
+    svc.reconciling = True  # type: ignore[attr-defined]
+    parent = name.split("/services/")[0]
+    return call.new_operation(parent, lambda: svc, lambda: svc).to_pb()
+
+
+def get_iam_policy(call: ApiCall) -> Message:
+    return _get(call, call.fields["resource"]).policy
+
+
+def set_iam_policy(call: ApiCall) -> Message:
+    stored = _get(call, call.fields["resource"])
+    request = call.body(iam_policy_pb2.SetIamPolicyRequest())
+    stored.policy = iam.replace_policy(stored.policy, request.policy, iam.RUN_ROLES)
+    return stored.policy
+
+
+def test_iam_permissions(call: ApiCall) -> Message:
+    _get(call, call.fields["resource"])
+    request = call.body(iam_policy_pb2.TestIamPermissionsRequest())
+    granted = [p for p in request.permissions if p.startswith("run.")]
+    return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
+
+
+def serving(state: State, project: str, location: str, service_id: str) -> StoredService | None:
+    """The service a model-server URL names, if it has a ready revision."""
+    stored = state.run.services.get(f"projects/{project}/locations/{location}/services/{service_id}")
+    if stored is None or stored.serving is None:
+        return None
+    return stored
+
+
+def warm_wait(stored: StoredService, load_delay: float) -> float:
+    """Seconds a request must wait for an instance; the first one starts it."""
+    t = time.time()
+    if stored.warm_at is None:
+        stored.warm_at = t + load_delay
+    return max(0.0, stored.warm_at - t)
+
+
+def routes() -> list[Route]:
+    svc = "run.googleapis.com"
+    locs = REGIONS
+    name = "/v2/{%s=projects/*/locations/*/services/*}"
+
+    def r(method: str, template: str, handler: object, request: object, perm: str, **kw: object) -> Route:
+        req = request.pb() if hasattr(request, "pb") else request  # type: ignore[attr-defined]
+        return Route(method, template, handler, req, perm, svc, kw.pop("locs", locs), **kw)  # type: ignore
+
+    return [
+        r("GET", (name % "resource") + ":getIamPolicy", get_iam_policy,
+          iam_policy_pb2.GetIamPolicyRequest, "run.services.getIamPolicy"),
+        r("POST", (name % "resource") + ":setIamPolicy", set_iam_policy,
+          iam_policy_pb2.SetIamPolicyRequest, "run.services.setIamPolicy", body="*"),
+        r("POST", (name % "resource") + ":testIamPermissions", test_iam_permissions,
+          iam_policy_pb2.TestIamPermissionsRequest, "run.services.get", body="*"),
+        r("POST", "/v2/{parent=projects/*/locations/*}/services", create_service,
+          run_v2.CreateServiceRequest, "run.services.create", body="service",
+          creates=("services", "serviceId")),
+        r("GET", "/v2/{parent=projects/*/locations/*}/services", list_services,
+          run_v2.ListServicesRequest, "run.services.list", locs=locs | {"-"}),
+        r("GET", name % "name", get_service, run_v2.GetServiceRequest, "run.services.get"),
+        r("PATCH", name % "service.name", update_service, run_v2.UpdateServiceRequest,
+          "run.services.update", body="service"),
+        r("DELETE", name % "name", delete_service, run_v2.DeleteServiceRequest,
+          "run.services.delete"),
+    ]

@@ -1,0 +1,76 @@
+"""Ollama's OpenAI-compatible chat endpoint (/v1/chat/completions, SSE when streaming)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from sandbox.model_server import _all_text, _last_user, _limit, _openai_error, reply_for, words
+
+if TYPE_CHECKING:
+    from sandbox.model_server import OllamaServer
+
+
+async def chat_completions(
+    server: OllamaServer, request: web.Request, data: dict[str, Any]
+) -> web.StreamResponse:
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _openai_error("messages is required", 400, "invalid_request_error")
+    problem = server._check_model(data.get("model"))
+    if problem:
+        status = 400 if problem == "model is required" else 404
+        kind = "invalid_request_error" if status == 400 else "api_error"
+        return _openai_error(problem, status, kind)
+    name = data["model"]
+    limit = data.get("max_completion_tokens", data.get("max_tokens"))
+    tokens, reason = _limit(words(reply_for(name, _last_user(messages))), limit)
+    usage = {
+        "prompt_tokens": len(_all_text(messages).split()),
+        "completion_tokens": len(tokens),
+    }
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    ident = "chatcmpl-" + str(secrets.randbelow(1000))
+    created = int(time.time())
+    base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
+    if not data.get("stream", False):
+        return web.json_response(
+            {
+                **base,
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(tokens)},
+                        "finish_reason": reason,
+                    }
+                ],
+                "usage": usage,
+            }
+        )
+    options = data.get("stream_options") if isinstance(data.get("stream_options"), dict) else {}
+    include_usage = bool((options or {}).get("include_usage"))
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+
+    async def send(payload: object) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        await resp.write(f"data: {text}\n\n".encode())
+
+    chunk = {**base, "object": "chat.completion.chunk"}
+    for token in tokens:
+        delta = {"role": "assistant", "content": token}
+        await send({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        await asyncio.sleep(server.token_delay)
+    end = {"role": "assistant", "content": ""}
+    await send({**chunk, "choices": [{"index": 0, "delta": end, "finish_reason": reason}]})
+    if include_usage:
+        await send({**chunk, "choices": [], "usage": usage})
+    await send("[DONE]")
+    await resp.write_eof()
+    return resp
