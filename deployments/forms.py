@@ -21,6 +21,9 @@ SPEC_DEFAULTS: dict[str, Any] = {
     f.name: f.default for f in fields(CloudRunOllamaSpec) if f.default is not MISSING
 }
 
+# Seed 000 bakes gemma3:4b into its image; the spec leaves the model to the requester.
+SEED_MODEL = "gemma3-4b"
+
 # Roles that may request a deployment in a team (deployment_request() checks it again).
 REQUESTING_ROLES = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.DEPLOYER]]
 
@@ -60,7 +63,7 @@ class DeploymentRequestForm(forms.Form):
     )
     region = forms.ChoiceField(
         choices=[(r, r) for r in cloud_run_regions()],
-        help_text="A region where Cloud Run offers the GPU you pick (--region).",
+        help_text="--region: one where Cloud Run offers the GPU you pick.",
     )
     gpu_type = forms.ChoiceField(
         label="GPU type",
@@ -107,7 +110,10 @@ class DeploymentRequestForm(forms.Form):
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {**SPEC_DEFAULTS, "target": AVAILABLE_TARGETS[0].value})
+        kwargs.setdefault(
+            "initial",
+            {**SPEC_DEFAULTS, "model": SEED_MODEL, "target": AVAILABLE_TARGETS[0].value},
+        )
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = requesting_teams(user=user)
 

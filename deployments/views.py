@@ -155,10 +155,14 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     role = role_in_team(user=user, team=deployment.team)
     is_admin = is_platform_admin(user)
     can_operate = is_admin or (role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.DEPLOYER])
+    titles = _step_titles(deployment)
     return {
         "deployment": deployment,
         "rolling": status in ROLLING_STATES,
-        "timeline": _timeline_rows(deployment),
+        "timeline": _timeline_rows(deployment, titles),
+        "failure_title": next(
+            (t for (_, key), t in titles.items() if key == deployment.failure_step), ""
+        ),
         "show_decide": is_admin and status == Status.PENDING_APPROVAL,
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
@@ -181,8 +185,9 @@ def _step_titles(deployment: Deployment) -> dict[tuple[str, str], str]:
     return titles
 
 
-def _timeline_rows(deployment: Deployment) -> list[dict[str, Any]]:
-    titles = _step_titles(deployment)
+def _timeline_rows(
+    deployment: Deployment, titles: dict[tuple[str, str], str]
+) -> list[dict[str, Any]]:
     rows = []
     for event in deployment_timeline(deployment=deployment):
         rows.append(
