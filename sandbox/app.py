@@ -3,7 +3,9 @@ the deployed model servers and the /_sandbox/ control API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import traceback
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +51,17 @@ def build_app(config: Config | None = None) -> web.Application:
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
+    try:
+        return await _dispatch(request)
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception:
+        # A sandbox bug must look like a Google 500, and say where it came from.
+        traceback.print_exc()
+        return _error(ApiError("INTERNAL", "Internal error in the sandbox (see its stderr)."))
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
     state: State = request.app["state"]
     state.advance()
     path = request.path

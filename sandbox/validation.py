@@ -101,7 +101,7 @@ def parse_query(query: Iterable[tuple[str, str]], message: M, exclude: Iterable[
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        if field.label == FieldDescriptor.LABEL_REPEATED:
+        if field.is_repeated:
             node.setdefault(parts[-1], []).append(converted)
         else:
             node[parts[-1]] = converted
