@@ -6,7 +6,7 @@ the view puts its messages next to these fields.
 """
 
 from dataclasses import MISSING, fields
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -115,7 +115,8 @@ class DeploymentRequestForm(forms.Form):
             {**SPEC_DEFAULTS, "model": SEED_MODEL, "target": AVAILABLE_TARGETS[0].value},
         )
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = requesting_teams(user=user)
+        team_field = cast(forms.ModelChoiceField, self.fields["team"])
+        team_field.queryset = requesting_teams(user=user)
 
     def service_values(self) -> dict[str, Any]:
         """The spec values, as deployment_request(values=...) takes them."""

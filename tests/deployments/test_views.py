@@ -9,7 +9,6 @@ and the queued rollout can still be counted.
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils.html import strip_tags
 
@@ -17,7 +16,7 @@ from deployments.choices import EventKind, Outcome, Phase, Status
 from deployments.forms import DeploymentRequestForm
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.lifecycle import deployment_request, deployment_transition
-from portal.models import Membership, Role, Team
+from portal.models import Team
 
 pytestmark = pytest.mark.django_db
 
@@ -37,37 +36,9 @@ VALID = {
 }
 
 
-@pytest.fixture
-def team() -> Team:
-    return Team.objects.create(name="Search", slug="search")
-
-
-@pytest.fixture
-def other_team() -> Team:
-    return Team.objects.create(name="Ads", slug="ads")
-
-
-def _member(django_user_model: Any, username: str, team: Team, role: Role) -> Any:
-    user = django_user_model.objects.create_user(username=username, password="pw")
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
-
-
-@pytest.fixture
-def deployer(django_user_model: Any, team: Team) -> Any:
-    return _member(django_user_model, "dana", team, Role.DEPLOYER)
-
-
-@pytest.fixture
-def outsider(django_user_model: Any, other_team: Team) -> Any:
-    return _member(django_user_model, "otto", other_team, Role.ADMIN)
-
-
-@pytest.fixture
-def platform_admin(django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user(username="pat", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="approve_deployment"))
-    return user
+# team ("ML Research", with deployer "dev", member "mia"), other_team with outsider "pat",
+# and approver "root" (a staff user holding deployments.approve_deployment) come from
+# tests/conftest.py.
 
 
 @pytest.fixture
@@ -115,10 +86,7 @@ def test_form_shows_the_seed_defaults(client: Any, deployer: Any, team: Team) ->
     assert list(form.fields["team"].queryset) == [team]
 
 
-def test_form_offers_only_teams_where_the_user_may_deploy(
-    client: Any, django_user_model: Any, team: Team
-) -> None:
-    member = _member(django_user_model, "mo", team, Role.MEMBER)
+def test_form_offers_only_teams_where_the_user_may_deploy(client: Any, member: Any) -> None:
     client.force_login(member)
 
     response = client.get(reverse("deployments:new"))
@@ -256,17 +224,16 @@ def test_approvals_are_forbidden_to_non_admins(client: Any, deployer: Any) -> No
 
 
 def test_approvals_list_pending_requests_with_their_plan(
-    client: Any, platform_admin: Any, deployment: Deployment
+    client: Any, approver: Any, deployment: Deployment
 ) -> None:
-    client.force_login(platform_admin)
+    client.force_login(approver)
 
     response = client.get(reverse("deployments:approvals"))
 
     html = response.content.decode()
     assert response.status_code == 200
     assert [item["deployment"] for item in response.context["pending"]] == [deployment]
-    assert "dana" in html
-    assert "Search" in html
+    assert "dev for team ML Research" in html
     assert "europe-west1" in html
     assert "gcloud run deploy ollama-gemma" in html
     assert reverse("deployments:approve", args=[deployment.pk]) in html
@@ -275,11 +242,11 @@ def test_approvals_list_pending_requests_with_their_plan(
 
 def test_approve_moves_the_request_to_approved_and_queues_the_rollout(
     client: Any,
-    platform_admin: Any,
+    approver: Any,
     deployment: Deployment,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    client.force_login(platform_admin)
+    client.force_login(approver)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
@@ -290,7 +257,7 @@ def test_approve_moves_the_request_to_approved_and_queues_the_rollout(
     assert response.url == reverse("deployments:detail", args=[deployment.pk])
     deployment.refresh_from_db()
     assert deployment.status == Status.APPROVED
-    assert deployment.decided_by == platform_admin
+    assert deployment.decided_by == approver
     assert deployment.decision_reason == "Fits the budget"
     assert len(callbacks) == 1  # the rollout, sent to the worker once committed
 
@@ -300,9 +267,9 @@ def test_approve_moves_the_request_to_approved_and_queues_the_rollout(
 
 
 def test_reject_without_a_reason_shows_the_services_message(
-    client: Any, platform_admin: Any, deployment: Deployment
+    client: Any, approver: Any, deployment: Deployment
 ) -> None:
-    client.force_login(platform_admin)
+    client.force_login(approver)
 
     response = client.post(reverse("deployments:reject", args=[deployment.pk]), follow=True)
 
@@ -336,9 +303,9 @@ def _roll_to_deploying(deployment: Deployment, admin: Any) -> Deployment:
 
 
 def test_the_timeline_fragment_renders_events_and_keeps_polling_while_rolling(
-    client: Any, deployer: Any, platform_admin: Any, deployment: Deployment
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
 ) -> None:
-    deployment = _roll_to_deploying(deployment, platform_admin)
+    deployment = _roll_to_deploying(deployment, approver)
     DeploymentEvent.objects.create(
         deployment=deployment,
         kind=EventKind.STEP,
@@ -359,7 +326,7 @@ def test_the_timeline_fragment_renders_events_and_keeps_polling_while_rolling(
     assert 'hx-trigger="every 2s"' in html
     assert "Pending approval" in html
     assert "Deploying" in html
-    assert "by pat" in html
+    assert "by root" in html
     assert "Build the image with gemma3:4b baked in" in html
     assert "Waiting on Google" in html
     assert "operations/build-42" in html
@@ -367,9 +334,9 @@ def test_the_timeline_fragment_renders_events_and_keeps_polling_while_rolling(
 
 
 def test_the_timeline_fragment_stops_polling_and_shows_the_failure(
-    client: Any, deployer: Any, platform_admin: Any, deployment: Deployment
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
 ) -> None:
-    deployment = _roll_to_deploying(deployment, platform_admin)
+    deployment = _roll_to_deploying(deployment, approver)
     deployment = deployment_transition(
         deployment=deployment,
         to=Status.FAILED,
@@ -394,9 +361,9 @@ def test_the_timeline_fragment_stops_polling_and_shows_the_failure(
 
 
 def test_the_detail_page_shows_the_endpoint_when_ready(
-    client: Any, deployer: Any, platform_admin: Any, deployment: Deployment
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
 ) -> None:
-    deployment = _roll_to_deploying(deployment, platform_admin)
+    deployment = _roll_to_deploying(deployment, approver)
     deployment = deployment_transition(
         deployment=deployment,
         to=Status.READY,
