@@ -376,3 +376,36 @@ def test_the_detail_page_shows_the_endpoint_when_ready(
     assert "https://ollama-gemma-abc123-ew.a.run.app" in html
     assert "hx-trigger" not in html
     assert "Retry" not in html
+
+
+def test_a_deployer_withdraws_a_pending_request(
+    client: Any, deployer: Any, deployment: Deployment
+) -> None:
+    client.force_login(deployer)
+
+    response = client.post(reverse("deployments:tear_down", args=[deployment.pk]), follow=True)
+
+    deployment.refresh_from_db()
+    assert deployment.status == Status.TORN_DOWN
+    assert "Tear down of ollama-gemma requested." in response.content.decode()
+
+
+def test_retry_resumes_a_failed_rollout(
+    client: Any,
+    deployer: Any,
+    approver: Any,
+    deployment: Deployment,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    deployment = _roll_to_deploying(deployment, approver)
+    deployment = deployment_transition(
+        deployment=deployment, to=Status.FAILED, changes={"failure_step": "build_image"}
+    )
+    client.force_login(deployer)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("deployments:retry", args=[deployment.pk]))
+
+    deployment.refresh_from_db()
+    assert deployment.status == Status.DEPLOYING
+    assert len(callbacks) == 1
