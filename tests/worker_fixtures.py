@@ -1,0 +1,87 @@
+"""A real Celery worker (with beat) in its own process, on the test database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class WorkerProcess:
+    def __init__(self, log: Path, env: dict[str, str], tmp: Path) -> None:
+        self.log = log
+        command = [
+            sys.executable, "-m", "celery", "-A", "workers", "worker", "--beat",
+            f"--schedule={tmp / 'beat-schedule'}", "--loglevel=INFO", "--concurrency=2",
+            "--without-gossip", "--without-mingle", f"--hostname=test-{time.monotonic_ns()}@%h",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: SIGKILL reaches the pool children too
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.log.read_text():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log.read_text()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children, as an OOM killer or a lost VM would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(transactional_db, sandbox, tmp_path) -> Callable[[], WorkerProcess]:
+    """Start workers on demand; every one is stopped before the database is flushed."""
+    current_app.control.purge()  # tasks left by an earlier test point at rows that are gone
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SANDBOX_URL": settings.SANDBOX_URL,
+    }
+    workers: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(tmp_path / f"worker-{len(workers)}.log", env, tmp_path)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(start_worker) -> WorkerProcess:
+    return start_worker()

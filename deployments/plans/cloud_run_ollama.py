@@ -103,9 +103,9 @@ def service_body(
     --no-cpu-throttling is `resources.cpuIdle = false`, a proto3 default the client
     never puts on the wire: setting `resources` without it keeps CPU always allocated.
     --no-allow-unauthenticated needs nothing: a new service has no public binding.
+    The service's name travels in the URL, not in the body.
     """
     return {
-        "name": service_name(ref, spec, ctx),
         "labels": ref.labels,
         "ingress": "INGRESS_TRAFFIC_ALL",
         "template": {

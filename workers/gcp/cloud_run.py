@@ -27,9 +27,10 @@ def _client() -> Any:
     return make_client(run_v2.ServicesClient)
 
 
-def apply_service(body: dict[str, Any]) -> str:
+def apply_service(*, name: str, body: dict[str, Any]) -> str:
     """Create or update the service (allow_missing); returns the operation name."""
     service = run_v2.Service.from_json(json.dumps(body))
+    service.name = name
     operation = _client().update_service(
         request=run_v2.UpdateServiceRequest(service=service, allow_missing=True),
         retry=NO_RETRY,

@@ -24,13 +24,20 @@ class Diagnosis:
     hint: str = ""
 
 
+def _is_quota(exc: gexc.GoogleAPICallError) -> bool:
+    return isinstance(exc, gexc.ResourceExhausted | gexc.TooManyRequests) and (
+        "quota" in (exc.message or "").lower()
+    )
+
+
 def diagnose(exc: Exception, *, required_role: str, principal: str, project: str) -> Diagnosis:
     """Turn an exception from a Google client into a message a person can act on."""
-    if isinstance(exc, TRANSIENT):
+    if isinstance(exc, TRANSIENT) and not _is_quota(exc):
         return Diagnosis(True, f"{exc.code} {type(exc).__name__}: {exc.message}")
     if isinstance(exc, gexc.GoogleAPICallError):
         message = f"{exc.code} {type(exc).__name__}: {exc.message}"
-        if isinstance(exc, gexc.PermissionDenied):
+        # Over REST a 403 arrives as Forbidden, over gRPC as PermissionDenied.
+        if isinstance(exc, gexc.PermissionDenied | gexc.Forbidden):
             match = _PERMISSION_RE.search(exc.message or "")
             missing = f"the permission {match.group(1)}, " if match else ""
             return Diagnosis(
@@ -40,7 +47,7 @@ def diagnose(exc: Exception, *, required_role: str, principal: str, project: str
                 f"grants. Grant it: gcloud projects add-iam-policy-binding {project} "
                 f"--member=serviceAccount:{principal} --role={required_role}",
             )
-        if isinstance(exc, gexc.ResourceExhausted):
+        if _is_quota(exc):
             return Diagnosis(
                 False,
                 message,

@@ -84,7 +84,8 @@ def cancel_build(claim: StepClaim) -> StepResult:
 def apply_service(claim: StepClaim) -> StepResult:
     if claim.operation:
         return _after_operation(claim, cloud_run.get_operation(claim.operation))
-    return Waiting(cloud_run.apply_service(claim.step.request.body or {}))
+    body = claim.step.request.body or {}
+    return Waiting(cloud_run.apply_service(name=claim.step.params["name"], body=body))
 
 
 def grant_invoker(claim: StepClaim) -> StepResult:

@@ -1,0 +1,25 @@
+import time
+
+from deployments.choices import Status
+from deployments.models import Deployment
+
+
+def wait_for_status(deployment: Deployment, *statuses: Status, timeout: float = 60) -> Deployment:
+    """Poll the database until the worker moves the deployment into one of `statuses`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deployment.refresh_from_db()
+        if deployment.status in statuses:
+            return deployment
+        time.sleep(0.2)
+    steps = list(deployment.events.values_list("step", "outcome", "error"))
+    raise AssertionError(f"{deployment.slug} is still {deployment.status}; steps: {steps}")
+
+
+def wait_until(predicate, timeout: float = 30, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
