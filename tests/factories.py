@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -37,7 +39,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def platform_admin(username: str = "admin"):
-    user = UserFactory(username=username, is_staff=True)
+    user: Any = UserFactory(username=username, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="approve_deployment"))
     return get_user_model().objects.get(pk=user.pk)  # fresh permission cache
 

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(transactional_db, sandbox, tmp_path) -> Callable[[], WorkerProcess]:
+def start_worker(transactional_db, sandbox, tmp_path) -> Iterator[Callable[[], WorkerProcess]]:
     """Start workers on demand; every one is stopped before the database is flushed."""
     current_app.control.purge()  # tasks left by an earlier test point at rows that are gone
     db = connection.settings_dict

@@ -10,7 +10,7 @@ from deployments.choices import AVAILABLE_TARGETS
 from deployments.models import Deployment, DeploymentEvent
 from deployments.specs import CloudRunOllamaSpec
 
-_DEFAULTS = {f.name: f.default for f in dataclass_fields(CloudRunOllamaSpec)}
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclass_fields(CloudRunOllamaSpec)}
 
 
 class DeploymentRequestSerializer(serializers.Serializer):
@@ -47,7 +47,9 @@ class FailureSerializer(serializers.Serializer):
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
     failure = serializers.SerializerMethodField()

@@ -1,5 +1,10 @@
 """Tests run on this machine's real Postgres and Redis, against a sandbox the tests start."""
 
+import os
+
+# Tests start their own sandbox on a port of their own, apart from a running portal's.
+os.environ.setdefault("SANDBOX_URL", "http://127.0.0.1:18765")
+
 from .base import *  # noqa: F403
 from .base import ROLLOUT, env
 from .sandbox import SANDBOX_URL  # noqa: F401

@@ -5,7 +5,11 @@ from google.api_core import exceptions as gexc
 
 from workers.gcp.errors import diagnose
 
-ARGS = {"required_role": "roles/run.admin", "principal": "p@x.iam.gserviceaccount.com", "project": "x"}
+ARGS = {
+    "required_role": "roles/run.admin",
+    "principal": "p@x.iam.gserviceaccount.com",
+    "project": "x",
+}
 
 
 @pytest.mark.parametrize(
@@ -23,7 +27,9 @@ def test_transient_errors_are_retried(exc):
 
 @pytest.mark.parametrize("cls", [gexc.Forbidden, gexc.PermissionDenied])
 def test_permission_denied_names_permission_and_role(cls):
-    message = "Permission 'run.services.create' denied on resource 'projects/x/locations/r/services/s'"
+    message = (
+        "Permission 'run.services.create' denied on resource 'projects/x/locations/r/services/s'"
+    )
     diagnosis = diagnose(cls(message), **ARGS)
     assert not diagnosis.transient
     assert "run.services.create" in diagnosis.hint
