@@ -1,7 +1,5 @@
 """What Google refuses, the sandbox refuses: GPU rules, build rules, pushes."""
 
-import base64
-
 import pytest
 from google.api_core import exceptions
 from google.cloud import run_v2
@@ -154,4 +152,3 @@ def test_env_equals_form_and_braces(sandbox, registry_client, build_client, run_
     state = sandbox.state()
     versions = state["repositories"][0]["packages"][0]["versions"]
     assert [v["model"] for v in versions.values()] == ["llama3.1:8b"]
-    assert base64  # the helper encodes; nothing else to check here
