@@ -43,9 +43,11 @@ async def serve(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
     server = site._server
-    assert server is not None and server.sockets  # type: ignore[attr-defined]
+    if server is None or not server.sockets:  # type: ignore[attr-defined]
+        raise RuntimeError("the server did not bind a socket")
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    host = args.host if args.host not in ("0.0.0.0", "") else "127.0.0.1"
+    # Service URLs must be reachable, so a wildcard bind advertises the loopback address.
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104
     app["state"].base_url = f"http://{host}:{port}"
     print(f"sandbox listening on http://{host}:{port}", flush=True)
     stop = asyncio.Event()

@@ -76,7 +76,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         response: web.StreamResponse
         if fault is not None:
             entry["fault"] = fault.describe()
-            err = faults.error_for(fault, path, "run.routes.invoke", "run.googleapis.com", state.config.project_number)
+            err = faults.error_for(
+                fault, path, "run.routes.invoke", "run.googleapis.com", state.config.project_number
+            )
             response = _error(err)
         else:
             response = await model_server.handle(request, state, body)
@@ -153,7 +155,11 @@ def _authenticate(request: web.Request, state: State) -> None:
 
 
 def _ok(result: Message, int_enums: bool) -> web.Response:
-    return web.Response(text=json.dumps(to_json(result, int_enums)), content_type="application/json", charset="utf-8")
+    return web.Response(
+        text=json.dumps(to_json(result, int_enums)),
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def _error(exc: ApiError) -> web.Response:

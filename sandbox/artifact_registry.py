@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import artifactregistry_v1 as ar
 from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from sandbox import errors
-from sandbox.routing import ApiCall, Route
+from sandbox.routing import ApiCall, Handler, Route
 from sandbox.validation import MULTI_REGIONS, REGIONS, paginate
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Registry:
         pkg.updated = stamp
         pkg.versions.setdefault(version.digest, version)
         pkg.tags[ref.tag or "latest"] = version.digest
-        repo.pb.update_time.CopyFrom(stamp)  # type: ignore[attr-defined]
+        repo.pb.update_time.CopyFrom(stamp)
 
     def snapshot(self) -> list[dict[str, object]]:
         from sandbox.validation import to_json
@@ -141,7 +141,7 @@ class Registry:
 def _repo(state: State, name: str) -> StoredRepository:
     repo = state.registry.repos.get(name)
     if repo is None:
-        raise errors.not_found(f"Requested entity was not found.")
+        raise errors.not_found("Requested entity was not found.")
     return repo
 
 
@@ -150,7 +150,7 @@ def _package(state: State, name: str) -> tuple[StoredRepository, StoredPackage]:
     repo = _repo(state, repo_name)
     pkg = repo.packages.get(image)
     if pkg is None:
-        raise errors.not_found(f"Requested entity was not found.")
+        raise errors.not_found("Requested entity was not found.")
     return repo, pkg
 
 
@@ -314,9 +314,9 @@ def routes() -> list[Route]:
     pkg = "/v1/{%s=projects/*/locations/*/repositories/*/packages/*}"
 
     def r(
-        method: str, template: str, handler: object, request: object, perm: str, **kw: object
+        method: str, template: str, handler: Handler, request: Any, perm: str, **kw: Any
     ) -> Route:
-        return Route(method, template, handler, request.pb(), perm, svc, locs, **kw)  # type: ignore
+        return Route(method, template, handler, request.pb(), perm, svc, locs, **kw)
 
     return [
         r(

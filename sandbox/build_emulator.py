@@ -13,6 +13,7 @@ import hashlib
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
@@ -215,10 +216,7 @@ def parse_dockerfile(
     return base, env, model
 
 
-def _env_pairs(rest: str, number: int, expand: object) -> dict[str, str]:
-    def exp(value: str) -> str:
-        return expand(value)  # type: ignore[operator,no-any-return]
-
+def _env_pairs(rest: str, number: int, exp: Callable[[str], str]) -> dict[str, str]:
     words = rest.split(None, 1)
     if not words:
         raise StepFailed(f"dockerfile parse error on line {number}: ENV requires a value")

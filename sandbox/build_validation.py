@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf.message import Message
@@ -181,15 +182,15 @@ def substitute(build: Message, builtins: dict[str, str]) -> None:
 
         return TEMPLATE.sub(repl, text)
 
-    def each(container: object, apply: Callable[[str], str]) -> None:
-        items = list(container)  # type: ignore[call-overload]
-        del container[:]  # type: ignore[attr-defined]
-        container.extend(apply(x) for x in items)  # type: ignore[attr-defined]
+    def each(container: Any, apply: Callable[[str], str]) -> None:
+        items = list(container)
+        del container[:]
+        container.extend(apply(x) for x in items)
 
     for step in build.steps:
         step.name = expand(step.name)
         step.entrypoint = expand(step.entrypoint)
-        setattr(step, "dir_", expand(step.dir_))
+        step.dir_ = expand(step.dir_)
         step.script = expand(step.script)
         each(step.args, expand)
         each(step.env, expand)

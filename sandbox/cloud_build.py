@@ -6,17 +6,17 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
 from sandbox import build_validation, errors
-from sandbox.artifact_registry import ImageVersion, now, parse_image
-from sandbox.build_emulator import StepFailed, Workspace, run_step
+from sandbox.artifact_registry import ImageRef, ImageVersion, now, parse_image
+from sandbox.build_emulator import BuiltImage, StepFailed, Workspace, run_step
 from sandbox.operations import OperationFailed
-from sandbox.routing import ApiCall, Route
+from sandbox.routing import ApiCall, Handler, Route
 from sandbox.validation import REGIONS, paginate
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class StoredBuild:
 
     @property
     def finished(self) -> bool:
-        return self.pb.status in TERMINAL  # type: ignore[attr-defined]
+        return self.pb.status in TERMINAL
 
 
 class BuildStore:
@@ -74,16 +74,16 @@ class BuildStore:
 def _execute(state: State, stored: StoredBuild) -> Message:
     """Complete a build: emulate its steps and, if they all pass, push its images."""
     build = stored.pb
-    build.finish_time.CopyFrom(now())  # type: ignore[attr-defined]
-    build.start_time.FromSeconds(int(stored.start_at))  # type: ignore[attr-defined]
+    build.finish_time.CopyFrom(now())
+    build.start_time.FromSeconds(int(stored.start_at))
     if stored.forced_failure is not None:
         _fail(build, None, stored.forced_failure, "USER_BUILD_STEP")
         raise OperationFailed(2, FAILED_MESSAGE)
     ws = Workspace()
-    steps = build.steps  # type: ignore[attr-defined]
+    steps = build.steps
     for i, step in enumerate(steps):
         try:
-            run_step(ws, step, list(build.options.env))  # type: ignore[attr-defined]
+            run_step(ws, step, list(build.options.env))
         except StepFailed as exc:
             step.status = Status.FAILURE
             detail = (
@@ -93,7 +93,7 @@ def _execute(state: State, stored: StoredBuild) -> Message:
             _fail(build, i, detail, exc.failure_type)
             raise OperationFailed(2, FAILED_MESSAGE) from exc
         step.status = Status.SUCCESS
-    pushes = [*ws.pushes, *build.images]  # type: ignore[attr-defined]
+    pushes = [*ws.pushes, *build.images]
     resolved = []
     for uri in pushes:
         try:
@@ -101,7 +101,7 @@ def _execute(state: State, stored: StoredBuild) -> Message:
         except StepFailed as exc:
             _fail(build, None, f"failed to push image {uri}: {exc.reason}", exc.failure_type)
             raise OperationFailed(2, FAILED_MESSAGE) from exc
-    build_id = build.id  # type: ignore[attr-defined]
+    build_id = build.id
     for uri, ref, image in resolved:
         version = ImageVersion(
             image.digest,
@@ -113,14 +113,14 @@ def _execute(state: State, stored: StoredBuild) -> Message:
             now(),
         )
         state.registry.push(ref, version)
-        build.results.images.add(name=uri, digest=image.digest)  # type: ignore[attr-defined]
-    build.status = Status.SUCCESS  # type: ignore[attr-defined]
+        build.results.images.add(name=uri, digest=image.digest)
+    build.status = Status.SUCCESS
     out = Build()
     out.CopyFrom(build)
     return out
 
 
-def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, object, object]:
+def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, ImageRef, BuiltImage]:
     image = ws.images.get(uri)
     if image is None:
         raise StepFailed(
@@ -147,10 +147,10 @@ def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, object, obj
 
 
 def _fail(build: Message, step: int | None, detail: str, failure_type: str) -> None:
-    build.status = Status.FAILURE  # type: ignore[attr-defined]
-    build.status_detail = detail  # type: ignore[attr-defined]
-    build.failure_info.type_ = FailureInfo.FailureType.Value(failure_type)  # type: ignore[attr-defined]
-    build.failure_info.detail = detail  # type: ignore[attr-defined]
+    build.status = Status.FAILURE
+    build.status_detail = detail
+    build.failure_info.type_ = FailureInfo.FailureType.Value(failure_type)
+    build.failure_info.detail = detail
 
 
 def _location_of(call: ApiCall) -> str:
@@ -254,8 +254,8 @@ def cancel_build(call: ApiCall) -> Message:
     if stored.finished:
         raise errors.ApiError("FAILED_PRECONDITION", "Build is not in a cancellable state.")
     build = stored.pb
-    build.status = Status.CANCELLED  # type: ignore[attr-defined]
-    build.finish_time.CopyFrom(now())  # type: ignore[attr-defined]
+    build.status = Status.CANCELLED
+    build.finish_time.CopyFrom(now())
     op = call.state.operations.get(stored.op_name)
     if op is not None:
         op.on_error = None
@@ -269,13 +269,13 @@ FILTER_TERM = re.compile(r'\s*(\w+)\s*=\s*(?:"([^"]*)"|(\S+))\s*')
 
 def _matches(build: Message, terms: list[tuple[str, str]]) -> bool:
     for key, value in terms:
-        if key == "tags" and value not in build.tags:  # type: ignore[attr-defined]
+        if key == "tags" and value not in build.tags:
             return False
-        if key == "status" and Status.Name(build.status) != value:  # type: ignore[attr-defined]
+        if key == "status" and Status.Name(build.status) != value:
             return False
-        if key in ("build_id", "id") and build.id != value:  # type: ignore[attr-defined]
+        if key in ("build_id", "id") and build.id != value:
             return False
-        if key == "images" and value not in build.images:  # type: ignore[attr-defined]
+        if key == "images" and value not in build.images:
             return False
     return True
 
@@ -307,9 +307,9 @@ def routes() -> list[Route]:
     locs = REGIONS | {"global"}
 
     def r(
-        method: str, template: str, handler: object, request: object, perm: str, **kw: object
+        method: str, template: str, handler: Handler, request: Any, perm: str, **kw: Any
     ) -> Route:
-        return Route(method, template, handler, request.pb(), perm, svc, locs, **kw)  # type: ignore
+        return Route(method, template, handler, request.pb(), perm, svc, locs, **kw)
 
     regional = "/v1/{name=projects/*/locations/*/builds/*}"
     return [

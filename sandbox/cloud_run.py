@@ -5,67 +5,29 @@ from __future__ import annotations
 import base64
 import secrets
 import string
-import time
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import run_v2
-from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.iam.v1 import iam_policy_pb2
 from google.protobuf import duration_pb2, field_mask_pb2
 from google.protobuf.message import Message
 
 from sandbox import errors, iam, run_validation
 from sandbox.artifact_registry import now
 from sandbox.operations import OperationFailed
-from sandbox.routing import ApiCall, Route
-from sandbox.validation import REGIONS, paginate, to_json
+from sandbox.routing import ApiCall, Handler, Route
+from sandbox.run_store import Revision, StoredService
+from sandbox.validation import REGIONS, paginate
 
 if TYPE_CHECKING:
-    from sandbox.state import State
+    pass
 
 Service = run_v2.Service.pb()
 Condition = run_v2.Condition.pb()
 CState = Condition.State
 TrafficTarget = run_v2.TrafficTarget.pb()
 LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
-
-
-@dataclass
-class Revision:
-    name: str
-    image: str
-    model: str | None
-    image_error: str | None
-
-
-@dataclass
-class StoredService:
-    pb: Message
-    policy: policy_pb2.Policy = field(default_factory=iam.empty_policy)
-    revisions: int = 0
-    pending: Revision | None = None
-    serving: Revision | None = None
-    # When the serving revision's instance is warm; None until a request starts one.
-    warm_at: float | None = None
-
-
-class RunStore:
-    def __init__(self) -> None:
-        self.services: dict[str, StoredService] = {}
-
-    def clear(self) -> None:
-        self.services.clear()
-
-    def snapshot(self) -> list[dict[str, object]]:
-        return [
-            {
-                "service": to_json(s.pb),
-                "iamPolicy": to_json(s.policy),
-                "model": s.serving.model if s.serving else None,
-            }
-            for s in self.services.values()
-        ]
 
 
 def _not_found(name: str) -> errors.ApiError:
@@ -95,23 +57,27 @@ def _condition(kind: str, state: int, message: str = "") -> Message:
 
 def _resolve(call: ApiCall, svc: Message) -> Revision:
     """Pin the revision's image now, as Cloud Run resolves tags to digests at deploy."""
-    stored_name = svc.name  # type: ignore[attr-defined]
-    seq = call.state.run.services[stored_name].revisions + 1 if stored_name in call.state.run.services else 1
+    stored_name = svc.name
+    seq = (
+        call.state.run.services[stored_name].revisions + 1
+        if stored_name in call.state.run.services
+        else 1
+    )
     suffix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
     service_id = stored_name.rsplit("/", 1)[1]
     name = f"{stored_name}/revisions/{service_id}-{seq:05d}-{suffix}"
     model, error, image = None, None, ""
-    for container in svc.template.containers:  # type: ignore[attr-defined]
+    for container in svc.template.containers:
         found = call.state.registry.resolve(container.image, call.config.project)
         if found is None:
             error = error or f"Image '{container.image}' not found."
-        elif container.ports or len(svc.template.containers) == 1:  # type: ignore[attr-defined]
+        elif container.ports or len(svc.template.containers) == 1:
             image, model = container.image, found[1].model
     return Revision(name, image, model, error)
 
 
 def _apply_defaults(svc: Message) -> None:
-    template = svc.template  # type: ignore[attr-defined]
+    template = svc.template
     if not template.HasField("timeout"):
         template.timeout.CopyFrom(duration_pb2.Duration(seconds=300))
     if not template.max_instance_request_concurrency:
@@ -124,12 +90,12 @@ def _apply_defaults(svc: Message) -> None:
     ingress = [c for c in template.containers if len(c.ports)]
     if not ingress:
         template.containers[0].ports.add(name="http1", container_port=8080)
-    if not svc.ingress:  # type: ignore[attr-defined]
-        svc.ingress = run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL  # type: ignore[attr-defined]
-    if not svc.launch_stage:  # type: ignore[attr-defined]
-        svc.launch_stage = 4  # type: ignore[attr-defined]  # GA
-    if not len(svc.traffic):  # type: ignore[attr-defined]
-        svc.traffic.add(type_=LATEST, percent=100)  # type: ignore[attr-defined]
+    if not svc.ingress:
+        svc.ingress = run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL
+    if not svc.launch_stage:
+        svc.launch_stage = 4  # GA
+    if not len(svc.traffic):
+        svc.traffic.add(type_=LATEST, percent=100)
 
 
 def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
@@ -138,14 +104,14 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
     revision = _resolve(call, svc)
     stored.revisions += 1
     stored.pending = revision
-    svc.latest_created_revision = revision.name  # type: ignore[attr-defined]
-    svc.reconciling = True  # type: ignore[attr-defined]
-    svc.etag = _etag()  # type: ignore[attr-defined]
-    svc.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_RECONCILING))  # type: ignore[attr-defined]
-    del svc.conditions[:]  # type: ignore[attr-defined]
+    svc.latest_created_revision = revision.name
+    svc.reconciling = True
+    svc.etag = _etag()
+    svc.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_RECONCILING))
+    del svc.conditions[:]
     stored.pb = svc
-    generation = svc.generation  # type: ignore[attr-defined]
-    parent = svc.name.split("/services/")[0]  # type: ignore[attr-defined]
+    generation = svc.generation
+    parent = svc.name.split("/services/")[0]
 
     def snapshot() -> Message:
         out = Service()
@@ -153,17 +119,17 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
         return out
 
     def current() -> StoredService | None:
-        now_stored = state.run.services.get(svc.name)  # type: ignore[attr-defined]
-        if now_stored is not stored or stored.pb.generation != generation:  # type: ignore[attr-defined]
+        now_stored = state.run.services.get(svc.name)
+        if now_stored is not stored or stored.pb.generation != generation:
             return None  # deleted or superseded: a newer operation owns the status
         return stored
 
     def fail(code: int, message: str) -> None:
         target = current()
         if target is not None:
-            target.pb.reconciling = False  # type: ignore[attr-defined]
-            target.pb.observed_generation = generation  # type: ignore[attr-defined]
-            target.pb.terminal_condition.CopyFrom(  # type: ignore[attr-defined]
+            target.pb.reconciling = False
+            target.pb.observed_generation = generation
+            target.pb.terminal_condition.CopyFrom(
                 _condition("Ready", CState.CONDITION_FAILED, message)
             )
 
@@ -175,18 +141,19 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
             fail(3, revision.image_error)
             raise OperationFailed(3, revision.image_error)
         pb = target.pb
-        uri = f"{state.base_url}/_run/{call.config.project}/{parent.split('/')[3]}/{pb.name.rsplit('/', 1)[1]}"  # type: ignore[attr-defined]
-        pb.reconciling = False  # type: ignore[attr-defined]
-        pb.observed_generation = generation  # type: ignore[attr-defined]
-        pb.latest_ready_revision = revision.name  # type: ignore[attr-defined]
-        pb.uri = uri  # type: ignore[attr-defined]
-        del pb.urls[:]  # type: ignore[attr-defined]
-        pb.urls.append(uri)  # type: ignore[attr-defined]
-        pb.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_SUCCEEDED))  # type: ignore[attr-defined]
+        location, service_id = parent.split("/")[3], pb.name.rsplit("/", 1)[1]
+        uri = f"{state.base_url}/_run/{call.config.project}/{location}/{service_id}"
+        pb.reconciling = False
+        pb.observed_generation = generation
+        pb.latest_ready_revision = revision.name
+        pb.uri = uri
+        del pb.urls[:]
+        pb.urls.append(uri)
+        pb.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_SUCCEEDED))
         for kind in ("RoutesReady", "ConfigurationsReady"):
-            pb.conditions.append(_condition(kind, CState.CONDITION_SUCCEEDED))  # type: ignore[attr-defined]
-        del pb.traffic_statuses[:]  # type: ignore[attr-defined]
-        pb.traffic_statuses.add(type_=LATEST, percent=100)  # type: ignore[attr-defined]
+            pb.conditions.append(_condition(kind, CState.CONDITION_SUCCEEDED))
+        del pb.traffic_statuses[:]
+        pb.traffic_statuses.add(type_=LATEST, percent=100)
         target.serving = revision
         target.warm_at = None
         return snapshot()
@@ -197,7 +164,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
 def _prepare(call: ApiCall, svc: Message, name: str) -> None:
     location = name.split("/")[3]
     run_validation.check_service(svc, location)
-    svc.name = name  # type: ignore[attr-defined]
+    svc.name = name
     _apply_defaults(svc)
 
 
@@ -208,21 +175,23 @@ def create_service(call: ApiCall) -> Message:
     name = f"{parent}/services/{call.query.service_id}"
     _prepare(call, svc, name)
     if name in call.state.run.services:
-        raise errors.ApiError("ALREADY_EXISTS", f"Resource '{call.query.service_id}' already exists.")
+        raise errors.ApiError(
+            "ALREADY_EXISTS", f"Resource '{call.query.service_id}' already exists."
+        )
     if call.query.validate_only:
         return _validated(svc)
     return _create(call, svc)
 
 
 def _create(call: ApiCall, svc: Message) -> Message:
-    svc.uid = str(uuid.uuid4())  # type: ignore[attr-defined]
-    svc.generation = 1  # type: ignore[attr-defined]
+    svc.uid = str(uuid.uuid4())
+    svc.generation = 1
     stamp = now()
-    svc.create_time.CopyFrom(stamp)  # type: ignore[attr-defined]
-    svc.update_time.CopyFrom(stamp)  # type: ignore[attr-defined]
-    svc.creator = svc.last_modifier = call.config.service_account  # type: ignore[attr-defined]
+    svc.create_time.CopyFrom(stamp)
+    svc.update_time.CopyFrom(stamp)
+    svc.creator = svc.last_modifier = call.config.service_account
     stored = StoredService(svc)
-    call.state.run.services[svc.name] = stored  # type: ignore[attr-defined]
+    call.state.run.services[svc.name] = stored
     return _deploy(call, stored, svc)
 
 
@@ -236,10 +205,24 @@ def _validated(svc: Message) -> Message:
 
 
 OUTPUT_ONLY = (
-    "uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
-    "last_modifier", "observed_generation", "terminal_condition", "conditions",
-    "latest_ready_revision", "latest_created_revision", "traffic_statuses", "uri", "urls",
-    "reconciling", "satisfies_pzs",
+    "uid",
+    "generation",
+    "create_time",
+    "update_time",
+    "delete_time",
+    "expire_time",
+    "creator",
+    "last_modifier",
+    "observed_generation",
+    "terminal_condition",
+    "conditions",
+    "latest_ready_revision",
+    "latest_created_revision",
+    "traffic_statuses",
+    "uri",
+    "urls",
+    "reconciling",
+    "satisfies_pzs",
 )
 
 
@@ -253,8 +236,10 @@ def update_service(call: ApiCall) -> Message:
             raise _not_found(name)
         _prepare(call, incoming, name)
         return _validated(incoming) if request.validate_only else _create(call, incoming)
-    if incoming.etag and incoming.etag != existing.pb.etag:  # type: ignore[attr-defined]
-        raise errors.ApiError("ABORTED", "The etag provided does not match the current resource etag.")
+    if incoming.etag and incoming.etag != existing.pb.etag:
+        raise errors.ApiError(
+            "ABORTED", "The etag provided does not match the current resource etag."
+        )
     svc = Service()
     svc.CopyFrom(existing.pb)
     if request.HasField("update_mask") and request.update_mask.paths:
@@ -275,9 +260,9 @@ def update_service(call: ApiCall) -> Message:
     _prepare(call, svc, name)
     if request.validate_only:
         return _validated(svc)
-    svc.generation += 1  # type: ignore[attr-defined]
-    svc.update_time.CopyFrom(now())  # type: ignore[attr-defined]
-    svc.last_modifier = call.config.service_account  # type: ignore[attr-defined]
+    svc.generation += 1
+    svc.update_time.CopyFrom(now())
+    svc.last_modifier = call.config.service_account
     return _deploy(call, existing, svc)
 
 
@@ -300,14 +285,16 @@ def list_services(call: ApiCall) -> Message:
 def delete_service(call: ApiCall) -> Message:
     name = call.fields["name"]
     stored = _get(call, name)
-    if call.query.etag and call.query.etag != stored.pb.etag:  # type: ignore[attr-defined]
-        raise errors.ApiError("ABORTED", "The etag provided does not match the current resource etag.")
+    if call.query.etag and call.query.etag != stored.pb.etag:
+        raise errors.ApiError(
+            "ABORTED", "The etag provided does not match the current resource etag."
+        )
     if call.query.validate_only:
         return _validated(stored.pb)
     del call.state.run.services[name]
     svc = stored.pb
-    svc.delete_time.CopyFrom(now())  # type: ignore[attr-defined]
-    svc.reconciling = True  # type: ignore[attr-defined]
+    svc.delete_time.CopyFrom(now())
+    svc.reconciling = True
     parent = name.split("/services/")[0]
     return call.new_operation(parent, lambda: svc, lambda: svc).to_pb()
 
@@ -330,46 +317,72 @@ def test_iam_permissions(call: ApiCall) -> Message:
     return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
 
 
-def serving(state: State, project: str, location: str, service_id: str) -> StoredService | None:
-    """The service a model-server URL names, if it has a ready revision."""
-    stored = state.run.services.get(f"projects/{project}/locations/{location}/services/{service_id}")
-    if stored is None or stored.serving is None:
-        return None
-    return stored
-
-
-def warm_wait(stored: StoredService, load_delay: float) -> float:
-    """Seconds a request must wait for an instance; the first one starts it."""
-    t = time.time()
-    if stored.warm_at is None:
-        stored.warm_at = t + load_delay
-    return max(0.0, stored.warm_at - t)
-
-
 def routes() -> list[Route]:
     svc = "run.googleapis.com"
     locs = REGIONS
     name = "/v2/{%s=projects/*/locations/*/services/*}"
 
-    def r(method: str, template: str, handler: object, request: object, perm: str, **kw: object) -> Route:
-        req = request.pb() if hasattr(request, "pb") else request  # type: ignore[attr-defined]
-        return Route(method, template, handler, req, perm, svc, kw.pop("locs", locs), **kw)  # type: ignore
+    def r(
+        method: str, template: str, handler: Handler, request: Any, perm: str, **kw: Any
+    ) -> Route:
+        req = request.pb() if hasattr(request, "pb") else request
+        return Route(method, template, handler, req, perm, svc, kw.pop("locs", locs), **kw)
 
     return [
-        r("GET", (name % "resource") + ":getIamPolicy", get_iam_policy,
-          iam_policy_pb2.GetIamPolicyRequest, "run.services.getIamPolicy"),
-        r("POST", (name % "resource") + ":setIamPolicy", set_iam_policy,
-          iam_policy_pb2.SetIamPolicyRequest, "run.services.setIamPolicy", body="*"),
-        r("POST", (name % "resource") + ":testIamPermissions", test_iam_permissions,
-          iam_policy_pb2.TestIamPermissionsRequest, "run.services.get", body="*"),
-        r("POST", "/v2/{parent=projects/*/locations/*}/services", create_service,
-          run_v2.CreateServiceRequest, "run.services.create", body="service",
-          creates=("services", "serviceId")),
-        r("GET", "/v2/{parent=projects/*/locations/*}/services", list_services,
-          run_v2.ListServicesRequest, "run.services.list", locs=locs | {"-"}),
+        r(
+            "GET",
+            (name % "resource") + ":getIamPolicy",
+            get_iam_policy,
+            iam_policy_pb2.GetIamPolicyRequest,
+            "run.services.getIamPolicy",
+        ),
+        r(
+            "POST",
+            (name % "resource") + ":setIamPolicy",
+            set_iam_policy,
+            iam_policy_pb2.SetIamPolicyRequest,
+            "run.services.setIamPolicy",
+            body="*",
+        ),
+        r(
+            "POST",
+            (name % "resource") + ":testIamPermissions",
+            test_iam_permissions,
+            iam_policy_pb2.TestIamPermissionsRequest,
+            "run.services.get",
+            body="*",
+        ),
+        r(
+            "POST",
+            "/v2/{parent=projects/*/locations/*}/services",
+            create_service,
+            run_v2.CreateServiceRequest,
+            "run.services.create",
+            body="service",
+            creates=("services", "serviceId"),
+        ),
+        r(
+            "GET",
+            "/v2/{parent=projects/*/locations/*}/services",
+            list_services,
+            run_v2.ListServicesRequest,
+            "run.services.list",
+            locs=locs | {"-"},
+        ),
         r("GET", name % "name", get_service, run_v2.GetServiceRequest, "run.services.get"),
-        r("PATCH", name % "service.name", update_service, run_v2.UpdateServiceRequest,
-          "run.services.update", body="service"),
-        r("DELETE", name % "name", delete_service, run_v2.DeleteServiceRequest,
-          "run.services.delete"),
+        r(
+            "PATCH",
+            name % "service.name",
+            update_service,
+            run_v2.UpdateServiceRequest,
+            "run.services.update",
+            body="service",
+        ),
+        r(
+            "DELETE",
+            name % "name",
+            delete_service,
+            run_v2.DeleteServiceRequest,
+            "run.services.delete",
+        ),
     ]

@@ -67,7 +67,9 @@ def _set_config(state: State, body: Any) -> web.Response:
         return _bad("config is a JSON object")
     unknown = set(body) - set(state.config.TUNABLE)
     if unknown:
-        return _bad(f"unknown or fixed settings: {sorted(unknown)}; tunable: {state.config.TUNABLE}")
+        return _bad(
+            f"unknown or fixed settings: {sorted(unknown)}; tunable: {state.config.TUNABLE}"
+        )
     for key, value in body.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             return _bad(f"{key} must be a non-negative number")

@@ -60,9 +60,7 @@ def replace_policy(
                 f"Role {binding.role} is not supported for this resource.", "policy.bindings"
             )
         if binding.HasField("condition") and new.version != 3:
-            raise invalid(
-                "Conditional role bindings require policy version 3.", "policy.version"
-            )
+            raise invalid("Conditional role bindings require policy version 3.", "policy.version")
         if not binding.members:
             raise invalid(f"Binding for {binding.role} has no members.", "policy.bindings")
         for member in binding.members:
@@ -85,7 +83,13 @@ def replace_policy(
 
 # Roles that carry run.routes.invoke.
 INVOKER_ROLES = frozenset(
-    {"roles/run.invoker", "roles/run.servicesInvoker", "roles/run.admin", "roles/owner", "roles/editor"}
+    {
+        "roles/run.invoker",
+        "roles/run.servicesInvoker",
+        "roles/run.admin",
+        "roles/owner",
+        "roles/editor",
+    }
 )
 
 
@@ -93,9 +97,7 @@ def allows_invoke(policy: policy_pb2.Policy, email: str) -> bool:
     wanted = {"allUsers", f"serviceAccount:{email}", f"user:{email}"}
     if email:
         wanted.add("allAuthenticatedUsers")
-    return any(
-        b.role in INVOKER_ROLES and wanted.intersection(b.members) for b in policy.bindings
-    )
+    return any(b.role in INVOKER_ROLES and wanted.intersection(b.members) for b in policy.bindings)
 
 
 def _b64(data: bytes) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import cloud_run, iam
+from sandbox import iam, run_store
 from sandbox.auth import InvalidIdToken
 from sandbox.state import State
 
@@ -39,7 +39,9 @@ NOT_FOUND_PAGE = (
 )
 
 
-def _html(template: str, status: int, path: str = "", headers: dict[str, str] | None = None) -> web.Response:
+def _html(
+    template: str, status: int, path: str = "", headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         text=template.format(path=path), status=status, content_type="text/html", headers=headers
     )
@@ -53,14 +55,14 @@ async def handle(request: web.Request, state: State, body: bytes) -> web.StreamR
     m = PATH.fullmatch(request.path)
     if not m:
         return _html(NOT_FOUND_PAGE, 404)
-    stored = cloud_run.serving(state, m["project"], m["location"], m["service"])
+    stored = run_store.serving(state, m["project"], m["location"], m["service"])
     if stored is None:
         return _html(NOT_FOUND_PAGE, 404)
     rest = m["rest"] or "/"
     denied = _authorize(request, stored, rest)
     if denied is not None:
         return denied
-    wait = cloud_run.warm_wait(stored, state.config.model_load_delay)
+    wait = run_store.warm_wait(stored, state.config.model_load_delay)
     if wait:
         await asyncio.sleep(wait)
     model = stored.serving.model if stored.serving else None
@@ -68,16 +70,21 @@ async def handle(request: web.Request, state: State, body: bytes) -> web.StreamR
     return await server.dispatch(request, rest, body)
 
 
-def _authorize(request: web.Request, stored: cloud_run.StoredService, path: str) -> web.Response | None:
+def _authorize(
+    request: web.Request, stored: run_store.StoredService, path: str
+) -> web.Response | None:
     svc = stored.pb
-    if svc.invoker_iam_disabled:  # type: ignore[attr-defined]
+    if svc.invoker_iam_disabled:
         return None
     header = request.headers.get("Authorization", "")
-    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token" error_description="The access token could not be verified"'}
+    challenge = {
+        "WWW-Authenticate": 'Bearer error="invalid_token" '
+        'error_description="The access token could not be verified"'
+    }
     if not header.startswith("Bearer "):
         return _html(UNAUTHORIZED, 401, path, {"WWW-Authenticate": "Bearer"})
     token = header[len("Bearer ") :].strip()
-    audiences = [svc.uri, *svc.custom_audiences]  # type: ignore[attr-defined]
+    audiences = [svc.uri, *svc.custom_audiences]
     claims = None
     for audience in audiences:
         try:
@@ -111,7 +118,7 @@ def words(text: str) -> list[str]:
 
 
 def _now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 class OllamaServer:
@@ -190,7 +197,9 @@ class OllamaServer:
         messages = data.get("messages") or []
         if not isinstance(messages, list) or not all(isinstance(x, dict) for x in messages):
             return _ollama_error("json: cannot unmarshal messages", 400)
-        return await self._ollama(request, data, _last_user(messages), _all_text(messages), "message")
+        return await self._ollama(
+            request, data, _last_user(messages), _all_text(messages), "message"
+        )
 
     async def generate(self, request: web.Request, data: dict[str, Any]) -> web.StreamResponse:
         prompt = data.get("prompt") or ""
@@ -220,7 +229,12 @@ class OllamaServer:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await resp.prepare(request)
         for token in tokens:
-            chunk = {"model": name, "created_at": _now_iso(), key: _piece(key, token), "done": False}
+            chunk = {
+                "model": name,
+                "created_at": _now_iso(),
+                key: _piece(key, token),
+                "done": False,
+            }
             await resp.write((json.dumps(chunk) + "\n").encode())
             await asyncio.sleep(self.token_delay)
         final = self._final(name, key, tokens, prompt_count, started, reason)
@@ -247,9 +261,18 @@ class OllamaServer:
         }
 
     async def openai_models(self, request: web.Request, data: dict[str, Any]) -> web.Response:
-        items = [] if not self.model else [
-            {"id": self.model, "object": "model", "created": int(time.time()), "owned_by": "library"}
-        ]
+        items = (
+            []
+            if not self.model
+            else [
+                {
+                    "id": self.model,
+                    "object": "model",
+                    "created": int(time.time()),
+                    "owned_by": "library",
+                }
+            ]
+        )
         return web.json_response({"object": "list", "data": items})
 
     async def openai_chat(self, request: web.Request, data: dict[str, Any]) -> web.StreamResponse:
@@ -270,7 +293,9 @@ def _last_user(messages: list[dict[str, Any]]) -> str:
 
 
 def _all_text(messages: list[dict[str, Any]]) -> str:
-    return " ".join(str(m.get("content", "")) for m in messages if isinstance(m.get("content"), str))
+    return " ".join(
+        str(m.get("content", "")) for m in messages if isinstance(m.get("content"), str)
+    )
 
 
 def _limit(tokens: list[str], limit: object) -> tuple[list[str], str]:

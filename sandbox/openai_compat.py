@@ -55,7 +55,9 @@ async def chat_completions(
         )
     options = data.get("stream_options") if isinstance(data.get("stream_options"), dict) else {}
     include_usage = bool((options or {}).get("include_usage"))
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
     await resp.prepare(request)
 
     async def send(payload: object) -> None:

@@ -31,7 +31,16 @@ def routes() -> list[Route]:
     delete = operations_pb2.DeleteOperationRequest
     return [
         Route("GET", name % "v1", get_operation, get, "operations.get", "googleapis.com", locs),
-        Route("GET", name % "v2", get_operation, get, "run.operations.get", "run.googleapis.com", locs),
-        Route("DELETE", name % "v2", delete_operation, delete, "run.operations.delete",
-              "run.googleapis.com", locs),
+        Route(
+            "GET", name % "v2", get_operation, get, "run.operations.get", "run.googleapis.com", locs
+        ),
+        Route(
+            "DELETE",
+            name % "v2",
+            delete_operation,
+            delete,
+            "run.operations.delete",
+            "run.googleapis.com",
+            locs,
+        ),
     ]

@@ -19,7 +19,7 @@ class RequestLog:
 
     def start(self, request: web.Request, body: bytes, kind: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "time": datetime.datetime.now(datetime.UTC).isoformat(),
             "kind": kind,
             "method": request.method,
             "path": request.path,

@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Message)
 
 
+Handler = Callable[["ApiCall"], Message]
+
+
 @dataclass
 class Route:
     method: str
     template: str
-    handler: Callable[[ApiCall], Message]
+    handler: Handler
     request: type[Message]
     permission: str
     service: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from google.protobuf.message import Message
@@ -47,8 +48,8 @@ def check_service_id(service_id: str) -> None:
 
 def check_service(service: Message, location: str) -> None:
     """Raise 400 INVALID_ARGUMENT for what Cloud Run refuses in a Service."""
-    labels_ok(service.labels, "service.labels")  # type: ignore[attr-defined]
-    template = service.template  # type: ignore[attr-defined]
+    labels_ok(service.labels, "service.labels")
+    template = service.template
     labels_ok(template.labels, "service.template.labels")
     if not service.HasField("template"):
         raise invalid("service.template is required.", "service.template")
@@ -62,9 +63,7 @@ def check_service(service: Message, location: str) -> None:
     if template.HasField("timeout"):
         seconds = template.timeout.seconds + template.timeout.nanos / 1e9
         if not 1 <= seconds <= 3600:
-            raise invalid(
-                "Timeout must be between 1 and 3600 seconds.", "service.template.timeout"
-            )
+            raise invalid("Timeout must be between 1 and 3600 seconds.", "service.template.timeout")
     scaling = template.scaling
     if scaling.min_instance_count < 0 or scaling.max_instance_count < 0:
         raise invalid("Instance counts must not be negative.", "service.template.scaling")
@@ -73,10 +72,10 @@ def check_service(service: Message, location: str) -> None:
             "min_instance_count must be less than or equal to max_instance_count.",
             "service.template.scaling",
         )
-    total = sum(t.percent for t in service.traffic)  # type: ignore[attr-defined]
-    if len(service.traffic) and total != 100:  # type: ignore[attr-defined]
+    total = sum(t.percent for t in service.traffic)
+    if len(service.traffic) and total != 100:
         raise invalid(f"Traffic percentages must sum to 100, got {total}.", "service.traffic")
-    for target in service.traffic:  # type: ignore[attr-defined]
+    for target in service.traffic:
         if target.revision:
             raise invalid(
                 f"Revision '{target.revision}' does not exist (the sandbox routes traffic to "
@@ -86,7 +85,7 @@ def check_service(service: Message, location: str) -> None:
 
 
 def _check_containers(template: Message, location: str) -> None:
-    containers = template.containers  # type: ignore[attr-defined]
+    containers = template.containers
     if len(containers) == 0:
         raise invalid("At least one container must be specified.", "service.template.containers")
     if len(containers) > 10:
@@ -96,7 +95,7 @@ def _check_containers(template: Message, location: str) -> None:
             "Only one container may specify ports (the ingress container).",
             "service.template.containers",
         )
-    accelerator = template.node_selector.accelerator  # type: ignore[attr-defined]
+    accelerator = template.node_selector.accelerator
     gpu_containers = 0
     for i, container in enumerate(containers):
         where = f"service.template.containers[{i}]"
@@ -149,9 +148,9 @@ def _check_containers(template: Message, location: str) -> None:
         )
 
 
-def _quantity(value: str, parse: object, what: str, where: str) -> Decimal:
+def _quantity(value: str, parse: Callable[[str], Decimal | int], what: str, where: str) -> Decimal:
     try:
-        return Decimal(parse(value))  # type: ignore[operator]
+        return Decimal(parse(value))
     except ValueError:
         raise invalid(
             f"Invalid value '{value}' for resources.limits['{what}'].",
@@ -163,9 +162,7 @@ def _check_size(cpu: Decimal, memory: Decimal, where: str) -> None:
     if cpu <= 0 or cpu > MAX_CPU:
         raise invalid(f"CPU must be greater than 0 and at most {MAX_CPU}.", f"{where}.resources")
     if memory < 128 * 2**20 or memory > MAX_MEMORY_GIB * GIB:
-        raise invalid(
-            f"Memory must be between 128Mi and {MAX_MEMORY_GIB}Gi.", f"{where}.resources"
-        )
+        raise invalid(f"Memory must be between 128Mi and {MAX_MEMORY_GIB}Gi.", f"{where}.resources")
     for gib, min_cpu in MIN_CPU_FOR_MEMORY:
         if memory > gib * GIB and cpu < min_cpu:
             raise invalid(
@@ -189,7 +186,7 @@ def _check_gpu(
             f"regions: {', '.join(sorted(regions))}.",
             "service.template.node_selector.accelerator",
         )
-    if container.resources.cpu_idle:  # type: ignore[attr-defined]
+    if container.resources.cpu_idle:
         raise invalid(
             "GPU requires CPU to be always allocated: cpu_idle must be false "
             "(--no-cpu-throttling).",
@@ -211,10 +208,10 @@ def _check_gpu(
 
 def _check_probe(probe: Message, where: str) -> None:
     p = probe
-    if p.initial_delay_seconds < 0 or p.initial_delay_seconds > 240:  # type: ignore[attr-defined]
+    if p.initial_delay_seconds < 0 or p.initial_delay_seconds > 240:
         raise invalid("initial_delay_seconds must be between 0 and 240.", where)
-    if p.period_seconds and not 1 <= p.period_seconds <= 240:  # type: ignore[attr-defined]
+    if p.period_seconds and not 1 <= p.period_seconds <= 240:
         raise invalid("period_seconds must be between 1 and 240.", where)
-    timeout, period = p.timeout_seconds, p.period_seconds  # type: ignore[attr-defined]
+    timeout, period = p.timeout_seconds, p.period_seconds
     if timeout and period and timeout > period:
         raise invalid("timeout_seconds must not be greater than period_seconds.", where)

@@ -8,11 +8,11 @@ import time
 from sandbox.artifact_registry import Registry
 from sandbox.auth import TokenIssuer
 from sandbox.cloud_build import BuildStore
-from sandbox.cloud_run import RunStore
 from sandbox.config import Config
 from sandbox.faults import FaultStore
 from sandbox.operations import OperationStore
 from sandbox.requestlog import RequestLog
+from sandbox.run_store import RunStore
 
 
 class State:

@@ -27,7 +27,9 @@ class SandboxProcess:
         return self.url.split("://", 1)[1]
 
     @classmethod
-    def start(cls, timeout: float = 20.0, host: str = "127.0.0.1", **options: Any) -> SandboxProcess:
+    def start(
+        cls, timeout: float = 20.0, host: str = "127.0.0.1", **options: Any
+    ) -> SandboxProcess:
         """Options are the command-line settings, e.g. operation_delay=0.2."""
         args = [sys.executable, "-m", "sandbox", "--host", host, "--port", "0"]
         for key, value in options.items():
@@ -39,9 +41,12 @@ class SandboxProcess:
         )
         lines: queue.Queue[str] = queue.Queue()
 
+        stdout = proc.stdout
+        if stdout is None:  # pragma: no cover - Popen was given PIPE
+            raise RuntimeError("no stdout pipe")
+
         def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
+            for line in stdout:
                 lines.put(line)
 
         threading.Thread(target=pump, daemon=True).start()
@@ -101,7 +106,9 @@ class SandboxClient:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
-    def requests(self, path_regex: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
+    def requests(
+        self, path_regex: str | None = None, method: str | None = None
+    ) -> list[dict[str, Any]]:
         params = {k: v for k, v in (("path", path_regex), ("method", method)) if v}
         result: list[dict[str, Any]] = self._call("GET", "requests", params=params)
         return result

@@ -57,7 +57,7 @@ def test_unknown_body_field_is_rejected_like_google(sandbox, sandbox_process, to
     error = response.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
     assert error["message"] == (
-        'Invalid JSON payload received. Unknown name "foo" at \'service.template\': '
+        "Invalid JSON payload received. Unknown name \"foo\" at 'service.template': "
         "Cannot find field."
     )
     assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"

@@ -25,9 +25,7 @@ def test_unavailable_once_then_success(sandbox, run_client):
 
 
 def test_permission_denied_message(sandbox, run_client):
-    sandbox.add_fault(
-        method="POST", path="/services", status=403, permission="run.services.create"
-    )
+    sandbox.add_fault(method="POST", path="/services", status=403, permission="run.services.create")
     with pytest.raises(exceptions.Forbidden) as info:
         run_client.create_service(
             parent=PARENT, service_id="svc", service=helpers.gpu_service(helpers.image_uri())
@@ -48,7 +46,10 @@ def test_quota_exceeded(sandbox, registry_client):
 
 def test_operation_error(sandbox, registry_client):
     sandbox.add_fault(
-        kind="operation_error", method="POST", path="/repositories", code=8,
+        kind="operation_error",
+        method="POST",
+        path="/repositories",
+        code=8,
         message="Quota exceeded for repositories.",
     )
     op = registry_client.create_repository(

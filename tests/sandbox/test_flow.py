@@ -48,7 +48,9 @@ def test_build_pushes_image_that_carries_the_model(deployed, registry_client, bu
     images = list(registry_client.list_docker_images(parent=repo))
     assert len(images) == 1
     assert images[0].tags == ["v1"]
-    assert images[0].uri.startswith("europe-west1-docker.pkg.dev/hangar-sandbox/llm/ollama-gemma@sha256:")
+    assert images[0].uri.startswith(
+        "europe-west1-docker.pkg.dev/hangar-sandbox/llm/ollama-gemma@sha256:"
+    )
     by_tag = {"parent": PARENT, "filter": 'tags="hangar-test"'}
     builds = list(build_client.list_builds(request=by_tag))
     assert len(builds) == 1
@@ -100,8 +102,9 @@ def test_ollama_chat_streams_ndjson(deployed, run_client, auth_request, sandbox)
     headers = bearer(id_token.fetch_id_token(auth_request, deployed.uri))
     body = {"model": "gemma3:4b", "messages": [{"role": "user", "content": "Why is the sky blue?"}]}
     started = time.monotonic()
-    with requests.post(deployed.uri + "/api/chat", json=body, headers=headers, stream=True,
-                       timeout=10) as response:
+    with requests.post(
+        deployed.uri + "/api/chat", json=body, headers=headers, stream=True, timeout=10
+    ) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("application/x-ndjson")
         chunks = [json.loads(line) for line in response.iter_lines() if line]
@@ -117,16 +120,19 @@ def test_ollama_chat_streams_ndjson(deployed, run_client, auth_request, sandbox)
         assert final[key] > 0
     # Warm now: no load delay, and the same prompt gives the same answer.
     started = time.monotonic()
-    again = requests.post(deployed.uri + "/api/chat", json={**body, "stream": False},
-                          headers=headers, timeout=10).json()
+    again = requests.post(
+        deployed.uri + "/api/chat", json={**body, "stream": False}, headers=headers, timeout=10
+    ).json()
     assert time.monotonic() - started < 0.5
     assert again["message"]["content"] == text
-    missing = requests.post(deployed.uri + "/api/chat", json={**body, "model": "llama3"},
-                            headers=headers, timeout=10)
+    missing = requests.post(
+        deployed.uri + "/api/chat", json={**body, "model": "llama3"}, headers=headers, timeout=10
+    )
     assert missing.status_code == 404
     assert missing.json() == {"error": 'model "llama3" not found, try pulling it first'}
-    bad = requests.post(deployed.uri + "/api/generate", data="{not json", headers=headers,
-                        timeout=10)
+    bad = requests.post(
+        deployed.uri + "/api/generate", data="{not json", headers=headers, timeout=10
+    )
     assert bad.status_code == 400
 
 
@@ -139,11 +145,13 @@ def test_openai_chat_streams_sse(deployed, run_client, auth_request):
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    with requests.post(deployed.uri + "/v1/chat/completions", json=body, headers=headers,
-                       stream=True, timeout=10) as response:
+    with requests.post(
+        deployed.uri + "/v1/chat/completions", json=body, headers=headers, stream=True, timeout=10
+    ) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        events = [line[len("data: "):] for line in response.iter_lines(decode_unicode=True)
-                  if line]
+        events = [
+            line[len("data: ") :] for line in response.iter_lines(decode_unicode=True) if line
+        ]
     assert events[-1] == "[DONE]"
     payloads = [json.loads(e) for e in events[:-1]]
     usage = payloads[-1]["usage"]
@@ -152,8 +160,12 @@ def test_openai_chat_streams_sse(deployed, run_client, auth_request):
     assert payloads[-2]["choices"][0]["finish_reason"] == "stop"
     assert usage["completion_tokens"] == len([d for d in deltas if d])
     assert usage["prompt_tokens"] == 2
-    whole = requests.post(deployed.uri + "/v1/chat/completions",
-                          json={**body, "stream": False}, headers=headers, timeout=10).json()
+    whole = requests.post(
+        deployed.uri + "/v1/chat/completions",
+        json={**body, "stream": False},
+        headers=headers,
+        timeout=10,
+    ).json()
     assert whole["object"] == "chat.completion"
     assert whole["choices"][0]["message"]["content"] == "".join(deltas)
     models = requests.get(deployed.uri + "/v1/models", headers=headers, timeout=10).json()
@@ -198,5 +210,7 @@ def test_update_allow_missing_creates(sandbox, registry_client, build_client, ru
 
     with pytest.raises(exceptions.NotFound):
         run_client.update_service(service=service)
-    created = helpers.wait(run_client.update_service(request={"service": service, "allow_missing": True}))
+    created = helpers.wait(
+        run_client.update_service(request={"service": service, "allow_missing": True})
+    )
     assert created.generation == 1

@@ -95,7 +95,10 @@ def test_build_rules(sandbox, build_client):
         (cloudbuild_v1.Build(steps=[cloudbuild_v1.BuildStep(args=["x"])]), "must specify name"),
         (helpers.image_build(image, tags=("bad tag!",)), "invalid build tag"),
         (helpers.image_build(image, substitutions={"FOO": "x"}), 'substitution key "FOO"'),
-        (helpers.image_build(image, substitutions={"_UNUSED": "x"}), "is not matched in the template"),
+        (
+            helpers.image_build(image, substitutions={"_UNUSED": "x"}),
+            "is not matched in the template",
+        ),
         (
             cloudbuild_v1.Build(
                 steps=[cloudbuild_v1.BuildStep(name="ubuntu", script="echo hi", args=["x"])]
