@@ -214,3 +214,24 @@ def test_update_allow_missing_creates(sandbox, registry_client, build_client, ru
         run_client.update_service(request={"service": service, "allow_missing": True})
     )
     assert created.generation == 1
+
+
+def test_generate_and_public_service(sandbox, registry_client, build_client, run_client):
+    """invokerIamDisabled skips auth; /api/generate honours stream:false and num_predict."""
+    helpers.create_repository(registry_client)
+    image = helpers.image_uri()
+    helpers.wait(build_client.create_build(parent=PARENT, build=helpers.image_build(image)))
+    service = helpers.gpu_service(image)
+    service.invoker_iam_disabled = True
+    public = helpers.wait(
+        run_client.create_service(parent=PARENT, service_id="public", service=service)
+    )
+    assert public.invoker_iam_disabled
+    body = {"model": "gemma3:4b", "prompt": "Hi", "stream": False, "options": {"num_predict": 3}}
+    reply = requests.post(public.uri + "/api/generate", json=body, timeout=10).json()
+    assert reply["response"] == "Sandbox gemma3:4b heard: "
+    assert reply["done_reason"] == "length"
+    assert reply["eval_count"] == 3
+    stream = requests.post(public.uri + "/api/generate", json={**body, "stream": True}, timeout=10)
+    lines = [json.loads(line) for line in stream.text.splitlines()]
+    assert "".join(c["response"] for c in lines) == reply["response"]
