@@ -14,7 +14,8 @@ from django.db.models import QuerySet
 from deployments.catalog import GPU_TYPES, MODELS, cloud_run_regions
 from deployments.choices import AVAILABLE_TARGETS
 from deployments.specs import CloudRunOllamaSpec
-from portal.models import ROLE_RANK, Role, Team
+from portal.access import teams_where_role
+from portal.models import Role, Team
 
 # The seed's `gcloud run deploy` values, read from the spec so they live in one place.
 SPEC_DEFAULTS: dict[str, Any] = {
@@ -23,9 +24,6 @@ SPEC_DEFAULTS: dict[str, Any] = {
 
 # Seed 000 bakes gemma3:4b into its image; the spec leaves the model to the requester.
 SEED_MODEL = "gemma3-4b"
-
-# Roles that may request a deployment in a team (deployment_request() checks it again).
-REQUESTING_ROLES = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.DEPLOYER]]
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -133,6 +131,5 @@ class DeploymentRequestForm(forms.Form):
 
 
 def requesting_teams(*, user: Any) -> QuerySet[Team]:
-    return Team.objects.filter(
-        memberships__user=user, memberships__role__in=REQUESTING_ROLES
-    ).distinct()
+    """Teams the user may request in; deployment_request() checks it again."""
+    return teams_where_role(user=user, role=Role.DEPLOYER)

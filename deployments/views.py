@@ -35,9 +35,9 @@ from deployments.services.lifecycle import (
     deployment_tear_down,
 )
 from deployments.specs import CloudRunOllamaSpec
-from portal.access import is_platform_admin, role_in_team
+from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
-from portal.models import ROLE_RANK, Role
+from portal.models import Role
 
 
 @login_required
@@ -154,7 +154,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     user = request.user
     role = role_in_team(user=user, team=deployment.team)
     is_admin = is_platform_admin(user)
-    can_operate = is_admin or (role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.DEPLOYER])
+    can_operate = is_admin or role_at_least(role, Role.DEPLOYER)
     titles = _step_titles(deployment)
     return {
         "deployment": deployment,

@@ -27,13 +27,22 @@ def role_in_team(*, user: Any, team: Team) -> Role | None:
     return Role(membership.role) if membership else None
 
 
+def role_at_least(held: Role | None, needed: Role) -> bool:
+    return held is not None and ROLE_RANK[held] >= ROLE_RANK[needed]
+
+
+def teams_where_role(*, user: Any, role: Role) -> QuerySet[Team]:
+    """Teams in which the user holds `role` or a higher one."""
+    held = [r for r in Role if role_at_least(r, role)]
+    return Team.objects.filter(memberships__user=user, memberships__role__in=held).distinct()
+
+
 def require_team_role(
     *, user: Any, team: Team, role: Role, token: ApiToken | None = None, action: str
 ) -> None:
     if token is not None and token.team_id != team.pk:
         raise PermissionDenied(f"This API token belongs to another team; it cannot {action}.")
-    held = role_in_team(user=user, team=team)
-    if held is None or ROLE_RANK[held] < ROLE_RANK[role]:
+    if not role_at_least(role_in_team(user=user, team=team), role):
         raise PermissionDenied(
             f"You need the {role.label} role in team {team.name} to {action}.",
             extra={"required_role": role.value},
