@@ -106,6 +106,7 @@ def _reword(text: str, body_field: str | None) -> ApiError:
     chain = re.findall(r"Failed to parse (\w+) field", text)
     path = _location(".".join(chain), body_field)
     detail = re.sub(r"^(Failed to parse \w+ field: )+", "", text).strip()
+    detail = detail.rstrip(".") + "."
     at = f" at '{path}'" if path else ""
     return invalid(
         f"Invalid JSON payload received. Invalid value{at}: {detail}", field=path or None
