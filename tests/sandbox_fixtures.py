@@ -5,9 +5,9 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from sandbox.testing import SandboxClient, SandboxProcess
+from sandbox.testing import SandboxClient, SandboxProcess, point_google_auth_at
 
-FAST = {"operation_delay": 0.3, "model_load_delay": 0.3, "token_delay": 0.002}
+FAST = {"operation_delay": 0.3, "model_load_delay": 0.3, "token_delay": 0.0}
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,7 @@ def sandbox_process():
     # The port is fixed by settings: google-auth reads the metadata host at import time.
     port = urlparse(settings.SANDBOX_URL).port
     process = SandboxProcess.start(port=port, **FAST)
+    point_google_auth_at(process.host_port)  # also hides any local gcloud credentials
     yield process
     process.stop()
 

@@ -1,46 +1,26 @@
-"""One sandbox process for the whole session, started at import time so that
-google-auth (which reads GCE_METADATA_HOST on import) points at it."""
+"""Official Google clients pointed at the session's sandbox (tests/sandbox_fixtures.py).
+
+The portal's test settings set GCE_METADATA_HOST before google-auth is imported, and
+the session fixture starts the sandbox on that address, so there is one sandbox only.
+"""
 
 from __future__ import annotations
 
-import atexit
-
+import google.auth
+import google.auth.transport.requests
 import pytest
+from google.api_core.client_options import ClientOptions
+from google.cloud import artifactregistry_v1, run_v2
+from google.cloud.devtools import cloudbuild_v1
 
-from sandbox.testing import SandboxClient, SandboxProcess, point_google_auth_at
-
-FAST = {"operation_delay": 0.3, "model_load_delay": 0.3, "token_delay": 0.0}
-
-_PROCESS = SandboxProcess.start(**FAST)
-atexit.register(_PROCESS.stop)
-point_google_auth_at(_PROCESS.host_port)
-
-import google.auth  # noqa: E402
-import google.auth.transport.requests  # noqa: E402
-from google.api_core.client_options import ClientOptions  # noqa: E402
-from google.cloud import artifactregistry_v1, run_v2  # noqa: E402
-from google.cloud.devtools import cloudbuild_v1  # noqa: E402
+from sandbox.testing import SandboxProcess
 
 PROJECT = "hangar-sandbox"
 SERVICE_ACCOUNT = "hangar-portal@hangar-sandbox.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="session")
-def sandbox_process() -> SandboxProcess:
-    return _PROCESS
-
-
-@pytest.fixture
-def sandbox(sandbox_process: SandboxProcess) -> SandboxClient:
-    """A control client on a freshly reset sandbox with fast timings."""
-    client = SandboxClient(sandbox_process.url)
-    client.reset()
-    client.config(**FAST)
-    return client
-
-
-@pytest.fixture(scope="session")
-def credentials():
+def credentials(sandbox_process):
     creds, project = google.auth.default()
     assert project == PROJECT
     # google-auth looks up a "regional access boundary" at iamcredentials.googleapis.com
