@@ -19,6 +19,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8765")))
+    # The address others reach the sandbox at (deployed service URLs use it), when it
+    # differs from the bind address, e.g. http://sandbox:8765 in docker compose.
+    parser.add_argument("--public-url", default=os.environ.get("SANDBOX_PUBLIC_URL", ""))
     parser.add_argument("--operation-delay", type=float, default=defaults.operation_delay)
     parser.add_argument("--model-load-delay", type=float, default=defaults.model_load_delay)
     parser.add_argument("--token-delay", type=float, default=defaults.token_delay)
@@ -48,7 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     # Service URLs must be reachable, so a wildcard bind advertises the loopback address.
     host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104
-    app["state"].base_url = f"http://{host}:{port}"
+    app["state"].base_url = args.public_url.rstrip("/") or f"http://{host}:{port}"
     print(f"sandbox listening on http://{host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

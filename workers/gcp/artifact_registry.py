@@ -25,7 +25,7 @@ def create_repository(*, parent: str, repository_id: str, body: dict[str, Any]) 
             retry=NO_RETRY,
             timeout=call_timeout(),
         )
-    except gexc.AlreadyExists:
+    except (gexc.AlreadyExists, gexc.Conflict):  # over REST, ALREADY_EXISTS arrives as a 409
         return None
     return str(operation.operation.name)
 
