@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self
 
 from deployments.catalog import CLOUD_RUN_GPU_REGIONS, GPU_TYPES, MODELS, CatalogModel, GpuType
+from deployments.choices import Target
 
 SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 MAX_TIMEOUT_SECONDS = 3600  # Cloud Run's ceiling for a request
@@ -136,3 +137,22 @@ class CloudRunOllamaSpec:
                     "larger GPU.",
                 )
         return errors
+
+
+# One spec class per target; every caller goes through these two functions so that a
+# new target is one more entry here (and a plan module), not a new branch elsewhere.
+SPEC_CLASSES: dict[str, type[CloudRunOllamaSpec]] = {
+    Target.CLOUD_RUN_OLLAMA.value: CloudRunOllamaSpec,
+}
+
+
+def spec_class_for(target: str) -> type[CloudRunOllamaSpec]:
+    try:
+        return SPEC_CLASSES[target]
+    except KeyError:
+        raise ValueError(f"No spec for target {target!r}.") from None
+
+
+def spec_for(deployment: Any) -> CloudRunOllamaSpec:
+    """The validated settings a deployment row stands for."""
+    return spec_class_for(deployment.target).from_deployment(deployment)

@@ -34,7 +34,7 @@ from deployments.services.lifecycle import (
     deployment_retry,
     deployment_tear_down,
 )
-from deployments.specs import CloudRunOllamaSpec
+from deployments.specs import spec_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
@@ -217,9 +217,9 @@ def _format_seconds(delta: timedelta) -> str:
 def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
     """The request's settings, labelled and explained as on the request form."""
     form_fields = DeploymentRequestForm.base_fields
-    spec = CloudRunOllamaSpec.from_deployment(deployment)
+    spec = spec_for(deployment)
     rows = []
-    for name in CloudRunOllamaSpec.field_names():
+    for name in type(spec).field_names():
         field = form_fields[name]
         value = getattr(spec, name)
         choices = dict(getattr(field, "choices", []) or [])

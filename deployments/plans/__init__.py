@@ -7,7 +7,10 @@ from django.conf import settings
 from deployments.choices import Phase, Target
 from deployments.plans import cloud_run_ollama
 from deployments.plans.base import DeploymentRef, Plan, PlanContext
-from deployments.specs import CloudRunOllamaSpec
+from deployments.specs import spec_for
+
+# One module per target, each with deploy_plan() and teardown_plan().
+PLAN_MODULES: dict[str, Any] = {Target.CLOUD_RUN_OLLAMA.value: cloud_run_ollama}
 
 __all__ = ["Plan", "PlanContext", "plan_context_from_settings", "plan_for"]
 
@@ -32,12 +35,8 @@ def plan_for(deployment: Any, phase: Phase | None = None, ctx: PlanContext | Non
         team_slug=deployment.team.slug,
         attempt=max(deployment.attempt, 1),
     )
-    if deployment.target == Target.CLOUD_RUN_OLLAMA:
-        spec = CloudRunOllamaSpec.from_deployment(deployment)
-        build = (
-            cloud_run_ollama.deploy_plan
-            if phase == Phase.DEPLOY
-            else cloud_run_ollama.teardown_plan
-        )
-        return build(ref, spec, ctx)
-    raise NotImplementedError(f"Hangar cannot plan {deployment.target} yet.")
+    module = PLAN_MODULES.get(deployment.target)
+    if module is None:
+        raise NotImplementedError(f"Hangar cannot plan {deployment.target} yet.")
+    build = module.deploy_plan if phase == Phase.DEPLOY else module.teardown_plan
+    return build(ref, spec_for(deployment), ctx)

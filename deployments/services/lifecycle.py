@@ -20,7 +20,7 @@ from deployments.choices import (
 )
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
-from deployments.specs import CloudRunOllamaSpec, slug_errors
+from deployments.specs import slug_errors, spec_class_for
 from portal.access import is_platform_admin, require_team_role
 from portal.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from portal.models import ApiToken, Role, Team
@@ -82,7 +82,7 @@ def deployment_request(
                 "target": [f"Available targets: {', '.join(t.value for t in AVAILABLE_TARGETS)}."]
             },
         )
-    spec = CloudRunOllamaSpec.from_values(values)
+    spec = spec_class_for(target).from_values(values)
     errors = spec.errors()
     if slug_error := slug_errors(slug):
         errors["slug"] = slug_error
