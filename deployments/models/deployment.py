@@ -50,6 +50,16 @@ class Deployment(models.Model):
     # What earlier steps produced that later ones need (image digest, service URL...).
     outputs = models.JSONField(default=dict, blank=True)
     endpoint_url = models.URLField(blank=True)
+
+    # Governance: why it is needed, what it was estimated to cost when approved (never
+    # recomputed; carries its price table version), when it ends, what it has cost.
+    justification = models.TextField(blank=True)
+    busy_hours_per_day = models.DecimalField(max_digits=4, decimal_places=1, default=8)
+    estimate = models.JSONField(null=True, blank=True)
+    auto_approved = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    cost_accrued_until = models.DateTimeField(null=True, blank=True)
     failure_step = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
     failure_hint = models.TextField(blank=True)
