@@ -72,6 +72,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     body = await request.read()
     if path.startswith("/_run/"):
         entry = state.log.start(request, body, "model")
+        request["log_entry"] = entry  # streams record there whether the client stayed
         fault = state.faults.take("error", request.method, path)
         response: web.StreamResponse
         if fault is not None:

@@ -13,6 +13,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
@@ -137,6 +138,7 @@ class OllamaServer:
             ("POST", "/api/generate"): self.generate,
             ("GET", "/v1/models"): self.openai_models,
             ("POST", "/v1/chat/completions"): self.openai_chat,
+            ("POST", "/v1/completions"): self.openai_completions,
         }
         handler = routes.get((request.method, path))
         if handler is None:
@@ -215,30 +217,39 @@ class OllamaServer:
         if problem:
             return _ollama_error(problem, 400 if problem == "model is required" else 404)
         name = data["model"]
+        think = bool(data.get("think"))
+        if think and not supports_thinking(name):
+            return _ollama_error(f'"{name}" does not support thinking', 400)
         started = time.monotonic_ns()
         if not prompt:  # Ollama answers an empty request by just loading the model.
             return web.json_response(self._final(name, key, [], 0, started, "load"))
         options = data.get("options") if isinstance(data.get("options"), dict) else {}
         tokens, reason = _limit(words(reply_for(name, prompt)), (options or {}).get("num_predict"))
+        thoughts = words(thought_for(prompt)) if think else []
         prompt_count = len(context.split())
         if data.get("stream", True) is False:
             text = "".join(tokens)
-            final = self._final(name, key, tokens, prompt_count, started, reason)
+            final = self._final(name, key, thoughts + tokens, prompt_count, started, reason)
             final["message" if key == "message" else "response"] = _piece(key, text)
+            if thoughts:
+                final[key if key == "message" else "thinking"] = _piece(key, text, thoughts)
             return web.json_response(final)
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await resp.prepare(request)
-        for token in tokens:
-            chunk = {
-                "model": name,
-                "created_at": _now_iso(),
-                key: _piece(key, token),
-                "done": False,
-            }
-            await resp.write((json.dumps(chunk) + "\n").encode())
-            await asyncio.sleep(self.token_delay)
-        final = self._final(name, key, tokens, prompt_count, started, reason)
-        await resp.write((json.dumps(final) + "\n").encode())
+        pieces = [("thinking", t) for t in thoughts] + [("content", t) for t in tokens]
+
+        async def body() -> None:
+            for field, token in pieces:
+                chunk = {"model": name, "created_at": _now_iso(), key: _piece(key, token)}
+                if field == "thinking":
+                    chunk.update(_thinking(key, token))
+                chunk["done"] = False
+                await resp.write((json.dumps(chunk) + "\n").encode())
+                await asyncio.sleep(self.token_delay)
+            final = self._final(name, key, thoughts + tokens, prompt_count, started, reason)
+            await resp.write((json.dumps(final) + "\n").encode())
+
+        await record_stream(request, body())
         await resp.write_eof()
         return resp
 
@@ -280,9 +291,57 @@ class OllamaServer:
 
         return await chat_completions(self, request, data)
 
+    async def openai_completions(
+        self, request: web.Request, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        from sandbox.openai_compat import completions
 
-def _piece(key: str, text: str) -> Any:
+        return await completions(self, request, data)
+
+
+def _piece(key: str, text: str, thoughts: list[str] | None = None) -> Any:
+    if thoughts is not None:
+        thinking = "".join(thoughts)
+        return (
+            {"role": "assistant", "content": text, "thinking": thinking}
+            if key == "message"
+            else thinking
+        )
     return {"role": "assistant", "content": text} if key == "message" else text
+
+
+def _thinking(key: str, token: str) -> dict[str, Any]:
+    # /api/chat puts thinking beside content in the message; /api/generate beside response.
+    if key == "message":
+        return {"message": {"role": "assistant", "content": "", "thinking": token}}
+    return {"response": "", "thinking": token}
+
+
+def supports_thinking(model: str) -> bool:
+    """Ollama refuses `think` for models without a thinking template; of ours, Gemma 4 has one."""
+    return model.split("/")[-1].startswith("gemma4")
+
+
+def thought_for(prompt: str) -> str:
+    heard = " ".join(prompt.split())[:80] or "nothing"
+    return f"The user wrote: {heard}. I should answer plainly and say I am the sandbox."
+
+
+async def record_stream(request: web.Request, body: Awaitable[None]) -> None:
+    """Run a streaming body, noting in the request log whether the client stayed to the end.
+
+    Tests read this to prove that a proxy in front cancelled the upstream request
+    when its own client went away.
+    """
+    entry = request.get("log_entry")
+    try:
+        await body
+    except (ConnectionResetError, asyncio.CancelledError):
+        if entry is not None:
+            entry["stream"] = "client_gone"
+        raise
+    if entry is not None:
+        entry["stream"] = "completed"
 
 
 def _last_user(messages: list[dict[str, Any]]) -> str:
