@@ -5,10 +5,11 @@ The form, the API and the plan all read a spec from here, so a rule lives once.
 
 import re
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from deployments.catalog import CLOUD_RUN_GPU_REGIONS, GPU_TYPES, MODELS, CatalogModel, GpuType
 from deployments.choices import Target
+from deployments.specs_vllm import CloudRunVllmSpec
 
 SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 MAX_TIMEOUT_SECONDS = 3600  # Cloud Run's ceiling for a request
@@ -139,20 +140,51 @@ class CloudRunOllamaSpec:
         return errors
 
 
+class DeploymentSpec(Protocol):
+    """What every target's spec offers the code that is not about one target."""
+
+    # Read-only, as the frozen dataclasses provide them.
+    @property
+    def model(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def gpu_type(self) -> str: ...
+    @property
+    def gpu_count(self) -> int: ...
+    @property
+    def cpu(self) -> int: ...
+    @property
+    def memory_gib(self) -> int: ...
+    @property
+    def min_instances(self) -> int: ...
+    @property
+    def max_instances(self) -> int: ...
+    @classmethod
+    def field_names(cls) -> list[str]: ...
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Any: ...
+    @classmethod
+    def from_deployment(cls, deployment: Any) -> Any: ...
+    def spec_json(self) -> dict[str, Any]: ...
+    def errors(self) -> FieldErrors: ...
+
+
 # One spec class per target; every caller goes through these two functions so that a
 # new target is one more entry here (and a plan module), not a new branch elsewhere.
-SPEC_CLASSES: dict[str, type[CloudRunOllamaSpec]] = {
+SPEC_CLASSES: dict[str, type[DeploymentSpec]] = {
     Target.CLOUD_RUN_OLLAMA.value: CloudRunOllamaSpec,
+    Target.CLOUD_RUN_VLLM.value: CloudRunVllmSpec,
 }
 
 
-def spec_class_for(target: str) -> type[CloudRunOllamaSpec]:
+def spec_class_for(target: str) -> type[DeploymentSpec]:
     try:
         return SPEC_CLASSES[target]
     except KeyError:
         raise ValueError(f"No spec for target {target!r}.") from None
 
 
-def spec_for(deployment: Any) -> CloudRunOllamaSpec:
+def spec_for(deployment: Any) -> Any:
     """The validated settings a deployment row stands for."""
     return spec_class_for(deployment.target).from_deployment(deployment)

@@ -5,12 +5,15 @@ from typing import Any
 from django.conf import settings
 
 from deployments.choices import Phase, Target
-from deployments.plans import cloud_run_ollama
+from deployments.plans import cloud_run_ollama, cloud_run_vllm
 from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.specs import spec_for
 
 # One module per target, each with deploy_plan() and teardown_plan().
-PLAN_MODULES: dict[str, Any] = {Target.CLOUD_RUN_OLLAMA.value: cloud_run_ollama}
+PLAN_MODULES: dict[str, Any] = {
+    Target.CLOUD_RUN_OLLAMA.value: cloud_run_ollama,
+    Target.CLOUD_RUN_VLLM.value: cloud_run_vllm,
+}
 
 __all__ = ["Plan", "PlanContext", "plan_context_from_settings", "plan_for"]
 
@@ -22,6 +25,7 @@ def plan_context_from_settings() -> PlanContext:
         portal_service_account=gcp["PORTAL_SERVICE_ACCOUNT"],
         registry_repository=gcp["REGISTRY_REPOSITORY"],
         ollama_image=gcp.get("OLLAMA_IMAGE", "ollama/ollama:latest"),
+        vllm_image=gcp.get("VLLM_IMAGE", PlanContext.vllm_image),
     )
 
 

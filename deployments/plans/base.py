@@ -20,6 +20,7 @@ class PlanContext:
     portal_service_account: str
     registry_repository: str
     ollama_image: str = "ollama/ollama:latest"
+    vllm_image: str = "vllm/vllm-openai:v0.21.0"
 
 
 @dataclass(frozen=True)

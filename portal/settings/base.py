@@ -199,4 +199,10 @@ GCP = {
     "HTTP_TIMEOUT_SECONDS": env.float("GCP_HTTP_TIMEOUT_SECONDS", default=30.0),
     # The seed builds FROM ollama/ollama:latest; pin a version here for repeatable images.
     "OLLAMA_IMAGE": env("OLLAMA_IMAGE", default="ollama/ollama:latest"),
+    # vLLM's OpenAI server image: the base of baked images, and what bucket-mode services
+    # run as is. Gemma 4 needs a recent vLLM; seed 001's v0.9.0 serves only Gemma 3.
+    "VLLM_IMAGE": env("VLLM_IMAGE", default="vllm/vllm-openai:v0.21.0"),
+    # The identity Cloud Build runs builds as; it reads teams' Hugging Face secrets.
+    # Empty: the project's default, which Hangar then cannot grant access by name.
+    "BUILD_SERVICE_ACCOUNT": env("GCP_BUILD_SERVICE_ACCOUNT", default=""),
 }

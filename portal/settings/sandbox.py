@@ -11,6 +11,10 @@ from .base import GCP, env
 
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 GCP["API_ENDPOINT"] = GCP["API_ENDPOINT"] or SANDBOX_URL
+# The sandbox's default Cloud Build identity (its project number is 123456789012).
+GCP["BUILD_SERVICE_ACCOUNT"] = (
+    GCP["BUILD_SERVICE_ACCOUNT"] or "123456789012-compute@developer.gserviceaccount.com"
+)
 
 _sandbox_host = SANDBOX_URL.split("://", 1)[-1].rstrip("/")
 os.environ.setdefault("GCE_METADATA_HOST", _sandbox_host)

@@ -1,0 +1,375 @@
+"""Seeds 001 and 002 as a plan: vLLM's OpenAI server on a Cloud Run L4 GPU.
+
+Each deployment runs as its own service account, which may read only its team's
+Hugging Face secret (gated models) and its own weights bucket (bucket mode).
+The weights are either baked into an image (seed 001) or downloaded once into a
+bucket that Cloud Run mounts (seed 002). The request bodies are in vllm_bodies.
+"""
+
+import json
+import shlex
+
+from deployments.choices import Phase, Target
+from deployments.plans import vllm_bodies as bodies
+from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
+from deployments.specs_vllm import CloudRunVllmSpec, WeightsSource
+
+SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
+OBJECT_VIEWER = "roles/storage.objectViewer"
+
+
+def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
+    email = bodies.service_account_email(ref, ctx)
+    member = f"serviceAccount:{email}"
+    steps = [
+        Step(
+            key="ensure_service_account",
+            title="Create the deployment's own service account",
+            action="iam.ensure_service_account",
+            request=ApiRequest(
+                "iam",
+                "POST",
+                f"/v1/projects/{ctx.project}/serviceAccounts",
+                bodies.service_account_body(ref),
+            ),
+            gcloud=(
+                f"gcloud iam service-accounts create {bodies.service_account_id(ref)} "
+                f"--display-name={shlex.quote('Hangar ' + ref.slug)}"
+            ),
+            required_role="roles/iam.serviceAccountAdmin",
+            params={"project": ctx.project, "account_id": bodies.service_account_id(ref)},
+        )
+    ]
+    if spec.needs_hf_token:
+        secret = bodies.secret_name(ref, ctx)
+        steps.append(
+            Step(
+                key="grant_secret_access",
+                title="Let the service account read the team's Hugging Face token",
+                action="secret_manager.grant_accessor",
+                request=ApiRequest(
+                    "secretmanager",
+                    "POST",
+                    f"/v1/{secret}:setIamPolicy",
+                    {"policy": {"bindings": [{"role": SECRET_ACCESSOR, "members": [member]}]}},
+                ),
+                gcloud=(
+                    f"gcloud secrets add-iam-policy-binding {secret.rsplit('/', 1)[1]} "
+                    f"--member={member} --role={SECRET_ACCESSOR}"
+                ),
+                required_role="roles/secretmanager.admin",
+                params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
+            )
+        )
+    return steps
+
+
+def _baked_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
+    loc = bodies.location(spec, ctx)
+    repo = ctx.registry_repository
+    build = bodies.image_build_body(ref, spec, ctx)
+    return [
+        Step(
+            key="ensure_repository",
+            title="Ensure the Artifact Registry Docker repository",
+            action="artifact_registry.ensure_repository",
+            request=ApiRequest(
+                "artifactregistry",
+                "POST",
+                f"/v1/{loc}/repositories?repositoryId={repo}",
+                {
+                    "format": "DOCKER",
+                    "description": "Images built by Hangar",
+                    "labels": {"managed-by": "hangar"},
+                },
+            ),
+            gcloud=(
+                f"gcloud artifacts repositories create {repo} --repository-format=docker "
+                f"--location={spec.region} --labels=managed-by=hangar"
+            ),
+            required_role="roles/artifactregistry.admin",
+            params={"parent": loc, "repository_id": repo},
+        ),
+        Step(
+            key="build_image",
+            title=f"Build a vLLM image with {spec.hf_model.hf_id} baked in",
+            action="cloud_build.run_build",
+            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", build),
+            gcloud=_gcloud_build(spec, build),
+            required_role="roles/cloudbuild.builds.editor",
+            params={"parent": loc, "tag": bodies.build_tag(ref)},
+        ),
+    ]
+
+
+def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
+    loc = bodies.location(spec, ctx)
+    bucket = bodies.bucket_name(ref, ctx)
+    member = f"serviceAccount:{bodies.service_account_email(ref, ctx)}"
+    download = bodies.download_build_body(ref, spec, ctx)
+    return [
+        Step(
+            key="ensure_bucket",
+            title="Create the bucket that holds the weights",
+            action="storage.ensure_bucket",
+            request=ApiRequest(
+                "storage",
+                "POST",
+                f"/storage/v1/b?project={ctx.project}",
+                bodies.bucket_body(ref, spec, ctx),
+            ),
+            gcloud=(
+                f"gcloud storage buckets create gs://{bucket} --location={spec.region} "
+                "--uniform-bucket-level-access "
+                f"--update-labels={','.join(f'{k}={v}' for k, v in ref.labels.items())}"
+            ),
+            required_role="roles/storage.admin",
+            params={"project": ctx.project, "bucket": bucket},
+        ),
+        Step(
+            key="grant_bucket_reader",
+            title="Let the service account read the weights",
+            action="storage.grant_bucket_role",
+            request=ApiRequest(
+                "storage",
+                "PUT",
+                f"/storage/v1/b/{bucket}/iam",
+                {"bindings": [{"role": OBJECT_VIEWER, "members": [member]}]},
+            ),
+            gcloud=(
+                f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
+                f"--member={member} --role={OBJECT_VIEWER}"
+            ),
+            required_role="roles/storage.admin",
+            params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
+        ),
+        Step(
+            key="download_weights",
+            title=f"Download {spec.hf_model.hf_id} into the bucket",
+            action="cloud_build.run_build",
+            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", download),
+            gcloud=_gcloud_build(spec, download),
+            required_role="roles/cloudbuild.builds.editor",
+            params={"parent": loc, "tag": bodies.build_tag(ref)},
+        ),
+    ]
+
+
+def _gcloud_build(spec: CloudRunVllmSpec, build: dict[str, object]) -> str:
+    return (
+        f"gcloud builds submit --no-source --region={spec.region} "
+        f"--config=<(echo {shlex.quote(json.dumps(build))})"
+    )
+
+
+def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
+    body = bodies.service_body(ref, spec, ctx)
+    container = body["template"]["containers"][0]  # type: ignore[index]
+    labels = ",".join(f"{k}={v}" for k, v in ref.labels.items())
+    parts = [
+        f"gcloud run deploy {ref.slug}",
+        f"--image={container['image']}",
+        f"--region={spec.region}",
+        f"--service-account={bodies.service_account_email(ref, ctx)}",
+        f"--command={','.join(bodies.VLLM_COMMAND)}",
+        f"--args={','.join(bodies.vllm_args(spec))}",
+        f"--concurrency={spec.concurrency}",
+        f"--cpu={spec.cpu}",
+        f"--memory={spec.memory_gib}Gi",
+        f"--gpu={spec.gpu_count}",
+        f"--gpu-type={spec.gpu_type}",
+        f"--min-instances={spec.min_instances}",
+        f"--max-instances={spec.max_instances}",
+        "--set-env-vars=HF_HUB_OFFLINE=1",
+    ]
+    if spec.needs_hf_token:
+        parts.append(f"--set-secrets={bodies.TOKEN_ENV}={bodies.secret_name(ref, ctx)}:latest")
+    if spec.weights_source == WeightsSource.BUCKET:
+        parts.append(
+            f"--add-volume=name={bodies.WEIGHTS_VOLUME},type=cloud-storage,"
+            f"bucket={bodies.bucket_name(ref, ctx)},readonly=true,mount-options=implicit-dirs"
+        )
+        parts.append(
+            f"--add-volume-mount=volume={bodies.WEIGHTS_VOLUME},mount-path={bodies.WEIGHTS_MOUNT}"
+        )
+    parts += [
+        "--no-allow-unauthenticated",
+        "--no-cpu-throttling",
+        "--no-gpu-zonal-redundancy",
+        f"--timeout={spec.timeout_seconds}",
+        f"--labels={labels}",
+    ]
+    return " ".join(parts)
+
+
+def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
+    service = bodies.service_name(ref, spec, ctx)
+    invoker = f"serviceAccount:{ctx.portal_service_account}"
+    smoke_body = {
+        "model": spec.hf_model.hf_id,
+        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
+        "max_tokens": 32,
+        "stream": False,
+    }
+    curl = 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
+    return [
+        Step(
+            key="deploy_service",
+            title="Create or update the Cloud Run service",
+            action="cloud_run.apply_service",
+            request=ApiRequest(
+                "run",
+                "PATCH",
+                f"/v2/{service}?allowMissing=true",
+                bodies.service_body(ref, spec, ctx),
+            ),
+            gcloud=_gcloud_deploy(ref, spec, ctx),
+            required_role="roles/run.admin",
+            params={"name": service},
+        ),
+        Step(
+            key="grant_invoker",
+            title="Let only the portal invoke the service",
+            action="cloud_run.grant_invoker",
+            request=ApiRequest(
+                "run",
+                "POST",
+                f"/v2/{service}:setIamPolicy",
+                {"policy": {"bindings": [{"role": "roles/run.invoker", "members": [invoker]}]}},
+            ),
+            gcloud=(
+                f"gcloud run services add-iam-policy-binding {ref.slug} --region={spec.region} "
+                f"--member={invoker} --role=roles/run.invoker"
+            ),
+            required_role="roles/run.admin",
+            params={"name": service, "member": invoker, "role": "roles/run.invoker"},
+        ),
+        Step(
+            key="wait_ready",
+            title="Wait until the service is Ready",
+            action="cloud_run.wait_ready",
+            request=ApiRequest("run", "GET", f"/v2/{service}"),
+            gcloud=(
+                f"gcloud run services describe {ref.slug} --region={spec.region} "
+                "--format='value(status.url)'"
+            ),
+            required_role="roles/run.viewer",
+            params={"name": service},
+        ),
+        Step(
+            key="check_health",
+            title="Check vLLM's /health through the private URL",
+            action="endpoint.vllm_health",
+            request=ApiRequest("endpoint", "GET", "/health"),
+            gcloud=f"{curl}SERVICE_URL/health",
+            required_role="roles/run.invoker",
+        ),
+        Step(
+            key="smoke_test",
+            title="Chat with the model through its private URL",
+            action="endpoint.openai_chat",
+            request=ApiRequest("endpoint", "POST", "/v1/chat/completions", smoke_body),
+            gcloud=(
+                f"{curl}-H 'Content-Type: application/json' SERVICE_URL/v1/chat/completions "
+                f"-d {shlex.quote(json.dumps(smoke_body))}"
+            ),
+            required_role="roles/run.invoker",
+        ),
+    ]
+
+
+def deploy_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
+    weights = (
+        _bucket_steps(ref, spec, ctx)
+        if spec.weights_source == WeightsSource.BUCKET
+        else _baked_steps(ref, spec, ctx)
+    )
+    steps = [*_iam_steps(ref, spec, ctx), *weights, *_serve_steps(ref, spec, ctx)]
+    return Plan(Target.CLOUD_RUN_VLLM, Phase.DEPLOY, ref, tuple(steps))
+
+
+def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
+    loc = bodies.location(spec, ctx)
+    service = bodies.service_name(ref, spec, ctx)
+    email = bodies.service_account_email(ref, ctx)
+    member = f"serviceAccount:{email}"
+    steps = [
+        Step(
+            key="cancel_build",
+            title="Cancel the build if it is still running",
+            action="cloud_build.cancel_build",
+            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
+            gcloud=f"gcloud builds cancel BUILD_ID --region={spec.region}",
+            required_role="roles/cloudbuild.builds.editor",
+            params={"parent": loc, "tag": bodies.build_tag(ref)},
+        ),
+        Step(
+            key="delete_service",
+            title="Delete the Cloud Run service",
+            action="cloud_run.delete_service",
+            request=ApiRequest("run", "DELETE", f"/v2/{service}"),
+            gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
+            required_role="roles/run.admin",
+            params={"name": service},
+        ),
+    ]
+    if spec.weights_source == WeightsSource.BUCKET:
+        bucket = bodies.bucket_name(ref, ctx)
+        steps.append(
+            Step(
+                key="delete_bucket",
+                title="Delete the weights and their bucket",
+                action="storage.delete_bucket",
+                request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
+                gcloud=f"gcloud storage rm --recursive gs://{bucket}",
+                required_role="roles/storage.admin",
+                params={"bucket": bucket},
+            )
+        )
+    else:
+        package = f"{loc}/repositories/{ctx.registry_repository}/packages/{ref.slug}"
+        steps.append(
+            Step(
+                key="delete_image",
+                title="Delete the image and all its tags",
+                action="artifact_registry.delete_package",
+                request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
+                gcloud=(
+                    f"gcloud artifacts packages delete {ref.slug} "
+                    f"--repository={ctx.registry_repository} --location={spec.region} --quiet"
+                ),
+                required_role="roles/artifactregistry.admin",
+                params={"name": package},
+            )
+        )
+    if spec.needs_hf_token:
+        secret = bodies.secret_name(ref, ctx)
+        steps.append(
+            Step(
+                key="revoke_secret_access",
+                title="Take back the service account's access to the token",
+                action="secret_manager.revoke_accessor",
+                request=ApiRequest("secretmanager", "POST", f"/v1/{secret}:setIamPolicy"),
+                gcloud=(
+                    f"gcloud secrets remove-iam-policy-binding {secret.rsplit('/', 1)[1]} "
+                    f"--member={member} --role={SECRET_ACCESSOR}"
+                ),
+                required_role="roles/secretmanager.admin",
+                params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
+            )
+        )
+    steps.append(
+        Step(
+            key="delete_service_account",
+            title="Delete the deployment's service account",
+            action="iam.delete_service_account",
+            request=ApiRequest(
+                "iam", "DELETE", f"/v1/projects/{ctx.project}/serviceAccounts/{email}"
+            ),
+            gcloud=f"gcloud iam service-accounts delete {email} --quiet",
+            required_role="roles/iam.serviceAccountAdmin",
+            params={"name": f"projects/{ctx.project}/serviceAccounts/{email}"},
+        )
+    )
+    return Plan(Target.CLOUD_RUN_VLLM, Phase.TEARDOWN, ref, tuple(steps))

@@ -1,0 +1,205 @@
+"""What a Cloud Run + vLLM deployment asks for (seeds 001 and 002), and whether it can run.
+
+deployments.specs registers this class for the `cloud-run-vllm` target; the form,
+the API and the plan read it from there.
+"""
+
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from typing import Any, Self
+
+from deployments.catalog import CLOUD_RUN_GPU_REGIONS, GPU_TYPES, GpuType
+from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel
+
+FieldErrors = dict[str, list[str]]
+
+MAX_TIMEOUT_SECONDS = 3600  # Cloud Run's ceiling for a request
+MAX_CONCURRENCY = 1000
+# Below this vLLM leaves too little room to be worth a GPU; above it the CUDA
+# context and activations outside vLLM's share run out of memory at start.
+MIN_GPU_UTILIZATION = Decimal("0.50")
+MAX_GPU_UTILIZATION = Decimal("0.95")
+
+
+class WeightsSource:
+    """Where the weights come from: in the image, or from a bucket mounted at run time."""
+
+    BAKED = "baked"  # seed 001: downloaded at build time; the image runs offline
+    BUCKET = "bucket"  # seed 002: downloaded once into Cloud Storage, mounted by Cloud Run
+    CHOICES = (
+        (BAKED, "Baked into the image (seed 001): fast cold starts; a new model means a build"),
+        (BUCKET, "Mounted from a bucket (seed 002): swap the model without building an image"),
+    )
+
+
+@dataclass(frozen=True)
+class CloudRunVllmSpec:
+    """Seed 001's and 002's `gcloud run deploy` flags and vLLM settings; defaults are theirs."""
+
+    model: str
+    region: str = "europe-west1"
+    gpu_type: str = "nvidia-l4"
+    gpu_count: int = 1
+    # Seed 002: 4 CPU and 16 GiB are enough for the small Gemma 4 models on an L4.
+    cpu: int = 4
+    memory_gib: int = 16
+    weights_source: str = WeightsSource.BAKED
+    gpu_memory_utilization: str = "0.90"  # seed 001's --gpu-memory-utilization
+    max_model_len: int | None = None  # None: the model's own context length
+    concurrency: int = 16
+    min_instances: int = 0
+    max_instances: int = 1
+    timeout_seconds: int = 600
+
+    COLUMN_FIELDS = ("model", "region", "gpu_type", "gpu_count")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Self:
+        picked = {k: values[k] for k in cls.field_names() if k in values}
+        if "gpu_memory_utilization" in picked:
+            # Kept as a string so the JSON column holds exactly what was asked for.
+            picked["gpu_memory_utilization"] = str(picked["gpu_memory_utilization"])
+        if picked.get("max_model_len") in ("", 0):
+            picked["max_model_len"] = None
+        return cls(**picked)
+
+    @classmethod
+    def from_deployment(cls, deployment: Any) -> Self:
+        columns = {name: getattr(deployment, name) for name in cls.COLUMN_FIELDS}
+        return cls.from_values({**deployment.spec, **columns})
+
+    def spec_json(self) -> dict[str, Any]:
+        """The part stored in Deployment.spec."""
+        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}
+
+    @property
+    def hf_model(self) -> HfModel:
+        return HF_MODELS[self.model]
+
+    @property
+    def gpu(self) -> GpuType:
+        return GPU_TYPES[self.gpu_type]
+
+    @property
+    def gpus_held(self) -> int:
+        """GPUs the deployment holds at its largest: what quotas and costs count."""
+        return self.gpu_count * self.max_instances
+
+    @property
+    def needs_hf_token(self) -> bool:
+        return self.model in HF_MODELS and self.hf_model.gated
+
+    @property
+    def utilization(self) -> Decimal:
+        return Decimal(self.gpu_memory_utilization)
+
+    @property
+    def context_tokens(self) -> int:
+        """The max-model-len vLLM will run with."""
+        return self.max_model_len or self.hf_model.max_context
+
+    def errors(self) -> FieldErrors:
+        """Every reason this spec cannot run, by field; empty when it can."""
+        errors: FieldErrors = {}
+
+        def add(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
+        if self.model not in HF_MODELS:
+            add("model", f"Unknown model {self.model!r}; pick one from the catalog.")
+        if self.gpu_type not in GPU_TYPES:
+            add("gpu_type", f"Cloud Run offers no GPU called {self.gpu_type!r}.")
+        if self.weights_source not in (WeightsSource.BAKED, WeightsSource.BUCKET):
+            add("weights_source", "Choose baked (in the image) or bucket (mounted).")
+        try:
+            utilization = self.utilization
+        except ArithmeticError:
+            add("gpu_memory_utilization", "Give a fraction such as 0.90.")
+        else:
+            if not MIN_GPU_UTILIZATION <= utilization <= MAX_GPU_UTILIZATION:
+                add(
+                    "gpu_memory_utilization",
+                    f"Use {MIN_GPU_UTILIZATION} to {MAX_GPU_UTILIZATION}: vLLM takes this share "
+                    "of GPU memory for weights and KV cache; the rest is for CUDA itself.",
+                )
+        if errors:
+            return errors
+
+        for field, messages in cloud_run_instance_errors(self).items():
+            for message in messages:
+                add(field, message)
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            add("concurrency", f"Concurrency must be between 1 and {MAX_CONCURRENCY}.")
+        if self.max_model_len is not None and not (
+            MIN_CONTEXT_TOKENS <= self.max_model_len <= self.hf_model.max_context
+        ):
+            add(
+                "max_model_len",
+                f"{self.hf_model.label} takes {MIN_CONTEXT_TOKENS} to "
+                f"{self.hf_model.max_context} tokens of context.",
+            )
+        elif "gpu_memory_utilization" not in errors:
+            self._fit_errors(add)
+        return errors
+
+    def _fit_errors(self, add: Any) -> None:
+        """vLLM refuses to start unless the weights and one full-length sequence fit."""
+        model, gpu = self.hf_model, self.gpu
+        fits = model.max_fitting_context(gpu.memory_gib, self.utilization)
+        if fits >= self.context_tokens:
+            return
+        share = f"{self.gpu_memory_utilization} of an {gpu.label}"
+        if fits < MIN_CONTEXT_TOKENS:
+            add(
+                "model",
+                f"{model.hf_id} needs about {model.weights_gib} GiB for its weights plus a "
+                f"KV cache; {share} leaves no room for even {MIN_CONTEXT_TOKENS} tokens of "
+                "context. Use a smaller model or a larger GPU.",
+            )
+            return
+        need = model.kv_cache_gib(self.context_tokens).quantize(Decimal("0.1"))
+        add(
+            "max_model_len",
+            f"A {self.context_tokens}-token context needs about {need} GiB of KV cache beside "
+            f"{model.weights_gib} GiB of weights, more than {share} holds. Set max model "
+            f"length to {fits} or less.",
+        )
+
+
+def cloud_run_instance_errors(spec: Any) -> FieldErrors:
+    """Cloud Run's rules for one GPU instance and its scaling, for any Cloud Run target."""
+    errors: FieldErrors = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    gpu = GPU_TYPES[spec.gpu_type]
+    if spec.region not in CLOUD_RUN_GPU_REGIONS[spec.gpu_type]:
+        offered = ", ".join(CLOUD_RUN_GPU_REGIONS[spec.gpu_type])
+        add("region", f"Cloud Run offers {gpu.label} only in {offered}.")
+    if spec.gpu_count != 1:
+        add(
+            "gpu_count",
+            "Cloud Run attaches exactly one GPU to an instance; raise max instances to "
+            "serve more traffic.",
+        )
+    if spec.cpu < gpu.min_cpu:
+        add("cpu", f"An instance with an {gpu.label} needs at least {gpu.min_cpu} CPUs.")
+    if spec.memory_gib < gpu.min_memory_gib:
+        add(
+            "memory_gib",
+            f"An instance with an {gpu.label} needs at least {gpu.min_memory_gib} GiB of memory.",
+        )
+    if spec.min_instances < 0:
+        add("min_instances", "Min instances cannot be negative.")
+    if spec.max_instances < 1:
+        add("max_instances", "Max instances must be at least 1.")
+    elif spec.min_instances > spec.max_instances:
+        add("min_instances", "Min instances cannot exceed max instances.")
+    if not 1 <= spec.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        add("timeout_seconds", f"The timeout must be 1 to {MAX_TIMEOUT_SECONDS} seconds.")
+    return errors
