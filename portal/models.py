@@ -124,3 +124,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"
+
+
+class TeamHfSecret(models.Model):
+    """Where a team's Hugging Face token lives (a Secret Manager secret), never the token.
+
+    The token goes straight to Secret Manager; this row says only which secret, which
+    version is newest, and who set it when, so pages can say whether a token is set.
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="hf_secret")
+    secret_name = models.CharField(max_length=255, help_text="projects/P/secrets/S")
+    latest_version = models.CharField(max_length=300, help_text="projects/P/secrets/S/versions/N")
+    set_at = models.DateTimeField()
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.team} Hugging Face token in {self.secret_name}"
