@@ -61,6 +61,9 @@ class Step:
     # The IAM role the portal's identity needs for this step; named when Google refuses it.
     required_role: str
     params: dict[str, Any] = field(default_factory=dict)
+    # "starts" when this step creates what Google bills, "ends" when it deletes it:
+    # the spend clock (deployments/services/spend.py) follows these.
+    billing: str = ""
 
 
 @dataclass(frozen=True)

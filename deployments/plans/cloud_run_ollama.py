@@ -216,6 +216,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             gcloud=_gcloud_deploy(ref, spec, ctx),
             required_role="roles/run.admin",
             params={"name": service},
+            billing="starts",
         ),
         Step(
             key="grant_invoker",
@@ -284,6 +285,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext
             gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
             required_role="roles/run.admin",
             params={"name": service},
+            billing="ends",
         ),
         Step(
             key="delete_image",

@@ -29,6 +29,7 @@ from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.plans.base import Plan, Step
 from deployments.services.lifecycle import deployment_transition
+from deployments.services.spend import spend_accrue_deployment
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
         deployment.save(update_fields=["outputs", "updated_at"])
 
         if isinstance(result, Succeeded):
+            _follow_billing(deployment, claim.step, now)
             event.outcome = Outcome.SUCCEEDED
             event.finished_at = now
             event.error = ""
@@ -261,6 +263,17 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
                         "failure_hint": hint,
                     },
                 )
+
+
+def _follow_billing(deployment: Deployment, step: Step, now: Any) -> None:
+    """Start the spend clock when the billed resource exists; stop it when it is gone."""
+    if step.billing == "starts" and deployment.cost_accrued_until is None:
+        deployment.cost_accrued_until = now
+        deployment.save(update_fields=["cost_accrued_until", "updated_at"])
+    elif step.billing == "ends" and deployment.cost_accrued_until is not None:
+        spend_accrue_deployment(deployment=deployment, until=now)
+        deployment.cost_accrued_until = None
+        deployment.save(update_fields=["cost_accrued_until", "updated_at"])
 
 
 def _schedule_check(event: DeploymentEvent, now: Any, countdown: float) -> None:

@@ -1,0 +1,1 @@
+"""Prices and the one estimator every page, form and API call uses."""
