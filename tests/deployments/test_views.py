@@ -18,6 +18,7 @@ from deployments.models import Deployment, DeploymentEvent
 from deployments.services.lifecycle import deployment_request, deployment_transition
 from portal.models import Team
 
+
 def queued_rollouts(callbacks):
     """The on-commit callbacks that queue the rollout task (others send emails)."""
     return [c for c in callbacks if "workers.tasks.advance" in getattr(c, "args", ())]
