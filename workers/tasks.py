@@ -1,9 +1,12 @@
 """Celery tasks: each receives an id, calls one function, and returns."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from deployments.dispatch import ADVANCE_TASK, rollout_schedule
+from deployments.services.expiry import expiry_run
 from deployments.services.rollout import rollout_stalled_ids
+from deployments.services.spend import spend_accrue
 from workers.rollout import runner
 
 
@@ -19,3 +22,12 @@ def reconcile() -> int:
     for deployment_id in stalled:
         rollout_schedule(deployment_id=deployment_id)
     return len(stalled)
+
+
+@shared_task(name="workers.tasks.governance_tick")
+def governance_tick() -> dict[str, int]:
+    """Accrue what running deployments cost, warn before expiry, tear down after it."""
+    now = timezone.now()
+    accrued = spend_accrue(now=now)
+    expiry = expiry_run(now=now)
+    return {"accrued": accrued, "warned": expiry.warned, "expired": expiry.expired}

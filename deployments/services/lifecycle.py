@@ -27,6 +27,7 @@ from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.pricing.estimator import Estimate, cents
 from deployments.services.estimates import estimate_for
+from deployments.services.hf_access import hf_token_errors
 from deployments.services.policy import Decision, Outcome, approval_decision
 from deployments.services.quotas import QuotaCheck, gpus_held, quota_check
 from deployments.services.spend import hours_left_in_month, spend_projected_month
@@ -120,8 +121,8 @@ def deployment_assess(
     projected = spend_projected_month(team=team, now=now)
     if exclude is None:
         projected += estimate.average_hourly * hours_left_in_month(now)
-    budget = team.monthly_budget
-    limit = team.auto_approve_monthly_limit
+    budget = None if team.monthly_budget is None else cents(Decimal(team.monthly_budget))
+    limit = cents(Decimal(team.auto_approve_monthly_limit))
     gpu = spec.gpu_type
     decision = approval_decision(
         fits_project=quota.fits_project,
@@ -177,6 +178,8 @@ def deployment_request(
         )
     spec = spec_class_for(target).from_values(values)
     errors = spec.errors()
+    for field, messages in hf_token_errors(team=team, spec=spec).items():
+        errors.setdefault(field, []).extend(messages)
     if slug_error := slug_errors(slug):
         errors["slug"] = slug_error
     elif _slug_taken(slug):

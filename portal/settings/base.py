@@ -176,10 +176,24 @@ ROLLOUT = {
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=300.0),
 }
 
+# --- Governance ---
+GOVERNANCE = {
+    # How often spend is accrued and expiries are checked.
+    "TICK_SECONDS": env.float("GOVERNANCE_TICK_SECONDS", default=60.0),
+    # Requesters are warned this long before their deployment expires.
+    "EXPIRY_WARNING_HOURS": env.float("GOVERNANCE_EXPIRY_WARNING_HOURS", default=24.0),
+    # Teams at or above this share of their monthly budget are "close" on the spend page.
+    "BUDGET_WARNING_RATIO": env.float("GOVERNANCE_BUDGET_WARNING_RATIO", default=0.8),
+}
+
 CELERY_BEAT_SCHEDULE = {
     "reconcile-rollouts": {
         "task": "workers.tasks.reconcile",
         "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
+    },
+    "governance-tick": {
+        "task": "workers.tasks.governance_tick",
+        "schedule": GOVERNANCE["TICK_SECONDS"],
     },
 }
 
