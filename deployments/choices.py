@@ -12,6 +12,7 @@ class Target(models.TextChoices):
 
 # Targets this version of Hangar can plan and roll out.
 AVAILABLE_TARGETS = (Target.CLOUD_RUN_OLLAMA,)
+AVAILABLE_TARGET_VALUES = [t.value for t in AVAILABLE_TARGETS]
 
 
 class Status(models.TextChoices):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from portal.exceptions import PermissionDenied
+from portal.exceptions import PermissionDenied, ValidationFailed
 from portal.models import ROLE_RANK, ApiToken, Membership, Role, Team
 
 APPROVE_PERMISSION = "deployments.approve_deployment"
@@ -20,6 +20,16 @@ def teams_visible_to(*, user: Any, token: ApiToken | None = None) -> QuerySet[Te
     if token is not None:
         teams = teams.filter(pk=token.team_id)
     return teams.distinct()
+
+
+def team_visible(*, user: Any, slug: str, token: ApiToken | None = None) -> Team:
+    """One of the user's teams by slug; naming another team is a mistake in the request."""
+    team = teams_visible_to(user=user, token=token).filter(slug=slug).first()
+    if team is None:
+        raise ValidationFailed(
+            "Unknown team.", fields={"team": [f"You are not in a team called {slug}."]}
+        )
+    return team
 
 
 def role_in_team(*, user: Any, team: Team) -> Role | None:

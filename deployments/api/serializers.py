@@ -1,12 +1,13 @@
 """API shapes. Input serializers only parse; the services decide."""
 
 from dataclasses import fields as dataclass_fields
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from deployments.catalog import GPU_TYPES, MODELS, cloud_run_regions
-from deployments.choices import AVAILABLE_TARGETS
+from deployments.choices import AVAILABLE_TARGET_VALUES
 from deployments.models import Deployment, DeploymentEvent
 from deployments.specs import CloudRunOllamaSpec
 
@@ -17,7 +18,7 @@ class DeploymentRequestSerializer(serializers.Serializer):
     team = serializers.SlugField(help_text="Slug of one of your teams.")
     slug = serializers.CharField(max_length=40, help_text="Name of the deployment (DNS label).")
     target = serializers.ChoiceField(
-        choices=[t.value for t in AVAILABLE_TARGETS], default=AVAILABLE_TARGETS[0].value
+        choices=AVAILABLE_TARGET_VALUES, default=AVAILABLE_TARGET_VALUES[0]
     )
     model = serializers.ChoiceField(choices=sorted(MODELS))
     region = serializers.ChoiceField(choices=cloud_run_regions(), default=_DEFAULTS["region"])
@@ -30,10 +31,35 @@ class DeploymentRequestSerializer(serializers.Serializer):
     min_instances = serializers.IntegerField(default=_DEFAULTS["min_instances"])
     max_instances = serializers.IntegerField(default=_DEFAULTS["max_instances"])
     timeout_seconds = serializers.IntegerField(default=_DEFAULTS["timeout_seconds"])
+    justification = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Why the team needs the GPUs."
+    )
+    busy_hours_per_day = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        min_value=Decimal(0),
+        max_value=Decimal(24),
+        default=Decimal(8),
+        help_text="Hours a day the service is expected at max instances (for the monthly cost).",
+    )
+    expires_in_hours = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        default=None,
+        help_text="Tear down after this long; empty: the team's default.",
+    )
 
     def spec_values(self) -> dict[str, Any]:
         data = self.validated_data
         return {name: data[name] for name in CloudRunOllamaSpec.field_names() if name in data}
+
+
+class EstimateRequestSerializer(DeploymentRequestSerializer):
+    """The same fields as a request; team and name are optional (the team adds quota info)."""
+
+    team = serializers.SlugField(required=False, help_text="Slug of one of your teams.")
+    slug = serializers.CharField(required=False, max_length=40)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -74,6 +100,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "decided_at",
             "decision_reason",
             "attempt",
+            "justification",
+            "busy_hours_per_day",
+            "estimate",
+            "auto_approved",
+            "expires_at",
             "created_at",
             "updated_at",
         ]

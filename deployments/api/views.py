@@ -18,12 +18,8 @@ from deployments.api.serializers import (
 from deployments.choices import Phase
 from deployments.models import Deployment
 from deployments.plans import plan_for
-from portal.access import teams_visible_to
-from portal.exceptions import ValidationFailed
-
-
-def _token(request: Request) -> Any:
-    return request.auth if request.auth is not None and hasattr(request.auth, "team_id") else None
+from portal.access import team_visible
+from portal.api.auth import request_token
 
 
 class DeploymentViewSet(viewsets.GenericViewSet):
@@ -31,11 +27,11 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     queryset = Deployment.objects.none()  # for the schema; reads go through selectors
 
     def get_queryset(self) -> Any:
-        return selectors.deployment_list(user=self.request.user, token=_token(self.request))
+        return selectors.deployment_list(user=self.request.user, token=request_token(self.request))
 
     def _get(self, pk: str) -> Deployment:
         return selectors.deployment_get(
-            user=self.request.user, pk=int(pk), token=_token(self.request)
+            user=self.request.user, pk=int(pk), token=request_token(self.request)
         )
 
     def list(self, request: Request) -> Response:
@@ -50,12 +46,8 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         incoming = DeploymentRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        token = _token(request)
-        team = teams_visible_to(user=request.user, token=token).filter(slug=data["team"]).first()
-        if team is None:
-            raise ValidationFailed(
-                "Unknown team.", fields={"team": [f"You are not in a team called {data['team']}."]}
-            )
+        token = request_token(request)
+        team = team_visible(user=request.user, token=token, slug=data["team"])
         deployment = services.deployment_request(
             team=team,
             requested_by=request.user,
@@ -63,6 +55,9 @@ class DeploymentViewSet(viewsets.GenericViewSet):
             target=data["target"],
             slug=data["slug"],
             values=incoming.spec_values(),
+            justification=data["justification"],
+            busy_hours_per_day=data["busy_hours_per_day"],
+            expires_in_hours=data["expires_in_hours"],
         )
         return Response(DeploymentSerializer(deployment).data, status=201)
 
@@ -90,7 +85,7 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         deployment = services.deployment_tear_down(
             deployment=self._get(pk),
             by=request.user,
-            token=_token(request),
+            token=request_token(request),
             reason=self._reason(request),
         )
         return Response(DeploymentSerializer(deployment).data)
@@ -99,7 +94,7 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
         deployment = services.deployment_retry(
-            deployment=self._get(pk), by=request.user, token=_token(request)
+            deployment=self._get(pk), by=request.user, token=request_token(request)
         )
         return Response(DeploymentSerializer(deployment).data)
 

@@ -116,7 +116,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DeploymentStatusEnum": "deployments.choices.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "DeploymentStatusEnum": "deployments.choices.Status",
+        "DeploymentTargetEnum": "deployments.choices.Target",
+        "AvailableTargetEnum": "deployments.choices.AVAILABLE_TARGET_VALUES",
+    },
 }
 
 LOGGING = {

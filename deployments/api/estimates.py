@@ -1,0 +1,58 @@
+"""POST /api/v1/estimates/: what a request would cost, on each target, and how it is decided."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from deployments.api.serializers import EstimateRequestSerializer
+from deployments.services.comparison import target_comparison
+from deployments.services.estimates import estimate_for
+from deployments.services.lifecycle import deployment_assess
+from deployments.specs import spec_class_for
+from portal.access import team_visible
+from portal.api.auth import request_token
+from portal.exceptions import ValidationFailed
+
+
+class EstimateView(APIView):
+    @extend_schema(
+        request=EstimateRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                description="The estimate (price table version included), the targets side by "
+                "side, and with a team, its quota and the approval the request would get."
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        incoming = EstimateRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        spec = spec_class_for(data["target"]).from_values(incoming.spec_values())
+        if errors := spec.errors():
+            raise ValidationFailed("The settings are not valid; see fields.", fields=errors)
+        busy = data["busy_hours_per_day"]
+        body: dict[str, Any] = {
+            "estimate": estimate_for(
+                target=data["target"], spec=spec, busy_hours_per_day=busy
+            ).as_json(),
+            "comparison": [
+                option.as_json()
+                for option in target_comparison(model=spec.model, busy_hours_per_day=busy)
+            ],
+        }
+        if data.get("team"):
+            team = team_visible(user=request.user, token=request_token(request), slug=data["team"])
+            assessment = deployment_assess(
+                team=team, target=data["target"], spec=spec, busy_hours_per_day=busy
+            )
+            body["quota"] = assessment.quota.as_json()
+            body["decision"] = {
+                "outcome": assessment.decision.outcome.value,
+                "reasons": assessment.decision.reasons,
+                "projected_month": str(assessment.projected_month),
+            }
+        return Response(body)

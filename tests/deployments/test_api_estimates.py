@@ -1,0 +1,71 @@
+"""The estimate endpoint: the same estimator as the request, the targets side by side."""
+
+from decimal import Decimal
+
+import pytest
+
+from deployments.models import ProjectGpuCapacity, TeamGpuQuota
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/estimates/"
+
+
+def test_estimate_of_seed_000_and_the_comparison(api, deployer):
+    api.force_authenticate(deployer)
+    response = api.post(URL, {"model": "gemma3-4b", "busy_hours_per_day": "8"}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert Decimal(body["estimate"]["hourly_max"]).quantize(Decimal("0.01")) == Decimal("1.42")
+    assert Decimal(body["estimate"]["monthly"]).quantize(Decimal("0.01")) == Decimal("345.76")
+    assert body["estimate"]["price_version"] == "2026-11-22"
+    rows = {row["target"]: row for row in body["comparison"]}
+    assert set(rows) == {"cloud-run-ollama", "cloud-run-vllm", "gke-vllm", "gke-inference-gateway"}
+    assert rows["cloud-run-ollama"]["fits"] is True
+    assert rows["cloud-run-ollama"]["available_in_hangar"] is True
+    assert rows["gke-inference-gateway"]["hardware"].startswith("GKE Standard, 1 × a3-highgpu-2g")
+    # seed 004's node pool plus the cluster fee, billed whatever the traffic
+    gateway = rows["gke-inference-gateway"]["estimate"]
+    assert Decimal(gateway["hourly_min"]) == Decimal(gateway["hourly_max"]) == Decimal("22.2225")
+    assert "always-on" in rows["gke-vllm"]["cold_start"]
+
+
+def test_a_model_too_big_for_an_l4_moves_to_a_larger_gpu_or_does_not_fit(api, deployer):
+    api.force_authenticate(deployer)
+    body = api.post(URL, {"model": "gemma4-31b", "ollama_parallel": 1, "concurrency": 1,
+                          "gpu_type": "nvidia-rtx-pro-6000", "cpu": 20, "memory_gib": 80,
+                          "region": "us-central1"}, format="json").json()  # fmt: skip
+    rows = {row["target"]: row for row in body["comparison"]}
+    assert "RTX PRO 6000" in rows["cloud-run-ollama"]["hardware"]
+    assert rows["cloud-run-vllm"]["fits"] is True  # 57.2 GiB of bf16 weights on 96 GB
+    assert rows["gke-vllm"]["hardware"].endswith("(1 × H100 80 GB)")
+
+
+def test_with_a_team_it_shows_quota_and_the_decision(api, team, deployer):
+    TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=1)
+    ProjectGpuCapacity.objects.create(region="europe-west1", gpu_type="nvidia-l4", max_gpus=4)
+    api.force_authenticate(deployer)
+    body = api.post(URL, {"model": "gemma3-4b", "team": "ml-research", "max_instances": 2},
+                    format="json").json()  # fmt: skip
+    assert body["quota"]["team_quota"] == 1
+    assert body["quota"]["team_after"] == 2
+    assert body["quota"]["project_after"] == 2
+    assert body["decision"]["outcome"] == "needs_approval"
+
+
+def test_invalid_settings_are_field_errors(api, deployer):
+    api.force_authenticate(deployer)
+    response = api.post(URL, {"model": "gemma3-4b", "concurrency": 99}, format="json")
+    assert response.status_code == 400
+    assert "concurrency" in response.json()["error"]["fields"]
+
+
+def test_request_carries_justification_busy_hours_and_expiry(api, team, deployer):
+    team.default_ttl_hours = 24
+    team.save()
+    api.force_authenticate(deployer)
+    body = api.post("/api/v1/deployments/", {"team": "ml-research", "slug": "gov-api", "model": "gemma3-1b",
+                    "justification": "eval", "busy_hours_per_day": "2"}, format="json").json()  # fmt: skip
+    assert body["justification"] == "eval"
+    assert body["busy_hours_per_day"] == "2.0"
+    assert body["expires_at"] is not None
+    assert body["estimate"]["busy_hours_per_day"] == "2.0"
