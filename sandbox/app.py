@@ -18,9 +18,12 @@ from sandbox import (
     control,
     errors,
     faults,
+    iam_admin,
     metadata,
     model_server,
     operations_api,
+    secret_manager,
+    storage,
 )
 from sandbox.config import Config
 from sandbox.errors import ApiError
@@ -37,6 +40,8 @@ def all_routes() -> list[Route]:
         *cloud_build.routes(),
         *cloud_run.routes(),
         *operations_api.routes(),
+        *secret_manager.routes(),
+        *iam_admin.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])
@@ -86,6 +91,10 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         entry["status"] = response.status
         return response
     entry = state.log.start(request, body, "api")
+    if path.startswith(("/storage/v1/", "/upload/storage/v1/")):
+        response = _storage(request, state, body, entry)
+        entry["status"] = response.status
+        return response
     response = _api(request, state, body, entry)
     entry["status"] = response.status
     return response
@@ -119,6 +128,27 @@ def _api(request: web.Request, state: State, body: bytes, entry: dict[str, Any])
         return _ok(result, call.int_enums)
     except ApiError as exc:
         return _error(exc)
+
+
+def _storage(
+    request: web.Request, state: State, body: bytes, entry: dict[str, Any]
+) -> web.Response:
+    """Cloud Storage's JSON API has its own resource shapes (sandbox/storage.py)."""
+    try:
+        _authenticate(request, state)
+        fault = state.faults.take("error", request.method, request.path)
+        if fault is not None:
+            entry["fault"] = fault.describe()
+            raise faults.error_for(
+                fault,
+                request.path,
+                f"storage.buckets.{request.method.lower()}",
+                "storage.googleapis.com",
+                state.config.project_number,
+            )
+    except ApiError as exc:
+        return storage.error_response(exc)
+    return storage.handle(request, state, body)
 
 
 def _call(

@@ -84,6 +84,9 @@ def _state(state: State) -> dict[str, Any]:
         "repositories": state.registry.snapshot(),
         "builds": state.builds.snapshot(),
         "services": state.run.snapshot(),
+        "secrets": state.secrets.snapshot(),
+        "serviceAccounts": state.accounts.snapshot(),
+        "buckets": state.storage.snapshot(),
         "operations": [
             {"name": op.name, "done": op.done, "error": list(op.error) if op.error else None}
             for op in state.operations.all()

@@ -26,7 +26,7 @@ class RequestLog:
             "query": {k: v for k, v in request.query.items()},
             # Whether a credential was sent, never the credential itself.
             "authorization": "Authorization" in request.headers,
-            "body": _parse(body),
+            "body": _redacted(request.path, _parse(body)),
             "status": None,
             "fault": None,
         }
@@ -41,6 +41,15 @@ class RequestLog:
             if (pattern is None or pattern.search(e["path"]))
             and (method is None or e["method"] == method.upper())
         ]
+
+
+def _redacted(path: str, body: Any) -> Any:
+    """A secret version's payload is never kept, as Cloud Audit Logs never keep one."""
+    if path.endswith(":addVersion") and isinstance(body, dict):
+        payload = body.get("payload")
+        if isinstance(payload, dict) and "data" in payload:
+            body["payload"] = {**payload, "data": "<redacted>"}
+    return body
 
 
 def _parse(body: bytes) -> Any:

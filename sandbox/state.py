@@ -10,9 +10,12 @@ from sandbox.auth import TokenIssuer
 from sandbox.cloud_build import BuildStore
 from sandbox.config import Config
 from sandbox.faults import FaultStore
+from sandbox.iam_admin import AccountStore
 from sandbox.operations import OperationStore
 from sandbox.requestlog import RequestLog
 from sandbox.run_store import RunStore
+from sandbox.secret_manager import SecretStore
+from sandbox.storage import StorageStore
 
 
 class State:
@@ -28,6 +31,9 @@ class State:
         self.registry = Registry()
         self.builds = BuildStore()
         self.run = RunStore()
+        self.secrets = SecretStore()
+        self.accounts = AccountStore()
+        self.storage = StorageStore()
 
     def reset(self) -> None:
         for name in self._defaults.TUNABLE:
@@ -38,6 +44,9 @@ class State:
         self.registry.clear()
         self.builds.clear()
         self.run.clear()
+        self.secrets.clear()
+        self.accounts.clear()
+        self.storage.clear()
 
     def advance(self) -> None:
         """Settle everything whose time has come; called before serving any request."""

@@ -25,6 +25,20 @@ def post_json(
         headers={"Authorization": f"Bearer {id_token_for(service_uri)}"},
         timeout=timeout,
     )
+    return _reply(response)
+
+
+def get(*, service_uri: str, path: str, timeout: float) -> EndpointReply:
+    """GET with an ID token, e.g. vLLM's /health."""
+    response = requests.get(
+        service_uri.rstrip("/") + path,
+        headers={"Authorization": f"Bearer {id_token_for(service_uri)}"},
+        timeout=timeout,
+    )
+    return _reply(response)
+
+
+def _reply(response: requests.Response) -> EndpointReply:
     try:
         parsed = response.json()
     except ValueError:

@@ -16,6 +16,7 @@ from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, S
 from workers.gcp import artifact_registry, cloud_build, cloud_run, endpoint
 from workers.gcp.cloud_build import BuildState
 from workers.gcp.operations import OperationState
+from workers.rollout.executors_vllm import VLLM_EXECUTORS
 
 Executor = Callable[[StepClaim], StepResult]
 
@@ -175,4 +176,5 @@ EXECUTORS: dict[str, Executor] = {
     "cloud_run.wait_ready": wait_ready,
     "cloud_run.delete_service": delete_service,
     "endpoint.ollama_chat": ollama_chat,
+    **VLLM_EXECUTORS,
 }

@@ -1,0 +1,315 @@
+"""Cloud Storage JSON API: buckets, objects, media uploads and bucket IAM (uniform access).
+
+Unlike the gRPC-transcoded APIs, Storage speaks its own JSON resources, so bodies are
+checked against the JSON API's field names here rather than parsed into protos.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import re
+import secrets
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from sandbox import errors
+from sandbox.errors import ApiError
+from sandbox.validation import MULTI_REGIONS, REGIONS, labels_ok
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]")
+BUCKET_FIELDS = frozenset(
+    {"name", "location", "locationType", "labels", "iamConfiguration", "storageClass",
+     "versioning", "lifecycle", "softDeletePolicy", "hierarchicalNamespace", "autoclass"}
+)  # fmt: skip
+QUERY = frozenset(
+    {"project", "prettyPrint", "alt", "fields", "projection", "predefinedAcl",
+     "predefinedDefaultObjectAcl", "userProject", "enableObjectRetention",
+     "optionsRequestedPolicyVersion", "prefix", "delimiter", "maxResults", "pageToken",
+     "versions", "includeTrailingDelimiter", "matchGlob", "softDeleted", "generation",
+     "ifGenerationMatch", "ifGenerationNotMatch", "ifMetagenerationMatch",
+     "ifMetagenerationNotMatch", "uploadType", "name", "includeFoldersAsPrefixes"}
+)  # fmt: skip
+ROLE = re.compile(r"roles/storage\.[A-Za-z]+")
+MEMBER = re.compile(
+    r"allUsers|allAuthenticatedUsers|(user|serviceAccount|group):[^@\s]+@[^@\s]+"
+    r"|domain:[a-z0-9.-]+|(projectOwner|projectEditor|projectViewer):[a-z0-9][-a-z0-9]*"
+)
+# Roles that carry storage.objects.get (what a read-only FUSE mount needs).
+READER_ROLES = frozenset(
+    {
+        "roles/storage.objectViewer",
+        "roles/storage.objectUser",
+        "roles/storage.objectAdmin",
+        "roles/storage.admin",
+        "roles/storage.legacyObjectReader",
+        "roles/storage.legacyObjectOwner",
+    }
+)
+
+
+@dataclass
+class StoredObject:
+    data: bytes
+    generation: int
+    updated: str
+
+
+@dataclass
+class StoredBucket:
+    resource: dict[str, Any]
+    policy: dict[str, Any]
+    objects: dict[str, StoredObject] = field(default_factory=dict)
+
+
+class StorageStore:
+    def __init__(self) -> None:
+        self.buckets: dict[str, StoredBucket] = {}
+
+    def clear(self) -> None:
+        self.buckets.clear()
+
+    def can_read(self, bucket: str, email: str) -> bool:
+        stored = self.buckets.get(bucket)
+        if stored is None:
+            return False
+        member = f"serviceAccount:{email}"
+        return any(
+            b["role"] in READER_ROLES and member in b["members"] for b in stored.policy["bindings"]
+        )
+
+    def put(self, bucket: str, name: str, data: bytes) -> None:
+        stored = self.buckets[bucket]
+        generation = int(datetime.datetime.now(datetime.UTC).timestamp() * 1e6)
+        stored.objects[name] = StoredObject(data, generation, _now())
+
+    def snapshot(self) -> list[dict[str, object]]:
+        return [
+            {**b.resource, "iamPolicy": b.policy, "objects": sorted(b.objects)}
+            for b in self.buckets.values()
+        ]
+
+
+def _now() -> str:
+    return (
+        datetime.datetime.now(datetime.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(data), status=status, content_type="application/json", charset="utf-8"
+    )
+
+
+def _storage_error(status: int, reason: str, message: str) -> ApiError:
+    names = {
+        400: "INVALID_ARGUMENT",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        409: "ABORTED",
+        412: "FAILED_PRECONDITION",
+    }
+    err = ApiError(names[status], message)
+    err.details = [{"message": message, "domain": "global", "reason": reason}]
+    return err
+
+
+def error_response(exc: ApiError) -> web.Response:
+    # The JSON API's shape: {"error": {"code", "message", "errors": [...]}}.
+    body = {"error": {"code": exc.http_status, "message": exc.message, "errors": exc.details}}
+    status = 412 if exc.status == "FAILED_PRECONDITION" else exc.http_status
+    if exc.status == "ABORTED":
+        status = 409
+    body["error"]["code"] = status
+    return _json(body, status)
+
+
+def _bucket(state: Any, name: str) -> StoredBucket:
+    stored = state.storage.buckets.get(name)
+    if stored is None:
+        raise _storage_error(404, "notFound", "The specified bucket does not exist.")
+    return stored
+
+
+def _object_resource(bucket: str, name: str, obj: StoredObject) -> dict[str, Any]:
+    md5 = base64.b64encode(hashlib.md5(obj.data, usedforsecurity=False).digest()).decode()
+    return {
+        "kind": "storage#object",
+        "id": f"{bucket}/{name}/{obj.generation}",
+        "name": name,
+        "bucket": bucket,
+        "generation": str(obj.generation),
+        "metageneration": "1",
+        "size": str(len(obj.data)),
+        "md5Hash": md5,
+        "updated": obj.updated,
+        "timeCreated": obj.updated,
+        "storageClass": "STANDARD",
+    }
+
+
+def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> web.Response:
+    cfg = state.config
+    if query.get("project") not in (cfg.project, cfg.project_number):
+        raise errors.permission_denied(
+            "storage.buckets.create", f"projects/{query.get('project', '')}", "storage"
+        )
+    unknown = set(body) - BUCKET_FIELDS
+    if unknown:
+        raise _storage_error(400, "invalid", f"Unknown field(s) in the bucket: {sorted(unknown)}.")
+    name = body.get("name", "")
+    if not isinstance(name, str) or not BUCKET_NAME.fullmatch(name) or ".." in name:
+        raise _storage_error(400, "invalid", "Invalid bucket name: '" + str(name) + "'")
+    location = str(body.get("location", "US")).lower()
+    if location not in REGIONS | MULTI_REGIONS:
+        raise _storage_error(400, "invalid", "The specified location constraint is not valid.")
+    labels_ok(body.get("labels") or {}, "labels")
+    if name in state.storage.buckets:
+        raise _storage_error(
+            409,
+            "conflict",
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        )
+    stamp = _now()
+    ubla = bool(body.get("iamConfiguration", {}).get("uniformBucketLevelAccess", {}).get("enabled"))
+    resource = {
+        "kind": "storage#bucket",
+        "id": name,
+        "name": name,
+        "projectNumber": cfg.project_number,
+        "metageneration": "1",
+        "location": location.upper(),
+        "locationType": "multi-region" if location in MULTI_REGIONS else "region",
+        "storageClass": body.get("storageClass", "STANDARD"),
+        "labels": body.get("labels") or {},
+        "iamConfiguration": {
+            "uniformBucketLevelAccess": {"enabled": ubla},
+            "publicAccessPrevention": "inherited",
+        },
+        "timeCreated": stamp,
+        "updated": stamp,
+        "etag": "CAE=",
+    }
+    project = cfg.project_number
+    policy = {
+        "kind": "storage#policy",
+        "resourceId": f"projects/_/buckets/{name}",
+        "version": 1,
+        "etag": "CAE=",
+        "bindings": [
+            {
+                "role": "roles/storage.legacyBucketOwner",
+                "members": [f"projectEditor:{project}", f"projectOwner:{project}"],
+            },
+            {"role": "roles/storage.legacyBucketReader", "members": [f"projectViewer:{project}"]},
+        ],
+    }
+    state.storage.buckets[name] = StoredBucket(resource, policy)
+    return _json(resource)
+
+
+def _set_policy(stored: StoredBucket, body: dict[str, Any]) -> web.Response:
+    unknown = set(body) - {"kind", "resourceId", "version", "etag", "bindings"}
+    if unknown:
+        raise _storage_error(400, "invalid", f"Unknown field(s) in the policy: {sorted(unknown)}.")
+    if body.get("etag") and body["etag"] != stored.policy["etag"]:
+        raise _storage_error(412, "conditionNotMet", "Precondition Failed")
+    bindings = body.get("bindings") or []
+    for binding in bindings:
+        if not ROLE.fullmatch(str(binding.get("role", ""))):
+            raise _storage_error(
+                400, "invalid", f"Role {binding.get('role')} is not supported for this resource."
+            )
+        for member in binding.get("members") or []:
+            if not MEMBER.fullmatch(member):
+                raise _storage_error(400, "invalid", f"Invalid argument: member {member!r}.")
+    etag = base64.b64encode(secrets.token_bytes(3)).decode()
+    version = int(body.get("version") or 1)
+    stored.policy = {**stored.policy, "bindings": bindings, "etag": etag, "version": version}
+    return _json(stored.policy)
+
+
+def _objects(stored: StoredBucket, query: dict[str, str]) -> web.Response:
+    prefix = query.get("prefix", "")
+    items = [
+        _object_resource(stored.resource["name"], n, o)
+        for n, o in sorted(stored.objects.items())
+        if n.startswith(prefix)
+    ]
+    return _json(
+        {"kind": "storage#objects", "items": items} if items else {"kind": "storage#objects"}
+    )
+
+
+def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
+    query = dict(request.query)
+    unknown = set(query) - QUERY
+    if unknown:
+        raise _storage_error(400, "invalid", f"Invalid query parameter(s): {sorted(unknown)}.")
+    path, method = request.raw_path.split("?", 1)[0], request.method
+    parts = [urllib.parse.unquote(p) for p in path.split("/")[1:]]
+    if parts[:3] == ["upload", "storage", "v1"] and method == "POST" and len(parts) == 6:
+        if query.get("uploadType") != "media" or not query.get("name"):
+            raise _storage_error(400, "invalid", "The sandbox takes uploadType=media&name=N.")
+        stored = _bucket(state, parts[4])
+        state.storage.put(parts[4], query["name"], body)
+        return _json(_object_resource(parts[4], query["name"], stored.objects[query["name"]]))
+    if parts[:2] != ["storage", "v1"] or len(parts) < 3 or parts[2] != "b":
+        raise errors.not_found(f"The requested URL {path} was not found on this server.")
+    data: dict[str, Any] = {}
+    if body.strip():
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise _storage_error(400, "parseError", "Parse Error") from exc
+    rest = parts[3:]
+    if not rest:
+        if method == "POST":
+            return _create_bucket(state, query, data)
+        raise errors.not_found(f"The requested URL {path} was not found on this server.")
+    stored = _bucket(state, rest[0])
+    if len(rest) == 1:
+        if method == "GET":
+            return _json(stored.resource)
+        if method == "DELETE":
+            if stored.objects:
+                raise _storage_error(
+                    409, "conflict", "The bucket you tried to delete is not empty."
+                )
+            del state.storage.buckets[rest[0]]
+            return web.Response(status=204)
+    if rest[1:] == ["iam"]:
+        if method == "GET":
+            return _json(stored.policy)
+        if method == "PUT":
+            return _set_policy(stored, data)
+    if rest[1:] == ["o"] and method == "GET":
+        return _objects(stored, query)
+    if len(rest) >= 3 and rest[1] == "o":
+        name = "/".join(rest[2:])
+        obj = stored.objects.get(name)
+        if obj is None:
+            raise _storage_error(404, "notFound", f"No such object: {rest[0]}/{name}")
+        if method == "GET":
+            if query.get("alt") == "media":
+                return web.Response(body=obj.data, content_type="application/octet-stream")
+            return _json(_object_resource(rest[0], name, obj))
+        if method == "DELETE":
+            del stored.objects[name]
+            return web.Response(status=204)
+    raise errors.not_found(f"The requested URL {path} was not found on this server.")
+
+
+def handle(request: web.Request, state: Any, body: bytes) -> web.Response:
+    try:
+        return _route(request, state, body)
+    except ApiError as exc:
+        return error_response(exc)

@@ -1,0 +1,53 @@
+"""IAM Admin: the service account each deployment runs as.
+
+google-cloud-iam's IAMClient speaks gRPC only (2.26.0 has no REST transport), so
+this adapter sends the same REST requests through google-auth's AuthorizedSession,
+parses replies into the client's own message types, and raises the same
+google.api_core exceptions as every other adapter.
+"""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from google.api_core import exceptions as gexc
+from google.auth.transport.requests import AuthorizedSession
+from google.cloud import iam_admin_v1
+
+from workers.gcp.clients import call_timeout, credentials
+
+GOOGLE_ENDPOINT = "https://iam.googleapis.com"
+
+
+def _base() -> str:
+    return (settings.GCP["API_ENDPOINT"] or GOOGLE_ENDPOINT).rstrip("/")
+
+
+def _send(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = AuthorizedSession(credentials()).request(
+        method, f"{_base()}{path}", json=body, timeout=call_timeout()
+    )
+    if response.status_code >= 400:
+        raise gexc.from_http_response(response)
+    parsed: dict[str, Any] = response.json() if response.content else {}
+    return parsed
+
+
+def ensure_service_account(*, project: str, body: dict[str, Any]) -> tuple[str, bool]:
+    """Create the account unless it exists; returns its email and whether it was created."""
+    request = iam_admin_v1.CreateServiceAccountRequest.from_json(json.dumps(body))
+    email = f"{request.account_id}@{project}.iam.gserviceaccount.com"
+    try:
+        created = _send("POST", f"/v1/projects/{project}/serviceAccounts", body)
+    except (gexc.AlreadyExists, gexc.Conflict):  # over REST, ALREADY_EXISTS arrives as a 409
+        return email, False
+    return iam_admin_v1.ServiceAccount.from_json(json.dumps(created)).email, True
+
+
+def delete_service_account(name: str) -> bool:
+    """Delete `projects/P/serviceAccounts/EMAIL`; False if it was already gone."""
+    try:
+        _send("DELETE", f"/v1/{name}")
+    except gexc.NotFound:
+        return False
+    return True

@@ -1,0 +1,83 @@
+"""Secret Manager: the secrets that hold teams' Hugging Face tokens, and who may read them.
+
+A token passes through here once, on its way into a new secret version; nothing in
+this module logs, returns or raises with it.
+"""
+
+from typing import Any
+
+import google_crc32c
+from google.api_core import exceptions as gexc
+from google.cloud import secretmanager_v1
+from google.iam.v1 import iam_policy_pb2
+
+from workers.gcp.clients import NO_RETRY, call_timeout, make_client
+from workers.gcp.iam_policy import policy_add, policy_remove
+
+
+def _client() -> Any:
+    return make_client(secretmanager_v1.SecretManagerServiceClient)
+
+
+def ensure_secret(*, name: str, labels: dict[str, str]) -> bool:
+    """Create the secret (automatic replication) unless it exists; True if created."""
+    parent, _, secret_id = name.rpartition("/secrets/")
+    secret = secretmanager_v1.Secret(
+        replication=secretmanager_v1.Replication(
+            automatic=secretmanager_v1.Replication.Automatic()
+        ),
+        labels=labels,
+    )
+    try:
+        _client().create_secret(
+            parent=parent,
+            secret_id=secret_id,
+            secret=secret,
+            retry=NO_RETRY,
+            timeout=call_timeout(),
+        )
+    except (gexc.AlreadyExists, gexc.Conflict):  # over REST, ALREADY_EXISTS arrives as a 409
+        return False
+    return True
+
+
+def add_version(*, secret: str, data: bytes) -> str:
+    """Store `data` as the secret's newest version; returns the version's name."""
+    checksum = int(google_crc32c.value(data))
+    version = _client().add_secret_version(
+        parent=secret,
+        payload=secretmanager_v1.SecretPayload(data=data, data_crc32c=checksum),
+        retry=NO_RETRY,
+        timeout=call_timeout(),
+    )
+    return str(version.name)
+
+
+def _change_policy(name: str, change: Any) -> bool:
+    client = _client()
+    policy = client.get_iam_policy(
+        request=iam_policy_pb2.GetIamPolicyRequest(resource=name),
+        retry=NO_RETRY,
+        timeout=call_timeout(),
+    )
+    if not change(policy):
+        return False
+    client.set_iam_policy(
+        request=iam_policy_pb2.SetIamPolicyRequest(resource=name, policy=policy),
+        retry=NO_RETRY,
+        timeout=call_timeout(),
+    )
+    return True
+
+
+def grant(*, name: str, member: str, role: str) -> bool:
+    """Give `member` `role` on the secret; True if the policy had to change."""
+    return _change_policy(name, lambda p: policy_add(p, role=role, member=member))
+
+
+def revoke(*, name: str, member: str, role: str) -> bool:
+    """Take `role` away from `member`; False if it was not there or the secret is gone."""
+    try:
+        return _change_policy(name, lambda p: policy_remove(p, role=role, member=member))
+    except gexc.NotFound:
+        return False

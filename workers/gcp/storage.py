@@ -1,0 +1,77 @@
+"""Cloud Storage: the bucket that holds a deployment's weights, and who may read it.
+
+Every call passes retry=None: the library's default retry sleeps inside the worker,
+and the rollout runner already retries transient errors between tasks.
+"""
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from google.api_core import exceptions as gexc
+from google.cloud import storage  # type: ignore[attr-defined]
+
+from workers.gcp.clients import call_timeout, client_options, credentials
+
+NO_RETRY: Any = None
+
+
+@cache
+def _client(project: str) -> storage.Client:
+    return storage.Client(
+        project=project, credentials=credentials(), client_options=client_options()
+    )
+
+
+def _project() -> str:
+    return str(settings.GCP["PROJECT"])
+
+
+def ensure_bucket(*, project: str, body: dict[str, Any]) -> bool:
+    """Create the bucket the plan describes unless this project has it; True if created."""
+    client = _client(project)
+    bucket = client.bucket(body["name"])
+    bucket.labels = dict(body.get("labels", {}))
+    ubla = body.get("iamConfiguration", {}).get("uniformBucketLevelAccess", {})
+    bucket.iam_configuration.uniform_bucket_level_access_enabled = bool(ubla.get("enabled"))
+    try:
+        client.create_bucket(
+            bucket, location=body["location"], retry=NO_RETRY, timeout=call_timeout()
+        )
+    except gexc.Conflict:
+        # Bucket names are global: a 409 is ours only if we can read it in our project.
+        existing = client.get_bucket(body["name"], retry=NO_RETRY, timeout=call_timeout())
+        if existing.labels.get("managed-by") != "hangar":
+            raise
+        return False
+    return True
+
+
+def grant_bucket_role(*, bucket: str, member: str, role: str) -> bool:
+    """Give `member` `role` on the bucket (uniform access); True if the policy changed."""
+    handle = _client(_project()).bucket(bucket)
+    policy = handle.get_iam_policy(
+        requested_policy_version=3, retry=NO_RETRY, timeout=call_timeout()
+    )
+    members = policy.get(role, set())
+    if member in members:
+        return False
+    policy[role] = {*members, member}
+    handle.set_iam_policy(policy, retry=NO_RETRY, timeout=call_timeout())
+    return True
+
+
+def delete_bucket(bucket: str) -> int | None:
+    """Delete every object, then the bucket; None if it was already gone, else the count."""
+    client = _client(_project())
+    try:
+        blobs = list(client.list_blobs(bucket, retry=NO_RETRY, timeout=call_timeout()))
+        for blob in blobs:
+            try:
+                blob.delete(retry=NO_RETRY, timeout=call_timeout())
+            except gexc.NotFound:
+                continue
+        client.bucket(bucket).delete(retry=NO_RETRY, timeout=call_timeout())
+    except gexc.NotFound:
+        return None
+    return len(blobs)
