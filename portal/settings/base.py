@@ -224,3 +224,29 @@ GCP = {
     # Empty: the project's default, which Hangar then cannot grant access by name.
     "BUILD_SERVICE_ACCOUNT": env("GCP_BUILD_SERVICE_ACCOUNT", default=""),
 }
+
+# --- Playground: the chat page and its streaming proxy (playground/) ---
+PLAYGROUND = {
+    # A scaled-to-zero endpoint loads its model first; hold the request this long,
+    # telling the browser every WARMING_EVERY_SECONDS, before giving up.
+    "COLD_START_LIMIT_SECONDS": env.float("PLAYGROUND_COLD_START_LIMIT_SECONDS", default=300.0),
+    "WARMING_AFTER_SECONDS": env.float("PLAYGROUND_WARMING_AFTER_SECONDS", default=1.0),
+    "WARMING_EVERY_SECONDS": env.float("PLAYGROUND_WARMING_EVERY_SECONDS", default=1.0),
+    # Once tokens flow, a silence this long ends the stream.
+    "IDLE_LIMIT_SECONDS": env.float("PLAYGROUND_IDLE_LIMIT_SECONDS", default=120.0),
+    "CONNECT_TIMEOUT_SECONDS": env.float("PLAYGROUND_CONNECT_TIMEOUT_SECONDS", default=10.0),
+    # Each stream holds an upstream slot for minutes; cap them per user (atomic in Redis).
+    "STREAMS_PER_USER": env.int("PLAYGROUND_STREAMS_PER_USER", default=4),
+    # Empty: Redis at CELERY_BROKER_URL when that is Redis, else an in-process count.
+    "REDIS_URL": env("PLAYGROUND_REDIS_URL", default=""),
+    # Who may reach which endpoint is re-checked after this long (sign-out, revoked token).
+    "ACCESS_CACHE_SECONDS": env.float("PLAYGROUND_ACCESS_CACHE_SECONDS", default=5.0),
+    # Serve the streaming paths beside Django (playground/asgi.py) rather than as views.
+    "LEAN_ROUTES": env.bool("PLAYGROUND_LEAN_ROUTES", default=True),
+    # Threads for the proxy's database work (each keeps one connection).
+    "DB_THREADS": env.int("PLAYGROUND_DB_THREADS", default=4),
+    # Google's own threshold is 3 min 45 s; refresh a little earlier, beside requests.
+    "ID_TOKEN_REFRESH_MARGIN_SECONDS": env.float(
+        "PLAYGROUND_ID_TOKEN_REFRESH_MARGIN_SECONDS", default=300.0
+    ),
+}

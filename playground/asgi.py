@@ -1,0 +1,191 @@
+"""A lean ASGI route for the proxy's streaming paths, mounted beside Django in portal/asgi.py.
+
+Why not a Django view: Django runs its (synchronous) middleware for every request
+on one shared thread, which at 50 and 200 concurrent streams adds tens to
+thousands of milliseconds before the first token (benchmarks/playground). These
+three paths skip that; who may call stays Django's (sessions, `get_user`, CSRF
+middleware, the API token class, the team selectors: playground.access). Every
+other path goes to Django untouched. With PLAYGROUND_LEAN_ROUTES=false the same
+handlers run as Django views instead (playground/api_views.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse
+from django.http.cookie import parse_cookie
+from django.middleware.csrf import CsrfViewMiddleware
+
+from playground import handlers
+from playground.db import db_pool_close
+from playground.limits import limits_close
+from playground.replies import Reply, error_reply
+from playground.upstream import upstream_close
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CHAT = re.compile(r"/playground/api/chat")
+MODELS = re.compile(r"/playground/api/deployments/(?P<pk>\d+)/models")
+OPENAI = re.compile(
+    r"/api/v1/deployments/(?P<pk>\d+)/openai/v1/(?P<route>chat/completions|completions|models)"
+)
+MAX_BODY = 8 * 2**20
+logger = logging.getLogger(__name__)
+
+
+def with_playground(django_app: Callable[..., Awaitable[None]]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and handlers.lean_routes_enabled():
+            path = scope["path"]
+            if path.startswith(("/playground/api/", "/api/v1/deployments/")):
+                reply = await _route(scope, receive, path)
+                if reply is not None:
+                    await send_reply(reply, receive, send)
+                    return
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        await django_app(scope, receive, send)
+
+    return app
+
+
+async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
+    chat = CHAT.fullmatch(path)
+    models = None if chat else MODELS.fullmatch(path)
+    openai = None if chat or models else OPENAI.fullmatch(path)
+    if not (chat or models or openai):
+        return None
+    body = await _read_body(receive)
+    if body is None:
+        return error_reply(413, "too_large", "The request body is larger than 8 MiB.")
+    method = scope["method"]
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    cookies = parse_cookie(headers.get("cookie", ""))
+    incoming = handlers.Incoming(
+        method=method,
+        body=body,
+        session_key=cookies.get(settings.SESSION_COOKIE_NAME),
+        authorization=headers.get("authorization"),
+    )
+    if chat:
+        if method != "POST":
+            return error_reply(405, "method_not_allowed", "Use POST.")
+        refused = _csrf_refusal(scope, body)
+        if refused is not None:
+            return error_reply(403, "csrf_failed", refused)
+        return await handlers.chat(incoming)
+    if models:
+        if method != "GET":
+            return error_reply(405, "method_not_allowed", "Use GET.")
+        return await handlers.models(incoming, int(models["pk"]))
+    if openai is None:
+        return None
+    return await handlers.openai(incoming, int(openai["pk"]), openai["route"])
+
+
+def _csrf_refusal(scope: Scope, body: bytes) -> str | None:
+    """Django's own CSRF check (token and origin), as its middleware would run it."""
+    request = ASGIRequest(scope, io.BytesIO(body))
+    check = CsrfViewMiddleware(lambda r: HttpResponse())
+    try:
+        check.process_request(request)
+        refused = check.process_view(request, lambda r: HttpResponse(), (), {})
+    except DisallowedHost as exc:
+        return str(exc)
+    if refused is None:
+        return None
+    return "The CSRF check failed; reload the page and try again."
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def send_reply(reply: Reply, receive: Receive, send: Send) -> None:
+    headers = [
+        (b"content-type", reply.content_type.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *((k.lower().encode(), v.encode()) for k, v in reply.headers.items()),
+    ]
+    try:
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        if isinstance(reply.body, bytes):
+            await send({"type": "http.response.body", "body": reply.body})
+            return
+        await _stream(reply, receive, send)
+    finally:
+        if reply.on_close is not None:
+            await asyncio.shield(reply.on_close())
+
+
+async def _stream(reply: Reply, receive: Receive, send: Send) -> None:
+    """Send the body as it comes; if the client goes away, cancel it (and so the upstream)."""
+    body = reply.body
+    if isinstance(body, bytes):
+        raise TypeError("a streamed reply has an iterator body")
+
+    async def pump() -> None:
+        async for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    pumping = asyncio.ensure_future(pump())
+    watching = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({pumping, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pumping, watching):
+            task.cancel()
+        for task in (pumping, watching):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+    if pumping.done() and not pumping.cancelled() and pumping.exception() is not None:
+        # Headers are out; all that is left is to end the response, which the server does.
+        logger.error("playground stream failed", exc_info=pumping.exception())
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await upstream_close()
+            await limits_close()
+            await asyncio.to_thread(db_pool_close)
+            await send({"type": "lifespan.shutdown.complete"})
+            return

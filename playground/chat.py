@@ -1,0 +1,213 @@
+"""The playground's chat stream: one event format for the browser, whatever the endpoint speaks.
+
+Events (server-sent, `event: NAME` + `data: JSON`):
+  start    {deployment, model}                      at once, before the endpoint answers
+  warming  {seconds, message}                       while the first token is awaited
+  token    {content?, reasoning?}                   as the endpoint sends them
+  error    {code, message}                          and the stream ends
+  done     {finish_reason, ttft_ms, tokens_per_second, prompt_tokens, completion_tokens,
+            estimated, conversation_id, message_id}
+
+Until the first token the stream waits in a task it can watch, so it can tell the
+browser how long it has waited (a cold start loads the model first) and give up at
+COLD_START_LIMIT_SECONDS; after that it relays chunk by chunk with nothing between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.conf import settings
+
+from playground.access import Access
+from playground.db import run_db
+from playground.protocols import ChatParams, Piece, chat_request, parser_for
+from playground.services import Tally, chat_exchange_record, usage_counts
+from playground.upstream import (
+    UpstreamError,
+    cold_start_timeout,
+    json_headers,
+    upstream_request,
+)
+from playground.upstream_auth import UpstreamCredentialError, upstream_headers
+
+# Records still being written after their browser left; kept so they are not collected.
+_background: set[asyncio.Task[Any]] = set()
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIterator[list[Piece]]:
+    path, body = chat_request(access.protocol, params)
+    credential = await upstream_headers(target=access.target, endpoint_url=access.endpoint_url)
+    async with upstream_request(
+        method="POST",
+        url=access.endpoint_url.rstrip("/") + path,
+        headers=json_headers(credential),
+        body=json.dumps(body).encode(),
+        started=started,
+    ) as response:
+        parser = parser_for(access.protocol)
+        async for data in response.content.iter_any():
+            pieces = parser.feed(data)
+            if pieces:
+                yield pieces
+        rest = parser.close()
+        if rest:
+            yield rest
+
+
+async def _first_text(it: AsyncIterator[list[Piece]]) -> list[Piece] | None:
+    """Batches up to and including the first that carries text, an error or the end."""
+    collected: list[Piece] = []
+    async for batch in it:
+        collected.extend(batch)
+        if any(p.content or p.reasoning or p.error or p.done for p in batch):
+            return collected
+    return collected or None
+
+
+def _take(tally: Tally, batch: list[Piece]) -> bytes:
+    out = []
+    now = time.monotonic()
+    for piece in batch:
+        if piece.content or piece.reasoning:
+            tally.pieces += 1
+            tally.first_token_at = tally.first_token_at or now
+            tally.last_token_at = now
+            data = {}
+            if piece.content:
+                tally.content.append(piece.content)
+                data["content"] = piece.content
+            if piece.reasoning:
+                tally.reasoning.append(piece.reasoning)
+                data["reasoning"] = piece.reasoning
+            out.append(sse("token", data))
+        if piece.usage is not None:
+            tally.usage = piece.usage
+        if piece.finish_reason:
+            tally.finish_reason = piece.finish_reason
+        if piece.error:
+            tally.error = piece.error
+            break
+    return b"".join(out)
+
+
+async def chat_stream(
+    *, access: Access, params: ChatParams, conversation_id: int | None, started: float
+) -> AsyncIterator[bytes]:
+    """The browser's event stream for one reply."""
+    cfg = settings.PLAYGROUND
+    tally = Tally()
+    it = _pieces(access, params, started)
+    waiting: asyncio.Task[list[Piece] | None] | None = None
+    finished = False
+    try:
+        yield sse("start", {"deployment": access.slug, "model": params.model})
+        waiting = asyncio.ensure_future(_first_text(it))
+        tick = cfg["WARMING_AFTER_SECONDS"]
+        while True:
+            waited = time.monotonic() - started
+            if waited >= cfg["COLD_START_LIMIT_SECONDS"]:
+                raise cold_start_timeout(waited)
+            pause = min(tick, cfg["COLD_START_LIMIT_SECONDS"]) - waited
+            done, _ = await asyncio.wait({waiting}, timeout=max(pause, 0.0))
+            if done:
+                break
+            if time.monotonic() - started >= tick:
+                seconds = int(time.monotonic() - started)
+                yield sse(
+                    "warming",
+                    {
+                        "seconds": seconds,
+                        "message": f"Waiting for the model: {seconds} s. An endpoint scaled "
+                        "to zero loads its model before the first token.",
+                    },
+                )
+                tick += cfg["WARMING_EVERY_SECONDS"]
+        first = waiting.result()
+        if first:
+            yield _take(tally, first)
+        if tally.error is None and not any(p.done for p in first or []):
+            async for batch in it:
+                chunk = _take(tally, batch)
+                if chunk:
+                    yield chunk
+                if tally.error is not None:
+                    break
+        if tally.error is not None:
+            yield sse("error", {"code": "upstream_error", "message": tally.error})
+        finished = True
+        stats, conversation, message = await _record(
+            access, params, conversation_id, tally, started
+        )
+        yield sse("done", {**stats, "conversation_id": conversation, "message_id": message})
+    except UpstreamError as exc:
+        tally.error = exc.message
+        yield sse("error", {"code": exc.code, "message": exc.message})
+    except UpstreamCredentialError as exc:
+        tally.error = str(exc)
+        yield sse("error", {"code": "upstream_credential", "message": str(exc)})
+    finally:
+        if waiting is not None and not waiting.done():
+            waiting.cancel()
+        await _close_quietly(it)
+        if not finished and tally.pieces:
+            # The browser left (stop button, closed tab) or the stream failed part-way:
+            # keep what was said and count it, without holding anything up.
+            task = asyncio.ensure_future(_record(access, params, conversation_id, tally, started))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+
+async def _close_quietly(it: AsyncIterator[list[Piece]]) -> None:
+    aclose = getattr(it, "aclose", None)
+    if aclose is not None:
+        # It may still be running in the cancelled waiting task, or have failed there.
+        with contextlib.suppress(RuntimeError, UpstreamError, UpstreamCredentialError):
+            await aclose()
+
+
+def _stats(tally: Tally, counts: tuple[int, int, bool] | None, started: float) -> dict[str, Any]:
+    ttft = (tally.first_token_at - started) * 1000 if tally.first_token_at else None
+    rate = None
+    first, last = tally.first_token_at, tally.last_token_at
+    if counts and first and last and last > first:
+        # Tokens after the first, over the time they took: the decode speed a user feels.
+        rate = round(max(counts[1] - 1, 0) / (last - first), 1)
+    return {
+        "finish_reason": tally.finish_reason,
+        "ttft_ms": round(ttft) if ttft is not None else None,
+        "tokens_per_second": rate,
+        "prompt_tokens": counts[0] if counts else 0,
+        "completion_tokens": counts[1] if counts else 0,
+        "estimated": counts[2] if counts else False,
+        "error": tally.error,
+    }
+
+
+async def _record(
+    access: Access, params: ChatParams, conversation_id: int | None, tally: Tally, started: float
+) -> tuple[dict[str, Any], int, int]:
+    prompt_text = " ".join(m["content"] for m in params.all_messages())
+    counts = usage_counts(tally=tally, prompt_text=prompt_text)
+    stats = _stats(tally, counts, started)
+    conversation, message = await run_db(
+        chat_exchange_record,
+        user_id=access.user_id,
+        deployment_id=access.deployment_id,
+        conversation_id=conversation_id,
+        params=params,
+        reply=tally.text(),
+        reasoning="".join(tally.reasoning),
+        stats=stats,
+        counts=counts,
+    )
+    return stats, conversation, message

@@ -1,0 +1,134 @@
+"""Writes of the playground: a finished exchange into its conversation, and token usage.
+
+Both run once per request, after the stream, on the proxy's database threads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from playground.models import Conversation, Message, UsageRecord
+from playground.protocols import ChatParams, Usage
+
+
+@dataclass
+class Tally:
+    """What came back from one streamed request, for stats and usage."""
+
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    pieces: int = 0  # chunks that carried text: about one token each on vLLM and Ollama
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+
+    def text(self) -> str:
+        return "".join(self.content)
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token for English with the tokenizers these models use."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def usage_counts(*, tally: Tally, prompt_text: str) -> tuple[int, int, bool] | None:
+    """(prompt, completion, estimated); None when nothing was generated and nothing counted."""
+    if tally.usage is not None:
+        return tally.usage.prompt_tokens, tally.usage.completion_tokens, False
+    if tally.pieces == 0:
+        return None
+    return estimate_tokens(prompt_text), tally.pieces, True
+
+
+def usage_record(
+    *,
+    deployment_id: int,
+    user_id: int,
+    token_id: int | None,
+    source: str,
+    model_name: str,
+    counts: tuple[int, int, bool],
+) -> UsageRecord:
+    prompt, completion, estimated = counts
+    return UsageRecord.objects.create(
+        deployment_id=deployment_id,
+        user_id=user_id,
+        api_token_id=token_id,
+        source=source,
+        model_name=model_name[:200],
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        estimated=estimated,
+    )
+
+
+def chat_exchange_record(
+    *,
+    user_id: int,
+    deployment_id: int,
+    conversation_id: int | None,
+    params: ChatParams,
+    reply: str,
+    reasoning: str,
+    stats: dict[str, Any],
+    counts: tuple[int, int, bool] | None,
+) -> tuple[int, int]:
+    """Append the last user message and the reply to the user's conversation, or start one.
+
+    A conversation id that is not this user's (or this deployment's) starts a new one
+    rather than writing into someone else's. Returns (conversation id, reply message id).
+    """
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.filter(
+                pk=conversation_id, user_id=user_id, deployment_id=deployment_id
+            ).first()
+            if conversation_id
+            else None
+        )
+        question = params.messages[-1]["content"] if params.messages else ""
+        settings_used = {
+            "model_name": params.model,
+            "system_prompt": params.system,
+            "params": {
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "max_tokens": params.max_tokens,
+                "think": params.think,
+            },
+        }
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                user_id=user_id,
+                deployment_id=deployment_id,
+                title=" ".join(question.split())[:80] or "New conversation",
+                **settings_used,
+            )
+        else:
+            for name, value in settings_used.items():
+                setattr(conversation, name, value)
+            conversation.save()
+        Message.objects.create(conversation=conversation, role=Message.Role.USER, content=question)
+        answer = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            content=reply,
+            reasoning=reasoning,
+            stats=stats,
+        )
+        if counts is not None:
+            usage_record(
+                deployment_id=deployment_id,
+                user_id=user_id,
+                token_id=None,
+                source=UsageRecord.Source.PLAYGROUND,
+                model_name=params.model,
+                counts=counts,
+            )
+    return conversation.pk, answer.pk

@@ -1,0 +1,159 @@
+"""Talking to a deployed endpoint: one pooled aiohttp session, cold starts, clear errors.
+
+aiohttp rather than httpx: under hundreds of concurrent streams httpx's pool adds
+seconds to the first token (reference/reliability.md §A; the benchmark here
+shows the same). The session never follows redirects or reads proxy settings
+from the environment, and sends only the headers built here (SSRF hygiene).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from django.conf import settings
+
+from playground.protocols import error_text
+
+
+@dataclass
+class UpstreamError(Exception):
+    """Something the endpoint did, told the way a person can act on it."""
+
+    status: int  # what Hangar answers with
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def upstream_error(status: int, body: bytes) -> UpstreamError:
+    detail = error_text(body)
+    if status in (401, 403):
+        return UpstreamError(
+            502,
+            "upstream_auth",
+            f"The endpoint refused Hangar's credential (HTTP {status}). Hangar's service "
+            "account may have lost the invoker role on this service; ask a platform admin.",
+        )
+    if status == 429:
+        return UpstreamError(
+            429,
+            "upstream_busy",
+            f"The endpoint is busy (HTTP 429: {detail}). Wait a moment and send again.",
+        )
+    if status in (400, 404, 422):
+        return UpstreamError(status, "upstream_rejected", f"The endpoint said: {detail}")
+    return UpstreamError(502, "upstream_error", f"The endpoint failed (HTTP {status}: {detail}).")
+
+
+def cold_start_timeout(waited: float) -> UpstreamError:
+    return UpstreamError(
+        504,
+        "upstream_timeout",
+        f"The endpoint sent nothing for {waited:.0f} s. A service scaled to zero may still be "
+        "loading its model; try again in a minute.",
+    )
+
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def upstream_session() -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            trust_env=False,
+            auto_decompress=True,
+        )
+        _sessions[loop] = session
+    return session
+
+
+async def upstream_close() -> None:
+    session = _sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
+# Cloud Run answers 503 while no instance can take the request yet; worth waiting out.
+_RETRY_STATUSES = frozenset({503})
+
+
+@asynccontextmanager
+async def upstream_request(
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    started: float,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """An open response with status 2xx, retrying 503s until the cold-start limit.
+
+    Raises UpstreamError for any other status, a timeout or an unreachable host.
+    """
+    cfg = settings.PLAYGROUND
+    limit = cfg["COLD_START_LIMIT_SECONDS"]
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=cfg["CONNECT_TIMEOUT_SECONDS"],
+        sock_read=max(limit, cfg["IDLE_LIMIT_SECONDS"]),
+    )
+    pause = 0.5
+    while True:
+        try:
+            response = await upstream_session().request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise cold_start_timeout(time.monotonic() - started) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(
+                502, "upstream_unreachable", f"Hangar could not reach the endpoint: {exc}"
+            ) from exc
+        if response.status in _RETRY_STATUSES and time.monotonic() - started + pause < limit:
+            response.release()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            continue
+        break
+    try:
+        if response.status >= 300:
+            raise upstream_error(response.status, await response.content.read(4096))
+        yield response
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamError(
+            504, "upstream_timeout", "The endpoint stopped sending in the middle of the reply."
+        ) from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise UpstreamError(
+            502, "upstream_broken", f"The endpoint broke off the reply: {exc}"
+        ) from exc
+    finally:
+        if response.content.at_eof():
+            response.release()  # back to the pool for the next request
+        else:
+            # Closing a half-read response drops the connection, which is how the
+            # endpoint learns that nobody is listening any more.
+            response.close()
+
+
+def json_headers(extra: dict[str, Any]) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Accept": "*/*", **extra}
