@@ -6,6 +6,7 @@ the view puts its messages next to these fields.
 """
 
 from dataclasses import MISSING, fields
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -38,7 +39,45 @@ def _count(label: str, help_text: str, min_value: int = 0) -> forms.IntegerField
     return forms.IntegerField(label=label, min_value=min_value, help_text=help_text)
 
 
-class DeploymentRequestForm(forms.Form):
+DEFAULT_BUSY_HOURS = Decimal(8)
+
+
+class GovernanceFieldsForm(forms.Form):
+    """What every request form asks besides the target's settings: why, how busy, how long."""
+
+    justification = forms.CharField(
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "What is it for, and for how long?"}
+        ),
+        help_text="Shown to the platform admin who approves the GPU spend.",
+    )
+    busy_hours_per_day = forms.DecimalField(
+        label="Busy hours a day",
+        required=False,
+        initial=DEFAULT_BUSY_HOURS,
+        min_value=0,
+        max_value=24,
+        decimal_places=1,
+        help_text="Hours a day the service runs at max instances; the monthly estimate "
+        "counts min instances for the rest.",
+    )
+    expires_in_hours = forms.IntegerField(
+        label="Expires after (hours)",
+        required=False,
+        min_value=1,
+        help_text="Torn down after this long (warned a day before). Empty: the team's default.",
+    )
+
+    def governance_values(self) -> dict[str, Any]:
+        return {
+            "justification": self.cleaned_data.get("justification", ""),
+            "busy_hours_per_day": self.cleaned_data.get("busy_hours_per_day") or DEFAULT_BUSY_HOURS,
+            "expires_in_hours": self.cleaned_data.get("expires_in_hours"),
+        }
+
+
+class DeploymentRequestForm(GovernanceFieldsForm):
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(),
         empty_label=None,

@@ -37,3 +37,21 @@ def deployment_pending_approval() -> QuerySet[Deployment]:
 
 def deployment_timeline(*, deployment: Deployment) -> QuerySet[DeploymentEvent]:
     return deployment.events.select_related("actor")
+
+
+def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
+    """What an approver weighs: the stored estimate, and the quotas before and after."""
+    from deployments.pricing.estimator import Estimate
+    from deployments.services.quotas import gpus_held, quota_check
+    from deployments.specs import spec_for
+
+    return {
+        "estimate": Estimate.from_json(deployment.estimate) if deployment.estimate else None,
+        "quota": quota_check(
+            team=deployment.team,
+            region=deployment.region,
+            gpu_type=deployment.gpu_type,
+            requested=gpus_held(spec_for(deployment)),
+            exclude=deployment,
+        ),
+    }

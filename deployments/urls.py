@@ -1,12 +1,13 @@
 from django.urls import path
 
-from deployments import views
+from deployments import views, views_estimate
 
 app_name = "deployments"
 
 urlpatterns = [
     path("", views.deployment_list_view, name="list"),
     path("new/", views.deployment_new_view, name="new"),
+    path("estimate/", views_estimate.deployment_estimate_view, name="estimate"),
     path("approvals/", views.deployment_approvals_view, name="approvals"),
     path("<int:pk>/", views.deployment_detail_view, name="detail"),
     path("<int:pk>/timeline/", views.deployment_timeline_view, name="timeline"),

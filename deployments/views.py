@@ -25,6 +25,7 @@ from deployments.selectors import (
     deployment_get,
     deployment_list,
     deployment_pending_approval,
+    deployment_review_facts,
     deployment_timeline,
 )
 from deployments.services.lifecycle import (
@@ -59,18 +60,23 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
                 target=form.cleaned_data["target"],
                 slug=form.cleaned_data["slug"],
                 values=form.service_values(),
+                **form.governance_values(),
             )
         except ValidationFailed as exc:
             form.add_service_errors(exc.fields, exc.message)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(
-                request, f"Requested {deployment.slug}. A platform admin will review it."
-            )
+            messages.success(request, _requested_message(deployment))
             return redirect("deployments:detail", pk=deployment.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "deployments/new.html", {"form": form}, status=status)
+
+
+def _requested_message(deployment: Deployment) -> str:
+    if deployment.auto_approved:
+        return f"{deployment.slug} was approved automatically and is rolling out."
+    return f"Requested {deployment.slug}. A platform admin will review it."
 
 
 @login_required
@@ -100,7 +106,8 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins review deployment requests.")
     pending = [
-        {"deployment": d, "plan": _plan(d, Phase.DEPLOY)} for d in deployment_pending_approval()
+        {"deployment": d, "plan": _plan(d, Phase.DEPLOY), **deployment_review_facts(deployment=d)}
+        for d in deployment_pending_approval()
     ]
     return render(request, "deployments/approvals.html", {"pending": pending})
 

@@ -1,0 +1,79 @@
+"""Governance on the pages: the live estimate, the approval queue's facts."""
+
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from deployments.models import ProjectGpuCapacity, TeamGpuQuota
+from deployments.services import deployment_request
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "target": "cloud-run-ollama", "model": "gemma3-4b", "region": "europe-west1",
+    "gpu_type": "nvidia-l4", "gpu_count": "1", "cpu": "8", "memory_gib": "32",
+    "ollama_parallel": "4", "concurrency": "4", "min_instances": "0", "max_instances": "1",
+    "timeout_seconds": "600", "busy_hours_per_day": "8",
+}  # fmt: skip
+
+
+def test_live_estimate_shows_price_comparison_and_decision(client, team, deployer):
+    TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=4)
+    client.force_login(deployer)
+    response = client.post(reverse("deployments:estimate"), {**FORM, "team": team.pk})
+    html = unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "$1.42" in html  # per hour at max instances (seed 000)
+    assert "$345.76" in html  # per month at 8 busy hours a day
+    assert "prices of 2026-11-22" in html
+    assert "GKE Inference Gateway + vLLM" in html
+    assert (
+        "Needs a platform admin&#x27;s approval" in html
+        or "Needs a platform admin's approval" in html
+    )
+    assert "over the team&#x27;s auto-approval limit" in html or "auto-approval limit" in html
+
+
+def test_live_estimate_waits_for_valid_settings(client, deployer):
+    client.force_login(deployer)
+    html = client.post(
+        reverse("deployments:estimate"), {**FORM, "concurrency": "99"}
+    ).content.decode()
+    assert "The estimate appears once the settings are valid." in html
+    html = client.post(reverse("deployments:estimate"), {**FORM, "cpu": "eight"}).content.decode()
+    assert "Fill in the settings" in html
+
+
+def test_the_form_sends_justification_and_expiry(client, team, deployer):
+    client.force_login(deployer)
+    response = client.post(
+        reverse("deployments:new"),
+        {
+            **FORM,
+            "team": team.pk,
+            "slug": "form-gov",
+            "justification": "A/B test",
+            "expires_in_hours": "5",
+        },
+    )
+    assert response.status_code == 302
+    deployment = team.deployments.get(slug="form-gov")
+    assert deployment.justification == "A/B test"
+    assert deployment.expires_at is not None
+    assert deployment.estimate["price_version"] == "2026-11-22"
+
+
+def test_approvals_queue_shows_why_estimate_and_quota(client, team, deployer, approver):
+    TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=1)
+    ProjectGpuCapacity.objects.create(region="europe-west1", gpu_type="nvidia-l4", max_gpus=6)
+    deployment_request(
+        team=team, requested_by=deployer, target="cloud-run-ollama", slug="queue-gov",
+        values={"model": "gemma3-4b", "max_instances": 2}, justification="Load test for launch",
+    )  # fmt: skip
+    client.force_login(approver)
+    html = unescape(client.get(reverse("deployments:approvals")).content.decode())
+    assert "Load test for launch" in html
+    assert "$691.51" in html  # two instances for 8 busy hours a day
+    assert "team quota: 0 → 2 of 1" in html
+    assert "project: 0 → 2 of 6" in html
