@@ -1,13 +1,16 @@
 """Writes on portal-wide records: teams, memberships, API tokens."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portal.access import require_team_role
+from portal.access import is_platform_admin, require_team_role
+from portal.audit import audit_record
+from portal.exceptions import PermissionDenied
 from portal.models import ApiToken, Membership, Role, Team
 from portal.tokens import token_generate
 
@@ -33,12 +36,67 @@ def api_token_create(
     token = ApiToken.objects.create(
         team=team, owner=owner, name=name, prefix=prefix, key_hash=key_hash, expires_at=expires_at
     )
+    audit_record(
+        action="token.created",
+        obj=token,
+        actor=owner,
+        team=team,
+        after={"name": name, "prefix": prefix, "expires_at": _iso(expires_at)},
+    )
     return token, secret
 
 
 def api_token_revoke(*, token: ApiToken, by: Any) -> ApiToken:
     require_team_role(user=by, team=token.team, role=Role.ADMIN, action="revoke API tokens")
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                action="token.revoked",
+                obj=token,
+                actor=by,
+                team=token.team,
+                before={"revoked_at": None},
+                after={"revoked_at": _iso(token.revoked_at)},
+            )
     return token
+
+
+@transaction.atomic
+def team_limits_update(
+    *,
+    team: Team,
+    by: Any,
+    monthly_budget: Decimal | None,
+    auto_approve_monthly_limit: Decimal,
+    default_ttl_hours: int | None,
+    reason: str = "",
+) -> Team:
+    """Set a team's spend limits; platform admins only, on the record."""
+    if not is_platform_admin(by):
+        raise PermissionDenied("Only platform admins set team budgets and limits.")
+    fields = ("monthly_budget", "auto_approve_monthly_limit", "default_ttl_hours")
+    before = {f: _plain(getattr(team, f)) for f in fields}
+    team.monthly_budget = monthly_budget
+    team.auto_approve_monthly_limit = auto_approve_monthly_limit
+    team.default_ttl_hours = default_ttl_hours
+    team.save(update_fields=list(fields))
+    audit_record(
+        action="team.limits_changed",
+        obj=team,
+        actor=by,
+        team=team,
+        reason=reason,
+        before=before,
+        after={f: _plain(getattr(team, f)) for f in fields},
+    )
+    return team
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value

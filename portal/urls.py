@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("deployments/", include("deployments.urls")),
+    path("", include("portal.urls_pages")),
     path("playground/", include("playground.urls")),
     # Before the API include: the OpenAI-compatible passthrough other platforms call.
     re_path(

@@ -1,0 +1,54 @@
+"""Reads for the portal-wide pages: teams with their spend, the audit trail."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from portal.access import is_platform_admin
+from portal.models import ApiToken, AuditEvent, Membership, Team
+
+
+def team_list_for(*, user: Any) -> QuerySet[Team]:
+    """The user's teams; platform admins see every team."""
+    if is_platform_admin(user):
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user).distinct()
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    return team.memberships.select_related("user").order_by("user__username")
+
+
+def team_tokens(*, team: Team) -> QuerySet[ApiToken]:
+    return team.api_tokens.select_related("owner").order_by("-created_at")
+
+
+def budget_status(*, budget: Decimal | None, spent: Decimal) -> dict[str, Any]:
+    ratio = (spent / budget) if budget else None
+    close = ratio is not None and ratio >= Decimal(str(settings.GOVERNANCE["BUDGET_WARNING_RATIO"]))
+    return {"budget": budget, "spent": spent, "ratio": ratio, "close": close}
+
+
+def audit_events(
+    *,
+    action: str = "",
+    team: str = "",
+    actor: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("actor", "actor_token", "team")
+    if action:
+        events = events.filter(action__icontains=action)
+    if team:
+        events = events.filter(team__slug=team)
+    if actor:
+        events = events.filter(actor__username=actor)
+    if since:
+        events = events.filter(created_at__date__gte=since)
+    if until:
+        events = events.filter(created_at__date__lte=until)
+    return events

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from portal import views_oversight, views_teams
+
+urlpatterns = [
+    path("teams/", views_teams.team_list_view, name="team-list"),
+    path("teams/<slug:slug>/", views_teams.team_detail_view, name="team-detail"),
+    path("teams/<slug:slug>/tokens/", views_teams.team_token_create_view, name="team-token-create"),
+    path(
+        "teams/<slug:slug>/tokens/<int:pk>/revoke/",
+        views_teams.team_token_revoke_view,
+        name="team-token-revoke",
+    ),
+    path("spend/", views_oversight.spend_view, name="spend"),
+    path("audit/", views_oversight.audit_view, name="audit"),
+    path("notifications/read/", views_oversight.notifications_read_view, name="notifications-read"),
+]

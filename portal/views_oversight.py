@@ -1,0 +1,112 @@
+"""Pages for platform admins: spend across teams, and the audit trail (with CSV export)."""
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from deployments.services.spend import spend_month_to_date, spend_projected_month
+from portal.access import is_platform_admin
+from portal.models import AuditEvent, Team
+from portal.notifications import notifications_mark_read
+from portal.selectors import audit_events, budget_status
+
+CSV_COLUMNS = ["when", "action", "actor", "token", "team", "object", "reason", "before", "after"]
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not is_platform_admin(request.user):
+        raise PermissionDenied("Only platform admins see this page.")
+
+
+@login_required
+@require_GET
+def spend_view(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    rows = []
+    for team in Team.objects.all():
+        status = budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team))
+        rows.append({"team": team, "projected": spend_projected_month(team=team), **status})
+    rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
+    return render(request, "portal/spend.html", {"rows": rows})
+
+
+def _parse_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def audit_view(request: HttpRequest) -> HttpResponseBase:
+    _require_admin(request)
+    filters: dict[str, Any] = {
+        "action": request.GET.get("action", "").strip(),
+        "team": request.GET.get("team", "").strip(),
+        "actor": request.GET.get("actor", "").strip(),
+        "since": _parse_date(request.GET.get("since", "")),
+        "until": _parse_date(request.GET.get("until", "")),
+    }
+    events = audit_events(**filters)
+    if request.GET.get("format") == "csv":
+        return _csv_response(events)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/audit.html",
+        {
+            "page": page,
+            "filters": filters,
+            "teams": Team.objects.all(),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(events: QuerySet[AuditEvent]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        for e in events.iterator():
+            yield writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.action,
+                    e.actor.get_username() if e.actor else "",
+                    e.actor_token.name if e.actor_token else "",
+                    e.team.slug if e.team else "",
+                    e.object_repr,
+                    e.reason,
+                    json.dumps(e.before) if e.before is not None else "",
+                    json.dumps(e.after) if e.after is not None else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="hangar-audit.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def notifications_read_view(request: HttpRequest) -> HttpResponse:
+    notifications_mark_read(user=request.user)
+    return redirect(request.POST.get("next") or "deployments:list")

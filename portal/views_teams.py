@@ -1,0 +1,123 @@
+"""Team pages: members, limits, GPU quotas, month-to-date spend, and API tokens."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from deployments.models import TeamGpuQuota
+from deployments.services.spend import (
+    spend_by_day,
+    spend_by_deployment,
+    spend_month_to_date,
+    spend_projected_month,
+)
+from portal.access import is_platform_admin, role_at_least, role_in_team
+from portal.exceptions import ApplicationError
+from portal.forms import ApiTokenForm
+from portal.models import ApiToken, Role, Team
+from portal.selectors import budget_status, team_list_for, team_members, team_tokens
+from portal.services import api_token_create, api_token_revoke
+
+
+def _team_or_404(request: HttpRequest, slug: str) -> Team:
+    team = team_list_for(user=request.user).filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team among yours.")
+    return team
+
+
+def _hf_token_url(team: Team) -> str:
+    try:
+        return reverse("team-hf-token", kwargs={"slug": team.slug})
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+@require_GET
+def team_list_view(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for team in team_list_for(user=request.user):
+        rows.append(
+            {
+                "team": team,
+                **budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team)),
+            }
+        )
+    return render(request, "portal/team_list.html", {"rows": rows})
+
+
+def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:
+    role = role_in_team(user=request.user, team=team)
+    days = spend_by_day(team=team)
+    peak = max((d["total"] for d in days), default=0) or 1
+    return {
+        "team": team,
+        "role": role,
+        "is_team_admin": role_at_least(role, Role.ADMIN),
+        "is_platform_admin": is_platform_admin(request.user),
+        "members": team_members(team=team),
+        "quotas": TeamGpuQuota.objects.filter(team=team),
+        "spend": budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team)),
+        "projected": spend_projected_month(team=team),
+        "by_deployment": spend_by_deployment(team=team),
+        "days": [{**d, "height": int(100 * d["total"] / peak)} for d in days],
+        "tokens": team_tokens(team=team),
+        "token_form": ApiTokenForm(),
+        "hf_token_url": _hf_token_url(team),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def team_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
+    team = _team_or_404(request, slug)
+    return render(request, "portal/team_detail.html", _team_context(request, team))
+
+
+@login_required
+@require_POST
+def team_token_create_view(request: HttpRequest, slug: str) -> HttpResponse:
+    team = _team_or_404(request, slug)
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = api_token_create(
+                team=team,
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                expires_at=form.cleaned_data["expires_at"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("team-detail", slug=team.slug)
+        # Shown once, in this response only; the database keeps a hash.
+        context = _team_context(request, team, new_token=token, new_secret=secret)
+        return render(request, "portal/team_detail.html", context)
+    return render(
+        request,
+        "portal/team_detail.html",
+        _team_context(request, team, token_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def team_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    team = _team_or_404(request, slug)
+    token = ApiToken.objects.filter(team=team, pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    try:
+        api_token_revoke(token=token, by=request.user)
+        messages.success(request, f"Revoked {token.name}; it stops working now.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("team-detail", slug=team.slug)
