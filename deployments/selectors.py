@@ -1,5 +1,6 @@
 """Reads shared by the pages and the API: what a user may see."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -54,4 +55,39 @@ def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
             requested=gpus_held(spec_for(deployment)),
             exclude=deployment,
         ),
+    }
+
+
+def deployment_cost_facts(*, deployment: Deployment) -> dict[str, Any]:
+    """What the deployment was approved to cost, what it has cost, and per token served.
+
+    Token counts come from the playground's usage records (the `usage_records` relation);
+    estimated counts are included and flagged.
+    """
+    from django.db.models import Count, Q, Sum
+
+    from deployments.models import CostAccrual
+    from deployments.pricing.estimator import Estimate
+    from deployments.services.spend import spend_month_to_date
+
+    accrued = CostAccrual.objects.filter(deployment=deployment).aggregate(total=Sum("amount"))
+    total_cost = accrued["total"] or Decimal(0)
+    usage = getattr(deployment, "usage_records", None)
+    tokens = {"prompt": 0, "completion": 0, "estimated": 0}
+    if usage is not None:
+        sums = usage.aggregate(
+            prompt=Sum("prompt_tokens"),
+            completion=Sum("completion_tokens"),
+            estimated=Count("id", filter=Q(estimated=True)),
+        )
+        tokens = {key: sums[key] or 0 for key in tokens}
+    served = tokens["prompt"] + tokens["completion"]
+    return {
+        "estimate": Estimate.from_json(deployment.estimate) if deployment.estimate else None,
+        "month_to_date": spend_month_to_date(deployment=deployment),
+        "total_cost": total_cost,
+        "tokens": tokens,
+        "tokens_served": served,
+        "cost_per_million_tokens": total_cost * 1_000_000 / served if served else None,
+        "billing": deployment.cost_accrued_until is not None,
     }

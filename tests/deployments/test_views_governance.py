@@ -1,5 +1,6 @@
 """Governance on the pages: the live estimate, the approval queue's facts."""
 
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -77,3 +78,35 @@ def test_approvals_queue_shows_why_estimate_and_quota(client, team, deployer, ap
     assert "$691.51" in html  # two instances for 8 busy hours a day
     assert "team quota: 0 → 2 of 1" in html
     assert "project: 0 → 2 of 6" in html
+
+
+def test_detail_shows_approved_estimate_spend_and_cost_per_million_tokens(client, team, deployer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deployments.models import CostAccrual
+    from playground.models import UsageRecord
+
+    deployment = deployment_request(
+        team=team, requested_by=deployer, target="cloud-run-ollama", slug="costed",
+        values={"model": "gemma3-4b"}, justification="demo",
+    )  # fmt: skip
+    now = timezone.now()
+    CostAccrual.objects.create(
+        deployment=deployment, team=team, period_start=now - timedelta(hours=1), period_end=now,
+        amount=Decimal("3"), hourly_rate=Decimal("3"),
+    )  # fmt: skip
+    UsageRecord.objects.create(
+        deployment=deployment, user=deployer, source="playground",
+        prompt_tokens=400_000, completion_tokens=600_000,
+    )  # fmt: skip
+    client.force_login(deployer)
+    html = unescape(
+        client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+    )
+    assert "$345.76 per month" in html
+    assert "prices of 2026-11-22; not recomputed" in html
+    assert "$3.00 this month" in html
+    assert "400000 prompt + 600000 completion" in html
+    assert "$3.00 <small" in html  # $3 accrued over one million tokens
