@@ -36,6 +36,10 @@ def as_message(message_class, body):
     return message_class.from_json(json.dumps(body))
 
 
+def steps_finished(deployment, step):
+    return deployment.events.get(step=step, outcome=Outcome.SUCCEEDED).finished_at
+
+
 def step_events(deployment, phase="deploy"):
     return {
         e.step: e for e in deployment.events.filter(kind=EventKind.STEP, phase=phase).order_by("pk")
@@ -47,6 +51,8 @@ def test_request_approve_roll_out_chat_and_tear_down(api, team_token, approver, 
     deployment = wait_for_status(deployment, Status.READY, Status.FAILED)
     assert deployment.status == Status.READY, deployment.failure_message
     assert deployment.endpoint_url.endswith("/_run/hangar-sandbox/europe-west1/gemma-e2e")
+    # The spend clock started when the service was created (the plan's billing step).
+    assert deployment.cost_accrued_until == steps_finished(deployment, "deploy_service")
 
     # Every step recorded with its start, end and outcome; long ones with their operation.
     steps = step_events(deployment)
@@ -97,6 +103,11 @@ def test_request_approve_roll_out_chat_and_tear_down(api, team_token, approver, 
     api.post(f"/api/v1/deployments/{deployment.pk}/tear-down/", {"reason": "done"}, format="json")
     deployment = wait_for_status(deployment, Status.TORN_DOWN, Status.FAILED)
     assert deployment.status == Status.TORN_DOWN, deployment.failure_message
+    # ...and stopped when it was deleted, with the last interval accrued.
+    assert deployment.cost_accrued_until is None
+    [accrual] = deployment.accruals.all()
+    assert accrual.period_end == steps_finished(deployment, "delete_service")
+    assert accrual.amount > 0
     state = sandbox.state()
     assert state["services"] == []
     assert all(repo["packages"] == [] for repo in state["repositories"])

@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: demo teams and users for trying Hangar on one machine."""
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -8,8 +9,9 @@ from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from deployments.services.quota_admin import project_capacity_set, team_quota_set
 from portal.models import Role, Team
-from portal.services import membership_set
+from portal.services import membership_set, team_limits_update
 
 DEMO_USERS = (
     # username, team slug, role, platform admin
@@ -19,6 +21,7 @@ DEMO_USERS = (
     ("pat", "search", Role.DEPLOYER, False),
     ("root", None, None, True),
 )
+L4_QUOTA_NAME = "Total Nvidia L4 GPU allocation without zonal redundancy, per project per region"
 DEMO_TEAMS = {"ml-research": "ML Research", "search": "Search"}
 
 
@@ -55,3 +58,22 @@ class Command(BaseCommand):
                 membership_set(team=teams[team_slug], user=user, role=role)
                 what = f"{role.label} in {teams[team_slug].name}"
             self.stdout.write(f"  {username:6} {what}")
+        self._governance(teams, user_model.objects.get(username="root"))
+
+    def _governance(self, teams: dict[str, Team], root: Any) -> None:
+        """Limits that let a small request through on its own and send a big one to root."""
+        for region in ("europe-west1", "us-central1"):
+            project_capacity_set(
+                region=region, gpu_type="nvidia-l4", max_gpus=3, by=root,
+                quota_name=L4_QUOTA_NAME,
+            )  # fmt: skip
+        for team in teams.values():
+            team_quota_set(team=team, gpu_type="nvidia-l4", max_gpus=2, by=root)
+            team_limits_update(
+                team=team, by=root, monthly_budget=Decimal("2000"),
+                auto_approve_monthly_limit=Decimal("400"), default_ttl_hours=72,
+            )  # fmt: skip
+        self.stdout.write(
+            "Limits: 2 L4 per team, 3 per region for the project, auto-approval under "
+            "$400/month, $2,000 monthly budgets, deployments expire after 72 h."
+        )
