@@ -99,4 +99,4 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+    return f"{value:.2f}" if isinstance(value, Decimal) else value  # money: two places

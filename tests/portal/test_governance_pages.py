@@ -141,3 +141,29 @@ def test_decisions_reach_the_requesters_dashboard(client, team, deployer, approv
     client.post(reverse("notifications-read"), {"next": "/deployments/"})
     assert not Notification.objects.filter(user=deployer, read_at__isnull=True).exists()
     assert "Too big for this month" not in page(client, reverse("deployments:list"))
+
+
+def test_admin_changes_to_limits_and_quotas_are_audited(client, team, approver):
+    approver.is_superuser = True
+    approver.save()
+    client.force_login(approver)
+    response = client.post(
+        reverse("admin:portal_team_change", args=[team.pk]),
+        {
+            "name": team.name, "slug": team.slug, "monthly_budget": "500",
+            "auto_approve_monthly_limit": "100", "default_ttl_hours": "",
+            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    change = AuditEvent.objects.get(action="team.limits_changed")
+    assert change.before["monthly_budget"] is None
+    assert change.after["monthly_budget"] == "500.00"
+    assert change.actor == approver
+
+    client.post(
+        reverse("admin:deployments_teamgpuquota_add"),
+        {"team": team.pk, "gpu_type": "nvidia-l4", "max_gpus": "4"},
+    )
+    quota = AuditEvent.objects.get(action="quota.team_set")
+    assert quota.after == {"gpu_type": "nvidia-l4", "max_gpus": 4}

@@ -1,0 +1,50 @@
+"""Django admin for teams: budgets, auto-approval limits and expiry go through the audited
+service; memberships are edited inline."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from portal.models import AuditEvent, Membership, Team
+from portal.services import team_limits_update
+
+LIMIT_FIELDS = ("monthly_budget", "auto_approve_monthly_limit", "default_ttl_hours")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", *LIMIT_FIELDS)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        limits = {field: form.cleaned_data[field] for field in LIMIT_FIELDS}
+        if change and any(field in form.changed_data for field in LIMIT_FIELDS):
+            stored = Team.objects.get(pk=obj.pk)  # the values before the edit, for the audit
+            super().save_model(request, obj, form, change)
+            team_limits_update(team=stored, by=request.user, reason="Edited in the admin", **limits)
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is written by the services and never edited."""
+
+    list_display = ("created_at", "action", "actor", "object_repr", "team")
+    list_filter = ("action", "team")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
