@@ -11,7 +11,7 @@ class Target(models.TextChoices):
 
 
 # Targets this version of Hangar can plan and roll out.
-AVAILABLE_TARGETS = (Target.CLOUD_RUN_OLLAMA,)
+AVAILABLE_TARGETS = (Target.CLOUD_RUN_OLLAMA, Target.CLOUD_RUN_VLLM)
 AVAILABLE_TARGET_VALUES = [t.value for t in AVAILABLE_TARGETS]
 
 

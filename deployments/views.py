@@ -17,8 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
-from deployments.forms import DeploymentRequestForm
+from deployments.choices import AVAILABLE_TARGETS, ROLLING_STATES, TERMINAL_STATES, Phase, Status
+from deployments.forms_vllm import request_form_class
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.selectors import (
@@ -51,7 +51,9 @@ def deployment_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def deployment_new_view(request: HttpRequest) -> HttpResponse:
-    form = DeploymentRequestForm(request.POST or None, user=request.user)
+    target = request.POST.get("target") or request.GET.get("target", "")
+    form_class = request_form_class(target)
+    form = form_class(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             deployment = deployment_request(
@@ -70,7 +72,13 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _requested_message(deployment))
             return redirect("deployments:detail", pk=deployment.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "deployments/new.html", {"form": form}, status=status)
+    context = {
+        "form": form,
+        "targets": [(t.value, t.label) for t in AVAILABLE_TARGETS],
+        "current_target": form.initial.get("target") or form["target"].value(),
+    }
+    template = getattr(form_class, "template_name_page", "deployments/new.html")
+    return render(request, template, context, status=status)
 
 
 def _requested_message(deployment: Deployment) -> str:
@@ -223,7 +231,7 @@ def _format_seconds(delta: timedelta) -> str:
 
 def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
     """The request's settings, labelled and explained as on the request form."""
-    form_fields = DeploymentRequestForm.base_fields
+    form_fields = request_form_class(deployment.target).base_fields
     spec = spec_for(deployment)
     rows = []
     for name in type(spec).field_names():

@@ -42,6 +42,8 @@ class ImageVersion:
     model: str | None
     build_id: str
     created: timestamp_pb2.Timestamp
+    # Hugging Face repos downloaded into the image (its Hugging Face cache).
+    hf_models: tuple[str, ...] = ()
 
 
 @dataclass

@@ -15,8 +15,11 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
+
+from sandbox import build_hf
 
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 DOCKER_NAMES = {DOCKER_BUILDER, f"{DOCKER_BUILDER}:latest"}
@@ -60,6 +63,7 @@ class BuiltImage:
     base_image: str
     env: dict[str, str]
     model: str | None
+    hf_models: list[str] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
@@ -71,6 +75,8 @@ class Workspace:
     files: dict[str, bytes] = field(default_factory=dict)
     images: dict[str, BuiltImage] = field(default_factory=dict)
     pushes: list[str] = field(default_factory=list)
+    # The project's Cloud Storage (sandbox.storage.StorageStore), for steps that upload.
+    storage: Any = None
 
     @staticmethod
     def path(step_dir: str, name: str) -> str:
@@ -81,12 +87,21 @@ class Workspace:
         return posixpath.normpath(posixpath.join(step_dir or ".", name))
 
 
-def run_step(ws: Workspace, step: Message, extra_env: list[str]) -> None:
+def run_step(
+    ws: Workspace, step: Message, extra_env: list[str], secrets: dict[str, str] | None = None
+) -> None:
     """Emulate one (already substituted) step, or raise StepFailed."""
     if step.script:
         raise StepFailed("the sandbox cannot emulate 'script' steps")
     env = dict(e.split("=", 1) for e in [*extra_env, *step.env])
+    # secretEnv: the build resolved them from Secret Manager before its first step.
+    env.update({name: (secrets or {}).get(name, "") for name in step.secret_env})
     args = list(step.args)
+    try:
+        if _hf_or_gcloud(ws, step, args, env):
+            return
+    except build_hf.HfFailure as exc:
+        raise StepFailed(str(exc)) from exc
     if step.entrypoint == "bash" and len(args) == 2 and args[0] == "-c":
         m = ECHO_BASE64.fullmatch(args[1].strip())
         if m:
@@ -94,7 +109,10 @@ def run_step(ws: Workspace, step: Message, extra_env: list[str]) -> None:
             return
     if step.name in DOCKER_NAMES and not step.entrypoint and args:
         if args[0] == "build":
-            _docker_build(ws, step.dir_, args[1:])
+            try:
+                _docker_build(ws, step.dir_, args[1:], env)
+            except build_hf.HfFailure as exc:
+                raise StepFailed(str(exc)) from exc
             return
         if args[0] == "push" and len(args) == 2:
             if args[1] not in ws.images:
@@ -118,19 +136,52 @@ def _write_base64(ws: Workspace, step_dir: str, m: re.Match[str], env: dict[str,
     ws.files[Workspace.path(step_dir, m.group("file"))] = data
 
 
-def _docker_build(ws: Workspace, step_dir: str, args: list[str]) -> None:
+def _hf_or_gcloud(ws: Workspace, step: Message, args: list[str], env: dict[str, str]) -> bool:
+    """Steps that download Hugging Face weights or copy them to a bucket; False if neither."""
+    if step.entrypoint in build_hf.HF_COMMANDS and build_hf.HF_IMAGES.fullmatch(step.name):
+
+        def write(name: str, data: bytes) -> None:
+            ws.files[Workspace.path(step.dir_, name)] = data
+
+        build_hf.download_step(args, env, write)
+        return True
+    if step.entrypoint == "gcloud" and build_hf.GCLOUD_IMAGES.fullmatch(step.name):
+        storage = ws.storage
+        build_hf.gcloud_storage_step(
+            args,
+            ws.files,
+            lambda name: Workspace.path(step.dir_, name),
+            lambda bucket: storage is not None and bucket in storage.buckets,
+            lambda bucket, name, data: storage.put(bucket, name, data),
+        )
+        return True
+    return False
+
+
+def _docker_build(ws: Workspace, step_dir: str, args: list[str], env: dict[str, str]) -> None:
     tags: list[str] = []
     dockerfile = "Dockerfile"
+    secret_specs: list[str] = []
+    build_args: dict[str, str] = {}
     rest = list(args)
-    while rest and rest[0] in ("-t", "--tag", "-f", "--file"):
+    while rest and rest[0] in ("-t", "--tag", "-f", "--file", "--secret", "--build-arg"):
         flag = rest.pop(0)
         if not rest:
             raise StepFailed(f'flag needs an argument: "{flag}"')
         value = rest.pop(0)
         if flag in ("-t", "--tag"):
             tags.append(value)
+        elif flag == "--secret":
+            secret_specs.append(value)
+        elif flag == "--build-arg":
+            key, _, arg = value.partition("=")
+            build_args[key] = arg if "=" in value else env.get(key, "")
         else:
             dockerfile = value
+    buildkit = env.get("DOCKER_BUILDKIT") == "1"
+    if secret_specs and not buildkit:
+        raise StepFailed("--secret requires BuildKit (set DOCKER_BUILDKIT=1)")
+    secrets = build_hf.docker_secrets(secret_specs, env, ws.files)
     if rest != ["."]:
         raise StepFailed(
             f"the sandbox only emulates 'docker build [-t IMAGE]... [-f FILE] .'; got {args!r}"
@@ -144,9 +195,11 @@ def _docker_build(ws: Workspace, step_dir: str, args: list[str]) -> None:
             f"lstat /workspace/{path}: no such file or directory"
         )
     text = ws.files[path].decode("utf-8", "replace")
-    base, env, model = parse_dockerfile(text, ws, step_dir)
+    base, image_env, model = parse_dockerfile(text, ws, step_dir)
+    runs = [line for line in _logical_lines(text) if line.upper().startswith("RUN ")]
+    downloads = build_hf.dockerfile_downloads(runs, secrets, {**build_args, **image_env}, buildkit)
     for tag in tags:
-        ws.images[tag] = BuiltImage(tag, text, base, env, model)
+        ws.images[tag] = BuiltImage(tag, text, base, image_env, model, downloads)
 
 
 def _logical_lines(text: str) -> list[str]:

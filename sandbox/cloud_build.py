@@ -79,11 +79,12 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     if stored.forced_failure is not None:
         _fail(build, None, stored.forced_failure, "USER_BUILD_STEP")
         raise OperationFailed(2, FAILED_MESSAGE)
-    ws = Workspace()
+    ws = Workspace(storage=state.storage)
+    secrets = _resolve_secrets(state, build)
     steps = build.steps
     for i, step in enumerate(steps):
         try:
-            run_step(ws, step, list(build.options.env))
+            run_step(ws, step, list(build.options.env), secrets)
         except StepFailed as exc:
             step.status = Status.FAILURE
             detail = (
@@ -111,6 +112,7 @@ def _execute(state: State, stored: StoredBuild) -> Message:
             image.model,
             build_id,
             now(),
+            tuple(image.hf_models),
         )
         state.registry.push(ref, version)
         build.results.images.add(name=uri, digest=image.digest)
@@ -118,6 +120,20 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     out = Build()
     out.CopyFrom(build)
     return out
+
+
+def _resolve_secrets(state: State, build: Message) -> dict[str, str]:
+    """Read availableSecrets as the build's service account, before any step runs."""
+    email = build.service_account.rsplit("/", 1)[-1]
+    values = {}
+    for secret in build.available_secrets.secret_manager:
+        problem = state.secrets.access_error(secret.version_name, email)
+        if problem:
+            detail = f'failed to get secret "{secret.version_name}": {problem}'
+            _fail(build, None, detail, "USER_BUILD_STEP")
+            raise OperationFailed(2, FAILED_MESSAGE)
+        values[secret.env] = state.secrets.payload(secret.version_name).decode("utf-8", "replace")
+    return values
 
 
 def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, ImageRef, BuiltImage]:

@@ -13,7 +13,7 @@ from google.iam.v1 import iam_policy_pb2
 from google.protobuf import duration_pb2, field_mask_pb2
 from google.protobuf.message import Message
 
-from sandbox import errors, iam, run_validation
+from sandbox import errors, iam, run_runtime, run_validation
 from sandbox.artifact_registry import now
 from sandbox.operations import OperationFailed
 from sandbox.routing import ApiCall, Handler, Route
@@ -66,14 +66,10 @@ def _resolve(call: ApiCall, svc: Message) -> Revision:
     suffix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
     service_id = stored_name.rsplit("/", 1)[1]
     name = f"{stored_name}/revisions/{service_id}-{seq:05d}-{suffix}"
-    model, error, image = None, None, ""
-    for container in svc.template.containers:
-        found = call.state.registry.resolve(container.image, call.config.project)
-        if found is None:
-            error = error or f"Image '{container.image}' not found."
-        elif container.ports or len(svc.template.containers) == 1:
-            image, model = container.image, found[1].model
-    return Revision(name, image, model, error)
+    runtime = run_runtime.inspect(call.state, svc.template)
+    return Revision(
+        name, runtime.image, runtime.model, runtime.error, runtime.server, runtime.max_model_len
+    )
 
 
 def _apply_defaults(svc: Message) -> None:
@@ -164,6 +160,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
 def _prepare(call: ApiCall, svc: Message, name: str) -> None:
     location = name.split("/")[3]
     run_validation.check_service(svc, location)
+    run_runtime.check_service_account(call.state, svc.template)
     svc.name = name
     _apply_defaults(svc)
 

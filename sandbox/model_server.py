@@ -67,6 +67,14 @@ async def handle(request: web.Request, state: State, body: bytes) -> web.StreamR
     if wait:
         await asyncio.sleep(wait)
     model = stored.serving.model if stored.serving else None
+    if stored.serving is not None and stored.serving.server == "vllm":
+        from sandbox import vllm_server
+
+        stored.metrics = stored.metrics or vllm_server.Metrics()
+        vllm = vllm_server.VllmServer(
+            model or "", stored.serving.max_model_len, state.config.token_delay, stored.metrics
+        )
+        return await vllm.dispatch(request, rest, body)
     server = OllamaServer(normalize(model) if model else None, state.config.token_delay, wait)
     return await server.dispatch(request, rest, body)
 

@@ -21,6 +21,8 @@ class Revision:
     image: str
     model: str | None
     image_error: str | None
+    server: str = "ollama"  # which model server the image runs: "ollama" or "vllm"
+    max_model_len: int | None = None
 
 
 @dataclass
@@ -32,6 +34,8 @@ class StoredService:
     serving: Revision | None = None
     # When the serving revision's instance is warm; None until a request starts one.
     warm_at: float | None = None
+    # What the serving vLLM has counted (sandbox.vllm_server.Metrics), for /metrics.
+    metrics: Any = None
 
 
 class RunStore:

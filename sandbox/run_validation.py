@@ -28,6 +28,7 @@ GPUS: dict[str, tuple[frozenset[str], Decimal, int]] = {
 RESERVED_ENV = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
 ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 LIMIT_KEYS = ("cpu", "memory", "nvidia.com/gpu")
+RESERVED_PATHS = ("dev", "proc", "sys")
 # Memory above the key needs at least this many CPUs (Cloud Run's memory/CPU pairing).
 MIN_CPU_FOR_MEMORY = ((24, 8), (16, 6), (8, 4), (4, 2))
 MAX_CPU = Decimal(8)
@@ -54,6 +55,7 @@ def check_service(service: Message, location: str) -> None:
     if not service.HasField("template"):
         raise invalid("service.template is required.", "service.template")
     _check_containers(template, location)
+    _check_volumes(template)
     concurrency = template.max_instance_request_concurrency
     if not 0 <= concurrency <= 1000:
         raise invalid(
@@ -82,6 +84,28 @@ def check_service(service: Message, location: str) -> None:
                 "the latest revision only).",
                 "service.traffic",
             )
+
+
+def _check_volumes(template: Message) -> None:
+    """Volume names are unique, each mount names a volume, mount paths are absolute."""
+    names = [v.name for v in template.volumes]
+    if len(set(names)) != len(names):
+        raise invalid("Volume names must be unique.", "service.template.volumes")
+    for volume in template.volumes:
+        if not ENV_NAME.fullmatch(volume.name):
+            raise invalid(f"Invalid volume name '{volume.name}'.", "service.template.volumes")
+        if volume.HasField("gcs") and not volume.gcs.bucket:
+            raise invalid(
+                f"Volume '{volume.name}': gcs.bucket is required.", "service.template.volumes"
+            )
+    for i, container in enumerate(template.containers):
+        for mount in container.volume_mounts:
+            where = f"service.template.containers[{i}].volume_mounts"
+            if mount.name not in names:
+                raise invalid(f"Volume mount '{mount.name}' names no volume.", where)
+            path = mount.mount_path
+            if not path.startswith("/") or path == "/" or path.split("/")[1] in RESERVED_PATHS:
+                raise invalid(f"Invalid mount path '{path}'.", where)
 
 
 def _check_containers(template: Message, location: str) -> None:

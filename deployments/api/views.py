@@ -15,6 +15,7 @@ from deployments.api.serializers import (
     DeploymentSerializer,
     ReasonSerializer,
 )
+from deployments.api.serializers_vllm import request_serializer_class
 from deployments.choices import Phase
 from deployments.models import Deployment
 from deployments.plans import plan_for
@@ -43,7 +44,7 @@ class DeploymentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=DeploymentRequestSerializer, responses={201: DeploymentSerializer})
     def create(self, request: Request) -> Response:
-        incoming = DeploymentRequestSerializer(data=request.data)
+        incoming = request_serializer_class(request.data)(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         token = request_token(request)
