@@ -1,6 +1,7 @@
 from django.urls import path
 
 from portal import views_oversight, views_teams
+from portal.views_hf import team_hf_token_view
 
 urlpatterns = [
     path("teams/", views_teams.team_list_view, name="team-list"),
@@ -11,6 +12,7 @@ urlpatterns = [
         views_teams.team_token_revoke_view,
         name="team-token-revoke",
     ),
+    path("teams/<slug:slug>/hugging-face/", team_hf_token_view, name="team-hf-token"),
     path("spend/", views_oversight.spend_view, name="spend"),
     path("audit/", views_oversight.audit_view, name="audit"),
     path("notifications/read/", views_oversight.notifications_read_view, name="notifications-read"),
