@@ -1,6 +1,5 @@
 """The live estimate beside the request form: price, targets side by side, the decision."""
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -8,23 +7,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from deployments.forms import DEFAULT_BUSY_HOURS
+from deployments.forms_vllm import request_form_class
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
 from deployments.services.lifecycle import deployment_assess
-from deployments.specs import spec_class_for
+from deployments.specs import SPEC_CLASSES, spec_class_for
 from portal.access import teams_where_role
 from portal.models import Role
 
-
-def _int_values(post: Any, names: list[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in names:
-        raw = post.get(name, "")
-        try:
-            values[name] = int(raw)
-        except (TypeError, ValueError):
-            values[name] = raw
-    return values
+# Fields a price does not depend on; they may still be empty while the form is filled in.
+NOT_PRICED = {"slug", "team", "justification", "expires_in_hours"}
 
 
 @login_required
@@ -32,15 +25,15 @@ def _int_values(post: Any, names: list[str]) -> dict[str, Any]:
 def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
     """Re-priced on every change of the form (htmx); says what is missing rather than failing."""
     target = request.POST.get("target", "")
-    try:
-        spec_class = spec_class_for(target)
-        spec = spec_class.from_values(_int_values(request.POST, spec_class.field_names()))
-        busy = Decimal(request.POST.get("busy_hours_per_day") or "8")
-        errors = spec.errors()
-    except (ValueError, TypeError, InvalidOperation):
+    form = request_form_class(target)(request.POST, user=request.user)
+    form.is_valid()
+    # The name and the team may still be empty; every other field must parse.
+    if set(form.errors) - NOT_PRICED or target not in SPEC_CLASSES:
         return render(request, "deployments/_estimate.html", {"invalid": True})
-    if errors:
-        return render(request, "deployments/_estimate.html", {"errors": errors})
+    spec = spec_class_for(target).from_values(form.service_values())
+    if spec.errors():
+        return render(request, "deployments/_estimate.html", {"errors": True})
+    busy = form.cleaned_data.get("busy_hours_per_day") or DEFAULT_BUSY_HOURS
     context: dict[str, Any] = {
         "estimate": estimate_for(target=target, spec=spec, busy_hours_per_day=busy),
         "comparison": target_comparison(model=spec.model, busy_hours_per_day=busy),

@@ -3,11 +3,16 @@
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deployments.api.serializers import EstimateRequestSerializer
+from deployments.api.serializers import DeploymentRequestSerializer
+from deployments.api.serializers_vllm import (
+    VllmDeploymentRequestSerializer,
+    request_serializer_class,
+)
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
 from deployments.services.lifecycle import deployment_assess
@@ -15,6 +20,27 @@ from deployments.specs import spec_class_for
 from portal.access import team_visible
 from portal.api.auth import request_token
 from portal.exceptions import ValidationFailed
+
+
+class _NameAndTeamOptional(serializers.Serializer):
+    """An estimate needs neither a name nor a team; with a team it also shows the decision."""
+
+    team = serializers.SlugField(required=False, help_text="Slug of one of your teams.")
+    slug = serializers.CharField(required=False, max_length=40)
+
+
+class EstimateRequestSerializer(_NameAndTeamOptional, DeploymentRequestSerializer):
+    pass
+
+
+class VllmEstimateRequestSerializer(_NameAndTeamOptional, VllmDeploymentRequestSerializer):
+    pass
+
+
+ESTIMATE_SERIALIZERS: dict[type, type[DeploymentRequestSerializer]] = {
+    DeploymentRequestSerializer: EstimateRequestSerializer,
+    VllmDeploymentRequestSerializer: VllmEstimateRequestSerializer,
+}
 
 
 class EstimateView(APIView):
@@ -28,7 +54,7 @@ class EstimateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        incoming = EstimateRequestSerializer(data=request.data)
+        incoming = ESTIMATE_SERIALIZERS[request_serializer_class(request.data)](data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         spec = spec_class_for(data["target"]).from_values(incoming.spec_values())

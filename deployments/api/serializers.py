@@ -55,13 +55,6 @@ class DeploymentRequestSerializer(serializers.Serializer):
         return {name: data[name] for name in CloudRunOllamaSpec.field_names() if name in data}
 
 
-class EstimateRequestSerializer(DeploymentRequestSerializer):
-    """The same fields as a request; team and name are optional (the team adds quota info)."""
-
-    team = serializers.SlugField(required=False, help_text="Slug of one of your teams.")
-    slug = serializers.CharField(required=False, max_length=40)
-
-
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 

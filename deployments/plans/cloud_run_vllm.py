@@ -227,6 +227,7 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
             gcloud=_gcloud_deploy(ref, spec, ctx),
             required_role="roles/run.admin",
             params={"name": service},
+            billing="starts",
         ),
         Step(
             key="grant_invoker",
@@ -312,6 +313,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
             required_role="roles/run.admin",
             params={"name": service},
+            billing="ends",
         ),
     ]
     if spec.weights_source == WeightsSource.BUCKET:

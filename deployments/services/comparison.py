@@ -10,6 +10,7 @@ from typing import Any
 
 from deployments.catalog import GPU_TYPES, MODELS
 from deployments.choices import AVAILABLE_TARGETS, Target
+from deployments.hf_catalog import HF_MODELS
 from deployments.pricing.estimator import Estimate, estimate_cloud_run, estimate_gke
 from deployments.services.prices import price_table_active
 
@@ -55,8 +56,30 @@ def _vllm_needs(weights: Decimal) -> Decimal:
     return (weights + VLLM_OVERHEAD_GIB + MIN_KV_GIB) / VLLM_UTILIZATION
 
 
+# The same model in the two catalogs: Ollama tags (4-bit) and Hugging Face ids (bf16).
+HF_TO_OLLAMA = {
+    "gemma-3-1b-it": "gemma3-1b",
+    "gemma-3-4b-it": "gemma3-4b",
+    "gemma-3-12b-it": "gemma3-12b",
+    "gemma-4-e2b-it": "gemma4-e2b",
+    "gemma-4-e4b-it": "gemma4-e4b",
+}
+
+
+def _sizes(model: str) -> tuple[Decimal | None, Decimal]:
+    """GPU memory Ollama needs (None if Ollama has no tag for it) and the bf16 weights."""
+    if model in MODELS:
+        ollama = MODELS[model]
+        return ollama.vram_needed_gib(4), ollama.bf16_weights_gib
+    hf = HF_MODELS[model]
+    ollama_key = HF_TO_OLLAMA.get(model)
+    ollama_needs = MODELS[ollama_key].vram_needed_gib(4) if ollama_key else None
+    return ollama_needs, hf.weights_gib
+
+
 def target_comparison(*, model: str, busy_hours_per_day: Decimal) -> list[TargetOption]:
-    catalog = MODELS[model]
+    """`model` is a key of either catalog (deployments.catalog or deployments.hf_catalog)."""
+    ollama_needs, bf16_weights = _sizes(model)
     prices = price_table_active().data
     available = {t.value for t in AVAILABLE_TARGETS}
     options = []
@@ -90,12 +113,13 @@ def target_comparison(*, model: str, busy_hours_per_day: Decimal) -> list[Target
             )
         )
 
-    cloud_run(
-        Target.CLOUD_RUN_OLLAMA,
-        catalog.vram_needed_gib(4),
-        {"nvidia-l4": (8, 32), "nvidia-rtx-pro-6000": (20, 80)},  # seed 000
-    )
-    vllm_needs = _vllm_needs(catalog.bf16_weights_gib)
+    if ollama_needs is not None:
+        cloud_run(
+            Target.CLOUD_RUN_OLLAMA,
+            ollama_needs,
+            {"nvidia-l4": (8, 32), "nvidia-rtx-pro-6000": (20, 80)},  # seed 000
+        )
+    vllm_needs = _vllm_needs(bf16_weights)
     cloud_run(
         Target.CLOUD_RUN_VLLM,
         vllm_needs,

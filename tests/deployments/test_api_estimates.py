@@ -69,3 +69,15 @@ def test_request_carries_justification_busy_hours_and_expiry(api, team, deployer
     assert body["busy_hours_per_day"] == "2.0"
     assert body["expires_at"] is not None
     assert body["estimate"]["busy_hours_per_day"] == "2.0"
+
+
+def test_vllm_requests_are_estimated_with_their_own_fields(api, deployer):
+    api.force_authenticate(deployer)
+    body = api.post(
+        URL, {"target": "cloud-run-vllm", "model": "gemma-4-e2b-it"}, format="json"
+    ).json()
+    # seed 002's sizing: 1 L4, 4 vCPU, 16 GiB = 1.04652 $/h at max instances
+    assert Decimal(body["estimate"]["hourly_max"]).quantize(Decimal("0.01")) == Decimal("1.05")
+    rows = {row["target"]: row for row in body["comparison"]}
+    assert rows["cloud-run-vllm"]["fits"] is True
+    assert rows["cloud-run-ollama"]["hardware"].startswith("Cloud Run, 1 × NVIDIA L4")

@@ -110,3 +110,14 @@ def test_detail_shows_approved_estimate_spend_and_cost_per_million_tokens(client
     assert "$3.00 this month" in html
     assert "400000 prompt + 600000 completion" in html
     assert "$3.00 <small" in html  # $3 accrued over one million tokens
+
+
+def test_live_estimate_on_the_vllm_form(client, deployer):
+    client.force_login(deployer)
+    form = {"target": "cloud-run-vllm", "model": "gemma-4-e2b-it", "region": "europe-west1",
+            "gpu_type": "nvidia-l4", "gpu_count": "1", "cpu": "4", "memory_gib": "16",
+            "concurrency": "4", "min_instances": "0", "max_instances": "1", "timeout_seconds": "600",
+            "weights_source": "bucket", "gpu_memory_utilization": "0.90", "busy_hours_per_day": "8"}  # fmt: skip
+    html = unescape(client.post(reverse("deployments:estimate"), form).content.decode())
+    assert "$1.05" in html  # 1 L4 + 4 vCPU + 16 GiB per instance-hour
+    assert "Cloud Run + vLLM" in html
