@@ -7,16 +7,12 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol, Self
 
-from deployments.catalog import CLOUD_RUN_GPU_REGIONS, GPU_TYPES, MODELS, CatalogModel, GpuType
+from deployments.catalog import GPU_TYPES, MODELS, CatalogModel, GpuType
 from deployments.choices import Target
+from deployments.cloud_run_rules import MAX_CONCURRENCY, FieldErrors, cloud_run_instance_errors
 from deployments.specs_vllm import CloudRunVllmSpec
 
 SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
-MAX_TIMEOUT_SECONDS = 3600  # Cloud Run's ceiling for a request
-MAX_CONCURRENCY = 1000
-
-
-FieldErrors = dict[str, list[str]]
 
 
 def slug_errors(slug: str) -> list[str]:
@@ -86,26 +82,7 @@ class CloudRunOllamaSpec:
         if errors:
             return errors
 
-        if self.region not in CLOUD_RUN_GPU_REGIONS[self.gpu_type]:
-            offered = ", ".join(CLOUD_RUN_GPU_REGIONS[self.gpu_type])
-            add("region", f"Cloud Run offers {self.gpu.label} only in {offered}.")
-        if self.gpu_count != 1:
-            add(
-                "gpu_count",
-                "Cloud Run attaches exactly one GPU to an instance; raise max instances to "
-                "serve more traffic.",
-            )
-        if self.cpu < self.gpu.min_cpu:
-            add(
-                "cpu",
-                f"An instance with an {self.gpu.label} needs at least {self.gpu.min_cpu} CPUs.",
-            )
-        if self.memory_gib < self.gpu.min_memory_gib:
-            add(
-                "memory_gib",
-                f"An instance with an {self.gpu.label} needs at least "
-                f"{self.gpu.min_memory_gib} GiB of memory.",
-            )
+        errors.update(cloud_run_instance_errors(self))
         if self.ollama_parallel < 1:
             add("ollama_parallel", "Ollama needs at least one parallel slot.")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
@@ -118,14 +95,6 @@ class CloudRunOllamaSpec:
                 "Cloud Run does not scale out for them (seed 000). Use at most "
                 f"{2 * self.ollama_parallel}; equal to the slots gives the best latency.",
             )
-        if self.min_instances < 0:
-            add("min_instances", "Min instances cannot be negative.")
-        if self.max_instances < 1:
-            add("max_instances", "Max instances must be at least 1.")
-        elif self.min_instances > self.max_instances:
-            add("min_instances", "Min instances cannot exceed max instances.")
-        if not 1 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS:
-            add("timeout_seconds", f"The timeout must be 1 to {MAX_TIMEOUT_SECONDS} seconds.")
 
         if self.ollama_parallel >= 1:
             needed = self.catalog_model.vram_needed_gib(self.ollama_parallel)
