@@ -66,6 +66,61 @@ def _key(user_id: int) -> str:
     return f"hangar:playground:streams:{user_id}"
 
 
+class _Batch:
+    """Scripts queued in one event-loop turn go to Redis in one pipeline, one round trip.
+
+    A burst of streams would otherwise pay one request each through redis-py's
+    connection pool, which costs more CPU than the rest of the proxy's checks.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], asyncio.Future[Any]]] = []
+        self.flushing: set[asyncio.Task[None]] = set()
+
+    def run(self, script: str, *args: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.calls.append((script, args, future))
+        if len(self.calls) == 1:
+            asyncio.get_running_loop().call_soon(self._start_flush)
+        return future
+
+    def _start_flush(self) -> None:
+        task = asyncio.ensure_future(self._flush())
+        self.flushing.add(task)
+        task.add_done_callback(self.flushing.discard)
+
+    async def _flush(self) -> None:
+        calls, self.calls = self.calls, []
+        try:
+            async with _client().pipeline(transaction=False) as pipe:
+                for script, args, _ in calls:
+                    pipe.eval(script, 1, *args)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the broker is down: every caller in the batch hears it
+            for _, _, future in calls:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, _, future), result in zip(calls, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
+
+
+def _batch() -> _Batch:
+    loop = asyncio.get_running_loop()
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _Batch()
+    return batch
+
+
 async def stream_slot_acquire(user_id: int) -> None:
     limit = settings.PLAYGROUND["STREAMS_PER_USER"]
     if _redis_url():
@@ -74,7 +129,7 @@ async def stream_slot_acquire(user_id: int) -> None:
             + settings.PLAYGROUND["IDLE_LIMIT_SECONDS"]
             + 3600
         )
-        taken = await _client().eval(_ACQUIRE, 1, _key(user_id), limit, expiry)
+        taken = await _batch().run(_ACQUIRE, _key(user_id), limit, expiry)
         allowed = int(taken) > 0
     else:
         allowed = _local[user_id] < limit
@@ -89,7 +144,7 @@ async def stream_slot_acquire(user_id: int) -> None:
 
 async def stream_slot_release(user_id: int) -> None:
     if _redis_url():
-        await _client().eval(_RELEASE, 1, _key(user_id))
+        await _batch().run(_RELEASE, _key(user_id))
     elif _local[user_id] > 0:
         _local[user_id] -= 1
 

@@ -1,0 +1,59 @@
+"""Rows the benchmark needs, in a fresh database: a team, a member, a token, a ready endpoint.
+
+Run with Django set up (run.py does it); prints JSON with the session cookie, the API
+token and the deployment id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import django
+
+
+def main() -> None:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from deployments.choices import Status, Target
+    from deployments.models import Deployment
+    from portal.models import Membership, Role, Team
+    from portal.services import api_token_create
+
+    upstream = sys.argv[1]
+    team = Team.objects.create(name="Bench", slug="bench")
+    # No password: the benchmark signs in with a session made by force_login.
+    user = get_user_model().objects.create_user("bench")
+    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
+    _, token = api_token_create(team=team, owner=user, name="bench")
+    deployment = Deployment.objects.create(
+        team=team,
+        slug="bench",
+        target=Target.CLOUD_RUN_VLLM,
+        model="bench-model",
+        region="europe-west1",
+        gpu_type="nvidia-l4",
+        spec={"served_model_name": "bench-model"},
+        status=Status.READY,
+        endpoint_url=upstream,
+        requested_by=user,
+    )
+    client = Client()
+    client.force_login(user)
+    print(
+        json.dumps(
+            {
+                "session": client.cookies["sessionid"].value,
+                "token": token,
+                "deployment": deployment.pk,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
