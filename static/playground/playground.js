@@ -180,6 +180,7 @@
           else if (name === "done") {
             paint();
             statsLine(item, data);
+            if (conversation !== data.conversation_id) listConversation(data.conversation_id, text);
             conversation = data.conversation_id;
             exportLink.href = urlFor(root.dataset.exportUrl, conversation);
             exportLink.hidden = false;
@@ -231,6 +232,22 @@
       if (m.role === "assistant" && m.stats && m.stats.completion_tokens != null) statsLine(item, m.stats);
       history.push({ role: m.role, content: m.content });
     }
+  }
+
+  function listConversation(id, text) {
+    const list = document.getElementById("pg-conversations");
+    const none = document.getElementById("pg-no-conversations");
+    if (none) none.remove();
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = "#";
+    link.dataset.conversation = id;
+    link.textContent = text.slice(0, 80);
+    const note = document.createElement("small");
+    note.className = "muted";
+    note.textContent = endpointSelect.options[endpointSelect.selectedIndex].text.split(" · ")[0] + " · just now";
+    item.append(link, note);
+    list.prepend(item);
   }
 
   function newConversation() {

@@ -5,7 +5,9 @@ import shutil
 import pytest
 from django.db import connections
 
-from tests.playground.conftest import sign_in
+from deployments.choices import Status
+from tests.factories import DeploymentFactory
+from tests.playground.conftest import deploy_service, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -68,8 +70,8 @@ def test_sign_in_chat_and_see_the_reply_stream_in(
     html = reply.inner_html()
     assert "onerror" not in html and "<script" not in html
 
-    page.click("#pg-export")  # export link is live for the stored conversation
-    assert page.get_attribute("#pg-export", "href").endswith("/export/")
+    assert page.get_attribute("#pg-export", "href").endswith("/export/")  # it was stored
+    assert page.text_content("#pg-conversations a").startswith("Hi <img")  # and listed
 
 
 def test_stop_button_ends_the_reply(browser, portal_server, endpoint, deployer, sandbox):
@@ -90,3 +92,28 @@ def test_stop_button_ends_the_reply(browser, portal_server, endpoint, deployer, 
     page.click("#pg-stop")
     page.wait_for_selector("#pg-status:has-text('Stopped')")
     assert page.is_enabled("#pg-send")
+
+
+def test_reasoning_is_shown_folded(
+    browser, portal_server, team, deployer, sandbox, registry_client, build_client, run_client
+):
+    service = deploy_service(registry_client, build_client, run_client, "gemma4:e2b", "fold-gemma4")
+    deployment = DeploymentFactory(
+        team=team, status=Status.READY, endpoint_url=service.uri, model="gemma4-e2b"
+    )
+    sandbox.config(model_load_delay=0, token_delay=0)
+    http = sign_in(portal_server, deployer)
+    context = browser.new_context()
+    context.add_cookies(
+        [{"name": c.name, "value": c.value, "url": portal_server.url} for c in http.cookies]
+    )
+    page = context.new_page()
+    page.goto(f"{portal_server.url}/playground/?deployment={deployment.pk}")
+    page.wait_for_selector("#pg-think-label:not([hidden])")  # Gemma 4 can reason
+    page.fill("#pg-prompt", "Why?")
+    page.click("#pg-send")
+    page.wait_for_selector(".pg-stats")
+    folded = page.locator(".pg-assistant details.pg-reasoning")
+    assert folded.get_attribute("open") is None
+    assert folded.locator(".pg-reasoning-text").text_content().startswith("The user wrote: Why?")
+    assert page.text_content(".pg-assistant .pg-body").startswith("Sandbox gemma4:e2b heard")
