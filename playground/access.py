@@ -25,6 +25,7 @@ from rest_framework import exceptions as drf_exceptions
 
 from deployments.catalog import MODELS
 from deployments.choices import Status, Target
+from deployments.hf_catalog import HF_MODELS
 from deployments.models import Deployment
 from playground.db import run_db
 from playground.protocols import Protocol
@@ -84,12 +85,15 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
             "there is no endpoint to talk to yet."
         )
     catalog = MODELS.get(deployment.model)
+    hf = HF_MODELS.get(deployment.model)
     protocol = PROTOCOLS.get(deployment.target, Protocol.OPENAI)
     if protocol is Protocol.OLLAMA and catalog is not None:
         default_model = catalog.ollama_tag
+    elif hf is not None:
+        default_model = hf.hf_id  # vLLM serves it under --served-model-name=<hf id>
     else:
         default_model = str(deployment.spec.get("served_model_name") or deployment.model)
-    family = catalog.family if catalog else deployment.model
+    family = catalog.family if catalog else hf.family if hf else deployment.model
     return Access(
         user_id=user.pk,
         username=user.get_username(),
