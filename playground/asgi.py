@@ -31,6 +31,7 @@ from playground.db import db_pool_close
 from playground.limits import limits_close
 from playground.replies import Reply, error_reply
 from playground.upstream import upstream_close
+from playground.usage_queue import usage_drain
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -184,6 +185,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await usage_drain()
             await upstream_close()
             await limits_close()
             await asyncio.to_thread(db_pool_close)

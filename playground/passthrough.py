@@ -9,23 +9,20 @@ client had not asked for it, so its client code sees what it expects.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from playground.access import Access
-from playground.db import run_db
 from playground.models import UsageRecord
 from playground.protocols import Usage
 from playground.replies import SSE_HEADERS, Reply, error_reply
-from playground.services import Tally, estimate_tokens, usage_counts, usage_record
+from playground.services import Tally, estimate_tokens, usage_counts
 from playground.upstream import UpstreamError, json_headers, upstream_request
 from playground.upstream_auth import UpstreamCredentialError, upstream_headers
+from playground.usage_queue import usage_enqueue
 
 ROUTES = {"chat/completions": "POST", "completions": "POST", "models": "GET"}
-
-_background: set[asyncio.Task[Any]] = set()
 
 
 def _prompt_text(body: dict[str, Any]) -> str:
@@ -46,19 +43,19 @@ def _record_later(access: Access, model: str, tally: Tally, prompt_text: str) ->
     counts = usage_counts(tally=tally, prompt_text=prompt_text)
     if counts is None:
         return
-    task = asyncio.ensure_future(
-        run_db(
-            usage_record,
+    prompt, completion, estimated = counts
+    usage_enqueue(
+        UsageRecord(
             deployment_id=access.deployment_id,
             user_id=access.user_id,
-            token_id=access.token_id,
+            api_token_id=access.token_id,
             source=UsageRecord.Source.API,
-            model_name=model,
-            counts=counts,
+            model_name=model[:200],
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            estimated=estimated,
         )
     )
-    _background.add(task)
-    task.add_done_callback(_background.discard)
 
 
 async def openai_passthrough(

@@ -114,13 +114,17 @@ def chat_exchange_record(
             for name, value in settings_used.items():
                 setattr(conversation, name, value)
             conversation.save()
-        Message.objects.create(conversation=conversation, role=Message.Role.USER, content=question)
-        answer = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            content=reply,
-            reasoning=reasoning,
-            stats=stats,
+        _, answer = Message.objects.bulk_create(
+            [
+                Message(conversation=conversation, role=Message.Role.USER, content=question),
+                Message(
+                    conversation=conversation,
+                    role=Message.Role.ASSISTANT,
+                    content=reply,
+                    reasoning=reasoning,
+                    stats=stats,
+                ),
+            ]
         )
         if counts is not None:
             usage_record(

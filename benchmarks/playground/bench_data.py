@@ -44,10 +44,19 @@ def main() -> None:
     )
     client = Client()
     client.force_login(user)
+    # More members, each signed in once, for bursts that come from many people at once.
+    sessions = []
+    for n in range(int(sys.argv[2]) if len(sys.argv) > 2 else 0):
+        member = get_user_model().objects.create_user(f"bench-{n}")
+        Membership.objects.create(team=team, user=member, role=Role.MEMBER)
+        other = Client()
+        other.force_login(member)
+        sessions.append(other.cookies["sessionid"].value)
     print(
         json.dumps(
             {
                 "session": client.cookies["sessionid"].value,
+                "sessions": sessions,
                 "token": token,
                 "deployment": deployment.pk,
             }

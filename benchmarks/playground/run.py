@@ -55,6 +55,7 @@ class Procs:
             args, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
         self.running.append(proc)
+        print(f"  started {name} (pid {proc.pid})", flush=True)
 
     def stop(self) -> None:
         for proc in self.running:
@@ -88,6 +89,8 @@ class Path_:
     headers: dict[str, str]
     body: dict[str, object]
     marker: bytes  # bytes that mark one token in the stream
+    # Per-stream headers to cycle through (one signed-in user each), instead of `headers`.
+    many: tuple[dict[str, str], ...] = ()
 
 
 @dataclass
@@ -98,13 +101,14 @@ class Sample:
 
 
 async def one_stream(
-    http: aiohttp.ClientSession, path: Path_, go: asyncio.Event, s: Sample
+    http: aiohttp.ClientSession, path: Path_, go: asyncio.Event, s: Sample, n: int = 0
 ) -> None:
+    headers = path.many[n % len(path.many)] if path.many else path.headers
     await go.wait()
     started = time.perf_counter()
     last = None
     try:
-        async with http.post(path.url, json=path.body, headers=path.headers) as response:
+        async with http.post(path.url, json=path.body, headers=headers) as response:
             if response.status != 200:
                 s.errors += 1
                 await response.read()
@@ -133,13 +137,13 @@ async def measure(path: Path_, concurrency: int, rounds: int) -> Sample:
         for _ in range(rounds):
             go = asyncio.Event()
             tasks = [
-                asyncio.ensure_future(one_stream(http, path, go, sample))
-                for _ in range(concurrency)
+                asyncio.ensure_future(one_stream(http, path, go, sample, n))
+                for n in range(concurrency)
             ]
             await asyncio.sleep(0.05)
             go.set()  # all at once
             await asyncio.gather(*tasks)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(float(os.environ.get("BENCH_PAUSE", "0.2")))
     return sample
 
 
@@ -218,7 +222,7 @@ def main() -> None:
         migrate = [str(MAIN_PY), "manage.py", "migrate", "-v0"]
         subprocess.run(migrate, cwd=ROOT, env=env_all, check=True)  # noqa: S603
         made = subprocess.run(  # noqa: S603
-            [str(MAIN_PY), str(HERE / "bench_data.py"), up],
+            [str(MAIN_PY), str(HERE / "bench_data.py"), up, str(max(args.concurrency))],
             cwd=ROOT,
             env=env_all,
             check=True,
@@ -293,6 +297,9 @@ def build_paths(data: dict[str, object], ports: dict[str, int], up: str) -> list
     sse = b'"content"'
     dep = data["deployment"]
     token = {"Authorization": f"Bearer {data['token']}"}
+    sessions = data["sessions"]
+    if not isinstance(sessions, list):
+        raise TypeError("bench_data gives a list of sessions")
     cookie = {"Cookie": f"sessionid={data['session']}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
     chat = {
         "deployment": dep,
@@ -334,6 +341,17 @@ def build_paths(data: dict[str, object], ports: dict[str, int], up: str) -> list
             b"event: token",
         ),
         Path_(
+            "Hangar playground, many users",
+            f"{hangar(ports['lean'])}/playground/api/chat",
+            cookie,
+            chat,
+            b"event: token",
+            tuple(
+                {"Cookie": f"sessionid={s}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
+                for s in sessions
+            ),
+        ),
+        Path_(
             "Hangar /openai (Django view)",
             f"{hangar(ports['django'])}/api/v1/deployments/{dep}/openai/v1/chat/completions",
             token,
@@ -351,7 +369,8 @@ async def run_all(paths: list[Path_], args: argparse.Namespace, ports: dict[str,
     results: dict[tuple[str, int], Sample] = {}
     for c in args.concurrency:
         for p in wanted:
-            sample = await measure(p, c, rounds.get(c, 3 if c <= 50 else 2))
+            many = int(os.environ.get("BENCH_ROUNDS", "0"))  # more rounds, e.g. to profile
+            sample = await measure(p, c, many or rounds.get(c, 3 if c <= 50 else 2))
             results[(p.name, c)] = sample
             print(
                 f"  measured {p.name:32} c={c:<4} "
