@@ -320,13 +320,6 @@ def build_paths(data: dict[str, object], ports: dict[str, int], up: str) -> list
             sse,
         ),
         Path_(
-            "LiteLLM proxy",
-            f"http://127.0.0.1:{ports['litellm']}/v1/chat/completions",
-            {"Authorization": f"Bearer {data['litellm_key']}"},
-            body,
-            sse,
-        ),
-        Path_(
             "Hangar /openai (lean ASGI)",
             f"{hangar(ports['lean'])}/api/v1/deployments/{dep}/openai/v1/chat/completions",
             token,
@@ -358,6 +351,13 @@ def build_paths(data: dict[str, object], ports: dict[str, int], up: str) -> list
             body,
             sse,
         ),
+        Path_(
+            "LiteLLM proxy",
+            f"http://127.0.0.1:{ports['litellm']}/v1/chat/completions",
+            {"Authorization": f"Bearer {data['litellm_key']}"},
+            body,
+            sse,
+        ),
     ]
 
 
@@ -372,6 +372,7 @@ async def run_all(paths: list[Path_], args: argparse.Namespace, ports: dict[str,
             many = int(os.environ.get("BENCH_ROUNDS", "0"))  # more rounds, e.g. to profile
             sample = await measure(p, c, many or rounds.get(c, 3 if c <= 50 else 2))
             results[(p.name, c)] = sample
+            await asyncio.sleep(1.0)  # let the last path's tail work (logging, writes) finish
             print(
                 f"  measured {p.name:32} c={c:<4} "
                 f"streams={len(sample.ttft)} errors={sample.errors}",
