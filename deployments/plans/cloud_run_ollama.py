@@ -10,14 +10,8 @@ import json
 import shlex
 
 from deployments.choices import Phase, Target
-from deployments.plans.base import (
-    MANAGED_BY_LABEL,
-    ApiRequest,
-    DeploymentRef,
-    Plan,
-    PlanContext,
-    Step,
-)
+from deployments.plans import cloud_run_steps
+from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
 from deployments.specs import CloudRunOllamaSpec
 
 OLLAMA_PORT = 8080
@@ -46,31 +40,15 @@ def dockerfile(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
 
 
 def image_uri(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
-    return (
-        f"{spec.region}-docker.pkg.dev/{ctx.project}/{ctx.registry_repository}/"
-        f"{ref.slug}:a{ref.attempt}"
-    )
+    return cloud_run_steps.image_uri(ref, spec.region, ctx)
 
 
 def build_tag(ref: DeploymentRef) -> str:
-    """Unique per deployment attempt: a resumed step finds the build it already started."""
-    return f"hangar-d{ref.id}-a{ref.attempt}"
+    return cloud_run_steps.build_tag(ref)
 
 
 def location(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
-    return f"projects/{ctx.project}/locations/{spec.region}"
-
-
-def service_name(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
-    return f"{location(spec, ctx)}/services/{ref.slug}"
-
-
-def repository_body() -> dict[str, object]:
-    return {
-        "format": "DOCKER",
-        "description": "Images built by Hangar",
-        "labels": dict(MANAGED_BY_LABEL),
-    }
+    return cloud_run_steps.location(spec.region, ctx)
 
 
 def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
@@ -167,9 +145,6 @@ def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContex
 
 def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
     loc = location(spec, ctx)
-    repo = ctx.registry_repository
-    service = service_name(ref, spec, ctx)
-    invoker = f"serviceAccount:{ctx.portal_service_account}"
     build = build_body(ref, spec, ctx)
     smoke_body = {
         "model": spec.catalog_model.ollama_tag,
@@ -177,23 +152,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
         "stream": False,
     }
     steps = (
-        Step(
-            key="ensure_repository",
-            title="Ensure the Artifact Registry Docker repository",
-            action="artifact_registry.ensure_repository",
-            request=ApiRequest(
-                "artifactregistry",
-                "POST",
-                f"/v1/{loc}/repositories?repositoryId={repo}",
-                repository_body(),
-            ),
-            gcloud=(
-                f"gcloud artifacts repositories create {repo} --repository-format=docker "
-                f"--location={spec.region} --labels=managed-by=hangar"
-            ),
-            required_role="roles/artifactregistry.admin",
-            params={"parent": loc, "repository_id": repo},
-        ),
+        cloud_run_steps.ensure_repository(spec.region, ctx),
         Step(
             key="build_image",
             title=f"Build the image with {spec.catalog_model.ollama_tag} baked in",
@@ -206,47 +165,15 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             required_role="roles/cloudbuild.builds.editor",
             params={"parent": loc, "tag": build_tag(ref)},
         ),
-        Step(
-            key="deploy_service",
-            title="Create or update the Cloud Run service",
-            action="cloud_run.apply_service",
-            request=ApiRequest(
-                "run", "PATCH", f"/v2/{service}?allowMissing=true", service_body(ref, spec, ctx)
-            ),
+        cloud_run_steps.deploy_service(
+            ref,
+            spec.region,
+            ctx,
+            body=service_body(ref, spec, ctx),
             gcloud=_gcloud_deploy(ref, spec, ctx),
-            required_role="roles/run.admin",
-            params={"name": service},
-            billing="starts",
         ),
-        Step(
-            key="grant_invoker",
-            title="Let only the portal invoke the service",
-            action="cloud_run.grant_invoker",
-            request=ApiRequest(
-                "run",
-                "POST",
-                f"/v2/{service}:setIamPolicy",
-                {"policy": {"bindings": [{"role": "roles/run.invoker", "members": [invoker]}]}},
-            ),
-            gcloud=(
-                f"gcloud run services add-iam-policy-binding {ref.slug} --region={spec.region} "
-                f"--member={invoker} --role=roles/run.invoker"
-            ),
-            required_role="roles/run.admin",
-            params={"name": service, "member": invoker, "role": "roles/run.invoker"},
-        ),
-        Step(
-            key="wait_ready",
-            title="Wait until the service is Ready",
-            action="cloud_run.wait_ready",
-            request=ApiRequest("run", "GET", f"/v2/{service}"),
-            gcloud=(
-                f"gcloud run services describe {ref.slug} --region={spec.region} "
-                "--format='value(status.url)'"
-            ),
-            required_role="roles/run.viewer",
-            params={"name": service},
-        ),
+        cloud_run_steps.grant_invoker(ref, spec.region, ctx),
+        cloud_run_steps.wait_ready(ref, spec.region, ctx),
         Step(
             key="smoke_test",
             title="Chat with the model through its private URL",
@@ -263,41 +190,9 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
 
 
 def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
-    loc = location(spec, ctx)
-    repo = ctx.registry_repository
-    service = service_name(ref, spec, ctx)
-    package = f"{loc}/repositories/{repo}/packages/{ref.slug}"
     steps = (
-        Step(
-            key="cancel_build",
-            title="Cancel the image build if it is still running",
-            action="cloud_build.cancel_build",
-            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
-            gcloud=f"gcloud builds cancel BUILD_ID --region={spec.region}",
-            required_role="roles/cloudbuild.builds.editor",
-            params={"parent": loc, "tag": build_tag(ref)},
-        ),
-        Step(
-            key="delete_service",
-            title="Delete the Cloud Run service",
-            action="cloud_run.delete_service",
-            request=ApiRequest("run", "DELETE", f"/v2/{service}"),
-            gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
-            required_role="roles/run.admin",
-            params={"name": service},
-            billing="ends",
-        ),
-        Step(
-            key="delete_image",
-            title="Delete the image and all its tags",
-            action="artifact_registry.delete_package",
-            request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
-            gcloud=(
-                f"gcloud artifacts packages delete {ref.slug} --repository={repo} "
-                f"--location={spec.region} --quiet"
-            ),
-            required_role="roles/artifactregistry.admin",
-            params={"name": package},
-        ),
+        cloud_run_steps.cancel_build(ref, spec.region, ctx, tag=build_tag(ref)),
+        cloud_run_steps.delete_service(ref, spec.region, ctx),
+        cloud_run_steps.delete_image(ref, spec.region, ctx),
     )
     return Plan(Target.CLOUD_RUN_OLLAMA, Phase.TEARDOWN, ref, steps)

@@ -10,6 +10,7 @@ import json
 import shlex
 
 from deployments.choices import Phase, Target
+from deployments.plans import cloud_run_steps
 from deployments.plans import vllm_bodies as bodies
 from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
 from deployments.specs_vllm import CloudRunVllmSpec, WeightsSource
@@ -67,30 +68,9 @@ def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> 
 
 def _baked_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
     loc = bodies.location(spec, ctx)
-    repo = ctx.registry_repository
     build = bodies.image_build_body(ref, spec, ctx)
     return [
-        Step(
-            key="ensure_repository",
-            title="Ensure the Artifact Registry Docker repository",
-            action="artifact_registry.ensure_repository",
-            request=ApiRequest(
-                "artifactregistry",
-                "POST",
-                f"/v1/{loc}/repositories?repositoryId={repo}",
-                {
-                    "format": "DOCKER",
-                    "description": "Images built by Hangar",
-                    "labels": {"managed-by": "hangar"},
-                },
-            ),
-            gcloud=(
-                f"gcloud artifacts repositories create {repo} --repository-format=docker "
-                f"--location={spec.region} --labels=managed-by=hangar"
-            ),
-            required_role="roles/artifactregistry.admin",
-            params={"parent": loc, "repository_id": repo},
-        ),
+        cloud_run_steps.ensure_repository(spec.region, ctx),
         Step(
             key="build_image",
             title=f"Build a vLLM image with {spec.hf_model.hf_id} baked in",
@@ -204,8 +184,6 @@ def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext)
 
 
 def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    service = bodies.service_name(ref, spec, ctx)
-    invoker = f"serviceAccount:{ctx.portal_service_account}"
     smoke_body = {
         "model": spec.hf_model.hf_id,
         "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
@@ -214,50 +192,15 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
     }
     curl = 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
     return [
-        Step(
-            key="deploy_service",
-            title="Create or update the Cloud Run service",
-            action="cloud_run.apply_service",
-            request=ApiRequest(
-                "run",
-                "PATCH",
-                f"/v2/{service}?allowMissing=true",
-                bodies.service_body(ref, spec, ctx),
-            ),
+        cloud_run_steps.deploy_service(
+            ref,
+            spec.region,
+            ctx,
+            body=bodies.service_body(ref, spec, ctx),
             gcloud=_gcloud_deploy(ref, spec, ctx),
-            required_role="roles/run.admin",
-            params={"name": service},
-            billing="starts",
         ),
-        Step(
-            key="grant_invoker",
-            title="Let only the portal invoke the service",
-            action="cloud_run.grant_invoker",
-            request=ApiRequest(
-                "run",
-                "POST",
-                f"/v2/{service}:setIamPolicy",
-                {"policy": {"bindings": [{"role": "roles/run.invoker", "members": [invoker]}]}},
-            ),
-            gcloud=(
-                f"gcloud run services add-iam-policy-binding {ref.slug} --region={spec.region} "
-                f"--member={invoker} --role=roles/run.invoker"
-            ),
-            required_role="roles/run.admin",
-            params={"name": service, "member": invoker, "role": "roles/run.invoker"},
-        ),
-        Step(
-            key="wait_ready",
-            title="Wait until the service is Ready",
-            action="cloud_run.wait_ready",
-            request=ApiRequest("run", "GET", f"/v2/{service}"),
-            gcloud=(
-                f"gcloud run services describe {ref.slug} --region={spec.region} "
-                "--format='value(status.url)'"
-            ),
-            required_role="roles/run.viewer",
-            params={"name": service},
-        ),
+        cloud_run_steps.grant_invoker(ref, spec.region, ctx),
+        cloud_run_steps.wait_ready(ref, spec.region, ctx),
         Step(
             key="check_health",
             title="Check vLLM's /health through the private URL",
@@ -291,30 +234,11 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) ->
 
 
 def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
-    loc = bodies.location(spec, ctx)
-    service = bodies.service_name(ref, spec, ctx)
     email = bodies.service_account_email(ref, ctx)
     member = f"serviceAccount:{email}"
     steps = [
-        Step(
-            key="cancel_build",
-            title="Cancel the build if it is still running",
-            action="cloud_build.cancel_build",
-            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
-            gcloud=f"gcloud builds cancel BUILD_ID --region={spec.region}",
-            required_role="roles/cloudbuild.builds.editor",
-            params={"parent": loc, "tag": bodies.build_tag(ref)},
-        ),
-        Step(
-            key="delete_service",
-            title="Delete the Cloud Run service",
-            action="cloud_run.delete_service",
-            request=ApiRequest("run", "DELETE", f"/v2/{service}"),
-            gcloud=f"gcloud run services delete {ref.slug} --region={spec.region} --quiet",
-            required_role="roles/run.admin",
-            params={"name": service},
-            billing="ends",
-        ),
+        cloud_run_steps.cancel_build(ref, spec.region, ctx, tag=bodies.build_tag(ref)),
+        cloud_run_steps.delete_service(ref, spec.region, ctx),
     ]
     if spec.weights_source == WeightsSource.BUCKET:
         bucket = bodies.bucket_name(ref, ctx)
@@ -330,21 +254,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             )
         )
     else:
-        package = f"{loc}/repositories/{ctx.registry_repository}/packages/{ref.slug}"
-        steps.append(
-            Step(
-                key="delete_image",
-                title="Delete the image and all its tags",
-                action="artifact_registry.delete_package",
-                request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
-                gcloud=(
-                    f"gcloud artifacts packages delete {ref.slug} "
-                    f"--repository={ctx.registry_repository} --location={spec.region} --quiet"
-                ),
-                required_role="roles/artifactregistry.admin",
-                params={"name": package},
-            )
-        )
+        steps.append(cloud_run_steps.delete_image(ref, spec.region, ctx))
     if spec.needs_hf_token:
         secret = bodies.secret_name(ref, ctx)
         steps.append(

@@ -9,6 +9,7 @@ reads it with an env `secretKeyRef`. Only Secret Manager holds the value.
 import base64
 import hashlib
 
+from deployments.plans import cloud_run_steps
 from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.specs_vllm import CloudRunVllmSpec, WeightsSource
 from portal.secret_names import hf_secret_id, hf_secret_name
@@ -29,23 +30,19 @@ VLLM_COMMAND = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
 
 
 def location(spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
-    return f"projects/{ctx.project}/locations/{spec.region}"
+    return cloud_run_steps.location(spec.region, ctx)
 
 
 def service_name(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
-    return f"{location(spec, ctx)}/services/{ref.slug}"
+    return cloud_run_steps.service_name(ref, spec.region, ctx)
 
 
 def image_uri(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
-    return (
-        f"{spec.region}-docker.pkg.dev/{ctx.project}/{ctx.registry_repository}/"
-        f"{ref.slug}:a{ref.attempt}"
-    )
+    return cloud_run_steps.image_uri(ref, spec.region, ctx)
 
 
 def build_tag(ref: DeploymentRef) -> str:
-    """Unique per deployment attempt: a resumed step finds the build it already started."""
-    return f"hangar-d{ref.id}-a{ref.attempt}"
+    return cloud_run_steps.build_tag(ref)
 
 
 def _short_hash(text: str, length: int) -> str:

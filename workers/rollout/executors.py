@@ -5,17 +5,15 @@ operation's name; when it is called again with that name it only polls. None of
 them sleeps: the runner records the result and the task is queued again.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from django.conf import settings
-
-from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded, Waiting
+from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
 from workers.gcp import artifact_registry, cloud_build, cloud_run, endpoint
 from workers.gcp.cloud_build import BuildState
+from workers.gcp.endpoint import EndpointReply
 from workers.gcp.operations import OperationState
+from workers.rollout.endpoint_calls import call_endpoint
 from workers.rollout.executors_vllm import VLLM_EXECUTORS
 
 Executor = Callable[[StepClaim], StepResult]
@@ -113,34 +111,15 @@ def wait_ready(claim: StepClaim) -> StepResult:
 
 def ollama_chat(claim: StepClaim) -> StepResult:
     """A real chat through the private URL: the deployment is ready only if the model answers."""
-    uri = claim.outputs.get("service_uri", "")
-    budget = float(settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"])
-    elapsed = time.time() - claim.started_at.timestamp()
-    if elapsed > budget:
-        return Failed(
-            f"The model did not answer within {budget:.0f} s.",
-            "A cold start loads the weights into GPU memory; a larger model needs longer. "
-            "Raise ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS or check the service logs, then retry.",
-        )
-    # Stay inside the task's soft time limit; a slow cold start is retried, not failed.
-    timeout = max(1.0, min(budget - elapsed, settings.CELERY_TASK_SOFT_TIME_LIMIT - 10))
     request = claim.step.request
-    try:
-        reply = endpoint.post_json(
+    reply = call_endpoint(
+        claim,
+        lambda uri, timeout: endpoint.post_json(
             service_uri=uri, path=request.path, body=request.body or {}, timeout=timeout
-        )
-    except requests.Timeout:
-        return Retry(f"No answer within {timeout:.0f} s (the model may still be loading).")
-    except requests.ConnectionError as exc:
-        return Retry(f"Could not connect to {uri}: {exc}")
-    if reply.status in (401, 403):
-        return Failed(
-            f"The service refused the portal's ID token ({reply.status}): {reply.text}",
-            "The portal's service account needs roles/run.invoker on the service, and the "
-            "token's audience must be the service URL.",
-        )
-    if reply.status == 429 or reply.status >= 500:
-        return Retry(f"The service answered {reply.status}: {reply.text}")
+        ),
+    )
+    if not isinstance(reply, EndpointReply):
+        return reply
     content = (
         (reply.body or {}).get("message", {}).get("content", "") if reply.status == 200 else ""
     )

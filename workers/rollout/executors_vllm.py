@@ -5,17 +5,15 @@ long operations returned as Waiting. The IAM and bucket calls here are synchrono
 in Google's APIs, so they finish within the step.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from django.conf import settings
 from google.api_core import exceptions as gexc
 
-from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded
+from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded
 from workers.gcp import endpoint, iam, secret_manager, storage
 from workers.gcp.endpoint import EndpointReply
+from workers.rollout.endpoint_calls import call_endpoint
 
 
 def ensure_service_account(claim: StepClaim) -> StepResult:
@@ -80,42 +78,10 @@ def delete_service_account(claim: StepClaim) -> StepResult:
     return Succeeded("Deleted." if deleted else "The service account was already gone.")
 
 
-def _call_endpoint(
-    claim: StepClaim, send: Callable[[str, float], EndpointReply]
-) -> EndpointReply | StepResult:
-    """Call the private URL within the smoke-test budget; a reply, or what to do instead."""
-    uri = claim.outputs.get("service_uri", "")
-    budget = float(settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"])
-    elapsed = time.time() - claim.started_at.timestamp()
-    if elapsed > budget:
-        return Failed(
-            f"The model server did not answer within {budget:.0f} s.",
-            "A cold start loads the weights into GPU memory (from the bucket mount in bucket "
-            "mode, which is slower). Raise ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS or read the "
-            "service's logs, then retry.",
-        )
-    timeout = max(1.0, min(budget - elapsed, settings.CELERY_TASK_SOFT_TIME_LIMIT - 10))
-    try:
-        reply = send(uri, timeout)
-    except requests.Timeout:
-        return Retry(f"No answer within {timeout:.0f} s (the model may still be loading).")
-    except requests.ConnectionError as exc:
-        return Retry(f"Could not connect to {uri}: {exc}")
-    if reply.status in (401, 403):
-        return Failed(
-            f"The service refused the portal's ID token ({reply.status}): {reply.text}",
-            "The portal's service account needs roles/run.invoker on the service, and the "
-            "token's audience must be the service URL.",
-        )
-    if reply.status == 429 or reply.status >= 500:
-        return Retry(f"The service answered {reply.status}: {reply.text}")
-    return reply
-
-
 def vllm_health(claim: StepClaim) -> StepResult:
     """vLLM answers /health with 200 once its engine is up; before that, wait."""
     path = claim.step.request.path
-    reply = _call_endpoint(
+    reply = call_endpoint(
         claim, lambda uri, timeout: endpoint.get(service_uri=uri, path=path, timeout=timeout)
     )
     if not isinstance(reply, EndpointReply):
@@ -132,7 +98,7 @@ def openai_chat(claim: StepClaim) -> StepResult:
     """A real chat completion: the deployment is ready only if the model answers."""
     request = claim.step.request
     body: dict[str, Any] = request.body or {}
-    reply = _call_endpoint(
+    reply = call_endpoint(
         claim,
         lambda uri, timeout: endpoint.post_json(
             service_uri=uri, path=request.path, body=body, timeout=timeout

@@ -1,0 +1,154 @@
+"""Steps every Cloud Run target shares: the image repository, the service, its invoker,
+readiness, and their removal. Each target's plan module adds what is its own."""
+
+from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, PlanContext, Step
+
+INVOKER_ROLE = "roles/run.invoker"
+
+
+def location(region: str, ctx: PlanContext) -> str:
+    return f"projects/{ctx.project}/locations/{region}"
+
+
+def service_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
+    return f"{location(region, ctx)}/services/{ref.slug}"
+
+
+def image_uri(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
+    return (
+        f"{region}-docker.pkg.dev/{ctx.project}/{ctx.registry_repository}/{ref.slug}:a{ref.attempt}"
+    )
+
+
+def build_tag(ref: DeploymentRef) -> str:
+    """Unique per deployment attempt: a resumed step finds the build it already started."""
+    return f"hangar-d{ref.id}-a{ref.attempt}"
+
+
+def package_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
+    return f"{location(region, ctx)}/repositories/{ctx.registry_repository}/packages/{ref.slug}"
+
+
+def ensure_repository(region: str, ctx: PlanContext) -> Step:
+    loc = location(region, ctx)
+    repo = ctx.registry_repository
+    return Step(
+        key="ensure_repository",
+        title="Ensure the Artifact Registry Docker repository",
+        action="artifact_registry.ensure_repository",
+        request=ApiRequest(
+            "artifactregistry",
+            "POST",
+            f"/v1/{loc}/repositories?repositoryId={repo}",
+            {
+                "format": "DOCKER",
+                "description": "Images built by Hangar",
+                "labels": dict(MANAGED_BY_LABEL),
+            },
+        ),
+        gcloud=(
+            f"gcloud artifacts repositories create {repo} --repository-format=docker "
+            f"--location={region} --labels=managed-by=hangar"
+        ),
+        required_role="roles/artifactregistry.admin",
+        params={"parent": loc, "repository_id": repo},
+    )
+
+
+def deploy_service(
+    ref: DeploymentRef, region: str, ctx: PlanContext, *, body: dict[str, object], gcloud: str
+) -> Step:
+    """Create or update (allowMissing): the same idempotent call whether it exists or not."""
+    service = service_name(ref, region, ctx)
+    return Step(
+        key="deploy_service",
+        title="Create or update the Cloud Run service",
+        action="cloud_run.apply_service",
+        request=ApiRequest("run", "PATCH", f"/v2/{service}?allowMissing=true", body),
+        gcloud=gcloud,
+        required_role="roles/run.admin",
+        params={"name": service},
+        billing="starts",
+    )
+
+
+def grant_invoker(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
+    """The service stays private: the portal's identity is its only invoker, never allUsers."""
+    service = service_name(ref, region, ctx)
+    invoker = f"serviceAccount:{ctx.portal_service_account}"
+    return Step(
+        key="grant_invoker",
+        title="Let only the portal invoke the service",
+        action="cloud_run.grant_invoker",
+        request=ApiRequest(
+            "run",
+            "POST",
+            f"/v2/{service}:setIamPolicy",
+            {"policy": {"bindings": [{"role": INVOKER_ROLE, "members": [invoker]}]}},
+        ),
+        gcloud=(
+            f"gcloud run services add-iam-policy-binding {ref.slug} --region={region} "
+            f"--member={invoker} --role={INVOKER_ROLE}"
+        ),
+        required_role="roles/run.admin",
+        params={"name": service, "member": invoker, "role": INVOKER_ROLE},
+    )
+
+
+def wait_ready(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
+    service = service_name(ref, region, ctx)
+    return Step(
+        key="wait_ready",
+        title="Wait until the service is Ready",
+        action="cloud_run.wait_ready",
+        request=ApiRequest("run", "GET", f"/v2/{service}"),
+        gcloud=(
+            f"gcloud run services describe {ref.slug} --region={region} "
+            "--format='value(status.url)'"
+        ),
+        required_role="roles/run.viewer",
+        params={"name": service},
+    )
+
+
+def cancel_build(ref: DeploymentRef, region: str, ctx: PlanContext, *, tag: str) -> Step:
+    loc = location(region, ctx)
+    return Step(
+        key="cancel_build",
+        title="Cancel the build if it is still running",
+        action="cloud_build.cancel_build",
+        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
+        gcloud=f"gcloud builds cancel BUILD_ID --region={region}",
+        required_role="roles/cloudbuild.builds.editor",
+        params={"parent": loc, "tag": tag},
+    )
+
+
+def delete_service(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
+    service = service_name(ref, region, ctx)
+    return Step(
+        key="delete_service",
+        title="Delete the Cloud Run service",
+        action="cloud_run.delete_service",
+        request=ApiRequest("run", "DELETE", f"/v2/{service}"),
+        gcloud=f"gcloud run services delete {ref.slug} --region={region} --quiet",
+        required_role="roles/run.admin",
+        params={"name": service},
+        billing="ends",
+    )
+
+
+def delete_image(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
+    package = package_name(ref, region, ctx)
+    return Step(
+        key="delete_image",
+        title="Delete the image and all its tags",
+        action="artifact_registry.delete_package",
+        request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
+        gcloud=(
+            f"gcloud artifacts packages delete {ref.slug} --repository={ctx.registry_repository} "
+            f"--location={region} --quiet"
+        ),
+        required_role="roles/artifactregistry.admin",
+        params={"name": package},
+    )
