@@ -43,7 +43,7 @@ def deployment_timeline(*, deployment: Deployment) -> QuerySet[DeploymentEvent]:
 def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
     """What an approver weighs: the stored estimate, and the quotas before and after."""
     from deployments.pricing.estimator import Estimate
-    from deployments.services.quotas import gpus_held, quota_check
+    from deployments.services.quotas import quota_check
     from deployments.specs import spec_for
 
     return {
@@ -52,7 +52,7 @@ def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
             team=deployment.team,
             region=deployment.region,
             gpu_type=deployment.gpu_type,
-            requested=gpus_held(spec_for(deployment)),
+            requested=spec_for(deployment).gpus_held,
             exclude=deployment,
         ),
     }

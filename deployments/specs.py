@@ -4,12 +4,13 @@ The form, the API and the plan all read a spec from here, so a rule lives once.
 """
 
 import re
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Protocol, Self
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from deployments.catalog import GPU_TYPES, MODELS, CatalogModel, GpuType
+from deployments.catalog import GPU_TYPES, MODELS, CatalogModel
 from deployments.choices import Target
 from deployments.cloud_run_rules import MAX_CONCURRENCY, FieldErrors, cloud_run_instance_errors
+from deployments.spec_base import SpecBase
 from deployments.specs_vllm import CloudRunVllmSpec
 
 SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
@@ -25,7 +26,7 @@ def slug_errors(slug: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class CloudRunOllamaSpec:
+class CloudRunOllamaSpec(SpecBase):
     """Seed 000's `gcloud run deploy` flags; the defaults are the seed's values."""
 
     model: str
@@ -40,33 +41,9 @@ class CloudRunOllamaSpec:
     max_instances: int = 1
     timeout_seconds: int = 600
 
-    # Fields kept in Deployment columns rather than in Deployment.spec.
-    COLUMN_FIELDS = ("model", "region", "gpu_type", "gpu_count")
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_values(cls, values: dict[str, Any]) -> Self:
-        return cls(**{k: values[k] for k in cls.field_names() if k in values})
-
-    @classmethod
-    def from_deployment(cls, deployment: Any) -> Self:
-        columns = {name: getattr(deployment, name) for name in cls.COLUMN_FIELDS}
-        return cls.from_values({**deployment.spec, **columns})
-
-    def spec_json(self) -> dict[str, Any]:
-        """The part stored in Deployment.spec."""
-        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}
-
     @property
     def catalog_model(self) -> CatalogModel:
         return MODELS[self.model]
-
-    @property
-    def gpu(self) -> GpuType:
-        return GPU_TYPES[self.gpu_type]
 
     def errors(self) -> FieldErrors:
         """Every reason this spec cannot run, by field; empty when it can."""
@@ -129,6 +106,8 @@ class DeploymentSpec(Protocol):
     def min_instances(self) -> int: ...
     @property
     def max_instances(self) -> int: ...
+    @property
+    def gpus_held(self) -> int: ...
     @classmethod
     def field_names(cls) -> list[str]: ...
     @classmethod

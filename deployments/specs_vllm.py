@@ -4,17 +4,18 @@ deployments.specs registers this class for the `cloud-run-vllm` target; the form
 the API and the plan read it from there.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
-from deployments.catalog import GPU_TYPES, GpuType
+from deployments.catalog import GPU_TYPES
 from deployments.cloud_run_rules import (
     MAX_CONCURRENCY,
     FieldErrors,
     cloud_run_instance_errors,
 )
 from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel
+from deployments.spec_base import SpecBase
 
 # Below this vLLM leaves too little room to be worth a GPU; above it the CUDA
 # context and activations outside vLLM's share run out of memory at start.
@@ -34,7 +35,7 @@ class WeightsSource:
 
 
 @dataclass(frozen=True)
-class CloudRunVllmSpec:
+class CloudRunVllmSpec(SpecBase):
     """Seed 001's and 002's `gcloud run deploy` flags and vLLM settings; defaults are theirs."""
 
     model: str
@@ -52,43 +53,19 @@ class CloudRunVllmSpec:
     max_instances: int = 1
     timeout_seconds: int = 600
 
-    COLUMN_FIELDS = ("model", "region", "gpu_type", "gpu_count")
-
     @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_values(cls, values: dict[str, Any]) -> Self:
-        picked = {k: values[k] for k in cls.field_names() if k in values}
+    def normalise(cls, values: dict[str, Any]) -> dict[str, Any]:
+        picked = dict(values)
         if "gpu_memory_utilization" in picked:
             # Kept as a string so the JSON column holds exactly what was asked for.
             picked["gpu_memory_utilization"] = str(picked["gpu_memory_utilization"])
         if picked.get("max_model_len") in ("", 0):
             picked["max_model_len"] = None
-        return cls(**picked)
-
-    @classmethod
-    def from_deployment(cls, deployment: Any) -> Self:
-        columns = {name: getattr(deployment, name) for name in cls.COLUMN_FIELDS}
-        return cls.from_values({**deployment.spec, **columns})
-
-    def spec_json(self) -> dict[str, Any]:
-        """The part stored in Deployment.spec."""
-        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}
+        return picked
 
     @property
     def hf_model(self) -> HfModel:
         return HF_MODELS[self.model]
-
-    @property
-    def gpu(self) -> GpuType:
-        return GPU_TYPES[self.gpu_type]
-
-    @property
-    def gpus_held(self) -> int:
-        """GPUs the deployment holds at its largest: what quotas and costs count."""
-        return self.gpu_count * self.max_instances
 
     @property
     def needs_hf_token(self) -> bool:

@@ -47,10 +47,6 @@ def build_tag(ref: DeploymentRef) -> str:
     return cloud_run_steps.build_tag(ref)
 
 
-def location(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
-    return cloud_run_steps.location(spec.region, ctx)
-
-
 def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
     image = image_uri(ref, spec, ctx)
     encoded = base64.b64encode(dockerfile(spec, ctx).encode()).decode()
@@ -144,8 +140,6 @@ def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContex
 
 
 def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
-    loc = location(spec, ctx)
-    build = build_body(ref, spec, ctx)
     smoke_body = {
         "model": spec.catalog_model.ollama_tag,
         "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
@@ -153,17 +147,13 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
     }
     steps = (
         cloud_run_steps.ensure_repository(spec.region, ctx),
-        Step(
+        cloud_run_steps.run_build(
+            ref,
+            spec.region,
+            ctx,
             key="build_image",
             title=f"Build the image with {spec.catalog_model.ollama_tag} baked in",
-            action="cloud_build.run_build",
-            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", build),
-            gcloud=(
-                f"gcloud builds submit --no-source --region={spec.region} "
-                f"--config=<(echo {shlex.quote(json.dumps(build))})"
-            ),
-            required_role="roles/cloudbuild.builds.editor",
-            params={"parent": loc, "tag": build_tag(ref)},
+            body=build_body(ref, spec, ctx),
         ),
         cloud_run_steps.deploy_service(
             ref,

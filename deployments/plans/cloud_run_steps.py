@@ -1,6 +1,9 @@
 """Steps every Cloud Run target shares: the image repository, the service, its invoker,
 readiness, and their removal. Each target's plan module adds what is its own."""
 
+import json
+import shlex
+
 from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, PlanContext, Step
 
 INVOKER_ROLE = "roles/run.invoker"
@@ -52,6 +55,31 @@ def ensure_repository(region: str, ctx: PlanContext) -> Step:
         ),
         required_role="roles/artifactregistry.admin",
         params={"parent": loc, "repository_id": repo},
+    )
+
+
+def run_build(
+    ref: DeploymentRef,
+    region: str,
+    ctx: PlanContext,
+    *,
+    key: str,
+    title: str,
+    body: dict[str, object],
+) -> Step:
+    """An inline Cloud Build (no source upload), tagged so a resumed step finds its build."""
+    loc = location(region, ctx)
+    return Step(
+        key=key,
+        title=title,
+        action="cloud_build.run_build",
+        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", body),
+        gcloud=(
+            f"gcloud builds submit --no-source --region={region} "
+            f"--config=<(echo {shlex.quote(json.dumps(body))})"
+        ),
+        required_role="roles/cloudbuild.builds.editor",
+        params={"parent": loc, "tag": build_tag(ref)},
     )
 
 

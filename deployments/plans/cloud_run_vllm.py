@@ -67,27 +67,22 @@ def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> 
 
 
 def _baked_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    loc = bodies.location(spec, ctx)
-    build = bodies.image_build_body(ref, spec, ctx)
     return [
         cloud_run_steps.ensure_repository(spec.region, ctx),
-        Step(
+        cloud_run_steps.run_build(
+            ref,
+            spec.region,
+            ctx,
             key="build_image",
             title=f"Build a vLLM image with {spec.hf_model.hf_id} baked in",
-            action="cloud_build.run_build",
-            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", build),
-            gcloud=_gcloud_build(spec, build),
-            required_role="roles/cloudbuild.builds.editor",
-            params={"parent": loc, "tag": bodies.build_tag(ref)},
+            body=bodies.image_build_body(ref, spec, ctx),
         ),
     ]
 
 
 def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    loc = bodies.location(spec, ctx)
     bucket = bodies.bucket_name(ref, ctx)
     member = f"serviceAccount:{bodies.service_account_email(ref, ctx)}"
-    download = bodies.download_build_body(ref, spec, ctx)
     return [
         Step(
             key="ensure_bucket",
@@ -124,23 +119,15 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             required_role="roles/storage.admin",
             params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
         ),
-        Step(
+        cloud_run_steps.run_build(
+            ref,
+            spec.region,
+            ctx,
             key="download_weights",
             title=f"Download {spec.hf_model.hf_id} into the bucket",
-            action="cloud_build.run_build",
-            request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", download),
-            gcloud=_gcloud_build(spec, download),
-            required_role="roles/cloudbuild.builds.editor",
-            params={"parent": loc, "tag": bodies.build_tag(ref)},
+            body=bodies.download_build_body(ref, spec, ctx),
         ),
     ]
-
-
-def _gcloud_build(spec: CloudRunVllmSpec, build: dict[str, object]) -> str:
-    return (
-        f"gcloud builds submit --no-source --region={spec.region} "
-        f"--config=<(echo {shlex.quote(json.dumps(build))})"
-    )
 
 
 def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:

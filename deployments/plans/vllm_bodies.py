@@ -29,14 +29,6 @@ WEIGHTS_VOLUME = "weights"
 VLLM_COMMAND = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
 
 
-def location(spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
-    return cloud_run_steps.location(spec.region, ctx)
-
-
-def service_name(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
-    return cloud_run_steps.service_name(ref, spec.region, ctx)
-
-
 def image_uri(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
     return cloud_run_steps.image_uri(ref, spec.region, ctx)
 

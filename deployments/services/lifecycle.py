@@ -29,7 +29,7 @@ from deployments.pricing.estimator import Estimate, cents
 from deployments.services.estimates import estimate_for
 from deployments.services.hf_access import hf_token_errors
 from deployments.services.policy import Decision, Outcome, approval_decision
-from deployments.services.quotas import QuotaCheck, gpus_held, quota_check
+from deployments.services.quotas import QuotaCheck, quota_check
 from deployments.services.spend import hours_left_in_month, spend_projected_month
 from deployments.specs import slug_errors, spec_class_for
 from portal.access import is_platform_admin, require_team_role
@@ -113,7 +113,7 @@ def deployment_assess(
         team=team,
         region=spec.region,
         gpu_type=spec.gpu_type,
-        requested=gpus_held(spec),
+        requested=spec.gpus_held,
         exclude=exclude,
         lock=lock,
     )

@@ -13,11 +13,6 @@ from deployments.specs import spec_for
 from portal.models import Team
 
 
-def gpus_held(spec: Any) -> int:
-    """Cloud Run: GPUs per instance × max instances (each instance may be billed at once)."""
-    return int(spec.gpu_count) * int(spec.max_instances)
-
-
 @dataclass(frozen=True)
 class QuotaCheck:
     region: str
@@ -59,7 +54,7 @@ class QuotaCheck:
 
 
 def _held(deployments: Any) -> int:
-    return sum(gpus_held(spec_for(d)) for d in deployments.select_related("team"))
+    return sum(spec_for(d).gpus_held for d in deployments.select_related("team"))
 
 
 def quota_check(
