@@ -1,12 +1,16 @@
-"""Reads shared by the pages and the API: what a user may see."""
+"""Reads shared by the pages and the API: what a user may see, and what it has cost."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from deployments.choices import Status
-from deployments.models import Deployment, DeploymentEvent
+from deployments.choices import TERMINAL_STATES, Status
+from deployments.models import CostAccrual, Deployment, DeploymentEvent
+from deployments.pricing.estimator import Estimate
 from portal.access import is_platform_admin, teams_visible_to
 from portal.exceptions import NotFound
 from portal.models import ApiToken
@@ -68,7 +72,6 @@ def deployment_cost_facts(*, deployment: Deployment) -> dict[str, Any]:
 
     from deployments.models import CostAccrual
     from deployments.pricing.estimator import Estimate
-    from deployments.services.spend import spend_month_to_date
 
     accrued = CostAccrual.objects.filter(deployment=deployment).aggregate(total=Sum("amount"))
     total_cost = accrued["total"] or Decimal(0)
@@ -91,3 +94,71 @@ def deployment_cost_facts(*, deployment: Deployment) -> dict[str, Any]:
         "cost_per_million_tokens": total_cost * 1_000_000 / served if served else None,
         "billing": deployment.cost_accrued_until is not None,
     }
+
+
+# Spend: the cost accruals deployments.services.spend writes, read back per team,
+# deployment and day, and projected to the end of the month.
+
+SECONDS_PER_HOUR = Decimal(3600)
+
+
+def deployment_hourly_rate(*, deployment: Deployment) -> Decimal:
+    """The average hourly rate of the estimate the deployment was approved with."""
+    if not deployment.estimate:
+        return Decimal(0)
+    return Estimate.from_json(deployment.estimate).average_hourly
+
+
+def _month_start(now: datetime) -> datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def spend_month_to_date(
+    *, team: Any = None, deployment: Any = None, now: datetime | None = None
+) -> Decimal:
+    accruals = CostAccrual.objects.filter(period_end__gte=_month_start(now or timezone.now()))
+    if team is not None:
+        accruals = accruals.filter(team=team)
+    if deployment is not None:
+        accruals = accruals.filter(deployment=deployment)
+    return accruals.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def spend_by_deployment(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    rows = (
+        CostAccrual.objects.filter(team=team, period_end__gte=_month_start(now or timezone.now()))
+        .values("deployment_id", "deployment__slug", "deployment__status")
+        .annotate(total=Sum("amount"))
+        .order_by("-total")
+    )
+    return list(rows)
+
+
+def spend_by_day(*, team: Any = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    accruals = CostAccrual.objects.filter(period_end__gte=_month_start(now or timezone.now()))
+    if team is not None:
+        accruals = accruals.filter(team=team)
+    return list(
+        accruals.annotate(day=TruncDate("period_end"))
+        .values("day")
+        .annotate(total=Sum("amount"))
+        .order_by("day")
+    )
+
+
+def spend_projected_month(*, team: Any, now: datetime | None = None) -> Decimal:
+    """Month-to-date spend plus what the team's running deployments will add by month end."""
+    now = now or timezone.now()
+    hours_left = hours_left_in_month(now)
+    running = (
+        Deployment.objects.filter(team=team)
+        .exclude(estimate=None)
+        .exclude(status__in=[s.value for s in TERMINAL_STATES])
+    )
+    coming = sum((deployment_hourly_rate(deployment=d) * hours_left for d in running), Decimal(0))
+    return spend_month_to_date(team=team, now=now) + coming
+
+
+def hours_left_in_month(now: datetime) -> Decimal:
+    next_month = (_month_start(now) + timedelta(days=32)).replace(day=1)
+    return Decimal((next_month - now).total_seconds()) / SECONDS_PER_HOUR

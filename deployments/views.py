@@ -28,13 +28,9 @@ from deployments.selectors import (
     deployment_review_facts,
     deployment_timeline,
 )
-from deployments.services.lifecycle import (
-    deployment_approve,
-    deployment_reject,
-    deployment_request,
-    deployment_retry,
-    deployment_tear_down,
-)
+from deployments.services.decisions import deployment_approve, deployment_reject
+from deployments.services.lifecycle import deployment_retry, deployment_tear_down
+from deployments.services.requests import deployment_request
 from deployments.specs import spec_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from deployments.forms import DEFAULT_BUSY_HOURS
 from deployments.forms_vllm import request_form_class
+from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
-from deployments.services.lifecycle import deployment_assess
 from deployments.specs import SPEC_CLASSES, spec_class_for
 from portal.access import teams_where_role
 from portal.models import Role

@@ -1,4 +1,5 @@
-"""Reads for the portal-wide pages: teams with their spend, the audit trail."""
+"""Reads for the portal-wide pages: teams with their spend, the audit trail, whether a
+team has a Hugging Face token."""
 
 from datetime import date
 from decimal import Decimal
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from portal.access import is_platform_admin
-from portal.models import ApiToken, AuditEvent, Membership, Team
+from portal.models import ApiToken, AuditEvent, Membership, Team, TeamHfSecret
 
 
 def team_list_for(*, user: Any) -> QuerySet[Team]:
@@ -24,6 +25,11 @@ def team_members(*, team: Team) -> QuerySet[Membership]:
 
 def team_tokens(*, team: Team) -> QuerySet[ApiToken]:
     return team.api_tokens.select_related("owner").order_by("-created_at")
+
+
+def hf_token_status(*, team: Team) -> TeamHfSecret | None:
+    """Whether the team has a token, where, and since when (never the token)."""
+    return TeamHfSecret.objects.filter(team=team).select_related("set_by").first()
 
 
 def budget_status(*, budget: Decimal | None, spent: Decimal) -> dict[str, Any]:

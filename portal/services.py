@@ -1,4 +1,7 @@
-"""Writes on portal-wide records: teams, memberships, API tokens."""
+"""Writes on portal-wide records: teams, memberships, API tokens.
+
+A team's Hugging Face token is written by services_hf_token.py, straight to Secret Manager.
+"""
 
 from datetime import datetime
 from decimal import Decimal

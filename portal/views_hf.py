@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import role_at_least, role_in_team
 from portal.exceptions import ApplicationError, ValidationFailed
-from portal.hf_tokens import hf_token_save, hf_token_status
 from portal.models import Role, Team
+from portal.selectors import hf_token_status
+from portal.services_hf_token import hf_token_save
 
 
 class HfTokenForm(forms.Form):

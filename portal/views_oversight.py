@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments.services.spend import spend_month_to_date, spend_projected_month
+from deployments.selectors import spend_month_to_date, spend_projected_month
 from portal.access import is_platform_admin
 from portal.models import AuditEvent, Team
 from portal.notifications import notifications_mark_read

@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments.models import TeamGpuQuota
-from deployments.services.spend import (
+from deployments.selectors import (
     spend_by_day,
     spend_by_deployment,
     spend_month_to_date,

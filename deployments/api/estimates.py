@@ -13,9 +13,9 @@ from deployments.api.serializers_vllm import (
     VllmDeploymentRequestSerializer,
     request_serializer_class,
 )
+from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
-from deployments.services.lifecycle import deployment_assess
 from deployments.specs import spec_class_for
 from portal.access import team_visible
 from portal.api.auth import request_token

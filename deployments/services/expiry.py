@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from deployments.choices import Status
 from deployments.models import Deployment
-from deployments.services.lifecycle import _detail_link, deployment_expire
+from deployments.services.lifecycle import deployment_expire
 from portal.audit import audit_record
 from portal.notifications import notify
 
@@ -29,6 +30,10 @@ EXPIRABLE = [
 class ExpiryRun:
     warned: int
     expired: int
+
+
+def _detail_link(deployment: Deployment) -> str:
+    return reverse("deployments:detail", args=[deployment.pk])
 
 
 def expiry_run(*, now: datetime) -> ExpiryRun:

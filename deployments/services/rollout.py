@@ -28,8 +28,8 @@ from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.plans.base import Plan, Step
-from deployments.services.lifecycle import deployment_transition
 from deployments.services.spend import spend_accrue_deployment
+from deployments.services.transitions import deployment_transition
 
 
 @dataclass(frozen=True)

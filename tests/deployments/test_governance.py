@@ -12,10 +12,11 @@ from django.utils import timezone
 from deployments.choices import Status
 from deployments.models import CostAccrual, Deployment, ProjectGpuCapacity, TeamGpuQuota
 from deployments.pricing.estimator import cents
+from deployments.selectors import spend_month_to_date
 from deployments.services import deployment_request
 from deployments.services.expiry import expiry_run
 from deployments.services.policy import Outcome, approval_decision
-from deployments.services.spend import spend_accrue, spend_month_to_date
+from deployments.services.spend import spend_accrue
 from portal.exceptions import ValidationFailed
 from portal.models import AuditEvent, Notification
 

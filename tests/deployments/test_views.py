@@ -15,7 +15,8 @@ from django.utils.html import strip_tags
 from deployments.choices import EventKind, Outcome, Phase, Status
 from deployments.forms import DeploymentRequestForm
 from deployments.models import Deployment, DeploymentEvent
-from deployments.services.lifecycle import deployment_request, deployment_transition
+from deployments.services.requests import deployment_request
+from deployments.services.transitions import deployment_transition
 from portal.models import Team
 
 

@@ -4,8 +4,9 @@ database and the page only know whether one is set."""
 import pytest
 from django.urls import reverse
 
-from portal.hf_tokens import hf_token_save, hf_token_status
 from portal.models import TeamHfSecret
+from portal.selectors import hf_token_status
+from portal.services_hf_token import hf_token_save
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from google.cloud.devtools import cloudbuild_v1
 from deployments.choices import EventKind, Outcome, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
-from portal.hf_tokens import hf_token_save
+from portal.services_hf_token import hf_token_save
 from tests.workers.helpers import wait_for_status
 from workers.gcp.endpoint import get, post_json
 

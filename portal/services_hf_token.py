@@ -2,7 +2,8 @@
 
 The web process sends the token to Secret Manager itself, inside the request that
 carries it: it never crosses the task broker, a log line, an event or an error
-message. The database records only which secret holds it and when it was set.
+message. The database records only which secret holds it and when it was set
+(portal.selectors.hf_token_status reads that back).
 """
 
 import logging
@@ -25,11 +26,6 @@ logger = logging.getLogger(__name__)
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
 # Hugging Face user access tokens: "hf_" and letters/digits (fine-grained ones too).
 TOKEN_RE = re.compile(r"hf_[A-Za-z0-9]{20,200}")
-
-
-def hf_token_status(*, team: Team) -> TeamHfSecret | None:
-    """Whether the team has a token, where, and since when (never the token)."""
-    return TeamHfSecret.objects.filter(team=team).select_related("set_by").first()
 
 
 def hf_token_save(*, team: Team, token: str, by: Any) -> TeamHfSecret:

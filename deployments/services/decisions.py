@@ -1,0 +1,92 @@
+"""A platform admin's decision on a request: approve (queue the rollout) or reject.
+
+Both are idempotent: approving an approved deployment, or rejecting a rejected one,
+changes nothing. A request the approval policy allows is approved at once, by nobody,
+through deployment_auto_approve().
+"""
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from deployments.choices import Status
+from deployments.dispatch import rollout_schedule
+from deployments.models import Deployment
+from deployments.services.transitions import deployment_transition
+from portal.access import is_platform_admin
+from portal.exceptions import PermissionDenied, ValidationFailed
+from portal.notifications import notify
+
+_APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
+
+
+def _require_approver(user: Any) -> None:
+    if not is_platform_admin(user):
+        raise PermissionDenied("Only platform admins can approve or reject GPU deployments.")
+
+
+def _detail_link(deployment: Deployment) -> str:
+    return reverse("deployments:detail", args=[deployment.pk])
+
+
+def _approve(deployment: Deployment, *, by: Any, reason: str, auto: bool = False) -> Deployment:
+    deployment = deployment_transition(
+        deployment=deployment,
+        to=Status.APPROVED,
+        actor=by,
+        message=reason or "Approved",
+        changes={
+            "decided_by": by,
+            "decided_at": timezone.now(),
+            "decision_reason": reason,
+            "auto_approved": auto,
+        },
+    )
+    notify(
+        user=deployment.requested_by,
+        subject=f"{deployment.slug} approved",
+        message=f"Your deployment {deployment.slug} was approved: {reason or 'approved'}. "
+        "The rollout has started.",
+        link=_detail_link(deployment),
+    )
+    rollout_schedule(deployment_id=deployment.pk)
+    return deployment
+
+
+def deployment_approve(*, deployment: Deployment, by: Any, reason: str = "") -> Deployment:
+    """Approve a pending request and queue its rollout. Approving twice changes nothing."""
+    _require_approver(by)
+    if deployment.status in _APPROVED_OR_LATER:
+        return deployment
+    return _approve(deployment, by=by, reason=reason)
+
+
+def deployment_auto_approve(*, deployment: Deployment, reason: str) -> Deployment:
+    """Approve a request the approval policy allowed, on nobody's behalf, and queue its
+    rollout. deployment_request() calls it inside the transaction that records the request."""
+    return _approve(deployment, by=None, reason=reason, auto=True)
+
+
+def deployment_reject(*, deployment: Deployment, by: Any, reason: str) -> Deployment:
+    _require_approver(by)
+    if deployment.status == Status.REJECTED:
+        return deployment
+    if not reason.strip():
+        raise ValidationFailed(
+            "Say why the request is rejected.", fields={"reason": ["A reason is required."]}
+        )
+    deployment = deployment_transition(
+        deployment=deployment,
+        to=Status.REJECTED,
+        actor=by,
+        message=reason,
+        changes={"decided_by": by, "decided_at": timezone.now(), "decision_reason": reason},
+    )
+    notify(
+        user=deployment.requested_by,
+        subject=f"{deployment.slug} rejected",
+        message=f"Your deployment {deployment.slug} was rejected: {reason}",
+        link=_detail_link(deployment),
+    )
+    return deployment

@@ -1,0 +1,63 @@
+"""The one guarded state change: every move of a deployment's status goes through here.
+
+deployment_transition() checks the move against choices.TRANSITIONS on a locked row and
+writes the deployment's event and the audit row in the same transaction. Callers run
+their side effects (queuing the worker, emails) only after it returns.
+"""
+
+from typing import Any
+
+from django.db import transaction
+
+from deployments.choices import TRANSITIONS, EventKind, Status
+from deployments.models import Deployment, DeploymentEvent
+from portal.audit import audit_record
+from portal.exceptions import InvalidTransition
+from portal.models import ApiToken
+
+
+def deployment_transition(
+    *,
+    deployment: Deployment,
+    to: Status,
+    actor: Any = None,
+    token: ApiToken | None = None,
+    message: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Deployment:
+    """The one place a deployment's status changes."""
+    with transaction.atomic():
+        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        current = Status(locked.status)
+        if to not in TRANSITIONS[current]:
+            raise InvalidTransition(
+                f"Deployment {locked.slug} is {current.label.lower()}; it cannot become "
+                f"{to.label.lower()}.",
+                extra={"status": current.value},
+            )
+        for field, value in (changes or {}).items():
+            setattr(locked, field, value)
+        locked.status = to
+        locked.save()
+        person = actor if actor is not None and actor.is_authenticated else None
+        DeploymentEvent.objects.create(
+            deployment=locked,
+            kind=EventKind.TRANSITION,
+            from_status=current,
+            to_status=to,
+            actor=person,
+            actor_token=token,
+            message=message,
+        )
+        audit_record(
+            action=f"deployment.{to.value}",
+            obj=locked,
+            actor=person,
+            token=token,
+            team=locked.team,
+            reason=message,
+            before={"status": current.value},
+            after={"status": to.value},
+        )
+    deployment.refresh_from_db()
+    return deployment
