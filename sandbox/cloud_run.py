@@ -297,7 +297,8 @@ def delete_service(call: ApiCall) -> Message:
 
 
 def get_iam_policy(call: ApiCall) -> Message:
-    return _get(call, call.fields["resource"]).policy
+    stored = _get(call, call.fields["resource"])
+    return iam.read_policy(stored.policy, call.query.options.requested_policy_version)
 
 
 def set_iam_policy(call: ApiCall) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -29,12 +30,48 @@ MEMBER = re.compile(
     r"|(principal|principalSet)://\S+"
     r"|(deleted:)?(user|serviceAccount|group):[^@\s]+@[^@\s]+\?uid=\d+"
 )
+PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
+BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 # The etag Google gives a policy that has never been set.
 EMPTY_ETAG = b"\x00\x20\x01"
+# Conditional role bindings exist only in version 3 policies. Per
+# https://cloud.google.com/iam/docs/policies#versions, if you use version 1 with a policy
+# that has conditional role bindings, the conditions are not shown, and the Policy.version
+# field doc adds that adding, changing or removing any binding of a policy with conditions
+# must say version 3 (only a write without the etag may overwrite it as version 1, and
+# then every condition is lost). So such a write is refused as INVALID_ARGUMENT, and a
+# read that does not ask for 3 gets the version 1 view.
+VALID_VERSIONS = (0, 1, 3)
 
 
 def empty_policy() -> policy_pb2.Policy:
     return policy_pb2.Policy(etag=EMPTY_ETAG)
+
+
+def has_conditions(policy: policy_pb2.Policy) -> bool:
+    return any(binding.HasField("condition") for binding in policy.bindings)
+
+
+def read_policy(stored: policy_pb2.Policy, requested: int) -> policy_pb2.Policy:
+    """The policy as getIamPolicy answers it for options.requestedPolicyVersion."""
+    if requested not in VALID_VERSIONS:
+        raise invalid(
+            f"Invalid requested policy version {requested}. Valid values are 0, 1, and 3.",
+            "options.requestedPolicyVersion",
+        )
+    view = policy_pb2.Policy()
+    view.CopyFrom(stored)
+    if requested == 3 or not has_conditions(stored):
+        return view
+    # What a version 1 reader sees: the role renamed, the condition hidden
+    # (https://cloud.google.com/iam/docs/troubleshooting-withcond).
+    view.version = 1
+    for binding in view.bindings:
+        if binding.HasField("condition"):
+            digest = hashlib.sha256(binding.condition.SerializeToString(deterministic=True))
+            binding.role = f"{binding.role}_withcond_{digest.hexdigest()[:20]}"
+            binding.ClearField("condition")
+    return view
 
 
 def replace_policy(
@@ -51,16 +88,22 @@ def replace_policy(
             + _b64(current.etag)
             + "'.",
         )
-    if new.version not in (0, 1, 3):
+    if new.version not in VALID_VERSIONS:
         raise invalid(f"Invalid policy version {new.version}.", "policy.version")
+    if new.version != 3 and (has_conditions(new) or (new.etag and has_conditions(current))):
+        raise invalid(
+            "Policy version 3 is required for a policy with conditional role bindings; "
+            f"got version {new.version}.",
+            "policy.version",
+        )
     seen = set()
     for binding in new.bindings:
         if binding.role not in roles:
             raise invalid(
                 f"Role {binding.role} is not supported for this resource.", "policy.bindings"
             )
-        if binding.HasField("condition") and new.version != 3:
-            raise invalid("Conditional role bindings require policy version 3.", "policy.version")
+        if binding.HasField("condition"):
+            _check_condition(binding)
         if not binding.members:
             raise invalid(f"Binding for {binding.role} has no members.", "policy.bindings")
         for member in binding.members:
@@ -76,9 +119,27 @@ def replace_policy(
         seen.add(key)
     stored = policy_pb2.Policy()
     stored.CopyFrom(new)
-    stored.version = 3 if new.version == 3 else 1
+    # Google answers with the lowest version that holds the policy.
+    stored.version = 3 if has_conditions(new) else 1
     stored.etag = b"BwY" + secrets.token_bytes(5)
     return stored
+
+
+def _check_condition(binding: policy_pb2.Binding) -> None:
+    # https://cloud.google.com/iam/docs/conditions-overview: the title and the expression
+    # are required, and no condition may go with a basic role or with a public principal.
+    if not binding.condition.title or not binding.condition.expression:
+        raise invalid(
+            f"Condition for {binding.role} needs a title and an expression.",
+            "policy.bindings.condition",
+        )
+    if binding.role in BASIC_ROLES:
+        raise invalid(f"Conditions cannot be used with {binding.role}.", "policy.bindings")
+    public = PUBLIC_MEMBERS.intersection(binding.members)
+    if public:
+        raise invalid(
+            f"Conditions cannot be used with {sorted(public)[0]}.", "policy.bindings.members"
+        )
 
 
 # Roles that carry run.routes.invoke.

@@ -196,7 +196,8 @@ def access_version(call: ApiCall) -> Message:
 
 
 def get_iam_policy(call: ApiCall) -> Message:
-    return _get(call, call.fields["resource"]).policy
+    stored = _get(call, call.fields["resource"])
+    return iam.read_policy(stored.policy, call.query.options.requested_policy_version)
 
 
 def set_iam_policy(call: ApiCall) -> Message:

@@ -216,6 +216,26 @@ def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> w
     return _json(resource)
 
 
+def _conditional(bindings: list[dict[str, Any]]) -> bool:
+    return any("condition" in binding for binding in bindings)
+
+
+def _get_policy(stored: StoredBucket, query: dict[str, str]) -> web.Response:
+    requested = _int(
+        query.get("optionsRequestedPolicyVersion", "1"), "optionsRequestedPolicyVersion"
+    )
+    # https://cloud.google.com/storage/docs/json_api/v1/buckets/getIamPolicy: a version that
+    # cannot hold the policy fails the request; 3 is required for buckets with conditions.
+    if _conditional(stored.policy["bindings"]) and requested < 3:
+        raise _storage_error(
+            400,
+            "invalid",
+            "The bucket's IAM policy has conditions; request it with "
+            "optionsRequestedPolicyVersion=3.",
+        )
+    return _json(stored.policy)
+
+
 def _set_policy(stored: StoredBucket, body: dict[str, Any]) -> web.Response:
     unknown = set(body) - {"kind", "resourceId", "version", "etag", "bindings"}
     if unknown:
@@ -224,17 +244,71 @@ def _set_policy(stored: StoredBucket, body: dict[str, Any]) -> web.Response:
         raise _storage_error(412, "conditionNotMet", "Precondition Failed")
     bindings = body.get("bindings") or []
     for binding in bindings:
-        if not ROLE.fullmatch(str(binding.get("role", ""))):
-            raise _storage_error(
-                400, "invalid", f"Role {binding.get('role')} is not supported for this resource."
-            )
-        for member in binding.get("members") or []:
-            if not MEMBER.fullmatch(member):
-                raise _storage_error(400, "invalid", f"Invalid argument: member {member!r}.")
+        _check_binding(binding)
+    version = _int(body.get("version") or 1, "version")
+    # As for every IAM policy (https://cloud.google.com/iam/docs/policies#versions): with
+    # version 1, conditional role bindings are refused, and so is replacing a conditional
+    # policy under its etag; only a write without the etag may drop the conditions.
+    replaces_conditions = bool(body.get("etag")) and _conditional(stored.policy["bindings"])
+    if version < 3 and (_conditional(bindings) or replaces_conditions):
+        raise _storage_error(
+            400, "invalid", "IAM policy version 3 is required for conditional role bindings."
+        )
+    if _conditional(bindings) and not _uniform(stored):
+        # Conditions are "available for buckets that use uniform bucket-level access"
+        # (https://cloud.google.com/iam/help/conditions/resource-policies).
+        raise _storage_error(
+            400,
+            "invalid",
+            "IAM conditions can only be used on buckets with uniform bucket-level access.",
+        )
     etag = base64.b64encode(secrets.token_bytes(3)).decode()
-    version = int(body.get("version") or 1)
-    stored.policy = {**stored.policy, "bindings": bindings, "etag": etag, "version": version}
+    # Google answers with the lowest version that holds the policy.
+    lowest = 3 if _conditional(bindings) else 1
+    stored.policy = {**stored.policy, "bindings": bindings, "etag": etag, "version": lowest}
     return _json(stored.policy)
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise _storage_error(400, "invalid", f"Invalid value for {name}: {value}") from exc
+
+
+def _uniform(stored: StoredBucket) -> bool:
+    ubla = stored.resource["iamConfiguration"]["uniformBucketLevelAccess"]
+    return bool(ubla["enabled"])
+
+
+def _check_binding(binding: dict[str, Any]) -> None:
+    unknown = set(binding) - {"role", "members", "condition"}
+    if unknown:
+        raise _storage_error(400, "invalid", f"Unknown field(s) in a binding: {sorted(unknown)}.")
+    if not ROLE.fullmatch(str(binding.get("role", ""))):
+        raise _storage_error(
+            400, "invalid", f"Role {binding.get('role')} is not supported for this resource."
+        )
+    for member in binding.get("members") or []:
+        if not MEMBER.fullmatch(member):
+            raise _storage_error(400, "invalid", f"Invalid argument: member {member!r}.")
+    if "condition" in binding:
+        condition = binding["condition"]
+        # A condition's title and expression are required, and it cannot go with a
+        # public principal (https://cloud.google.com/iam/docs/conditions-overview).
+        if (
+            not isinstance(condition, dict)
+            or set(condition) - {"title", "description", "expression"}
+            or not condition.get("title")
+            or not condition.get("expression")
+        ):
+            raise _storage_error(
+                400, "invalid", "A condition needs a title and an expression, and nothing else."
+            )
+        if {"allUsers", "allAuthenticatedUsers"}.intersection(binding.get("members") or []):
+            raise _storage_error(
+                400, "invalid", "Conditions cannot be used with allUsers or allAuthenticatedUsers."
+            )
 
 
 def _objects(stored: StoredBucket, query: dict[str, str]) -> web.Response:
@@ -288,7 +362,7 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
             return web.Response(status=204)
     if rest[1:] == ["iam"]:
         if method == "GET":
-            return _json(stored.policy)
+            return _get_policy(stored, query)
         if method == "PUT":
             return _set_policy(stored, data)
     if rest[1:] == ["o"] and method == "GET":

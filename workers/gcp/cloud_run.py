@@ -6,9 +6,9 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import run_v2
-from google.iam.v1 import iam_policy_pb2
 
 from workers.gcp.clients import NO_RETRY, call_timeout, make_client
+from workers.gcp.iam_policy import read_modify_write, rpc_policy_io
 from workers.gcp.operations import OperationState, operation_state
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
@@ -61,33 +61,12 @@ def get_service(name: str) -> ServiceState:
 def grant_invoker(*, name: str, member: str, role: str) -> bool:
     """Make `member` an invoker and nobody public; True if the policy had to change.
 
-    Read-modify-write with the policy's etag, so a concurrent change makes Google
-    answer ABORTED (retried) instead of silently losing one side.
+    Only the role's unconditional binding is touched (workers.gcp.iam_policy). That is
+    the only place a public invoker can be: Google refuses a condition on a binding to
+    allUsers or allAuthenticatedUsers (https://cloud.google.com/iam/docs/conditions-overview).
     """
-    client = _client()
-    policy = client.get_iam_policy(
-        request=iam_policy_pb2.GetIamPolicyRequest(resource=name),
-        retry=NO_RETRY,
-        timeout=call_timeout(),
-    )
-    changed = False
-    binding = next((b for b in policy.bindings if b.role == role), None)
-    if binding is None:
-        binding = policy.bindings.add(role=role)
-    for public in PUBLIC_MEMBERS:
-        if public in binding.members:
-            binding.members.remove(public)
-            changed = True
-    if member not in binding.members:
-        binding.members.append(member)
-        changed = True
-    if changed:
-        client.set_iam_policy(
-            request=iam_policy_pb2.SetIamPolicyRequest(resource=name, policy=policy),
-            retry=NO_RETRY,
-            timeout=call_timeout(),
-        )
-    return changed
+    read, write = rpc_policy_io(_client(), name)
+    return read_modify_write(read, write, role=role, add=[member], remove=PUBLIC_MEMBERS)
 
 
 def delete_service(name: str) -> str | None:

@@ -9,10 +9,9 @@ from typing import Any
 import google_crc32c
 from google.api_core import exceptions as gexc
 from google.cloud import secretmanager_v1
-from google.iam.v1 import iam_policy_pb2
 
 from workers.gcp.clients import NO_RETRY, call_timeout, make_client
-from workers.gcp.iam_policy import policy_add, policy_remove
+from workers.gcp.iam_policy import read_modify_write, rpc_policy_io
 
 
 def _client() -> Any:
@@ -53,31 +52,19 @@ def add_version(*, secret: str, data: bytes) -> str:
     return str(version.name)
 
 
-def _change_policy(name: str, change: Any) -> bool:
-    client = _client()
-    policy = client.get_iam_policy(
-        request=iam_policy_pb2.GetIamPolicyRequest(resource=name),
-        retry=NO_RETRY,
-        timeout=call_timeout(),
-    )
-    if not change(policy):
-        return False
-    client.set_iam_policy(
-        request=iam_policy_pb2.SetIamPolicyRequest(resource=name, policy=policy),
-        retry=NO_RETRY,
-        timeout=call_timeout(),
-    )
-    return True
-
-
 def grant(*, name: str, member: str, role: str) -> bool:
     """Give `member` `role` on the secret; True if the policy had to change."""
-    return _change_policy(name, lambda p: policy_add(p, role=role, member=member))
+    read, write = rpc_policy_io(_client(), name)
+    return read_modify_write(read, write, role=role, add=[member])
 
 
 def revoke(*, name: str, member: str, role: str) -> bool:
-    """Take `role` away from `member`; False if it was not there or the secret is gone."""
+    """Take `role` away from `member`; False if it was not there or the secret is gone.
+
+    A conditional grant of the same role to `member` is someone else's and stays.
+    """
+    read, write = rpc_policy_io(_client(), name)
     try:
-        return _change_policy(name, lambda p: policy_remove(p, role=role, member=member))
+        return read_modify_write(read, write, role=role, remove=[member])
     except gexc.NotFound:
         return False

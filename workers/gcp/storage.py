@@ -9,9 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from google.api_core import exceptions as gexc
+from google.api_core.iam import Policy
 from google.cloud import storage  # type: ignore[attr-defined]
 
 from workers.gcp.clients import call_timeout, client_options, credentials
+from workers.gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
 
 NO_RETRY: Any = None
 
@@ -50,15 +52,21 @@ def ensure_bucket(*, project: str, body: dict[str, Any]) -> bool:
 def grant_bucket_role(*, bucket: str, member: str, role: str) -> bool:
     """Give `member` `role` on the bucket (uniform access); True if the policy changed."""
     handle = _client(_project()).bucket(bucket)
-    policy = handle.get_iam_policy(
-        requested_policy_version=3, retry=NO_RETRY, timeout=call_timeout()
-    )
-    members = policy.get(role, set())
-    if member in members:
-        return False
-    policy[role] = {*members, member}
-    handle.set_iam_policy(policy, retry=NO_RETRY, timeout=call_timeout())
-    return True
+
+    def read() -> PolicyJson:
+        policy = handle.get_iam_policy(
+            requested_policy_version=POLICY_VERSION, retry=NO_RETRY, timeout=call_timeout()
+        )
+        # The client's Policy refuses dict access to a policy with conditions; its
+        # JSON form holds every binding.
+        return dict(policy.to_api_repr())
+
+    def write(policy: PolicyJson) -> object:
+        return handle.set_iam_policy(
+            Policy.from_api_repr(policy), retry=NO_RETRY, timeout=call_timeout()
+        )
+
+    return read_modify_write(read, write, role=role, add=[member])
 
 
 def delete_bucket(bucket: str) -> int | None:
