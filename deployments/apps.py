@@ -1,5 +1,16 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class DeploymentsConfig(AppConfig):
     name = "deployments"
+
+    def ready(self) -> None:
+        from deployments.targets import openapi_enum_names
+
+        # Each target's request body has its own choice sets; name them from the registry
+        # so adding a target needs no settings change.
+        spectacular: dict[str, Any] = settings.SPECTACULAR_SETTINGS
+        spectacular.setdefault("ENUM_NAME_OVERRIDES", {}).update(openapi_enum_names())

@@ -9,32 +9,60 @@ from decimal import Decimal
 
 
 @dataclass(frozen=True)
+class CloudRunGpu:
+    """What Cloud Run asks of an instance with this GPU (reference/cloud-run.md §1.1)."""
+
+    regions: tuple[str, ...]
+    min_cpu: int
+    max_cpu: int
+    min_memory_gib: int
+    max_memory_gib: int
+
+
+@dataclass(frozen=True)
 class GpuType:
     key: str
     label: str
     memory_gib: int
-    # Cloud Run's per-instance minimums for a GPU service.
-    min_cpu: int
-    min_memory_gib: int
+    # Per-platform facts; None where the platform does not offer this GPU.
+    cloud_run: CloudRunGpu | None = None
 
 
 GPU_TYPES: dict[str, GpuType] = {
-    "nvidia-l4": GpuType("nvidia-l4", "NVIDIA L4 (24 GB)", 24, 4, 16),
-    "nvidia-rtx-pro-6000": GpuType(
-        "nvidia-rtx-pro-6000", "NVIDIA RTX PRO 6000 Blackwell (96 GB)", 96, 20, 80
-    ),
+    g.key: g
+    for g in (
+        # Regions: where Cloud Run offers the GPU; invitation-only regions are left out
+        # because a request there fails for most projects. An L4 instance takes Cloud Run's
+        # general ceiling of 8 vCPU and 32 GiB
+        # (https://cloud.google.com/run/docs/configuring/services/cpu, .../memory-limits).
+        GpuType(
+            "nvidia-l4",
+            "NVIDIA L4 (24 GB)",
+            24,
+            CloudRunGpu(
+                ("asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4"),
+                min_cpu=4,
+                max_cpu=8,
+                min_memory_gib=16,
+                max_memory_gib=32,
+            ),
+        ),
+        # The GPU page names only the RTX PRO 6000's minimum (20 vCPU, 80 GiB); until a
+        # larger size is documented, Hangar offers exactly that rather than guess.
+        GpuType(
+            "nvidia-rtx-pro-6000",
+            "NVIDIA RTX PRO 6000 Blackwell (96 GB)",
+            96,
+            CloudRunGpu(
+                ("asia-southeast1", "europe-west4", "us-central1"),
+                min_cpu=20,
+                max_cpu=20,
+                min_memory_gib=80,
+                max_memory_gib=80,
+            ),
+        ),
+    )
 }
-
-# Regions where Cloud Run offers each GPU (reference/cloud-run.md §1.1); invitation-only
-# regions are left out because a request there fails for most projects.
-CLOUD_RUN_GPU_REGIONS: dict[str, tuple[str, ...]] = {
-    "nvidia-l4": ("asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4"),
-    "nvidia-rtx-pro-6000": ("asia-southeast1", "europe-west4", "us-central1"),
-}
-
-
-def cloud_run_regions() -> list[str]:
-    return sorted({region for regions in CLOUD_RUN_GPU_REGIONS.values() for region in regions})
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,11 @@ class CatalogModel:
     @property
     def bf16_weights_gib(self) -> Decimal:
         return (self.parameters_b * 2 * 10**9 / 2**30).quantize(Decimal("0.1"))
+
+    @property
+    def reasoning(self) -> bool:
+        """Gemma 4 can think before it answers; the playground shows that apart."""
+        return self.family == "gemma4"
 
     def vram_needed_gib(self, parallel_slots: int) -> Decimal:
         runtime_overhead = Decimal("0.5")  # CUDA context and Ollama's own buffers

@@ -1,18 +1,8 @@
-"""Deployment targets and states, with the named groups the code asks about."""
+"""Deployment states, phases and outcomes, with the named groups the code asks about.
+
+The targets are listed by their registry, deployments/targets/."""
 
 from django.db import models
-
-
-class Target(models.TextChoices):
-    CLOUD_RUN_OLLAMA = "cloud-run-ollama", "Cloud Run + Ollama"
-    CLOUD_RUN_VLLM = "cloud-run-vllm", "Cloud Run + vLLM"
-    GKE_VLLM = "gke-vllm", "GKE Autopilot + vLLM"
-    GKE_INFERENCE_GATEWAY = "gke-inference-gateway", "GKE Inference Gateway + vLLM"
-
-
-# Targets this version of Hangar can plan and roll out.
-AVAILABLE_TARGETS = (Target.CLOUD_RUN_OLLAMA, Target.CLOUD_RUN_VLLM)
-AVAILABLE_TARGET_VALUES = [t.value for t in AVAILABLE_TARGETS]
 
 
 class Status(models.TextChoices):

@@ -36,6 +36,11 @@ class HfModel:
     max_context: int
 
     @property
+    def reasoning(self) -> bool:
+        """Gemma 4 can think before it answers; the playground shows that apart."""
+        return self.family == "gemma4"
+
+    @property
     def kv_bytes_per_token(self) -> int:
         return 2 * self.kv_layers * self.kv_heads * self.head_dim * KV_DTYPE_BYTES
 

@@ -48,7 +48,7 @@ def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
     """What an approver weighs: the stored estimate, and the quotas before and after."""
     from deployments.pricing.estimator import Estimate
     from deployments.services.quotas import quota_check
-    from deployments.specs import spec_for
+    from deployments.targets import spec_for
 
     return {
         "estimate": Estimate.from_json(deployment.estimate) if deployment.estimate else None,

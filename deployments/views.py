@@ -17,8 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deployments.choices import AVAILABLE_TARGETS, ROLLING_STATES, TERMINAL_STATES, Phase, Status
-from deployments.forms_vllm import request_form_class
+from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
+from deployments.forms import request_form_class
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.selectors import (
@@ -31,7 +31,7 @@ from deployments.selectors import (
 from deployments.services.decisions import deployment_approve, deployment_reject
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from deployments.services.requests import deployment_request
-from deployments.specs import spec_for
+from deployments.targets import spec_for, target_choices, target_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
@@ -70,11 +70,10 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "targets": [(t.value, t.label) for t in AVAILABLE_TARGETS],
-        "current_target": form.initial.get("target") or form["target"].value(),
+        "targets": target_choices(),
+        "current_target": form_class.target_def.name,
     }
-    template = getattr(form_class, "template_name_page", "deployments/new.html")
-    return render(request, template, context, status=status)
+    return render(request, form_class.target_def.form_template, context, status=status)
 
 
 def _requested_message(deployment: Deployment) -> str:
@@ -110,7 +109,12 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins review deployment requests.")
     pending = [
-        {"deployment": d, "plan": _plan(d, Phase.DEPLOY), **deployment_review_facts(deployment=d)}
+        {
+            "deployment": d,
+            "plan": _plan(d, Phase.DEPLOY),
+            "scaling": target_for(d).scaling_summary(spec_for(d)),
+            **deployment_review_facts(deployment=d),
+        }
         for d in deployment_pending_approval()
     ]
     return render(request, "deployments/approvals.html", {"pending": pending})
@@ -169,6 +173,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     titles = _step_titles(deployment)
     return {
         "deployment": deployment,
+        "endpoint": target_for(deployment).endpoint(spec_for(deployment)),
         "rolling": status in ROLLING_STATES,
         "timeline": _timeline_rows(deployment, titles),
         "failure_title": next(

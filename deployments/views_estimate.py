@@ -7,12 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from deployments.forms import DEFAULT_BUSY_HOURS
-from deployments.forms_vllm import request_form_class
+from deployments.forms import DEFAULT_BUSY_HOURS, request_form_class
 from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
-from deployments.specs import SPEC_CLASSES, spec_class_for
 from portal.access import teams_where_role
 from portal.models import Role
 
@@ -28,11 +26,17 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
     form = request_form_class(target)(request.POST, user=request.user)
     form.is_valid()
     # The name and the team may still be empty; every other field must parse.
-    if set(form.errors) - NOT_PRICED or target not in SPEC_CLASSES:
-        return render(request, "deployments/_estimate.html", {"invalid": True})
-    spec = spec_class_for(target).from_values(form.service_values())
-    if spec.errors():
-        return render(request, "deployments/_estimate.html", {"errors": True})
+    if set(form.errors) - NOT_PRICED:
+        refused = _refused(form, {k: v for k, v in form.errors.items() if k not in NOT_PRICED})
+        return render(request, "deployments/_estimate.html", {"invalid": True, "refused": refused})
+    target = form.target_def.name
+    spec = form.target_def.spec_class.from_values(form.service_values())
+    if errors := spec.errors():
+        return render(
+            request,
+            "deployments/_estimate.html",
+            {"errors": True, "refused": _refused(form, errors)},
+        )
     busy = form.cleaned_data.get("busy_hours_per_day") or DEFAULT_BUSY_HOURS
     context: dict[str, Any] = {
         "estimate": estimate_for(target=target, spec=spec, busy_hours_per_day=busy),
@@ -49,3 +53,15 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
             team=team, target=target, spec=spec, busy_hours_per_day=busy
         )
     return render(request, "deployments/_estimate.html", context)
+
+
+def _refused(form: Any, errors: Any) -> list[tuple[str, list[str]]]:
+    """Why a value was refused, by field label, so the panel names the limit too. A field
+    that is merely empty is left to the form to point out."""
+    rows = []
+    for name, messages in errors.items():
+        shown = [str(m) for m in messages if str(m) != "This field is required."]
+        if shown:
+            field = form.fields.get(name)
+            rows.append((str(field.label) if field and field.label else name, shown))
+    return rows

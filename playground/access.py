@@ -23,10 +23,9 @@ from django.conf import settings
 from django.contrib import auth
 from rest_framework import exceptions as drf_exceptions
 
-from deployments.catalog import MODELS
-from deployments.choices import Status, Target
-from deployments.hf_catalog import HF_MODELS
+from deployments.choices import Status
 from deployments.models import Deployment
+from deployments.targets import spec_for, target_for
 from playground.db import run_db
 from playground.protocols import Protocol
 from portal.access import teams_visible_to
@@ -41,10 +40,6 @@ class NotSignedIn(ApplicationError):
     http_status = 401
 
 
-# Every target but Ollama's speaks the OpenAI protocol (vLLM, the Inference Gateway).
-PROTOCOLS: dict[str, Protocol] = {Target.CLOUD_RUN_OLLAMA: Protocol.OLLAMA}
-
-
 @dataclass(frozen=True)
 class Access:
     user_id: int
@@ -55,6 +50,7 @@ class Access:
     target: str
     endpoint_url: str
     protocol: Protocol
+    credential: str
     default_model: str
     supports_reasoning: bool
 
@@ -84,16 +80,8 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
             f"{deployment.slug} is {deployment.get_status_display().lower()}, not ready: "
             "there is no endpoint to talk to yet."
         )
-    catalog = MODELS.get(deployment.model)
-    hf = HF_MODELS.get(deployment.model)
-    protocol = PROTOCOLS.get(deployment.target, Protocol.OPENAI)
-    if protocol is Protocol.OLLAMA and catalog is not None:
-        default_model = catalog.ollama_tag
-    elif hf is not None:
-        default_model = hf.hf_id  # vLLM serves it under --served-model-name=<hf id>
-    else:
-        default_model = str(deployment.spec.get("served_model_name") or deployment.model)
-    family = catalog.family if catalog else hf.family if hf else deployment.model
+    # The target says what its server speaks, wants and serves; the URL is the row's.
+    endpoint = target_for(deployment).endpoint(spec_for(deployment))
     return Access(
         user_id=user.pk,
         username=user.get_username(),
@@ -102,9 +90,10 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
         slug=deployment.slug,
         target=deployment.target,
         endpoint_url=deployment.endpoint_url,
-        protocol=protocol,
-        default_model=default_model,
-        supports_reasoning="gemma4" in family.replace("-", "").lower(),
+        protocol=endpoint.protocol,
+        credential=endpoint.credential,
+        default_model=endpoint.served_models[0],
+        supports_reasoning=endpoint.reasoning,
     )
 
 

@@ -34,7 +34,7 @@ from playground.upstream import (
     json_headers,
     upstream_request,
 )
-from playground.upstream_auth import UpstreamCredentialError, upstream_headers
+from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 # Records still being written after their browser left; kept so they are not collected.
 _background: set[asyncio.Task[Any]] = set()
@@ -46,7 +46,9 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIterator[list[Piece]]:
     path, body = chat_request(access.protocol, params)
-    credential = await upstream_headers(target=access.target, endpoint_url=access.endpoint_url)
+    credential = await upstream_headers(
+        credential=access.credential, endpoint_url=access.endpoint_url
+    )
     async with upstream_request(
         method="POST",
         url=access.endpoint_url.rstrip("/") + path,

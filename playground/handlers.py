@@ -22,8 +22,8 @@ from playground.passthrough import openai_passthrough
 from playground.protocols import ChatParams, model_names, models_path
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
 from playground.upstream import UpstreamError, upstream_request
-from playground.upstream_auth import UpstreamCredentialError, upstream_headers
 from portal.exceptions import ApplicationError, ValidationFailed
+from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,9 @@ async def models(incoming: Incoming, deployment_id: int) -> Reply:
     names: list[str] = []
     problem = None
     try:
-        credential = await upstream_headers(target=access.target, endpoint_url=access.endpoint_url)
+        credential = await upstream_headers(
+            credential=access.credential, endpoint_url=access.endpoint_url
+        )
         async with upstream_request(
             method="GET",
             url=access.endpoint_url.rstrip("/") + models_path(access.protocol),

@@ -19,8 +19,8 @@ from playground.protocols import Usage
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, usage_counts
 from playground.upstream import UpstreamError, json_headers, upstream_request
-from playground.upstream_auth import UpstreamCredentialError, upstream_headers
 from playground.usage_queue import usage_enqueue
+from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 ROUTES = {"chat/completions": "POST", "completions": "POST", "models": "GET"}
 
@@ -78,7 +78,9 @@ async def openai_passthrough(
     if streaming and not wants_usage:
         body["stream_options"] = {**(options or {}), "include_usage": True}
     try:
-        credential = await upstream_headers(target=access.target, endpoint_url=access.endpoint_url)
+        credential = await upstream_headers(
+            credential=access.credential, endpoint_url=access.endpoint_url
+        )
         opened = upstream_request(
             method=method,
             url=f"{access.endpoint_url.rstrip('/')}/v1/{route}",

@@ -10,15 +10,13 @@ into the same `Piece`s, so the rest of the proxy never asks which one it talks t
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployments.targets.endpoint import Protocol
 
-class Protocol(enum.StrEnum):
-    OLLAMA = "ollama"
-    OPENAI = "openai"
+__all__ = ["Protocol"]
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from deployments.choices import Target
 from deployments.models import Deployment
-from deployments.specs import CloudRunOllamaSpec
+from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from portal.models import Membership, Role, Team
 
 
@@ -52,7 +51,7 @@ class DeploymentFactory(factory.django.DjangoModelFactory):
 
     team = factory.SubFactory(TeamFactory)
     slug = factory.Sequence(lambda n: f"llm-{n}")
-    target = Target.CLOUD_RUN_OLLAMA
+    target = "cloud-run-ollama"
     model = "gemma3-4b"
     region = "europe-west1"
     gpu_type = "nvidia-l4"

@@ -19,7 +19,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from deployments.choices import Status, Target
+    from deployments.choices import Status
     from deployments.models import Deployment
     from portal.models import Membership, Role, Team
     from portal.services import api_token_create
@@ -33,7 +33,7 @@ def main() -> None:
     deployment = Deployment.objects.create(
         team=team,
         slug="bench",
-        target=Target.CLOUD_RUN_VLLM,
+        target="cloud-run-vllm",
         model="bench-model",
         region="europe-west1",
         gpu_type="nvidia-l4",

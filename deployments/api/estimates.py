@@ -8,15 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deployments.api.serializers import DeploymentRequestSerializer
-from deployments.api.serializers_vllm import (
-    VllmDeploymentRequestSerializer,
+from deployments.api.serializers import (
+    NewDeploymentRequestSerializer,
+    request_schema,
     request_serializer_class,
 )
 from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
-from deployments.specs import spec_class_for
 from portal.access import team_visible
 from portal.api.auth import request_token
 from portal.exceptions import ValidationFailed
@@ -29,23 +28,13 @@ class _NameAndTeamOptional(serializers.Serializer):
     slug = serializers.CharField(required=False, max_length=40)
 
 
-class EstimateRequestSerializer(_NameAndTeamOptional, DeploymentRequestSerializer):
+class EstimateRequestSerializer(_NameAndTeamOptional, NewDeploymentRequestSerializer):
     pass
-
-
-class VllmEstimateRequestSerializer(_NameAndTeamOptional, VllmDeploymentRequestSerializer):
-    pass
-
-
-ESTIMATE_SERIALIZERS: dict[type, type[DeploymentRequestSerializer]] = {
-    DeploymentRequestSerializer: EstimateRequestSerializer,
-    VllmDeploymentRequestSerializer: VllmEstimateRequestSerializer,
-}
 
 
 class EstimateView(APIView):
     @extend_schema(
-        request=EstimateRequestSerializer,
+        request=request_schema(EstimateRequestSerializer, "Estimate"),
         responses={
             200: OpenApiResponse(
                 description="The estimate (price table version included), the targets side by "
@@ -54,10 +43,12 @@ class EstimateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        incoming = ESTIMATE_SERIALIZERS[request_serializer_class(request.data)](data=request.data)
+        incoming = request_serializer_class(request.data, EstimateRequestSerializer)(
+            data=request.data
+        )
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        spec = spec_class_for(data["target"]).from_values(incoming.spec_values())
+        spec = incoming.target_def.spec_class.from_values(incoming.spec_values())
         if errors := spec.errors():
             raise ValidationFailed("The settings are not valid; see fields.", fields=errors)
         busy = data["busy_hours_per_day"]

@@ -1,38 +1,33 @@
 """API shapes. Input serializers only parse; the services decide."""
 
-from dataclasses import fields as dataclass_fields
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from deployments.catalog import GPU_TYPES, MODELS, cloud_run_regions
-from deployments.choices import AVAILABLE_TARGET_VALUES
 from deployments.models import Deployment, DeploymentEvent
-from deployments.specs import CloudRunOllamaSpec
+from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
+from deployments.targets.base import TargetDef
+from deployments.targets.fields import serializer_fields
 
-_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclass_fields(CloudRunOllamaSpec)}
+MAX_EXPIRY_HOURS = 24 * 366  # a year: beyond it, ask again
 
 
-class DeploymentRequestSerializer(serializers.Serializer):
+class NewDeploymentRequestSerializer(serializers.Serializer):
+    """What every request carries; each target's serializer adds its spec's fields."""
+
+    target_def: ClassVar[TargetDef]
+
     team = serializers.SlugField(help_text="Slug of one of your teams.")
     slug = serializers.CharField(max_length=40, help_text="Name of the deployment (DNS label).")
-    target = serializers.ChoiceField(
-        choices=AVAILABLE_TARGET_VALUES, default=AVAILABLE_TARGET_VALUES[0]
-    )
-    model = serializers.ChoiceField(choices=sorted(MODELS))
-    region = serializers.ChoiceField(choices=cloud_run_regions(), default=_DEFAULTS["region"])
-    gpu_type = serializers.ChoiceField(choices=sorted(GPU_TYPES), default=_DEFAULTS["gpu_type"])
-    gpu_count = serializers.IntegerField(default=_DEFAULTS["gpu_count"])
-    cpu = serializers.IntegerField(default=_DEFAULTS["cpu"])
-    memory_gib = serializers.IntegerField(default=_DEFAULTS["memory_gib"])
-    ollama_parallel = serializers.IntegerField(default=_DEFAULTS["ollama_parallel"])
-    concurrency = serializers.IntegerField(default=_DEFAULTS["concurrency"])
-    min_instances = serializers.IntegerField(default=_DEFAULTS["min_instances"])
-    max_instances = serializers.IntegerField(default=_DEFAULTS["max_instances"])
-    timeout_seconds = serializers.IntegerField(default=_DEFAULTS["timeout_seconds"])
     justification = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Why the team needs the GPUs."
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=4000,
+        help_text="Why the team needs the GPUs.",
     )
     busy_hours_per_day = serializers.DecimalField(
         max_digits=4,
@@ -46,13 +41,51 @@ class DeploymentRequestSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=1,
+        max_value=MAX_EXPIRY_HOURS,
         default=None,
         help_text="Tear down after this long; empty: the team's default.",
     )
 
     def spec_values(self) -> dict[str, Any]:
         data = self.validated_data
-        return {name: data[name] for name in CloudRunOllamaSpec.field_names() if name in data}
+        return {n: data[n] for n in self.target_def.spec_class.field_names() if n in data}
+
+
+def _serializer_name(target: TargetDef, suffix: str) -> str:
+    return "".join(part.title() for part in target.name.split("-")) + suffix
+
+
+@cache
+def request_serializer_for(target: TargetDef, base: type = NewDeploymentRequestSerializer) -> type:
+    """`base` plus the target's own fields; `target` is the discriminator the schema names."""
+    fields = serializer_fields(target.spec_class)
+    fields["target"] = serializers.ChoiceField(
+        choices=[target.name], help_text=f"{target.label}.", default=target.name
+    )
+    # The schema adds "Request" to request bodies: CloudRunOllamaNewDeploymentRequest.
+    name = _serializer_name(target, base.__name__.replace("RequestSerializer", ""))
+    return type(name, (base,), {"target_def": target, **fields})
+
+
+def request_serializer_class(data: Any, base: type = NewDeploymentRequestSerializer) -> type:
+    """Each target's request has its own fields; `target` picks which (default: the first)."""
+    name = data.get("target") if hasattr(data, "get") else None
+    try:
+        target = target_get(name) if name is not None else default_target()
+    except UnknownTarget:
+        raise serializers.ValidationError(
+            {"target": [f"Choose one of: {', '.join(TARGETS)}."]}
+        ) from None
+    return request_serializer_for(target, base)
+
+
+def request_schema(base: type = NewDeploymentRequestSerializer, name: str = "NewDeployment") -> Any:
+    """One request body per target in the OpenAPI schema, told apart by `target`."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers={t.name: request_serializer_for(t, base) for t in TARGETS.values()},
+        resource_type_field_name="target",
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from deployments import selectors, services
 from deployments.api.serializers import (
     DeploymentEventSerializer,
-    DeploymentRequestSerializer,
     DeploymentSerializer,
     ReasonSerializer,
+    request_schema,
+    request_serializer_class,
 )
-from deployments.api.serializers_vllm import request_serializer_class
 from deployments.choices import Phase
 from deployments.models import Deployment
 from deployments.plans import plan_for
@@ -42,7 +42,7 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(DeploymentSerializer(self._get(pk)).data)
 
-    @extend_schema(request=DeploymentRequestSerializer, responses={201: DeploymentSerializer})
+    @extend_schema(request=request_schema(), responses={201: DeploymentSerializer})
     def create(self, request: Request) -> Response:
         incoming = request_serializer_class(request.data)(data=request.data)
         incoming.is_valid(raise_exception=True)

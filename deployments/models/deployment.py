@@ -13,20 +13,20 @@ from deployments.choices import (
     Outcome,
     Phase,
     Status,
-    Target,
 )
+from deployments.targets import target_choices
 
 
 class Deployment(models.Model):
     team = models.ForeignKey("portal.Team", on_delete=models.PROTECT, related_name="deployments")
     # DNS-label name, used for every Google resource the deployment creates.
     slug = models.SlugField(max_length=40)
-    target = models.CharField(max_length=32, choices=Target.choices)
+    target = models.CharField(max_length=32, choices=target_choices)
     model = models.CharField(max_length=64, help_text="Catalog key, e.g. gemma3-4b.")
     region = models.CharField(max_length=32)
     gpu_type = models.CharField(max_length=32)
     gpu_count = models.PositiveSmallIntegerField(default=1)
-    # Target-specific settings (CPU, memory, scaling...), validated by deployments.specs.
+    # Target-specific settings (CPU, memory, scaling...), validated by the target's spec.
     spec = models.JSONField(default=dict)
 
     status = models.CharField(
@@ -75,7 +75,7 @@ class Deployment(models.Model):
             # must never share one.
             models.UniqueConstraint(
                 fields=["slug"],
-                condition=~Q(status__in=[s.value for s in TERMINAL_STATES]),
+                condition=~Q(status__in=sorted(s.value for s in TERMINAL_STATES)),
                 name="one_live_deployment_per_slug",
             )
         ]

@@ -1,19 +1,12 @@
-"""Pure functions from a deployment to the plan that creates or removes it."""
+"""Pure functions from a deployment to the plan that creates or removes it; each target's
+package (deployments/targets/) builds its own steps."""
 
 from typing import Any
 
 from django.conf import settings
 
-from deployments.choices import Phase, Target
-from deployments.plans import cloud_run_ollama, cloud_run_vllm
+from deployments.choices import Phase
 from deployments.plans.base import DeploymentRef, Plan, PlanContext
-from deployments.specs import spec_for
-
-# One module per target, each with deploy_plan() and teardown_plan().
-PLAN_MODULES: dict[str, Any] = {
-    Target.CLOUD_RUN_OLLAMA.value: cloud_run_ollama,
-    Target.CLOUD_RUN_VLLM.value: cloud_run_vllm,
-}
 
 __all__ = ["Plan", "PlanContext", "plan_context_from_settings", "plan_for"]
 
@@ -31,6 +24,8 @@ def plan_context_from_settings() -> PlanContext:
 
 def plan_for(deployment: Any, phase: Phase | None = None, ctx: PlanContext | None = None) -> Plan:
     """The plan for a deployment's current phase (or the one asked for)."""
+    from deployments.targets import spec_for, target_for
+
     phase = phase or deployment.phase
     ctx = ctx or plan_context_from_settings()
     ref = DeploymentRef(
@@ -39,8 +34,6 @@ def plan_for(deployment: Any, phase: Phase | None = None, ctx: PlanContext | Non
         team_slug=deployment.team.slug,
         attempt=max(deployment.attempt, 1),
     )
-    module = PLAN_MODULES.get(deployment.target)
-    if module is None:
-        raise NotImplementedError(f"Hangar cannot plan {deployment.target} yet.")
-    build = module.deploy_plan if phase == Phase.DEPLOY else module.teardown_plan
+    target = target_for(deployment)
+    build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
     return build(ref, spec_for(deployment), ctx)

@@ -7,7 +7,7 @@ pin them, and the worker executes them step by step (workers/rollout/).
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from deployments.choices import Phase, Target
+from deployments.choices import Phase
 
 MANAGED_BY_LABEL = {"managed-by": "hangar"}
 
@@ -68,7 +68,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    target: Target
+    target: str
     phase: Phase
     deployment: DeploymentRef
     steps: tuple[Step, ...]
@@ -81,7 +81,7 @@ class Plan:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "target": self.target.value,
+            "target": self.target,
             "phase": self.phase.value,
             "deployment": asdict(self.deployment),
             "steps": [asdict(step) for step in self.steps],

@@ -9,7 +9,7 @@ from typing import Any
 
 from deployments.choices import TERMINAL_STATES
 from deployments.models import Deployment, ProjectGpuCapacity, TeamGpuQuota
-from deployments.specs import spec_for
+from deployments.targets import spec_for
 from portal.models import Team
 
 

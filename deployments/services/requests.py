@@ -11,13 +11,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments.choices import AVAILABLE_TARGETS, TERMINAL_STATES, EventKind, Status, Target
+from deployments.choices import TERMINAL_STATES, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.assessment import RequestAssessment, deployment_assess
 from deployments.services.decisions import deployment_auto_approve
 from deployments.services.hf_access import hf_token_errors
 from deployments.services.policy import Outcome
-from deployments.specs import slug_errors, spec_class_for
+from deployments.targets import TARGETS, UnknownTarget, target_get
+from deployments.targets.spec import slug_errors
 from portal.access import require_team_role
 from portal.audit import audit_record
 from portal.exceptions import ValidationFailed
@@ -87,12 +88,14 @@ def deployment_request(
 
 def _validated_spec(*, team: Team, target: str, slug: str, values: dict[str, Any]) -> Any:
     """The request's spec, or every reason it is not valid (target, fields, token, slug)."""
-    if target not in [t.value for t in AVAILABLE_TARGETS]:
+    try:
+        spec_class = target_get(target).spec_class
+    except UnknownTarget:
         raise ValidationFailed(
             f"Hangar cannot deploy to {target} yet.",
-            fields={"target": [f"Available: {', '.join(t.value for t in AVAILABLE_TARGETS)}."]},
-        )
-    spec = spec_class_for(target).from_values(values)
+            fields={"target": [f"Available: {', '.join(TARGETS)}."]},
+        ) from None
+    spec = spec_class.from_values(values)
     errors = spec.errors()
     for field, messages in hf_token_errors(team=team, spec=spec).items():
         errors.setdefault(field, []).extend(messages)
@@ -130,7 +133,7 @@ def _request_record(
     deployment = Deployment.objects.create(
         team=team,
         slug=slug,
-        target=Target(target),
+        target=target,
         model=spec.model,
         region=spec.region,
         gpu_type=spec.gpu_type,

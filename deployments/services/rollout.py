@@ -30,6 +30,8 @@ from deployments.plans import plan_for
 from deployments.plans.base import Plan, Step
 from deployments.services.spend import spend_accrue_deployment
 from deployments.services.transitions import deployment_transition
+from deployments.targets import spec_for, target_for
+from deployments.targets.endpoint import Endpoint
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class StepClaim:
     retries: int
     started_at: Any
     outputs: dict[str, Any]
+    # The model server the deployment runs, as its target declares it.
+    endpoint: Endpoint
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ def rollout_claim(*, deployment_id: int) -> StepClaim | None:
             retries=event.retries,
             started_at=event.started_at,
             outputs=dict(deployment.outputs),
+            endpoint=_endpoint(deployment),
         )
 
 
@@ -182,13 +187,18 @@ def _next_step(deployment: Deployment, plan: Plan) -> Step | None:
     return next((step for step in plan.steps if step.key not in done), None)
 
 
+def _endpoint(deployment: Deployment) -> Endpoint:
+    return target_for(deployment).endpoint(spec_for(deployment))
+
+
 def _finish(deployment: Deployment, phase: Phase) -> None:
     if phase == Phase.DEPLOY:
+        address = deployment.outputs.get(_endpoint(deployment).address_output, "")
         deployment_transition(
             deployment=deployment,
             to=Status.READY,
             message="Rollout finished; the endpoint answered.",
-            changes={"endpoint_url": deployment.outputs.get("service_uri", "")},
+            changes={"endpoint_url": address},
         )
     else:
         deployment_transition(

@@ -119,8 +119,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "DeploymentStatusEnum": "deployments.choices.Status",
-        "DeploymentTargetEnum": "deployments.choices.Target",
-        "AvailableTargetEnum": "deployments.choices.AVAILABLE_TARGET_VALUES",
+        "DeploymentTargetEnum": "deployments.targets.TARGET_NAMES",
     },
 }
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from deployments.plans import cloud_run_ollama, cloud_run_vllm
 from deployments.plans.base import DeploymentRef, PlanContext
-from deployments.specs import CloudRunOllamaSpec
-from deployments.specs_vllm import CloudRunVllmSpec
+from deployments.targets.cloud_run_ollama import plan as cloud_run_ollama
+from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
+from deployments.targets.cloud_run_vllm import plan as cloud_run_vllm
+from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CTX = PlanContext(

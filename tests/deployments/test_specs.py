@@ -1,6 +1,7 @@
 """The request rules: what a Cloud Run + Ollama deployment may ask for."""
 
-from deployments.specs import CloudRunOllamaSpec, slug_errors
+from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
+from deployments.targets.spec import slug_errors
 
 
 def test_seed_000_defaults_are_valid():

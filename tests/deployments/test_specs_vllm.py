@@ -1,12 +1,12 @@
 """CloudRunVllmSpec: what fits an L4, and the Cloud Run rules every GPU target shares."""
 
-from deployments.specs import spec_class_for
-from deployments.specs_vllm import CloudRunVllmSpec
+from deployments.targets import target_get
+from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
 
 
 def test_seed_001_defaults_fit():
     assert CloudRunVllmSpec(model="gemma-3-1b-it").errors() == {}
-    assert spec_class_for("cloud-run-vllm") is CloudRunVllmSpec
+    assert target_get("cloud-run-vllm").spec_class is CloudRunVllmSpec
 
 
 def test_a_model_too_large_for_the_gpu_is_refused():

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from deployments.choices import EventKind, Outcome, Phase, Status
-from deployments.forms import DeploymentRequestForm
+from deployments.forms import request_form_class
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.requests import deployment_request
 from deployments.services.transitions import deployment_transition
@@ -141,7 +141,9 @@ def test_concurrency_above_twice_the_slots_is_reported_next_to_concurrency(
 def test_a_service_error_on_an_unknown_field_becomes_a_form_error(
     deployer: Any, team: Team
 ) -> None:
-    form = DeploymentRequestForm({**VALID, "team": team.pk, "slug": "x"}, user=deployer)
+    form = request_form_class("cloud-run-ollama")(
+        {**VALID, "team": team.pk, "slug": "x"}, user=deployer
+    )
     assert form.is_valid()
 
     form.add_service_errors({"quota": ["Team quota is 2 GPUs."]}, "Over quota.")

@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from deployments.choices import Status, Target
+from deployments.choices import Status
 from playground.access import access_cache_clear
 from playground.db import db_pool_close
 from tests.factories import DeploymentFactory
@@ -161,7 +161,7 @@ def endpoint(transactional_db, sandbox, registry_client, build_client, run_clien
         slug="chat-gemma",
         status=Status.READY,
         endpoint_url=service.uri,
-        target=Target.CLOUD_RUN_OLLAMA,
+        target="cloud-run-ollama",
     )
 
 

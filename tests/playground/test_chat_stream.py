@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from deployments.choices import Status, Target
+from deployments.choices import Status
 from playground.models import Conversation, Message, UsageRecord
 from tests.factories import DeploymentFactory
 from tests.playground.conftest import deploy_service, read_events, sign_in
@@ -77,11 +77,12 @@ def test_openai_style_upstream_gives_the_same_events(
         team=team,
         status=Status.READY,
         endpoint_url=service.uri,
-        target=Target.CLOUD_RUN_VLLM,
-        model="gemma3:4b",
+        target="cloud-run-vllm",
+        model="gemma-4-e2b-it",
     )
     http = sign_in(portal_server, deployer)
-    with chat(http, portal_server, deployment) as response:
+    # The upstream is Ollama's OpenAI-compatible /v1, so name the model it holds.
+    with chat(http, portal_server, deployment, model="gemma3:4b") as response:
         events = read_events(response)
     assert text_of(events).startswith("Sandbox gemma3:4b heard: Why is the sky blue?")
     upstream = sandbox.requests(path_regex="/v1/chat/completions$")[-1]

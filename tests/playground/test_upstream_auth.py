@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from deployments.choices import Target
-from playground import upstream_auth
-from playground.upstream_auth import CloudRunIdToken, UpstreamCredentialError, _Cached
+from workers.gcp import endpoint_credentials as upstream_auth
+from workers.gcp.endpoint_credentials import CloudRunIdToken, UpstreamCredentialError, _Cached
 
 
 class Minting(CloudRunIdToken):
@@ -64,9 +63,13 @@ def test_an_expired_token_is_never_sent():
     }
 
 
-def test_targets_without_a_strategy_say_so():
-    with pytest.raises(UpstreamCredentialError, match="cannot call gke-vllm endpoints yet"):
-        asyncio.run(upstream_auth.upstream_headers(target=Target.GKE_VLLM, endpoint_url="http://x"))
+def test_a_credential_kind_without_a_strategy_says_so():
+    with pytest.raises(UpstreamCredentialError, match="no way to get a 'gke-access-token'"):
+        asyncio.run(
+            upstream_auth.upstream_headers(credential="gke-access-token", endpoint_url="http://x")
+        )
+    with pytest.raises(UpstreamCredentialError, match="no way to get a 'gke-access-token'"):
+        upstream_auth.upstream_headers_now(credential="gke-access-token", endpoint_url="http://x")
 
 
 def test_a_real_id_token_from_the_metadata_server(sandbox):

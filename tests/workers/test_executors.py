@@ -6,9 +6,10 @@ import pytest
 
 from deployments.plans import plan_for
 from deployments.services.rollout import StepClaim, Succeeded, Waiting
+from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from tests.factories import DeploymentFactory
 from workers.gcp import cloud_build
-from workers.rollout import executors
+from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ def claim_for(step, operation="", outputs=None):
         retries=0,
         started_at=datetime.now(UTC),
         outputs=outputs or {},
+        endpoint=Endpoint("service_uri", Protocol.OLLAMA, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
     )
 
 
@@ -34,7 +36,8 @@ def plan(sandbox):
 
 def test_a_build_started_before_a_crash_is_found_not_started_again(plan, sandbox):
     assert isinstance(
-        executors.ensure_repository(claim_for(plan.step("ensure_repository"))), Waiting
+        EXECUTORS["artifact_registry.ensure_repository"](claim_for(plan.step("ensure_repository"))),
+        Waiting,
     )
     build_step = plan.step("build_image")
     # A worker started the build, then died before it could record the build's name.
@@ -42,7 +45,7 @@ def test_a_build_started_before_a_crash_is_found_not_started_again(plan, sandbox
         parent=build_step.params["parent"], body=build_step.request.body
     )
 
-    result = executors.run_build(claim_for(build_step))
+    result = EXECUTORS["cloud_build.run_build"](claim_for(build_step))
 
     assert isinstance(result, Waiting)
     assert result.operation == lost.name
@@ -51,9 +54,9 @@ def test_a_build_started_before_a_crash_is_found_not_started_again(plan, sandbox
 
 def test_an_existing_repository_is_success(plan, sandbox):
     step = plan.step("ensure_repository")
-    first = executors.ensure_repository(claim_for(step))
+    first = EXECUTORS["artifact_registry.ensure_repository"](claim_for(step))
     assert isinstance(first, Waiting)
-    second = executors.ensure_repository(claim_for(step))
+    second = EXECUTORS["artifact_registry.ensure_repository"](claim_for(step))
     assert isinstance(second, Succeeded)
     assert second.message == "The repository already exists."
 
@@ -63,4 +66,4 @@ def test_deleting_what_is_already_gone_succeeds(plan, sandbox):
 
     teardown = plan_for(DeploymentFactory(slug="gone-demo", attempt=1), Phase.TEARDOWN)
     for step in teardown.steps:
-        assert isinstance(executors.EXECUTORS[step.action](claim_for(step)), Succeeded), step.key
+        assert isinstance(EXECUTORS[step.action](claim_for(step)), Succeeded), step.key

@@ -82,7 +82,8 @@ def test_request_approve_roll_out_chat_and_tear_down(api, team_token, approver, 
 
     # The private endpoint answers a chat with an ID token, and refuses one without.
     reply = post_json(
-        service_uri=deployment.endpoint_url,
+        address=deployment.endpoint_url,
+        credential="cloud-run-id-token",
         path="/api/chat",
         body={
             "model": "gemma3:4b",

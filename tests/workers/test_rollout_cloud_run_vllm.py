@@ -105,10 +105,13 @@ def test_roll_out_chat_and_tear_down(
         assert state["buckets"] == []
 
     # /health first, then the OpenAI-compatible chat, both with an ID token.
-    health = get(service_uri=deployment.endpoint_url, path="/health", timeout=10)
+    health = get(
+        address=deployment.endpoint_url, credential="cloud-run-id-token", path="/health", timeout=10
+    )
     assert health.status == 200
     reply = post_json(
-        service_uri=deployment.endpoint_url,
+        address=deployment.endpoint_url,
+        credential="cloud-run-id-token",
         path="/v1/chat/completions",
         body={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
         timeout=10,

@@ -1,11 +1,12 @@
-"""Calling a deployed model server the way any client of the private service must."""
+"""Calling a deployed model server the way any client of the private endpoint must: with
+the credential its target declares (workers/gcp/endpoint_credentials.py)."""
 
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from workers.gcp.id_tokens import id_token_for
+from workers.gcp.endpoint_credentials import upstream_headers_now
 
 
 @dataclass(frozen=True)
@@ -16,23 +17,22 @@ class EndpointReply:
 
 
 def post_json(
-    *, service_uri: str, path: str, body: dict[str, Any], timeout: float
+    *, address: str, credential: str, path: str, body: dict[str, Any], timeout: float
 ) -> EndpointReply:
-    """POST with an ID token whose audience is the service URL (Cloud Run's rule)."""
     response = requests.post(
-        service_uri.rstrip("/") + path,
+        address.rstrip("/") + path,
         json=body,
-        headers={"Authorization": f"Bearer {id_token_for(service_uri)}"},
+        headers=upstream_headers_now(credential=credential, endpoint_url=address),
         timeout=timeout,
     )
     return _reply(response)
 
 
-def get(*, service_uri: str, path: str, timeout: float) -> EndpointReply:
-    """GET with an ID token, e.g. vLLM's /health."""
+def get(*, address: str, credential: str, path: str, timeout: float) -> EndpointReply:
+    """A GET, e.g. vLLM's /health."""
     response = requests.get(
-        service_uri.rstrip("/") + path,
-        headers={"Authorization": f"Bearer {id_token_for(service_uri)}"},
+        address.rstrip("/") + path,
+        headers=upstream_headers_now(credential=credential, endpoint_url=address),
         timeout=timeout,
     )
     return _reply(response)

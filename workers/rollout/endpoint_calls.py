@@ -12,10 +12,13 @@ from workers.gcp.endpoint import EndpointReply
 
 
 def call_endpoint(
-    claim: StepClaim, send: Callable[[str, float], EndpointReply]
+    claim: StepClaim, send: Callable[[str, str, float], EndpointReply]
 ) -> EndpointReply | StepResult:
-    """Call the private URL within the smoke-test budget; a reply, or what to do instead."""
-    uri = claim.outputs.get("service_uri", "")
+    """Call the private address within the smoke-test budget; a reply, or what to do instead.
+
+    `send(address, credential, timeout)`; the address is the rollout output the target's
+    endpoint names, and the credential the kind it declares."""
+    uri = claim.outputs.get(claim.endpoint.address_output, "")
     budget = float(settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"])
     elapsed = time.time() - claim.started_at.timestamp()
     if elapsed > budget:
@@ -27,14 +30,14 @@ def call_endpoint(
         )
     timeout = max(1.0, min(budget - elapsed, settings.CELERY_TASK_SOFT_TIME_LIMIT - 10))
     try:
-        reply = send(uri, timeout)
+        reply = send(uri, claim.endpoint.credential, timeout)
     except requests.Timeout:
         return Retry(f"No answer within {timeout:.0f} s (the model may still be loading).")
     except requests.ConnectionError as exc:
         return Retry(f"Could not connect to {uri}: {exc}")
     if reply.status in (401, 403):
         return Failed(
-            f"The service refused the portal's ID token ({reply.status}): {reply.text}",
+            f"The endpoint refused the portal's credential ({reply.status}): {reply.text}",
             "The portal's service account needs roles/run.invoker on the service, and the "
             "token's audience must be the service URL.",
         )

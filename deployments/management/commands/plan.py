@@ -28,7 +28,9 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(plan.as_dict(), indent=2))
             return
-        self.stdout.write(f"{plan.phase.label} plan for {deployment.slug} ({plan.target.label})")
+        self.stdout.write(
+            f"{plan.phase.label} plan for {deployment.slug} ({deployment.get_target_display()})"
+        )
         for number, step in enumerate(plan.steps, start=1):
             self.stdout.write(f"\n{number}. {step.title}")
             self.stdout.write(f"   {step.request.method} {step.request.path}")

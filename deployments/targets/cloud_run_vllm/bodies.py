@@ -9,9 +9,10 @@ reads it with an env `secretKeyRef`. Only Secret Manager holds the value.
 import base64
 import hashlib
 
-from deployments.plans import cloud_run_steps
 from deployments.plans.base import DeploymentRef, PlanContext
-from deployments.specs_vllm import CloudRunVllmSpec, WeightsSource
+from deployments.targets import cloud_build
+from deployments.targets.cloud_run import steps as cloud_run_steps
+from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
 from portal.secret_names import hf_secret_id, hf_secret_name
 
 VLLM_PORT = 8080
@@ -31,10 +32,6 @@ VLLM_COMMAND = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
 
 def image_uri(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
     return cloud_run_steps.image_uri(ref, spec.region, ctx)
-
-
-def build_tag(ref: DeploymentRef) -> str:
-    return cloud_run_steps.build_tag(ref)
 
 
 def _short_hash(text: str, length: int) -> str:
@@ -97,7 +94,7 @@ def _build_common(
     ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext
 ) -> dict[str, object]:
     common: dict[str, object] = {
-        "tags": ["hangar", f"hangar-{ref.slug}", build_tag(ref)],
+        "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
         "timeout": BUILD_TIMEOUT,
         "options": {"machineType": BUILD_MACHINE_TYPE},
     }

@@ -9,10 +9,13 @@ import base64
 import json
 import shlex
 
-from deployments.choices import Phase, Target
-from deployments.plans import cloud_run_steps
+from deployments.choices import Phase
 from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
-from deployments.specs import CloudRunOllamaSpec
+from deployments.targets import cloud_build
+from deployments.targets.cloud_run import steps as cloud_run_steps
+from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
+
+TARGET = "cloud-run-ollama"
 
 OLLAMA_PORT = 8080
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
@@ -43,10 +46,6 @@ def image_uri(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) ->
     return cloud_run_steps.image_uri(ref, spec.region, ctx)
 
 
-def build_tag(ref: DeploymentRef) -> str:
-    return cloud_run_steps.build_tag(ref)
-
-
 def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
     image = image_uri(ref, spec, ctx)
     encoded = base64.b64encode(dockerfile(spec, ctx).encode()).decode()
@@ -63,7 +62,7 @@ def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -
             {"id": "build", "name": DOCKER_BUILDER, "args": ["build", "-t", image, "."]},
         ],
         "images": [image],
-        "tags": ["hangar", f"hangar-{ref.slug}", build_tag(ref)],
+        "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
         "timeout": BUILD_TIMEOUT,
         "options": {"machineType": BUILD_MACHINE_TYPE},
     }
@@ -147,7 +146,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
     }
     steps = (
         cloud_run_steps.ensure_repository(spec.region, ctx),
-        cloud_run_steps.run_build(
+        cloud_build.run_build(
             ref,
             spec.region,
             ctx,
@@ -176,13 +175,13 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             required_role="roles/run.invoker",
         ),
     )
-    return Plan(Target.CLOUD_RUN_OLLAMA, Phase.DEPLOY, ref, steps)
+    return Plan(TARGET, Phase.DEPLOY, ref, steps)
 
 
 def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
     steps = (
-        cloud_run_steps.cancel_build(ref, spec.region, ctx, tag=build_tag(ref)),
+        cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         cloud_run_steps.delete_service(ref, spec.region, ctx),
         cloud_run_steps.delete_image(ref, spec.region, ctx),
     )
-    return Plan(Target.CLOUD_RUN_OLLAMA, Phase.TEARDOWN, ref, steps)
+    return Plan(TARGET, Phase.TEARDOWN, ref, steps)

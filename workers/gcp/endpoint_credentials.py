@@ -1,10 +1,12 @@
-"""The credential Hangar adds to each upstream request, per deployment target.
+"""The credential Hangar adds to every call to a deployed endpoint: the rollout's smoke
+test (a worker thread) and the playground's proxy (the event loop) both come here, with
+the kind the target's endpoint declares (deployments/targets/endpoint.py).
 
-The browser and other platforms never hold it: it is added here, server-side.
-Cloud Run wants an OIDC ID token whose audience is the service URL; minting one
-is a blocking call to the metadata server (or a key file), so tokens are cached
-per audience until shortly before they expire and refreshed in a thread, never
-on the event loop. A GKE target adds its own strategy to CREDENTIALS.
+Browsers and other platforms never hold it: it is added server-side. Cloud Run wants an
+OIDC ID token whose audience is the service URL; minting one is a blocking call to the
+metadata server (or a key file), so tokens are cached per audience until shortly before
+they expire. The event loop never mints: it refreshes in a thread, one refresh per
+audience at a time. A new credential kind adds its strategy to STRATEGIES.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import google.auth.transport.requests
 from django.conf import settings
 from google.oauth2 import id_token
 
-from deployments.choices import Target
+from deployments.targets.endpoint import Credential
 
 
 class UpstreamCredentialError(Exception):
@@ -28,6 +30,11 @@ class UpstreamCredentialError(Exception):
 
 class UpstreamCredential(Protocol):
     async def headers(self, endpoint_url: str) -> dict[str, str]: ...
+    def headers_now(self, endpoint_url: str) -> dict[str, str]: ...
+
+
+# A token with less left than this is not sent: the request could outlive it.
+_MIN_LIFETIME = 30
 
 
 @dataclass
@@ -49,13 +56,21 @@ class CloudRunIdToken:
         cached = await self._token(endpoint_url.rstrip("/"))
         return {"Authorization": f"Bearer {cached.token}"}
 
+    def headers_now(self, endpoint_url: str) -> dict[str, str]:
+        """For a caller with no event loop (a worker): mint in this thread if need be."""
+        audience = endpoint_url.rstrip("/")
+        cached = self._cache.get(audience)
+        if cached is None or cached.expires_at - _now() <= _MIN_LIFETIME:
+            cached = self._cache[audience] = self._mint(audience)
+        return {"Authorization": f"Bearer {cached.token}"}
+
     async def _token(self, audience: str) -> _Cached:
         margin = settings.PLAYGROUND["ID_TOKEN_REFRESH_MARGIN_SECONDS"]
         now = _now()
         cached = self._cache.get(audience)
         if cached is not None and cached.expires_at - now > margin:
             return cached
-        if cached is not None and cached.expires_at - now > 30:
+        if cached is not None and cached.expires_at - now > _MIN_LIFETIME:
             # Still good for a while: answer now, refresh beside the request.
             self._refresh(audience)
             return cached
@@ -105,15 +120,21 @@ def _now() -> float:
 
 _CLOUD_RUN = CloudRunIdToken()
 
-# A target missing here has no way to reach its endpoint yet; the GKE targets add theirs.
-CREDENTIALS: dict[str, UpstreamCredential] = {
-    Target.CLOUD_RUN_OLLAMA: _CLOUD_RUN,
-    Target.CLOUD_RUN_VLLM: _CLOUD_RUN,
-}
+STRATEGIES: dict[str, UpstreamCredential] = {Credential.CLOUD_RUN_ID_TOKEN: _CLOUD_RUN}
 
 
-async def upstream_headers(*, target: str, endpoint_url: str) -> dict[str, str]:
-    strategy = CREDENTIALS.get(target)
+def _strategy(credential: str) -> UpstreamCredential:
+    strategy = STRATEGIES.get(credential)
     if strategy is None:
-        raise UpstreamCredentialError(f"Hangar cannot call {target} endpoints yet.")
-    return await strategy.headers(endpoint_url)
+        raise UpstreamCredentialError(f"Hangar has no way to get a {credential!r} credential.")
+    return strategy
+
+
+async def upstream_headers(*, credential: str, endpoint_url: str) -> dict[str, str]:
+    """The headers for one call from the event loop."""
+    return await _strategy(credential).headers(endpoint_url)
+
+
+def upstream_headers_now(*, credential: str, endpoint_url: str) -> dict[str, str]:
+    """The headers for one call from a thread (a worker's smoke test)."""
+    return _strategy(credential).headers_now(endpoint_url)

@@ -1,16 +1,10 @@
 """Steps every Cloud Run target shares: the image repository, the service, its invoker,
 readiness, and their removal. Each target's plan module adds what is its own."""
 
-import json
-import shlex
-
 from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, PlanContext, Step
+from deployments.targets.cloud_build import location
 
 INVOKER_ROLE = "roles/run.invoker"
-
-
-def location(region: str, ctx: PlanContext) -> str:
-    return f"projects/{ctx.project}/locations/{region}"
 
 
 def service_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
@@ -21,11 +15,6 @@ def image_uri(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
     return (
         f"{region}-docker.pkg.dev/{ctx.project}/{ctx.registry_repository}/{ref.slug}:a{ref.attempt}"
     )
-
-
-def build_tag(ref: DeploymentRef) -> str:
-    """Unique per deployment attempt: a resumed step finds the build it already started."""
-    return f"hangar-d{ref.id}-a{ref.attempt}"
 
 
 def package_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
@@ -55,31 +44,6 @@ def ensure_repository(region: str, ctx: PlanContext) -> Step:
         ),
         required_role="roles/artifactregistry.admin",
         params={"parent": loc, "repository_id": repo},
-    )
-
-
-def run_build(
-    ref: DeploymentRef,
-    region: str,
-    ctx: PlanContext,
-    *,
-    key: str,
-    title: str,
-    body: dict[str, object],
-) -> Step:
-    """An inline Cloud Build (no source upload), tagged so a resumed step finds its build."""
-    loc = location(region, ctx)
-    return Step(
-        key=key,
-        title=title,
-        action="cloud_build.run_build",
-        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", body),
-        gcloud=(
-            f"gcloud builds submit --no-source --region={region} "
-            f"--config=<(echo {shlex.quote(json.dumps(body))})"
-        ),
-        required_role="roles/cloudbuild.builds.editor",
-        params={"parent": loc, "tag": build_tag(ref)},
     )
 
 
@@ -136,19 +100,6 @@ def wait_ready(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
         ),
         required_role="roles/run.viewer",
         params={"name": service},
-    )
-
-
-def cancel_build(ref: DeploymentRef, region: str, ctx: PlanContext, *, tag: str) -> Step:
-    loc = location(region, ctx)
-    return Step(
-        key="cancel_build",
-        title="Cancel the build if it is still running",
-        action="cloud_build.cancel_build",
-        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
-        gcloud=f"gcloud builds cancel BUILD_ID --region={region}",
-        required_role="roles/cloudbuild.builds.editor",
-        params={"parent": loc, "tag": tag},
     )
 
 

@@ -9,58 +9,33 @@ bucket that Cloud Run mounts (seed 002). The request bodies are in vllm_bodies.
 import json
 import shlex
 
-from deployments.choices import Phase, Target
-from deployments.plans import cloud_run_steps
-from deployments.plans import vllm_bodies as bodies
+from deployments.choices import Phase
 from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
-from deployments.specs_vllm import CloudRunVllmSpec, WeightsSource
+from deployments.targets import cloud_build, iam_steps
+from deployments.targets.cloud_run import steps as cloud_run_steps
+from deployments.targets.cloud_run_vllm import bodies
+from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
 
+TARGET = "cloud-run-vllm"
 SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
-SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
-OBJECT_VIEWER = "roles/storage.objectViewer"
 
 
 def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    email = bodies.service_account_email(ref, ctx)
-    member = f"serviceAccount:{email}"
+    member = f"serviceAccount:{bodies.service_account_email(ref, ctx)}"
     steps = [
-        Step(
-            key="ensure_service_account",
-            title="Create the deployment's own service account",
-            action="iam.ensure_service_account",
-            request=ApiRequest(
-                "iam",
-                "POST",
-                f"/v1/projects/{ctx.project}/serviceAccounts",
-                bodies.service_account_body(ref),
-            ),
-            gcloud=(
-                f"gcloud iam service-accounts create {bodies.service_account_id(ref)} "
-                f"--display-name={shlex.quote('Hangar ' + ref.slug)}"
-            ),
-            required_role="roles/iam.serviceAccountAdmin",
-            params={"project": ctx.project, "account_id": bodies.service_account_id(ref)},
+        iam_steps.ensure_service_account(
+            ctx,
+            account_id=bodies.service_account_id(ref),
+            body=bodies.service_account_body(ref),
+            display_name="Hangar " + ref.slug,
         )
     ]
     if spec.needs_hf_token:
-        secret = bodies.secret_name(ref, ctx)
         steps.append(
-            Step(
-                key="grant_secret_access",
+            iam_steps.grant_secret_accessor(
+                secret=bodies.secret_name(ref, ctx),
+                member=member,
                 title="Let the service account read the team's Hugging Face token",
-                action="secret_manager.grant_accessor",
-                request=ApiRequest(
-                    "secretmanager",
-                    "POST",
-                    f"/v1/{secret}:setIamPolicy",
-                    {"policy": {"bindings": [{"role": SECRET_ACCESSOR, "members": [member]}]}},
-                ),
-                gcloud=(
-                    f"gcloud secrets add-iam-policy-binding {secret.rsplit('/', 1)[1]} "
-                    f"--member={member} --role={SECRET_ACCESSOR}"
-                ),
-                required_role="roles/secretmanager.admin",
-                params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
             )
         )
     return steps
@@ -69,7 +44,7 @@ def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> 
 def _baked_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
     return [
         cloud_run_steps.ensure_repository(spec.region, ctx),
-        cloud_run_steps.run_build(
+        cloud_build.run_build(
             ref,
             spec.region,
             ctx,
@@ -102,24 +77,10 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             required_role="roles/storage.admin",
             params={"project": ctx.project, "bucket": bucket},
         ),
-        Step(
-            key="grant_bucket_reader",
-            title="Let the service account read the weights",
-            action="storage.grant_bucket_role",
-            request=ApiRequest(
-                "storage",
-                "PUT",
-                f"/storage/v1/b/{bucket}/iam",
-                {"bindings": [{"role": OBJECT_VIEWER, "members": [member]}]},
-            ),
-            gcloud=(
-                f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
-                f"--member={member} --role={OBJECT_VIEWER}"
-            ),
-            required_role="roles/storage.admin",
-            params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
+        iam_steps.grant_bucket_reader(
+            bucket=bucket, member=member, title="Let the service account read the weights"
         ),
-        cloud_run_steps.run_build(
+        cloud_build.run_build(
             ref,
             spec.region,
             ctx,
@@ -217,14 +178,14 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) ->
         else _baked_steps(ref, spec, ctx)
     )
     steps = [*_iam_steps(ref, spec, ctx), *weights, *_serve_steps(ref, spec, ctx)]
-    return Plan(Target.CLOUD_RUN_VLLM, Phase.DEPLOY, ref, tuple(steps))
+    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
 def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
     email = bodies.service_account_email(ref, ctx)
     member = f"serviceAccount:{email}"
     steps = [
-        cloud_run_steps.cancel_build(ref, spec.region, ctx, tag=bodies.build_tag(ref)),
+        cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         cloud_run_steps.delete_service(ref, spec.region, ctx),
     ]
     if spec.weights_source == WeightsSource.BUCKET:
@@ -243,32 +204,8 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
     else:
         steps.append(cloud_run_steps.delete_image(ref, spec.region, ctx))
     if spec.needs_hf_token:
-        secret = bodies.secret_name(ref, ctx)
         steps.append(
-            Step(
-                key="revoke_secret_access",
-                title="Take back the service account's access to the token",
-                action="secret_manager.revoke_accessor",
-                request=ApiRequest("secretmanager", "POST", f"/v1/{secret}:setIamPolicy"),
-                gcloud=(
-                    f"gcloud secrets remove-iam-policy-binding {secret.rsplit('/', 1)[1]} "
-                    f"--member={member} --role={SECRET_ACCESSOR}"
-                ),
-                required_role="roles/secretmanager.admin",
-                params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
-            )
+            iam_steps.revoke_secret_accessor(secret=bodies.secret_name(ref, ctx), member=member)
         )
-    steps.append(
-        Step(
-            key="delete_service_account",
-            title="Delete the deployment's service account",
-            action="iam.delete_service_account",
-            request=ApiRequest(
-                "iam", "DELETE", f"/v1/projects/{ctx.project}/serviceAccounts/{email}"
-            ),
-            gcloud=f"gcloud iam service-accounts delete {email} --quiet",
-            required_role="roles/iam.serviceAccountAdmin",
-            params={"name": f"projects/{ctx.project}/serviceAccounts/{email}"},
-        )
-    )
-    return Plan(Target.CLOUD_RUN_VLLM, Phase.TEARDOWN, ref, tuple(steps))
+    steps.append(iam_steps.delete_service_account(ctx, email=email))
+    return Plan(TARGET, Phase.TEARDOWN, ref, tuple(steps))

@@ -1,0 +1,73 @@
+"""What a target is to the rest of Hangar: one `TargetDef` per package, listed by the
+registry in deployments/targets/__init__.py. Generic code asks a TargetDef; it never
+asks for a target by name."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from deployments.plans.base import DeploymentRef, Plan, PlanContext
+from deployments.pricing.estimator import Estimate
+from deployments.targets.endpoint import Endpoint
+from deployments.targets.spec import SpecBase
+
+PlanBuilder = Callable[[DeploymentRef, Any, PlanContext], Plan]
+
+
+@dataclass(frozen=True)
+class ModelSizes:
+    """One model as the comparison table sees it, whichever catalog it came from."""
+
+    key: str
+    ollama_gib: Decimal | None  # GPU memory Ollama needs (4-bit, 4 slots); None: no Ollama tag
+    bf16_weights_gib: Decimal  # what vLLM loads
+
+
+@dataclass(frozen=True)
+class TargetOption:
+    """One row of the comparison: does the model fit, on what, for how much."""
+
+    target: str
+    label: str
+    fits: bool
+    needed_gib: Decimal
+    available_gib: int
+    hardware: str
+    estimate: Estimate | None
+    cold_start: str
+    available_in_hangar: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "label": self.label,
+            "fits": self.fits,
+            "needed_gib": str(self.needed_gib),
+            "available_gib": self.available_gib,
+            "hardware": self.hardware,
+            "estimate": self.estimate.as_json() if self.estimate else None,
+            "cold_start": self.cold_start,
+            "available_in_hangar": self.available_in_hangar,
+        }
+
+
+@dataclass(frozen=True)
+class TargetDef:
+    name: str  # as in URLs, the API and Deployment.target: "cloud-run-ollama"
+    label: str
+    spec_class: type[SpecBase]
+    deploy_plan: PlanBuilder
+    teardown_plan: PlanBuilder
+    # spec → the model server it runs
+    endpoint: Callable[[Any], Endpoint]
+    # (spec, price table data, busy hours a day) → what Google bills
+    estimate: Callable[[Any, dict[str, Any], Decimal], Estimate]
+    # (model sizes, price table data, busy hours) → its row in the comparison, None if
+    # the target cannot serve that model at all
+    compare: Callable[[ModelSizes, dict[str, Any], Decimal], TargetOption | None]
+    # spec → one line for the approvals page ("0–1 instances, concurrency 4, ...")
+    scaling_summary: Callable[[Any], str]
+    # The request page: a template extending deployments/new.html, and the model it offers.
+    form_template: str
+    initial_model: str

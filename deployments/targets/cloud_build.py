@@ -1,0 +1,55 @@
+"""The Cloud Build step any target that builds an image or fetches weights uses: an inline
+build (no source upload), tagged per deployment attempt so a resumed step finds the build
+it already started instead of starting a second one; and its cancellation on tear down."""
+
+import json
+import shlex
+
+from deployments.plans.base import ApiRequest, DeploymentRef, PlanContext, Step
+
+
+def location(region: str, ctx: PlanContext) -> str:
+    return f"projects/{ctx.project}/locations/{region}"
+
+
+def build_tag(ref: DeploymentRef) -> str:
+    """Unique per deployment attempt: a resumed step finds the build it already started."""
+    return f"hangar-d{ref.id}-a{ref.attempt}"
+
+
+def run_build(
+    ref: DeploymentRef,
+    region: str,
+    ctx: PlanContext,
+    *,
+    key: str,
+    title: str,
+    body: dict[str, object],
+) -> Step:
+    """An inline Cloud Build (no source upload), tagged so a resumed step finds its build."""
+    loc = location(region, ctx)
+    return Step(
+        key=key,
+        title=title,
+        action="cloud_build.run_build",
+        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", body),
+        gcloud=(
+            f"gcloud builds submit --no-source --region={region} "
+            f"--config=<(echo {shlex.quote(json.dumps(body))})"
+        ),
+        required_role="roles/cloudbuild.builds.editor",
+        params={"parent": loc, "tag": build_tag(ref)},
+    )
+
+
+def cancel_build(ref: DeploymentRef, region: str, ctx: PlanContext, *, tag: str) -> Step:
+    loc = location(region, ctx)
+    return Step(
+        key="cancel_build",
+        title="Cancel the build if it is still running",
+        action="cloud_build.cancel_build",
+        request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
+        gcloud=f"gcloud builds cancel BUILD_ID --region={region}",
+        required_role="roles/cloudbuild.builds.editor",
+        params={"parent": loc, "tag": tag},
+    )

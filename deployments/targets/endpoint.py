@@ -1,0 +1,33 @@
+"""What a deployed model server looks like from outside: where its address is, which
+protocol it speaks, which credential it wants, and the model names it serves.
+
+A target's plan declares this; the smoke test, the playground and the deployment page
+read it, so none of them asks which target they are talking to.
+"""
+
+import enum
+from dataclasses import dataclass
+
+
+class Protocol(enum.StrEnum):
+    OLLAMA = "ollama"  # Ollama's /api/chat, NDJSON stream
+    OPENAI = "openai"  # OpenAI's /v1/chat/completions, server-sent events
+
+
+class Credential(enum.StrEnum):
+    # An OIDC ID token whose audience is the service URL (private Cloud Run services).
+    CLOUD_RUN_ID_TOKEN = "cloud-run-id-token"  # noqa: S105 - a kind, not a secret
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    # The rollout output (Deployment.outputs) that holds the base URL once it is ready.
+    address_output: str
+    protocol: Protocol
+    credential: Credential
+    # What clients put in `model`; the first is the playground's default.
+    served_models: tuple[str, ...]
+    # Whether the model can show its reasoning (Gemma 4's thinking mode).
+    reasoning: bool = False
+    # One line for the deployment page: what is served at the address.
+    description: str = ""

@@ -1,0 +1,94 @@
+"""IAM steps any target uses: a deployment's own service account, and one role for one
+member on a secret or a bucket. The read-modify-write itself is the adapters' (one helper,
+workers/gcp/iam_policy.py); these only say what to change."""
+
+import shlex
+
+from deployments.plans.base import ApiRequest, PlanContext, Step
+
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
+OBJECT_VIEWER = "roles/storage.objectViewer"
+
+
+def ensure_service_account(
+    ctx: PlanContext, *, account_id: str, body: dict[str, object], display_name: str
+) -> Step:
+    return Step(
+        key="ensure_service_account",
+        title="Create the deployment's own service account",
+        action="iam.ensure_service_account",
+        request=ApiRequest("iam", "POST", f"/v1/projects/{ctx.project}/serviceAccounts", body),
+        gcloud=(
+            f"gcloud iam service-accounts create {account_id} "
+            f"--display-name={shlex.quote(display_name)}"
+        ),
+        required_role="roles/iam.serviceAccountAdmin",
+        params={"project": ctx.project, "account_id": account_id},
+    )
+
+
+def delete_service_account(ctx: PlanContext, *, email: str) -> Step:
+    return Step(
+        key="delete_service_account",
+        title="Delete the deployment's service account",
+        action="iam.delete_service_account",
+        request=ApiRequest("iam", "DELETE", f"/v1/projects/{ctx.project}/serviceAccounts/{email}"),
+        gcloud=f"gcloud iam service-accounts delete {email} --quiet",
+        required_role="roles/iam.serviceAccountAdmin",
+        params={"name": f"projects/{ctx.project}/serviceAccounts/{email}"},
+    )
+
+
+def grant_secret_accessor(*, secret: str, member: str, title: str) -> Step:
+    return Step(
+        key="grant_secret_access",
+        title=title,
+        action="secret_manager.grant_accessor",
+        request=ApiRequest(
+            "secretmanager",
+            "POST",
+            f"/v1/{secret}:setIamPolicy",
+            {"policy": {"bindings": [{"role": SECRET_ACCESSOR, "members": [member]}]}},
+        ),
+        gcloud=(
+            f"gcloud secrets add-iam-policy-binding {secret.rsplit('/', 1)[1]} "
+            f"--member={member} --role={SECRET_ACCESSOR}"
+        ),
+        required_role="roles/secretmanager.admin",
+        params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
+    )
+
+
+def revoke_secret_accessor(*, secret: str, member: str) -> Step:
+    return Step(
+        key="revoke_secret_access",
+        title="Take back the service account's access to the token",
+        action="secret_manager.revoke_accessor",
+        request=ApiRequest("secretmanager", "POST", f"/v1/{secret}:setIamPolicy"),
+        gcloud=(
+            f"gcloud secrets remove-iam-policy-binding {secret.rsplit('/', 1)[1]} "
+            f"--member={member} --role={SECRET_ACCESSOR}"
+        ),
+        required_role="roles/secretmanager.admin",
+        params={"name": secret, "member": member, "role": SECRET_ACCESSOR},
+    )
+
+
+def grant_bucket_reader(*, bucket: str, member: str, title: str) -> Step:
+    return Step(
+        key="grant_bucket_reader",
+        title=title,
+        action="storage.grant_bucket_role",
+        request=ApiRequest(
+            "storage",
+            "PUT",
+            f"/storage/v1/b/{bucket}/iam",
+            {"bindings": [{"role": OBJECT_VIEWER, "members": [member]}]},
+        ),
+        gcloud=(
+            f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
+            f"--member={member} --role={OBJECT_VIEWER}"
+        ),
+        required_role="roles/storage.admin",
+        params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
+    )

@@ -1,0 +1,112 @@
+"""What every target's spec does the same way: its fields, their bounds, its round trip
+through a Deployment row, and the GPUs it holds.
+
+Each target's spec is a frozen, keyword-only dataclass whose fields are declared with
+`spec_field` (deployments/targets/fields.py); forms, serializers and the OpenAPI schema
+are derived from those declarations.
+"""
+
+import re
+from dataclasses import asdict, fields
+from typing import Any, ClassVar, Protocol, Self
+
+from deployments.targets.fields import FieldErrors, Kind, bound_errors, declarations, declared
+
+SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+
+
+def slug_errors(slug: str) -> list[str]:
+    if not SLUG_RE.match(slug):
+        return [
+            "Use 1–40 lowercase letters, digits and hyphens, starting with a letter and not "
+            "ending with a hyphen: it names the deployment's resources in Google Cloud."
+        ]
+    return []
+
+
+class SpecBase:
+    """Mixed into each target's frozen dataclass."""
+
+    # Fields kept in Deployment columns rather than in Deployment.spec.
+    COLUMN_FIELDS: ClassVar[tuple[str, ...]] = ("model", "region", "gpu_type", "gpu_count")
+    # Fields the rules cannot do without: an error on one of them stops the rules (so
+    # does a malformed number anywhere).
+    RULES_NEED: ClassVar[tuple[str, ...]] = ("model", "gpu_type")
+
+    model: str
+    region: str
+    gpu_type: str
+    gpu_count: int
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    @classmethod
+    def normalise(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Values in their stored form (a decimal as its string, an empty optional as None)."""
+        normalised = dict(values)
+        for name, value in values.items():
+            if (declaration := declared(cls, name)) is not None:
+                normalised[name] = declaration.normalise(value)
+        return normalised
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Self:
+        picked = {k: values[k] for k in cls.field_names() if k in values}
+        return cls(**cls.normalise(picked))
+
+    @classmethod
+    def from_deployment(cls, deployment: Any) -> Self:
+        columns = {name: getattr(deployment, name) for name in cls.COLUMN_FIELDS}
+        return cls.from_values({**deployment.spec, **columns})
+
+    def spec_json(self) -> dict[str, Any]:
+        """The part stored in Deployment.spec."""
+        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}  # type: ignore[call-overload]
+
+    def errors(self) -> FieldErrors:
+        """Every reason this spec cannot run, by field; empty when it can.
+
+        Bounds come first and their message wins on a field: the target's rules (and the
+        price arithmetic after them) only ever see well-formed values of sane size.
+        """
+        errors, malformed = bound_errors(self)
+        choices = {name for name, d, _ in declarations(type(self)) if d.kind is Kind.CHOICE}
+        if malformed - choices or set(errors) & set(self.RULES_NEED):
+            return errors
+        for field, messages in self.rule_errors().items():
+            errors.setdefault(field, messages)
+        return errors
+
+    def rule_errors(self) -> FieldErrors:
+        """The target's rules across fields; only called on values within their bounds."""
+        return {}
+
+    @property
+    def gpus_held(self) -> int:
+        """GPUs the deployment holds at its largest: what quotas count."""
+        raise NotImplementedError
+
+
+class DeploymentSpec(Protocol):
+    """What code that is not about one target may ask of any spec."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def gpu_type(self) -> str: ...
+    @property
+    def gpu_count(self) -> int: ...
+    @property
+    def gpus_held(self) -> int: ...
+    @classmethod
+    def field_names(cls) -> list[str]: ...
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Any: ...
+    @classmethod
+    def from_deployment(cls, deployment: Any) -> Any: ...
+    def spec_json(self) -> dict[str, Any]: ...
+    def errors(self) -> FieldErrors: ...

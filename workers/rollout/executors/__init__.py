@@ -1,0 +1,44 @@
+"""One function per plan action, grouped by the Google API (or endpoint) it talks to: run
+the step's request once, say what happened.
+
+Each is idempotent. A step that starts a long operation returns Waiting with the
+operation's name; when it is called again with that name it only polls. None of them
+sleeps: the runner records the result and the task is queued again. Actions are named
+"<module>.<function>"; a test checks every action any target's plans use is here.
+"""
+
+from collections.abc import Callable
+
+from deployments.services.rollout import StepClaim, StepResult
+from workers.rollout.executors import (
+    artifact_registry,
+    cloud_build,
+    cloud_run,
+    endpoint,
+    iam,
+    secret_manager,
+    storage,
+)
+
+Executor = Callable[[StepClaim], StepResult]
+
+EXECUTORS: dict[str, Executor] = {
+    "artifact_registry.ensure_repository": artifact_registry.ensure_repository,
+    "artifact_registry.delete_package": artifact_registry.delete_package,
+    "cloud_build.run_build": cloud_build.run_build,
+    "cloud_build.cancel_build": cloud_build.cancel_build,
+    "cloud_run.apply_service": cloud_run.apply_service,
+    "cloud_run.grant_invoker": cloud_run.grant_invoker,
+    "cloud_run.wait_ready": cloud_run.wait_ready,
+    "cloud_run.delete_service": cloud_run.delete_service,
+    "endpoint.ollama_chat": endpoint.ollama_chat,
+    "endpoint.vllm_health": endpoint.vllm_health,
+    "endpoint.openai_chat": endpoint.openai_chat,
+    "iam.ensure_service_account": iam.ensure_service_account,
+    "iam.delete_service_account": iam.delete_service_account,
+    "secret_manager.grant_accessor": secret_manager.grant_accessor,
+    "secret_manager.revoke_accessor": secret_manager.revoke_accessor,
+    "storage.ensure_bucket": storage.ensure_bucket,
+    "storage.grant_bucket_role": storage.grant_bucket_role,
+    "storage.delete_bucket": storage.delete_bucket,
+}

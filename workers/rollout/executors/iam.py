@@ -1,0 +1,18 @@
+"""IAM steps: the deployment's own service account."""
+
+from deployments.services.rollout import StepClaim, StepResult, Succeeded
+from workers.gcp import iam
+
+
+def ensure_service_account(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    email, created = iam.ensure_service_account(
+        project=params["project"], body=claim.step.request.body or {}
+    )
+    message = f"Created {email}." if created else f"{email} already exists."
+    return Succeeded(message, outputs={"service_account": email})
+
+
+def delete_service_account(claim: StepClaim) -> StepResult:
+    deleted = iam.delete_service_account(claim.step.params["name"])
+    return Succeeded("Deleted." if deleted else "The service account was already gone.")

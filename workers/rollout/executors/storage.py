@@ -1,0 +1,29 @@
+"""Cloud Storage steps: the weights bucket, who may read it, and its removal."""
+
+from deployments.services.rollout import StepClaim, StepResult, Succeeded
+from workers.gcp import storage
+
+
+def ensure_bucket(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    created = storage.ensure_bucket(project=params["project"], body=claim.step.request.body or {})
+    bucket = params["bucket"]
+    return Succeeded(
+        f"Created gs://{bucket}." if created else f"gs://{bucket} already exists.",
+        outputs={"weights_bucket": bucket},
+    )
+
+
+def grant_bucket_role(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    changed = storage.grant_bucket_role(
+        bucket=params["bucket"], member=params["member"], role=params["role"]
+    )
+    return Succeeded(f"{params['member']} may read the weights" + ("" if changed else " already"))
+
+
+def delete_bucket(claim: StepClaim) -> StepResult:
+    deleted = storage.delete_bucket(claim.step.params["bucket"])
+    if deleted is None:
+        return Succeeded("The bucket was already gone.")
+    return Succeeded(f"Deleted {deleted} objects and the bucket.")
