@@ -5,20 +5,18 @@ decided once, in the spec's errors(), which deployment_request() calls; the view
 its messages next to these fields.
 """
 
-from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, cast
 
 from django import forms
 from django.db.models import QuerySet
 
+from deployments.services.requests import DEFAULT_BUSY_HOURS, MAX_EXPIRY_HOURS
 from deployments.targets import UnknownTarget, default_target, target_choices, target_get
 from deployments.targets.base import TargetDef
 from deployments.targets.fields import defaults, form_fields
 from portal.access import teams_where_role
 from portal.models import Role, Team
-
-DEFAULT_BUSY_HOURS = Decimal(8)
 
 
 class GovernanceFieldsForm(forms.Form):
@@ -26,6 +24,7 @@ class GovernanceFieldsForm(forms.Form):
 
     justification = forms.CharField(
         required=False,
+        max_length=4000,
         widget=forms.Textarea(
             attrs={"rows": 2, "placeholder": "What is it for, and for how long?"}
         ),
@@ -45,6 +44,7 @@ class GovernanceFieldsForm(forms.Form):
         label="Expires after (hours)",
         required=False,
         min_value=1,
+        max_value=MAX_EXPIRY_HOURS,
         help_text="Torn down after this long (warned a day before). Empty: the team's default.",
     )
 

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from playground.api_views import openai_view
+from portal.api.not_found import api_not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="deployments:list", permanent=False)),
@@ -22,5 +23,6 @@ urlpatterns = [
     path("api/v1/", include("deployments.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
 ]

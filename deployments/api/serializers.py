@@ -8,11 +8,10 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from deployments.models import Deployment, DeploymentEvent
+from deployments.services.requests import MAX_EXPIRY_HOURS
 from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
 from deployments.targets.base import TargetDef
 from deployments.targets.fields import serializer_fields
-
-MAX_EXPIRY_HOURS = 24 * 366  # a year: beyond it, ask again
 
 
 class NewDeploymentRequestSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from deployments.models import Deployment
 from deployments.plans import plan_for
 from portal.access import team_visible
 from portal.api.auth import request_token
+from portal.exceptions import NotFound
 
 
 class DeploymentViewSet(viewsets.GenericViewSet):
@@ -31,6 +32,9 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         return selectors.deployment_list(user=self.request.user, token=request_token(self.request))
 
     def _get(self, pk: str) -> Deployment:
+        # The router takes any path segment; only digits can name a deployment.
+        if not (pk.isascii() and pk.isdigit()):
+            raise NotFound(f"No deployment {pk[:40]!r}.")
         return selectors.deployment_get(
             user=self.request.user, pk=int(pk), token=request_token(self.request)
         )

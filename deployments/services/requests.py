@@ -25,6 +25,8 @@ from portal.exceptions import ValidationFailed
 from portal.models import ApiToken, Role, Team
 
 DEFAULT_BUSY_HOURS = Decimal(8)
+# Past a year a request should be made again; it also keeps the date on the calendar.
+MAX_EXPIRY_HOURS = 24 * 366
 
 
 def deployment_request(
@@ -44,6 +46,11 @@ def deployment_request(
     require_team_role(
         user=requested_by, team=team, role=Role.DEPLOYER, token=token, action="request deployments"
     )
+    if expires_in_hours is not None and not 1 <= expires_in_hours <= MAX_EXPIRY_HOURS:
+        raise ValidationFailed(
+            "The deployment request is not valid; see fields.",
+            fields={"expires_in_hours": [f"Use 1 to {MAX_EXPIRY_HOURS} hours (a year)."]},
+        )
     spec = _validated_spec(team=team, target=target, slug=slug, values=values)
     ttl = expires_in_hours if expires_in_hours is not None else team.default_ttl_hours
     try:

@@ -178,3 +178,12 @@ def test_openapi_schema_and_docs_page(client, deployer):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize("pk", ["abc", "1.5", "99999999999999999999999"])
+def test_an_id_that_is_not_a_deployment_id_is_a_404_in_the_error_shape(api, deployer, pk):
+    api.force_authenticate(deployer)
+    for path in (f"{URL}{pk}/", f"{URL}{pk}/events/", f"{URL}{pk}/plan/"):
+        response = api.get(path)
+        assert response.status_code == 404, (path, response.content[:200])
+        assert response.json()["error"]["code"] == "not_found"
