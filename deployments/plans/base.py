@@ -57,7 +57,8 @@ class Step:
     title: str
     action: str
     request: ApiRequest
-    gcloud: str
+    # The same step as a person would type it: a gcloud or kubectl line.
+    cli: str
     # The IAM role the portal's identity needs for this step; named when Google refuses it.
     required_role: str
     params: dict[str, Any] = field(default_factory=dict)

@@ -33,7 +33,7 @@ def run_build(
         title=title,
         action="cloud_build.run_build",
         request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds", body),
-        gcloud=(
+        cli=(
             f"gcloud builds submit --no-source --region={region} "
             f"--config=<(echo {shlex.quote(json.dumps(body))})"
         ),
@@ -49,7 +49,7 @@ def cancel_build(ref: DeploymentRef, region: str, ctx: PlanContext, *, tag: str)
         title="Cancel the build if it is still running",
         action="cloud_build.cancel_build",
         request=ApiRequest("cloudbuild", "POST", f"/v1/{loc}/builds/BUILD_ID:cancel"),
-        gcloud=f"gcloud builds cancel BUILD_ID --region={region}",
+        cli=f"gcloud builds cancel BUILD_ID --region={region}",
         required_role="roles/cloudbuild.builds.editor",
         params={"parent": loc, "tag": tag},
     )

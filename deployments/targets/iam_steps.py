@@ -18,7 +18,7 @@ def ensure_service_account(
         title="Create the deployment's own service account",
         action="iam.ensure_service_account",
         request=ApiRequest("iam", "POST", f"/v1/projects/{ctx.project}/serviceAccounts", body),
-        gcloud=(
+        cli=(
             f"gcloud iam service-accounts create {account_id} "
             f"--display-name={shlex.quote(display_name)}"
         ),
@@ -33,7 +33,7 @@ def delete_service_account(ctx: PlanContext, *, email: str) -> Step:
         title="Delete the deployment's service account",
         action="iam.delete_service_account",
         request=ApiRequest("iam", "DELETE", f"/v1/projects/{ctx.project}/serviceAccounts/{email}"),
-        gcloud=f"gcloud iam service-accounts delete {email} --quiet",
+        cli=f"gcloud iam service-accounts delete {email} --quiet",
         required_role="roles/iam.serviceAccountAdmin",
         params={"name": f"projects/{ctx.project}/serviceAccounts/{email}"},
     )
@@ -50,7 +50,7 @@ def grant_secret_accessor(*, secret: str, member: str, title: str) -> Step:
             f"/v1/{secret}:setIamPolicy",
             {"policy": {"bindings": [{"role": SECRET_ACCESSOR, "members": [member]}]}},
         ),
-        gcloud=(
+        cli=(
             f"gcloud secrets add-iam-policy-binding {secret.rsplit('/', 1)[1]} "
             f"--member={member} --role={SECRET_ACCESSOR}"
         ),
@@ -65,7 +65,7 @@ def revoke_secret_accessor(*, secret: str, member: str) -> Step:
         title="Take back the service account's access to the token",
         action="secret_manager.revoke_accessor",
         request=ApiRequest("secretmanager", "POST", f"/v1/{secret}:setIamPolicy"),
-        gcloud=(
+        cli=(
             f"gcloud secrets remove-iam-policy-binding {secret.rsplit('/', 1)[1]} "
             f"--member={member} --role={SECRET_ACCESSOR}"
         ),
@@ -85,7 +85,7 @@ def grant_bucket_reader(*, bucket: str, member: str, title: str) -> Step:
             f"/storage/v1/b/{bucket}/iam",
             {"bindings": [{"role": OBJECT_VIEWER, "members": [member]}]},
         ),
-        gcloud=(
+        cli=(
             f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
             f"--member={member} --role={OBJECT_VIEWER}"
         ),

@@ -11,7 +11,7 @@ from deployments.plans import plan_for
 
 
 class Command(BaseCommand):
-    help = "Print the plan of a deployment: each step's exact API request and gcloud equivalent."
+    help = "Print the plan of a deployment: each step's exact API request and its gcloud or kubectl line."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("deployment_id", type=int)
@@ -34,4 +34,4 @@ class Command(BaseCommand):
         for number, step in enumerate(plan.steps, start=1):
             self.stdout.write(f"\n{number}. {step.title}")
             self.stdout.write(f"   {step.request.method} {step.request.path}")
-            self.stdout.write(f"   $ {step.gcloud}")
+            self.stdout.write(f"   $ {step.cli}")

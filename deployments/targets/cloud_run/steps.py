@@ -38,7 +38,7 @@ def ensure_repository(region: str, ctx: PlanContext) -> Step:
                 "labels": dict(MANAGED_BY_LABEL),
             },
         ),
-        gcloud=(
+        cli=(
             f"gcloud artifacts repositories create {repo} --repository-format=docker "
             f"--location={region} --labels=managed-by=hangar"
         ),
@@ -48,7 +48,7 @@ def ensure_repository(region: str, ctx: PlanContext) -> Step:
 
 
 def deploy_service(
-    ref: DeploymentRef, region: str, ctx: PlanContext, *, body: dict[str, object], gcloud: str
+    ref: DeploymentRef, region: str, ctx: PlanContext, *, body: dict[str, object], cli: str
 ) -> Step:
     """Create or update (allowMissing): the same idempotent call whether it exists or not."""
     service = service_name(ref, region, ctx)
@@ -57,7 +57,7 @@ def deploy_service(
         title="Create or update the Cloud Run service",
         action="cloud_run.apply_service",
         request=ApiRequest("run", "PATCH", f"/v2/{service}?allowMissing=true", body),
-        gcloud=gcloud,
+        cli=cli,
         required_role="roles/run.admin",
         params={"name": service},
         billing="starts",
@@ -78,7 +78,7 @@ def grant_invoker(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
             f"/v2/{service}:setIamPolicy",
             {"policy": {"bindings": [{"role": INVOKER_ROLE, "members": [invoker]}]}},
         ),
-        gcloud=(
+        cli=(
             f"gcloud run services add-iam-policy-binding {ref.slug} --region={region} "
             f"--member={invoker} --role={INVOKER_ROLE}"
         ),
@@ -94,7 +94,7 @@ def wait_ready(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
         title="Wait until the service is Ready",
         action="cloud_run.wait_ready",
         request=ApiRequest("run", "GET", f"/v2/{service}"),
-        gcloud=(
+        cli=(
             f"gcloud run services describe {ref.slug} --region={region} "
             "--format='value(status.url)'"
         ),
@@ -110,7 +110,7 @@ def delete_service(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
         title="Delete the Cloud Run service",
         action="cloud_run.delete_service",
         request=ApiRequest("run", "DELETE", f"/v2/{service}"),
-        gcloud=f"gcloud run services delete {ref.slug} --region={region} --quiet",
+        cli=f"gcloud run services delete {ref.slug} --region={region} --quiet",
         required_role="roles/run.admin",
         params={"name": service},
         billing="ends",
@@ -124,7 +124,7 @@ def delete_image(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
         title="Delete the image and all its tags",
         action="artifact_registry.delete_package",
         request=ApiRequest("artifactregistry", "DELETE", f"/v1/{package}"),
-        gcloud=(
+        cli=(
             f"gcloud artifacts packages delete {ref.slug} --repository={ctx.registry_repository} "
             f"--location={region} --quiet"
         ),

@@ -159,7 +159,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             spec.region,
             ctx,
             body=service_body(ref, spec, ctx),
-            gcloud=_gcloud_deploy(ref, spec, ctx),
+            cli=_gcloud_deploy(ref, spec, ctx),
         ),
         cloud_run_steps.grant_invoker(ref, spec.region, ctx),
         cloud_run_steps.wait_ready(ref, spec.region, ctx),
@@ -168,7 +168,7 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             title="Chat with the model through its private URL",
             action="endpoint.ollama_chat",
             request=ApiRequest("endpoint", "POST", "/api/chat", smoke_body),
-            gcloud=(
+            cli=(
                 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
                 f"SERVICE_URL/api/chat -d {shlex.quote(json.dumps(smoke_body))}"
             ),

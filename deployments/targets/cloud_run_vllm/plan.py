@@ -69,7 +69,7 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
                 f"/storage/v1/b?project={ctx.project}",
                 bodies.bucket_body(ref, spec, ctx),
             ),
-            gcloud=(
+            cli=(
                 f"gcloud storage buckets create gs://{bucket} --location={spec.region} "
                 "--uniform-bucket-level-access "
                 f"--update-labels={','.join(f'{k}={v}' for k, v in ref.labels.items())}"
@@ -145,7 +145,7 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
             spec.region,
             ctx,
             body=bodies.service_body(ref, spec, ctx),
-            gcloud=_gcloud_deploy(ref, spec, ctx),
+            cli=_gcloud_deploy(ref, spec, ctx),
         ),
         cloud_run_steps.grant_invoker(ref, spec.region, ctx),
         cloud_run_steps.wait_ready(ref, spec.region, ctx),
@@ -154,7 +154,7 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
             title="Check vLLM's /health through the private URL",
             action="endpoint.vllm_health",
             request=ApiRequest("endpoint", "GET", "/health"),
-            gcloud=f"{curl}SERVICE_URL/health",
+            cli=f"{curl}SERVICE_URL/health",
             required_role="roles/run.invoker",
         ),
         Step(
@@ -162,7 +162,7 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
             title="Chat with the model through its private URL",
             action="endpoint.openai_chat",
             request=ApiRequest("endpoint", "POST", "/v1/chat/completions", smoke_body),
-            gcloud=(
+            cli=(
                 f"{curl}-H 'Content-Type: application/json' SERVICE_URL/v1/chat/completions "
                 f"-d {shlex.quote(json.dumps(smoke_body))}"
             ),
@@ -196,7 +196,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
                 title="Delete the weights and their bucket",
                 action="storage.delete_bucket",
                 request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
-                gcloud=f"gcloud storage rm --recursive gs://{bucket}",
+                cli=f"gcloud storage rm --recursive gs://{bucket}",
                 required_role="roles/storage.admin",
                 params={"bucket": bucket},
             )

@@ -15,4 +15,4 @@ def after_operation(claim: StepClaim, state: OperationState, **outputs: Any) -> 
 
 
 def hint_for(claim: StepClaim) -> str:
-    return f"Compare the step's request in the plan with Google's message ({claim.step.gcloud})."
+    return f"Compare the step's request in the plan with Google's message ({claim.step.cli})."
