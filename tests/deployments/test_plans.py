@@ -71,7 +71,7 @@ def test_service_request_pins_every_flag_of_seed_000():
 
 
 def test_gcloud_line_carries_the_same_flags():
-    line = deploy_plan().step("deploy_service").gcloud
+    line = deploy_plan().step("deploy_service").cli
     for flag in (
         "--concurrency=4",
         "--cpu=8",
