@@ -22,6 +22,16 @@ MIN_CONTEXT_TOKENS = 2048
 CONTEXT_STEP = 1024
 
 
+# For a first look (the comparison table), before any settings are chosen.
+VLLM_DEFAULT_UTILIZATION = Decimal("0.9")  # vLLM's default --gpu-memory-utilization
+MIN_KV_GIB = Decimal("1")  # a few thousand tokens of context: the least worth serving
+
+
+def vllm_needs_gib(bf16_weights_gib: Decimal) -> Decimal:
+    """GPU memory vLLM needs for the weights and a useful KV cache at its default share."""
+    return (bf16_weights_gib + RUNTIME_OVERHEAD_GIB + MIN_KV_GIB) / VLLM_DEFAULT_UTILIZATION
+
+
 @dataclass(frozen=True)
 class HfModel:
     key: str

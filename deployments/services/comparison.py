@@ -9,12 +9,11 @@ the table shows what they would cost.
 from decimal import Decimal
 
 from deployments.catalog import MODELS
-from deployments.hf_catalog import HF_MODELS
+from deployments.hf_catalog import HF_MODELS, vllm_needs_gib
 from deployments.pricing.estimator import estimate_gke
 from deployments.services.prices import price_table_active
 from deployments.targets import TARGETS
 from deployments.targets.base import ModelSizes, TargetOption
-from deployments.targets.cloud_run_vllm import vllm_needs_gib
 
 H100_GIB = 80
 

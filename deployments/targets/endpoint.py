@@ -31,3 +31,5 @@ class Endpoint:
     reasoning: bool = False
     # One line for the deployment page: what is served at the address.
     description: str = ""
+    # What to check when the endpoint refuses Hangar's credential (401/403).
+    access_hint: str = ""

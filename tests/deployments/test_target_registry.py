@@ -62,6 +62,7 @@ def test_its_endpoint_can_be_reached_by_the_playground_and_the_smoke_test(target
     assert endpoint.protocol in set(Protocol)
     assert endpoint.served_models and all(endpoint.served_models)
     assert endpoint.description
+    assert endpoint.access_hint
     path, _ = chat_request(endpoint.protocol, _params(endpoint.served_models[0]))
     assert path.startswith("/")
 

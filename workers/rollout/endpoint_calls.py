@@ -38,8 +38,7 @@ def call_endpoint(
     if reply.status in (401, 403):
         return Failed(
             f"The endpoint refused the portal's credential ({reply.status}): {reply.text}",
-            "The portal's service account needs roles/run.invoker on the service, and the "
-            "token's audience must be the service URL.",
+            claim.endpoint.access_hint,
         )
     if reply.status == 429 or reply.status >= 500:
         return Retry(f"The service answered {reply.status}: {reply.text}")

@@ -11,7 +11,7 @@ from deployments.plans import plan_for
 
 
 class Command(BaseCommand):
-    help = "Print the plan of a deployment: each step's exact API request and its gcloud or kubectl line."
+    help = "Print a deployment's plan: each step's exact API request and its CLI line."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("deployment_id", type=int)

@@ -5,6 +5,11 @@ from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, 
 from deployments.targets.cloud_build import location
 
 INVOKER_ROLE = "roles/run.invoker"
+# What to check when the private service refuses the portal's ID token.
+CLOUD_RUN_ACCESS_HINT = (
+    "The portal's service account needs roles/run.invoker on the service, and the token's "
+    "audience must be the service URL."
+)
 
 
 def service_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from deployments.targets.base import ModelSizes, TargetDef, TargetOption
 from deployments.targets.cloud_run import cost
+from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
 from deployments.targets.cloud_run_ollama.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
@@ -21,6 +22,7 @@ def endpoint(spec: CloudRunOllamaSpec) -> Endpoint:
         served_models=(spec.catalog_model.ollama_tag,),
         reasoning=spec.catalog_model.reasoning,
         description="Ollama's /api/chat, /api/generate and OpenAI-compatible /v1 are served here.",
+        access_hint=CLOUD_RUN_ACCESS_HINT,
     )
 
 

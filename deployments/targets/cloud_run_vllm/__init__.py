@@ -5,21 +5,15 @@ bodies in bodies.py."""
 from decimal import Decimal
 from typing import Any
 
+from deployments.hf_catalog import vllm_needs_gib
 from deployments.targets.base import ModelSizes, TargetDef, TargetOption
 from deployments.targets.cloud_run import cost
+from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
 from deployments.targets.cloud_run_vllm.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 
 LABEL = "Cloud Run + vLLM"
-VLLM_UTILIZATION = Decimal("0.9")  # vLLM's default --gpu-memory-utilization
-VLLM_OVERHEAD_GIB = Decimal("1.5")  # CUDA context and graphs outside the KV budget
-MIN_KV_GIB = Decimal("1")  # a few thousand tokens of context: the least worth serving
-
-
-def vllm_needs_gib(bf16_weights_gib: Decimal) -> Decimal:
-    """GPU memory vLLM needs for the weights and a useful KV cache at its default share."""
-    return (bf16_weights_gib + VLLM_OVERHEAD_GIB + MIN_KV_GIB) / VLLM_UTILIZATION
 
 
 def endpoint(spec: CloudRunVllmSpec) -> Endpoint:
@@ -32,6 +26,7 @@ def endpoint(spec: CloudRunVllmSpec) -> Endpoint:
         reasoning=spec.hf_model.reasoning,
         description="vLLM's OpenAI-compatible /v1 (chat completions, completions, models) is "
         "served here.",
+        access_hint=CLOUD_RUN_ACCESS_HINT,
     )
 
 
