@@ -100,65 +100,26 @@ def rollout_claim(*, deployment_id: int) -> StepClaim | None:
     another worker holds the step, or the rollout just finished.
     """
     now = timezone.now()
-    lease = timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
     with transaction.atomic():
-        deployment = (
-            Deployment.objects.select_for_update()
-            .select_related("team")
-            .filter(pk=deployment_id)
-            .first()
-        )
-        if deployment is None or deployment.status not in ROLLING_STATES:
+        deployment = _lock_rolling(deployment_id)
+        if deployment is None:
             return None
-        if deployment.status == Status.APPROVED:
-            deployment = deployment_transition(
-                deployment=deployment,
-                to=Status.DEPLOYING,
-                message="Rollout started",
-                changes={"attempt": deployment.attempt + 1},
-            )
         phase = deployment.phase
         plan = plan_for(deployment, phase)
-
-        in_flight = DeploymentEvent.objects.filter(
-            deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
-        ).first()
-        if in_flight and (in_flight.phase != phase or in_flight.attempt != deployment.attempt):
-            # A tear down overtook the rollout: what it was waiting on no longer matters.
-            if in_flight.lease_expires_at and in_flight.lease_expires_at > now:
-                return None
-            in_flight.outcome = Outcome.ABANDONED
-            in_flight.finished_at = now
-            in_flight.save(update_fields=["outcome", "finished_at"])
-            in_flight = None
-
         owner = uuid.uuid4().hex
-        if in_flight is not None:
-            if in_flight.lease_expires_at and in_flight.lease_expires_at > now:
-                return None  # another worker is running it
-            if in_flight.not_before and now + _EARLY_TOLERANCE < in_flight.not_before:
-                return None  # a check is already queued for later
-            in_flight.lease_owner = owner
-            in_flight.lease_expires_at = now + lease
-            in_flight.save(update_fields=["lease_owner", "lease_expires_at"])
+        in_flight = _in_flight(deployment, phase, now)
+        if in_flight is _BUSY:
+            return None
+        if isinstance(in_flight, DeploymentEvent):
+            if not _take_over(in_flight, owner, now):
+                return None
             event = in_flight
         else:
             step = _next_step(deployment, plan)
             if step is None:
                 _finish(deployment, phase)
                 return None
-            event = DeploymentEvent.objects.create(
-                deployment=deployment,
-                kind=EventKind.STEP,
-                phase=phase,
-                attempt=deployment.attempt,
-                step=step.key,
-                outcome=Outcome.RUNNING,
-                started_at=now,
-                lease_owner=owner,
-                lease_expires_at=now + lease,
-                message=step.title,
-            )
+            event = _start(deployment, step, phase, owner, now)
         # Touch the deployment so the reconciler sees it moving.
         Deployment.objects.filter(pk=deployment.pk).update(updated_at=now)
         return StepClaim(
@@ -172,6 +133,82 @@ def rollout_claim(*, deployment_id: int) -> StepClaim | None:
             outputs=dict(deployment.outputs),
             endpoint=_endpoint(deployment),
         )
+
+
+# The in-flight step is leased by another worker: leave it alone.
+_BUSY = object()
+
+
+def _lock_rolling(deployment_id: int) -> Deployment | None:
+    """The deployment, locked, if the worker drives it; an approved one starts deploying."""
+    deployment = (
+        Deployment.objects.select_for_update()
+        .select_related("team")
+        .filter(pk=deployment_id)
+        .first()
+    )
+    if deployment is None or deployment.status not in ROLLING_STATES:
+        return None
+    if deployment.status == Status.APPROVED:
+        deployment = deployment_transition(
+            deployment=deployment,
+            to=Status.DEPLOYING,
+            message="Rollout started",
+            changes={"attempt": deployment.attempt + 1},
+        )
+    return deployment
+
+
+def _in_flight(deployment: Deployment, phase: Phase, now: Any) -> DeploymentEvent | object | None:
+    """The step still running or waiting in this phase and attempt, _BUSY, or None."""
+    in_flight = DeploymentEvent.objects.filter(
+        deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
+    ).first()
+    if in_flight is None:
+        return None
+    if in_flight.phase == phase and in_flight.attempt == deployment.attempt:
+        return in_flight
+    # A tear down overtook the rollout: what it was waiting on no longer matters.
+    if in_flight.lease_expires_at and in_flight.lease_expires_at > now:
+        return _BUSY
+    in_flight.outcome = Outcome.ABANDONED
+    in_flight.finished_at = now
+    in_flight.save(update_fields=["outcome", "finished_at"])
+    return None
+
+
+def _lease_until(now: Any) -> Any:
+    return now + timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
+
+
+def _take_over(event: DeploymentEvent, owner: str, now: Any) -> bool:
+    """Lease an in-flight step whose lease ran out and whose next check is due."""
+    if event.lease_expires_at and event.lease_expires_at > now:
+        return False  # another worker is running it
+    if event.not_before and now + _EARLY_TOLERANCE < event.not_before:
+        return False  # a check is already queued for later
+    event.lease_owner = owner
+    event.lease_expires_at = _lease_until(now)
+    event.save(update_fields=["lease_owner", "lease_expires_at"])
+    return True
+
+
+def _start(
+    deployment: Deployment, step: Step, phase: Phase, owner: str, now: Any
+) -> DeploymentEvent:
+    """The step's row, written with its lease before any Google call."""
+    return DeploymentEvent.objects.create(
+        deployment=deployment,
+        kind=EventKind.STEP,
+        phase=phase,
+        attempt=deployment.attempt,
+        step=step.key,
+        outcome=Outcome.RUNNING,
+        started_at=now,
+        lease_owner=owner,
+        lease_expires_at=_lease_until(now),
+        message=step.title,
+    )
 
 
 def _next_step(deployment: Deployment, plan: Plan) -> Step | None:
@@ -249,30 +286,36 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
             event.error = result.error
             _schedule_check(event, now, _backoff(event.retries))
         else:
-            error = result.error
-            hint = (
-                result.hint
-                if isinstance(result, Failed)
-                else (
-                    f"Google kept answering with a transient error after {event.retries} retries; "
-                    "retry the deployment later."
-                )
-            )
-            event.outcome = Outcome.FAILED
-            event.finished_at = now
-            event.error = error
-            event.save()
-            if deployment.status in (Status.DEPLOYING, Status.TEARING_DOWN):
-                deployment_transition(
-                    deployment=deployment,
-                    to=Status.FAILED,
-                    message=f"{event.step} failed",
-                    changes={
-                        "failure_step": event.step,
-                        "failure_message": error,
-                        "failure_hint": hint,
-                    },
-                )
+            _record_failure(deployment, event, result, now)
+
+
+def _record_failure(
+    deployment: Deployment, event: DeploymentEvent, result: Retry | Failed, now: Any
+) -> None:
+    """A step that failed, or kept failing transiently past the retries, fails the rollout."""
+    hint = (
+        result.hint
+        if isinstance(result, Failed)
+        else (
+            f"Google kept answering with a transient error after {event.retries} retries; "
+            "retry the deployment later."
+        )
+    )
+    event.outcome = Outcome.FAILED
+    event.finished_at = now
+    event.error = result.error
+    event.save()
+    if deployment.status in (Status.DEPLOYING, Status.TEARING_DOWN):
+        deployment_transition(
+            deployment=deployment,
+            to=Status.FAILED,
+            message=f"{event.step} failed",
+            changes={
+                "failure_step": event.step,
+                "failure_message": result.error,
+                "failure_hint": hint,
+            },
+        )
 
 
 def _follow_billing(deployment: Deployment, step: Step, now: Any) -> None:
