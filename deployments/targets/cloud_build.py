@@ -2,10 +2,27 @@
 build (no source upload), tagged per deployment attempt so a resumed step finds the build
 it already started instead of starting a second one; and its cancellation on tear down."""
 
+import base64
 import json
 import shlex
 
 from deployments.plans.base import ApiRequest, DeploymentRef, PlanContext, Step
+
+DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
+
+
+def write_dockerfile(dockerfile: str) -> dict[str, object]:
+    """The build's first step: the Dockerfile travels inline (no source upload), base64 in
+    an env var so no quoting can break it."""
+    encoded = base64.b64encode(dockerfile.encode()).decode()
+    return {
+        "id": "write-dockerfile",
+        "name": DOCKER_BUILDER,
+        "entrypoint": "bash",
+        # `$$` is Cloud Build's escape for a literal `$`: bash reads the env var.
+        "args": ["-c", 'echo "$$DOCKERFILE_B64" | base64 -d > Dockerfile'],
+        "env": [f"DOCKERFILE_B64={encoded}"],
+    }
 
 
 def location(region: str, ctx: PlanContext) -> str:

@@ -8,6 +8,9 @@ read it, so none of them asks which target they are talking to.
 import enum
 from dataclasses import dataclass
 
+# What every rollout asks its model before calling the deployment ready.
+SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
+
 
 class Protocol(enum.StrEnum):
     OLLAMA = "ollama"  # Ollama's /api/chat, NDJSON stream

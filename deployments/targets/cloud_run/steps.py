@@ -1,6 +1,9 @@
 """Steps every Cloud Run target shares: the image repository, the service, its invoker,
 readiness, and their removal. Each target's plan module adds what is its own."""
 
+import json
+import shlex
+
 from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, PlanContext, Step
 from deployments.targets.cloud_build import location
 
@@ -10,6 +13,31 @@ CLOUD_RUN_ACCESS_HINT = (
     "The portal's service account needs roles/run.invoker on the service, and the token's "
     "audience must be the service URL."
 )
+
+
+# A person calls the private service with their own ID token, as the portal does with its.
+ID_TOKEN_CURL = 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '  # noqa: S105
+
+
+def call_service(
+    *,
+    key: str,
+    title: str,
+    action: str,
+    path: str,
+    body: dict[str, object] | None = None,
+    curl_flags: str = "",
+) -> Step:
+    """A request to the deployed model server through its private URL (known once ready)."""
+    data = "" if body is None else f" -d {shlex.quote(json.dumps(body))}"
+    return Step(
+        key=key,
+        title=title,
+        action=action,
+        request=ApiRequest("endpoint", "GET" if body is None else "POST", path, body),
+        cli=f"{ID_TOKEN_CURL}{curl_flags}SERVICE_URL{path}{data}",
+        required_role=INVOKER_ROLE,
+    )
 
 
 def service_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:

@@ -5,23 +5,18 @@ source upload), pulls the model into the image and pushes it to Artifact Registr
 Deploy: the v2 service carries every flag of the seed's `gcloud run deploy`.
 """
 
-import base64
-import json
-import shlex
-
 from deployments.choices import Phase
-from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
+from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.targets import cloud_build
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
+from deployments.targets.endpoint import SMOKE_TEST_PROMPT
 
 TARGET = "cloud-run-ollama"
 
 OLLAMA_PORT = 8080
-DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 BUILD_MACHINE_TYPE = "E2_HIGHCPU_8"  # pulling multi-GB weights is network- and CPU-bound
 BUILD_TIMEOUT = "3600s"
-SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
 
 
 def dockerfile(spec: CloudRunOllamaSpec, ctx: PlanContext) -> str:
@@ -48,18 +43,14 @@ def image_uri(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) ->
 
 def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> dict[str, object]:
     image = image_uri(ref, spec, ctx)
-    encoded = base64.b64encode(dockerfile(spec, ctx).encode()).decode()
     return {
         "steps": [
+            cloud_build.write_dockerfile(dockerfile(spec, ctx)),
             {
-                "id": "write-dockerfile",
-                "name": DOCKER_BUILDER,
-                "entrypoint": "bash",
-                # `$$` is Cloud Build's escape for a literal `$`: bash reads the env var.
-                "args": ["-c", 'echo "$$DOCKERFILE_B64" | base64 -d > Dockerfile'],
-                "env": [f"DOCKERFILE_B64={encoded}"],
+                "id": "build",
+                "name": cloud_build.DOCKER_BUILDER,
+                "args": ["build", "-t", image, "."],
             },
-            {"id": "build", "name": DOCKER_BUILDER, "args": ["build", "-t", image, "."]},
         ],
         "images": [image],
         "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
@@ -163,16 +154,12 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
         ),
         cloud_run_steps.grant_invoker(ref, spec.region, ctx),
         cloud_run_steps.wait_ready(ref, spec.region, ctx),
-        Step(
+        cloud_run_steps.call_service(
             key="smoke_test",
             title="Chat with the model through its private URL",
             action="endpoint.ollama_chat",
-            request=ApiRequest("endpoint", "POST", "/api/chat", smoke_body),
-            cli=(
-                'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
-                f"SERVICE_URL/api/chat -d {shlex.quote(json.dumps(smoke_body))}"
-            ),
-            required_role="roles/run.invoker",
+            path="/api/chat",
+            body=smoke_body,
         ),
     )
     return Plan(TARGET, Phase.DEPLOY, ref, steps)

@@ -6,11 +6,10 @@ the form, the API and the plan all read this class, so a rule lives once.
 
 from dataclasses import dataclass
 
-from deployments.catalog import GPU_TYPES, MODELS, CatalogModel, GpuType
+from deployments.catalog import MODELS, CatalogModel
 from deployments.targets.cloud_run import fields as cloud_run
-from deployments.targets.cloud_run.rules import cloud_run_instance_errors
+from deployments.targets.cloud_run.spec import CloudRunSpec
 from deployments.targets.fields import FieldErrors, choice_field, int_field
-from deployments.targets.spec import SpecBase
 
 # Ollama has no ceiling of its own; past this no model fits a GPU's memory anyway.
 MAX_PARALLEL = 64
@@ -21,7 +20,7 @@ def _model_choices() -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CloudRunOllamaSpec(SpecBase):
+class CloudRunOllamaSpec(CloudRunSpec):
     model: str = choice_field(
         label="Model",
         help="The Ollama tag is pulled into the image at build time, so cold starts do not "
@@ -58,17 +57,8 @@ class CloudRunOllamaSpec(SpecBase):
     def catalog_model(self) -> CatalogModel:
         return MODELS[self.model]
 
-    @property
-    def gpu(self) -> GpuType:
-        return GPU_TYPES[self.gpu_type]
-
-    @property
-    def gpus_held(self) -> int:
-        """Cloud Run: one GPU per instance, at most max instances of them."""
-        return self.gpu_count * self.max_instances
-
-    def rule_errors(self) -> FieldErrors:
-        errors = cloud_run_instance_errors(self)
+    def engine_errors(self) -> FieldErrors:
+        errors: FieldErrors = {}
         if self.concurrency > 2 * self.ollama_parallel:
             errors.setdefault("concurrency", []).append(
                 f"Concurrency {self.concurrency} is more than twice the {self.ollama_parallel} "

@@ -6,7 +6,6 @@ secret in `availableSecrets` and steps read it through `secretEnv`; the service
 reads it with an env `secretKeyRef`. Only Secret Manager holds the value.
 """
 
-import base64
 import hashlib
 
 from deployments.plans.base import DeploymentRef, PlanContext
@@ -16,7 +15,6 @@ from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSou
 from portal.secret_names import hf_secret_id, hf_secret_name
 
 VLLM_PORT = 8080
-DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 GCLOUD_BUILDER = "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
 BUILD_MACHINE_TYPE = "E2_HIGHCPU_8"  # multi-GB downloads are network- and CPU-bound
 BUILD_TIMEOUT = "3600s"
@@ -108,10 +106,9 @@ def image_build_body(
 ) -> dict[str, object]:
     """Seed 001's build: the weights downloaded into the image, the token as a secret mount."""
     image = image_uri(ref, spec, ctx)
-    encoded = base64.b64encode(dockerfile(spec, ctx).encode()).decode()
     build_step: dict[str, object] = {
         "id": "build",
-        "name": DOCKER_BUILDER,
+        "name": cloud_build.DOCKER_BUILDER,
         "args": ["build", "-t", image, "."],
         "env": ["DOCKER_BUILDKIT=1"],  # secret mounts need BuildKit
     }
@@ -127,14 +124,7 @@ def image_build_body(
         build_step["secretEnv"] = [TOKEN_ENV]
     return {
         "steps": [
-            {
-                "id": "write-dockerfile",
-                "name": DOCKER_BUILDER,
-                "entrypoint": "bash",
-                # `$$` is Cloud Build's escape for a literal `$`: bash reads the env var.
-                "args": ["-c", 'echo "$$DOCKERFILE_B64" | base64 -d > Dockerfile'],
-                "env": [f"DOCKERFILE_B64={encoded}"],
-            },
+            cloud_build.write_dockerfile(dockerfile(spec, ctx)),
             build_step,
         ],
         "images": [image],

@@ -6,18 +6,15 @@ The weights are either baked into an image (seed 001) or downloaded once into a
 bucket that Cloud Run mounts (seed 002). The request bodies are in vllm_bodies.
 """
 
-import json
-import shlex
-
 from deployments.choices import Phase
 from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import cloud_build, iam_steps
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm import bodies
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
+from deployments.targets.endpoint import SMOKE_TEST_PROMPT
 
 TARGET = "cloud-run-vllm"
-SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
 
 
 def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
@@ -138,7 +135,6 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
         "max_tokens": 32,
         "stream": False,
     }
-    curl = 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
     return [
         cloud_run_steps.deploy_service(
             ref,
@@ -149,24 +145,19 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
         ),
         cloud_run_steps.grant_invoker(ref, spec.region, ctx),
         cloud_run_steps.wait_ready(ref, spec.region, ctx),
-        Step(
+        cloud_run_steps.call_service(
             key="check_health",
             title="Check vLLM's /health through the private URL",
             action="endpoint.vllm_health",
-            request=ApiRequest("endpoint", "GET", "/health"),
-            cli=f"{curl}SERVICE_URL/health",
-            required_role="roles/run.invoker",
+            path="/health",
         ),
-        Step(
+        cloud_run_steps.call_service(
             key="smoke_test",
             title="Chat with the model through its private URL",
             action="endpoint.openai_chat",
-            request=ApiRequest("endpoint", "POST", "/v1/chat/completions", smoke_body),
-            cli=(
-                f"{curl}-H 'Content-Type: application/json' SERVICE_URL/v1/chat/completions "
-                f"-d {shlex.quote(json.dumps(smoke_body))}"
-            ),
-            required_role="roles/run.invoker",
+            path="/v1/chat/completions",
+            body=smoke_body,
+            curl_flags="-H 'Content-Type: application/json' ",
         ),
     ]
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from deployments.catalog import GPU_TYPES, GpuType
 from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel
 from deployments.targets.cloud_run import fields as cloud_run
-from deployments.targets.cloud_run.rules import cloud_run_instance_errors
+from deployments.targets.cloud_run.spec import CloudRunSpec
 from deployments.targets.fields import (
     FieldErrors,
     Widget,
@@ -19,7 +18,6 @@ from deployments.targets.fields import (
     decimal_field,
     int_field,
 )
-from deployments.targets.spec import SpecBase
 
 # Below this vLLM leaves too little room to be worth a GPU; above it the CUDA
 # context and activations outside vLLM's share run out of memory at start.
@@ -46,7 +44,7 @@ def _model_choices() -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CloudRunVllmSpec(SpecBase):
+class CloudRunVllmSpec(CloudRunSpec):
     """Seed 001's and 002's `gcloud run deploy` flags and vLLM settings; defaults are theirs."""
 
     RULES_NEED: ClassVar[tuple[str, ...]] = (
@@ -108,15 +106,6 @@ class CloudRunVllmSpec(SpecBase):
     timeout_seconds: int = cloud_run.timeout_seconds()
 
     @property
-    def gpu(self) -> GpuType:
-        return GPU_TYPES[self.gpu_type]
-
-    @property
-    def gpus_held(self) -> int:
-        """Cloud Run: one GPU per instance, at most max instances of them."""
-        return self.gpu_count * self.max_instances
-
-    @property
     def hf_model(self) -> HfModel:
         return HF_MODELS[self.model]
 
@@ -133,8 +122,8 @@ class CloudRunVllmSpec(SpecBase):
         """The max-model-len vLLM will run with."""
         return self.max_model_len or self.hf_model.max_context
 
-    def rule_errors(self) -> FieldErrors:
-        errors = cloud_run_instance_errors(self)
+    def engine_errors(self) -> FieldErrors:
+        errors: FieldErrors = {}
 
         def add(field: str, message: str) -> None:
             errors.setdefault(field, []).append(message)
