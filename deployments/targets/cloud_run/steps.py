@@ -97,6 +97,18 @@ def deploy_service(
     )
 
 
+def serve(
+    ref: DeploymentRef, region: str, ctx: PlanContext, *, body: dict[str, object], cli: str
+) -> list[Step]:
+    """The service, private to the portal, until it is Ready: the same three steps for
+    every Cloud Run target."""
+    return [
+        deploy_service(ref, region, ctx, body=body, cli=cli),
+        grant_invoker(ref, region, ctx),
+        wait_ready(ref, region, ctx),
+    ]
+
+
 def grant_invoker(ref: DeploymentRef, region: str, ctx: PlanContext) -> Step:
     """The service stays private: the portal's identity is its only invoker, never allUsers."""
     service = service_name(ref, region, ctx)

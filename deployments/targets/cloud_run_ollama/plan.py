@@ -145,15 +145,13 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             title=f"Build the image with {spec.catalog_model.ollama_tag} baked in",
             body=build_body(ref, spec, ctx),
         ),
-        cloud_run_steps.deploy_service(
+        *cloud_run_steps.serve(
             ref,
             spec.region,
             ctx,
             body=service_body(ref, spec, ctx),
             cli=_gcloud_deploy(ref, spec, ctx),
         ),
-        cloud_run_steps.grant_invoker(ref, spec.region, ctx),
-        cloud_run_steps.wait_ready(ref, spec.region, ctx),
         cloud_run_steps.call_service(
             key="smoke_test",
             title="Chat with the model through its private URL",

@@ -136,15 +136,13 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
         "stream": False,
     }
     return [
-        cloud_run_steps.deploy_service(
+        *cloud_run_steps.serve(
             ref,
             spec.region,
             ctx,
             body=bodies.service_body(ref, spec, ctx),
             cli=_gcloud_deploy(ref, spec, ctx),
         ),
-        cloud_run_steps.grant_invoker(ref, spec.region, ctx),
-        cloud_run_steps.wait_ready(ref, spec.region, ctx),
         cloud_run_steps.call_service(
             key="check_health",
             title="Check vLLM's /health through the private URL",
