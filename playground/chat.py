@@ -106,6 +106,8 @@ async def chat_stream(
     *, access: Access, params: ChatParams, conversation_id: int | None, started: float
 ) -> AsyncIterator[bytes]:
     """The browser's event stream for one reply."""
+    # Every yield stays in this one generator, inside the one try: however the browser
+    # leaves (at any yield) the finally below runs at once, with nothing left suspended.
     cfg = settings.PLAYGROUND
     tally = Tally()
     it = _pieces(access, params, started)
@@ -115,24 +117,9 @@ async def chat_stream(
         yield sse("start", {"deployment": access.slug, "model": params.model})
         waiting = asyncio.ensure_future(_first_text(it))
         tick = cfg["WARMING_AFTER_SECONDS"]
-        while True:
-            waited = time.monotonic() - started
-            if waited >= cfg["COLD_START_LIMIT_SECONDS"]:
-                raise cold_start_timeout(waited)
-            pause = min(tick, cfg["COLD_START_LIMIT_SECONDS"]) - waited
-            done, _ = await asyncio.wait({waiting}, timeout=max(pause, 0.0))
-            if done:
-                break
+        while not await _arrived(waiting, started, tick, cfg):
             if time.monotonic() - started >= tick:
-                seconds = int(time.monotonic() - started)
-                yield sse(
-                    "warming",
-                    {
-                        "seconds": seconds,
-                        "message": f"Waiting for the model: {seconds} s. An endpoint scaled "
-                        "to zero loads its model before the first token.",
-                    },
-                )
+                yield _warming(started)
                 tick += cfg["WARMING_EVERY_SECONDS"]
         first = waiting.result()
         if first:
@@ -151,22 +138,60 @@ async def chat_stream(
             access, params, conversation_id, tally, started
         )
         yield sse("done", {**stats, "conversation_id": conversation, "message_id": message})
-    except UpstreamError as exc:
-        tally.error = exc.message
-        yield sse("error", {"code": exc.code, "message": exc.message})
-    except UpstreamCredentialError as exc:
-        tally.error = str(exc)
-        yield sse("error", {"code": "upstream_credential", "message": str(exc)})
+    except (UpstreamError, UpstreamCredentialError) as exc:
+        yield _failed(tally, exc)
     finally:
         if waiting is not None and not waiting.done():
             waiting.cancel()
         await _close_quietly(it)
         if not finished and tally.pieces:
-            # The browser left (stop button, closed tab) or the stream failed part-way:
-            # keep what was said and count it, without holding anything up.
-            task = asyncio.ensure_future(_record(access, params, conversation_id, tally, started))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _record_in_background(access, params, conversation_id, tally, started)
+
+
+async def _arrived(
+    waiting: asyncio.Task[list[Piece] | None], started: float, until: float, cfg: dict[str, Any]
+) -> bool:
+    """Wait for the first text until `until` seconds after the start; False if it has not come.
+
+    Raises the cold-start timeout once the limit has passed without it.
+    """
+    limit = cfg["COLD_START_LIMIT_SECONDS"]
+    waited = time.monotonic() - started
+    if waited >= limit:
+        raise cold_start_timeout(waited)
+    pause = min(until, limit) - waited
+    done, _ = await asyncio.wait({waiting}, timeout=max(pause, 0.0))
+    return bool(done)
+
+
+def _warming(started: float) -> bytes:
+    seconds = int(time.monotonic() - started)
+    return sse(
+        "warming",
+        {
+            "seconds": seconds,
+            "message": f"Waiting for the model: {seconds} s. An endpoint scaled "
+            "to zero loads its model before the first token.",
+        },
+    )
+
+
+def _failed(tally: Tally, exc: UpstreamError | UpstreamCredentialError) -> bytes:
+    if isinstance(exc, UpstreamError):
+        tally.error, code = exc.message, exc.code
+    else:
+        tally.error, code = str(exc), "upstream_credential"
+    return sse("error", {"code": code, "message": tally.error})
+
+
+def _record_in_background(
+    access: Access, params: ChatParams, conversation_id: int | None, tally: Tally, started: float
+) -> None:
+    # The browser left (stop button, closed tab) or the stream failed part-way:
+    # keep what was said and count it, without holding anything up.
+    task = asyncio.ensure_future(_record(access, params, conversation_id, tally, started))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def _close_quietly(it: AsyncIterator[list[Piece]]) -> None:

@@ -85,35 +85,14 @@ def chat_exchange_record(
     rather than writing into someone else's. Returns (conversation id, reply message id).
     """
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.filter(
-                pk=conversation_id, user_id=user_id, deployment_id=deployment_id
-            ).first()
-            if conversation_id
-            else None
-        )
         question = params.messages[-1]["content"] if params.messages else ""
-        settings_used = {
-            "model_name": params.model,
-            "system_prompt": params.system,
-            "params": {
-                "temperature": params.temperature,
-                "top_p": params.top_p,
-                "max_tokens": params.max_tokens,
-                "think": params.think,
-            },
-        }
-        if conversation is None:
-            conversation = Conversation.objects.create(
-                user_id=user_id,
-                deployment_id=deployment_id,
-                title=" ".join(question.split())[:80] or "New conversation",
-                **settings_used,
-            )
-        else:
-            for name, value in settings_used.items():
-                setattr(conversation, name, value)
-            conversation.save()
+        conversation = _conversation_for(
+            user_id=user_id,
+            deployment_id=deployment_id,
+            conversation_id=conversation_id,
+            params=params,
+            question=question,
+        )
         _, answer = Message.objects.bulk_create(
             [
                 Message(conversation=conversation, role=Message.Role.USER, content=question),
@@ -136,3 +115,51 @@ def chat_exchange_record(
                 counts=counts,
             )
     return conversation.pk, answer.pk
+
+
+def _conversation_for(
+    *,
+    user_id: int,
+    deployment_id: int,
+    conversation_id: int | None,
+    params: ChatParams,
+    question: str,
+) -> Conversation:
+    """The conversation to write into, carrying the settings of this exchange.
+
+    Filtering by user and deployment as well as id is what keeps a forged id from
+    reaching someone else's conversation: it finds nothing and a new one starts.
+    """
+    conversation = (
+        Conversation.objects.filter(
+            pk=conversation_id, user_id=user_id, deployment_id=deployment_id
+        ).first()
+        if conversation_id
+        else None
+    )
+    settings_used = _settings_used(params)
+    if conversation is None:
+        return Conversation.objects.create(
+            user_id=user_id,
+            deployment_id=deployment_id,
+            title=" ".join(question.split())[:80] or "New conversation",
+            **settings_used,
+        )
+    # Settings describe the latest reply; a full save() also moves it up the list (updated_at).
+    for name, value in settings_used.items():
+        setattr(conversation, name, value)
+    conversation.save()
+    return conversation
+
+
+def _settings_used(params: ChatParams) -> dict[str, Any]:
+    return {
+        "model_name": params.model,
+        "system_prompt": params.system,
+        "params": {
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+            "think": params.think,
+        },
+    }

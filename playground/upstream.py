@@ -91,18 +91,12 @@ async def upstream_close() -> None:
 _RETRY_STATUSES = frozenset({503})
 
 
-@asynccontextmanager
-async def upstream_request(
-    *,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    body: bytes | None,
-    started: float,
-) -> AsyncIterator[aiohttp.ClientResponse]:
-    """An open response with status 2xx, retrying 503s until the cold-start limit.
+async def _served(
+    *, method: str, url: str, headers: dict[str, str], body: bytes | None, started: float
+) -> aiohttp.ClientResponse:
+    """The first response that is not a 503 worth waiting out, not yet checked or read.
 
-    Raises UpstreamError for any other status, a timeout or an unreachable host.
+    Before upstream_request's try on purpose: a failure here has no response to close.
     """
     cfg = settings.PLAYGROUND
     limit = cfg["COLD_START_LIMIT_SECONDS"]
@@ -133,7 +127,23 @@ async def upstream_request(
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
             continue
-        break
+        return response
+
+
+@asynccontextmanager
+async def upstream_request(
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    started: float,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """An open response with status 2xx, retrying 503s until the cold-start limit.
+
+    Raises UpstreamError for any other status, a timeout or an unreachable host.
+    """
+    response = await _served(method=method, url=url, headers=headers, body=body, started=started)
     try:
         if response.status >= 300:
             raise upstream_error(response.status, await response.content.read(4096))

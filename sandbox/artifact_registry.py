@@ -309,6 +309,7 @@ def list_versions(call: ApiCall) -> Message:
     return ar.ListVersionsResponse.pb()(versions=page, next_page_token=token)
 
 
+# A route table, one entry per endpoint: it stays whole so it reads as one.
 def routes() -> list[Route]:
     svc = "artifactregistry.googleapis.com"
     locs = REGIONS | MULTI_REGIONS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -20,6 +21,7 @@ from sandbox.routing import ApiCall, Handler, Route
 from sandbox.validation import REGIONS, paginate
 
 if TYPE_CHECKING:
+    from sandbox.config import Config
     from sandbox.state import State
 
 Build = cb.Build.pb()
@@ -205,6 +207,29 @@ def create_build(call: ApiCall) -> Message:
             "SERVICE_ACCOUNT_EMAIL": sa.rsplit("/", 1)[1],
         },
     )
+    _queue(build, cfg, parent=parent, build_id=build_id, location=location, sa=sa)
+    fault = state.faults.take("build_failure")
+    delay = cfg.operation_delay
+    stored = StoredBuild(
+        build,
+        start_at=time.time() + delay * 0.3,
+        forced_failure=(fault.message or "Build failed (injected fault)") if fault else None,
+    )
+    state.builds.builds[build.name] = stored
+    op = call.new_operation(
+        parent,
+        lambda: BuildOperationMetadata(build=state.builds.view(stored)),
+        lambda: _execute(state, stored),
+        on_error=functools.partial(_internal_error, build),
+    )
+    stored.op_name = op.name
+    return op.to_pb()
+
+
+def _queue(
+    build: Message, cfg: Config, *, parent: str, build_id: str, location: str, sa: str
+) -> None:
+    """Fill in what Cloud Build sets on a queued build: its identity, defaults, QUEUED steps."""
     build.id = build_id
     build.name = f"{parent}/builds/{build_id}"
     build.project_id = cfg.project
@@ -223,28 +248,12 @@ def create_build(call: ApiCall) -> Message:
         build.queue_ttl.CopyFrom(duration_pb2.Duration(seconds=3600))
     for step in build.steps:
         step.status = Status.QUEUED
-    fault = state.faults.take("build_failure")
-    delay = cfg.operation_delay
-    stored = StoredBuild(
-        build,
-        start_at=time.time() + delay * 0.3,
-        forced_failure=(fault.message or "Build failed (injected fault)") if fault else None,
-    )
-    state.builds.builds[build.name] = stored
 
-    def on_error(code: int, message: str) -> None:
-        build.status = Status.INTERNAL_ERROR
-        build.status_detail = message
-        build.finish_time.CopyFrom(now())
 
-    op = call.new_operation(
-        parent,
-        lambda: BuildOperationMetadata(build=state.builds.view(stored)),
-        lambda: _execute(state, stored),
-        on_error=on_error,
-    )
-    stored.op_name = op.name
-    return op.to_pb()
+def _internal_error(build: Message, code: int, message: str) -> None:
+    build.status = Status.INTERNAL_ERROR
+    build.status_detail = message
+    build.finish_time.CopyFrom(now())
 
 
 def _build_name(call: ApiCall) -> str:
@@ -318,6 +327,7 @@ def list_builds(call: ApiCall) -> Message:
     return cb.ListBuildsResponse.pb()(builds=page, next_page_token=token)
 
 
+# A route table, one entry per endpoint: it stays whole so it reads as one.
 def routes() -> list[Route]:
     svc = "cloudbuild.googleapis.com"
     locs = REGIONS | {"global"}

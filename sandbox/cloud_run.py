@@ -98,14 +98,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
     """Start reconciling a new generation of `svc`; returns the operation."""
     state = call.state
     revision = _resolve(call, svc)
-    stored.revisions += 1
-    stored.pending = revision
-    svc.latest_created_revision = revision.name
-    svc.reconciling = True
-    svc.etag = _etag()
-    svc.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_RECONCILING))
-    del svc.conditions[:]
-    stored.pb = svc
+    _start_reconciling(stored, svc, revision)
     generation = svc.generation
     parent = svc.name.split("/services/")[0]
 
@@ -136,25 +129,41 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
         if revision.image_error:
             fail(3, revision.image_error)
             raise OperationFailed(3, revision.image_error)
-        pb = target.pb
-        location, service_id = parent.split("/")[3], pb.name.rsplit("/", 1)[1]
+        location, service_id = parent.split("/")[3], target.pb.name.rsplit("/", 1)[1]
         uri = f"{state.base_url}/_run/{call.config.project}/{location}/{service_id}"
-        pb.reconciling = False
-        pb.observed_generation = generation
-        pb.latest_ready_revision = revision.name
-        pb.uri = uri
-        del pb.urls[:]
-        pb.urls.append(uri)
-        pb.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_SUCCEEDED))
-        for kind in ("RoutesReady", "ConfigurationsReady"):
-            pb.conditions.append(_condition(kind, CState.CONDITION_SUCCEEDED))
-        del pb.traffic_statuses[:]
-        pb.traffic_statuses.add(type_=LATEST, percent=100)
-        target.serving = revision
-        target.warm_at = None
+        _mark_ready(target, revision, generation, uri)
         return snapshot()
 
     return call.new_operation(parent, snapshot, finish, on_error=fail).to_pb()
+
+
+def _start_reconciling(stored: StoredService, svc: Message, revision: Revision) -> None:
+    stored.revisions += 1
+    stored.pending = revision
+    svc.latest_created_revision = revision.name
+    svc.reconciling = True
+    svc.etag = _etag()
+    svc.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_RECONCILING))
+    del svc.conditions[:]
+    stored.pb = svc
+
+
+def _mark_ready(target: StoredService, revision: Revision, generation: int, uri: str) -> None:
+    """The service as Cloud Run shows it once `revision` serves all traffic at `uri`."""
+    pb = target.pb
+    pb.reconciling = False
+    pb.observed_generation = generation
+    pb.latest_ready_revision = revision.name
+    pb.uri = uri
+    del pb.urls[:]
+    pb.urls.append(uri)
+    pb.terminal_condition.CopyFrom(_condition("Ready", CState.CONDITION_SUCCEEDED))
+    for kind in ("RoutesReady", "ConfigurationsReady"):
+        pb.conditions.append(_condition(kind, CState.CONDITION_SUCCEEDED))
+    del pb.traffic_statuses[:]
+    pb.traffic_statuses.add(type_=LATEST, percent=100)
+    target.serving = revision
+    target.warm_at = None
 
 
 def _prepare(call: ApiCall, svc: Message, name: str) -> None:
@@ -315,6 +324,7 @@ def test_iam_permissions(call: ApiCall) -> Message:
     return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
 
 
+# A route table, one entry per endpoint: it stays whole so it reads as one.
 def routes() -> list[Route]:
     svc = "run.googleapis.com"
     locs = REGIONS

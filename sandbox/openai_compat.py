@@ -47,22 +47,43 @@ async def chat_completions(
     created = int(time.time())
     base = {"id": ident, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
     if not data.get("stream", False):
-        return web.json_response(
-            {
-                **base,
-                "object": "chat.completion",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "".join(tokens)},
-                        "finish_reason": reason,
-                    }
-                ],
-                "usage": usage,
-            }
-        )
+        return _whole_chat(base, tokens, reason, usage)
     options = data.get("stream_options") if isinstance(data.get("stream_options"), dict) else {}
     include_usage = bool((options or {}).get("include_usage"))
+    chunk = {**base, "object": "chat.completion.chunk"}
+    return await _stream_chat(
+        server, request, chunk, tokens, reason, usage if include_usage else None
+    )
+
+
+def _whole_chat(
+    base: dict[str, Any], tokens: list[str], reason: str, usage: dict[str, int]
+) -> web.Response:
+    return web.json_response(
+        {
+            **base,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(tokens)},
+                    "finish_reason": reason,
+                }
+            ],
+            "usage": usage,
+        }
+    )
+
+
+async def _stream_chat(
+    server: OllamaServer,
+    request: web.Request,
+    chunk: dict[str, Any],
+    tokens: list[str],
+    reason: str,
+    usage: dict[str, int] | None,
+) -> web.StreamResponse:
+    """One chunk a token, then the finish reason, then `usage` if the client asked for it."""
     resp = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -72,8 +93,6 @@ async def chat_completions(
         text = payload if isinstance(payload, str) else json.dumps(payload)
         await resp.write(f"data: {text}\n\n".encode())
 
-    chunk = {**base, "object": "chat.completion.chunk"}
-
     async def body() -> None:
         for token in tokens:
             delta = {"role": "assistant", "content": token}
@@ -81,7 +100,7 @@ async def chat_completions(
             await asyncio.sleep(server.token_delay)
         end = {"role": "assistant", "content": ""}
         await send({**chunk, "choices": [{"index": 0, "delta": end, "finish_reason": reason}]})
-        if include_usage:
+        if usage is not None:
             await send({**chunk, "choices": [], "usage": usage})
         await send("[DONE]")
 

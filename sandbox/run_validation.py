@@ -122,43 +122,8 @@ def _check_containers(template: Message, location: str) -> None:
     accelerator = template.node_selector.accelerator
     gpu_containers = 0
     for i, container in enumerate(containers):
-        where = f"service.template.containers[{i}]"
-        if not container.image:
-            raise invalid("Image must be specified.", f"{where}.image")
-        for env in container.env:
-            if env.name in RESERVED_ENV:
-                raise invalid(
-                    f"The following reserved env names were provided: {env.name}. These values "
-                    "are automatically set by the system.",
-                    f"{where}.env",
-                )
-            if not ENV_NAME.fullmatch(env.name):
-                raise invalid(f"Invalid environment variable name '{env.name}'.", f"{where}.env")
-        limits = dict(container.resources.limits)
-        for key in limits:
-            if key not in LIMIT_KEYS:
-                raise invalid(
-                    f"Resource limit '{key}' is not supported; supported: {', '.join(LIMIT_KEYS)}.",
-                    f"{where}.resources.limits",
-                )
-        cpu = _quantity(limits.get("cpu", "1"), parse_cpu, "cpu", where)
-        memory = _quantity(limits.get("memory", "512Mi"), parse_memory, "memory", where)
-        if "nvidia.com/gpu" in limits:
+        if _check_container(container, f"service.template.containers[{i}]", accelerator, location):
             gpu_containers += 1
-            if limits["nvidia.com/gpu"] != "1":
-                raise invalid(
-                    "The only supported 'nvidia.com/gpu' value is '1'.",
-                    f"{where}.resources.limits",
-                )
-            if not accelerator:
-                raise invalid(
-                    "A 'nvidia.com/gpu' limit requires template.node_selector.accelerator.",
-                    "service.template.node_selector",
-                )
-            _check_gpu(accelerator, location, container, cpu, memory, where)
-        else:
-            _check_size(cpu, memory, where)
-        _check_probe(container.startup_probe, f"{where}.startup_probe")
     if accelerator and gpu_containers == 0:
         raise invalid(
             f"Accelerator '{accelerator}' requires one container with "
@@ -170,6 +135,51 @@ def _check_containers(template: Message, location: str) -> None:
             "A GPU can be attached to only one container per instance.",
             "service.template.containers",
         )
+
+
+def _check_container(container: Message, where: str, accelerator: str, location: str) -> bool:
+    """Check one container; True if it takes the GPU."""
+    if not container.image:
+        raise invalid("Image must be specified.", f"{where}.image")
+    _check_env(container, where)
+    limits = dict(container.resources.limits)
+    for key in limits:
+        if key not in LIMIT_KEYS:
+            raise invalid(
+                f"Resource limit '{key}' is not supported; supported: {', '.join(LIMIT_KEYS)}.",
+                f"{where}.resources.limits",
+            )
+    cpu = _quantity(limits.get("cpu", "1"), parse_cpu, "cpu", where)
+    memory = _quantity(limits.get("memory", "512Mi"), parse_memory, "memory", where)
+    gpu = "nvidia.com/gpu" in limits
+    if gpu:
+        if limits["nvidia.com/gpu"] != "1":
+            raise invalid(
+                "The only supported 'nvidia.com/gpu' value is '1'.",
+                f"{where}.resources.limits",
+            )
+        if not accelerator:
+            raise invalid(
+                "A 'nvidia.com/gpu' limit requires template.node_selector.accelerator.",
+                "service.template.node_selector",
+            )
+        _check_gpu(accelerator, location, container, cpu, memory, where)
+    else:
+        _check_size(cpu, memory, where)
+    _check_probe(container.startup_probe, f"{where}.startup_probe")
+    return gpu
+
+
+def _check_env(container: Message, where: str) -> None:
+    for env in container.env:
+        if env.name in RESERVED_ENV:
+            raise invalid(
+                f"The following reserved env names were provided: {env.name}. These values "
+                "are automatically set by the system.",
+                f"{where}.env",
+            )
+        if not ENV_NAME.fullmatch(env.name):
+            raise invalid(f"Invalid environment variable name '{env.name}'.", f"{where}.env")
 
 
 def _quantity(value: str, parse: Callable[[str], Decimal | int], what: str, where: str) -> Decimal:

@@ -207,6 +207,7 @@ def set_iam_policy(call: ApiCall) -> Message:
     return stored.policy
 
 
+# A route table, one entry per endpoint: it stays whole so it reads as one.
 def routes() -> list[Route]:
     svc = "secretmanager.googleapis.com"
     locs: frozenset[str] = frozenset()
