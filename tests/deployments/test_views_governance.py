@@ -36,13 +36,16 @@ def test_live_estimate_shows_price_comparison_and_decision(client, team, deploye
     assert "over the team&#x27;s auto-approval limit" in html or "auto-approval limit" in html
 
 
-def test_live_estimate_waits_for_valid_settings(client, deployer):
+def test_live_estimate_waits_for_valid_settings_and_says_which(client, deployer):
     client.force_login(deployer)
     html = client.post(
         reverse("deployments:estimate"), {**FORM, "concurrency": "99"}
     ).content.decode()
-    assert "The estimate appears once the settings are valid." in html
+    assert "Not priced until these are fixed" in html
+    assert "<strong>Concurrency</strong>: Concurrency 99 is more than twice" in html
     html = client.post(reverse("deployments:estimate"), {**FORM, "cpu": "eight"}).content.decode()
+    assert "<strong>CPUs</strong>: Enter a whole number." in html
+    html = client.post(reverse("deployments:estimate"), {**FORM, "cpu": ""}).content.decode()
     assert "Fill in the settings" in html
 
 
