@@ -121,21 +121,55 @@ def unauthenticated(missing: bool) -> ApiError:
     )
 
 
-def quota_exceeded(service: str, project_number: str, message: str | None = None) -> ApiError:
-    metric = f"{service}/requests"
-    return ApiError(
-        "RESOURCE_EXHAUSTED",
-        message
-        or (
-            f"Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of "
-            f"service '{service}' for consumer 'project_number:{project_number}'."
-        ),
-        [
-            {
-                "@type": ERROR_INFO,
-                "reason": "RATE_LIMIT_EXCEEDED",
-                "domain": "googleapis.com",
-                "metadata": {"quota_metric": metric, "service": service},
-            }
-        ],
+# The reasons Google puts in a quota error's google.rpc.ErrorInfo (domain googleapis.com),
+# from https://github.com/googleapis/googleapis/blob/master/google/api/error_reason.proto:
+# a rate quota (requests per minute) refills by itself; an allocation quota (GPUs per
+# region) only when someone frees capacity or raises the quota.
+RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
+RESOURCE_QUOTA_EXCEEDED = "RESOURCE_QUOTA_EXCEEDED"
+QUOTA_REASONS = (RATE_LIMIT_EXCEEDED, RESOURCE_QUOTA_EXCEEDED)
+# Cloud Run's per-region L4 quota when zonal redundancy is off (what the plans ask for).
+L4_METRIC = "run.googleapis.com/nvidia_l4_gpu_allocation_no_zonal_redundancy"
+
+
+def quota_info(
+    service: str,
+    project_number: str,
+    reason: str = RATE_LIMIT_EXCEEDED,
+    metric: str | None = None,
+    location: str = "global",
+) -> dict[str, Any]:
+    """The ErrorInfo detail of a quota error, with the metadata error_reason.proto lists."""
+    rate = reason == RATE_LIMIT_EXCEEDED
+    metric = metric or (f"{service}/requests" if rate else L4_METRIC)
+    return {
+        "@type": ERROR_INFO,
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {
+            "consumer": f"projects/{project_number}",
+            "quota_metric": metric,
+            "quota_limit": "RequestsPerMinutePerProject" if rate else "PerProjectPerRegion",
+            "quota_location": location,
+            "service": service,
+        },
+    }
+
+
+def quota_exceeded(
+    service: str,
+    project_number: str,
+    message: str | None = None,
+    reason: str = RATE_LIMIT_EXCEEDED,
+    metric: str | None = None,
+) -> ApiError:
+    """A 429 RESOURCE_EXHAUSTED as Google sends it: what ran out is in the ErrorInfo, not
+    in the message (https://cloud.google.com/docs/quotas/troubleshoot)."""
+    info = quota_info(service, project_number, reason, metric)
+    quota_metric = info["metadata"]["quota_metric"]
+    default = (
+        f"Quota exceeded for quota metric '{quota_metric}' and limit "
+        f"'{info['metadata']['quota_limit']}' of service '{service}' for consumer "
+        f"'project_number:{project_number}'."
     )
+    return ApiError("RESOURCE_EXHAUSTED", message or default, [info])

@@ -23,6 +23,9 @@ class Fault:
     message: str | None
     permission: str | None
     code: int
+    # Quota faults: which ErrorInfo reason, and which quota metric ran out.
+    reason: str | None = None
+    metric: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method.upper():
@@ -40,6 +43,8 @@ class Fault:
             "code": self.code,
             "message": self.message,
             "permission": self.permission,
+            "reason": self.reason,
+            "metric": self.metric,
         }
 
 
@@ -56,7 +61,10 @@ class FaultStore:
 
     def add(self, spec: dict[str, Any]) -> Fault:
         """Validate a test's fault spec; ValueError explains what is wrong."""
-        allowed = {"kind", "method", "path", "times", "status", "message", "permission", "code"}
+        allowed = {
+            "kind", "method", "path", "times", "status", "message", "permission", "code",
+            "reason", "metric",
+        }  # fmt: skip
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -77,6 +85,12 @@ class FaultStore:
             if code not in errors.CODES:
                 raise ValueError("code must be a google.rpc.Code between 1 and 16")
             status = errors.CODES[code][0]
+        reason = spec.get("reason")
+        if reason is not None and reason not in errors.QUOTA_REASONS:
+            raise ValueError(f"reason must be one of {errors.QUOTA_REASONS}")
+        metric = spec.get("metric")
+        if metric is not None and not isinstance(metric, str):
+            raise ValueError("metric is a quota metric name, e.g. run.googleapis.com/...")
         fault = Fault(
             id=self._next_id,
             kind=kind,
@@ -87,6 +101,8 @@ class FaultStore:
             message=spec.get("message"),
             permission=spec.get("permission"),
             code=errors.BY_NAME[status],
+            reason=reason,
+            metric=metric,
         )
         self._next_id += 1
         self._faults.append(fault)
@@ -125,9 +141,24 @@ def error_for(
             err.message = fault.message
         return err
     if fault.status == "RESOURCE_EXHAUSTED":
-        return errors.quota_exceeded(domain, project_number, fault.message)
+        return errors.quota_exceeded(
+            domain,
+            project_number,
+            fault.message,
+            fault.reason or errors.RATE_LIMIT_EXCEEDED,
+            fault.metric,
+        )
     if fault.status == "UNAVAILABLE":
         return ApiError("UNAVAILABLE", fault.message or "The service is currently unavailable.")
     if fault.status == "INTERNAL":
         return ApiError("INTERNAL", fault.message or "Internal error encountered. Please retry.")
     return ApiError(fault.status, fault.message or f"Injected {fault.status} fault.")
+
+
+def operation_details(fault: Fault, service: str, project_number: str) -> list[dict[str, Any]]:
+    """What a failed operation's google.rpc.Status carries: a RESOURCE_EXHAUSTED one names
+    the quota that ran out (an allocation quota, unless the test says otherwise)."""
+    if fault.status != "RESOURCE_EXHAUSTED":
+        return []
+    reason = fault.reason or errors.RESOURCE_QUOTA_EXCEEDED
+    return [errors.quota_info(service, project_number, reason, fault.metric)]

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.longrunning import operations_pb2
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, json_format
 from google.protobuf.message import Message
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 
 class OperationFailed(Exception):
@@ -33,6 +33,8 @@ class Operation:
     finish: Callable[[], Message]
     on_error: Callable[[int, str], None] | None = None
     forced_error: tuple[int, str] | None = None
+    # google.rpc detail messages (ErrorInfo as JSON) the failed operation's status carries.
+    error_details: list[dict[str, object]] = field(default_factory=list)
     done: bool = False
     response: Message | None = None
     error: tuple[int, str] | None = None
@@ -58,7 +60,13 @@ class Operation:
         meta.Pack(self.metadata())
         op.metadata.CopyFrom(meta)
         if self.done and self.error is not None:
-            op.error.CopyFrom(status_pb2.Status(code=self.error[0], message=self.error[1]))
+            status = status_pb2.Status(code=self.error[0], message=self.error[1])
+            for detail in self.error_details:
+                info = {k: v for k, v in detail.items() if k != "@type"}
+                packed = any_pb2.Any()
+                packed.Pack(json_format.ParseDict(info, error_details_pb2.ErrorInfo()))
+                status.details.append(packed)
+            op.error.CopyFrom(status)
         elif self.done and self.response is not None:
             resp = any_pb2.Any()
             resp.Pack(self.response)
@@ -82,6 +90,7 @@ class OperationStore:
         on_error: Callable[[int, str], None] | None = None,
         forced_error: tuple[int, str] | None = None,
         op_id: str | None = None,
+        error_details: list[dict[str, object]] | None = None,
     ) -> Operation:
         """Start an operation under `parent` (projects/P/locations/L)."""
         name = f"{parent}/operations/{op_id or uuid.uuid4()}"
@@ -92,6 +101,7 @@ class OperationStore:
             finish=finish,
             on_error=on_error,
             forced_error=forced_error,
+            error_details=list(error_details or []),
         )
         self._ops[name] = op
         return op

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf.message import Message
 
-from sandbox import errors, validation
+from sandbox import errors, faults, validation
 from sandbox.operations import Operation
 
 if TYPE_CHECKING:
@@ -129,6 +129,11 @@ class ApiCall:
             if fault
             else None,
             op_id=op_id,
+            error_details=faults.operation_details(
+                fault, self.route.service, self.config.project_number
+            )
+            if fault
+            else None,
         )
 
 

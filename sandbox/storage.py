@@ -122,9 +122,31 @@ def _storage_error(status: int, reason: str, message: str) -> ApiError:
     return err
 
 
+# The JSON API names what went wrong in errors[].reason, not in a google.rpc.ErrorInfo
+# (https://cloud.google.com/storage/docs/json_api/v1/status-codes).
+_JSON_API_REASONS = {
+    "RATE_LIMIT_EXCEEDED": ("usageLimits", "rateLimitExceeded"),
+    "RESOURCE_QUOTA_EXCEEDED": ("usageLimits", "quotaExceeded"),
+    "IAM_PERMISSION_DENIED": ("global", "forbidden"),
+}
+
+
+def _json_api_errors(exc: ApiError) -> list[dict[str, Any]]:
+    out = []
+    for detail in exc.details:
+        if "@type" not in detail:
+            out.append(detail)
+            continue
+        domain, reason = _JSON_API_REASONS.get(detail.get("reason", ""), ("global", "backendError"))
+        out.append({"message": exc.message, "domain": domain, "reason": reason})
+    return out
+
+
 def error_response(exc: ApiError) -> web.Response:
     # The JSON API's shape: {"error": {"code", "message", "errors": [...]}}.
-    body = {"error": {"code": exc.http_status, "message": exc.message, "errors": exc.details}}
+    body = {
+        "error": {"code": exc.http_status, "message": exc.message, "errors": _json_api_errors(exc)}
+    }
     status = 412 if exc.status == "FAILED_PRECONDITION" else exc.http_status
     if exc.status == "ABORTED":
         status = 409

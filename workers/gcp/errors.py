@@ -1,9 +1,18 @@
-"""What a Google API error means for a rollout: retry later, or stop and say why."""
+"""What a Google API error means for a rollout: retry later, or stop and say why.
+
+Decided from Google's structured details, never from the words of the message: the
+`google.rpc.ErrorInfo` reason and metadata an API sends with the error (Cloud Storage's
+JSON API says the same in `errors[].reason`). A rate quota (requests per minute) refills
+by itself and is retried; an allocation quota (GPUs per region) is not, and the hint names
+the quota metric. Reasons: https://github.com/googleapis/googleapis/blob/master/google/api/error_reason.proto
+"""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from google.api_core import exceptions as gexc
+from google.auth import exceptions as auth_exc
 
 TRANSIENT = (
     gexc.TooManyRequests,
@@ -13,6 +22,16 @@ TRANSIENT = (
     gexc.DeadlineExceeded,
     gexc.Aborted,
 )
+# ErrorInfo reasons (and the JSON API's) for a quota that refills within the minute.
+RATE_REASONS = frozenset({"RATE_LIMIT_EXCEEDED", "rateLimitExceeded", "userRateLimitExceeded"})
+# ...and for an allocation quota, which stays used up until capacity is freed or raised.
+QUOTA_REASONS = frozenset({"RESOURCE_QUOTA_EXCEEDED", "quotaExceeded"})
+SERVICE_DISABLED = "SERVICE_DISABLED"
+# A permission whose role is not the step's own: acting as a service account (deploying a
+# service or starting a build that runs as it) needs roles/iam.serviceAccountUser on that
+# account (https://cloud.google.com/iam/docs/service-accounts-actas).
+ACT_AS = "iam.serviceAccounts.actAs"
+SERVICE_ACCOUNT_USER = "roles/iam.serviceAccountUser"
 
 _PERMISSION_RE = re.compile(r"Permission '([\w.]+)' denied")
 
@@ -24,37 +43,111 @@ class Diagnosis:
     hint: str = ""
 
 
-def _is_quota(exc: gexc.GoogleAPICallError) -> bool:
-    return isinstance(exc, gexc.ResourceExhausted | gexc.TooManyRequests) and (
-        "quota" in (exc.message or "").lower()
+@dataclass(frozen=True)
+class ErrorDetail:
+    """The structured part of a Google error: ErrorInfo's reason and metadata."""
+
+    reason: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def error_detail(exc: gexc.GoogleAPICallError) -> ErrorDetail:
+    if exc.reason:
+        return ErrorDetail(str(exc.reason), {k: str(v) for k, v in (exc.metadata or {}).items()})
+    # Cloud Storage's JSON API: {"errors": [{"reason": "rateLimitExceeded", ...}]}.
+    for item in exc.errors or ():
+        if isinstance(item, dict) and item.get("reason"):
+            return ErrorDetail(str(item["reason"]))
+    return ErrorDetail()
+
+
+def quota_hint(metadata: dict[str, str], project: str) -> str:
+    """Name the quota that ran out and where to raise it."""
+    metric = metadata.get("quota_metric", "")
+    where = metadata.get("quota_location", "")
+    named = f"The quota {metric}" if metric else "A Google quota"
+    limit = metadata.get("quota_limit", "")
+    return (
+        f"{named}{f' (limit {limit})' if limit else ''}{f' in {where}' if where else ''} "
+        f"is used up. Ask for more on the project's Quotas page "
+        f"(https://console.cloud.google.com/iam-admin/quotas?project={project}"
+        f"{f'&metric={metric}' if metric else ''}), free capacity, or lower max instances; "
+        "then retry."
     )
+
+
+def _permission_hint(
+    exc: gexc.GoogleAPICallError,
+    detail: ErrorDetail,
+    required_role: str,
+    principal: str,
+    project: str,
+) -> str:
+    match = _PERMISSION_RE.search(exc.message or "")
+    permission = detail.metadata.get("permission") or (match.group(1) if match else "")
+    missing = f"the permission {permission}, " if permission else ""
+    if permission == ACT_AS:
+        account = detail.metadata.get("resource", "").rsplit("/", 1)[-1] or "SERVICE_ACCOUNT"
+        return (
+            f"Hangar's identity {principal} lacks {missing}which the role {SERVICE_ACCOUNT_USER} "
+            f"on {account} grants. Grant it: gcloud iam service-accounts add-iam-policy-binding "
+            f"{account} --member=serviceAccount:{principal} --role={SERVICE_ACCOUNT_USER}"
+        )
+    return (
+        f"Hangar's identity {principal} lacks {missing}which the role {required_role} "
+        f"grants. Grant it: gcloud projects add-iam-policy-binding {project} "
+        f"--member=serviceAccount:{principal} --role={required_role}"
+    )
+
+
+def _api_error(
+    exc: gexc.GoogleAPICallError, *, required_role: str, principal: str, project: str
+) -> Diagnosis:
+    message = f"{exc.code} {type(exc).__name__}: {exc.message}"
+    detail = error_detail(exc)
+    if detail.reason in RATE_REASONS:
+        return Diagnosis(True, message)
+    if detail.reason in QUOTA_REASONS:
+        return Diagnosis(False, message, quota_hint(detail.metadata, project))
+    if detail.reason == SERVICE_DISABLED:
+        service = detail.metadata.get("service", "the API")
+        return Diagnosis(
+            False,
+            message,
+            f"{service} is not enabled in {project}. Enable it: gcloud services enable "
+            f"{service} --project={project}",
+        )
+    # Over REST a 403 arrives as Forbidden, over gRPC as PermissionDenied.
+    if isinstance(exc, gexc.PermissionDenied | gexc.Forbidden):
+        return Diagnosis(
+            False, message, _permission_hint(exc, detail, required_role, principal, project)
+        )
+    # A 429 without details is still "too many requests": retried, within the step's retries.
+    if isinstance(exc, (*TRANSIENT, gexc.ResourceExhausted)):
+        return Diagnosis(True, message)
+    return Diagnosis(False, message, "Check the request in the plan against Google's message.")
 
 
 def diagnose(exc: Exception, *, required_role: str, principal: str, project: str) -> Diagnosis:
     """Turn an exception from a Google client into a message a person can act on."""
-    if isinstance(exc, TRANSIENT) and not _is_quota(exc):
-        return Diagnosis(True, f"{exc.code} {type(exc).__name__}: {exc.message}")
     if isinstance(exc, gexc.GoogleAPICallError):
-        message = f"{exc.code} {type(exc).__name__}: {exc.message}"
-        # Over REST a 403 arrives as Forbidden, over gRPC as PermissionDenied.
-        if isinstance(exc, gexc.PermissionDenied | gexc.Forbidden):
-            match = _PERMISSION_RE.search(exc.message or "")
-            missing = f"the permission {match.group(1)}, " if match else ""
-            return Diagnosis(
-                False,
-                message,
-                f"Hangar's identity {principal} lacks {missing}which the role {required_role} "
-                f"grants. Grant it: gcloud projects add-iam-policy-binding {project} "
-                f"--member=serviceAccount:{principal} --role={required_role}",
-            )
-        if _is_quota(exc):
-            return Diagnosis(
-                False,
-                message,
-                "A Google quota is exhausted. Ask for more quota on the Quotas page of the "
-                "project, or lower max instances.",
-            )
-        return Diagnosis(False, message, "Check the request in the plan against Google's message.")
+        return _api_error(exc, required_role=required_role, principal=principal, project=project)
+    # google-auth could not get a token: the metadata server or the token endpoint is
+    # down or slow (RefreshError), or unreachable (TransportError). It comes back.
+    if isinstance(exc, auth_exc.RefreshError | auth_exc.TransportError):
+        return Diagnosis(True, f"Could not get a Google credential: {exc}")
     if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
         return Diagnosis(True, f"Could not reach Google: {exc}")
     raise exc
+
+
+def status_detail(details: Any) -> ErrorDetail:
+    """The ErrorInfo among a google.rpc.Status's details (a failed operation's error)."""
+    from google.rpc import error_details_pb2
+
+    for packed in details:
+        info = error_details_pb2.ErrorInfo()
+        if packed.Is(info.DESCRIPTOR):
+            packed.Unpack(info)
+            return ErrorDetail(info.reason, dict(info.metadata))
+    return ErrorDetail()

@@ -1,15 +1,19 @@
 """Reading a google.longrunning Operation the same way for every API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.rpc import code_pb2
+
+from workers.gcp.errors import ErrorDetail, status_detail
 
 
 @dataclass(frozen=True)
 class OperationState:
     done: bool
     error: str = ""
+    # The failed operation's google.rpc.ErrorInfo, e.g. which quota ran out.
+    detail: ErrorDetail = field(default_factory=ErrorDetail)
 
 
 def operation_state(operation: Any) -> OperationState:
@@ -18,5 +22,9 @@ def operation_state(operation: Any) -> OperationState:
         return OperationState(done=False)
     if operation.HasField("error") and operation.error.code != code_pb2.OK:
         name = code_pb2.Code.Name(operation.error.code)
-        return OperationState(done=True, error=f"{name}: {operation.error.message}")
+        return OperationState(
+            done=True,
+            error=f"{name}: {operation.error.message}",
+            detail=status_detail(operation.error.details),
+        )
     return OperationState(done=True)

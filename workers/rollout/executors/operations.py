@@ -2,7 +2,10 @@
 
 from typing import Any
 
+from django.conf import settings
+
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
+from workers.gcp.errors import QUOTA_REASONS, quota_hint
 from workers.gcp.operations import OperationState
 
 
@@ -10,6 +13,10 @@ def after_operation(claim: StepClaim, state: OperationState, **outputs: Any) -> 
     if not state.done:
         return Waiting(claim.operation, outputs=outputs)
     if state.error:
+        if state.detail.reason in QUOTA_REASONS:
+            # A GPU quota Cloud Run checks while it deploys arrives here, not as a 429.
+            hint = quota_hint(state.detail.metadata, settings.GCP["PROJECT"])
+            return Failed(f"Google reported: {state.error}", hint)
         return Failed(f"Google reported: {state.error}", hint_for(claim))
     return Succeeded(outputs=outputs)
 
