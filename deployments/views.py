@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
@@ -35,6 +36,9 @@ from deployments.targets import spec_for, target_choices, target_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
+
+# Pages showing a deployment in these states refresh themselves until it moves on.
+WATCHED_STATES = frozenset({Status.PENDING_APPROVAL})
 
 
 @login_required
@@ -171,10 +175,14 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     is_admin = is_platform_admin(user)
     can_operate = is_admin or role_at_least(role, Role.DEPLOYER)
     titles = _step_titles(deployment)
+    endpoint = target_for(deployment).endpoint(spec_for(deployment))
     return {
         "deployment": deployment,
-        "endpoint": target_for(deployment).endpoint(spec_for(deployment)),
+        "endpoint": endpoint,
         "rolling": status in ROLLING_STATES,
+        # A request waiting on its decision also watches for it, less often.
+        "poll_seconds": 2 if status in ROLLING_STATES else 5 if status in WATCHED_STATES else 0,
+        "usage": _usage(request, deployment, endpoint.served_models),
         "timeline": _timeline_rows(deployment, titles),
         "failure_title": next(
             (t for (_, key), t in titles.items() if key == deployment.failure_step), ""
@@ -182,6 +190,16 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         "show_decide": is_admin and status == Status.PENDING_APPROVAL,
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
+    }
+
+
+def _usage(request: HttpRequest, deployment: Deployment, models: tuple[str, ...]) -> dict[str, str]:
+    """What the Ready box needs for its snippets: the team's OpenAI-compatible base URL."""
+    models_url = reverse("playground-openai", kwargs={"pk": deployment.pk, "route": "models"})
+    return {
+        "base_url": request.build_absolute_uri(models_url).removesuffix("/models"),
+        "model": models[0] if models else "",
+        "playground_url": f"{reverse('playground:index')}?deployment={deployment.pk}",
     }
 
 

@@ -192,7 +192,7 @@ def test_a_valid_request_creates_a_pending_deployment_and_shows_its_plan(
     assert "Pending approval" in html
     assert "Withdraw request" in html  # a deployer may withdraw it
     assert "Approve" not in html  # only platform admins decide
-    assert "hx-trigger" not in html  # nothing is rolling yet
+    assert 'hx-trigger="every 5s"' in html  # nothing rolls yet; it watches for the decision
 
 
 # --- visibility ---
@@ -369,7 +369,7 @@ def test_the_timeline_fragment_stops_polling_and_shows_the_failure(
     assert reverse("deployments:tear_down", args=[deployment.pk]) in html
 
 
-def test_the_detail_page_shows_the_endpoint_when_ready(
+def test_the_ready_page_leads_with_chat_then_snippets_then_the_private_url(
     client: Any, deployer: Any, approver: Any, deployment: Deployment
 ) -> None:
     deployment = _roll_to_deploying(deployment, approver)
@@ -382,9 +382,26 @@ def test_the_detail_page_shows_the_endpoint_when_ready(
 
     html = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
 
-    assert "https://ollama-gemma-abc123-ew.a.run.app" in html
+    chat = html.index("Chat in the playground")
+    passthrough = f"http://testserver/api/v1/deployments/{deployment.pk}/openai/v1"
+    curl = html.index(f"curl {passthrough}/chat/completions")
+    python = html.index(f'OpenAI(base_url="{passthrough}"')
+    private = html.index("https://ollama-gemma-abc123-ew.a.run.app")
+    assert chat < curl < python < private
+    assert f'href="/playground/?deployment={deployment.pk}"' in html
+    assert "Bearer $HANGAR_TOKEN" in html and "&quot;model&quot;: &quot;gemma3:4b&quot;" in html
     assert "hx-trigger" not in html
     assert "Retry" not in html
+
+
+def test_a_pending_request_page_watches_for_the_decision(
+    client: Any, deployer: Any, deployment: Deployment
+) -> None:
+    client.force_login(deployer)
+
+    html = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+
+    assert 'hx-trigger="every 5s"' in html
 
 
 def test_a_deployer_withdraws_a_pending_request(
