@@ -30,8 +30,8 @@ from playground.db import run_db
 from playground.protocols import Protocol
 from portal.access import teams_visible_to
 from portal.authentication import ApiTokenAuthentication
-from portal.exceptions import ApplicationError, InvalidTransition, NotFound
-from portal.models import ApiToken
+from portal.exceptions import ApplicationError, InvalidTransition, NotFound, PermissionDenied
+from portal.models import ApiToken, TokenScope
 from portal.tokens import token_hash
 
 
@@ -115,6 +115,8 @@ def access_by_token(authorization: str, deployment_id: int) -> Access:
     if found is None:
         raise NotSignedIn("Send a team API token as 'Authorization: Bearer hgr_…'.")
     user, token = found
+    if token.scope != TokenScope.TEAM:
+        raise PermissionDenied("An approval token only approves or rejects requests.")
     return _access(user, token, deployment_id)
 
 

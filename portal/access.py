@@ -18,7 +18,8 @@ def teams_visible_to(*, user: Any, token: ApiToken | None = None) -> QuerySet[Te
     """A token narrows its owner's teams to the token's own team."""
     teams = Team.objects.filter(memberships__user=user)
     if token is not None:
-        teams = teams.filter(pk=token.team_id)
+        # An approval token belongs to no team, so it sees none.
+        teams = teams.filter(pk=token.team_id) if token.team_id is not None else teams.none()
     return teams.distinct()
 
 

@@ -55,10 +55,22 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} as {self.role}"
 
 
-class ApiToken(models.Model):
-    """A team-scoped credential for other platforms. Only a hash of the secret is kept."""
+class TokenScope(models.TextChoices):
+    """What a token may do. A team token acts for its owner within its team and never
+    approves; an approval token, made by a platform admin, only approves or rejects."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    TEAM = "team", "Team"
+    APPROVE = "approve", "Approve GPU spend"
+
+
+class ApiToken(models.Model):
+    """A credential for other platforms. Only a hash of the secret is kept."""
+
+    # Empty for an approval token, which belongs to no team.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="api_tokens", null=True, blank=True
+    )
+    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.TEAM)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
@@ -70,6 +82,17 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope=TokenScope.TEAM, team__isnull=False)
+                    | models.Q(scope=TokenScope.APPROVE, team__isnull=True)
+                ),
+                name="team_token_has_team_approval_token_has_none",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views_oversight, views_teams
+from portal import views_approval_tokens, views_oversight, views_teams
 from portal.views_hf import team_hf_token_view
 
 urlpatterns = [
@@ -13,6 +13,12 @@ urlpatterns = [
         name="team-token-revoke",
     ),
     path("teams/<slug:slug>/hugging-face/", team_hf_token_view, name="team-hf-token"),
+    path("approval-tokens/", views_approval_tokens.approval_tokens_view, name="approval-tokens"),
+    path(
+        "approval-tokens/<int:pk>/revoke/",
+        views_approval_tokens.approval_token_revoke_view,
+        name="approval-token-revoke",
+    ),
     path("spend/", views_oversight.spend_view, name="spend"),
     path("audit/", views_oversight.audit_view, name="audit"),
     path("notifications/read/", views_oversight.notifications_read_view, name="notifications-read"),

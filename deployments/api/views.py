@@ -22,11 +22,13 @@ from deployments.plans import plan_for
 from portal.access import team_visible
 from portal.api.auth import request_token
 from portal.exceptions import NotFound
+from portal.models import TokenScope
 
 
 class DeploymentViewSet(viewsets.GenericViewSet):
     serializer_class = DeploymentSerializer
     queryset = Deployment.objects.none()  # for the schema; reads go through selectors
+    approval_token_actions = ("approve", "reject")
 
     def get_queryset(self) -> Any:
         return selectors.deployment_list(user=self.request.user, token=request_token(self.request))
@@ -38,6 +40,15 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         return selectors.deployment_get(
             user=self.request.user, pk=int(pk), token=request_token(self.request)
         )
+
+    def _get_to_decide(self, pk: str) -> Deployment:
+        """An approval token belongs to no team; it finds requests as its owner does."""
+        token = request_token(self.request)
+        if token is not None and token.scope == TokenScope.APPROVE:
+            if not (pk.isascii() and pk.isdigit()):
+                raise NotFound(f"No deployment {pk[:40]!r}.")
+            return selectors.deployment_get(user=self.request.user, pk=int(pk))
+        return self._get(pk)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -71,7 +82,10 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     def approve(self, request: Request, pk: str) -> Response:
         reason = self._reason(request)
         deployment = services.deployment_approve(
-            deployment=self._get(pk), by=request.user, reason=reason
+            deployment=self._get_to_decide(pk),
+            by=request.user,
+            token=request_token(request),
+            reason=reason,
         )
         return Response(DeploymentSerializer(deployment).data)
 
@@ -80,7 +94,10 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     def reject(self, request: Request, pk: str) -> Response:
         reason = self._reason(request)
         deployment = services.deployment_reject(
-            deployment=self._get(pk), by=request.user, reason=reason
+            deployment=self._get_to_decide(pk),
+            by=request.user,
+            token=request_token(request),
+            reason=reason,
         )
         return Response(DeploymentSerializer(deployment).data)
 

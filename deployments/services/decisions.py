@@ -16,25 +16,46 @@ from deployments.models import Deployment
 from deployments.services.transitions import deployment_transition
 from portal.access import is_platform_admin
 from portal.exceptions import PermissionDenied, ValidationFailed
+from portal.models import ApiToken, TokenScope
 from portal.notifications import notify
 
 _APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
 
 
-def _require_approver(user: Any) -> None:
+def _require_approver(deployment: Deployment, user: Any, token: ApiToken | None) -> None:
+    """Separation of duties: a platform admin decides, never on a request they made, and
+    over the API only through an approval token (a team token acts within a team, and a
+    team's own automation must not approve its spend)."""
+    if token is not None and token.scope != TokenScope.APPROVE:
+        raise PermissionDenied(
+            "Team API tokens never approve or reject GPU spend; use an approval token, "
+            "which a platform admin makes for that purpose."
+        )
     if not is_platform_admin(user):
         raise PermissionDenied("Only platform admins can approve or reject GPU deployments.")
+    if deployment.requested_by_id is not None and deployment.requested_by_id == user.pk:
+        raise PermissionDenied(
+            f"You asked for {deployment.slug}; another platform admin decides on it."
+        )
 
 
 def _detail_link(deployment: Deployment) -> str:
     return reverse("deployments:detail", args=[deployment.pk])
 
 
-def _approve(deployment: Deployment, *, by: Any, reason: str, auto: bool = False) -> Deployment:
+def _approve(
+    deployment: Deployment,
+    *,
+    by: Any,
+    reason: str,
+    token: ApiToken | None = None,
+    auto: bool = False,
+) -> Deployment:
     deployment = deployment_transition(
         deployment=deployment,
         to=Status.APPROVED,
         actor=by,
+        token=token,
         message=reason or "Approved",
         changes={
             "decided_by": by,
@@ -54,12 +75,14 @@ def _approve(deployment: Deployment, *, by: Any, reason: str, auto: bool = False
     return deployment
 
 
-def deployment_approve(*, deployment: Deployment, by: Any, reason: str = "") -> Deployment:
+def deployment_approve(
+    *, deployment: Deployment, by: Any, reason: str = "", token: ApiToken | None = None
+) -> Deployment:
     """Approve a pending request and queue its rollout. Approving twice changes nothing."""
-    _require_approver(by)
+    _require_approver(deployment, by, token)
     if deployment.status in _APPROVED_OR_LATER:
         return deployment
-    return _approve(deployment, by=by, reason=reason)
+    return _approve(deployment, by=by, reason=reason, token=token)
 
 
 def deployment_auto_approve(*, deployment: Deployment, reason: str) -> Deployment:
@@ -68,8 +91,10 @@ def deployment_auto_approve(*, deployment: Deployment, reason: str) -> Deploymen
     return _approve(deployment, by=None, reason=reason, auto=True)
 
 
-def deployment_reject(*, deployment: Deployment, by: Any, reason: str) -> Deployment:
-    _require_approver(by)
+def deployment_reject(
+    *, deployment: Deployment, by: Any, reason: str, token: ApiToken | None = None
+) -> Deployment:
+    _require_approver(deployment, by, token)
     if deployment.status == Status.REJECTED:
         return deployment
     if not reason.strip():
@@ -80,6 +105,7 @@ def deployment_reject(*, deployment: Deployment, by: Any, reason: str) -> Deploy
         deployment=deployment,
         to=Status.REJECTED,
         actor=by,
+        token=token,
         message=reason,
         changes={"decided_by": by, "decided_at": timezone.now(), "decision_reason": reason},
     )

@@ -69,9 +69,10 @@ def test_members_cannot_create_tokens(client, team, member):
 
 
 def test_an_expired_token_is_refused(api, team, team_admin):
-    _, secret = api_token_create(
-        team=team, owner=team_admin, name="old", expires_at=timezone.now() - timedelta(minutes=1)
+    token, secret = api_token_create(
+        team=team, owner=team_admin, name="old", expires_at=timezone.now() + timedelta(minutes=1)
     )
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = api.get("/api/v1/deployments/")
     assert response.status_code == 401
