@@ -9,9 +9,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from deployments.choices import Status
+from deployments.choices import EventKind, Status
 from deployments.dispatch import rollout_schedule
-from deployments.models import Deployment
+from deployments.models import Deployment, DeploymentEvent
 from deployments.services.transitions import deployment_transition
 from portal.access import is_platform_admin, require_team_role
 from portal.models import ApiToken, Role
@@ -65,17 +65,36 @@ def deployment_tear_down(
     return _tear_down(deployment, by=by, token=token, reason=reason)
 
 
+def _failed_from(deployment: Deployment) -> Status:
+    """The status the deployment failed in: a failed tear down is retried as a tear down."""
+    last = (
+        DeploymentEvent.objects.filter(
+            deployment=deployment, kind=EventKind.TRANSITION, to_status=Status.FAILED
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("from_status", flat=True)
+        .first()
+    )
+    return Status.TEARING_DOWN if last == Status.TEARING_DOWN else Status.DEPLOYING
+
+
 def deployment_retry(
     *, deployment: Deployment, by: Any, token: ApiToken | None = None
 ) -> Deployment:
-    """Resume a failed rollout from the step that failed."""
+    """Resume what failed, from the step that failed: the deploy, or the tear down.
+
+    Steps already done in this attempt and phase are skipped by the rollout, so a retried
+    tear down carries on deleting and never marks a deleted service ready.
+    """
     _require_operator(deployment=deployment, user=by, token=token, action="retry deployments")
+    resume = _failed_from(deployment) if deployment.status == Status.FAILED else Status.DEPLOYING
+    what = "tear down" if resume == Status.TEARING_DOWN else "deploy"
     deployment = deployment_transition(
         deployment=deployment,
-        to=Status.DEPLOYING,
+        to=resume,
         actor=by,
         token=token,
-        message=f"Retry from {deployment.failure_step or 'the start'}",
+        message=f"Retry the {what} from {deployment.failure_step or 'the start'}",
         changes={"failure_step": "", "failure_message": "", "failure_hint": ""},
     )
     rollout_schedule(deployment_id=deployment.pk)
