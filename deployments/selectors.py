@@ -32,6 +32,42 @@ def deployment_get(*, user: Any, pk: int, token: ApiToken | None = None) -> Depl
     return deployment
 
 
+def deployment_request_values(*, deployment: Deployment) -> dict[str, Any]:
+    """A request form's values for asking again what `deployment` asked (edit and resubmit).
+
+    The name is kept when it is free again (a rejected request's is); otherwise the first
+    free `<name>-N` is offered, since a failed deployment still holds its name.
+    """
+    from deployments.targets import spec_for
+
+    spec = spec_for(deployment)
+    return {
+        **{name: getattr(spec, name) for name in type(spec).field_names()},
+        "target": deployment.target,
+        "team": deployment.team_id,
+        "slug": _free_slug(deployment.slug),
+        "justification": deployment.justification,
+        "busy_hours_per_day": deployment.busy_hours_per_day,
+    }
+
+
+def _free_slug(slug: str) -> str:
+    head, _, tail = slug.rpartition("-")
+    stem = head if head and tail.isdigit() else slug
+    live = set(
+        Deployment.objects.filter(slug__startswith=stem)
+        .exclude(status__in=[s.value for s in TERMINAL_STATES])
+        .values_list("slug", flat=True)
+    )
+    if slug not in live:
+        return slug
+    for n in range(2, 1000):
+        candidate = f"{stem[: 39 - len(str(n))].rstrip('-')}-{n}"
+        if candidate not in live:
+            return candidate
+    return slug
+
+
 def deployment_pending_approval() -> QuerySet[Deployment]:
     return (
         Deployment.objects.filter(status=Status.PENDING_APPROVAL)

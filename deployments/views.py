@@ -26,6 +26,7 @@ from deployments.selectors import (
     deployment_get,
     deployment_list,
     deployment_pending_approval,
+    deployment_request_values,
     deployment_review_facts,
     deployment_timeline,
 )
@@ -39,6 +40,8 @@ from portal.models import Role
 
 # Pages showing a deployment in these states refresh themselves until it moves on.
 WATCHED_STATES = frozenset({Status.PENDING_APPROVAL})
+# A request that went nowhere can be edited and asked for again, as a new request.
+RESUBMITTABLE_STATES = frozenset({Status.FAILED, Status.REJECTED})
 
 
 @login_required
@@ -52,8 +55,14 @@ def deployment_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deployment_new_view(request: HttpRequest) -> HttpResponse:
     target = request.POST.get("target") or request.GET.get("target", "")
+    previous = _previous_request(request)
+    if previous is not None:
+        target = previous.target
     form_class = request_form_class(target)
-    form = form_class(request.POST or None, user=request.user)
+    initial = deployment_request_values(deployment=previous) if previous else None
+    form = form_class(
+        request.POST or None, user=request.user, **({"initial": initial} if initial else {})
+    )
     if request.method == "POST" and form.is_valid():
         try:
             deployment = deployment_request(
@@ -76,8 +85,19 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "targets": target_choices(),
         "current_target": form_class.target_def.name,
+        "previous": previous,
     }
     return render(request, form_class.target_def.form_template, context, status=status)
+
+
+def _previous_request(request: HttpRequest) -> Deployment | None:
+    """The request being edited and submitted again (`?from=<id>`), if the user can see it."""
+    raw = request.GET.get("from", "") if request.method == "GET" else ""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise Http404("No such deployment.")
+    return _get_or_404(request, int(raw))
 
 
 def _requested_message(deployment: Deployment) -> str:
@@ -190,6 +210,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         "show_decide": is_admin and status == Status.PENDING_APPROVAL,
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
+        "show_resubmit": can_operate and status in RESUBMITTABLE_STATES,
     }
 
 

@@ -435,3 +435,56 @@ def test_retry_resumes_a_failed_rollout(
     deployment.refresh_from_db()
     assert deployment.status == Status.DEPLOYING
     assert len(queued_rollouts(callbacks)) == 1
+
+
+# --- edit and request again ---
+
+
+def test_a_failed_request_opens_the_form_with_its_values_and_a_free_name(
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
+) -> None:
+    deployment = _roll_to_deploying(deployment, approver)
+    deployment = deployment_transition(
+        deployment=deployment,
+        to=Status.FAILED,
+        changes={"failure_step": "deploy_service", "failure_message": "Quota exceeded."},
+    )
+    client.force_login(deployer)
+    detail = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+    edit_url = f"{reverse('deployments:new')}?from={deployment.pk}"
+    assert edit_url in detail
+
+    response = client.get(edit_url)
+
+    form = response.context["form"]
+    assert {name: form[name].value() for name in VALID} == VALID
+    assert form["slug"].value() == "ollama-gemma-2"  # the failed one still holds its name
+    assert "Quota exceeded." in response.content.decode()
+
+    created = client.post(reverse("deployments:new"), {**VALID, "team": deployment.team.pk,
+                                                        "slug": "ollama-gemma-2", "max_instances": 2})  # fmt: skip
+    assert created.status_code == 302
+    again = Deployment.objects.get(slug="ollama-gemma-2")
+    assert again.pk != deployment.pk and again.spec["max_instances"] == 2
+    deployment.refresh_from_db()
+    assert deployment.status == Status.FAILED  # the old one is left as it was
+
+
+def test_a_rejected_request_keeps_its_name_when_edited(
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
+) -> None:
+    deployment_transition(deployment=deployment, to=Status.REJECTED, actor=approver)
+    client.force_login(deployer)
+
+    response = client.get(f"{reverse('deployments:new')}?from={deployment.pk}")
+
+    assert response.context["form"]["slug"].value() == "ollama-gemma"
+
+
+def test_editing_a_request_one_cannot_see_is_404(
+    client: Any, outsider: Any, deployment: Deployment
+) -> None:
+    client.force_login(outsider)
+
+    for raw in (str(deployment.pk), "abc", "9" * 40):
+        assert client.get(f"{reverse('deployments:new')}?from={raw}").status_code == 404

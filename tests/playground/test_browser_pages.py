@@ -56,3 +56,26 @@ def test_ready_appears_live_and_chat_is_one_click_away(
         "() => document.querySelector('.pg-assistant .pg-body')?.textContent.includes('heard')",
         timeout=30_000,
     )
+
+
+def test_a_failed_request_is_edited_and_requested_again(browser, portal_server, team, deployer):  # noqa: F811
+    failed = DeploymentFactory(
+        team=team,
+        slug="too-big",
+        status=Status.FAILED,
+        failure_step="deploy_service",
+        failure_message="400 BadRequest: Quota exceeded for total allowable nvidia-l4 GPUs.",
+    )
+    page = open_as(browser, portal_server, deployer)
+    page.goto(f"{portal_server.url}/deployments/{failed.pk}/")
+    assert "Quota exceeded" in page.text_content(".failure")
+
+    page.click("text=Edit and request again")
+    page.wait_for_selector(".resubmit-note")
+    assert page.input_value("input[name=slug]") == "too-big-2"
+    assert page.input_value("input[name=cpu]") == str(failed.spec["cpu"])
+    page.fill("input[name=max_instances]", "1")
+    page.click("button:has-text('Request deployment')")
+
+    page.wait_for_selector("h1:has-text('too-big-2')")
+    assert page.url != f"{portal_server.url}/deployments/{failed.pk}/"
