@@ -14,6 +14,8 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exc
 
+from workers.gcp.error_text import google_message
+
 TRANSIENT = (
     gexc.TooManyRequests,
     gexc.ServiceUnavailable,
@@ -103,7 +105,7 @@ def _permission_hint(
 def _api_error(
     exc: gexc.GoogleAPICallError, *, required_role: str, principal: str, project: str
 ) -> Diagnosis:
-    message = f"{exc.code} {type(exc).__name__}: {exc.message}"
+    message = f"{exc.code} {type(exc).__name__}: {google_message(exc)}"
     detail = error_detail(exc)
     if detail.reason in RATE_REASONS:
         return Diagnosis(True, message)
