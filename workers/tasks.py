@@ -3,16 +3,17 @@
 from celery import shared_task
 from django.utils import timezone
 
-from deployments.dispatch import ADVANCE_TASK, rollout_schedule
+from deployments.dispatch import ADVANCE_TASK, rollout_requeue_lost
 from deployments.services.expiry import expiry_run
 from deployments.services.rollout import rollout_stalled_ids
 from deployments.services.spend import spend_accrue
+from workers.cluster_tasks import advance_cluster, reconcile_clusters  # noqa: F401 (registers them)
 from workers.rollout import runner
 
 
 @shared_task(name=ADVANCE_TASK)
-def advance(deployment_id: int) -> None:
-    runner.advance(deployment_id)
+def advance(deployment_id: int, due: str | None = None) -> None:
+    runner.advance(deployment_id, due)
 
 
 @shared_task(name="workers.tasks.reconcile")
@@ -20,7 +21,7 @@ def reconcile() -> int:
     """Re-queue rollouts whose task was lost (a killed worker, a broker restart)."""
     stalled = rollout_stalled_ids()
     for deployment_id in stalled:
-        rollout_schedule(deployment_id=deployment_id)
+        rollout_requeue_lost(deployment_id=deployment_id)
     return len(stalled)
 
 

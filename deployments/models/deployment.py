@@ -50,6 +50,10 @@ class Deployment(models.Model):
     # What earlier steps produced that later ones need (image digest, service URL...).
     outputs = models.JSONField(default=dict, blank=True)
     endpoint_url = models.URLField(blank=True)
+    # When the one queued `advance` task of this rollout is due; null when none is queued.
+    # Nothing queues a second while one is pending (deployments/dispatch.py), so the queue
+    # holds at most one task per rollout, and the reconciler sees which tasks were lost.
+    advance_due_at = models.DateTimeField(null=True, blank=True)
 
     # Governance: why it is needed, what it was estimated to cost when approved (never
     # recomputed; carries its price table version), when it ends, what it has cost.

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from deployments.choices import (
@@ -24,7 +25,7 @@ from deployments.choices import (
     Phase,
     Status,
 )
-from deployments.dispatch import rollout_schedule
+from deployments.dispatch import is_current, rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.plans.base import Plan, Step
@@ -93,15 +94,16 @@ def _backoff(retries: int) -> float:
     return float(min(cfg["POLL_SECONDS"] * (2**retries), cfg["POLL_MAX_SECONDS"]))
 
 
-def rollout_claim(*, deployment_id: int) -> StepClaim | None:
+def rollout_claim(*, deployment_id: int, due: str | None = None) -> StepClaim | None:
     """Take the next step of the deployment's rollout, or finish the rollout.
 
-    Returns None when there is nothing to run now: the deployment is not rolling,
+    Returns None when there is nothing to run now: the task is not the deployment's
+    queued advance (`due`, see deployments/dispatch.py), the deployment is not rolling,
     another worker holds the step, or the rollout just finished.
     """
     now = timezone.now()
     with transaction.atomic():
-        deployment = _lock_rolling(deployment_id)
+        deployment = _lock_rolling(deployment_id, due)
         if deployment is None:
             return None
         phase = deployment.phase
@@ -139,15 +141,24 @@ def rollout_claim(*, deployment_id: int) -> StepClaim | None:
 _BUSY = object()
 
 
-def _lock_rolling(deployment_id: int) -> Deployment | None:
-    """The deployment, locked, if the worker drives it; an approved one starts deploying."""
+def _lock_rolling(deployment_id: int, due: str | None) -> Deployment | None:
+    """The deployment, locked, if the worker drives it; an approved one starts deploying.
+
+    A task that is not the deployment's queued advance (one sent sooner replaced it) steps
+    aside; the current one marks the queue empty, so the next schedule sends again.
+    """
     deployment = (
         Deployment.objects.select_for_update()
         .select_related("team")
         .filter(pk=deployment_id)
         .first()
     )
-    if deployment is None or deployment.status not in ROLLING_STATES:
+    if deployment is None or not is_current(deployment.advance_due_at, due):
+        return None
+    if deployment.advance_due_at is not None:
+        Deployment.objects.filter(pk=deployment.pk).update(advance_due_at=None)
+        deployment.advance_due_at = None
+    if deployment.status not in ROLLING_STATES:
         return None
     if deployment.status == Status.APPROVED:
         deployment = deployment_transition(
@@ -186,7 +197,10 @@ def _take_over(event: DeploymentEvent, owner: str, now: Any) -> bool:
     if event.lease_expires_at and event.lease_expires_at > now:
         return False  # another worker is running it
     if event.not_before and now + _EARLY_TOLERANCE < event.not_before:
-        return False  # a check is already queued for later
+        # Early (a task sent sooner replaced the check): keep the check's time.
+        countdown = (event.not_before - now).total_seconds()
+        rollout_schedule(deployment_id=event.deployment_id, countdown=countdown)
+        return False
     event.lease_owner = owner
     event.lease_expires_at = _lease_until(now)
     event.save(update_fields=["lease_owner", "lease_expires_at"])
@@ -336,10 +350,15 @@ def _schedule_check(event: DeploymentEvent, now: Any, countdown: float) -> None:
 
 
 def rollout_stalled_ids() -> list[int]:
-    """Rolling deployments nothing has touched for a while: their task was lost."""
-    cutoff = timezone.now() - timedelta(seconds=_rollout()["STALL_SECONDS"])
+    """Rolling deployments whose task was lost: none queued and nothing moved for
+    STALL_SECONDS (a worker died mid-step), or the queued one overdue by LOST_TASK_SECONDS
+    (a broker restart). A task merely waiting in a long queue is neither, so the
+    reconciler never piles a second task on a busy queue."""
+    now = timezone.now()
+    stalled = now - timedelta(seconds=_rollout()["STALL_SECONDS"])
+    lost = now - timedelta(seconds=_rollout()["LOST_TASK_SECONDS"])
     return list(
-        Deployment.objects.filter(
-            status__in=[s.value for s in ROLLING_STATES], updated_at__lt=cutoff
-        ).values_list("pk", flat=True)
+        Deployment.objects.filter(status__in=[s.value for s in ROLLING_STATES])
+        .filter(Q(advance_due_at__isnull=True, updated_at__lt=stalled) | Q(advance_due_at__lt=lost))
+        .values_list("pk", flat=True)
     )

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "portal",
     "deployments",
+    "clusters",
     "playground",
     "workers",
 ]
@@ -177,6 +178,10 @@ ROLLOUT = {
     # The reconciler re-queues a rollout that has not moved for this long.
     "STALL_SECONDS": env.float("ROLLOUT_STALL_SECONDS", default=120.0),
     "RECONCILE_EVERY_SECONDS": env.float("ROLLOUT_RECONCILE_EVERY_SECONDS", default=30.0),
+    # A queued advance this far past its due time never reached a worker (a broker
+    # restart): the reconciler sends another. Longer than the queue takes to drain at the
+    # busiest, or a slow queue would be taken for a lost task.
+    "LOST_TASK_SECONDS": env.float("ROLLOUT_LOST_TASK_SECONDS", default=900.0),
     # Transient Google errors (429, 5xx) are retried this many times per step.
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
     # How long a fresh service may take to answer its first chat (model loading).
@@ -196,6 +201,10 @@ GOVERNANCE = {
 CELERY_BEAT_SCHEDULE = {
     "reconcile-rollouts": {
         "task": "workers.tasks.reconcile",
+        "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
+    },
+    "reconcile-clusters": {
+        "task": "workers.tasks.reconcile_clusters",
         "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
     },
     "governance-tick": {

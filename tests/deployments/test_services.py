@@ -88,7 +88,11 @@ def test_approve_queues_the_rollout_after_commit(
         deployment = deployment_approve(deployment=deployment, by=approver, reason="fits")
     assert deployment.status == Status.APPROVED
     assert (deployment.decided_by, deployment.decision_reason) == (approver, "fits")
-    assert no_queue == [("workers.tasks.advance", [deployment.pk], 0)]
+    # The task carries its due time: the deployment's one queued advance (dispatch.py).
+    deployment.refresh_from_db()
+    assert no_queue == [
+        ("workers.tasks.advance", [deployment.pk, deployment.advance_due_at.isoformat()], 0)
+    ]
 
 
 def test_approve_is_idempotent(team, deployer, approver, no_queue):
@@ -127,11 +131,12 @@ def test_withdrawing_a_pending_request_creates_nothing(team, deployer, no_queue)
 def test_tear_down_of_an_approved_deployment_queues_the_worker(
     team, deployer, approver, no_queue, django_capture_on_commit_callbacks
 ):
-    deployment = deployment_approve(deployment=request(team, deployer), by=approver)
     with django_capture_on_commit_callbacks(execute=True):
+        deployment = deployment_approve(deployment=request(team, deployer), by=approver)
         deployment = deployment_tear_down(deployment=deployment, by=deployer, reason="done")
     assert deployment.status == Status.TEARING_DOWN
-    assert no_queue[-1][1] == [deployment.pk]
+    # The approval's task is still queued and now tears down: no second one is sent.
+    assert [args[0] for _, args, _ in no_queue] == [deployment.pk]
 
 
 def test_other_teams_cannot_tear_down(team, deployer, outsider):

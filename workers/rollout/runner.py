@@ -19,8 +19,8 @@ from workers.rollout.executors import EXECUTORS
 logger = logging.getLogger(__name__)
 
 
-def advance(deployment_id: int) -> None:
-    claim = rollout_claim(deployment_id=deployment_id)
+def advance(deployment_id: int, due: str | None = None) -> None:
+    claim = rollout_claim(deployment_id=deployment_id, due=due)
     if claim is None:
         return
     result = run_step(claim)
