@@ -8,7 +8,7 @@ endpoint comes from the deployment row.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +19,7 @@ from playground.access import Access, access_for_session, access_for_token
 from playground.chat import chat_stream
 from playground.limits import stream_slot_acquire, stream_slot_release
 from playground.passthrough import openai_passthrough
+from playground.passthrough_request import json_object, passthrough_parse
 from playground.protocols import ChatParams, model_names, models_path
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
 from playground.upstream import UpstreamError, upstream_request
@@ -51,12 +52,7 @@ def _number(data: dict[str, Any], name: str, low: float, high: float) -> float |
 
 def parse_chat(raw: bytes) -> tuple[int, int | None, ChatParams]:
     """(deployment id, conversation id, params) from the page's JSON, every field checked."""
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise ValidationFailed("The request body is not JSON.") from None
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
+    data = json_object(raw)
     deployment = data.get("deployment")
     conversation = data.get("conversation")
     if not isinstance(deployment, int) or isinstance(deployment, bool):
@@ -107,7 +103,7 @@ async def chat(incoming: Incoming) -> Reply:
             params = ChatParams(**{**params.__dict__, "model": access.default_model})
         if params.think and not access.supports_reasoning:
             params = ChatParams(**{**params.__dict__, "think": False})
-        await stream_slot_acquire(access.user_id)
+        slot = await stream_slot_acquire(access.user_id)
     except ApplicationError as exc:
         return _failure(exc)
     return Reply(
@@ -115,7 +111,7 @@ async def chat(incoming: Incoming) -> Reply:
         chat_stream(access=access, params=params, conversation_id=conversation_id, started=started),
         "text/event-stream",
         dict(SSE_HEADERS),
-        on_close=lambda: stream_slot_release(access.user_id),
+        on_close=lambda: stream_slot_release(access.user_id, slot),
     )
 
 
@@ -155,37 +151,32 @@ async def models(incoming: Incoming, deployment_id: int) -> Reply:
 
 
 async def openai(incoming: Incoming, deployment_id: int, route: str) -> Reply:
-    """/api/v1/deployments/<id>/openai/v1/<route>: for OpenAI clients, with a team API token."""
+    """/api/v1/deployments/<id>/openai/v1/<route>: for OpenAI clients, with a team API token.
+
+    Everything that can refuse the request runs before the stream slot is taken, and the
+    slot goes back however the reply ends, a failure on the way included."""
     started = time.monotonic()
-    streaming = False
+    slot = None
     try:
         access: Access = await access_for_token(incoming.authorization, deployment_id)
-        streaming = b'"stream"' in incoming.body and _wants_stream(incoming.body)
-        if streaming:
-            await stream_slot_acquire(access.user_id)
+        request = passthrough_parse(route=route, method=incoming.method, raw_body=incoming.body)
+        if request.streaming:
+            slot = await stream_slot_acquire(access.user_id)
     except ApplicationError as exc:
         reply = _failure(exc)
         if exc.http_status == 401:
             reply.headers["WWW-Authenticate"] = "Bearer"
         return reply
-    reply = await openai_passthrough(
-        access=access,
-        route=route,
-        method=incoming.method,
-        raw_body=incoming.body,
-        started=started,
-    )
-    if streaming:
-        reply.on_close = lambda: stream_slot_release(access.user_id)
-    return reply
-
-
-def _wants_stream(body: bytes) -> bool:
     try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and bool(data.get("stream"))
+        reply = await openai_passthrough(access=access, request=request, started=started)
+    except BaseException:
+        if slot is not None:
+            await asyncio.shield(stream_slot_release(access.user_id, slot))
+        raise
+    if slot is not None:
+        held = slot
+        reply.also_on_close(lambda: stream_slot_release(access.user_id, held))
+    return reply
 
 
 def lean_routes_enabled() -> bool:

@@ -1,35 +1,37 @@
 """A per-user cap on concurrent streams, counted atomically in Redis.
 
 Each stream holds an upstream slot (and a GPU's attention) for as long as it runs,
-so the cap is on streams in flight, not on requests per minute. The counter
-expires on its own in case a process dies holding slots. Without Redis (one
-machine, `scripts/run`) the count is kept in this process, which is the only one.
+so the cap is on streams in flight, not on requests per minute. Each slot is one
+member of a sorted set scored by when it lapses, so a slot a dead process never gave
+back expires on its own, and a refused try neither takes a slot nor renews one.
+Without Redis (one machine, `scripts/run`) the slots are kept in this process,
+which is the only one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 import weakref
-from collections import Counter
 from typing import Any
 
 from django.conf import settings
 
 from portal.exceptions import ApplicationError
 
+# KEYS[1] the user's slots; ARGV: limit, now, this slot's lapse time, slot id, key expiry.
 _ACQUIRE = """
-local n = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if n > tonumber(ARGV[1]) then
-  redis.call('DECR', KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return 0
 end
-return n
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
 """
 _RELEASE = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
+return redis.call('ZREM', KEYS[1], ARGV[1])
 """
 
 
@@ -47,7 +49,7 @@ def _redis_url() -> str:
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-_local: Counter[int] = Counter()
+_local: dict[int, dict[str, float]] = {}
 
 
 def _client() -> Any:
@@ -121,32 +123,42 @@ def _batch() -> _Batch:
     return batch
 
 
-async def stream_slot_acquire(user_id: int) -> None:
+def slot_lifetime() -> int:
+    """How long a slot lasts if nobody gives it back: a cold start, an idle wait, an hour."""
+    cfg = settings.PLAYGROUND
+    return int(cfg["COLD_START_LIMIT_SECONDS"] + cfg["IDLE_LIMIT_SECONDS"] + 3600)
+
+
+async def stream_slot_acquire(user_id: int) -> str:
+    """Take one of the user's stream slots and return its id, for stream_slot_release()."""
     limit = settings.PLAYGROUND["STREAMS_PER_USER"]
+    slot, now, lifetime = uuid.uuid4().hex, time.time(), slot_lifetime()
     if _redis_url():
-        expiry = int(
-            settings.PLAYGROUND["COLD_START_LIMIT_SECONDS"]
-            + settings.PLAYGROUND["IDLE_LIMIT_SECONDS"]
-            + 3600
+        taken = await _batch().run(
+            _ACQUIRE, _key(user_id), limit, now, now + lifetime, slot, lifetime + 60
         )
-        taken = await _batch().run(_ACQUIRE, _key(user_id), limit, expiry)
         allowed = int(taken) > 0
     else:
-        allowed = _local[user_id] < limit
+        held = _local.setdefault(user_id, {})
+        for old in [k for k, lapse in held.items() if lapse <= now]:
+            del held[old]
+        allowed = len(held) < limit
         if allowed:
-            _local[user_id] += 1
+            held[slot] = now + lifetime
     if not allowed:
         raise TooManyStreams(
             f"You already have {limit} replies streaming; wait for one to finish or stop it.",
             extra={"limit": limit},
         )
+    return slot
 
 
-async def stream_slot_release(user_id: int) -> None:
+async def stream_slot_release(user_id: int, slot: str) -> None:
+    """Give a slot back; giving back one already returned (or lapsed) does nothing."""
     if _redis_url():
-        await _batch().run(_RELEASE, _key(user_id))
-    elif _local[user_id] > 0:
-        _local[user_id] -= 1
+        await _batch().run(_RELEASE, _key(user_id), slot)
+    else:
+        _local.get(user_id, {}).pop(slot, None)
 
 
 async def limits_close() -> None:

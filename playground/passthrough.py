@@ -4,18 +4,19 @@
 client's body to the same path on the endpoint and the endpoint's bytes back, event
 by event. The only change on the way: a streamed request always asks the endpoint
 for usage (so Hangar counts exactly), and the usage chunk is dropped again when the
-client had not asked for it, so its client code sees what it expects.
+client had not asked for it, so its client code sees what it expects. The request is
+parsed (and refused) before this runs: playground/passthrough_request.py.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from playground.access import Access
 from playground.models import UsageRecord
+from playground.passthrough_request import PassthroughRequest
 from playground.protocols import Usage
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, usage_counts
@@ -30,25 +31,27 @@ if TYPE_CHECKING:
 
     _Upstream = AbstractAsyncContextManager[aiohttp.ClientResponse]
 
-ROUTES = {"chat/completions": "POST", "completions": "POST", "models": "GET"}
+# A whole (not streamed) reply larger than this is not a chat reply; it is refused.
+WHOLE_REPLY_MAX = 16 * 2**20
+_COUNT_MAX = 2**31 - 1
 
 
-def _prompt_text(body: dict[str, Any]) -> str:
-    if isinstance(body.get("messages"), list):
-        return " ".join(str(m.get("content", "")) for m in body["messages"] if isinstance(m, dict))
-    prompt = body.get("prompt", "")
-    return " ".join(prompt) if isinstance(prompt, list) else str(prompt)
+def _count(value: Any) -> int:
+    """A token count from the endpoint, which is trusted for nothing, not even its types."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return min(max(value, 0), _COUNT_MAX)
 
 
 def _usage_of(obj: Any) -> Usage | None:
     usage = obj.get("usage") if isinstance(obj, dict) else None
     if not isinstance(usage, dict):
         return None
-    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    return Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
 
 
-def _record_later(access: Access, model: str, tally: Tally, prompt_text: str) -> None:
-    counts = usage_counts(tally=tally, prompt_text=prompt_text)
+def _record_later(access: Access, request: PassthroughRequest, tally: Tally) -> None:
+    counts = usage_counts(tally=tally, prompt_tokens=request.prompt_tokens)
     if counts is None:
         return
     prompt, completion, estimated = counts
@@ -58,7 +61,7 @@ def _record_later(access: Access, model: str, tally: Tally, prompt_text: str) ->
             user_id=access.user_id,
             api_token_id=access.token_id,
             source=UsageRecord.Source.API,
-            model_name=model[:200],
+            model_name=(request.model or access.default_model)[:200],
             prompt_tokens=prompt,
             completion_tokens=completion,
             estimated=estimated,
@@ -67,74 +70,45 @@ def _record_later(access: Access, model: str, tally: Tally, prompt_text: str) ->
 
 
 async def openai_passthrough(
-    *, access: Access, route: str, method: str, raw_body: bytes, started: float
+    *, access: Access, request: PassthroughRequest, started: float
 ) -> Reply:
-    if ROUTES.get(route) != method:
-        return error_reply(405, "method_not_allowed", f"Use {ROUTES.get(route)} for /v1/{route}.")
-    body = _request_body(method, raw_body)
-    if isinstance(body, Reply):
-        return body
-    streaming = bool(body.get("stream"))
-    wants_usage = _ask_for_usage(body, streaming)
-    opened = await _open(access, route, method, body, started)
+    opened = await _open(access, request, started)
     if isinstance(opened, Reply):
         return opened
     context, response = opened
-
-    model = str(body.get("model") or access.default_model)
-    prompt_text = _prompt_text(body)
     content_type = response.headers.get("Content-Type", "application/json")
-    if not streaming or not content_type.startswith("text/event-stream"):
+    if not request.streaming or not content_type.startswith("text/event-stream"):
         data = await _read_whole(context, response)
-        if method == "POST" and response.status == 200:
-            _record_later(access, model, _whole_reply_tally(data), prompt_text)
+        if data is None:
+            return error_reply(502, "upstream_too_large", "The endpoint's reply is too large.")
+        if request.method == "POST" and response.status == 200:
+            _record_later(access, request, _whole_reply_tally(data))
         return Reply(response.status, data, content_type)
 
-    tally = Tally()
-    record = functools.partial(_record_later, access, model, tally, prompt_text)
-    relay = _relay(context, response, tally, wants_usage, record)
-    return Reply(200, relay, "text/event-stream", dict(SSE_HEADERS))
-
-
-def _request_body(method: str, raw_body: bytes) -> dict[str, Any] | Reply:
-    """The JSON object a POST carries (a GET has none), or the 400 that refuses it."""
-    if method != "POST":
-        return {}
-    try:
-        parsed = json.loads(raw_body or b"{}")
-    except ValueError:
-        return error_reply(400, "invalid_json", "The request body is not JSON.")
-    if not isinstance(parsed, dict):
-        return error_reply(400, "invalid_json", "The request body must be a JSON object.")
-    return parsed
-
-
-def _ask_for_usage(body: dict[str, Any], streaming: bool) -> bool:
-    """Whether the client asked for the usage chunk; a stream asks the endpoint for it anyway."""
-    options = body.get("stream_options")
-    wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    if streaming and not wants_usage:
-        body["stream_options"] = {**(options or {}), "include_usage": True}
-    return wants_usage
+    stream = _Stream(context, response, access, request)
+    # on_close also runs when the client left before the first chunk was asked for, when
+    # the relay never started and so never reached its own `finally`.
+    return Reply(200, stream.relay(), "text/event-stream", dict(SSE_HEADERS), stream.close)
 
 
 async def _open(
-    access: Access, route: str, method: str, body: dict[str, Any], started: float
+    access: Access, request: PassthroughRequest, started: float
 ) -> tuple[_Upstream, aiohttp.ClientResponse] | Reply:
     """The endpoint's open response and the context that closes it, or the error reply.
 
     Entered by hand rather than with `async with`: a streamed reply outlives this
     call and is closed by the relay once the client has read (or left).
     """
+    post = request.method == "POST"
     try:
         credential = await upstream_headers(
             credential=access.credential, endpoint_url=access.endpoint_url
         )
         context = upstream_request(
-            method=method,
-            url=f"{access.endpoint_url.rstrip('/')}/v1/{route}",
-            headers=json_headers(credential) if method == "POST" else credential,
-            body=json.dumps(body).encode() if method == "POST" else None,
+            method=request.method,
+            url=f"{access.endpoint_url.rstrip('/')}/v1/{request.route}",
+            headers=json_headers(credential) if post else credential,
+            body=json.dumps(request.body).encode() if post else None,
             started=started,
         )
         response = await context.__aenter__()
@@ -145,52 +119,69 @@ async def _open(
     return context, response
 
 
-async def _read_whole(context: _Upstream, response: aiohttp.ClientResponse) -> bytes:
+async def _read_whole(context: _Upstream, response: aiohttp.ClientResponse) -> bytes | None:
     try:
-        return await response.read()
+        data = await response.content.read(WHOLE_REPLY_MAX + 1)
+        return None if len(data) > WHOLE_REPLY_MAX else data
     finally:
         await context.__aexit__(None, None, None)
 
 
-async def _relay(
-    context: _Upstream,
-    response: aiohttp.ClientResponse,
-    tally: Tally,
-    wants_usage: bool,
-    record: Callable[[], None],
-) -> AsyncIterator[bytes]:
-    """The endpoint's events as they come, whole events only; usage is counted on the way."""
-    buffer = b""
-    try:
-        async for data in response.content.iter_any():
-            if b"\r" in data:
-                data = data.replace(b"\r\n", b"\n")
-            buffer += data
-            if b"\n\n" not in buffer:
-                continue
-            *events, buffer = buffer.split(b"\n\n")
-            out = [event + b"\n\n" for event in events if _passes(event, tally, wants_usage)]
-            if out:
-                yield b"".join(out)
-        if buffer:
-            yield buffer
-    finally:
-        await context.__aexit__(None, None, None)
-        record()
+class _Stream:
+    """One streamed reply: relayed event by event, closed and metered exactly once."""
 
+    def __init__(
+        self,
+        context: _Upstream,
+        response: aiohttp.ClientResponse,
+        access: Access,
+        request: PassthroughRequest,
+    ) -> None:
+        self.context, self.response = context, response
+        self.access, self.request = access, request
+        self.tally = Tally()
+        self.closed = False
 
-def _passes(event: bytes, tally: Tally, wants_usage: bool) -> bool:
-    """Count one event into the tally; False for the usage chunk only Hangar asked for."""
-    if b'"usage"' in event:
-        obj = _event_json(event)
-        usage = _usage_of(obj)
-        if usage is not None:
-            tally.usage = usage
-            if not wants_usage and not obj.get("choices"):
-                return False
-    if event.startswith(b"data:") and b"[DONE]" not in event:
-        tally.pieces += 1
-    return True
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.context.__aexit__(None, None, None)
+        finally:
+            _record_later(self.access, self.request, self.tally)
+
+    async def relay(self) -> AsyncIterator[bytes]:
+        """The endpoint's events as they come, whole events only; usage counted on the way."""
+        buffer = b""
+        try:
+            async for data in self.response.content.iter_any():
+                if b"\r" in data:
+                    data = data.replace(b"\r\n", b"\n")
+                buffer += data
+                if b"\n\n" not in buffer:
+                    continue
+                *events, buffer = buffer.split(b"\n\n")
+                out = [event + b"\n\n" for event in events if self._passes(event)]
+                if out:
+                    yield b"".join(out)
+            if buffer:
+                yield buffer
+        finally:
+            await self.close()
+
+    def _passes(self, event: bytes) -> bool:
+        """Count one event into the tally; False for the usage chunk only Hangar asked for."""
+        if b'"usage"' in event:
+            obj = _event_json(event)
+            usage = _usage_of(obj)
+            if usage is not None:
+                self.tally.usage = usage
+                if not self.request.wants_usage and not obj.get("choices"):
+                    return False
+        if event.startswith(b"data:") and b"[DONE]" not in event:
+            self.tally.pieces += 1
+        return True
 
 
 def _event_json(event: bytes) -> dict[str, Any]:
@@ -198,7 +189,7 @@ def _event_json(event: bytes) -> dict[str, Any]:
     data = b"\n".join(line[5:].lstrip() for line in lines if line.startswith(b"data:"))
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return obj if isinstance(obj, dict) else {}
 
@@ -207,12 +198,18 @@ def _whole_reply_tally(data: bytes) -> Tally:
     tally = Tally()
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return tally
+    if not isinstance(obj, dict):
         return tally
     tally.usage = _usage_of(obj)
-    for choice in obj.get("choices") or [] if isinstance(obj, dict) else []:
-        message = choice.get("message") or {}
-        tally.content.append(str(message.get("content") or choice.get("text") or ""))
+    choices = obj.get("choices")
+    for choice in choices if isinstance(choices, list) else []:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        tally.content.append(text if isinstance(text, str) else "")
     if tally.usage is None and tally.text():
         tally.pieces = estimate_tokens(tally.text())
     return tally

@@ -23,6 +23,21 @@ class Reply:
     # Runs once the reply is over, however it ended (sent, failed, client gone).
     on_close: Callable[[], Awaitable[None]] | None = None
 
+    def also_on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` once the reply is over, after what on_close already runs."""
+        first = self.on_close
+        if first is None:
+            self.on_close = callback
+            return
+
+        async def both() -> None:
+            try:
+                await first()
+            finally:
+                await callback()
+
+        self.on_close = both
+
 
 def json_reply(status: int, data: Any) -> Reply:
     return Reply(status, json.dumps(data).encode())

@@ -37,13 +37,17 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def usage_counts(*, tally: Tally, prompt_text: str) -> tuple[int, int, bool] | None:
-    """(prompt, completion, estimated); None when nothing was generated and nothing counted."""
+def usage_counts(
+    *, tally: Tally, prompt_text: str = "", prompt_tokens: int | None = None
+) -> tuple[int, int, bool] | None:
+    """(prompt, completion, estimated); None when nothing was generated and nothing counted.
+    Without usage from the endpoint, the prompt is `prompt_tokens` or estimated from its text."""
     if tally.usage is not None:
         return tally.usage.prompt_tokens, tally.usage.completion_tokens, False
     if tally.pieces == 0:
         return None
-    return estimate_tokens(prompt_text), tally.pieces, True
+    prompt = prompt_tokens if prompt_tokens is not None else estimate_tokens(prompt_text)
+    return prompt, tally.pieces, True
 
 
 def usage_record(

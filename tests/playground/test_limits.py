@@ -13,32 +13,59 @@ def _cap(settings, broker: str, limit: int = 2) -> None:
     settings.PLAYGROUND = {**settings.PLAYGROUND, "REDIS_URL": "", "STREAMS_PER_USER": limit}
 
 
-async def _take_and_give_back(user_id: int) -> list[bool]:
-    async def take() -> bool:
-        try:
-            await stream_slot_acquire(user_id)
-        except TooManyStreams:
-            return False
-        return True
-
-    burst = await asyncio.gather(*[take() for _ in range(5)])  # at once: one Redis round trip
-    await stream_slot_release(user_id)
-    again = await take()
-    for _ in range(3):
-        await stream_slot_release(user_id)  # more releases than slots never go below zero
-    after = await asyncio.gather(take(), take(), take())
-    await limits.limits_close()
-    return [*burst, again, *after]
-
-
-@pytest.mark.parametrize("broker", ["filesystem://", None])
-def test_a_user_gets_the_cap_and_no_more(settings, broker):
+def _fresh(settings, broker, user_id: int) -> None:
     _cap(settings, broker or settings.CELERY_BROKER_URL)  # None: the test Redis
-    user_id = 900_000 + (0 if broker else 1)
+    limits._local.clear()
     if broker is None:
         import redis
 
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(limits._key(user_id))
+
+
+async def _take(user_id: int) -> str | None:
+    try:
+        return await stream_slot_acquire(user_id)
+    except TooManyStreams:
+        return None
+
+
+async def _take_and_give_back(user_id: int) -> list[bool]:
+    burst = await asyncio.gather(*[_take(user_id) for _ in range(5)])  # at once: one round trip
+    held = [slot for slot in burst if slot]
+    await stream_slot_release(user_id, held[0])
+    again = await _take(user_id)
+    for _ in range(3):
+        await stream_slot_release(user_id, held[0])  # giving one back twice frees nothing more
+    after = await asyncio.gather(_take(user_id), _take(user_id))
+    await limits.limits_close()
+    return [slot is not None for slot in [*burst, again, *after]]
+
+
+@pytest.mark.parametrize("broker", ["filesystem://", None])
+def test_a_user_gets_the_cap_and_no_more(settings, broker):
+    user_id = 900_000 + (0 if broker else 1)
+    _fresh(settings, broker, user_id)
     results = asyncio.run(_take_and_give_back(user_id))
-    assert results == [True, True, False, False, False, True, True, True, False]
-    limits._local.clear()
+    assert results == [True, True, False, False, False, True, False, False]
+
+
+async def _lapse_and_retry(user_id: int, monkeypatch) -> list[bool]:
+    clock = [1_000_000.0]
+    monkeypatch.setattr(limits.time, "time", lambda: clock[0])
+    held = [await _take(user_id), await _take(user_id)]  # never given back: a leak
+    refused = []
+    for _ in range(5):  # refused tries along the way renew nothing
+        clock[0] += limits.slot_lifetime() / 5 - 1
+        refused.append(await _take(user_id))
+    clock[0] += 10
+    after = await _take(user_id)
+    await limits.limits_close()
+    return [s is not None for s in [*held, *refused, after]]
+
+
+@pytest.mark.parametrize("broker", ["filesystem://", None])
+def test_a_slot_nobody_gives_back_lapses_on_its_own(settings, broker, monkeypatch):
+    user_id = 900_010 + (0 if broker else 1)
+    _fresh(settings, broker, user_id)
+    results = asyncio.run(_lapse_and_retry(user_id, monkeypatch))
+    assert results == [True, True, False, False, False, False, False, True]
