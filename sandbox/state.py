@@ -9,7 +9,9 @@ from sandbox.artifact_registry import Registry
 from sandbox.auth import TokenIssuer
 from sandbox.cloud_build import BuildStore
 from sandbox.config import Config
+from sandbox.container import ContainerStore
 from sandbox.faults import FaultStore
+from sandbox.gke_control_plane import ControlPlanes
 from sandbox.iam_admin import AccountStore
 from sandbox.operations import OperationStore
 from sandbox.requestlog import RequestLog
@@ -34,6 +36,8 @@ class State:
         self.secrets = SecretStore()
         self.accounts = AccountStore()
         self.storage = StorageStore()
+        self.container = ContainerStore()
+        self.control_planes = ControlPlanes(self)
 
     def reset(self) -> None:
         for name in self._defaults.TUNABLE:
@@ -47,6 +51,8 @@ class State:
         self.secrets.clear()
         self.accounts.clear()
         self.storage.clear()
+        self.container.clear()
+        self.control_planes.clear()
 
     def advance(self) -> None:
         """Settle everything whose time has come; called before serving any request."""

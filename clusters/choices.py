@@ -1,0 +1,60 @@
+"""Cluster states and the phases of the work Hangar does on a cluster."""
+
+from django.db import models
+
+
+class ClusterStatus(models.TextChoices):
+    REGISTERING = "registering", "Registering (reading its endpoint)"
+    CREATING = "creating", "Creating"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    DELETING = "deleting", "Deleting"
+    DELETED = "deleted", "Deleted"
+
+
+# The worker drives a cluster in these states.
+CLUSTER_ROLLING_STATES = frozenset(
+    {ClusterStatus.REGISTERING, ClusterStatus.CREATING, ClusterStatus.DELETING}
+)
+# Gone: its name may be registered or created again.
+CLUSTER_TERMINAL_STATES = frozenset({ClusterStatus.DELETED})
+
+# The only legal moves; cluster_transition() refuses anything else. A failed cluster can
+# be tried again (its plan resumes) or, if Hangar created it, deleted.
+CLUSTER_TRANSITIONS: dict[ClusterStatus, frozenset[ClusterStatus]] = {
+    ClusterStatus.REGISTERING: frozenset({ClusterStatus.READY, ClusterStatus.FAILED}),
+    ClusterStatus.CREATING: frozenset({ClusterStatus.READY, ClusterStatus.FAILED}),
+    ClusterStatus.READY: frozenset({ClusterStatus.DELETING, ClusterStatus.DELETED}),
+    ClusterStatus.FAILED: frozenset(
+        {
+            ClusterStatus.REGISTERING,
+            ClusterStatus.CREATING,
+            ClusterStatus.DELETING,
+            ClusterStatus.DELETED,
+        }
+    ),
+    ClusterStatus.DELETING: frozenset({ClusterStatus.DELETED, ClusterStatus.FAILED}),
+    ClusterStatus.DELETED: frozenset(),
+}
+
+
+class ClusterPhase(models.TextChoices):
+    REGISTER = "register", "Register"
+    CREATE = "create", "Create"
+    DELETE = "delete", "Delete"
+
+
+PHASE_OF_STATUS = {
+    ClusterStatus.REGISTERING: ClusterPhase.REGISTER,
+    ClusterStatus.CREATING: ClusterPhase.CREATE,
+    ClusterStatus.DELETING: ClusterPhase.DELETE,
+}
+
+
+class ReleaseChannel(models.TextChoices):
+    """GKE release channels (container_v1 ReleaseChannel.Channel), as create-auto takes them."""
+
+    RAPID = "RAPID", "Rapid"
+    REGULAR = "REGULAR", "Regular"
+    STABLE = "STABLE", "Stable"
+    EXTENDED = "EXTENDED", "Extended"

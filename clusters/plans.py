@@ -1,0 +1,115 @@
+"""Cluster plans: pure functions from a cluster's identity to the exact container_v1 calls.
+
+A cluster's plans run on the same step results and the same executor shape as a
+deployment's (deployments/plans/base.py), through the cluster runner
+(workers/rollout/cluster_runner.py). GKE's REST reference:
+https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from clusters.choices import ClusterPhase
+from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, Step
+
+ADMIN_ROLE = "roles/container.admin"
+# get_cluster needs container.clusters.get, which the viewer role grants.
+VIEWER_ROLE = "roles/container.clusterViewer"
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    project: str
+    location: str
+    name: str
+    release_channel: str = ""
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}"
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.parent}/clusters/{self.name}"
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    phase: ClusterPhase
+    cluster: ClusterRef
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
+
+
+def _where(ref: ClusterRef) -> str:
+    return f"--project={ref.project} --location={ref.location}"
+
+
+def create_body(ref: ClusterRef) -> dict[str, Any]:
+    """`gcloud container clusters create-auto`: Autopilot on, a release channel, nothing
+    else. Autopilot takes no node pools (GKE manages them); Workload Identity is always on."""
+    cluster: dict[str, Any] = {
+        "name": ref.name,
+        "autopilot": {"enabled": True},
+        "resourceLabels": dict(MANAGED_BY_LABEL),
+    }
+    if ref.release_channel:
+        cluster["releaseChannel"] = {"channel": ref.release_channel}
+    return {"cluster": cluster}
+
+
+def create_cluster_step(ref: ClusterRef) -> Step:
+    channel = f" --release-channel={ref.release_channel.lower()}" if ref.release_channel else ""
+    return Step(
+        key="create_cluster",
+        title=f"Create the Autopilot cluster {ref.name}",
+        action="container.create_cluster",
+        request=ApiRequest("container", "POST", f"/v1/{ref.parent}/clusters", create_body(ref)),
+        cli=f"gcloud container clusters create-auto {ref.name} {_where(ref)}{channel}",
+        required_role=ADMIN_ROLE,
+        params={"parent": ref.parent, "name": ref.resource_name},
+    )
+
+
+def read_cluster_step(ref: ClusterRef) -> Step:
+    return Step(
+        key="read_cluster",
+        title=f"Read {ref.name}'s endpoint and CA",
+        action="container.read_cluster",
+        request=ApiRequest("container", "GET", f"/v1/{ref.resource_name}"),
+        cli=(
+            f"gcloud container clusters describe {ref.name} {_where(ref)} "
+            '--format="value(endpoint,masterAuth.clusterCaCertificate)"'
+        ),
+        required_role=VIEWER_ROLE,
+        params={"name": ref.resource_name},
+    )
+
+
+def delete_cluster_step(ref: ClusterRef) -> Step:
+    return Step(
+        key="delete_cluster",
+        title=f"Delete the cluster {ref.name}",
+        action="container.delete_cluster",
+        request=ApiRequest("container", "DELETE", f"/v1/{ref.resource_name}"),
+        cli=f"gcloud container clusters delete {ref.name} {_where(ref)} --quiet",
+        required_role=ADMIN_ROLE,
+        params={"name": ref.resource_name},
+    )
+
+
+def cluster_plan(phase: ClusterPhase, ref: ClusterRef) -> ClusterPlan:
+    """Register reads what exists; create makes it and then reads it; delete removes it."""
+    steps: tuple[Step, ...]
+    if phase == ClusterPhase.REGISTER:
+        steps = (read_cluster_step(ref),)
+    elif phase == ClusterPhase.CREATE:
+        steps = (create_cluster_step(ref), read_cluster_step(ref))
+    else:
+        steps = (delete_cluster_step(ref),)
+    return ClusterPlan(phase, ref, steps)

@@ -1,0 +1,24 @@
+"""Reads about clusters the pages, the admin and the services share."""
+
+from django.db.models import QuerySet
+
+from clusters.choices import ClusterStatus
+from clusters.models import Cluster
+from deployments.choices import TERMINAL_STATES
+from deployments.models import Deployment
+from portal.models import Team
+
+# A GKE target stores the id of the cluster it runs on under this spec key.
+SPEC_CLUSTER_KEY = "cluster"
+
+
+def clusters_open_to(*, team: Team) -> QuerySet[Cluster]:
+    """The ready clusters a team may choose for a deployment."""
+    return Cluster.objects.filter(status=ClusterStatus.READY, teams=team)
+
+
+def cluster_users(*, cluster: Cluster) -> QuerySet[Deployment]:
+    """Deployments that run on the cluster or may still: anything not torn down or rejected."""
+    return Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
+        status__in=[s.value for s in TERMINAL_STATES]
+    )

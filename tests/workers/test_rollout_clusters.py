@@ -1,0 +1,145 @@
+"""Clusters end to end: a real worker, the sandbox's container_v1, the cluster runner."""
+
+import base64
+import time
+
+import pytest
+from google.api_core.client_options import ClientOptions
+from google.cloud import container_v1
+
+from clusters.choices import ClusterStatus
+from clusters.models import Cluster
+from clusters.services import cluster_create, cluster_register, cluster_remove, cluster_retry
+from deployments.choices import EventKind, Outcome
+from portal.models import AuditEvent
+from tests.factories import platform_admin
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+WHERE = {"project": "hangar-sandbox", "location": "us-central1"}
+PARENT = "projects/hangar-sandbox/locations/us-central1"
+
+
+def wait_cluster(cluster: Cluster, *statuses: ClusterStatus, timeout: float = 60) -> Cluster:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster.refresh_from_db()
+        if cluster.status in statuses:
+            return cluster
+        time.sleep(0.2)
+    steps = list(cluster.events.values_list("step", "outcome", "error"))
+    raise AssertionError(f"{cluster.name} is still {cluster.status}; steps: {steps}")
+
+
+@pytest.fixture
+def admin():
+    return platform_admin("root")
+
+
+@pytest.fixture
+def gke(sandbox_process):
+    from workers.gcp.clients import credentials
+
+    return container_v1.ClusterManagerClient(
+        transport="rest",
+        client_options=ClientOptions(api_endpoint=sandbox_process.url),
+        credentials=credentials(),
+    )
+
+
+def test_create_waits_on_the_operation_then_reads_endpoint_and_ca(sandbox, worker, admin, team):
+    sandbox.config(operation_delay=2)
+    cluster = cluster_create(
+        **WHERE, name="llm-ap", release_channel="RAPID", teams=[team], by=admin
+    )
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.READY, cluster.failure_message
+    assert cluster.endpoint.startswith("127.0.0.1:")
+    assert base64.b64decode(cluster.ca_certificate).startswith(b"-----BEGIN CERTIFICATE-----")
+    assert cluster.workload_pool == "hangar-sandbox.svc.id.goog"
+    assert cluster.release_channel == "RAPID" and cluster.autopilot
+    create = cluster.events.get(kind=EventKind.STEP, step="create_cluster")
+    assert create.operation.startswith(f"{PARENT}/operations/operation-")
+    # The create was sent once; the wait was polling, not a second create.
+    assert len(sandbox.requests(path_regex="/clusters$", method="POST")) == 1
+    assert len(sandbox.requests(path_regex="/operations/operation-", method="GET")) >= 1
+
+    removed = cluster_remove(cluster=cluster, by=admin, reason="not needed")
+    removed = wait_cluster(removed, ClusterStatus.DELETED, ClusterStatus.FAILED)
+    assert removed.status == ClusterStatus.DELETED, removed.failure_message
+    actions = list(
+        AuditEvent.objects.filter(object_type="clusters.Cluster").values_list("action", flat=True)
+    )
+    assert actions[::-1] == [
+        "cluster.create",
+        "cluster.ready",
+        "cluster.deleting",
+        "cluster.deleted",
+    ]
+
+
+def test_register_reads_an_existing_cluster(sandbox, worker, admin, team, gke):
+    sandbox.config(operation_delay=2)
+    gke.create_cluster(
+        parent=PARENT,
+        cluster=container_v1.Cluster(name="shared", autopilot=container_v1.Autopilot(enabled=True)),
+    )
+    cluster = cluster_register(**WHERE, name="shared", teams=[team], by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.READY, cluster.failure_message
+    assert not cluster.owned_by_hangar
+    # While GKE provisioned it, the read step waited (read again) instead of failing.
+    assert len(sandbox.requests(path_regex="/clusters/shared$", method="GET")) >= 2
+    assert cluster.release_channel == "REGULAR"
+    assert cluster.endpoint == gke.get_cluster(name=f"{PARENT}/clusters/shared").endpoint
+
+
+def test_register_a_cluster_that_is_not_there_fails_with_what_to_check(sandbox, worker, admin):
+    cluster = cluster_register(**WHERE, name="nowhere", teams=[], by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.FAILED
+    assert cluster.failure_step == "read_cluster"
+    assert "has no cluster" in cluster.failure_message
+    assert "gcloud container clusters list" in cluster.failure_hint
+
+
+def test_a_failed_create_operation_fails_then_retry_resumes(sandbox, worker, admin):
+    sandbox.add_fault(kind="operation_error", code=8, message="Insufficient regional quota")
+    cluster = cluster_create(**WHERE, name="llm-ap", release_channel="REGULAR", teams=[], by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.FAILED
+    assert "RESOURCE_EXHAUSTED: Insufficient regional quota" in cluster.failure_message
+
+    # The failed cluster is left in ERROR, as GKE leaves it: a retry finds it (ours) and
+    # the read step reports what GKE says.
+    cluster = cluster_retry(cluster=cluster, by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.FAILED
+    assert cluster.failure_step == "read_cluster"
+    assert "ERROR" in cluster.failure_message
+    # ...and removal deletes it.
+    cluster = wait_cluster(
+        cluster_remove(cluster=cluster, by=admin, reason="broken"),
+        ClusterStatus.DELETED,
+        ClusterStatus.FAILED,
+    )
+    assert cluster.status == ClusterStatus.DELETED
+
+
+def test_transient_errors_are_retried(sandbox, worker, admin):
+    sandbox.add_fault(method="POST", path="/clusters$", status=503, times=2)
+    cluster = cluster_create(**WHERE, name="llm-ap", release_channel="RAPID", teams=[], by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.READY, cluster.failure_message
+    create = cluster.events.get(kind=EventKind.STEP, step="create_cluster")
+    assert create.retries == 2 and create.outcome == Outcome.SUCCEEDED
+
+
+def test_permission_denied_names_the_role(sandbox, worker, admin):
+    sandbox.add_fault(
+        method="POST", path="/clusters$", status=403, permission="container.clusters.create"
+    )
+    cluster = cluster_create(**WHERE, name="llm-ap", release_channel="RAPID", teams=[], by=admin)
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.FAILED
+    assert "roles/container.admin" in cluster.failure_hint

@@ -1,0 +1,21 @@
+"""Celery tasks for clusters (imported by workers/tasks.py so the worker registers them)."""
+
+from celery import shared_task
+
+from clusters.dispatch import ADVANCE_CLUSTER_TASK, cluster_schedule
+from clusters.rollout import clusters_stalled_ids
+from workers.rollout import cluster_runner
+
+
+@shared_task(name=ADVANCE_CLUSTER_TASK)
+def advance_cluster(cluster_id: int) -> None:
+    cluster_runner.advance_cluster(cluster_id)
+
+
+@shared_task(name="workers.tasks.reconcile_clusters")
+def reconcile_clusters() -> int:
+    """Re-queue cluster plans whose task was lost (a killed worker, a broker restart)."""
+    stalled = clusters_stalled_ids()
+    for cluster_id in stalled:
+        cluster_schedule(cluster_id=cluster_id)
+    return len(stalled)
