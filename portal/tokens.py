@@ -19,11 +19,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_PREFIX_CHARS = frozenset("0123456789abcdef")
+_PREFIX_LENGTH = 12  # token_hex(6)
+
+
 def token_parse_prefix(token: str) -> str | None:
+    """The prefix of a well-formed token; None for anything else, before it reaches a query."""
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[2]:
         return None
-    return parts[1]
+    prefix = parts[1]
+    if len(prefix) != _PREFIX_LENGTH or not _PREFIX_CHARS.issuperset(prefix):
+        return None
+    return prefix
 
 
 def token_matches(token: str, stored_hash: str) -> bool:

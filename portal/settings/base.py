@@ -109,7 +109,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler.hangar_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.parsing.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsing.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -182,6 +187,10 @@ ROLLOUT = {
     # restart): the reconciler sends another. Longer than the queue takes to drain at the
     # busiest, or a slow queue would be taken for a lost task.
     "LOST_TASK_SECONDS": env.float("ROLLOUT_LOST_TASK_SECONDS", default=900.0),
+    # A create that got no answer (a timeout) may still reach Google this long after: a
+    # step without a deterministic name (a Cloud Build) looks again instead of creating a
+    # second one until then.
+    "LATE_REQUEST_SECONDS": env.float("ROLLOUT_LATE_REQUEST_SECONDS", default=120.0),
     # Transient Google errors (429, 5xx) are retried this many times per step.
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
     # How long a fresh service may take to answer its first chat (model loading).
