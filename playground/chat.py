@@ -18,16 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from playground.access import Access
 from playground.db import run_db
+from playground.models import UsageRecord
 from playground.protocols import ChatParams, Piece, chat_request, parser_for
-from playground.services import Tally, chat_exchange_record, usage_counts
+from playground.services import (
+    Tally,
+    chat_exchange_record,
+    storable,
+    storable_params,
+    usage_counts,
+    usage_record,
+)
 from playground.upstream import (
     UpstreamError,
     cold_start_timeout,
@@ -35,6 +45,8 @@ from playground.upstream import (
     upstream_request,
 )
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
+
+logger = logging.getLogger(__name__)
 
 # Records still being written after their browser left; kept so they are not collected.
 _background: set[asyncio.Task[Any]] = set()
@@ -220,21 +232,49 @@ def _stats(tally: Tally, counts: tuple[int, int, bool] | None, started: float) -
     }
 
 
+UNSTORABLE_NOTICE = (
+    "Your message held characters that could not be stored (NUL or a broken Unicode "
+    'surrogate); the saved conversation has them removed or replaced with "?".'
+)
+UNSAVED_NOTICE = "The reply could not be saved to the conversation; it was counted."
+
+
 async def _record(
     access: Access, params: ChatParams, conversation_id: int | None, tally: Tally, started: float
-) -> tuple[dict[str, Any], int, int]:
+) -> tuple[dict[str, Any], int | None, int | None]:
+    """Keep the exchange and count it. Text Postgres refuses is cleaned first (and the user
+    told); if the exchange still cannot be written, the usage is recorded on its own."""
     prompt_text = " ".join(m["content"] for m in params.all_messages())
     counts = usage_counts(tally=tally, prompt_text=prompt_text)
     stats = _stats(tally, counts, started)
-    conversation, message = await run_db(
-        chat_exchange_record,
-        user_id=access.user_id,
-        deployment_id=access.deployment_id,
-        conversation_id=conversation_id,
-        params=params,
-        reply=tally.text(),
-        reasoning="".join(tally.reasoning),
-        stats=stats,
-        counts=counts,
-    )
+    params, cleaned = storable_params(params)
+    reply, reasoning = storable(tally.text()), storable("".join(tally.reasoning))
+    if cleaned or reply != tally.text():
+        stats["notice"] = UNSTORABLE_NOTICE
+    try:
+        conversation, message = await run_db(
+            chat_exchange_record,
+            user_id=access.user_id,
+            deployment_id=access.deployment_id,
+            conversation_id=conversation_id,
+            params=params,
+            reply=reply,
+            reasoning=reasoning,
+            stats=storable(stats),
+            counts=counts,
+        )
+    except DatabaseError:
+        logger.exception("playground: the exchange on deployment %s was not saved", access.slug)
+        if counts is not None:
+            await run_db(
+                usage_record,
+                deployment_id=access.deployment_id,
+                user_id=access.user_id,
+                token_id=None,
+                source=UsageRecord.Source.PLAYGROUND,
+                model_name=params.model,
+                counts=counts,
+            )
+        stats["notice"] = UNSAVED_NOTICE
+        return stats, None, None
     return stats, conversation, message

@@ -19,7 +19,7 @@ from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
 from playground.protocols import Usage
 from playground.replies import SSE_HEADERS, Reply, error_reply
-from playground.services import Tally, estimate_tokens, usage_counts
+from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, upstream_request
 from playground.usage_queue import usage_enqueue
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
@@ -61,7 +61,8 @@ def _record_later(access: Access, request: PassthroughRequest, tally: Tally) -> 
             user_id=access.user_id,
             api_token_id=access.token_id,
             source=UsageRecord.Source.API,
-            model_name=(request.model or access.default_model)[:200],
+            # One record Postgres refuses would lose the batch it is written with.
+            model_name=storable(request.model or access.default_model)[:200],
             prompt_tokens=prompt,
             completion_tokens=completion,
             estimated=estimated,

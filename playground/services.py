@@ -50,6 +50,35 @@ def usage_counts(
     return prompt, tally.pieces, True
 
 
+def storable(value: Any) -> Any:
+    """`value` as Postgres can store it: text, and JSON, refuse NUL characters and lone
+    surrogates (which a JSON string may carry as \\u0000 or \\ud800). NULs are dropped and
+    lone surrogates become "?"; dicts and lists are cleaned all the way down."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value.replace("\x00", "")
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
+def storable_params(params: ChatParams) -> tuple[ChatParams, bool]:
+    """The exchange's settings and messages as they can be stored, and whether that changed
+    anything (the user is told so)."""
+    cleaned = ChatParams(
+        **{
+            **params.__dict__,
+            "model": storable(params.model),
+            "system": storable(params.system),
+            "messages": storable(params.messages),
+        }
+    )
+    return cleaned, cleaned != params
+
+
 def usage_record(
     *,
     deployment_id: int,

@@ -180,6 +180,8 @@
           else if (name === "done") {
             paint();
             statsLine(item, data);
+            if (data.notice) setStatus(data.notice);
+            if (data.conversation_id === null) continue; // counted, but not saved
             if (conversation !== data.conversation_id) listConversation(data.conversation_id, text);
             conversation = data.conversation_id;
             exportLink.href = urlFor(root.dataset.exportUrl, conversation);
