@@ -8,13 +8,15 @@ import pytest
 from deployments.choices import Status
 from deployments.services.transitions import deployment_transition
 from tests.factories import DeploymentFactory
+from tests.playground import test_browser
 from tests.playground.conftest import deploy_service, sign_in
-from tests.playground.test_browser import browser  # noqa: F401 - the fixture
+
+browser = test_browser.browser  # Chromium, as the playground's browser tests start it
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def open_as(browser: Any, portal_server: Any, user: Any) -> Any:  # noqa: F811
+def open_as(browser: Any, portal_server: Any, user: Any) -> Any:
     """A page signed in as `user` (the session cookie from the login form)."""
     http = sign_in(portal_server, user)
     context = browser.new_context()
@@ -25,7 +27,7 @@ def open_as(browser: Any, portal_server: Any, user: Any) -> Any:  # noqa: F811
 
 
 def test_ready_appears_live_and_chat_is_one_click_away(
-    browser,  # noqa: F811
+    browser,
     portal_server,
     team,
     deployer,
@@ -58,7 +60,7 @@ def test_ready_appears_live_and_chat_is_one_click_away(
     )
 
 
-def test_a_failed_request_is_edited_and_requested_again(browser, portal_server, team, deployer):  # noqa: F811
+def test_a_failed_request_is_edited_and_requested_again(browser, portal_server, team, deployer):
     failed = DeploymentFactory(
         team=team,
         slug="too-big",
@@ -79,3 +81,21 @@ def test_a_failed_request_is_edited_and_requested_again(browser, portal_server, 
 
     page.wait_for_selector("h1:has-text('too-big-2')")
     assert page.url != f"{portal_server.url}/deployments/{failed.pk}/"
+
+
+def test_the_live_estimate_names_the_bad_field_and_its_limit(
+    browser, portal_server, team, deployer
+):
+    page = open_as(browser, portal_server, deployer)
+    page.goto(f"{portal_server.url}/deployments/new/")
+    page.wait_for_selector(".estimate-figures", state="attached")
+
+    page.fill("input[name=cpu]", "999")
+    page.press("input[name=cpu]", "Tab")  # leaving the field is a change
+
+    refused = page.wait_for_selector(".estimate-refused li")
+    text = refused.text_content()
+    assert text.startswith("CPUs:") and "at most 20" in text  # the field and its limit
+    page.fill("input[name=cpu]", "8")
+    page.press("input[name=cpu]", "Tab")
+    page.wait_for_selector(".estimate-figures", state="attached")
