@@ -62,7 +62,7 @@ class ControlPlanes:
 
     def start(self, cluster: str) -> ControlPlane:
         """A new control plane for `cluster` (its full resource name)."""
-        from sandbox import kube_api
+        from sandbox import kube_api, kube_store
 
         host = self._host()
         tls = make_cluster_tls(cluster.rsplit("/", 1)[-1], host)
@@ -73,7 +73,7 @@ class ControlPlanes:
         sock.setblocking(False)
         port = sock.getsockname()[1]
         plane = ControlPlane(cluster=cluster, endpoint=f"{host}:{port}", tls=tls)
-        plane.kube = kube_api.KubeStore(self._state, cluster)
+        plane.kube = kube_store.KubeStore(self._state, cluster)
         self.planes[cluster] = plane
         app = kube_api.build_app(self._state, plane)
         plane.runner = web.AppRunner(app, access_log=None)

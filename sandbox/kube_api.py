@@ -1,30 +1,37 @@
 """The Kubernetes API of a sandbox GKE cluster (one per cluster, sandbox/gke_control_plane.py).
 
 Like GKE's API server it takes a Google OAuth access token as the bearer credential
-(the GKE auth plugin sends one: https://cloud.google.com/kubernetes-engine/docs/how-to/api-server-authentication)
-and answers errors as a Kubernetes `Status` object
-(https://kubernetes.io/docs/reference/using-api/api-concepts/#status-object).
+(the GKE auth plugin sends one:
+https://cloud.google.com/kubernetes-engine/docs/how-to/api-server-authentication), and
+answers errors as a `Status` object
+(https://kubernetes.io/docs/reference/using-api/api-concepts/#status-object). It serves
+discovery, server-side apply (PATCH with `application/apply-patch+yaml`; `fieldManager`
+is required for it: https://kubernetes.io/docs/reference/using-api/server-side-apply/),
+GET of an object or a collection, and DELETE. Other writes (POST, PUT, other patch
+types) are not what Hangar sends and are refused with 405/415.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from aiohttp import web
+
+from sandbox import kube_resources as res
+from sandbox.kube_store import KubeError, KubeStore
+from sandbox.kube_validation import Invalid, Undeclared, check_rules, check_schema
 
 if TYPE_CHECKING:
     from sandbox.gke_control_plane import ControlPlane
     from sandbox.state import State
 
 GIT_VERSION = "v1.34.1-gke.1829001"
+APPLY = "application/apply-patch+yaml"
+MAX_BODY = 3 * 2**20  # etcd's request limit is about 1.5 MiB; anything near is refused
 
-
-class KubeStore:
-    """Objects by (apiVersion group path, namespace, plural, name)."""
-
-    def __init__(self, state: State, cluster: str) -> None:
-        self.cluster = cluster
-        self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+__all__ = ["KubeStore", "build_app"]
 
 
 def status(code: int, reason: str, message: str, **details: Any) -> web.Response:
@@ -47,18 +54,165 @@ def _authorized(request: web.Request, state: State) -> bool:
     return scheme.lower() == "bearer" and state.tokens.access_token_valid(token.strip())
 
 
+def _discovery(path: str, plane: ControlPlane) -> dict[str, Any] | None:
+    if path == "/version":
+        return {"major": "1", "minor": "34", "gitVersion": GIT_VERSION, "platform": "linux/amd64"}
+    if path == "/api":
+        return res.api_versions(plane.endpoint)
+    if path == "/apis":
+        return res.api_groups()
+    if path == "/api/v1":
+        return res.resource_list("", "v1")
+    parts = path.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "apis":
+        return res.resource_list(parts[1], parts[2])
+    return None
+
+
+def _parse_apply_body(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_BODY:
+        raise KubeError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+    try:
+        body = yaml.safe_load(raw.decode("utf-8")) if raw.strip() else None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise KubeError(400, "BadRequest", f"error decoding YAML: {exc}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise KubeError(400, "BadRequest", "Object 'Kind' is missing in the request body")
+    return body
+
+
+def _check_identity(target: res.Target, body: dict[str, Any]) -> None:
+    kind = target.kind
+    if body.get("apiVersion") != kind.api_version:
+        raise KubeError(
+            400, "BadRequest",
+            f"the API version in the data ({body.get('apiVersion')}) does not match the "
+            f"expected API version ({kind.api_version})",
+        )  # fmt: skip
+    if body.get("kind") != kind.kind:
+        raise KubeError(
+            400, "BadRequest",
+            f"the kind in the data ({body.get('kind')}) does not match the expected kind "
+            f"({kind.kind})",
+        )  # fmt: skip
+    meta = body["metadata"]
+    if meta.get("name") != target.name:
+        raise KubeError(
+            400, "BadRequest",
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+            f"({target.name})",
+        )  # fmt: skip
+    if "namespace" in meta and meta["namespace"] != (target.namespace or ""):
+        raise KubeError(
+            400, "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the "
+            "request",
+        )  # fmt: skip
+    if meta.get("managedFields"):
+        raise KubeError(400, "BadRequest", "metadata.managedFields must be nil")
+
+
+def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: bytes) -> web.Response:
+    if request.content_type != APPLY:
+        raise KubeError(
+            415, "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types "
+            f"include: {APPLY}",
+        )  # fmt: skip
+    manager = request.query.get("fieldManager", "")
+    if not manager:
+        raise KubeError(
+            422, "Invalid",
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
+            "required for apply patch",
+        )  # fmt: skip
+    if len(manager) > 128:
+        raise KubeError(422, "Invalid", "fieldManager: Too long: may not be more than 128 bytes")
+    force = request.query.get("force", "false")
+    if force not in ("true", "false"):
+        raise KubeError(400, "BadRequest", f'invalid value for force: "{force}"')
+    body = _parse_apply_body(raw)
+    _check_identity(target, body)
+    where = f"{target.namespace}/{target.name}" if target.namespace else target.name
+    try:
+        check_schema(target.kind, body)
+    except Undeclared as exc:
+        raise KubeError(
+            400, "BadRequest",
+            f"failed to create typed patch object ({where}; {target.kind.api_version}, "
+            f"Kind={target.kind.kind}): {exc}",
+        ) from exc  # fmt: skip
+    check_rules(target.kind, body)
+    obj, created = store.apply(target.kind, target.namespace, body, manager, force == "true")
+    return web.json_response(obj, status=201 if created else 200)
+
+
+async def _delete(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
+    if not target.name:
+        raise KubeError(405, "MethodNotAllowed", "deleting a collection is not supported here")
+    propagation = request.query.get("propagationPolicy", "")
+    raw = await request.read()
+    if raw.strip():
+        try:
+            options = json.loads(raw)
+        except ValueError as exc:
+            raise KubeError(400, "BadRequest", f"invalid DeleteOptions: {exc}") from exc
+        if isinstance(options, dict):
+            propagation = options.get("propagationPolicy", propagation)
+    if propagation not in ("", "Foreground", "Background", "Orphan"):
+        raise KubeError(400, "BadRequest", f'invalid propagationPolicy "{propagation}"')
+    return web.json_response(store.delete(target.kind, target.namespace, target.name, propagation))
+
+
+def _get(store: KubeStore, target: res.Target) -> web.Response:
+    if target.name:
+        return web.json_response(store.get(target.kind, target.namespace, target.name))
+    kind = target.kind
+    return web.json_response(
+        {
+            "kind": f"{kind.kind}List",
+            "apiVersion": kind.api_version,
+            "metadata": {"resourceVersion": ""},
+            "items": store.list(kind, target.namespace),
+        }
+    )
+
+
+async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.Response:
+    store: KubeStore = plane.kube
+    state.advance()
+    store.settle()
+    if not _authorized(request, state):
+        return status(401, "Unauthorized", "Unauthorized")
+    if request.method == "GET":
+        found = _discovery(request.path, plane)
+        if found is not None:
+            return web.json_response(found)
+    target = res.parse_path(request.path)
+    if target is None or target.subresource:
+        return status(404, "NotFound", "the server could not find the requested resource")
+    try:
+        if request.method == "GET":
+            return _get(store, target)
+        if request.method == "PATCH" and target.name:
+            return _apply(request, store, target, await request.read())
+        if request.method == "DELETE":
+            return await _delete(request, store, target)
+        raise KubeError(405, "MethodNotAllowed", f"{request.method} is not supported here")
+    except KubeError as exc:
+        return status(exc.code, exc.reason, exc.message, **exc.details)
+    except Invalid as exc:
+        causes = [{"reason": "FieldValueInvalid", "message": c} for c in exc.causes]
+        return status(
+            422, "Invalid", str(exc), name=exc.name, group=exc.kind.group,
+            kind=exc.kind.kind, causes=causes,
+        )  # fmt: skip
+
+
 def build_app(state: State, plane: ControlPlane) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
-        state.advance()
-        if not _authorized(request, state):
-            return status(401, "Unauthorized", "Unauthorized")
-        if request.method == "GET" and request.path == "/version":
-            return web.json_response(
-                {"major": "1", "minor": "34", "gitVersion": GIT_VERSION, "platform": "linux/amd64"}
-            )
-        return status(404, "NotFound", "the server could not find the requested resource")
+        return await _serve(request, state, plane)
 
-    app = web.Application(client_max_size=8 * 2**20)
-    app["plane"] = plane
+    app = web.Application(client_max_size=MAX_BODY + 1024)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

@@ -1,0 +1,132 @@
+"""The kinds the sandbox's Kubernetes API serves, its discovery documents, and its paths.
+
+Discovery as the API server publishes it (/api, /apis, /api/v1, /apis/GROUP/VERSION:
+https://kubernetes.io/docs/reference/using-api/api-concepts/#discovery-api), which is
+what the client's DynamicClient reads to find a kind's path and scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+VERBS = ["create", "delete", "get", "list", "patch", "update"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        """How error messages name the resource: `deployments.apps`, `namespaces`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "name": self.plural,
+            "singularName": self.kind.lower(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": VERBS,
+            **({"shortNames": list(self.short)} if self.short else {}),
+        }
+
+
+KINDS = (
+    Kind("", "v1", "namespaces", "Namespace", False, ("ns",)),
+    Kind("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
+    Kind("", "v1", "resourcequotas", "ResourceQuota", True, ("quota",)),
+    Kind("", "v1", "services", "Service", True, ("svc",)),
+    Kind("", "v1", "pods", "Pod", True, ("po",)),
+    Kind("", "v1", "events", "Event", True, ("ev",)),
+    Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
+    # GKE's ComputeClass (https://cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass).
+    Kind("cloud.google.com", "v1", "computeclasses", "ComputeClass", False, ("ccc",)),
+)
+BY_PLURAL = {(k.group, k.version, k.plural): k for k in KINDS}
+BY_KIND = {(k.api_version, k.kind): k for k in KINDS}
+
+
+def api_versions(endpoint: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": endpoint}],
+    }
+
+
+def api_groups() -> dict[str, Any]:
+    groups: dict[str, list[str]] = {}
+    for k in KINDS:
+        if k.group and k.version not in groups.setdefault(k.group, []):
+            groups[k.group].append(k.version)
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [
+            {
+                "name": name,
+                "versions": [{"groupVersion": f"{name}/{v}", "version": v} for v in versions],
+                "preferredVersion": {
+                    "groupVersion": f"{name}/{versions[0]}",
+                    "version": versions[0],
+                },
+            }
+            for name, versions in groups.items()
+        ],
+    }
+
+
+def resource_list(group: str, version: str) -> dict[str, Any] | None:
+    kinds = [k for k in KINDS if k.group == group and k.version == version]
+    if not kinds:
+        return None
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": kinds[0].api_version,
+        "resources": [k.discovery() for k in kinds],
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Kind
+    namespace: str | None
+    name: str | None
+    subresource: str = ""
+
+
+_PATH = re.compile(
+    r"^/(?:api/(?P<cv>v1)|apis/(?P<g>[a-z0-9.-]+)/(?P<gv>v[0-9a-z]+))"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[a-z]+))?$"
+)
+
+
+def parse_path(path: str) -> Target | None:
+    """What a resource path names; None when it names nothing this server serves."""
+    m = _PATH.match(path)
+    if m is None:
+        # /api/v1/namespaces/NAME is the Namespace itself, not a namespaced collection.
+        ns_self = re.match(r"^/api/v1/namespaces/([^/]+)$", path)
+        if ns_self:
+            return Target(BY_PLURAL[("", "v1", "namespaces")], None, ns_self.group(1))
+        return None
+    group, version = (m["g"], m["gv"]) if m["g"] else ("", m["cv"])
+    kind = BY_PLURAL.get((group, version, m["plural"]))
+    if kind is None:
+        return None
+    if m["ns"] is not None and not kind.namespaced:
+        return None
+    return Target(kind, m["ns"], m["name"], m["sub"] or "")

@@ -1,0 +1,98 @@
+"""What the API server refuses before it stores an object.
+
+Core kinds are checked against the Kubernetes OpenAPI schemas of the cluster's minor
+version (the `kubernetes-validate` package, strict: a field the schema does not declare
+is an error, as with fieldValidation=Strict:
+https://kubernetes.io/docs/reference/using-api/api-concepts/#field-validation). Then the
+API server's own rules that a schema cannot say: names (DNS-1123,
+https://kubernetes.io/docs/concepts/overview/working-with-objects/names/), a Deployment's
+selector matching its template, quantities. Errors read as the API server words them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import kubernetes_validate
+
+from sandbox.kube_resources import Kind
+
+SCHEMA_VERSION = "1.34.0"
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# Kinds whose names are DNS labels (63), not subdomains (253).
+LABEL_NAMED = frozenset({"Namespace", "Service"})
+# The API server's quantity syntax (k8s.io/apimachinery/pkg/api/resource).
+QUANTITY = re.compile(r"[+-]?[0-9.]+([eEinumkKMGTP]*[-+]?[0-9]*)")
+
+
+class Invalid(Exception):
+    """422 Invalid: `field: Invalid value: ...` in the API server's words."""
+
+    def __init__(self, kind: Kind, name: str, causes: list[str]) -> None:
+        super().__init__(f'{kind.kind} "{name}" is invalid: {", ".join(causes)}')
+        self.kind = kind
+        self.name = name
+        self.causes = causes
+
+
+class Undeclared(Exception):
+    """400 BadRequest: a field the schema does not have (strict field validation)."""
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def check_schema(kind: Kind, obj: dict[str, Any]) -> None:
+    if kind.group == "cloud.google.com":
+        return  # a custom resource: its CRD's rules (sandbox/kube_crds.py, when present)
+    try:
+        kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        where = _path(exc.absolute_path)
+        extra = re.search(r"\('([^']+)' was unexpected\)", exc.message)
+        if exc.validator == "additionalProperties" and extra:
+            raise Undeclared(f"{where}.{extra.group(1)}: field not declared in schema") from exc
+        raise Undeclared(f"{where or '.'}: {exc.message}") from exc
+
+
+def check_name(kind: Kind, name: str) -> None:
+    if kind.kind in LABEL_NAMED:
+        ok = len(name) <= 63 and DNS_LABEL.fullmatch(name)
+        rule = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"  # noqa: E501
+    else:
+        ok = len(name) <= 253 and DNS_SUBDOMAIN.fullmatch(name)
+        rule = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"  # noqa: E501
+    if not ok:
+        raise Invalid(kind, name, [f'metadata.name: Invalid value: "{name}": {rule}'])
+
+
+def check_rules(kind: Kind, obj: dict[str, Any]) -> None:
+    name = obj["metadata"]["name"]
+    check_name(kind, name)
+    causes: list[str] = []
+    spec = obj.get("spec") or {}
+    if kind.kind == "Deployment":
+        wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not wanted:
+            causes.append("spec.selector: Required value")
+        elif any(labels.get(k) != v for k, v in wanted.items()):
+            causes.append(
+                f"spec.template.metadata.labels: Invalid value: {labels!r}: "
+                "`selector` does not match template `labels`"
+            )
+    if kind.kind == "ResourceQuota":
+        for resource, amount in (spec.get("hard") or {}).items():
+            if not QUANTITY.fullmatch(str(amount)):
+                causes.append(
+                    f'spec.hard[{resource}]: Invalid value: "{amount}": quantities must match '
+                    "the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+                )
+    if causes:
+        raise Invalid(kind, name, causes)

@@ -1,0 +1,161 @@
+"""workers/gcp/kube.py against a sandbox cluster's API server: TLS with the cluster's CA,
+Google access tokens, server-side apply under Hangar's field manager, reads, deletes."""
+
+import time
+
+import pytest
+import requests
+from google.api_core import exceptions as gexc
+from google.api_core.client_options import ClientOptions
+from google.cloud import container_v1
+
+from workers.gcp import kube
+from workers.gcp.clients import credentials
+
+PARENT = "projects/hangar-sandbox/locations/us-central1"
+
+
+def wait(predicate, timeout: float = 20, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def conn(sandbox, sandbox_process) -> kube.ClusterConn:
+    gke = container_v1.ClusterManagerClient(
+        transport="rest",
+        client_options=ClientOptions(api_endpoint=sandbox_process.url),
+        credentials=credentials(),
+    )
+    gke.create_cluster(
+        parent=PARENT,
+        cluster=container_v1.Cluster(name="kube", autopilot=container_v1.Autopilot(enabled=True)),
+    )
+    name = f"{PARENT}/clusters/kube"
+    cluster = wait(
+        lambda: (c := gke.get_cluster(name=name)).endpoint and c, what="the cluster to run"
+    )
+    return kube.ClusterConn(cluster.endpoint, cluster.master_auth.cluster_ca_certificate)
+
+
+def namespace(name: str = "team-ml") -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"managed-by": "hangar"}}}  # fmt: skip
+
+
+def ksa(**annotations) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": "gemma",
+            "namespace": "team-ml",
+            "labels": {"managed-by": "hangar"},
+            "annotations": annotations,
+        },
+    }
+
+
+def test_apply_read_and_reapply(conn):
+    created = kube.apply(conn, namespace())
+    assert created["metadata"]["managedFields"][0]["manager"] == kube.FIELD_MANAGER
+    assert created["status"]["phase"] == "Active"
+    gsa = "llm-gemma@hangar-sandbox.iam.gserviceaccount.com"
+    kube.apply(conn, ksa(**{"iam.gke.io/gcp-service-account": gsa}))
+    read = kube.read(conn, "v1", "ServiceAccount", "gemma", "team-ml")
+    assert read["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": gsa}
+    # The same apply again changes nothing Hangar did not ask for; a field it drops goes.
+    kube.apply(conn, ksa())
+    assert kube.read(conn, "v1", "ServiceAccount", "gemma", "team-ml")["metadata"].get(
+        "annotations"
+    ) in ({}, None)
+    # The namespace came with its default service account, as Kubernetes makes one.
+    assert kube.read(conn, "v1", "ServiceAccount", "default", "team-ml") is not None
+    assert kube.read(conn, "v1", "ServiceAccount", "nobody", "team-ml") is None
+
+
+def test_resource_quota_holds_the_team_gpus(conn):
+    kube.apply(conn, namespace())
+    quota = kube.apply(conn, {
+        "apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": "gpus", "namespace": "team-ml"},
+        "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
+    })  # fmt: skip
+    assert quota["status"]["hard"] == {"requests.nvidia.com/gpu": "8"}
+
+
+def test_unknown_fields_and_bad_values_are_refused(conn):
+    kube.apply(conn, namespace())
+    bad = ksa()
+    bad["automountToken"] = True
+    with pytest.raises(gexc.BadRequest) as undeclared:
+        kube.apply(conn, bad)
+    assert ".automountToken: field not declared in schema" in undeclared.value.message
+    with pytest.raises(gexc.BadRequest):
+        kube.apply(conn, {**ksa(), "automountServiceAccountToken": "yes"})
+    with pytest.raises(gexc.GoogleAPICallError) as quota:  # 422: api_core has no class for it
+        kube.apply(conn, {
+            "apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "gpus", "namespace": "team-ml"},
+            "spec": {"hard": {"requests.nvidia.com/gpu": "eight"}},
+        })  # fmt: skip
+    assert quota.value.code == 422
+    assert "quantities must match" in quota.value.message
+    assert kube.read(conn, "v1", "ResourceQuota", "gpus", "team-ml") is None
+
+
+def test_a_namespace_that_is_not_there(conn):
+    with pytest.raises(gexc.NotFound) as info:
+        kube.apply(conn, ksa())
+    assert 'namespaces "team-ml" not found' in info.value.message
+
+
+def test_deleting_a_namespace_takes_time_and_takes_its_content(sandbox, conn):
+    sandbox.config(operation_delay=1.0)
+    kube.apply(conn, namespace())
+    kube.apply(conn, ksa())
+    assert kube.delete(conn, "v1", "Namespace", "team-ml") is True
+    terminating = kube.read(conn, "v1", "Namespace", "team-ml")
+    assert terminating["status"]["phase"] == "Terminating"
+    assert terminating["metadata"]["deletionTimestamp"]
+    with pytest.raises(gexc.Forbidden):
+        kube.apply(conn, {**ksa(), "metadata": {**ksa()["metadata"], "name": "late"}})
+    wait(lambda: kube.read(conn, "v1", "Namespace", "team-ml") is None, what="the namespace")
+    assert kube.read(conn, "v1", "ServiceAccount", "gemma", "team-ml") is None
+    assert kube.delete(conn, "v1", "Namespace", "team-ml") is False
+
+
+def test_the_api_server_wants_apply_with_a_field_manager_and_a_token(conn, tmp_path):
+    url = f"https://{conn.endpoint}/api/v1/namespaces/x"
+    ca_file = tmp_path / "ca.pem"  # requests wants a file
+    ca_file.write_text(kube.configuration(conn).ca_cert_data)
+    creds = credentials()
+    token = {"Authorization": f"Bearer {creds.token}"}
+    body = '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}'
+    apply = {**token, "Content-Type": "application/apply-patch+yaml"}
+    no_manager = requests.patch(url, data=body, headers=apply, verify=str(ca_file), timeout=10)
+    assert no_manager.status_code == 422
+    assert "fieldManager: Required value" in no_manager.json()["message"]
+    merge = {**token, "Content-Type": "application/merge-patch+json"}
+    wrong_type = requests.patch(
+        url + "?fieldManager=me", data=body, headers=merge, verify=str(ca_file), timeout=10
+    )
+    assert wrong_type.status_code == 415
+    assert requests.get(url, verify=str(ca_file), timeout=10).status_code == 401
+
+
+def test_tls_is_verified_against_the_cluster_ca(sandbox, conn, sandbox_process):
+    other = kube.ClusterConn(conn.endpoint, _other_ca())
+    with pytest.raises(ConnectionError):
+        kube.read(other, "v1", "Namespace", "default")
+
+
+def _other_ca() -> str:
+    from sandbox.gke_tls import make_cluster_tls
+
+    return make_cluster_tls("somebody-else").ca_base64

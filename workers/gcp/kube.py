@@ -1,0 +1,146 @@
+"""A GKE cluster's Kubernetes API, on the official `kubernetes` client.
+
+One DynamicClient per cluster does everything (built-in kinds and custom resources alike):
+server-side apply under one fixed field manager, reads, deletes. It authenticates the way
+the GKE auth plugin (gke-gcloud-auth-plugin) does: a Google OAuth access token from
+google-auth as the bearer token, refreshed before it expires; and it trusts the cluster's
+own CA, read from container_v1 get_cluster
+(https://cloud.google.com/kubernetes-engine/docs/how-to/api-server-authentication).
+
+Kubernetes refusals come out as google.api_core exceptions of the same HTTP status, with
+the API server's Status message, so the runner's diagnosis (retry a 429/5xx, name the
+role on a 403, stop on the rest) covers them as it covers Google's own APIs.
+"""
+
+import base64
+import contextlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import google.auth.transport.requests
+import urllib3
+from google.api_core import exceptions as gexc
+from kubernetes import client as k8s
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic import exceptions as kexc
+
+from workers.gcp.clients import call_timeout, credentials
+
+# Every object Hangar applies is owned, field by field, by this manager: a second apply
+# with the same manager replaces Hangar's own fields, never somebody else's.
+FIELD_MANAGER = "hangar"
+
+
+@dataclass(frozen=True)
+class ClusterConn:
+    """Where a cluster's API server is and the CA it proves itself with (base64 PEM)."""
+
+    endpoint: str
+    ca_certificate: str
+
+
+def _refresh(configuration: k8s.Configuration) -> None:
+    creds = credentials()
+    # `valid` turns False a few minutes before expiry (google-auth's refresh threshold),
+    # so one token serves many calls and is renewed before the API server would refuse it.
+    if not creds.valid:
+        creds.refresh(google.auth.transport.requests.Request())
+    configuration.api_key["BearerToken"] = creds.token
+
+
+def configuration(conn: ClusterConn) -> k8s.Configuration:
+    cfg = k8s.Configuration(
+        host=f"https://{conn.endpoint}",
+        ca_cert_data=base64.b64decode(conn.ca_certificate).decode(),
+    )
+    # The key must exist for auth_settings() to ask the hook, which fills it per request.
+    cfg.api_key = {"BearerToken": ""}
+    cfg.api_key_prefix = {"BearerToken": "Bearer"}
+    cfg.refresh_api_key_hook = _refresh  # type: ignore[assignment]  # typed as None upstream
+    # The runner retries between tasks; no retry inside a call.
+    cfg.retries = urllib3.Retry(total=0, redirect=False)
+    return cfg
+
+
+@cache
+def dynamic_client(conn: ClusterConn) -> DynamicClient:
+    return DynamicClient(k8s.ApiClient(configuration(conn)))
+
+
+def _as_google_error(exc: kexc.DynamicApiError) -> gexc.GoogleAPICallError:
+    message = exc.reason or ""
+    with contextlib.suppress(ValueError, AttributeError):
+        message = json.loads(exc.body or "{}").get("message") or message
+    return gexc.from_http_status(int(exc.status or 500), f"Kubernetes API: {message}")
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, _request_timeout=call_timeout(), **kwargs)
+    except kexc.DynamicApiError as exc:
+        raise _as_google_error(exc) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise ConnectionError(f"Could not reach the cluster's API server: {exc}") from exc
+
+
+def _resource(conn: ClusterConn, api_version: str, kind: str) -> Any:
+    try:
+        return dynamic_client(conn).resources.get(api_version=api_version, kind=kind)
+    except kexc.DynamicApiError as exc:
+        raise _as_google_error(exc) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise ConnectionError(f"Could not reach the cluster's API server: {exc}") from exc
+
+
+def apply(conn: ClusterConn, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Server-side apply `manifest`; the object as the API server now holds it.
+
+    force_conflicts: Hangar owns every object it applies, so a field someone changed by
+    hand is taken back rather than left to make the apply fail. Unknown fields are an
+    error (fieldValidation=Strict), not silently dropped.
+    """
+    dc = dynamic_client(conn)
+    resource = _resource(conn, manifest["apiVersion"], manifest["kind"])
+    applied = _call(
+        dc.server_side_apply,
+        resource,
+        body=manifest,
+        namespace=manifest["metadata"].get("namespace"),
+        field_manager=FIELD_MANAGER,
+        force_conflicts=True,
+        query_params=[("fieldValidation", "Strict")],
+    )
+    return dict(applied.to_dict())
+
+
+def read(
+    conn: ClusterConn, api_version: str, kind: str, name: str, namespace: str | None = None
+) -> dict[str, Any] | None:
+    """The object, or None if there is none."""
+    resource = _resource(conn, api_version, kind)
+    try:
+        found = _call(dynamic_client(conn).get, resource, name=name, namespace=namespace)
+    except gexc.NotFound:
+        return None
+    return dict(found.to_dict())
+
+
+def delete(
+    conn: ClusterConn, api_version: str, kind: str, name: str, namespace: str | None = None
+) -> bool:
+    """Ask for the object's deletion (foreground: its dependents go first); False if it was
+    already gone. Deletion takes time (finalizers): read() says when it is over."""
+    resource = _resource(conn, api_version, kind)
+    try:
+        _call(
+            dynamic_client(conn).delete,
+            resource,
+            name=name,
+            namespace=namespace,
+            propagation_policy="Foreground",
+        )
+    except gexc.NotFound:
+        return False
+    return True
