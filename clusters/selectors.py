@@ -22,3 +22,9 @@ def cluster_users(*, cluster: Cluster) -> QuerySet[Deployment]:
     return Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
         status__in=[s.value for s in TERMINAL_STATES]
     )
+
+
+def cluster_endpoint(*, cluster_id: int) -> tuple[str, str]:
+    """Where the cluster's API server is and its CA (base64 PEM), as get_cluster last said."""
+    endpoint, ca = Cluster.objects.values_list("endpoint", "ca_certificate").get(pk=cluster_id)
+    return endpoint, ca

@@ -159,3 +159,54 @@ def _other_ca() -> str:
     from sandbox.gke_tls import make_cluster_tls
 
     return make_cluster_tls("somebody-else").ca_base64
+
+
+# -- the executors, as the runner calls them ------------------------------------------
+
+
+def _claim(step, operation=""):
+    from datetime import UTC, datetime
+
+    from deployments.services.rollout import StepClaim
+    from deployments.targets.endpoint import Credential, Endpoint, Protocol
+
+    return StepClaim(
+        deployment_id=1, event_id=1, lease_owner="t", step=step, operation=operation,
+        retries=0, started_at=datetime.now(UTC), outputs={},
+        endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_apply_and_delete_steps_wait_for_finalizers(sandbox, conn):
+    from clusters.models import Cluster
+    from deployments.services.rollout import Succeeded, Waiting
+    from deployments.targets.kube_steps import apply_step, delete_step
+    from workers.rollout.executors import EXECUTORS
+
+    cluster = Cluster.objects.create(
+        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
+        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
+    )  # fmt: skip
+    sandbox.config(operation_delay=1.0)
+    ns = namespace()
+    applied = EXECUTORS["kube.apply"](_claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns)))  # fmt: skip
+    assert isinstance(applied, Succeeded) and "generation 1" in applied.message
+    again = EXECUTORS["kube.apply"](_claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns)))  # fmt: skip
+    assert isinstance(again, Succeeded)
+
+    delete = delete_step(key="del", title="t", cluster=cluster.pk, manifest=ns)
+    assert delete.request.path == "/api/v1/namespaces/team-ml"
+    first = EXECUTORS["kube.delete"](_claim(delete))
+    assert isinstance(first, Waiting)
+    polled = EXECUTORS["kube.delete"](_claim(delete, first.operation))
+    assert isinstance(polled, Waiting)  # the namespace's finalizer has not run yet
+    gone = wait(
+        lambda: (
+            isinstance(r := EXECUTORS["kube.delete"](_claim(delete, first.operation)), Succeeded)
+            and r
+        ),
+        what="the namespace to go",
+    )
+    assert "is gone" in gone.message
+    assert isinstance(EXECUTORS["kube.delete"](_claim(delete)), Succeeded)  # already gone

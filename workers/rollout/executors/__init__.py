@@ -16,6 +16,7 @@ from workers.rollout.executors import (
     cloud_run,
     endpoint,
     iam,
+    kube,
     secret_manager,
     storage,
 )
@@ -36,6 +37,8 @@ EXECUTORS: dict[str, Executor] = {
     "endpoint.openai_chat": endpoint.openai_chat,
     "iam.ensure_service_account": iam.ensure_service_account,
     "iam.delete_service_account": iam.delete_service_account,
+    "kube.apply": kube.apply,
+    "kube.delete": kube.delete,
     "secret_manager.grant_accessor": secret_manager.grant_accessor,
     "secret_manager.revoke_accessor": secret_manager.revoke_accessor,
     "storage.ensure_bucket": storage.ensure_bucket,

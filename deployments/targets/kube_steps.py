@@ -1,0 +1,85 @@
+"""Kubernetes steps the GKE targets share: apply one object, delete one object.
+
+A step carries the whole manifest (what the approver reads, what the snapshot pins) and
+the cluster it goes to, by Hangar's id for it (clusters.Cluster): the worker looks up
+the cluster's endpoint and CA when it runs the step, so a cluster whose control plane
+moved is reached where it is now.
+"""
+
+from typing import Any
+
+from deployments.plans.base import ApiRequest, Step
+
+# `kubectl apply --server-side` under Hangar's field manager: what workers/gcp/kube.py does.
+APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
+# GKE maps IAM to Kubernetes RBAC: container.developer may apply and delete namespaced
+# objects; namespaces, quotas and cluster-scoped kinds want container.admin
+# (https://cloud.google.com/kubernetes-engine/docs/how-to/iam#predefined).
+DEVELOPER = "roles/container.developer"
+ADMIN = "roles/container.admin"
+ADMIN_KINDS = frozenset({"Namespace", "ResourceQuota", "ComputeClass"})
+
+
+def object_path(manifest: dict[str, Any]) -> str:
+    """The object's REST path on the API server (core kinds under /api, others /apis)."""
+    api_version, kind = manifest["apiVersion"], manifest["kind"]
+    meta = manifest["metadata"]
+    prefix = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    plural = _PLURALS[kind]
+    scope = f"/namespaces/{meta['namespace']}" if meta.get("namespace") else ""
+    return f"{prefix}{scope}/{plural}/{meta['name']}"
+
+
+_PLURALS = {
+    "Namespace": "namespaces",
+    "ServiceAccount": "serviceaccounts",
+    "ResourceQuota": "resourcequotas",
+    "Service": "services",
+    "Deployment": "deployments",
+    "ComputeClass": "computeclasses",
+}
+
+
+def _where(manifest: dict[str, Any]) -> str:
+    namespace = manifest["metadata"].get("namespace")
+    return f" -n {namespace}" if namespace else ""
+
+
+def _ref(manifest: dict[str, Any]) -> dict[str, Any]:
+    meta = manifest["metadata"]
+    return {
+        "api_version": manifest["apiVersion"],
+        "kind": manifest["kind"],
+        "name": meta["name"],
+        "namespace": meta.get("namespace"),
+    }
+
+
+def apply_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any]) -> Step:
+    kind = manifest["kind"]
+    return Step(
+        key=key,
+        title=title,
+        action="kube.apply",
+        request=ApiRequest("kubernetes", "PATCH", object_path(manifest), manifest),
+        cli=f"kubectl apply {APPLY_FLAGS} -f {kind.lower()}-{manifest['metadata']['name']}.yaml",
+        required_role=ADMIN if kind in ADMIN_KINDS else DEVELOPER,
+        params={"cluster": cluster, **_ref(manifest)},
+    )
+
+
+def delete_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any]) -> Step:
+    """Delete the object and wait until it is gone (its finalizers have run)."""
+    kind = manifest["kind"]
+    return Step(
+        key=key,
+        title=title,
+        action="kube.delete",
+        request=ApiRequest("kubernetes", "DELETE", object_path(manifest)),
+        cli=(
+            f"kubectl delete {kind.lower()} {manifest['metadata']['name']}{_where(manifest)} "
+            "--cascade=foreground --wait"
+        ),
+        required_role=ADMIN if kind in ADMIN_KINDS else DEVELOPER,
+        params={"cluster": cluster, **_ref(manifest)},
+    )
