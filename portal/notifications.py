@@ -1,4 +1,4 @@
-"""Telling people what happened to their requests: on their dashboard and by email."""
+"""Telling people what happened to their requests: under a count in the nav, and by email."""
 
 from functools import partial
 from typing import Any
@@ -26,8 +26,13 @@ def notify(*, user: Any, subject: str, message: str, link: str = "") -> Notifica
     return notification
 
 
-def notifications_unread(*, user: Any) -> list[Notification]:
-    return list(Notification.objects.filter(user=user, read_at__isnull=True)[:20])
+def notifications_unread_count(*, user: Any) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notifications_recent(*, user: Any, limit: int = 50) -> list[Notification]:
+    """The user's latest notifications, read or not (the page shows which were new)."""
+    return list(Notification.objects.filter(user=user)[:limit])
 
 
 def notifications_mark_read(*, user: Any) -> int:

@@ -21,5 +21,11 @@ urlpatterns = [
     ),
     path("spend/", views_oversight.spend_view, name="spend"),
     path("audit/", views_oversight.audit_view, name="audit"),
+    path("notifications/", views_oversight.notifications_view, name="notifications"),
+    path(
+        "notifications/count/",
+        views_oversight.notifications_count_view,
+        name="notifications-count",
+    ),
     path("notifications/read/", views_oversight.notifications_read_view, name="notifications-read"),
 ]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from deployments.selectors import spend_month_to_date, spend_projected_month
 from portal.access import is_platform_admin
 from portal.models import AuditEvent, Team
-from portal.notifications import notifications_mark_read
+from portal.notifications import notifications_mark_read, notifications_recent
 from portal.selectors import audit_events, budget_status
 
 CSV_COLUMNS = ["when", "action", "actor", "token", "team", "object", "reason", "before", "after"]
@@ -103,6 +103,22 @@ def _csv_response(events: QuerySet[AuditEvent]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="hangar-audit.csv"'
     return response
+
+
+@login_required
+@require_GET
+def notifications_view(request: HttpRequest) -> HttpResponse:
+    """The user's notifications; opening the page is seeing them, so they are marked read."""
+    recent = notifications_recent(user=request.user)
+    notifications_mark_read(user=request.user)
+    return render(request, "portal/notifications.html", {"notifications": recent})
+
+
+@login_required
+@require_GET
+def notifications_count_view(request: HttpRequest) -> HttpResponse:
+    """The nav's notification link with its count (the context processor fills it in)."""
+    return render(request, "portal/_nav_notifications.html")
 
 
 @login_required

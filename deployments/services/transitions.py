@@ -11,6 +11,7 @@ from django.db import transaction
 
 from deployments.choices import TRANSITIONS, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
+from deployments.services.state_notifications import deployment_state_notify
 from portal.audit import audit_record
 from portal.exceptions import InvalidTransition
 from portal.models import ApiToken
@@ -60,4 +61,5 @@ def deployment_transition(
             after={"status": to.value},
         )
     deployment.refresh_from_db()
+    deployment_state_notify(deployment=deployment, to=to, actor=person)
     return deployment

@@ -99,3 +99,29 @@ def test_the_live_estimate_names_the_bad_field_and_its_limit(
     page.fill("input[name=cpu]", "8")
     page.press("input[name=cpu]", "Tab")
     page.wait_for_selector(".estimate-figures", state="attached")
+
+
+def test_a_failure_reaches_the_requester_in_the_nav_without_a_reload(
+    browser, portal_server, team, deployer
+):
+    deployment = DeploymentFactory(
+        team=team, slug="will-fail", status=Status.DEPLOYING, requested_by=deployer
+    )
+    page = open_as(browser, portal_server, deployer)
+    page.goto(f"{portal_server.url}/teams/")
+    assert page.query_selector(".nav-notifications .count") is None
+
+    deployment_transition(
+        deployment=deployment,
+        to=Status.FAILED,
+        changes={"failure_step": "build_image", "failure_message": "Build step 0 failed."},
+    )
+
+    count = page.wait_for_selector(".nav-notifications .count", timeout=40_000)
+    assert count.text_content() == "1"
+    page.click(".nav-notifications")
+    item = page.wait_for_selector(".notification-list li.unread")
+    assert "will-fail failed at build_image: Build step 0 failed." in item.text_content()
+    item.query_selector("a").click()
+    page.wait_for_selector(".failure:has-text('Build step 0 failed.')")
+    assert page.query_selector(".nav-notifications .count") is None  # seen

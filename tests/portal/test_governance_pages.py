@@ -130,7 +130,9 @@ def test_audit_filters_and_exports_csv(client, team, deployer, approver):
     assert rows[0]["before"] == '{"status": "pending_approval"}'
 
 
-def test_decisions_reach_the_requesters_dashboard(client, team, deployer, approver):
+def test_decisions_reach_the_requester_under_a_count_that_clears_when_seen(
+    client, team, deployer, approver
+):
     from deployments.services import deployment_reject, deployment_request
 
     deployment = deployment_request(team=team, requested_by=deployer, target="cloud-run-ollama",
@@ -138,10 +140,26 @@ def test_decisions_reach_the_requesters_dashboard(client, team, deployer, approv
     deployment_reject(deployment=deployment, by=approver, reason="Too big for this month")
     client.force_login(deployer)
     html = page(client, reverse("deployments:list"))
-    assert "was rejected: Too big for this month" in html
-    client.post(reverse("notifications-read"), {"next": "/deployments/"})
+    assert "Too big for this month" not in html  # not stacked above every page
+    assert 'aria-label="Notifications, 1 unread"' in html
+
+    seen = page(client, reverse("notifications"))
+    assert "was rejected: Too big for this month" in seen
     assert not Notification.objects.filter(user=deployer, read_at__isnull=True).exists()
-    assert "Too big for this month" not in page(client, reverse("deployments:list"))
+    assert 'aria-label="Notifications"' in page(client, reverse("deployments:list"))
+
+
+def test_platform_admins_see_how_many_requests_wait_for_them(client, team, deployer, approver):
+    from deployments.services import deployment_request
+
+    for slug in ("wait-1", "wait-2"):
+        deployment_request(team=team, requested_by=deployer, target="cloud-run-ollama",
+                           slug=slug, values={"model": "gemma3-27b"})  # fmt: skip
+    client.force_login(approver)
+
+    html = page(client, reverse("deployments:list"))
+
+    assert 'title="2 waiting for a decision">2</span>' in html
 
 
 def test_admin_changes_to_limits_and_quotas_are_audited(client, team, approver):
