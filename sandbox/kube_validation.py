@@ -16,6 +16,7 @@ from typing import Any
 
 import kubernetes_validate
 
+from sandbox import kube_computeclass as computeclass
 from sandbox.kube_resources import Kind
 
 SCHEMA_VERSION = "1.34.0"
@@ -49,8 +50,11 @@ def _path(parts: Any) -> str:
 
 
 def check_schema(kind: Kind, obj: dict[str, Any]) -> None:
-    if kind.group == "cloud.google.com":
-        return  # a custom resource: its CRD's rules (sandbox/kube_crds.py, when present)
+    if kind.kind == "ComputeClass":
+        errors = computeclass.schema_errors(obj)
+        if errors:
+            raise Undeclared("; ".join(errors))
+        return
     try:
         kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -94,5 +98,7 @@ def check_rules(kind: Kind, obj: dict[str, Any]) -> None:
                     f'spec.hard[{resource}]: Invalid value: "{amount}": quantities must match '
                     "the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
                 )
+    if kind.kind == "ComputeClass":
+        causes += computeclass.rule_errors(obj)
     if causes:
         raise Invalid(kind, name, causes)

@@ -210,3 +210,31 @@ def test_apply_and_delete_steps_wait_for_finalizers(sandbox, conn):
     )
     assert "is gone" in gone.message
     assert isinstance(EXECUTORS["kube.delete"](_claim(delete)), Succeeded)  # already gone
+
+
+def seed_compute_class(**rule) -> dict:
+    """Seed 003's ComputeClass, as the guide writes it."""
+    return {
+        "apiVersion": "cloud.google.com/v1",
+        "kind": "ComputeClass",
+        "metadata": {"name": "a3-edgegpu-8g-nolssd"},
+        "spec": {
+            "priorities": [
+                {"machineType": "a3-edgegpu-8g-nolssd",
+                 "gpu": {"count": 8, "type": "nvidia-h100-80gb"}, **rule}
+            ],
+            "nodePoolAutoCreation": {"enabled": True},
+        },
+    }  # fmt: skip
+
+
+def test_compute_class_checked_as_gke_documents_it(conn):
+    applied = kube.apply(conn, seed_compute_class())
+    assert applied["spec"]["priorities"][0]["gpu"]["count"] == 8
+    with pytest.raises(gexc.BadRequest) as unknown:
+        kube.apply(conn, seed_compute_class(gpus=8))
+    assert "field not declared in schema" in unknown.value.message
+    with pytest.raises(gexc.GoogleAPICallError) as mismatch:
+        kube.apply(conn, seed_compute_class(gpu={"count": 1, "type": "nvidia-h100-80gb"}))
+    assert mismatch.value.code == 422
+    assert "has 8 nvidia-h100-80gb GPUs, not 1" in mismatch.value.message
