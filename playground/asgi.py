@@ -71,6 +71,9 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     openai = None if chat or models else OPENAI.fullmatch(path)
     if not (chat or models or openai):
         return None
+    refused = _host_refusal(scope)
+    if refused is not None:
+        return error_reply(400, "disallowed_host", refused)
     body = await _read_body(receive)
     if body is None:
         return error_reply(413, "too_large", "The request body is larger than 8 MiB.")
@@ -97,6 +100,16 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     if openai is None:
         return None
     return await handlers.openai(incoming, int(openai["pk"]), openai["route"])
+
+
+def _host_refusal(scope: Scope) -> str | None:
+    """Django's own ALLOWED_HOSTS check (HttpRequest.get_host), as every Django view gets it."""
+    try:
+        ASGIRequest(scope, io.BytesIO(b"")).get_host()
+    except DisallowedHost:
+        # Django's message suggests a setting; like Django outside DEBUG, say less.
+        return "The Host header names a host this portal does not serve."
+    return None
 
 
 def _csrf_refusal(scope: Scope, body: bytes) -> str | None:

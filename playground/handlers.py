@@ -9,6 +9,7 @@ endpoint comes from the deployment row.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,11 @@ from playground.passthrough import openai_passthrough
 from playground.passthrough_request import json_object, passthrough_parse
 from playground.protocols import ChatParams, model_names, models_path
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
-from playground.upstream import UpstreamError, upstream_request
+from playground.upstream import UpstreamError, read_bounded, upstream_request
 from portal.exceptions import ApplicationError, ValidationFailed
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
+
+MODELS_REPLY_MAX = 2**20
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,12 @@ async def models(incoming: Incoming, deployment_id: int) -> Reply:
             body=None,
             started=time.monotonic(),
         ) as response:
-            names = model_names(access.protocol, await response.json(content_type=None))
-    except (UpstreamError, UpstreamCredentialError, ValueError) as exc:
-        problem = str(exc)
+            listed = await read_bounded(response, MODELS_REPLY_MAX)
+        if listed is None:
+            raise ValueError("The endpoint's model list is too large.")
+        names = model_names(access.protocol, json.loads(listed))
+    except (UpstreamError, UpstreamCredentialError, ValueError, RecursionError) as exc:
+        problem = str(exc)[:300]
     if access.default_model not in names:
         names.insert(0, access.default_model)
     return json_reply(

@@ -20,7 +20,7 @@ from playground.passthrough_request import PassthroughRequest
 from playground.protocols import Usage
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
-from playground.upstream import UpstreamError, json_headers, upstream_request
+from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
 from playground.usage_queue import usage_enqueue
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
@@ -79,7 +79,10 @@ async def openai_passthrough(
     context, response = opened
     content_type = response.headers.get("Content-Type", "application/json")
     if not request.streaming or not content_type.startswith("text/event-stream"):
-        data = await _read_whole(context, response)
+        try:
+            data = await _read_whole(context, response)
+        except UpstreamError as exc:
+            return error_reply(exc.status, exc.code, exc.message)
         if data is None:
             return error_reply(502, "upstream_too_large", "The endpoint's reply is too large.")
         if request.method == "POST" and response.status == 200:
@@ -121,11 +124,16 @@ async def _open(
 
 
 async def _read_whole(context: _Upstream, response: aiohttp.ClientResponse) -> bytes | None:
+    """The whole reply, or None past WHOLE_REPLY_MAX; a broken or stalled reply raises the
+    UpstreamError upstream_request makes of it."""
     try:
-        data = await response.content.read(WHOLE_REPLY_MAX + 1)
-        return None if len(data) > WHOLE_REPLY_MAX else data
-    finally:
-        await context.__aexit__(None, None, None)
+        data = await read_bounded(response, WHOLE_REPLY_MAX)
+    except Exception as exc:
+        if not await context.__aexit__(type(exc), exc, exc.__traceback__):
+            raise
+        raise  # pragma: no cover  (upstream_request never swallows an error)
+    await context.__aexit__(None, None, None)
+    return data
 
 
 class _Stream:

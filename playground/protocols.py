@@ -11,6 +11,7 @@ into the same `Piece`s, so the rest of the proxy never asks which one it talks t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,28 +98,57 @@ def models_path(protocol: Protocol) -> str:
     return "/api/tags" if protocol is Protocol.OLLAMA else "/v1/models"
 
 
+MODEL_NAMES_MAX = 1000
+MODEL_NAME_MAX = 200
+ERROR_TEXT_MAX = 300
+
+# What an endpoint may echo back that must never reach a caller: Google ID tokens (JWTs)
+# and access tokens, any bearer credential, Hangar's own API tokens.
+_SECRETS = re.compile(
+    r"eyJ[\w-]*(?:\.[\w-]*)*"
+    r"|ya29\.[\w.-]*"
+    r"|hgr_[0-9a-f]+_[\w-]*"
+    r"|(?i:bearer)\s+\S+",
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
 def model_names(protocol: Protocol, body: Any) -> list[str]:
     """Model names from /api/tags or /v1/models (base model and LoRA adapters alike)."""
     if not isinstance(body, dict):
         return []
     items = body.get("models") if protocol is Protocol.OLLAMA else body.get("data")
     key = "name" if protocol is Protocol.OLLAMA else "id"
-    return [str(m[key]) for m in items or [] if isinstance(m, dict) and m.get(key)]
+    names = [
+        m[key][:MODEL_NAME_MAX]
+        for m in (items if isinstance(items, list) else [])[:MODEL_NAMES_MAX]
+        if isinstance(m, dict) and isinstance(m.get(key), str) and m[key]
+    ]
+    return [clean_text(name) for name in names]
+
+
+def clean_text(text: str, limit: int = ERROR_TEXT_MAX) -> str:
+    """Text from an endpoint, fit to show a caller: credentials it may echo redacted,
+    control characters gone, at most `limit` characters."""
+    text = _SECRETS.sub("[redacted]", text)
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_text(body: bytes) -> str:
-    """The human part of an upstream error body (Ollama, OpenAI, Google or HTML)."""
+    """The human part of an upstream error body (Ollama, OpenAI, Google or HTML), cleaned:
+    only an error's message is taken, never a structure the endpoint filled in."""
     text = body.decode("utf-8", "replace").strip()
     try:
         parsed = json.loads(text)
-    except ValueError:
-        return _strip_html(text)[:300]
-    if isinstance(parsed, dict):
-        err = parsed.get("error", parsed)
-        if isinstance(err, dict):
-            return str(err.get("message") or err)[:300]
-        return str(err)[:300]
-    return text[:300]
+    except (ValueError, RecursionError):
+        return clean_text(_strip_html(text[:20_000]))
+    err = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+    if isinstance(err, dict):
+        err = err.get("message") or err.get("detail")
+    if isinstance(err, str):
+        return clean_text(err)
+    return "no message"
 
 
 def _strip_html(text: str) -> str:
@@ -166,12 +196,12 @@ class NdjsonParser:
             return None
         try:
             obj = json.loads(line)
-        except ValueError:
-            return Piece(error=f"The endpoint sent a line that is not JSON: {line[:80]!r}")
+        except (ValueError, RecursionError):
+            return Piece(error=f"The endpoint sent a line that is not JSON: {_shown(line)}")
         if not isinstance(obj, dict):
             return None
         if "error" in obj:
-            return Piece(error=str(obj["error"]))
+            return Piece(error=_error_message(obj["error"]))
         message = obj.get("message")
         if isinstance(message, dict):
             content = message.get("content") or ""
@@ -181,10 +211,10 @@ class NdjsonParser:
         piece = Piece(content=str(content), reasoning=str(reasoning))
         if obj.get("done"):
             piece.done = True
-            piece.finish_reason = obj.get("done_reason")
+            piece.finish_reason = _short(obj.get("done_reason"))
             if "eval_count" in obj or "prompt_eval_count" in obj:
                 piece.usage = Usage(
-                    int(obj.get("prompt_eval_count") or 0), int(obj.get("eval_count") or 0)
+                    _count(obj.get("prompt_eval_count")), _count(obj.get("eval_count"))
                 )
         return piece
 
@@ -216,26 +246,51 @@ class SseParser:
             return Piece(done=True)
         try:
             obj = json.loads(data)
-        except ValueError:
-            return Piece(error=f"The endpoint sent an event that is not JSON: {data[:80]!r}")
+        except (ValueError, RecursionError):
+            return Piece(error=f"The endpoint sent an event that is not JSON: {_shown(data)}")
         if not isinstance(obj, dict):
             return None
         if "error" in obj:
-            err = obj["error"]
-            return Piece(error=str(err.get("message") if isinstance(err, dict) else err))
+            return Piece(error=_error_message(obj["error"]))
         piece = Piece()
-        for choice in obj.get("choices") or []:
-            delta = choice.get("delta") or {}
+        choices = obj.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             piece.content += str(delta.get("content") or choice.get("text") or "")
             # vLLM renamed reasoning_content to reasoning; older servers still send the old name.
             piece.reasoning += str(delta.get("reasoning") or delta.get("reasoning_content") or "")
-            piece.finish_reason = choice.get("finish_reason") or piece.finish_reason
+            piece.finish_reason = _short(choice.get("finish_reason")) or piece.finish_reason
         usage = obj.get("usage")
         if isinstance(usage, dict):
             piece.usage = Usage(
-                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
             )
         return piece
+
+
+def _count(value: Any) -> int:
+    """A token count from an endpoint, which is trusted for nothing, not even its types."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return min(max(value, 0), 2**31 - 1)
+
+
+def _short(value: Any) -> str | None:
+    return clean_text(value, 40) if isinstance(value, str) and value else None
+
+
+def _shown(data: bytes) -> str:
+    return repr(clean_text(data[:200].decode("utf-8", "replace"), 80))
+
+
+def _error_message(err: Any) -> str:
+    if isinstance(err, dict):
+        err = err.get("message")
+    return clean_text(err) if isinstance(err, str) else "The endpoint reported an error."
 
 
 def parser_for(protocol: Protocol) -> NdjsonParser | SseParser:

@@ -34,7 +34,12 @@ class UpstreamError(Exception):
         return self.message
 
 
-def upstream_error(status: int, body: bytes) -> UpstreamError:
+def upstream_error(status: int, body: bytes, sent: dict[str, str] | None = None) -> UpstreamError:
+    """Hangar's error for an endpoint's; `sent` are the headers Hangar sent it, whose values
+    never come back in the message even if the endpoint echoes them."""
+    for value in (sent or {}).values():
+        if len(value) >= 8:
+            body = body.replace(value.encode(), b"[redacted]")
     detail = error_text(body)
     if status in (401, 403):
         return UpstreamError(
@@ -146,7 +151,7 @@ async def upstream_request(
     response = await _served(method=method, url=url, headers=headers, body=body, started=started)
     try:
         if response.status >= 300:
-            raise upstream_error(response.status, await response.content.read(4096))
+            raise upstream_error(response.status, await response.content.read(4096), headers)
         yield response
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise UpstreamError(
@@ -163,6 +168,18 @@ async def upstream_request(
             # Closing a half-read response drops the connection, which is how the
             # endpoint learns that nobody is listening any more.
             response.close()
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, or None once it passes `limit` bytes (an endpoint is trusted for
+    nothing, not even the size of what it sends)."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def json_headers(extra: dict[str, Any]) -> dict[str, str]:
