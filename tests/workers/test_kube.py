@@ -238,3 +238,13 @@ def test_compute_class_checked_as_gke_documents_it(conn):
         kube.apply(conn, seed_compute_class(gpu={"count": 1, "type": "nvidia-h100-80gb"}))
     assert mismatch.value.code == 422
     assert "has 8 nvidia-h100-80gb GPUs, not 1" in mismatch.value.message
+
+
+def test_the_corrected_seed_manifests_apply_cleanly(conn):
+    from tests.deployments.test_gke_vllm_manifests import all_objects
+
+    for obj in all_objects():
+        applied = kube.apply(conn, obj)
+        assert applied["metadata"]["managedFields"][0]["manager"] == "hangar"
+    deployment = kube.read(conn, "apps/v1", "Deployment", "gemma-26b", "hangar-ml-research")
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "gemma-26b"
