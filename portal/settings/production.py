@@ -1,11 +1,18 @@
 """Google Cloud. Every secret and host comes from the environment, with no default."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import GCP, env
+from .guards import require_named_hosts, require_not_sandbox, require_strong_secret_key
 
 DEBUG = False
-SECRET_KEY = env("DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+SECRET_KEY = require_strong_secret_key(env("DJANGO_SECRET_KEY"))
+ALLOWED_HOSTS = require_named_hosts(env.list("DJANGO_ALLOWED_HOSTS"))
+# No sandbox defaults: the project Hangar deploys into and the identity that alone may
+# call what it deploys are named, or the portal does not start.
+GCP["PROJECT"] = require_not_sandbox("GCP_PROJECT", env("GCP_PROJECT"))
+GCP["PORTAL_SERVICE_ACCOUNT"] = require_not_sandbox(
+    "GCP_PORTAL_SERVICE_ACCOUNT", env("GCP_PORTAL_SERVICE_ACCOUNT")
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)

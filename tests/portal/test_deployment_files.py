@@ -14,6 +14,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "hangar.example.com",
     "DATABASE_URL": "postgres://hangar@127.0.0.1:5432/hangar",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "GCP_PROJECT": "acme-llm-prod",
+    "GCP_PORTAL_SERVICE_ACCOUNT": "hangar-portal@acme-llm-prod.iam.gserviceaccount.com",
 }
 
 
