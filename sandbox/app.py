@@ -20,6 +20,7 @@ from sandbox import (
     errors,
     faults,
     iam_admin,
+    iam_sa_policy,
     metadata,
     model_server,
     operations_api,
@@ -44,6 +45,7 @@ def all_routes() -> list[Route]:
         *operations_api.routes(),
         *secret_manager.routes(),
         *iam_admin.routes(),
+        *iam_sa_policy.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])

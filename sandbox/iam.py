@@ -27,6 +27,8 @@ MEMBER = re.compile(
     r"allUsers|allAuthenticatedUsers"
     r"|(user|serviceAccount|group):[^@\s]+@[^@\s]+\.[^@\s]+"
     r"|domain:[a-z0-9.-]+\.[a-z]+"
+    # A Kubernetes service account through a GKE workload pool (Workload Identity).
+    r"|serviceAccount:[a-z0-9.:-]+\.svc\.id\.goog\[[a-z0-9-]+/[a-z0-9-]+\]"
     r"|(principal|principalSet)://\S+"
     r"|(deleted:)?(user|serviceAccount|group):[^@\s]+@[^@\s]+\?uid=\d+"
 )

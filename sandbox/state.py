@@ -13,6 +13,7 @@ from sandbox.container import ContainerStore
 from sandbox.faults import FaultStore
 from sandbox.gke_control_plane import ControlPlanes
 from sandbox.iam_admin import AccountStore
+from sandbox.iam_sa_policy import AccountPolicies
 from sandbox.operations import OperationStore
 from sandbox.requestlog import RequestLog
 from sandbox.run_store import RunStore
@@ -35,6 +36,7 @@ class State:
         self.run = RunStore()
         self.secrets = SecretStore()
         self.accounts = AccountStore()
+        self.account_policies = AccountPolicies()
         self.storage = StorageStore()
         self.container = ContainerStore()
         self.control_planes = ControlPlanes(self)
@@ -50,6 +52,7 @@ class State:
         self.run.clear()
         self.secrets.clear()
         self.accounts.clear()
+        self.account_policies.clear()
         self.storage.clear()
         self.container.clear()
         self.control_planes.clear()

@@ -92,3 +92,33 @@ def grant_bucket_reader(*, bucket: str, member: str, title: str) -> Step:
         required_role="roles/storage.admin",
         params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
     )
+
+
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+
+
+def grant_workload_identity_user(*, project: str, email: str, member: str) -> Step:
+    """Let a Kubernetes service account act as the deployment's Google account: `member`
+    is `serviceAccount:POOL[NAMESPACE/KSA]` (deployments/targets/gke_vllm/identity.py)."""
+    return Step(
+        key="grant_workload_identity",
+        title="Let the pod's Kubernetes account act as the deployment's Google account",
+        action="iam.grant_service_account_role",
+        request=ApiRequest(
+            "iam",
+            "POST",
+            f"/v1/projects/{project}/serviceAccounts/{email}:setIamPolicy",
+            {"policy": {"bindings": [{"role": WORKLOAD_IDENTITY_USER, "members": [member]}]}},
+        ),
+        cli=(
+            f"gcloud iam service-accounts add-iam-policy-binding {email} "
+            f"--role={WORKLOAD_IDENTITY_USER} --member={member} --project={project}"
+        ),
+        required_role="roles/iam.serviceAccountAdmin",
+        params={
+            "project": project,
+            "email": email,
+            "member": member,
+            "role": WORKLOAD_IDENTITY_USER,
+        },
+    )

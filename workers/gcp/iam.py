@@ -15,6 +15,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.cloud import iam_admin_v1
 
 from workers.gcp.clients import call_timeout, credentials
+from workers.gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
 
 GOOGLE_ENDPOINT = "https://iam.googleapis.com"
 
@@ -51,3 +52,18 @@ def delete_service_account(name: str) -> bool:
     except gexc.NotFound:
         return False
     return True
+
+
+def grant_service_account_role(*, project: str, email: str, member: str, role: str) -> bool:
+    """Give `member` `role` on the service account itself (who may act as it, e.g.
+    Workload Identity's roles/iam.workloadIdentityUser); True if the policy changed."""
+    resource = f"/v1/projects/{project}/serviceAccounts/{email}"
+
+    def read() -> PolicyJson:
+        body = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
+        return _send("POST", f"{resource}:getIamPolicy", body)
+
+    def write(policy: PolicyJson) -> object:
+        return _send("POST", f"{resource}:setIamPolicy", {"policy": policy})
+
+    return read_modify_write(read, write, role=role, add=[member])

@@ -37,6 +37,7 @@ EXECUTORS: dict[str, Executor] = {
     "endpoint.openai_chat": endpoint.openai_chat,
     "iam.ensure_service_account": iam.ensure_service_account,
     "iam.delete_service_account": iam.delete_service_account,
+    "iam.grant_service_account_role": iam.grant_service_account_role,
     "kube.apply": kube.apply,
     "kube.delete": kube.delete,
     "secret_manager.grant_accessor": secret_manager.grant_accessor,

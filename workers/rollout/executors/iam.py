@@ -16,3 +16,14 @@ def ensure_service_account(claim: StepClaim) -> StepResult:
 def delete_service_account(claim: StepClaim) -> StepResult:
     deleted = iam.delete_service_account(claim.step.params["name"])
     return Succeeded("Deleted." if deleted else "The service account was already gone.")
+
+
+def grant_service_account_role(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    changed = iam.grant_service_account_role(
+        project=params["project"], email=params["email"], member=params["member"],
+        role=params["role"],
+    )  # fmt: skip
+    return Succeeded(
+        f"{params['member']} holds {params['role']}" + ("" if changed else " already") + "."
+    )
