@@ -88,7 +88,7 @@ def request_schema(base: type = NewDeploymentRequestSerializer, name: str = "New
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class FailureSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ import pytest
 
 from deployments.choices import Status
 from deployments.services.decisions import deployment_approve, deployment_reject
-from portal.exceptions import PermissionDenied
+from portal.exceptions import PermissionDenied, ValidationFailed
 from portal.models import ApiToken, AuditEvent, Role, TokenScope
 from portal.services import api_token_create, approval_token_create
 from tests.factories import DeploymentFactory, MembershipFactory, platform_admin
@@ -165,3 +165,17 @@ def test_a_revoked_approval_token_stops_approving(api, team, deployer, approver)
         f"{URL}{deployment.pk}/approve/", {"reason": "ok"}, format="json"
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("decide", ["approve", "reject"])
+def test_a_decision_reason_has_a_length_limit(api, team, deployer, approver, decide):
+    deployment = DeploymentFactory(team=team, requested_by=deployer)
+    api.force_authenticate(approver)
+    response = api.post(f"{URL}{deployment.pk}/{decide}/", {"reason": "x" * 2001}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()["error"]["fields"]
+    service = deployment_approve if decide == "approve" else deployment_reject
+    with pytest.raises(ValidationFailed):
+        service(deployment=deployment, by=approver, reason="x" * 2001)
+    deployment.refresh_from_db()
+    assert deployment.status == Status.PENDING_APPROVAL
