@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
+from deployments.filters import deployment_filter
 from deployments.forms import request_form_class
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
@@ -47,8 +48,12 @@ RESUBMITTABLE_STATES = frozenset({Status.FAILED, Status.REJECTED})
 @login_required
 @require_GET
 def deployment_list_view(request: HttpRequest) -> HttpResponse:
-    deployments = deployment_list(user=request.user)
-    return render(request, "deployments/list.html", {"deployments": deployments})
+    show_all = request.GET.get("show") == "all"
+    filtered = deployment_filter(
+        data=request.GET, queryset=deployment_list(user=request.user), hide_torn_down=not show_all
+    )
+    context = {"filter": filtered, "deployments": filtered.qs, "show_all": show_all}
+    return render(request, "deployments/list.html", context)
 
 
 @login_required

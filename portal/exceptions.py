@@ -26,6 +26,13 @@ class ValidationFailed(ApplicationError):
     code = "validation_failed"
 
 
+class NameTaken(ValidationFailed):
+    """The name is held by a live resource: the request clashes with what exists (409)."""
+
+    code = "name_taken"
+    http_status = 409
+
+
 class PermissionDenied(ApplicationError):
     code = "permission_denied"
     http_status = 403

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from deployments.api.money import estimate_out, money, option_out
 from deployments.api.serializers import (
     NewDeploymentRequestSerializer,
     request_schema,
@@ -34,6 +35,8 @@ class EstimateRequestSerializer(_NameAndTeamOptional, NewDeploymentRequestSerial
 
 class EstimateView(APIView):
     @extend_schema(
+        summary="Price a request, compare it across targets, and (with a team) preview "
+        "its approval",
         request=request_schema(EstimateRequestSerializer, "Estimate"),
         responses={
             200: OpenApiResponse(
@@ -53,11 +56,11 @@ class EstimateView(APIView):
             raise ValidationFailed("The settings are not valid; see fields.", fields=errors)
         busy = data["busy_hours_per_day"]
         body: dict[str, Any] = {
-            "estimate": estimate_for(
-                target=data["target"], spec=spec, busy_hours_per_day=busy
-            ).as_json(),
+            "estimate": estimate_out(
+                estimate_for(target=data["target"], spec=spec, busy_hours_per_day=busy).as_json()
+            ),
             "comparison": [
-                option.as_json()
+                option_out(option.as_json())
                 for option in target_comparison(model=spec.model, busy_hours_per_day=busy)
             ],
         }
@@ -70,6 +73,6 @@ class EstimateView(APIView):
             body["decision"] = {
                 "outcome": assessment.decision.outcome.value,
                 "reasons": assessment.decision.reasons,
-                "projected_month": str(assessment.projected_month),
+                "projected_month": money(assessment.projected_month),
             }
         return Response(body)

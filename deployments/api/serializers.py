@@ -7,14 +7,16 @@ from typing import Any, ClassVar
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from deployments.api.money import estimate_out
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.requests import MAX_EXPIRY_HOURS
 from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
 from deployments.targets.base import TargetDef
 from deployments.targets.fields import serializer_fields
+from portal.api.strict import StrictFieldsMixin
 
 
-class NewDeploymentRequestSerializer(serializers.Serializer):
+class NewDeploymentRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     """What every request carries; each target's serializer adds its spec's fields."""
 
     target_def: ClassVar[TargetDef]
@@ -87,7 +89,7 @@ def request_schema(base: type = NewDeploymentRequestSerializer, name: str = "New
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
@@ -104,6 +106,10 @@ class DeploymentSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
     failure = serializers.SerializerMethodField()
+    estimate = serializers.SerializerMethodField(
+        help_text="The estimate it was approved with (price table version included); "
+        "money as decimal strings with two places."
+    )
 
     class Meta:
         model = Deployment
@@ -134,6 +140,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_estimate(self, deployment: Deployment) -> dict[str, Any] | None:
+        return estimate_out(deployment.estimate)
 
     def get_failure(self, deployment: Deployment) -> dict[str, str] | None:
         if not deployment.failure_step:

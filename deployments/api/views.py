@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from deployments.api.serializers import (
     request_serializer_class,
 )
 from deployments.choices import Phase
+from deployments.filters import DeploymentFilterSet
 from deployments.models import Deployment
 from deployments.plans import plan_for
 from portal.access import team_visible
@@ -29,6 +31,8 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     serializer_class = DeploymentSerializer
     queryset = Deployment.objects.none()  # for the schema; reads go through selectors
     approval_token_actions = ("approve", "reject")
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DeploymentFilterSet
 
     def get_queryset(self) -> Any:
         return selectors.deployment_list(user=self.request.user, token=request_token(self.request))
@@ -50,14 +54,20 @@ class DeploymentViewSet(viewsets.GenericViewSet):
             return selectors.deployment_get(user=self.request.user, pk=int(pk))
         return self._get(pk)
 
+    @extend_schema(summary="List deployments (filter by status, team, target)")
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(DeploymentSerializer(page, many=True).data)
 
+    @extend_schema(summary="One deployment")
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(DeploymentSerializer(self._get(pk)).data)
 
-    @extend_schema(request=request_schema(), responses={201: DeploymentSerializer})
+    @extend_schema(
+        summary="Request a deployment (one body per target, told apart by `target`)",
+        request=request_schema(),
+        responses={201: DeploymentSerializer},
+    )
     def create(self, request: Request) -> Response:
         incoming = request_serializer_class(request.data)(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -77,7 +87,11 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         )
         return Response(DeploymentSerializer(deployment).data, status=201)
 
-    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @extend_schema(
+        summary="Approve a pending request (platform admins)",
+        request=ReasonSerializer,
+        responses={200: DeploymentSerializer},
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         reason = self._reason(request)
@@ -89,7 +103,11 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         )
         return Response(DeploymentSerializer(deployment).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @extend_schema(
+        summary="Reject a pending request (platform admins)",
+        request=ReasonSerializer,
+        responses={200: DeploymentSerializer},
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         reason = self._reason(request)
@@ -101,7 +119,11 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         )
         return Response(DeploymentSerializer(deployment).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: DeploymentSerializer})
+    @extend_schema(
+        summary="Tear down (or withdraw a pending request)",
+        request=ReasonSerializer,
+        responses={200: DeploymentSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="tear-down")
     def tear_down(self, request: Request, pk: str) -> Response:
         deployment = services.deployment_tear_down(
@@ -112,7 +134,11 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         )
         return Response(DeploymentSerializer(deployment).data)
 
-    @extend_schema(request=None, responses={200: DeploymentSerializer})
+    @extend_schema(
+        summary="Retry a failed deployment from the step that failed",
+        request=None,
+        responses={200: DeploymentSerializer},
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
         deployment = services.deployment_retry(
@@ -121,9 +147,10 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         return Response(DeploymentSerializer(deployment).data)
 
     @extend_schema(
+        summary="The plan: what the rollout (or tear down) does, step by step",
         responses={
             200: OpenApiResponse(description="The plan: ordered steps, each an exact API request.")
-        }
+        },
     )
     @action(detail=True, methods=["get"])
     def plan(self, request: Request, pk: str) -> Response:
@@ -131,11 +158,16 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         phase = Phase(field.run_validation(request.query_params.get("phase", Phase.DEPLOY)))
         return Response(plan_for(self._get(pk), phase).as_dict())
 
-    @extend_schema(responses={200: DeploymentEventSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        summary="The timeline: state changes and rollout steps, oldest first (paginated)",
+        responses={200: DeploymentEventSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
         events = selectors.deployment_timeline(deployment=self._get(pk))
-        return Response(DeploymentEventSerializer(events, many=True).data)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(DeploymentEventSerializer(page, many=True).data)
 
     @staticmethod
     def _reason(request: Request) -> str:

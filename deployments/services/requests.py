@@ -21,7 +21,7 @@ from deployments.targets import TARGETS, UnknownTarget, target_get
 from deployments.targets.spec import slug_errors
 from portal.access import require_team_role
 from portal.audit import audit_record
-from portal.exceptions import ValidationFailed
+from portal.exceptions import NameTaken, ValidationFailed
 from portal.models import ApiToken, Role, Team
 
 DEFAULT_BUSY_HOURS = Decimal(8)
@@ -86,10 +86,7 @@ def deployment_request(
                     reason="Auto-approved: " + assessment.decision.reasons[0],
                 )
     except IntegrityError as exc:  # lost a race for the slug
-        raise ValidationFailed(
-            "The deployment request is not valid; see fields.",
-            fields={"slug": [f"A live deployment is already called {slug}; pick another name."]},
-        ) from exc
+        raise _name_taken(slug) from exc
     return deployment
 
 
@@ -109,10 +106,19 @@ def _validated_spec(*, team: Team, target: str, slug: str, values: dict[str, Any
     if slug_error := slug_errors(slug):
         errors["slug"] = slug_error
     elif _slug_taken(slug):
-        errors["slug"] = [f"A live deployment is already called {slug}; pick another name."]
+        if not errors:
+            raise _name_taken(slug)
+        errors["slug"] = _name_taken(slug).fields["slug"]
     if errors:
         raise ValidationFailed("The deployment request is not valid; see fields.", fields=errors)
     return spec
+
+
+def _name_taken(slug: str) -> NameTaken:
+    return NameTaken(
+        f"A live deployment is already called {slug}; pick another name.",
+        fields={"slug": [f"A live deployment is already called {slug}; pick another name."]},
+    )
 
 
 def _slug_taken(slug: str) -> bool:

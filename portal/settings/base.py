@@ -130,6 +130,11 @@ SPECTACULAR_SETTINGS = {
         "DeploymentStatusEnum": "deployments.choices.Status",
         "DeploymentTargetEnum": "deployments.targets.TARGET_NAMES",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "deployments.api.openapi.add_passthrough",
+        "deployments.api.openapi.add_error_responses",
+    ],
 }
 
 LOGGING = {

@@ -163,7 +163,7 @@ def test_tear_down_plan_and_events(api, team, deployer, team_token):
 
     response = api.post(f"{URL}{deployment.pk}/tear-down/", {"reason": "finished"}, format="json")
     assert response.json()["status"] == "tearing_down"
-    events = api.get(f"{URL}{deployment.pk}/events/").json()
+    events = api.get(f"{URL}{deployment.pk}/events/").json()["results"]
     assert events[-1]["to_status"] == "tearing_down"
     assert events[-1]["message"] == "finished"
 

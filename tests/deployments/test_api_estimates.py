@@ -25,7 +25,7 @@ def test_estimate_of_seed_000_and_the_comparison(api, deployer):
     assert rows["gke-inference-gateway"]["hardware"].startswith("GKE Standard, 1 × a3-highgpu-2g")
     # seed 004's node pool plus the cluster fee, billed whatever the traffic
     gateway = rows["gke-inference-gateway"]["estimate"]
-    assert Decimal(gateway["hourly_min"]) == Decimal(gateway["hourly_max"]) == Decimal("22.2225")
+    assert Decimal(gateway["hourly_min"]) == Decimal(gateway["hourly_max"]) == Decimal("22.22")
     assert "always-on" in rows["gke-vllm"]["cold_start"]
 
 

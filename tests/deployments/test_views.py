@@ -390,7 +390,7 @@ def test_the_ready_page_leads_with_chat_then_snippets_then_the_private_url(
     assert chat < curl < python < private
     assert f'href="/playground/?deployment={deployment.pk}"' in html
     assert "Bearer $HANGAR_TOKEN" in html and "&quot;model&quot;: &quot;gemma3:4b&quot;" in html
-    assert "hx-trigger" not in html
+    assert "/timeline/" not in html  # settled: the live part stops polling
     assert "Retry" not in html
 
 
