@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments.selectors import spend_month_to_date, spend_projected_month
@@ -125,4 +126,10 @@ def notifications_count_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read_view(request: HttpRequest) -> HttpResponse:
     notifications_mark_read(user=request.user)
-    return redirect(request.POST.get("next") or "deployments:list")
+    back = request.POST.get("next", "")
+    # Only back to a page of this site, never to a URL someone else wrote into the form.
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(back)
+    return redirect("deployments:list")
