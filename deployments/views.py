@@ -142,6 +142,7 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
             "deployment": d,
             "plan": _plan(d, Phase.DEPLOY),
             "scaling": target_for(d).scaling_summary(spec_for(d)),
+            "settings": _settings_rows(d),
             **deployment_review_facts(deployment=d),
         }
         for d in deployment_pending_approval()

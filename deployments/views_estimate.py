@@ -40,7 +40,9 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
     busy = form.cleaned_data.get("busy_hours_per_day") or DEFAULT_BUSY_HOURS
     context: dict[str, Any] = {
         "estimate": estimate_for(target=target, spec=spec, busy_hours_per_day=busy),
-        "comparison": target_comparison(model=spec.model, busy_hours_per_day=busy),
+        "comparison": target_comparison(
+            model=spec.model, busy_hours_per_day=busy, chosen=target, spec=spec
+        ),
         "target": target,
     }
     team = (

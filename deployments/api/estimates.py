@@ -61,7 +61,9 @@ class EstimateView(APIView):
             ),
             "comparison": [
                 option_out(option.as_json())
-                for option in target_comparison(model=spec.model, busy_hours_per_day=busy)
+                for option in target_comparison(
+                    model=spec.model, busy_hours_per_day=busy, chosen=data["target"], spec=spec
+                )
             ],
         }
         if data.get("team"):

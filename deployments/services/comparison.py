@@ -7,6 +7,7 @@ the table shows what they would cost.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from deployments.catalog import MODELS
 from deployments.hf_catalog import HF_MODELS, vllm_needs_gib
@@ -70,10 +71,17 @@ def _planned_gke(sizes: ModelSizes, prices: dict, busy: Decimal) -> list[TargetO
     return options
 
 
-def target_comparison(*, model: str, busy_hours_per_day: Decimal) -> list[TargetOption]:
+def target_comparison(
+    *, model: str, busy_hours_per_day: Decimal, chosen: str = "", spec: Any = None
+) -> list[TargetOption]:
+    """The targets side by side; the `chosen` target's row is priced from `spec`, the
+    request as filled in, so it matches the estimate above it."""
     sizes = model_sizes(model)
     prices = price_table_active().data
-    options = [t.compare(sizes, prices, busy_hours_per_day) for t in TARGETS.values()]
+    options = [
+        t.compare(sizes, prices, busy_hours_per_day, spec=spec if t.name == chosen else None)
+        for t in TARGETS.values()
+    ]
     built = [option for option in options if option is not None]
     planned = [
         o for o in _planned_gke(sizes, prices, busy_hours_per_day) if o.target not in TARGETS

@@ -5,7 +5,7 @@ asks for a target by name."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.pricing.estimator import Estimate
@@ -52,6 +52,16 @@ class TargetOption:
         }
 
 
+class Compare(Protocol):
+    """(model sizes, price table data, busy hours[, spec]) → the target's comparison row,
+    None if it cannot serve that model at all. With `spec` (the target the form is for),
+    the row prices the form's own shape rather than the seed's."""
+
+    def __call__(
+        self, sizes: ModelSizes, prices: dict[str, Any], busy: Decimal, spec: Any = None
+    ) -> TargetOption | None: ...
+
+
 @dataclass(frozen=True)
 class TargetDef:
     name: str  # as in URLs, the API and Deployment.target: "cloud-run-ollama"
@@ -63,9 +73,7 @@ class TargetDef:
     endpoint: Callable[[Any], Endpoint]
     # (spec, price table data, busy hours a day) → what Google bills
     estimate: Callable[[Any, dict[str, Any], Decimal], Estimate]
-    # (model sizes, price table data, busy hours) → its row in the comparison, None if
-    # the target cannot serve that model at all
-    compare: Callable[[ModelSizes, dict[str, Any], Decimal], TargetOption | None]
+    compare: Compare
     # spec → one line for the approvals page ("0–1 instances, concurrency 4, ...")
     scaling_summary: Callable[[Any], str]
     # The request page: a template extending deployments/new.html, and the model it offers.

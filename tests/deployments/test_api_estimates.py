@@ -81,3 +81,30 @@ def test_vllm_requests_are_estimated_with_their_own_fields(api, deployer):
     rows = {row["target"]: row for row in body["comparison"]}
     assert rows["cloud-run-vllm"]["fits"] is True
     assert rows["cloud-run-ollama"]["hardware"].startswith("Cloud Run, 1 × NVIDIA L4")
+
+
+def test_the_chosen_targets_row_is_priced_in_the_requests_own_shape(api, deployer):
+    api.force_authenticate(deployer)
+
+    body = api.post(URL, {"model": "gemma3-4b", "max_instances": 3}, format="json").json()
+
+    chosen = next(row for row in body["comparison"] if row["target"] == "cloud-run-ollama")
+    assert chosen["estimate"] == body["estimate"]
+    assert chosen["hardware"] == "Cloud Run, 1 × NVIDIA L4 (24 GB), 8 vCPU, 32 GiB, 0–3 instances"
+    other = next(row for row in body["comparison"] if row["target"] == "cloud-run-vllm")
+    assert other["hardware"].endswith("0–1 instance")  # the others keep their seed's shape
+
+
+def test_the_live_panel_row_matches_the_estimate_above_it(client, deployer, team):
+    client.force_login(deployer)
+    form = {"target": "cloud-run-ollama", "team": team.pk, "model": "gemma3-4b",
+            "region": "europe-west1", "gpu_type": "nvidia-l4", "gpu_count": 1, "cpu": 8,
+            "memory_gib": 32, "ollama_parallel": 4, "concurrency": 4, "min_instances": 0,
+            "max_instances": 3, "timeout_seconds": 600, "busy_hours_per_day": 8}  # fmt: skip
+
+    html = client.post("/deployments/estimate/", form).content.decode()
+
+    chosen = html[html.index('class="chosen"') :]
+    chosen = chosen[: chosen.index("</tr>")]
+    assert "0–3 instances" in chosen and "$4.26" in chosen  # as the figures above say
+    assert "$4.26" in html[: html.index('class="compare"')]

@@ -244,6 +244,10 @@ def test_approvals_list_pending_requests_with_their_plan(
     assert [item["deployment"] for item in response.context["pending"]] == [deployment]
     assert "dev for team ML Research" in html
     assert "europe-west1" in html
+    # readable names, each target's own fields
+    assert "<dt>Model</dt><dd>Gemma 3 4B (gemma3:4b)</dd>" in html
+    assert "<dt>GPU type</dt><dd>NVIDIA L4 (24 GB)</dd>" in html
+    assert "<dt>Ollama parallel slots</dt><dd>4</dd>" in html
     assert "gcloud run deploy ollama-gemma" in html
     assert reverse("deployments:approve", args=[deployment.pk]) in html
     assert reverse("deployments:reject", args=[deployment.pk]) in html

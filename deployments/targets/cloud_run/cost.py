@@ -31,30 +31,39 @@ def option(
     cold_start: str,
     prices: dict[str, Any],
     busy_hours_per_day: Decimal,
+    spec: Any = None,
 ) -> TargetOption:
-    """The smallest Cloud Run GPU the model fits, at the seed's CPU and memory for it
-    (`sizes`: GPU → (vCPU, GiB)), one instance at most, scaled to zero when idle."""
-    fitting = [key for key in sizes if needed <= GPU_TYPES[key].memory_gib]
-    gpu = GPU_TYPES[fitting[0] if fitting else list(sizes)[-1]]
-    cpu, memory = sizes[gpu.key]
+    """The row for this target: with `spec` (the target the form is filled in for), the
+    form's own shape; without, the smallest Cloud Run GPU the model fits at the seed's CPU
+    and memory for it (`sizes`: GPU → (vCPU, GiB)), one instance at most, scaled to zero."""
+    if spec is None:
+        fitting = [key for key in sizes if needed <= GPU_TYPES[key].memory_gib]
+        gpu = GPU_TYPES[fitting[0] if fitting else list(sizes)[-1]]
+        cpu, memory = sizes[gpu.key]
+        gpus, low, high = 1, 0, 1
+    else:
+        gpu, cpu, memory = GPU_TYPES[spec.gpu_type], spec.cpu, spec.memory_gib
+        gpus, low, high = spec.gpu_count, spec.min_instances, spec.max_instances
+    fits = needed <= gpu.memory_gib * gpus
     cost = estimate_cloud_run(
         prices,
         gpu_type=gpu.key,
-        gpu_count=1,
+        gpu_count=gpus,
         cpu=cpu,
         memory_gib=memory,
-        min_instances=0,
-        max_instances=1,
+        min_instances=low,
+        max_instances=high,
         busy_hours_per_day=busy_hours_per_day,
     )
     return TargetOption(
         target=target,
         label=label,
-        fits=bool(fitting),
+        fits=fits,
         needed_gib=needed.quantize(Decimal("0.1")),
-        available_gib=gpu.memory_gib,
-        hardware=f"Cloud Run, 1 × {gpu.label}, {cpu} vCPU, {memory} GiB, 0–1 instances",
-        estimate=cost if fitting else None,
+        available_gib=gpu.memory_gib * gpus,
+        hardware=f"Cloud Run, {gpus} × {gpu.label}, {cpu} vCPU, {memory} GiB, "
+        f"{low}–{high} instance{'' if high == 1 else 's'}",
+        estimate=cost if fits else None,
         cold_start=cold_start,
         available_in_hangar=True,
     )

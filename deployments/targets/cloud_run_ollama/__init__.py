@@ -26,7 +26,9 @@ def endpoint(spec: CloudRunOllamaSpec) -> Endpoint:
     )
 
 
-def compare(sizes: ModelSizes, prices: dict[str, Any], busy: Decimal) -> TargetOption | None:
+def compare(
+    sizes: ModelSizes, prices: dict[str, Any], busy: Decimal, spec: Any = None
+) -> TargetOption | None:
     if sizes.ollama_gib is None:
         return None
     return cost.option(
@@ -37,6 +39,7 @@ def compare(sizes: ModelSizes, prices: dict[str, Any], busy: Decimal) -> TargetO
         cold_start="weights in the image: fastest scale-from-zero on Cloud Run",
         prices=prices,
         busy_hours_per_day=busy,
+        spec=spec,
     )
 
 

@@ -30,7 +30,9 @@ def endpoint(spec: CloudRunVllmSpec) -> Endpoint:
     )
 
 
-def compare(sizes: ModelSizes, prices: dict[str, Any], busy: Decimal) -> TargetOption:
+def compare(
+    sizes: ModelSizes, prices: dict[str, Any], busy: Decimal, spec: Any = None
+) -> TargetOption:
     return cost.option(
         target=TARGET,
         label=LABEL,
@@ -39,6 +41,7 @@ def compare(sizes: ModelSizes, prices: dict[str, Any], busy: Decimal) -> TargetO
         cold_start="weights from a bucket (or baked in): slower scale-from-zero",
         prices=prices,
         busy_hours_per_day=busy,
+        spec=spec,
     )
 
 
