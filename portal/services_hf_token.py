@@ -16,6 +16,7 @@ from django.utils import timezone
 from google.api_core import exceptions as gexc
 
 from portal.access import require_team_role
+from portal.audit import audit_record
 from portal.exceptions import ApplicationError, ValidationFailed
 from portal.models import Role, Team, TeamHfSecret
 from portal.secret_names import hf_secret_name
@@ -75,5 +76,41 @@ def hf_token_save(*, team: Team, token: str, by: Any) -> TeamHfSecret:
                 "set_by": by,
             },
         )
+        # Who saved it and when, and where it went; never the token.
+        audit_record(
+            action="hf_token.saved",
+            obj=record,
+            actor=by,
+            team=team,
+            after={"secret": name, "version": version},
+        )
     logger.info("team %s saved a Hugging Face token as %s", team.slug, version)
     return record
+
+
+def hf_token_remove(*, team: Team, by: Any) -> None:
+    """Delete the team's secret (every version) and forget it. Gated models cannot be
+    requested again until a new token is saved; running services keep the copy they read."""
+    require_team_role(user=by, team=team, role=Role.ADMIN, action="remove the Hugging Face token")
+    record = TeamHfSecret.objects.filter(team=team).first()
+    if record is None:
+        return
+    try:
+        secret_manager.delete_secret(name=record.secret_name)
+    except gexc.GoogleAPICallError as exc:
+        logger.warning("removing the Hugging Face token of team %s failed: %s", team.slug, exc.code)
+        raise ApplicationError(
+            f"Secret Manager refused to delete the token ({exc.code} {type(exc).__name__}: "
+            f"{exc.message}). It is still set.",
+            extra={"secret": record.secret_name},
+        ) from None
+    with transaction.atomic():
+        audit_record(
+            action="hf_token.removed",
+            obj=record,
+            actor=by,
+            team=team,
+            before={"secret": record.secret_name, "version": record.latest_version},
+        )
+        record.delete()
+    logger.info("team %s removed its Hugging Face token", team.slug)

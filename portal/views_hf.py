@@ -16,7 +16,7 @@ from portal.access import role_at_least, role_in_team
 from portal.exceptions import ApplicationError, ValidationFailed
 from portal.models import Role, Team
 from portal.selectors import hf_token_status
-from portal.services_hf_token import hf_token_save
+from portal.services_hf_token import hf_token_remove, hf_token_save
 
 
 class HfTokenForm(forms.Form):
@@ -40,6 +40,8 @@ def team_hf_token_view(request: HttpRequest, slug: str) -> HttpResponse:
     if team is None or role is None:
         raise Http404("No such team.")
     is_admin = role_at_least(role, Role.ADMIN)
+    if request.method == "POST" and "remove" in request.POST:
+        return _remove(request, team)
     form = HfTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,3 +61,13 @@ def team_hf_token_view(request: HttpRequest, slug: str) -> HttpResponse:
         "is_admin": is_admin,
     }
     return render(request, "portal/hf_token.html", context, status=400 if form.errors else 200)
+
+
+def _remove(request: HttpRequest, team: Team) -> HttpResponse:
+    try:
+        hf_token_remove(team=team, by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("team-hf-token", slug=team.slug)
+    messages.success(request, f"Removed the Hugging Face token of {team.name}.")
+    return redirect("team-hf-token", slug=team.slug)

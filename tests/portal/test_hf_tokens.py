@@ -88,3 +88,38 @@ def test_a_gated_model_needs_the_team_token(api, team, deployer, team_admin, san
     assert ungated.status_code == 201, ungated.json()
     hf_token_save(team=team, token=TOKEN, by=team_admin)
     assert api.post("/api/v1/deployments/", body, format="json").status_code == 201
+
+
+def test_saving_a_token_is_audited_without_the_token(team, team_admin, sandbox):
+    from portal.models import AuditEvent
+
+    hf_token_save(team=team, token=TOKEN, by=team_admin)
+    event = AuditEvent.objects.get(action="hf_token.saved")
+    assert (event.actor, event.team) == (team_admin, team)
+    assert event.after["version"].endswith("/versions/1")
+    assert TOKEN not in str(event.after) + str(event.before) + event.reason + event.object_repr
+
+
+def test_a_team_admin_removes_the_token_on_the_record(client, team, team_admin, sandbox):
+    from portal.models import AuditEvent
+
+    hf_token_save(team=team, token=TOKEN, by=team_admin)
+    client.force_login(team_admin)
+    url = reverse("team-hf-token", kwargs={"slug": team.slug})
+    response = client.post(url, {"remove": "1"}, follow=True)
+    assert "No token is set" in response.content.decode()
+    assert not TeamHfSecret.objects.exists()
+    assert sandbox.state()["secrets"] == []
+    event = AuditEvent.objects.get(action="hf_token.removed")
+    assert (event.actor, event.team) == (team_admin, team)
+    assert TOKEN not in str(event.before) + str(event.after)
+
+
+def test_only_a_team_admin_may_remove(client, team, team_admin, deployer, sandbox):
+    hf_token_save(team=team, token=TOKEN, by=team_admin)
+    client.force_login(deployer)
+    url = reverse("team-hf-token", kwargs={"slug": team.slug})
+    response = client.post(url, {"remove": "1"}, follow=True)
+    assert "You need the Team admin role" in response.content.decode()
+    assert TeamHfSecret.objects.exists()
+    assert len(sandbox.state()["secrets"]) == 1

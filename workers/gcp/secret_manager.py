@@ -40,6 +40,15 @@ def ensure_secret(*, name: str, labels: dict[str, str]) -> bool:
     return True
 
 
+def delete_secret(*, name: str) -> bool:
+    """Delete the secret and every version of it; False if it was already gone."""
+    try:
+        _client().delete_secret(name=name, retry=NO_RETRY, timeout=call_timeout())
+    except gexc.NotFound:
+        return False
+    return True
+
+
 def add_version(*, secret: str, data: bytes) -> str:
     """Store `data` as the secret's newest version; returns the version's name."""
     checksum = int(google_crc32c.value(data))
