@@ -79,6 +79,23 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if path.startswith("/_sandbox/"):
         return await control.handle(request, state)
     body = await request.read()
+    # Held before Google sees it: the request is logged and acted on only after the wait.
+    await _delay(state, "delay_before", request)
+    response = await _handle(request, state, body)
+    # Held after Google acted on it: the caller may give up on work that was done.
+    await _delay(state, "delay_after", request)
+    return response
+
+
+async def _delay(state: State, kind: str, request: web.Request) -> None:
+    fault = state.faults.take(kind, request.method, request.path)
+    if fault is not None:
+        await asyncio.sleep(fault.seconds)
+
+
+async def _handle(request: web.Request, state: State, body: bytes) -> web.StreamResponse:
+    state.advance()  # time passed while the request was held
+    path = request.path
     if path.startswith("/_run/"):
         entry = state.log.start(request, body, "model")
         request["log_entry"] = entry  # streams record there whether the client stayed

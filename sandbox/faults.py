@@ -9,7 +9,11 @@ from typing import Any
 from sandbox import errors
 from sandbox.errors import ApiError
 
-KINDS = ("error", "operation_error", "build_failure")
+KINDS = ("error", "operation_error", "build_failure", "delay_before", "delay_after")
+# A request held before Google handles it (it may land after the client gave up), or a
+# reply held after Google handled it (the client times out on work that was done).
+DELAYS = ("delay_before", "delay_after")
+MAX_DELAY_SECONDS = 120
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Fault:
     # Quota faults: which ErrorInfo reason, and which quota metric ran out.
     reason: str | None = None
     metric: str | None = None
+    seconds: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method.upper():
@@ -45,6 +50,7 @@ class Fault:
             "permission": self.permission,
             "reason": self.reason,
             "metric": self.metric,
+            "seconds": self.seconds,
         }
 
 
@@ -63,7 +69,7 @@ class FaultStore:
         """Validate a test's fault spec; ValueError explains what is wrong."""
         allowed = {
             "kind", "method", "path", "times", "status", "message", "permission", "code",
-            "reason", "metric",
+            "reason", "metric", "seconds",
         }  # fmt: skip
         unknown = set(spec) - allowed
         if unknown:
@@ -91,6 +97,13 @@ class FaultStore:
         metric = spec.get("metric")
         if metric is not None and not isinstance(metric, str):
             raise ValueError("metric is a quota metric name, e.g. run.googleapis.com/...")
+        seconds = spec.get("seconds", 0)
+        if kind in DELAYS and (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 < seconds <= MAX_DELAY_SECONDS
+        ):
+            raise ValueError(f"seconds must be a number above 0 and at most {MAX_DELAY_SECONDS}")
         fault = Fault(
             id=self._next_id,
             kind=kind,
@@ -103,6 +116,7 @@ class FaultStore:
             code=errors.BY_NAME[status],
             reason=reason,
             metric=metric,
+            seconds=float(seconds) if kind in DELAYS else 0.0,
         )
         self._next_id += 1
         self._faults.append(fault)

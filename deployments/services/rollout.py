@@ -68,9 +68,13 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Retry:
-    """A transient failure (429, 5xx, timeout): try the same call again after a pause."""
+    """A transient failure (429, 5xx, timeout): try the same call again after a pause.
+
+    `outputs` are recorded too: what a later run must know, such as when a create whose
+    answer never came was sent."""
 
     error: str
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

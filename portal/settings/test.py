@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("SANDBOX_URL", "http://127.0.0.1:18765")
 
 from .base import *  # noqa: F403
-from .base import ROLLOUT, env
+from .base import GCP, ROLLOUT, env
 from .sandbox import SANDBOX_URL  # noqa: F401
 
 SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # test settings only
@@ -28,7 +28,10 @@ ROLLOUT |= {
     "STALL_SECONDS": env.float("ROLLOUT_STALL_SECONDS", default=3.0),
     "RECONCILE_EVERY_SECONDS": env.float("ROLLOUT_RECONCILE_EVERY_SECONDS", default=1.0),
     "LOST_TASK_SECONDS": env.float("ROLLOUT_LOST_TASK_SECONDS", default=5.0),
+    "LATE_REQUEST_SECONDS": env.float("ROLLOUT_LATE_REQUEST_SECONDS", default=6.0),
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=20.0),
 }
+# Short, so a test can hold a request past it (sandbox delay faults) without waiting long.
+GCP["HTTP_TIMEOUT_SECONDS"] = env.float("GCP_HTTP_TIMEOUT_SECONDS", default=3.0)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

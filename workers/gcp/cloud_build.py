@@ -57,16 +57,21 @@ def create_build(*, parent: str, body: dict[str, Any]) -> BuildState:
     return _state(operation.metadata.build)
 
 
-def find_build(*, parent: str, tag: str) -> BuildState | None:
-    """The newest build carrying `tag` that has not failed, if any."""
+def find_builds(*, parent: str, tag: str) -> list[BuildState]:
+    """The builds carrying `tag` that have not failed, newest first."""
     pager = _client().list_builds(
         request=cloudbuild_v1.ListBuildsRequest(parent=parent, filter=f'tags="{tag}"'),
         retry=NO_RETRY,
         timeout=call_timeout(),
     )
-    builds = [_state(b) for b in pager]
-    usable = [b for b in builds if not (b.done and not b.succeeded)]
-    return usable[0] if usable else None
+    return [b for b in (_state(b) for b in pager) if not (b.done and not b.succeeded)]
+
+
+def find_build(*, parent: str, tag: str) -> BuildState | None:
+    """The oldest build carrying `tag` that has not failed, if any: the first one started
+    is the one a rollout follows, whichever request reached Cloud Build first."""
+    builds = find_builds(parent=parent, tag=tag)
+    return builds[-1] if builds else None
 
 
 def get_build(name: str) -> BuildState:

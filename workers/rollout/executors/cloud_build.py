@@ -1,8 +1,34 @@
-"""Cloud Build steps: a tagged build found again after a crash, and its cancellation."""
+"""Cloud Build steps: a tagged build found again after a crash, and its cancellation.
 
-from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
+Cloud Build takes no request id and names a build itself, so a create is not idempotent
+as the other creates are (a repository, bucket or service account has the name the plan
+gives it; a second create answers 409). Instead each build carries its attempt's tag:
+before starting one, the step looks for the tag; and a create whose answer never came (a
+timeout: Google may still receive it) is recorded, so the step only looks again until
+ROLLOUT_LATE_REQUEST_SECONDS have passed instead of starting a second build.
+"""
+
+import time
+
+import requests
+from django.conf import settings
+from google.api_core import exceptions as gexc
+
+from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded, Waiting
 from workers.gcp import cloud_build
 from workers.gcp.cloud_build import BuildState
+
+# No answer, but the request may have reached Cloud Build (or may still).
+UNANSWERED = (
+    requests.Timeout,
+    requests.ConnectionError,
+    gexc.DeadlineExceeded,
+    gexc.GatewayTimeout,
+    gexc.ServiceUnavailable,
+    gexc.InternalServerError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 def _after_build(build: BuildState) -> StepResult:
@@ -18,23 +44,46 @@ def _after_build(build: BuildState) -> StepResult:
     return Succeeded(outputs={**outputs, "images": build.images})
 
 
+def _sent_key(tag: str) -> str:
+    return f"build_requested_at:{tag}"
+
+
 def run_build(claim: StepClaim) -> StepResult:
     if claim.operation:
         return _after_build(cloud_build.get_build(claim.operation))
-    # No operation recorded: a worker may have died between starting the build and
-    # recording it. The attempt's unique tag finds that build instead of a second one.
+    # No build recorded: a worker may have died between starting the build and recording
+    # it, or its request may have had no answer. The attempt's tag finds that build.
     params = claim.step.params
     existing = cloud_build.find_build(parent=params["parent"], tag=params["tag"])
     if existing is not None:
         return _after_build(existing)
-    started = cloud_build.create_build(parent=params["parent"], body=claim.step.request.body or {})
+    sent = claim.outputs.get(_sent_key(params["tag"]))
+    if sent is not None and time.time() < sent + settings.ROLLOUT["LATE_REQUEST_SECONDS"]:
+        return Waiting(
+            "",
+            message="The request to start the build got no answer and may still reach "
+            "Cloud Build; looking for it again before starting another.",
+        )
+    sent_at = time.time()
+    try:
+        started = cloud_build.create_build(
+            parent=params["parent"], body=claim.step.request.body or {}
+        )
+    except UNANSWERED as exc:
+        return Retry(
+            f"No answer to the request to start the build ({type(exc).__name__}: {exc}).",
+            outputs={_sent_key(params["tag"]): sent_at},
+        )
     return _after_build(started)
 
 
 def cancel_build(claim: StepClaim) -> StepResult:
     params = claim.step.params
-    build = cloud_build.find_build(parent=params["parent"], tag=params["tag"])
-    if build is None or build.done:
+    running = [
+        b for b in cloud_build.find_builds(parent=params["parent"], tag=params["tag"]) if not b.done
+    ]
+    for build in running:
+        cloud_build.cancel_build(build.name)
+    if not running:
         return Succeeded("No build was running.")
-    cloud_build.cancel_build(build.name)
-    return Succeeded(f"Cancelled {build.name}.")
+    return Succeeded(f"Cancelled {', '.join(b.name for b in running)}.")

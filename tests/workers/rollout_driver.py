@@ -1,0 +1,90 @@
+"""Drive a rollout in this process, step after step, as fast as Google (the sandbox) lets
+it: the worker's own code (claim → run → record) without Celery or its pauses. Tests that
+cover every call or every step of every plan use it to stay within CI's time."""
+
+import re
+import time
+from collections import Counter
+from typing import Any
+
+from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
+from deployments.models import Deployment, DeploymentEvent
+from deployments.services.lifecycle import deployment_retry, deployment_tear_down
+from portal.models import Membership, Role
+from portal.services_hf_token import hf_token_save
+from tests.factories import DeploymentFactory, UserFactory, platform_admin
+from tests.plan_variants import target_of
+from workers.rollout import runner
+
+HF_TOKEN = "hf_SandboxTokenNeverToBeSeen0123456789"
+BUILD_ATTEMPT_TAG = re.compile(r"hangar-d\d+-a\d+")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def deployment_for(variant: str, spec: Any, team: Any, slug: str) -> Deployment:
+    """An approved deployment of this plan variant; its team's Hugging Face token is saved."""
+    admin = UserFactory(username=f"{team.slug}-admin")
+    Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})
+    hf_token_save(team=team, token=HF_TOKEN, by=admin)
+    columns = {name: getattr(spec, name) for name in type(spec).COLUMN_FIELDS}
+    return DeploymentFactory(
+        team=team,
+        slug=slug,
+        target=target_of(variant).name,
+        spec=spec.spec_json(),
+        status=Status.APPROVED,
+        **columns,
+    )
+
+
+def _now_due(deployment: Deployment) -> None:
+    """Act as the deployment's queued task, due now: no pause between checks."""
+    DeploymentEvent.objects.filter(
+        deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
+    ).update(not_before=None)
+    Deployment.objects.filter(pk=deployment.pk).update(advance_due_at=None)
+
+
+def drive(deployment: Deployment, *, until: Status, retry_failed: bool = False,
+          timeout: float = 120) -> list[Deployment]:  # fmt: skip
+    """Advance until `until`; a failure is retried when asked (each failure is returned)."""
+    failures: list[Deployment] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deployment.refresh_from_db()
+        if deployment.status == until:
+            return failures
+        if deployment.status == Status.FAILED:
+            failures.append(Deployment.objects.get(pk=deployment.pk))
+            if not retry_failed:
+                return failures
+            deployment_retry(deployment=deployment, by=platform_admin("root"))
+            continue
+        _now_due(deployment)
+        runner.advance(deployment.pk)
+        time.sleep(0.01)
+    steps = list(deployment.events.values_list("step", "outcome", "error"))
+    raise AssertionError(f"{deployment.slug} is still {deployment.status}; steps: {steps}")
+
+
+def tear_down(deployment: Deployment) -> Deployment:
+    return deployment_tear_down(deployment=deployment, by=platform_admin("root"))
+
+
+def google_calls(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The distinct Google API calls in a request log, as (method, path regex): ids Google
+    made up (operations, builds) match any id, so a fault meets the same call next time."""
+    seen: dict[tuple[str, str], None] = {}
+    for entry in log:
+        if entry["kind"] != "api":
+            continue
+        path = "[^/]+".join(re.escape(part) for part in UUID.split(entry["path"]))
+        seen[(entry["method"], f"^{path}$")] = None
+    return list(seen)
+
+
+def duplicates(state: dict[str, Any]) -> dict[str, int]:
+    """Resources Google holds twice: builds sharing an attempt tag (nothing else can
+    be doubled, every other create names its resource)."""
+    tags = Counter(tag for build in state["builds"] for tag in build.get("tags", []) if "-a" in tag)
+    return {tag: n for tag, n in tags.items() if n > 1}
