@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from deployments.models import Deployment
 from deployments.pricing.estimator import Estimate, cents
+from deployments.pricing.money import usd
 from deployments.selectors import hours_left_in_month, spend_projected_month
 from deployments.services.estimates import estimate_for
 from deployments.services.policy import Decision, approval_decision
@@ -71,15 +72,16 @@ def deployment_assess(
                 "this request)"
             ),
             "cost_limit": (
-                f"${cents(estimate.monthly)}/month is over the team's auto-approval limit of "
-                f"${limit}/month"
+                f"{usd(estimate.monthly)}/month is over the team's auto-approval limit of "
+                f"{usd(limit)}/month"
             ),
             "budget": (
-                f"would bring the team's month to ${cents(projected)} against a budget of ${budget}"
+                f"would bring the team's month to {usd(projected)} against a budget of "
+                f"{usd(budget)}"
             ),
             "auto": (
                 f"within the team's {gpu} quota ({quota.team_after} of {quota.team_quota}), "
-                f"${cents(estimate.monthly)}/month under the ${limit} limit"
+                f"{usd(estimate.monthly)}/month under the {usd(limit)} limit"
             ),
         },
     )

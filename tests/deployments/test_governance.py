@@ -239,3 +239,13 @@ def test_expiry_warns_before_and_tears_down_after(
         action="deployment.tearing_down", reason__startswith="Expired"
     ).exists()
     assert [m.subject for m in mail.outbox] == [f"[Hangar] {deployment.slug} expired"]
+
+
+def test_the_policy_writes_money_as_the_pages_do(team, deployer, db):
+    TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=2)
+    team.auto_approve_monthly_limit = Decimal("1037.27")
+    team.save()
+
+    auto = request(team, deployer, slug="thousands")
+
+    assert "$345.76/month under the $1,037.27 limit" in auto.decision_reason

@@ -25,7 +25,7 @@ def page(client, url, **kwargs):
 
 
 def test_team_page_shows_month_to_date_spend_per_deployment(client, team, member):
-    deployment = DeploymentFactory(team=team, slug="spendy")
+    deployment = DeploymentFactory(team=team, slug="spendy", status="torn_down")
     now = timezone.now()
     CostAccrual.objects.create(
         deployment=deployment, team=team, period_start=now - timedelta(hours=1),
@@ -35,6 +35,7 @@ def test_team_page_shows_month_to_date_spend_per_deployment(client, team, member
     html = page(client, reverse("team-detail", args=[team.slug]))
     assert "spendy" in html
     assert "$12.35" in html  # month to date, and the deployment's own row
+    assert ">Torn down</span>" in html and "torn_down<" not in html
     assert 'class="bar-chart"' in html
 
 
@@ -120,6 +121,8 @@ def test_audit_filters_and_exports_csv(client, team, deployer, approver):
     html = page(client, reverse("audit"), data={"action": "rejected"})
     assert "deployment.rejected" in html
     assert "deployment.requested" not in html
+    assert "<dt>status</dt><dd>Pending approval → Rejected</dd>" in html  # not dict text
+    assert "{'status'" not in html
 
     response = client.get(reverse("audit"), {"actor": approver.username, "format": "csv"})
     assert response["Content-Type"] == "text/csv"
