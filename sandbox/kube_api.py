@@ -164,16 +164,42 @@ async def _delete(request: web.Request, store: KubeStore, target: res.Target) ->
     return web.json_response(store.delete(target.kind, target.namespace, target.name, propagation))
 
 
-def _get(store: KubeStore, target: res.Target) -> web.Response:
+def _selector(text: str, what: str) -> list[tuple[str, str]]:
+    """`a=b,c==d` as (key, value) pairs; set-based selectors are not what Hangar sends."""
+    pairs = []
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.replace("==", "=").partition("=")
+        if not sep or not key or "!" in key:
+            raise KubeError(400, "BadRequest", f'unable to parse requirement: "{part}" ({what})')
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _field(obj: dict[str, Any], path: str) -> Any:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
     if target.name:
         return web.json_response(store.get(target.kind, target.namespace, target.name))
     kind = target.kind
+    labels = _selector(request.query.get("labelSelector", ""), "labelSelector")
+    fields = _selector(request.query.get("fieldSelector", ""), "fieldSelector")
+    items = [
+        obj
+        for obj in store.list(kind, target.namespace)
+        if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in labels)
+        and all(str(_field(obj, k)) == v for k, v in fields)
+    ]
     return web.json_response(
         {
             "kind": f"{kind.kind}List",
             "apiVersion": kind.api_version,
             "metadata": {"resourceVersion": ""},
-            "items": store.list(kind, target.namespace),
+            "items": items,
         }
     )
 
@@ -193,7 +219,7 @@ async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web
         return status(404, "NotFound", "the server could not find the requested resource")
     try:
         if request.method == "GET":
-            return _get(store, target)
+            return _get(request, store, target)
         if request.method == "PATCH" and target.name:
             return _apply(request, store, target, await request.read())
         if request.method == "DELETE":

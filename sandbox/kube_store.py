@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import copy
 import datetime
+import heapq
+import itertools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sandbox import kube_workloads
 from sandbox.kube_resources import BY_PLURAL, Kind
+from sandbox.kube_status import WorkloadsMixin
 
 if TYPE_CHECKING:
     from sandbox.state import State
@@ -61,27 +66,43 @@ class Stored:
     gone_at: float | None = None
 
 
-class KubeStore:
+class KubeStore(WorkloadsMixin):
     def __init__(self, state: State, cluster: str) -> None:
         self.state = state
         self.cluster = cluster
         self.objects: dict[Key, Stored] = {}
         self._version = 1
+        # What happens later (pods scheduled, ready, crashing; events), by due time.
+        self._timeline: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        # Per Deployment (namespace, name): when its rollout started, when it became
+        # available, why pods could not be created.
+        self.workloads: dict[tuple[str, str], dict[str, Any]] = {}
         for ns in ("default", "kube-system", "kube-public"):
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
             self._create(NAMESPACES, None, namespace, "kube-apiserver")
 
     # -- time ------------------------------------------------------------------------
 
+    def later(self, at: float, effect: Callable[[], None]) -> None:
+        """Run `effect` at the first request served at or after `at`."""
+        heapq.heappush(self._timeline, (at, next(self._order), effect))
+
     def settle(self, now: float | None = None) -> None:
-        """Finish the deletions whose finalizers have run by now."""
+        """Play out what is due by now: timeline effects, then finished deletions."""
         now = time.time() if now is None else now
+        while self._timeline and self._timeline[0][0] <= now:
+            _, _, effect = heapq.heappop(self._timeline)
+            effect()
+        self._refresh_deployments(now)
         for key, stored in list(self.objects.items()):
             if stored.gone_at is not None and stored.gone_at <= now and key in self.objects:
                 del self.objects[key]
                 if key[1] == "namespaces":
                     for inner in [k for k in self.objects if k[2] == key[3]]:
                         del self.objects[inner]
+                if key[1] == "deployments":
+                    self.drop_pods(key[2], key[3])
 
     def _next_version(self) -> str:
         self._version += 1
@@ -128,7 +149,10 @@ class KubeStore:
         if stored is None:
             if namespace is not None:
                 self._namespace_ready(namespace)
-            return self._create(kind, namespace, applied, manager), True
+            created = self._create(kind, namespace, applied, manager)
+            if kind.kind == "Deployment":
+                kube_workloads.roll(self, created)
+            return created, True
         if stored.manager != manager and not force:
             raise KubeError(
                 409,
@@ -151,6 +175,8 @@ class KubeStore:
         if "status" in old:
             obj["status"] = {**old["status"], **_status_for(kind, obj, fresh=False)}
         stored.obj, stored.manager = obj, manager
+        if kind.kind == "Deployment" and meta["generation"] != old["metadata"]["generation"]:
+            kube_workloads.roll(self, obj)
         return obj, False
 
     def _create(

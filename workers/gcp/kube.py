@@ -144,3 +144,25 @@ def delete(
     except gexc.NotFound:
         return False
     return True
+
+
+def list_objects(
+    conn: ClusterConn,
+    api_version: str,
+    kind: str,
+    namespace: str | None = None,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+) -> list[dict[str, Any]]:
+    """The objects of a kind (in a namespace), e.g. a pod's events:
+    field_selector="involvedObject.name=POD"."""
+    resource = _resource(conn, api_version, kind)
+    found = _call(
+        dynamic_client(conn).get,
+        resource,
+        namespace=namespace,
+        label_selector=label_selector,
+        field_selector=field_selector,
+    )
+    return [dict(item) for item in found.to_dict().get("items", [])]

@@ -1,0 +1,177 @@
+"""A Deployment in a sandbox cluster plays out as on GKE Autopilot: events, status,
+Workload Identity enforced. Seed 003's own mistake (no serviceAccountName) crash-loops
+with the storage permission error; Hangar's manifests become Available."""
+
+import time
+
+import pytest
+
+from deployments.targets.gke_vllm import identity, manifests
+from tests.deployments.test_gke_vllm_manifests import NS, server
+from workers.gcp import iam, kube, storage
+
+pytestmark = pytest.mark.django_db
+PROJECT = "hangar-sandbox"
+UNIVERSE = "googleapis.com"
+
+
+def wait_for(read, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = read()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def conn(sandbox, sandbox_process):
+    from tests.workers.test_kube import conn as make_conn
+
+    return make_conn.__wrapped__(sandbox, sandbox_process)
+
+
+def condition(deployment: dict, kind: str) -> dict:
+    return next(c for c in deployment["status"]["conditions"] if c["type"] == kind)
+
+
+def events(conn, name: str) -> list[dict]:
+    """The object's events, oldest first (as `kubectl events` shows them)."""
+    found = kube.list_objects(conn, "v1", "Event", NS, field_selector=f"involvedObject.name={name}")
+    return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))
+
+
+def pods(conn, app: str) -> list[dict]:
+    return kube.list_objects(conn, "v1", "Pod", NS, label_selector=f"app={app}")
+
+
+def read_deployment(conn, name="gemma-26b"):
+    return kube.read(conn, "apps/v1", "Deployment", name, NS)
+
+
+def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
+    """The deployment's Google account, its bucket, and (if bind) Workload Identity."""
+    email, _ = iam.ensure_service_account(
+        project=PROJECT, body={"accountId": "hg-gemma-26b-abc123", "serviceAccount": {}}
+    )
+    storage.ensure_bucket(
+        project=PROJECT,
+        body={"name": bucket, "location": "US-CENTRAL1", "labels": {"managed-by": "hangar"},
+              "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}},
+    )  # fmt: skip
+    storage.grant_bucket_role(
+        bucket=bucket, member=f"serviceAccount:{email}", role="roles/storage.objectViewer"
+    )
+    if bind:
+        member = identity.workload_identity_member(PROJECT, UNIVERSE, NS, ksa)
+        iam.grant_service_account_role(
+            project=PROJECT, email=email, member=member, role="roles/iam.workloadIdentityUser"
+        )
+    return email
+
+
+def apply_all(conn, s, *, quota: int = 8) -> None:
+    kube.apply(conn, manifests.namespace(NS, "ml-research"))
+    kube.apply(conn, manifests.gpu_quota(NS, "ml-research", quota))
+    for obj in manifests.server_objects(s):
+        kube.apply(conn, obj)
+
+
+def test_hangars_manifests_become_available(sandbox, conn):
+    sandbox.config(operation_delay=0.5, model_load_delay=0.5)
+    s = server(universe=UNIVERSE)
+    email = google_side(s.bucket, s.ksa)
+    apply_all(conn, server(universe=UNIVERSE, gsa_email=email))
+    first = read_deployment(conn)
+    assert condition(first, "Available")["status"] == "False"
+    ready = wait_for(
+        lambda: (d := read_deployment(conn))["status"].get("availableReplicas") == 1 and d,
+        what="the Deployment to be available",
+    )
+    assert condition(ready, "Available")["status"] == "True"
+    assert ready["status"]["observedGeneration"] == ready["metadata"]["generation"]
+    (pod,) = pods(conn, "gemma-26b")
+    reasons = [e["reason"] for e in events(conn, pod["metadata"]["name"])]
+    assert reasons[:2] == ["TriggeredScaleUp", "Scheduled"]
+    assert pod["spec"]["serviceAccountName"] == "gemma-26b"
+
+
+def test_the_seeds_deployment_without_its_service_account_crash_loops(sandbox, conn):
+    """Seed 003 never sets serviceAccountName: the pod runs as `default`, which no Google
+    account trusts, and vLLM cannot read gs://BUCKET."""
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    s = server(universe=UNIVERSE)
+    email = google_side(s.bucket, s.ksa)
+    s = server(universe=UNIVERSE, gsa_email=email)
+    seed_like = manifests.deployment(s)
+    del seed_like["spec"]["template"]["spec"]["serviceAccountName"]
+    apply_all(conn, s)
+    kube.apply(conn, seed_like)
+    crashed = wait_for(
+        lambda: next(
+            (p for p in pods(conn, "gemma-26b")
+             if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")),
+            None,
+        ),
+        what="the pod to crash",
+    )  # fmt: skip
+    status = crashed["status"]["containerStatuses"][0]
+    assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert "storage.objects.list" in status["lastState"]["terminated"]["message"]
+    assert crashed["spec"]["serviceAccountName"] == "default"
+    assert "BackOff" in [e["reason"] for e in events(conn, crashed["metadata"]["name"])]
+    assert condition(read_deployment(conn), "Available")["status"] == "False"
+
+
+def test_without_the_workload_identity_binding_the_token_is_refused(sandbox, conn):
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    s = server(universe=UNIVERSE)
+    email = google_side(s.bucket, s.ksa, bind=False)
+    apply_all(conn, server(universe=UNIVERSE, gsa_email=email))
+    crashed = wait_for(
+        lambda: next((p for p in pods(conn, "gemma-26b")
+                      if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")), None),
+        what="the pod to crash",
+    )  # fmt: skip
+    message = crashed["status"]["containerStatuses"][0]["lastState"]["terminated"]["message"]
+    assert "iam.serviceAccounts.getAccessToken" in message
+
+
+def test_a_pod_that_fits_no_node_stays_pending(sandbox, conn):
+    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    apply_all(conn, s)
+    (pod,) = pods(conn, "gemma-26b")
+    scheduling = wait_for(
+        lambda: [e for e in events(conn, pod["metadata"]["name"]) if e["reason"] == "FailedScheduling"],
+        what="FailedScheduling",
+    )  # fmt: skip
+    assert "Insufficient nvidia.com/gpu" in scheduling[0]["message"]
+    assert scheduling[0]["type"] == "Warning"
+    assert pods(conn, "gemma-26b")[0]["status"]["phase"] == "Pending"
+
+
+def test_past_the_team_quota_no_pod_is_created(sandbox, conn):
+    apply_all(conn, server(universe=UNIVERSE), quota=0)
+    assert pods(conn, "gemma-26b") == []
+    deployment = read_deployment(conn)
+    failure = condition(deployment, "ReplicaFailure")
+    assert "exceeded quota: hangar-gpus" in failure["message"]
+    failed = wait_for(lambda: events(conn, "gemma-26b"), what="FailedCreate")
+    assert failed[0]["reason"] == "FailedCreate"
+
+
+def test_progress_deadline_exceeded(sandbox, conn):
+    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    apply_all(conn, s)
+    stuck = manifests.deployment(s)
+    stuck["spec"]["progressDeadlineSeconds"] = 1
+    kube.apply(conn, stuck)
+    timed_out = wait_for(
+        lambda: (
+            condition(read_deployment(conn), "Progressing")["reason"] == "ProgressDeadlineExceeded"
+        ),
+        what="the deadline",
+    )
+    assert timed_out
