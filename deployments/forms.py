@@ -72,7 +72,7 @@ class DeploymentRequestForm(GovernanceFieldsForm):
         max_length=40,
         help_text="Names the deployment's resources in Google Cloud: lowercase letters, "
         "digits, hyphens.",
-        widget=forms.TextInput(attrs={"placeholder": "gemma-demo", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     # Chosen with the target switch above the form; the page carries it along.
     target = forms.ChoiceField(choices=target_choices, widget=forms.HiddenInput)

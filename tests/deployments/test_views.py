@@ -492,3 +492,15 @@ def test_editing_a_request_one_cannot_see_is_404(
 
     for raw in (str(deployment.pk), "abc", "9" * 40):
         assert client.get(f"{reverse('deployments:new')}?from={raw}").status_code == 404
+
+
+def test_the_forms_say_what_the_defaults_are_without_seed_jargon(
+    client: Any, deployer: Any
+) -> None:
+    client.force_login(deployer)
+
+    for target in ("cloud-run-ollama", "cloud-run-vllm"):
+        html = client.get(reverse("deployments:new"), {"target": target}).content.decode()
+        assert "seed" not in html.lower()
+        assert "By default:" in html
+        assert 'placeholder="gemma-demo"' not in html  # no placeholder passing for a value

@@ -79,7 +79,7 @@ class CloudRunVllmSpec(CloudRunSpec):
     gpu_memory_utilization: str = decimal_field(
         "0.90",
         label="GPU memory utilisation",
-        help="the share of GPU memory vLLM takes for weights and KV cache (seed 001: 0.90).",
+        help="the share of GPU memory vLLM takes for weights and KV cache (default 0.90).",
         cli="--gpu-memory-utilization",
         minimum=MIN_GPU_UTILIZATION,
         maximum=MAX_GPU_UTILIZATION,
