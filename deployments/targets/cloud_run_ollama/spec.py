@@ -63,7 +63,7 @@ class CloudRunOllamaSpec(CloudRunSpec):
             errors.setdefault("concurrency", []).append(
                 f"Concurrency {self.concurrency} is more than twice the {self.ollama_parallel} "
                 "Ollama parallel slots. Extra requests queue inside Ollama, so latency rises and "
-                "Cloud Run does not scale out for them (seed 000). Use at most "
+                "Cloud Run does not scale out for them. Use at most "
                 f"{2 * self.ollama_parallel}; equal to the slots gives the best latency.",
             )
         needed = self.catalog_model.vram_needed_gib(self.ollama_parallel)

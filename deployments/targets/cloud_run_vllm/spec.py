@@ -31,8 +31,8 @@ class WeightsSource:
     BAKED = "baked"  # seed 001: downloaded at build time; the image runs offline
     BUCKET = "bucket"  # seed 002: downloaded once into Cloud Storage, mounted by Cloud Run
     CHOICES = (
-        (BAKED, "Baked into the image (seed 001): fast cold starts; a new model means a build"),
-        (BUCKET, "Mounted from a bucket (seed 002): swap the model without building an image"),
+        (BAKED, "Baked into the image: fast cold starts; a new model means a build"),
+        (BUCKET, "Mounted from a bucket: swap the model without building an image"),
     )
 
 
