@@ -13,11 +13,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments.selectors import spend_month_to_date, spend_projected_month
+from deployments.selectors import spend_by_day, spend_month_to_date, spend_projected_month
 from portal.access import is_platform_admin
+from portal.charts import daily_spend_chart
 from portal.models import AuditEvent, Team
 from portal.notifications import notifications_mark_read, notifications_recent
 from portal.selectors import audit_events, budget_status
@@ -39,7 +41,11 @@ def spend_view(request: HttpRequest) -> HttpResponse:
         status = budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team))
         rows.append({"team": team, "projected": spend_projected_month(team=team), **status})
     rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
-    return render(request, "portal/spend.html", {"rows": rows})
+    chart = daily_spend_chart(
+        days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"
+    )
+    context = {"rows": rows, "spend_chart": chart if any(chart["values"]) else None}
+    return render(request, "portal/spend.html", context)
 
 
 def _parse_date(raw: str) -> date | None:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments.models import TeamGpuQuota
@@ -17,6 +18,7 @@ from deployments.selectors import (
     spend_projected_month,
 )
 from portal.access import is_platform_admin, role_at_least, role_in_team
+from portal.charts import daily_spend_chart
 from portal.exceptions import ApplicationError
 from portal.forms import ApiTokenForm
 from portal.models import ApiToken, Role, Team
@@ -54,8 +56,9 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
 
 def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:
     role = role_in_team(user=request.user, team=team)
-    days = spend_by_day(team=team)
-    peak = max((d["total"] for d in days), default=0) or 1
+    chart = daily_spend_chart(
+        days=spend_by_day(team=team), today=timezone.localdate(), title="Spend per day"
+    )
     return {
         "team": team,
         "role": role,
@@ -66,7 +69,7 @@ def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, A
         "spend": budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team)),
         "projected": spend_projected_month(team=team),
         "by_deployment": spend_by_deployment(team=team),
-        "days": [{**d, "height": int(100 * d["total"] / peak)} for d in days],
+        "spend_chart": chart if any(chart["values"]) else None,
         "tokens": team_tokens(team=team),
         "token_form": ApiTokenForm(),
         "hf_token_url": _hf_token_url(team),

@@ -125,3 +125,31 @@ def test_a_failure_reaches_the_requester_in_the_nav_without_a_reload(
     item.query_selector("a").click()
     page.wait_for_selector(".failure:has-text('Build step 0 failed.')")
     assert page.query_selector(".nav-notifications .count") is None  # seen
+
+
+def test_the_spend_chart_is_drawn_with_axes_and_labels(browser, portal_server, team, member):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from deployments.models import CostAccrual
+
+    deployment = DeploymentFactory(team=team, slug="spendy")
+    now = timezone.now()
+    CostAccrual.objects.create(
+        deployment=deployment, team=team, period_start=now - timedelta(hours=1),
+        period_end=now, amount=Decimal("1037.27"), hourly_rate=Decimal("1037.27"),
+    )  # fmt: skip
+    page = open_as(browser, portal_server, member)
+    page.goto(f"{portal_server.url}/teams/{team.slug}/")
+
+    page.wait_for_function("() => window.Chart?.getChart(document.querySelector('canvas'))")
+    chart = page.evaluate(
+        """() => { const c = Chart.getChart(document.querySelector('canvas'));
+        return {x: c.options.scales.x.title.text, y: c.options.scales.y.title.text,
+                labels: c.data.labels.length, ticks: c.scales.y.ticks.map(t => t.label)}; }"""
+    )
+    assert (chart["x"], chart["y"]) == ("Day", "Spend (USD)")
+    assert chart["labels"] >= 28
+    assert any(label.startswith("$1,") for label in chart["ticks"])

@@ -36,7 +36,7 @@ def test_team_page_shows_month_to_date_spend_per_deployment(client, team, member
     assert "spendy" in html
     assert "$12.35" in html  # month to date, and the deployment's own row
     assert ">Torn down</span>" in html and "torn_down<" not in html
-    assert 'class="bar-chart"' in html
+    assert 'data-chart="spend-chart"' in html and '"Spend per day"' in html
 
 
 def test_other_teams_pages_are_not_found(client, team, outsider):
