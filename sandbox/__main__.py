@@ -25,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--operation-delay", type=float, default=defaults.operation_delay)
     parser.add_argument("--model-load-delay", type=float, default=defaults.model_load_delay)
     parser.add_argument("--token-delay", type=float, default=defaults.token_delay)
+    parser.add_argument(
+        "--account-propagation-delay", type=float, default=defaults.account_propagation_delay
+    )
     parser.add_argument("--project", default=defaults.project)
     parser.add_argument("--project-number", default=defaults.project_number)
     parser.add_argument("--service-account", default=defaults.service_account)
@@ -36,6 +39,7 @@ async def serve(args: argparse.Namespace) -> None:
         operation_delay=args.operation_delay,
         model_load_delay=args.model_load_delay,
         token_delay=args.token_delay,
+        account_propagation_delay=args.account_propagation_delay,
         project=args.project,
         project_number=args.project_number,
         service_account=args.service_account,

@@ -77,6 +77,8 @@ class Workspace:
     pushes: list[str] = field(default_factory=list)
     # The project's Cloud Storage (sandbox.storage.StorageStore), for steps that upload.
     storage: Any = None
+    # The account the build runs as: an upload needs write access on the bucket.
+    account: str = ""
 
     @staticmethod
     def path(step_dir: str, name: str) -> str:
@@ -147,12 +149,22 @@ def _hf_or_gcloud(ws: Workspace, step: Message, args: list[str], env: dict[str, 
         return True
     if step.entrypoint == "gcloud" and build_hf.GCLOUD_IMAGES.fullmatch(step.name):
         storage = ws.storage
+
+        def put(bucket: str, name: str, data: bytes) -> None:
+            if not storage.can_write(bucket, ws.account):
+                raise build_hf.HfFailure(
+                    f"ERROR: (gcloud.storage.{args[1]}) [{ws.account}] does not have permission "
+                    f"to access b instance [{bucket}] (or it may not exist): {ws.account} does "
+                    "not have storage.objects.create access to the Google Cloud Storage object."
+                )
+            storage.put(bucket, name, data)
+
         build_hf.gcloud_storage_step(
             args,
             ws.files,
             lambda name: Workspace.path(step.dir_, name),
             lambda bucket: storage is not None and bucket in storage.buckets,
-            lambda bucket, name, data: storage.put(bucket, name, data),
+            put,
         )
         return True
     return False

@@ -13,7 +13,7 @@ from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
-from sandbox import build_validation, errors
+from sandbox import act_as, build_validation, errors
 from sandbox.artifact_registry import ImageRef, ImageVersion, now, parse_image
 from sandbox.build_emulator import BuiltImage, StepFailed, Workspace, run_step
 from sandbox.operations import OperationFailed
@@ -81,7 +81,7 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     if stored.forced_failure is not None:
         _fail(build, None, stored.forced_failure, "USER_BUILD_STEP")
         raise OperationFailed(2, FAILED_MESSAGE)
-    ws = Workspace(storage=state.storage)
+    ws = Workspace(storage=state.storage, account=build.service_account.rsplit("/", 1)[-1])
     secrets = _resolve_secrets(state, build)
     steps = build.steps
     for i, step in enumerate(steps):
@@ -191,6 +191,12 @@ def create_build(call: ApiCall) -> Message:
     location = _location_of(call)
     build = call.body(Build())
     build_validation.validate(build)
+    if build.service_account:
+        # A build that runs as a chosen account needs actAs on it, and the account.
+        email = build.service_account.rsplit("/", 1)[-1]
+        act_as.check_act_as(state, email)
+        if not (state.accounts.exists(email) or email in state.setup.act_as):
+            raise errors.invalid(f"Service account {email} does not exist.")
     build_id = str(uuid.uuid4())
     parent = f"projects/{cfg.project}/locations/{location}"
     sa = build.service_account or (

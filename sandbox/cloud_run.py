@@ -13,7 +13,7 @@ from google.iam.v1 import iam_policy_pb2
 from google.protobuf import duration_pb2, field_mask_pb2
 from google.protobuf.message import Message
 
-from sandbox import errors, iam, run_runtime, run_validation
+from sandbox import act_as, errors, iam, run_runtime, run_validation
 from sandbox.artifact_registry import now
 from sandbox.operations import OperationFailed
 from sandbox.routing import ApiCall, Handler, Route
@@ -313,6 +313,7 @@ def get_iam_policy(call: ApiCall) -> Message:
 def set_iam_policy(call: ApiCall) -> Message:
     stored = _get(call, call.fields["resource"])
     request = call.body(iam_policy_pb2.SetIamPolicyRequest())
+    act_as.check_usable(call.state, [m for b in request.policy.bindings for m in b.members])
     stored.policy = iam.replace_policy(stored.policy, request.policy, iam.RUN_ROLES)
     return stored.policy
 

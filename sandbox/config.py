@@ -24,6 +24,10 @@ class Config:
         default_factory=lambda: _env_float("SANDBOX_MODEL_LOAD_DELAY", 3.0)
     )
     token_delay: float = field(default_factory=lambda: _env_float("SANDBOX_TOKEN_DELAY", 0.02))
+    # How long a new service account stays invisible to IAM (sandbox/act_as.py).
+    account_propagation_delay: float = field(
+        default_factory=lambda: _env_float("SANDBOX_ACCOUNT_PROPAGATION_DELAY", 1.0)
+    )
     project: str = field(default_factory=lambda: _env_str("SANDBOX_PROJECT", "hangar-sandbox"))
     project_number: str = field(
         default_factory=lambda: _env_str("SANDBOX_PROJECT_NUMBER", "123456789012")
@@ -36,7 +40,7 @@ class Config:
 
     # Only the timing knobs may change at runtime: identity is fixed per process so
     # that tokens issued before a config change stay coherent.
-    TUNABLE = ("operation_delay", "model_load_delay", "token_delay")
+    TUNABLE = ("operation_delay", "model_load_delay", "token_delay", "account_propagation_delay")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

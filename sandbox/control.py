@@ -57,6 +57,16 @@ async def handle(request: web.Request, state: State) -> web.Response:
         if method == "DELETE":
             state.log.clear()
             return web.json_response({"ok": True})
+    if action == "iam":
+        # What an operator set up once: the portal's project roles, who it may act as.
+        if method == "POST":
+            try:
+                state.setup.update(body)
+            except ValueError as exc:
+                return _bad(str(exc))
+            return web.json_response(state.setup.as_dict())
+        if method == "GET":
+            return web.json_response(state.setup.as_dict())
     if action == "state" and method == "GET":
         return web.json_response(_state(state))
     return web.json_response({"error": f"no control endpoint {method} {request.path}"}, status=404)
@@ -92,4 +102,5 @@ def _state(state: State) -> dict[str, Any]:
             for op in state.operations.all()
         ],
         "faults": state.faults.list(),
+        "iam": state.setup.as_dict(),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from typing import Any
 
 from google.cloud import iam_admin_v1 as ia
@@ -20,9 +21,11 @@ ACCOUNT_ID = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 class AccountStore:
     def __init__(self) -> None:
         self.accounts: dict[str, Message] = {}  # by email
+        self.created: dict[str, float] = {}  # when, for eventual consistency (act_as.py)
 
     def clear(self) -> None:
         self.accounts.clear()
+        self.created.clear()
 
     def exists(self, email: str) -> bool:
         return email in self.accounts
@@ -77,6 +80,7 @@ def create(call: ApiCall) -> Message:
         etag=b"MDEwMjE5MjA=",
     )
     call.state.accounts.accounts[email] = account
+    call.state.accounts.created[email] = time.time()
     return account
 
 

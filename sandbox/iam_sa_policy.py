@@ -17,7 +17,7 @@ from typing import Any
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf.message import Message
 
-from sandbox import errors, iam
+from sandbox import act_as, errors, iam
 from sandbox.routing import ApiCall, Route
 
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
@@ -93,6 +93,8 @@ def get_iam_policy(call: ApiCall) -> Message:
 def set_iam_policy(call: ApiCall) -> Message:
     account = _account(call)
     request = call.body(iam_policy_pb2.SetIamPolicyRequest())
+    act_as.check_account_usable(call.state, account.email)
+    act_as.check_usable(call.state, [m for b in request.policy.bindings for m in b.members])
     updated = iam.replace_policy(_store(call).get(account), request.policy, ACCOUNT_ROLES)
     _store(call).put(account, updated)
     return updated

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
-from sandbox import build_hf, errors
+from sandbox import act_as, build_hf, errors
 
 if TYPE_CHECKING:
     from sandbox.state import State
@@ -40,10 +40,13 @@ def runtime_account(state: State, template: Message) -> str:
 
 
 def check_service_account(state: State, template: Message) -> None:
-    """Deploying as an account needs it to exist (and actAs on it), checked at once."""
+    """Deploying as an account needs it to exist and actAs on it, checked at once; a
+    service without one runs as the default compute account, which needs actAs too."""
     email = template.service_account
     if not email:
+        act_as.check_act_as(state, runtime_account(state, template))
         return
+    act_as.check_act_as(state, email)
     if not state.accounts.exists(email):
         raise errors.permission_denied(
             "iam.serviceaccounts.actAs",

@@ -17,7 +17,7 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from sandbox import errors, iam
+from sandbox import act_as, errors, iam
 from sandbox.artifact_registry import now
 from sandbox.routing import ApiCall, Handler, Route
 from sandbox.validation import labels_ok
@@ -203,6 +203,7 @@ def get_iam_policy(call: ApiCall) -> Message:
 def set_iam_policy(call: ApiCall) -> Message:
     stored = _get(call, call.fields["resource"])
     request = call.body(iam_policy_pb2.SetIamPolicyRequest())
+    act_as.check_usable(call.state, [m for b in request.policy.bindings for m in b.members])
     stored.policy = iam.replace_policy(stored.policy, request.policy, SECRET_ROLES)
     return stored.policy
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 
+from sandbox.act_as import ProjectSetup
 from sandbox.artifact_registry import Registry
 from sandbox.auth import TokenIssuer
 from sandbox.cloud_build import BuildStore
@@ -38,6 +39,8 @@ class State:
         self.accounts = AccountStore()
         self.account_policies = AccountPolicies()
         self.storage = StorageStore()
+        self.setup = ProjectSetup()
+        self.setup.reset(config)
         self.container = ContainerStore()
         self.control_planes = ControlPlanes(self)
 
@@ -54,6 +57,7 @@ class State:
         self.accounts.clear()
         self.account_policies.clear()
         self.storage.clear()
+        self.setup.reset(self.config)
         self.container.clear()
         self.control_planes.clear()
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import errors
+from sandbox import act_as, errors
 from sandbox.errors import ApiError
 from sandbox.validation import MULTI_REGIONS, REGIONS, labels_ok
 
@@ -53,6 +53,12 @@ READER_ROLES = frozenset(
 )
 
 
+# Roles that carry storage.objects.create and .list (what `gcloud storage rsync` needs).
+WRITER_ROLES = frozenset(
+    {"roles/storage.objectUser", "roles/storage.objectAdmin", "roles/storage.admin"}
+)
+
+
 @dataclass
 class StoredObject:
     data: bytes
@@ -81,6 +87,16 @@ class StorageStore:
         member = f"serviceAccount:{email}"
         return any(
             b["role"] in READER_ROLES and member in b["members"] for b in stored.policy["bindings"]
+        )
+
+    def can_write(self, bucket: str, email: str) -> bool:
+        """Whether `email` may create objects in the bucket (what an upload needs)."""
+        stored = self.buckets.get(bucket)
+        if stored is None:
+            return False
+        member = f"serviceAccount:{email}"
+        return any(
+            b["role"] in WRITER_ROLES and member in b["members"] for b in stored.policy["bindings"]
         )
 
     def put(self, bucket: str, name: str, data: bytes) -> None:
@@ -386,6 +402,11 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
         if method == "GET":
             return _get_policy(stored, query)
         if method == "PUT":
+            members = [m for b in data.get("bindings") or [] for m in b.get("members") or []]
+            try:
+                act_as.check_usable(state, [m for m in members if isinstance(m, str)])
+            except ApiError as exc:
+                raise _storage_error(400, "invalid", exc.message) from None
             return _set_policy(stored, data)
     if rest[1:] == ["o"] and method == "GET":
         return _objects(stored, query)

@@ -116,6 +116,15 @@ class SandboxClient:
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
 
+    def iam(self, **setup: list[str]) -> dict[str, Any]:
+        """The portal's project roles and the accounts it may act as (`portal_roles`,
+        `act_as`); with arguments, replace them."""
+        if not setup:
+            result: dict[str, Any] = self._call("GET", "iam")
+            return result
+        changed: dict[str, Any] = self._call("POST", "iam", json=setup)
+        return changed
+
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "state")
         return result

@@ -19,6 +19,7 @@ def plan_context_from_settings() -> PlanContext:
         registry_repository=gcp["REGISTRY_REPOSITORY"],
         ollama_image=gcp.get("OLLAMA_IMAGE", "ollama/ollama:latest"),
         vllm_image=gcp.get("VLLM_IMAGE", PlanContext.vllm_image),
+        build_service_account=gcp.get("BUILD_SERVICE_ACCOUNT", ""),
     )
 
 

@@ -21,6 +21,15 @@ class PlanContext:
     registry_repository: str
     ollama_image: str = "ollama/ollama:latest"
     vllm_image: str = "vllm/vllm-openai:v0.21.0"
+    # The account builds run as: named in every build, granted only what a build needs.
+    build_service_account: str = ""
+
+    @property
+    def builder(self) -> str:
+        """The build account's email; Hangar's own by default, never the project's
+        default build account (which holds Editor on the project)."""
+        default = f"hangar-builder@{self.project}.iam.gserviceaccount.com"
+        return self.build_service_account or default
 
 
 @dataclass(frozen=True)

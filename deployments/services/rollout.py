@@ -75,6 +75,9 @@ class Retry:
 
     error: str
     outputs: dict[str, Any] = field(default_factory=dict)
+    # False: a wait that is no failure (a new service account not yet visible), bounded
+    # by the executor's own deadline instead of the step's retries.
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -298,6 +301,9 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
                 **event.detail,
                 **({"message": result.message} if result.message else {}),
             }
+            _schedule_check(event, now, _backoff(0))
+        elif isinstance(result, Retry) and not result.counted:
+            event.error = result.error
             _schedule_check(event, now, _backoff(0))
         elif isinstance(result, Retry) and event.retries < _rollout()["MAX_RETRIES"]:
             event.retries += 1

@@ -25,6 +25,17 @@ def write_dockerfile(dockerfile: str) -> dict[str, object]:
     }
 
 
+# A build that names its account must send its logs to Cloud Logging (or to a bucket of
+# its own); the account then needs roles/logging.logWriter
+# (https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts).
+BUILD_LOGGING = "CLOUD_LOGGING_ONLY"
+
+
+def build_account(ctx: PlanContext) -> str:
+    """The account every build runs as, named in the build as Cloud Build wants it."""
+    return f"projects/{ctx.project}/serviceAccounts/{ctx.builder}"
+
+
 def location(region: str, ctx: PlanContext) -> str:
     return f"projects/{ctx.project}/locations/{region}"
 
@@ -54,6 +65,7 @@ def run_build(
             f"gcloud builds submit --no-source --region={region} "
             f"--config=<(echo {shlex.quote(json.dumps(body))})"
         ),
+        # ...and roles/iam.serviceAccountUser on the build account (act as it).
         required_role="roles/cloudbuild.builds.editor",
         params={"parent": loc, "tag": build_tag(ref)},
     )

@@ -8,6 +8,11 @@ from deployments.plans.base import ApiRequest, PlanContext, Step
 
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
 OBJECT_VIEWER = "roles/storage.objectViewer"
+# Read, list, create and delete objects: what `gcloud storage rsync` into a bucket needs.
+OBJECT_USER = "roles/storage.objectUser"
+# Carries iam.serviceAccounts.actAs: deploying a service, or starting a build, that runs as
+# an account needs it on that account (https://cloud.google.com/iam/docs/service-accounts-actas).
+SERVICE_ACCOUNT_USER = "roles/iam.serviceAccountUser"
 
 
 def ensure_service_account(
@@ -39,9 +44,11 @@ def delete_service_account(ctx: PlanContext, *, email: str) -> Step:
     )
 
 
-def grant_secret_accessor(*, secret: str, member: str, title: str) -> Step:
+def grant_secret_accessor(
+    *, secret: str, member: str, title: str, key: str = "grant_secret_access"
+) -> Step:
     return Step(
-        key="grant_secret_access",
+        key=key,
         title=title,
         action="secret_manager.grant_accessor",
         request=ApiRequest(
@@ -75,22 +82,64 @@ def revoke_secret_accessor(*, secret: str, member: str) -> Step:
 
 
 def grant_bucket_reader(*, bucket: str, member: str, title: str) -> Step:
+    return _grant_bucket_role(
+        key="grant_bucket_reader", bucket=bucket, member=member, role=OBJECT_VIEWER, title=title
+    )
+
+
+def grant_bucket_writer(*, bucket: str, member: str, title: str) -> Step:
+    return _grant_bucket_role(
+        key="grant_builder_bucket_writer", bucket=bucket, member=member, role=OBJECT_USER,
+        title=title,
+    )  # fmt: skip
+
+
+def _grant_bucket_role(*, key: str, bucket: str, member: str, role: str, title: str) -> Step:
     return Step(
-        key="grant_bucket_reader",
+        key=key,
         title=title,
         action="storage.grant_bucket_role",
         request=ApiRequest(
             "storage",
             "PUT",
             f"/storage/v1/b/{bucket}/iam",
-            {"bindings": [{"role": OBJECT_VIEWER, "members": [member]}]},
+            {"bindings": [{"role": role, "members": [member]}]},
         ),
         cli=(
             f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
-            f"--member={member} --role={OBJECT_VIEWER}"
+            f"--member={member} --role={role}"
         ),
         required_role="roles/storage.admin",
-        params={"bucket": bucket, "member": member, "role": OBJECT_VIEWER},
+        params={"bucket": bucket, "member": member, "role": role},
+    )
+
+
+def grant_act_as(ctx: PlanContext, *, email: str) -> Step:
+    """Let the portal deploy services that run as the deployment's account: without
+    serviceAccountUser on it, Cloud Run refuses the deploy (roles/run.admin lacks actAs).
+    Creating the account (roles/iam.serviceAccountAdmin) lets the portal set its policy."""
+    member = f"serviceAccount:{ctx.portal_service_account}"
+    return Step(
+        key="grant_act_as",
+        title="Let the portal deploy services that run as the service account",
+        action="iam.grant_service_account_role",
+        request=ApiRequest(
+            "iam",
+            "POST",
+            f"/v1/projects/{ctx.project}/serviceAccounts/{email}:setIamPolicy",
+            {"policy": {"bindings": [{"role": SERVICE_ACCOUNT_USER, "members": [member]}]}},
+        ),
+        cli=(
+            f"gcloud iam service-accounts add-iam-policy-binding {email} "
+            f"--role={SERVICE_ACCOUNT_USER} --member={member} --project={ctx.project}"
+        ),
+        required_role="roles/iam.serviceAccountAdmin",
+        params={
+            "project": ctx.project,
+            "email": email,
+            "member": member,
+            "role": SERVICE_ACCOUNT_USER,
+        },
     )
 
 

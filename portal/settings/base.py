@@ -196,6 +196,9 @@ ROLLOUT = {
     # step without a deterministic name (a Cloud Build) looks again instead of creating a
     # second one until then.
     "LATE_REQUEST_SECONDS": env.float("ROLLOUT_LATE_REQUEST_SECONDS", default=120.0),
+    # A new service account may stay invisible to IAM "for 60 seconds or more"
+    # (https://cloud.google.com/iam/docs/service-accounts-create); grants on it wait this long.
+    "ACCOUNT_PROPAGATION_SECONDS": env.float("ROLLOUT_ACCOUNT_PROPAGATION_SECONDS", default=420.0),
     # Transient Google errors (429, 5xx) are retried this many times per step.
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
     # How long a fresh service may take to answer its first chat (model loading).
@@ -246,8 +249,10 @@ GCP = {
     # vLLM's OpenAI server image: the base of baked images, and what bucket-mode services
     # run as is. Gemma 4 needs a recent vLLM; seed 001's v0.9.0 serves only Gemma 3.
     "VLLM_IMAGE": env("VLLM_IMAGE", default="vllm/vllm-openai:v0.21.0"),
-    # The identity Cloud Build runs builds as; it reads teams' Hugging Face secrets.
-    # Empty: the project's default, which Hangar then cannot grant access by name.
+    # The identity every build runs as (named in the build; the portal needs
+    # roles/iam.serviceAccountUser on it). Each plan grants it what that build needs: the
+    # team's Hugging Face secret, write on the weights bucket. Empty: hangar-builder@PROJECT,
+    # created once (README, Least privilege); never the project's default build account.
     "BUILD_SERVICE_ACCOUNT": env("GCP_BUILD_SERVICE_ACCOUNT", default=""),
 }
 

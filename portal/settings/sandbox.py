@@ -11,9 +11,9 @@ from .base import GCP, env
 
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 GCP["API_ENDPOINT"] = GCP["API_ENDPOINT"] or SANDBOX_URL
-# The sandbox's default Cloud Build identity (its project number is 123456789012).
+# The build account the sandbox's project is set up with (sandbox/act_as.py).
 GCP["BUILD_SERVICE_ACCOUNT"] = (
-    GCP["BUILD_SERVICE_ACCOUNT"] or "123456789012-compute@developer.gserviceaccount.com"
+    GCP["BUILD_SERVICE_ACCOUNT"] or f"hangar-builder@{GCP['PROJECT']}.iam.gserviceaccount.com"
 )
 
 _sandbox_host = SANDBOX_URL.split("://", 1)[-1].rstrip("/")

@@ -29,6 +29,7 @@ ROLLOUT |= {
     "RECONCILE_EVERY_SECONDS": env.float("ROLLOUT_RECONCILE_EVERY_SECONDS", default=1.0),
     "LOST_TASK_SECONDS": env.float("ROLLOUT_LOST_TASK_SECONDS", default=5.0),
     "LATE_REQUEST_SECONDS": env.float("ROLLOUT_LATE_REQUEST_SECONDS", default=6.0),
+    "ACCOUNT_PROPAGATION_SECONDS": env.float("ROLLOUT_ACCOUNT_PROPAGATION_SECONDS", default=20.0),
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=20.0),
 }
 # Short, so a test can hold a request past it (sandbox delay faults) without waiting long.

@@ -78,9 +78,12 @@ def test_seed_002_service_mounts_the_weights_bucket_read_only():
     keys = [s.key for s in p.steps]
     assert keys == [
         "ensure_service_account",
+        "grant_act_as",
         "grant_secret_access",
+        "grant_builder_secret_access",
         "ensure_bucket",
         "grant_bucket_reader",
+        "grant_builder_bucket_writer",
         "download_weights",
         "deploy_service",
         "grant_invoker",
@@ -90,6 +93,20 @@ def test_seed_002_service_mounts_the_weights_bucket_read_only():
     ]
     download = p.step("download_weights").request.body
     cloudbuild_v1.Build.from_json(json.dumps(download))
+    # The build runs as the build account, which the plan lets write this bucket only.
+    builder = f"serviceAccount:{CTX.builder}"
+    assert download["serviceAccount"].endswith(f"/serviceAccounts/{CTX.builder}")
+    assert p.step("grant_builder_bucket_writer").params == {
+        "bucket": bucket,
+        "member": builder,
+        "role": "roles/storage.objectUser",
+    }
+    assert p.step("grant_builder_secret_access").params["member"] == builder
+    act_as = p.step("grant_act_as").params
+    assert (act_as["role"], act_as["member"]) == (
+        "roles/iam.serviceAccountUser",
+        f"serviceAccount:{CTX.portal_service_account}",
+    )
     assert download["steps"][0]["secretEnv"] == ["HF_TOKEN"]
     assert download["steps"][1]["args"][-1] == f"gs://{bucket}/google/gemma-3-1b-it"
 

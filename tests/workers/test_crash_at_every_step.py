@@ -65,7 +65,7 @@ def _roll_with_crashes(deployment, until, timeout=90):
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_a_worker_lost_at_every_step_boundary_is_replaced_without_duplicates(variant, sandbox):
-    sandbox.config(operation_delay=0.05, model_load_delay=0.05)
+    sandbox.config(operation_delay=0.05, model_load_delay=0.05, account_propagation_delay=0.3)
     spec = VARIANTS[variant]
     deployment = deployment_for(variant, spec, TeamFactory(slug="crash-team"), "crash-demo")
 

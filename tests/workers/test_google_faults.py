@@ -34,7 +34,7 @@ _CALLS: dict[str, list[tuple[str, str]]] = {}
 
 @pytest.fixture
 def fast(settings, sandbox):
-    sandbox.config(operation_delay=0.05, model_load_delay=0.05)
+    sandbox.config(operation_delay=0.05, model_load_delay=0.05, account_propagation_delay=0.3)
     settings.GCP = {**settings.GCP, "HTTP_TIMEOUT_SECONDS": 0.5}
     # Above HELD - HTTP_TIMEOUT_SECONDS: a late create lands while the step still looks.
     settings.ROLLOUT = {**settings.ROLLOUT, "LATE_REQUEST_SECONDS": 1.5, "MAX_RETRIES": 10}
@@ -57,7 +57,7 @@ def _calls(variant, sandbox):
         _CALLS[variant] = google_calls(sandbox.requests())
         deployment.delete()
         sandbox.reset()
-        sandbox.config(operation_delay=0.05, model_load_delay=0.05)
+        sandbox.config(operation_delay=0.05, model_load_delay=0.05, account_propagation_delay=0.3)
     return _CALLS[variant]
 
 

@@ -55,7 +55,8 @@ def build_body(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -
         "images": [image],
         "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
         "timeout": BUILD_TIMEOUT,
-        "options": {"machineType": BUILD_MACHINE_TYPE},
+        "serviceAccount": cloud_build.build_account(ctx),
+        "options": {"machineType": BUILD_MACHINE_TYPE, "logging": cloud_build.BUILD_LOGGING},
     }
 
 

@@ -94,7 +94,8 @@ def _build_common(
     common: dict[str, object] = {
         "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
         "timeout": BUILD_TIMEOUT,
-        "options": {"machineType": BUILD_MACHINE_TYPE},
+        "serviceAccount": cloud_build.build_account(ctx),
+        "options": {"machineType": BUILD_MACHINE_TYPE, "logging": cloud_build.BUILD_LOGGING},
     }
     if spec.needs_hf_token:
         common["availableSecrets"] = _available_secrets(ref, ctx)

@@ -18,23 +18,31 @@ TARGET = "cloud-run-vllm"
 
 
 def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    member = f"serviceAccount:{bodies.service_account_email(ref, ctx)}"
+    email = bodies.service_account_email(ref, ctx)
     steps = [
         iam_steps.ensure_service_account(
             ctx,
             account_id=bodies.service_account_id(ref),
             body=bodies.service_account_body(ref),
             display_name="Hangar " + ref.slug,
-        )
+        ),
+        iam_steps.grant_act_as(ctx, email=email),
     ]
     if spec.needs_hf_token:
-        steps.append(
+        steps += [
             iam_steps.grant_secret_accessor(
                 secret=bodies.secret_name(ref, ctx),
-                member=member,
+                member=f"serviceAccount:{email}",
                 title="Let the service account read the team's Hugging Face token",
-            )
-        )
+            ),
+            # The build downloads gated weights with the token, as the build account.
+            iam_steps.grant_secret_accessor(
+                secret=bodies.secret_name(ref, ctx),
+                member=f"serviceAccount:{ctx.builder}",
+                title="Let the build account read the team's Hugging Face token",
+                key="grant_builder_secret_access",
+            ),
+        ]
     return steps
 
 
@@ -76,6 +84,11 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
         ),
         iam_steps.grant_bucket_reader(
             bucket=bucket, member=member, title="Let the service account read the weights"
+        ),
+        iam_steps.grant_bucket_writer(
+            bucket=bucket,
+            member=f"serviceAccount:{ctx.builder}",
+            title="Let the build account write the weights into the bucket",
         ),
         cloud_build.run_build(
             ref,

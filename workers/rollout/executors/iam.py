@@ -2,6 +2,7 @@
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded
 from workers.gcp import iam
+from workers.rollout.executors.propagation import waits_for_new_accounts
 
 
 def ensure_service_account(claim: StepClaim) -> StepResult:
@@ -18,6 +19,7 @@ def delete_service_account(claim: StepClaim) -> StepResult:
     return Succeeded("Deleted." if deleted else "The service account was already gone.")
 
 
+@waits_for_new_accounts
 def grant_service_account_role(claim: StepClaim) -> StepResult:
     params = claim.step.params
     changed = iam.grant_service_account_role(

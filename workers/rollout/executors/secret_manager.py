@@ -4,8 +4,10 @@ from google.api_core import exceptions as gexc
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded
 from workers.gcp import secret_manager
+from workers.rollout.executors.propagation import waits_for_new_accounts
 
 
+@waits_for_new_accounts
 def grant_accessor(claim: StepClaim) -> StepResult:
     params = claim.step.params
     try:

@@ -2,6 +2,7 @@
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded
 from workers.gcp import storage
+from workers.rollout.executors.propagation import waits_for_new_accounts
 
 
 def ensure_bucket(claim: StepClaim) -> StepResult:
@@ -14,6 +15,7 @@ def ensure_bucket(claim: StepClaim) -> StepResult:
     )
 
 
+@waits_for_new_accounts
 def grant_bucket_role(claim: StepClaim) -> StepResult:
     params = claim.step.params
     changed = storage.grant_bucket_role(
