@@ -49,7 +49,9 @@ def test_team_admin_creates_a_token_shown_once_and_revokes_it(client, api, team,
     response = client.post(reverse("team-token-create", args=[team.slug]), {"name": "ci"})
     html = response.content.decode()
     token = ApiToken.objects.get(name="ci")
-    secret = html.split("<pre><code>")[1].split("</code></pre>")[0]
+    secret = html.split('<code id="new-token-secret">')[1].split("</code>")[0]
+    assert 'data-copy="#new-token-secret"' in html  # a copy button
+    assert "It cannot approve spend." in html  # and what the token can do
     assert secret.startswith(f"hgr_{token.prefix}_")
     assert secret not in token.key_hash
     assert secret not in page(client, reverse("team-detail", args=[team.slug]))  # never again
