@@ -104,7 +104,12 @@ class DeploymentSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
-    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, default=None, allow_null=True
+    )
+    endpoint_url = serializers.CharField(
+        read_only=True, help_text="The model server's address once ready; empty until then."
+    )
     failure = serializers.SerializerMethodField()
     estimate = serializers.SerializerMethodField(
         help_text="The estimate it was approved with (price table version included); "
