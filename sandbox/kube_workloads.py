@@ -249,3 +249,10 @@ def _load_weights(
         f"Back-off restarting failed container {container['name']} in pod {pod['metadata']['name']}"
     )
     event(store, pod, "BackOff", back_off, warning=True, component="kubelet")
+    # The kubelet restarts it with a doubling back-off (10 s, 20 s, ... 5 min on a real
+    # node; here the model-load delay, doubling up to 8 times it); each start reads the
+    # bucket again, so a binding granted meanwhile lets it come up.
+    restarts = pod["status"]["containerStatuses"][0]["restartCount"]
+    delay = float(store.state.config.model_load_delay) * min(2 ** (restarts - 1), 8)
+    retry = _while_alive(store, pod, lambda: _load_weights(store, pod, deployment, ksa_name))
+    store.later(time.time() + delay, retry)

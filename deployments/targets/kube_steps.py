@@ -83,3 +83,23 @@ def delete_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any])
         required_role=ADMIN if kind in ADMIN_KINDS else DEVELOPER,
         params={"cluster": cluster, **_ref(manifest)},
     )
+
+
+def wait_available_step(
+    *, cluster: int, namespace: str, name: str, selector: dict[str, str]
+) -> Step:
+    """Wait (polled) until the Deployment is Available, for up to 30 minutes."""
+    return Step(
+        key="wait_available",
+        title=f"Wait for {name} to be Available (GPU node, image, weights)",
+        action="kube.wait_available",
+        request=ApiRequest(
+            "kubernetes", "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+        ),
+        cli=(
+            f"kubectl -n {namespace} wait --for=condition=Available --timeout=1800s "
+            f"deployment/{name}"
+        ),
+        required_role=DEVELOPER,
+        params={"cluster": cluster, "namespace": namespace, "name": name, "selector": selector},
+    )

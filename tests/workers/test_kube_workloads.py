@@ -175,3 +175,69 @@ def test_progress_deadline_exceeded(sandbox, conn):
         what="the deadline",
     )
     assert timed_out
+
+
+# -- the wait step, as the runner calls it -------------------------------------------
+
+
+@pytest.fixture
+def wait_step(conn):
+    from clusters.models import Cluster
+    from deployments.targets.kube_steps import wait_available_step
+
+    cluster = Cluster.objects.create(
+        project=PROJECT, location="us-central1", name="kube", status="ready",
+        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
+    )  # fmt: skip
+    return wait_available_step(
+        cluster=cluster.pk, namespace=NS, name="gemma-26b", selector={"app": "gemma-26b"}
+    )
+
+
+def run_wait(step, operation=""):
+    from tests.workers.test_kube import _claim
+    from workers.rollout.executors import EXECUTORS
+
+    return EXECUTORS["kube.wait_available"](_claim(step, operation))
+
+
+def test_wait_step_succeeds_once_available(sandbox, conn, wait_step):
+    from deployments.services.rollout import Succeeded, Waiting
+
+    sandbox.config(operation_delay=0.5, model_load_delay=3)
+    s = server(universe=UNIVERSE)
+    apply_all(conn, server(universe=UNIVERSE, gsa_email=google_side(s.bucket, s.ksa)))
+    first = run_wait(wait_step)  # the weights take the model-load delay to read
+    assert isinstance(first, Waiting)
+    result = wait_for(lambda: isinstance(r := run_wait(wait_step), Succeeded) and r, what="ok")
+    assert "Available" in result.message
+
+
+def test_wait_step_shows_why_it_waits_then_fails_on_the_deadline(sandbox, conn, wait_step):
+    from deployments.services.rollout import Failed, Waiting
+
+    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    apply_all(conn, s)
+    waiting = wait_for(
+        lambda: isinstance(r := run_wait(wait_step), Waiting) and "FailedScheduling" in r.message
+        and r,
+        what="the scheduling news",
+    )  # fmt: skip
+    assert "Insufficient nvidia.com/gpu" in waiting.message
+    stuck = manifests.deployment(s)
+    stuck["spec"]["progressDeadlineSeconds"] = 1
+    kube.apply(conn, stuck)
+    failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
+    assert "timed out progressing" in failed.error
+
+
+def test_wait_step_fails_fast_on_a_crash_loop(sandbox, conn, wait_step):
+    from deployments.services.rollout import Failed
+
+    sandbox.config(operation_delay=0.2, model_load_delay=0.2)
+    s = server(universe=UNIVERSE)
+    apply_all(conn, server(universe=UNIVERSE, gsa_email=google_side(s.bucket, s.ksa, bind=False)))
+    # Each restart is a new read of the bucket, as the kubelet restarts the container.
+    failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
+    assert "crash-loops" in failed.error
+    assert "getAccessToken" in failed.error

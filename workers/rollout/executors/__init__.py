@@ -17,6 +17,7 @@ from workers.rollout.executors import (
     endpoint,
     iam,
     kube,
+    kube_rollout,
     secret_manager,
     storage,
 )
@@ -40,6 +41,7 @@ EXECUTORS: dict[str, Executor] = {
     "iam.grant_service_account_role": iam.grant_service_account_role,
     "kube.apply": kube.apply,
     "kube.delete": kube.delete,
+    "kube.wait_available": kube_rollout.wait_available,
     "secret_manager.grant_accessor": secret_manager.grant_accessor,
     "secret_manager.revoke_accessor": secret_manager.revoke_accessor,
     "storage.ensure_bucket": storage.ensure_bucket,

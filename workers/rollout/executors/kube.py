@@ -8,7 +8,7 @@ from deployments.services.rollout import StepClaim, StepResult, Succeeded, Waiti
 from workers.gcp import kube
 
 
-def _conn(params: dict[str, Any]) -> kube.ClusterConn:
+def conn_for(params: dict[str, Any]) -> kube.ClusterConn:
     endpoint, ca = cluster_endpoint(cluster_id=int(params["cluster"]))
     return kube.ClusterConn(endpoint, ca)
 
@@ -20,7 +20,7 @@ def _named(params: dict[str, Any]) -> str:
 
 def apply(claim: StepClaim) -> StepResult:
     params = claim.step.params
-    applied = kube.apply(_conn(params), claim.step.request.body or {})
+    applied = kube.apply(conn_for(params), claim.step.request.body or {})
     generation = applied.get("metadata", {}).get("generation")
     return Succeeded(f"Applied {_named(params)} (generation {generation}).")
 
@@ -28,7 +28,7 @@ def apply(claim: StepClaim) -> StepResult:
 def delete(claim: StepClaim) -> StepResult:
     """Ask once, then look until the API server no longer has it; never sleeps."""
     params = claim.step.params
-    conn = _conn(params)
+    conn = conn_for(params)
     where = (params["api_version"], params["kind"], params["name"], params.get("namespace"))
     if not claim.operation:
         if not kube.delete(conn, *where):
