@@ -1,46 +1,89 @@
 """Calling a deployed model server the way any client of the private endpoint must: with
-the credential its target declares (workers/gcp/endpoint_credentials.py)."""
+the credential its target declares (workers/gcp/endpoint_credentials.py).
 
+A redirect is followed only on the endpoint's own origin: the request carries the portal's
+credential, which must never reach another host (OWASP SSRF prevention: re-validate each
+hop, or do not follow). A reply is read to a bound, and a failing one is kept only as a
+short excerpt of its body's message (no headers, echoed credentials redacted) before it
+reaches an event, a log or a person.
+"""
+
+import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from playground.protocols import clean_text, error_text
 from workers.gcp.endpoint_credentials import upstream_headers_now
+
+# A chat or health reply is small; an endpoint that sends more is not read further.
+MAX_REPLY_BYTES = 1 << 20
+MAX_REDIRECTS = 3
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
 class EndpointReply:
     status: int
     body: Any
+    # For a failing reply: a short, cleaned excerpt of what the endpoint said.
     text: str
 
 
 def post_json(
     *, address: str, credential: str, path: str, body: dict[str, Any], timeout: float
 ) -> EndpointReply:
-    response = requests.post(
-        address.rstrip("/") + path,
-        json=body,
-        headers=upstream_headers_now(credential=credential, endpoint_url=address),
-        timeout=timeout,
-    )
-    return _reply(response)
+    return _send("POST", address, credential, path, timeout, body)
 
 
 def get(*, address: str, credential: str, path: str, timeout: float) -> EndpointReply:
     """A GET, e.g. vLLM's /health."""
-    response = requests.get(
-        address.rstrip("/") + path,
-        headers=upstream_headers_now(credential=credential, endpoint_url=address),
-        timeout=timeout,
-    )
-    return _reply(response)
+    return _send("GET", address, credential, path, timeout, None)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def _send(
+    method: str, address: str, credential: str, path: str, timeout: float, body: Any
+) -> EndpointReply:
+    url = address.rstrip("/") + path
+    headers = upstream_headers_now(credential=credential, endpoint_url=address)
+    for _ in range(MAX_REDIRECTS + 1):
+        response = requests.request(
+            method, url, json=body, headers=headers, timeout=timeout,
+            allow_redirects=False, stream=True,
+        )  # fmt: skip
+        with response:
+            location = response.headers.get("Location", "")
+            if response.status_code not in REDIRECTS or not location:
+                return _reply(response)
+            target = urljoin(url, location)
+            if _origin(target) != _origin(address):
+                return EndpointReply(
+                    response.status_code,
+                    None,
+                    f"redirected to another host ({_origin(target)[1] or target[:80]}); "
+                    "not followed",
+                )
+            url = target
+    return EndpointReply(response.status_code, None, f"more than {MAX_REDIRECTS} redirects")
 
 
 def _reply(response: requests.Response) -> EndpointReply:
+    raw = response.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
+    if len(raw) > MAX_REPLY_BYTES:
+        return EndpointReply(response.status_code, None, f"reply over {MAX_REPLY_BYTES} bytes")
     try:
-        parsed = response.json()
-    except ValueError:
+        parsed = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
         parsed = None
-    return EndpointReply(status=response.status_code, body=parsed, text=response.text[:500])
+    # A failing reply: only its message. A reply that is not what the step wanted: a
+    # short excerpt. Both cleaned (credentials it may echo redacted, 300 characters).
+    failing = response.status_code >= 400 or parsed is None
+    text = error_text(raw) if failing else clean_text(raw.decode("utf-8", "replace"))
+    return EndpointReply(status=response.status_code, body=parsed, text=text)
