@@ -3,6 +3,8 @@ the first chunk was asked for (when the relay never started)."""
 
 import asyncio
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -59,10 +61,10 @@ async def _client_gone_before_the_first_chunk(monkeypatch) -> bool:
     )
     assert reply.status == 200
 
-    async def receive() -> dict[str, str]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         raise OSError("the client has gone")  # as the server says when the socket is closed
 
     with pytest.raises(OSError, match="gone"):

@@ -4,6 +4,8 @@ and cleaned, never with the credential Hangar sent it; odd shapes are no 5xx."""
 import asyncio
 import json
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -90,13 +92,13 @@ def test_lean_routes_refuse_a_host_not_allowed(settings):
 
     settings.ALLOWED_HOSTS = ["hangar.example.com"]
     settings.PLAYGROUND = {**settings.PLAYGROUND, "LEAN_ROUTES": True}
-    sent: list[dict] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def run() -> None:
-        async def receive() -> dict:
+        async def receive() -> MutableMapping[str, Any]:
             return {"type": "http.request", "body": b"{}", "more_body": False}
 
-        async def send(message: dict) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
 
         async def django_app(scope, receive, send) -> None:
