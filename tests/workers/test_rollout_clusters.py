@@ -143,3 +143,23 @@ def test_permission_denied_names_the_role(sandbox, worker, admin):
     cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
     assert cluster.status == ClusterStatus.FAILED
     assert "roles/container.admin" in cluster.failure_hint
+
+
+def test_worker_killed_while_the_cluster_is_created_is_replaced_without_a_second_create(
+    sandbox, start_worker, admin
+):
+    from tests.workers.helpers import wait_until
+
+    sandbox.config(operation_delay=4)  # long enough to kill the worker while GKE works
+    first = start_worker()
+    cluster = cluster_create(**WHERE, name="llm-ap", release_channel="RAPID", teams=[], by=admin)
+
+    def create_waiting():
+        return cluster.events.filter(step="create_cluster", outcome=Outcome.WAITING).exists()
+
+    wait_until(create_waiting, timeout=30, message="the create to be running")
+    first.kill()
+    start_worker()  # its beat finds the stalled cluster and moves it on
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED, timeout=90)
+    assert cluster.status == ClusterStatus.READY, cluster.failure_message
+    assert len(sandbox.requests(path_regex="/clusters$", method="POST")) == 1
