@@ -38,6 +38,8 @@ class ControlPlane:
     # What the Kubernetes API holds: sandbox/kube_api.py's store.
     kube: Any = None
     runner: web.AppRunner | None = None
+    # vLLM's counters per proxied Service, kept across requests.
+    metrics: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
+from sandbox import kube_proxy
 from sandbox import kube_resources as res
 from sandbox.kube_store import KubeError, KubeStore
 from sandbox.kube_validation import Invalid, Undeclared, check_rules, check_schema
@@ -204,7 +205,7 @@ def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Resp
     )
 
 
-async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.Response:
+async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.StreamResponse:
     store: KubeStore = plane.kube
     state.advance()
     store.settle()
@@ -214,6 +215,12 @@ async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web
         found = _discovery(request.path, plane)
         if found is not None:
             return web.json_response(found)
+    try:
+        proxied = await kube_proxy.handle(request, state, store, plane.metrics)
+    except KubeError as exc:
+        return status(exc.code, exc.reason, exc.message, **exc.details)
+    if proxied is not None:
+        return proxied
     target = res.parse_path(request.path)
     if target is None or target.subresource:
         return status(404, "NotFound", "the server could not find the requested resource")

@@ -241,3 +241,41 @@ def test_wait_step_fails_fast_on_a_crash_loop(sandbox, conn, wait_step):
     failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
     assert "crash-loops" in failed.error
     assert "getAccessToken" in failed.error
+
+
+# -- the service proxy: no load balancer, the API server in between ---------------------
+
+
+def test_chat_through_the_api_servers_service_proxy(sandbox, conn):
+    import json
+
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    s = server(universe=UNIVERSE)
+    apply_all(conn, server(universe=UNIVERSE, gsa_email=google_side(s.bucket, s.ksa)))
+    health = kube.proxy_path(NS, "gemma-26b", 8080, "/health")
+    first = kube.proxy(conn, "GET", health)
+    if first.status == 503:  # not ready yet: the API server has no endpoint to send it to
+        assert b"no endpoints available" in first.data
+    wait_for(lambda: kube.proxy(conn, "GET", health).status == 200, what="the model to be ready")
+    chat = kube.proxy_path(NS, "gemma-26b", 8080, "/v1/chat/completions")
+    body = {"model": "google/gemma-4-26B-A4B-it",
+            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}  # fmt: skip
+    reply = kube.proxy(conn, "POST", chat, body)
+    assert reply.status == 200
+    assert json.loads(reply.data)["choices"][0]["message"]["content"]
+
+    streamed = kube.proxy(conn, "POST", chat, {**body, "stream": True})
+    assert streamed.status == 200
+    assert streamed.headers["Content-Type"].startswith("text/event-stream")
+    chunks = b"".join(streamed.stream(64))
+    assert chunks.rstrip().endswith(b"data: [DONE]")
+
+    unknown = kube.proxy(conn, "POST", chat, {**body, "model": "gemma"})
+    assert unknown.status == 404
+
+
+def test_the_proxy_wants_google_credentials(sandbox, conn):
+    import requests
+
+    url = f"https://{conn.endpoint}" + kube.proxy_path(NS, "gemma-26b", 8080, "/health")
+    assert requests.get(url, verify=False, timeout=10).status_code == 401  # noqa: S501

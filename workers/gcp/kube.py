@@ -166,3 +166,34 @@ def list_objects(
         field_selector=field_selector,
     )
     return [dict(item) for item in found.to_dict().get("items", [])]
+
+
+def proxy_path(namespace: str, service: str, port: int | str, path: str) -> str:
+    """The API server's proxy to a Service: how Hangar reaches a model server that has no
+    load balancer (https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/)."""
+    return f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
+
+
+def proxy(
+    conn: ClusterConn,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+) -> urllib3.BaseHTTPResponse:
+    """Send a request through the API server's service proxy (`path` from proxy_path) with
+    the portal's Google credentials; the response is not read, so a stream can be."""
+    api = dynamic_client(conn).client
+    cfg = api.configuration
+    headers = {"Accept": "*/*", "Authorization": cfg.get_api_key_with_prefix("BearerToken")}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        response = api.rest_client.request(
+            method, f"{cfg.host}{path}", headers=headers, body=body,
+            _request_timeout=timeout or call_timeout(),
+        )  # fmt: skip
+    except urllib3.exceptions.HTTPError as exc:
+        raise ConnectionError(f"Could not reach the cluster's API server: {exc}") from exc
+    return response.response
