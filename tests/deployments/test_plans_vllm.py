@@ -151,3 +151,25 @@ def test_service_account_and_bucket_names_fit_google_limits():
     account = cloud_run_vllm.bodies.service_account_id(long)
     assert 6 <= len(account) <= 30
     assert len(cloud_run_vllm.bodies.bucket_name(long, CTX)) <= 63
+
+
+def test_defaults_that_depart_from_the_seed_say_why_and_stay_within_googles_limits():
+    from deployments.targets.cloud_run.fields import MAX_CONCURRENCY, MAX_TIMEOUT_SECONDS
+    from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
+    from deployments.targets.fields import declared
+
+    concurrency = declared(CloudRunVllmSpec, "concurrency")
+    timeout = declared(CloudRunVllmSpec, "timeout_seconds")
+    assert "gcloud's 80" in concurrency.help and "gcloud's 300" in timeout.help
+    spec = CloudRunVllmSpec(model="gemma-3-1b-it")
+    assert 1 <= spec.concurrency <= MAX_CONCURRENCY
+    assert 1 <= spec.timeout_seconds <= MAX_TIMEOUT_SECONDS
+    probe = (
+        plan(model="gemma-3-1b-it")
+        .step("deploy_service")
+        .request.body["template"]["containers"][0]["startupProbe"]
+    )
+    window = probe["periodSeconds"] * probe["failureThreshold"]
+    assert window == 1200
+    assert window <= cloud_run_vllm.bodies.GPU_STARTUP_WINDOW_MAX_SECONDS
+    assert 1 <= probe["periodSeconds"] <= 240 and probe["timeoutSeconds"] <= probe["periodSeconds"]

@@ -132,10 +132,16 @@ def max_instances(default: int = 1) -> Any:
 
 
 def timeout_seconds(default: int = 600) -> Any:
+    # 600 s, not gcloud's 300 s (seed 002 deploys with gcloud's default): a long generation
+    # and the first request of a cold start, which waits for the weights to load, run
+    # past 300 s. Cloud Run allows up to 3600 s
+    # (https://cloud.google.com/run/docs/configuring/request-timeout).
     return int_field(
         default,
         label="Request timeout (s)",
-        help="how long one request may run; long generations need more.",
+        help=f"how long one request may run. {default} s rather than gcloud's 300 s: a long "
+        "generation, or the first request after a cold start (it waits for the weights), "
+        f"takes longer. Cloud Run allows up to {MAX_TIMEOUT_SECONDS} s.",
         cli="--timeout",
         minimum=1,
         maximum=MAX_TIMEOUT_SECONDS,

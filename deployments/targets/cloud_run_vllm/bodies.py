@@ -24,6 +24,15 @@ DOCKER_SECRET_ID = "hf_token"  # noqa: S105 - the id of the BuildKit secret moun
 HF_HOME = "/model-cache"
 WEIGHTS_MOUNT = "/models"
 WEIGHTS_VOLUME = "weights"
+# The startup probe's window, failureThreshold x periodSeconds: 1200 s, where Cloud Run's
+# default TCP probe gives 240 s. Loading a multi-GB model from a bucket mount onto the GPU
+# takes minutes. Cloud Run documents the window up to 600 s, and 1800 s on GPU instances
+# (https://cloud.google.com/run/docs/configuring/jobs/healthchecks, "1800 for GPU"; the
+# services page, https://cloud.google.com/run/docs/configuring/healthchecks, sets the same
+# fields), and periodSeconds from 1 to 240.
+STARTUP_PROBE_PERIOD_SECONDS = 10
+STARTUP_PROBE_FAILURES = 120
+GPU_STARTUP_WINDOW_MAX_SECONDS = 1800
 # vLLM's own server module: the same entry point whichever tag of the image runs.
 VLLM_COMMAND = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
 
@@ -248,9 +257,9 @@ def service_body(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
         # vLLM listens only once the weights are on the GPU; /health then answers 200.
         "startupProbe": {
             "httpGet": {"path": "/health", "port": VLLM_PORT},
-            "periodSeconds": 10,
+            "periodSeconds": STARTUP_PROBE_PERIOD_SECONDS,
             "timeoutSeconds": 5,
-            "failureThreshold": 120,
+            "failureThreshold": STARTUP_PROBE_FAILURES,
         },
     }
     template: dict[str, object] = {

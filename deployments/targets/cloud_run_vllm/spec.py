@@ -97,9 +97,16 @@ class CloudRunVllmSpec(CloudRunSpec):
         maximum_reason="the longest context of any model in the catalog",
         optional=True,
     )
+    # 16, not gcloud's 80 (seed 002 keeps gcloud's default): Google's GPU guidance sizes
+    # concurrency to what the model server runs at once (instances x parallel queries +
+    # batch, https://cloud.google.com/run/docs/configuring/services/gpu-best-practices);
+    # requests beyond it queue inside vLLM, where Cloud Run cannot see them to scale out.
+    # Cloud Run allows 1 to 1000 (https://cloud.google.com/run/docs/about-concurrency).
     concurrency: int = cloud_run.concurrency(
         16,
-        help="requests Cloud Run sends to one instance at once; vLLM batches them on the GPU.",
+        help="requests Cloud Run sends to one instance at once; vLLM batches them on the GPU. "
+        "16 rather than gcloud's 80: past what vLLM runs at once, requests wait inside vLLM "
+        "where Cloud Run cannot see them to add an instance (Google's GPU guidance).",
     )
     min_instances: int = cloud_run.min_instances()
     max_instances: int = cloud_run.max_instances()
