@@ -21,6 +21,7 @@ from sandbox import (
     faults,
     iam_admin,
     iam_sa_policy,
+    logging_api,
     metadata,
     model_server,
     operations_api,
@@ -46,6 +47,7 @@ def all_routes() -> list[Route]:
         *secret_manager.routes(),
         *iam_admin.routes(),
         *iam_sa_policy.routes(),
+        *logging_api.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])
