@@ -55,14 +55,19 @@ def _parse_date(raw: str) -> date | None:
         return None
 
 
+def _filter_text(request: HttpRequest, name: str) -> str:
+    # Postgres refuses NUL in any query; no action, slug or username holds one.
+    return request.GET.get(name, "").replace("\x00", "").strip()[:200]
+
+
 @login_required
 @require_GET
 def audit_view(request: HttpRequest) -> HttpResponseBase:
     _require_admin(request)
     filters: dict[str, Any] = {
-        "action": request.GET.get("action", "").strip(),
-        "team": request.GET.get("team", "").strip(),
-        "actor": request.GET.get("actor", "").strip(),
+        "action": _filter_text(request, "action"),
+        "team": _filter_text(request, "team"),
+        "actor": _filter_text(request, "actor"),
         "since": _parse_date(request.GET.get("since", "")),
         "until": _parse_date(request.GET.get("until", "")),
     }

@@ -57,3 +57,12 @@ def test_a_malformed_token_is_a_401(api, header):
     response = api.get("/api/v1/deployments/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401, response.content[:300]
     assert response.json()["error"]["message"] == "Malformed API token."
+
+
+@pytest.mark.parametrize("param", ["action", "team", "actor"])
+@pytest.mark.parametrize("export", ["", "&format=csv"])
+def test_audit_filters_with_a_nul_are_no_5xx(client, approver, param, export):
+    client.force_login(approver)
+    response = client.get(f"/audit/?{param}=a%00b{export}")
+    assert response.status_code == 200
+    b"".join(response.streaming_content) if response.streaming else response.content
