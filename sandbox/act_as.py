@@ -44,6 +44,10 @@ PORTAL_ROLES = (
 )
 
 
+# Where Cloud Run offers an L4 (deployments/catalog.py), each given some quota here.
+GPU_REGIONS = ("asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4")
+
+
 def compute_account(config: Config) -> str:
     return f"{config.project_number}-compute@developer.gserviceaccount.com"
 
@@ -57,23 +61,41 @@ class ProjectSetup:
     portal_roles: set[str] = field(default_factory=set)
     # Accounts Hangar did not create that the portal holds serviceAccountUser on.
     act_as: set[str] = field(default_factory=set)
+    # APIs switched off (Service Usage), and GPUs each region may hold (Cloud Quotas).
+    disabled_services: set[str] = field(default_factory=set)
+    gpu_quota: dict[str, int] = field(default_factory=dict)
 
     def reset(self, config: Config) -> None:
         self.portal_roles = set(PORTAL_ROLES)
         self.act_as = {compute_account(config), builder_account(config)}
+        self.disabled_services = set()
+        self.gpu_quota = dict.fromkeys(GPU_REGIONS, 3)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"portal_roles": sorted(self.portal_roles), "act_as": sorted(self.act_as)}
+        return {
+            "portal_roles": sorted(self.portal_roles),
+            "act_as": sorted(self.act_as),
+            "disabled_services": sorted(self.disabled_services),
+            "gpu_quota": dict(sorted(self.gpu_quota.items())),
+        }
 
     def update(self, body: Any) -> None:
-        """`{"portal_roles": [...], "act_as": [...]}`; ValueError says what is wrong."""
-        if not isinstance(body, dict) or set(body) - {"portal_roles", "act_as"}:
-            raise ValueError('expected {"portal_roles": [...], "act_as": [...]}')
-        for key, value in body.items():
+        """Replace what `body` names; ValueError says what is wrong."""
+        if not isinstance(body, dict) or set(body) - set(self.as_dict()):
+            raise ValueError(f"expected an object with some of {sorted(self.as_dict())}")
+        quota = body.get("gpu_quota", self.gpu_quota)
+        if not isinstance(quota, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in quota.values()
+        ):
+            raise ValueError("gpu_quota maps a region to a whole number of GPUs")
+        for key in ("portal_roles", "act_as", "disabled_services"):
+            value = body.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} is a list of strings")
         self.portal_roles = set(body.get("portal_roles", self.portal_roles))
         self.act_as = set(body.get("act_as", self.act_as))
+        self.disabled_services = set(body.get("disabled_services", self.disabled_services))
+        self.gpu_quota = dict(quota)
 
 
 def check_act_as(state: State, email: str) -> None:

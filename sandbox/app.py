@@ -25,6 +25,7 @@ from sandbox import (
     metadata,
     model_server,
     operations_api,
+    project_apis,
     secret_manager,
     storage,
 )
@@ -47,6 +48,7 @@ def all_routes() -> list[Route]:
         *secret_manager.routes(),
         *iam_admin.routes(),
         *iam_sa_policy.routes(),
+        *project_apis.routes(),
         *logging_api.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.

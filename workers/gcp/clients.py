@@ -38,3 +38,19 @@ def make_client(client_class: type) -> Any:
     return client_class(
         transport="rest", credentials=credentials(), client_options=client_options()
     )
+
+
+def rest(google_host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One REST call for the APIs without a REST client here (IAM Admin, Resource Manager,
+    Service Usage, Cloud Quotas): the same credentials, endpoint override and errors
+    (google.api_core exceptions) as every client."""
+    from google.api_core import exceptions as gexc
+    from google.auth.transport.requests import AuthorizedSession
+
+    base = (settings.GCP["API_ENDPOINT"] or google_host).rstrip("/")
+    response = AuthorizedSession(credentials()).request(
+        method, f"{base}{path}", json=body, timeout=call_timeout()
+    )
+    if response.status_code >= 400:
+        raise gexc.from_http_response(response)
+    return response.json() if response.content else {}

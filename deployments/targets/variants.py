@@ -1,0 +1,51 @@
+"""Every distinct plan a registered target can make, found by walking its spec's choice
+fields two at a time: what "every plan" means to the preflight (the permissions the plans
+need) and to the tests that cover every step of every plan. A new target is included
+without further work."""
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from deployments.plans.base import DeploymentRef, Plan, PlanContext
+from deployments.targets.base import TargetDef
+from deployments.targets.fields import Kind, declarations, defaults
+
+
+def valid_specs(target: TargetDef) -> Iterator[Any]:
+    spec_class = target.spec_class
+    base = {**defaults(spec_class), "model": target.initial_model}
+    choices = [
+        (name, declaration.choice_values())
+        for name, declaration, _ in declarations(spec_class)
+        if declaration.kind is Kind.CHOICE
+    ]
+    # Every pair of choice fields over all their values: enough to reach every shape two
+    # independent switches (weights source x gated model) make.
+    for (a, a_values), (b, b_values) in itertools.combinations(choices, 2):
+        for va, vb in itertools.product(a_values, b_values):
+            try:
+                spec = spec_class.from_values({**base, a: va, b: vb})
+            except (TypeError, ValueError):
+                continue
+            if not spec.errors():
+                yield spec
+
+
+def plans(target: TargetDef, spec: Any, ref: DeploymentRef, ctx: PlanContext) -> tuple[Plan, Plan]:
+    return target.deploy_plan(ref, spec, ctx), target.teardown_plan(ref, spec, ctx)
+
+
+def distinct_specs(
+    targets: list[TargetDef], ref: DeploymentRef, ctx: PlanContext
+) -> list[tuple[TargetDef, Any]]:
+    """One spec of each distinct plan shape (its steps and their actions), per target."""
+    found: dict[tuple[Any, ...], tuple[TargetDef, Any]] = {}
+    for target in targets:
+        for spec in valid_specs(target):
+            shape = tuple(
+                (p.phase.value, s.key, s.action) for p in plans(target, spec, ref, ctx)
+                for s in p.steps
+            )  # fmt: skip
+            found.setdefault((target.name, shape), (target, spec))
+    return list(found.values())

@@ -1,0 +1,49 @@
+"""What a preflight reads from Google, one call each: the permissions the portal holds
+(Resource Manager's and IAM's testIamPermissions), whether an API is on (Service Usage),
+a quota's value per region (Cloud Quotas). None of these APIs has a REST client here, so
+the calls go through clients.rest like IAM Admin's."""
+
+from typing import Any
+
+from workers.gcp.clients import rest
+
+RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com"
+IAM = "https://iam.googleapis.com"
+SERVICE_USAGE = "https://serviceusage.googleapis.com"
+CLOUD_QUOTAS = "https://cloudquotas.googleapis.com"
+
+
+def project_permissions(project: str, permissions: list[str]) -> set[str]:
+    """The subset of `permissions` the caller holds on the project."""
+    reply = rest(
+        RESOURCE_MANAGER, "POST", f"/v3/projects/{project}:testIamPermissions",
+        {"permissions": permissions},
+    )  # fmt: skip
+    return set(reply.get("permissions", []))
+
+
+def account_permissions(project: str, email: str, permissions: list[str]) -> set[str]:
+    reply = rest(
+        IAM, "POST", f"/v1/projects/{project}/serviceAccounts/{email}:testIamPermissions",
+        {"permissions": permissions},
+    )  # fmt: skip
+    return set(reply.get("permissions", []))
+
+
+def service_enabled(project: str, service: str) -> bool:
+    reply = rest(SERVICE_USAGE, "GET", f"/v1/projects/{project}/services/{service}")
+    return bool(reply.get("state") == "ENABLED")
+
+
+def quota_by_region(project: str, service: str, quota_id: str) -> dict[str, int]:
+    """A per-region quota's value in each region it names (-1: unlimited)."""
+    reply: dict[str, Any] = rest(
+        CLOUD_QUOTAS, "GET",
+        f"/v1/projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}",
+    )  # fmt: skip
+    values = {}
+    for info in reply.get("dimensionsInfos", []):
+        region = info.get("dimensions", {}).get("region")
+        if region:
+            values[region] = int(info.get("details", {}).get("value", 0))
+    return values
