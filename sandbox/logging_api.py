@@ -192,8 +192,10 @@ def _build_entries(state: State, project: str) -> list[dict[str, Any]]:
                 detail = build.failure_info.detail or "build failed"
                 lines.append(("ERROR", f"ERROR: {detail}"))
         first = build.create_time.seconds + build.create_time.nanos / 1e9
-        last = (build.finish_time.seconds or started or first) + 0.0
-        step = (last - first) / max(len(lines) - 1, 1)
+        finished = build.finish_time.seconds + build.finish_time.nanos / 1e9
+        # Times kept in whole seconds can put the end before the start; lines stay in order.
+        last = max(finished or started or first, first)
+        step = max((last - first) / max(len(lines) - 1, 1), 0.001)
         for n, (severity, text) in enumerate(lines):
             out.append(_entry(log, resource, first + n * step, n, text, severity))
     return out
