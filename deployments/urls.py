@@ -11,6 +11,7 @@ urlpatterns = [
     path("approvals/", views.deployment_approvals_view, name="approvals"),
     path("<int:pk>/", views.deployment_detail_view, name="detail"),
     path("<int:pk>/timeline/", views.deployment_timeline_view, name="timeline"),
+    path("<int:pk>/logs/", views.deployment_logs_view, name="logs"),
     path("<int:pk>/approve/", views.deployment_approve_view, name="approve"),
     path("<int:pk>/reject/", views.deployment_reject_view, name="reject"),
     path("<int:pk>/tear-down/", views.deployment_tear_down_view, name="tear_down"),

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
 from deployments.filters import deployment_filter
 from deployments.forms import request_form_class
+from deployments.logs import deployment_logs
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.selectors import (
@@ -130,6 +131,20 @@ def deployment_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of the detail page (status, endpoint, actions, timeline), for htmx polls."""
     deployment = _get_or_404(request, pk)
     return render(request, "deployments/_live.html", _live_context(request, deployment))
+
+
+@login_required
+@require_GET
+def deployment_logs_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The build's and the service's logs from Cloud Logging, for the detail page (htmx)."""
+    deployment = _get_or_404(request, pk)
+    context = {
+        "deployment": deployment,
+        "loaded": True,
+        "rolling": Status(deployment.status) in ROLLING_STATES,
+        "panels": deployment_logs(deployment=deployment),
+    }
+    return render(request, "deployments/_logs.html", context)
 
 
 @login_required

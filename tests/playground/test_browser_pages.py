@@ -153,3 +153,29 @@ def test_the_spend_chart_is_drawn_with_axes_and_labels(browser, portal_server, t
     assert (chart["x"], chart["y"]) == ("Day", "Spend (USD)")
     assert chart["labels"] >= 28
     assert any(label.startswith("$1,") for label in chart["ticks"])
+
+
+def test_the_logs_panel_shows_the_builds_lines_from_cloud_logging(
+    browser, portal_server, team, deployer, sandbox, registry_client, build_client
+):
+    from tests.sandbox import helpers
+
+    helpers.create_repository(registry_client)
+    build = helpers.wait(
+        build_client.create_build(
+            parent=helpers.PARENT,
+            build=helpers.image_build(helpers.image_uri(name="paneled"), helpers.DOCKERFILE),
+        )
+    )
+    deployment = DeploymentFactory(
+        team=team, status=Status.DEPLOYING,
+        outputs={"build": f"{helpers.PARENT}/builds/{build.id}"},
+    )  # fmt: skip
+    page = open_as(browser, portal_server, deployer)
+    page.goto(f"{portal_server.url}/deployments/{deployment.pk}/")
+
+    lines = page.wait_for_selector(".log-panel .log-lines", timeout=30_000)
+    text = lines.text_content()
+    assert text.index("DONE") < text.index(f'starting build "{build.id}"')  # newest first
+    assert f"Build {build.id}" in page.text_content(".log-panel summary")
+    assert page.query_selector("#deployment-logs .live-dot")  # re-read while it rolls
