@@ -360,15 +360,20 @@ def _schedule_check(event: DeploymentEvent, now: Any, countdown: float) -> None:
 
 
 def rollout_stalled_ids() -> list[int]:
-    """Rolling deployments whose task was lost: none queued and nothing moved for
-    STALL_SECONDS (a worker died mid-step), or the queued one overdue by LOST_TASK_SECONDS
-    (a broker restart). A task merely waiting in a long queue is neither, so the
-    reconciler never piles a second task on a busy queue."""
+    """Rolling deployments whose task was lost.
+
+    - None queued and nothing moved for STALL_SECONDS: a worker died mid-step (its task
+      had started, so nothing else will come).
+    - The queued one overdue by LOST_TASK_SECONDS while no rollout at all moved for
+      STALL_SECONDS: the queue is not being worked (a broker restart, the worker holding it
+      gone). While other rollouts move, an overdue task is waiting its turn in a long
+      queue, and another one would only lengthen it.
+    """
     now = timezone.now()
     stalled = now - timedelta(seconds=_rollout()["STALL_SECONDS"])
     lost = now - timedelta(seconds=_rollout()["LOST_TASK_SECONDS"])
-    return list(
-        Deployment.objects.filter(status__in=[s.value for s in ROLLING_STATES])
-        .filter(Q(advance_due_at__isnull=True, updated_at__lt=stalled) | Q(advance_due_at__lt=lost))
-        .values_list("pk", flat=True)
-    )
+    rolling = Deployment.objects.filter(status__in=[s.value for s in ROLLING_STATES])
+    idle = Q(advance_due_at__isnull=True, updated_at__lt=stalled)
+    if not rolling.filter(updated_at__gte=stalled).exists():
+        idle |= Q(advance_due_at__lt=lost)
+    return list(rolling.filter(idle).values_list("pk", flat=True))

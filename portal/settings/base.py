@@ -219,6 +219,8 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-rollouts": {
         "task": "workers.tasks.reconcile",
         "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
+        # A tick that waited in a long queue past the next one is dropped, not run late.
+        "options": {"expires": ROLLOUT["RECONCILE_EVERY_SECONDS"]},
     },
     "reconcile-clusters": {
         "task": "workers.tasks.reconcile_clusters",

@@ -75,13 +75,26 @@ def test_the_reconciler_never_adds_to_a_queued_or_moving_rollout(
     assert len(sent) == 20
 
 
+def test_an_overdue_task_is_not_lost_while_other_rollouts_move(
+    sent, django_capture_on_commit_callbacks, settings
+):
+    waiting, moving = _rolling(2)
+    overdue = timezone.now() - timedelta(seconds=settings.ROLLOUT["LOST_TASK_SECONDS"] + 1)
+    Deployment.objects.filter(pk=waiting.pk).update(advance_due_at=overdue)
+    Deployment.objects.filter(pk=moving.pk).update(advance_due_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile()
+    assert sent == []  # the workers are busy with a long queue, not missing a task
+
+
 def test_the_reconciler_replaces_lost_tasks_once(
     sent, django_capture_on_commit_callbacks, settings
 ):
     idle, lost, fine = _rolling(3)
     stalled = timezone.now() - timedelta(seconds=settings.ROLLOUT["STALL_SECONDS"] + 1)
     overdue = timezone.now() - timedelta(seconds=settings.ROLLOUT["LOST_TASK_SECONDS"] + 1)
-    Deployment.objects.filter(pk=idle.pk).update(updated_at=stalled)  # nothing queued
+    # Nothing has moved for a while: the queue is not being worked.
+    Deployment.objects.update(updated_at=stalled)
     Deployment.objects.filter(pk=lost.pk).update(advance_due_at=overdue)
     Deployment.objects.filter(pk=fine.pk).update(advance_due_at=timezone.now())
     for _ in range(5):
