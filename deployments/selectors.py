@@ -80,6 +80,32 @@ def deployment_timeline(*, deployment: Deployment) -> QuerySet[DeploymentEvent]:
     return deployment.events.select_related("actor")
 
 
+def step_usual_durations(*, target: str, sample: int = 20) -> dict[tuple[str, str], timedelta]:
+    """How long each (phase, step) of a target usually takes: the median of its last
+    `sample` successful runs, for the timeline's "usually about …"."""
+    from statistics import median
+
+    from deployments.choices import EventKind, Outcome
+
+    runs = (
+        DeploymentEvent.objects.filter(
+            kind=EventKind.STEP,
+            outcome=Outcome.SUCCEEDED,
+            deployment__target=target,
+            started_at__isnull=False,
+            finished_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .values_list("phase", "step", "started_at", "finished_at")[: sample * 30]
+    )
+    seconds: dict[tuple[str, str], list[float]] = {}
+    for phase, step, started, finished in runs:
+        taken = seconds.setdefault((phase, step), [])
+        if len(taken) < sample and started and finished:
+            taken.append((finished - started).total_seconds())
+    return {key: timedelta(seconds=median(values)) for key, values in seconds.items()}
+
+
 def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
     """What an approver weighs: the stored estimate, and the quotas before and after."""
     from deployments.pricing.estimator import Estimate

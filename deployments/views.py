@@ -31,6 +31,7 @@ from deployments.selectors import (
     deployment_request_values,
     deployment_review_facts,
     deployment_timeline,
+    step_usual_durations,
 )
 from deployments.services.decisions import deployment_approve, deployment_reject
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
@@ -261,16 +262,31 @@ def _step_titles(deployment: Deployment) -> dict[tuple[str, str], str]:
     return titles
 
 
+def _step_positions(deployment: Deployment) -> dict[tuple[str, str], tuple[int, int]]:
+    """(phase, step) → (N, M): the step's place in its plan, for "step N of M"."""
+    positions = {}
+    for phase in Phase:
+        steps = plan_for(deployment, phase).steps
+        for n, step in enumerate(steps, start=1):
+            positions[(phase.value, step.key)] = (n, len(steps))
+    return positions
+
+
 def _timeline_rows(
     deployment: Deployment, titles: dict[tuple[str, str], str]
 ) -> list[dict[str, Any]]:
+    positions = _step_positions(deployment)
+    usual = step_usual_durations(target=deployment.target)
     rows = []
     for event in deployment_timeline(deployment=deployment):
+        key = (event.phase, event.step)
         rows.append(
             {
                 "event": event,
-                "title": titles.get((event.phase, event.step), event.step),
+                "title": titles.get(key, event.step),
                 "duration": _duration(event),
+                "position": positions.get(key),
+                "usually": _format_seconds(usual[key]) if key in usual else "",
             }
         )
     return rows

@@ -342,6 +342,7 @@ def test_the_timeline_fragment_renders_events_and_keeps_polling_while_rolling(
     assert "by root" in html
     assert "Build the image with gemma3:4b baked in" in html
     assert "Waiting on Google" in html
+    assert "step 2 of 6" in html  # build_image, second of the deploy plan
     assert "operations/build-42" in html
     assert "Retries" in html
 
@@ -504,3 +505,31 @@ def test_the_forms_say_what_the_defaults_are_without_seed_jargon(
         assert "seed" not in html.lower()
         assert "By default:" in html
         assert 'placeholder="gemma-demo"' not in html  # no placeholder passing for a value
+
+
+def test_the_timeline_says_how_long_a_step_usually_takes(
+    client: Any, deployer: Any, approver: Any, deployment: Deployment
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import DeploymentFactory
+
+    now = timezone.now()
+    for seconds in (40, 60, 300):  # earlier rollouts of the same target
+        DeploymentEvent.objects.create(
+            deployment=DeploymentFactory(status=Status.READY), kind=EventKind.STEP,
+            phase=Phase.DEPLOY, step="build_image", outcome=Outcome.SUCCEEDED,
+            started_at=now - timedelta(seconds=seconds), finished_at=now,
+        )  # fmt: skip
+    deployment = _roll_to_deploying(deployment, approver)
+    DeploymentEvent.objects.create(
+        deployment=deployment, kind=EventKind.STEP, phase=Phase.DEPLOY, attempt=1,
+        step="build_image", outcome=Outcome.RUNNING, started_at=now,
+    )  # fmt: skip
+    client.force_login(deployer)
+
+    html = client.get(reverse("deployments:timeline", args=[deployment.pk])).content.decode()
+
+    assert "<dt>Usually</dt><dd>about 1 min 0 s</dd>" in html  # the median of 40, 60, 300 s
