@@ -31,7 +31,7 @@ def test_a_team_admin_saves_a_token_and_the_page_says_only_that_it_is_set(
     assert secret["secret"]["labels"] == {"managed-by": "hangar", "hangar-team": "ml-research"}
     # Cloud Build's identity may read it, so builds can download gated weights.
     members = [m for b in secret["iamPolicy"]["bindings"] for m in b["members"]]
-    assert members == ["serviceAccount:123456789012-compute@developer.gserviceaccount.com"]
+    assert members == ["serviceAccount:hangar-builder@hangar-sandbox.iam.gserviceaccount.com"]
 
 
 def test_saving_again_adds_a_version(team, team_admin, sandbox):
