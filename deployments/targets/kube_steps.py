@@ -6,6 +6,7 @@ the cluster's endpoint and CA when it runs the step, so a cluster whose control 
 moved is reached where it is now.
 """
 
+import json
 from typing import Any
 
 from deployments.plans.base import ApiRequest, Step
@@ -102,4 +103,38 @@ def wait_available_step(
         ),
         required_role=DEVELOPER,
         params={"cluster": cluster, "namespace": namespace, "name": name, "selector": selector},
+    )
+
+
+def proxy_call_step(
+    *,
+    key: str,
+    title: str,
+    action: str,
+    cluster: int,
+    namespace: str,
+    service: str,
+    port: int,
+    path: str,
+    body: dict[str, Any] | None = None,
+) -> Step:
+    """A call to the model server through the API server's service proxy: no load
+    balancer, the portal's Google credentials (workers/gcp/kube.py proxy)."""
+    proxied = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
+    if body is None:
+        cli = f"kubectl get --raw '{proxied}'"
+    else:
+        cli = (
+            'curl -H "Authorization: Bearer $(gcloud auth print-access-token)" '
+            f"-H 'Content-Type: application/json' -d '{json.dumps(body)}' "
+            f"--cacert cluster-ca.pem https://CLUSTER_ENDPOINT{proxied}"
+        )
+    return Step(
+        key=key,
+        title=title,
+        action=action,
+        request=ApiRequest("kubernetes", "POST" if body else "GET", proxied, body),
+        cli=cli,
+        required_role=DEVELOPER,
+        params={"cluster": cluster},
     )

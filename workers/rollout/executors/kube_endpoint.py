@@ -1,0 +1,51 @@
+"""Smoke tests of a GKE model server through the API server's service proxy: /health,
+then a real chat completion. There is no load balancer; the portal's Google credentials
+and the cluster's CA are what reach it."""
+
+import json
+from typing import Any
+
+from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded
+from workers.gcp import kube
+from workers.rollout.executors.kube import conn_for
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")[:500]
+
+
+def proxy_health(claim: StepClaim) -> StepResult:
+    request = claim.step.request
+    reply = kube.proxy(conn_for(claim.step.params), "GET", request.path)
+    if reply.status == 503:  # no ready endpoint yet, or the proxy's upstream restarting
+        return Retry(f"The service proxy answered 503: {_text(reply.data)}")
+    if reply.status != 200:
+        return Failed(
+            f"/health answered {reply.status}: {_text(reply.data)}",
+            "The container behind the Service is not vLLM's OpenAI server; check the image "
+            "and the Service's selector.",
+        )
+    return Succeeded("vLLM is healthy (through the API server's service proxy).")
+
+
+def proxy_chat(claim: StepClaim) -> StepResult:
+    request = claim.step.request
+    body: dict[str, Any] = request.body or {}
+    reply = kube.proxy(conn_for(claim.step.params), "POST", request.path, body)
+    if reply.status in (502, 503):
+        return Retry(f"The service proxy answered {reply.status}: {_text(reply.data)}")
+    content = ""
+    if reply.status == 200:
+        try:
+            choices = json.loads(reply.data).get("choices")
+        except (ValueError, AttributeError):
+            choices = None
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            content = str((choices[0].get("message") or {}).get("content") or "")
+    if not content:
+        return Failed(
+            f"The model's reply was not a chat completion ({reply.status}): {_text(reply.data)}",
+            f"vLLM serves the model as {body.get('model')!r} (--served-model-name); check the "
+            "Deployment's arguments.",
+        )
+    return Succeeded(f"The model answered: {content[:200]}")
