@@ -58,6 +58,8 @@ class ModelServer:
     max_num_seqs: int = 128
     gpu_memory_utilization: str = "0.9"
     extra_labels: dict[str, str] = field(default_factory=dict)
+    # Where in the bucket the weights are (the download puts them under the model's id).
+    weights_path: str = ""
 
     @property
     def compute_class(self) -> str:
@@ -119,7 +121,7 @@ def vllm_args(server: ModelServer) -> list[str]:
         "python", "-m", "vllm.entrypoints.openai.api_server",
         "--host=0.0.0.0",
         f"--port={PORT}",
-        f"--model=gs://{server.bucket}",
+        f"--model=gs://{server.bucket}{'/' + server.weights_path if server.weights_path else ''}",
         f"--served-model-name={server.hf_id}",
         f"--tensor-parallel-size={server.gpus}",
         f"--max-num-seqs={server.max_num_seqs}",

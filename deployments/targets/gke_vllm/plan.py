@@ -1,0 +1,218 @@
+"""Seed 003 as a plan: vLLM on a GKE Autopilot H100, weights from a bucket read through
+Workload Identity, reached only through the API server's service proxy.
+
+Deploy: the team's namespace and GPU quota; the deployment's Google account; its bucket,
+filled once by the Cloud Build download the Cloud Run bucket mode uses (seed 002) and
+readable by that account; Workload Identity for the pod's Kubernetes account; then the
+Kubernetes objects (manifests.py), the wait for Available, /health and a chat through the
+proxy. Tear down, in order: the Kubernetes objects Hangar applied (each waited until
+gone), the Google account (its Workload Identity binding goes with it), the bucket's
+objects and the bucket (its reader binding goes with it). The namespace and its quota
+are the team's and stay, as the cluster does.
+
+`GkeVllmSpec` holds what the plan needs until the target is registered with a spec of
+declared fields (deployments/targets/README.md); nothing here reads settings.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from deployments.choices import Phase
+from deployments.hf_catalog import HfModel
+from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
+from deployments.targets import cloud_build, iam_steps, kube_steps
+from deployments.targets.cloud_run_vllm import bodies as run_bodies
+from deployments.targets.endpoint import SMOKE_TEST_PROMPT
+from deployments.targets.gke_vllm import identity, manifests
+
+TARGET = "gke-vllm"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GkeVllmSpec:
+    cluster: int
+    location: str
+    hf_model: HfModel
+    machine_type: str = "a3-edgegpu-8g-nolssd"
+    accelerator: str = "nvidia-h100-80gb"
+    node_gpus: int = 8
+    gpus: int = 1
+    max_model_len: int | None = None
+    team_gpus: int = 8
+    universe: str = identity.DEFAULT_UNIVERSE
+
+    @property
+    def needs_hf_token(self) -> bool:
+        return self.hf_model.gated
+
+
+def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifests.ModelServer:
+    return manifests.ModelServer(
+        name=ref.slug,
+        namespace=identity.team_namespace(ref.team_slug),
+        labels=ref.labels,
+        hf_id=spec.hf_model.hf_id,
+        model_label=spec.hf_model.key,
+        bucket=run_bodies.bucket_name(ref, ctx),
+        weights_path=spec.hf_model.hf_id,
+        ksa=ref.slug,
+        gsa_email=gsa_email(ref, spec, ctx),
+        machine_type=spec.machine_type,
+        accelerator=spec.accelerator,
+        node_gpus=spec.node_gpus,
+        universe=spec.universe,
+        gpus=spec.gpus,
+        max_model_len=spec.max_model_len,
+    )
+
+
+def gsa_email(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> str:
+    return identity.service_account_email(
+        run_bodies.service_account_id(ref), ctx.project, spec.universe
+    )
+
+
+def _apply(spec: GkeVllmSpec, key: str, title: str, obj: dict[str, Any], **kw: Any) -> Step:
+    step = kube_steps.apply_step(key=key, title=title, cluster=spec.cluster, manifest=obj)
+    return replace(step, **kw)
+
+
+def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> list[Step]:
+    bucket = run_bodies.bucket_name(ref, ctx)
+    body = {
+        "name": bucket,
+        "location": spec.location.upper(),  # beside the cluster: no cross-region reads
+        "labels": ref.labels,
+        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
+    }
+    # The download reads only the model and whether it needs the team's token.
+    download = run_bodies.download_build_body(ref, cast(Any, spec), ctx)
+    return [
+        Step(
+            key="ensure_bucket",
+            title="Create the bucket that holds the weights",
+            action="storage.ensure_bucket",
+            request=ApiRequest("storage", "POST", f"/storage/v1/b?project={ctx.project}", body),
+            cli=(
+                f"gcloud storage buckets create gs://{bucket} --location={spec.location} "
+                "--uniform-bucket-level-access"
+            ),
+            required_role="roles/storage.admin",
+            params={"project": ctx.project, "bucket": bucket},
+        ),
+        iam_steps.grant_bucket_reader(
+            bucket=bucket,
+            member=f"serviceAccount:{gsa_email(ref, spec, ctx)}",
+            title="Let the deployment's Google account read the weights",
+        ),
+        cloud_build.run_build(
+            ref,
+            spec.location,
+            ctx,
+            key="download_weights",
+            title=f"Download {spec.hf_model.hf_id} into the bucket",
+            body=download,
+        ),
+    ]
+
+
+def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[Step]:
+    chat = {
+        "model": spec.hf_model.hf_id,
+        "max_tokens": 32,
+        "stream": False,
+        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
+    }
+    health = kube_steps.proxy_call_step(
+        key="check_health",
+        title="Check vLLM's /health through the API server's proxy",
+        action="kube.proxy_health",
+        cluster=spec.cluster,
+        namespace=namespace,
+        service=ref.slug,
+        port=manifests.PORT,
+        path="/health",
+    )
+    smoke = kube_steps.proxy_call_step(
+        key="smoke_test",
+        title="Chat with the model through the API server's proxy",
+        action="kube.proxy_chat",
+        cluster=spec.cluster,
+        namespace=namespace,
+        service=ref.slug,
+        port=manifests.PORT,
+        path="/v1/chat/completions",
+        body=chat,
+    )
+    return [health, smoke]
+
+
+def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan:
+    server = _server(ref, spec, ctx)
+    ns = server.namespace
+    account_id = run_bodies.service_account_id(ref)
+    member = identity.workload_identity_member(ctx.project, spec.universe, ns, server.ksa)
+    account: dict[str, object] = {
+        "accountId": account_id,
+        "serviceAccount": {"displayName": f"Hangar {ref.slug}"},
+    }
+    team = [
+        _apply(spec, "apply_namespace", f"The team's namespace {ns}",
+               manifests.namespace(ns, ref.team_slug)),
+        _apply(spec, "apply_quota", "The team's GPU quota, held by Kubernetes too",
+               manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus)),
+    ]  # fmt: skip
+    google = [
+        iam_steps.ensure_service_account(
+            ctx, account_id=account_id, display_name=f"Hangar {ref.slug}", body=account
+        ),
+        *_weights_steps(ref, spec, ctx),
+        iam_steps.grant_workload_identity_user(
+            project=ctx.project, email=server.gsa_email, member=member
+        ),
+    ]
+    kubernetes = [
+        _apply(spec, "apply_service_account", "The pod's account, bound to the Google one",
+               manifests.service_account(server)),
+        _apply(spec, "apply_compute_class", f"The ComputeClass: {spec.machine_type} nodes",
+               manifests.compute_class(server)),
+        _apply(spec, "apply_deployment", "vLLM's Deployment", manifests.deployment(server),
+               billing="starts"),
+        kube_steps.wait_available_step(cluster=spec.cluster, namespace=ns, name=ref.slug,
+                                       selector=server.selector),
+        _apply(spec, "apply_service", "The private Service (ClusterIP, no load balancer)",
+               manifests.service(server)),
+    ]  # fmt: skip
+    steps = [*team, *google, *kubernetes, *_smoke_steps(ref, spec, ns)]
+    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+
+
+def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan:
+    server = _server(ref, spec, ctx)
+    owned = manifests.server_objects(server)  # applied in this order; removed in reverse
+    deletes = []
+    for obj in reversed(owned):
+        step = kube_steps.delete_step(
+            key=f"delete_{obj['kind'].lower()}",
+            title=f"Delete the {obj['kind']} (and wait until it is gone)",
+            cluster=spec.cluster,
+            manifest=obj,
+        )
+        # The GPU node goes once its pod does: the spend clock stops there.
+        deletes.append(replace(step, billing="ends") if obj["kind"] == "Deployment" else step)
+    bucket = run_bodies.bucket_name(ref, ctx)
+    steps = [
+        cloud_build.cancel_build(ref, spec.location, ctx, tag=cloud_build.build_tag(ref)),
+        *deletes,
+        iam_steps.delete_service_account(ctx, email=server.gsa_email),
+        Step(
+            key="delete_bucket",
+            title="Delete the weights and their bucket",
+            action="storage.delete_bucket",
+            request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
+            cli=f"gcloud storage rm --recursive gs://{bucket}",
+            required_role="roles/storage.admin",
+            params={"bucket": bucket},
+        ),
+    ]
+    return Plan(TARGET, Phase.TEARDOWN, ref, tuple(steps))

@@ -1,0 +1,72 @@
+"""The gke-vllm plans as data (the target is not registered yet): every step has its
+executor, Workload Identity is wired end to end, tear down goes in the issue's order."""
+
+import json
+from decimal import Decimal
+
+from deployments.choices import Phase
+from deployments.hf_catalog import HfModel
+from deployments.plans.base import DeploymentRef, PlanContext
+from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
+from workers.rollout.executors import EXECUTORS
+
+REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
+CTX = PlanContext(project="acme-llm", portal_service_account="p@x", registry_repository="r")
+GEMMA_26B = HfModel(
+    key="gemma-4-26b-a4b-it", label="Gemma 4 26B A4B", family="gemma4",
+    hf_id="google/gemma-4-26B-A4B-it", weights_gib=Decimal("52"), gated=False,
+    kv_layers=30, kv_heads=8, head_dim=256, max_context=262144,
+)  # fmt: skip
+SPEC = GkeVllmSpec(cluster=3, location="us-central1", hf_model=GEMMA_26B, universe="s3nsapis.fr")
+
+
+def test_deploy_steps_in_order_each_with_its_executor():
+    plan = deploy_plan(REF, SPEC, CTX)
+    assert plan.phase == Phase.DEPLOY
+    assert [s.key for s in plan.steps] == [
+        "apply_namespace", "apply_quota", "ensure_service_account", "ensure_bucket",
+        "grant_bucket_reader", "download_weights", "grant_workload_identity",
+        "apply_service_account", "apply_compute_class", "apply_deployment", "wait_available",
+        "apply_service", "check_health", "smoke_test",
+    ]  # fmt: skip
+    assert all(s.action in EXECUTORS for s in plan.steps)
+    assert [s.key for s in plan.steps if s.billing] == ["apply_deployment"]
+    json.dumps(plan.as_dict())  # the approvals page and the snapshots read it as JSON
+
+
+def test_workload_identity_is_wired_end_to_end():
+    steps = {s.key: s for s in deploy_plan(REF, SPEC, CTX).steps}
+    gsa = steps["grant_workload_identity"].params["email"]
+    assert gsa.endswith("@acme-llm.s3ns.iam.gserviceaccount.com")
+    assert steps["grant_bucket_reader"].params["member"] == f"serviceAccount:{gsa}"
+    assert steps["grant_workload_identity"].params["member"] == (
+        "serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/gemma-26b]"
+    )
+    ksa = steps["apply_service_account"].request.body
+    assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == gsa
+    pod = steps["apply_deployment"].request.body["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == ksa["metadata"]["name"]
+    bucket = steps["ensure_bucket"].params["bucket"]
+    assert f"--model=gs://{bucket}/google/gemma-4-26B-A4B-it" in pod["containers"][0]["args"]
+    upload = steps["download_weights"].request.body["steps"][-1]["args"]
+    assert upload[-1] == f"gs://{bucket}/google/gemma-4-26B-A4B-it"
+
+
+def test_the_smoke_test_goes_through_the_proxy_to_the_served_name():
+    steps = {s.key: s for s in deploy_plan(REF, SPEC, CTX).steps}
+    smoke = steps["smoke_test"]
+    assert smoke.request.path == (
+        "/api/v1/namespaces/hangar-ml-research/services/gemma-26b:8080/proxy/v1/chat/completions"
+    )
+    assert smoke.request.body["model"] == "google/gemma-4-26B-A4B-it"
+
+
+def test_tear_down_in_order_and_the_cluster_and_namespace_stay():
+    plan = teardown_plan(REF, SPEC, CTX)
+    assert [s.key for s in plan.steps] == [
+        "cancel_build", "delete_service", "delete_deployment", "delete_computeclass",
+        "delete_serviceaccount", "delete_service_account", "delete_bucket",
+    ]  # fmt: skip
+    assert all(s.action in EXECUTORS for s in plan.steps)
+    assert [s.key for s in plan.steps if s.billing] == ["delete_deployment"]
+    assert not any("namespace" in s.key or "cluster" in s.action for s in plan.steps)
