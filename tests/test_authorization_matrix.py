@@ -82,6 +82,7 @@ ROUTES: dict[str, Route] = {
     "deployments:approvals": Route(get=Call(ADMINS)),
     "deployments:detail": Route(get=Call(TEAM | ADMINS)),
     "deployments:timeline": Route(get=Call(TEAM | ADMINS)),
+    "deployments:logs": Route(get=Call(TEAM | ADMINS)),
     "deployments:approve": Route(post=Call(ADMINS, REASON)),
     "deployments:reject": Route(post=Call(ADMINS, REASON)),
     # Pending requests cannot be torn down or retried: reaching the rule is the point here.
