@@ -163,3 +163,11 @@ def test_the_token_form_takes_any_input(values: dict[str, str]):
     form = ApiTokenForm(values)
     if form.is_valid():
         assert 0 < len(form.cleaned_data["name"]) <= 100
+
+
+@pytest.mark.parametrize(
+    "raw", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000]
+)
+def test_a_chat_body_nested_100000_deep_is_a_4xx(raw: bytes):
+    assert _or_4xx(parse_chat, raw) is None
+    assert _or_4xx(passthrough_parse, route="completions", method="POST", raw_body=raw) is None
