@@ -25,7 +25,7 @@ def test_deploy_steps_in_order_each_with_its_executor():
     assert plan.phase == Phase.DEPLOY
     assert [s.key for s in plan.steps] == [
         "apply_namespace", "apply_quota", "ensure_service_account", "ensure_bucket",
-        "grant_bucket_reader", "download_weights", "grant_workload_identity",
+        "grant_bucket_reader", "grant_builder_bucket_writer", "download_weights", "grant_workload_identity",
         "apply_service_account", "apply_compute_class", "apply_deployment", "wait_available",
         "apply_service", "check_health", "smoke_test",
     ]  # fmt: skip

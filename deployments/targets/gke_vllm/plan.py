@@ -87,7 +87,18 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
     }
     # The download reads only the model and whether it needs the team's token.
     download = run_bodies.download_build_body(ref, cast(Any, spec), ctx)
+    token = []
+    if spec.needs_hf_token:  # gated weights: the build downloads them with the team's token
+        token.append(
+            iam_steps.grant_secret_accessor(
+                secret=run_bodies.secret_name(ref, ctx),
+                member=f"serviceAccount:{ctx.builder}",
+                title="Let the build account read the team's Hugging Face token",
+                key="grant_builder_secret_access",
+            )
+        )
     return [
+        *token,
         Step(
             key="ensure_bucket",
             title="Create the bucket that holds the weights",
@@ -104,6 +115,11 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
             bucket=bucket,
             member=f"serviceAccount:{gsa_email(ref, spec, ctx)}",
             title="Let the deployment's Google account read the weights",
+        ),
+        iam_steps.grant_bucket_writer(
+            bucket=bucket,
+            member=f"serviceAccount:{ctx.builder}",
+            title="Let the build account write the weights into the bucket",
         ),
         cloud_build.run_build(
             ref,

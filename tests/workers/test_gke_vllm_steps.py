@@ -1,0 +1,78 @@
+"""The gke-vllm plans run step by step through their executors against the sandbox (the
+runner drives them once the target is registered): deploy to a chat through the API
+server's proxy, then tear down with nothing left but the cluster and the team's namespace."""
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from clusters.models import Cluster
+from deployments.plans.base import Plan
+from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded, Waiting
+from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
+from tests.deployments.test_gke_vllm_plan import GEMMA_26B, REF
+from workers.gcp import kube
+from workers.rollout.executors import EXECUTORS
+
+pytestmark = pytest.mark.django_db
+
+
+def drive(plan: Plan, timeout: float = 60) -> dict[str, str]:
+    """Each step until it succeeds: Waiting and Retry are polled, as the runner would."""
+    said = {}
+    for step in plan.steps:
+        operation, started = "", datetime.now(UTC)
+        deadline = time.monotonic() + timeout
+        while True:
+            claim = StepClaim(
+                deployment_id=REF.id, event_id=1, lease_owner="t", step=step,
+                operation=operation, retries=0, started_at=started, outputs={},
+                endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
+            )  # fmt: skip
+            result = EXECUTORS[step.action](claim)
+            if isinstance(result, Succeeded):
+                said[step.key] = result.message
+                break
+            assert not isinstance(result, Failed), (step.key, result)
+            if isinstance(result, Waiting):
+                operation = result.operation
+            assert time.monotonic() < deadline, (step.key, result)
+            time.sleep(0.1 if isinstance(result, Waiting | Retry) else 0)
+    return said
+
+
+def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
+    from tests.workers.test_kube import conn as make_conn
+
+    sandbox.config(operation_delay=0.3, model_load_delay=0.5)
+    conn = make_conn.__wrapped__(sandbox, sandbox_process)
+    cluster = Cluster.objects.create(
+        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
+        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
+    )  # fmt: skip
+    from deployments.plans import plan_context_from_settings
+
+    ctx = plan_context_from_settings()
+    spec = GkeVllmSpec(cluster=cluster.pk, location="us-central1", hf_model=GEMMA_26B, team_gpus=8)
+    said = drive(deploy_plan(REF, spec, ctx))
+    assert said["smoke_test"].startswith("The model answered")
+    assert said["wait_available"] == "Deployment gemma-26b is Available."
+    deployed = sandbox.state()
+    assert len(deployed["serviceAccounts"]) == 1
+    (bucket,) = deployed["buckets"]
+    assert all(name.startswith("google/gemma-4-26B-A4B-it/") for name in bucket["objects"])
+    assert bucket["objects"]
+
+    drive(teardown_plan(REF, spec, ctx))
+    ns = "hangar-ml-research"
+    for api_version, kind in [("v1", "Service"), ("apps/v1", "Deployment"),
+                              ("v1", "ServiceAccount")]:  # fmt: skip
+        assert kube.read(conn, api_version, kind, "gemma-26b", ns) is None
+    assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", "gemma-26b") is None
+    assert kube.list_objects(conn, "v1", "Pod", ns) == []
+    assert kube.read(conn, "v1", "Namespace", ns) is not None  # the team's: it stays
+    state = sandbox.state()
+    assert [a["email"] for a in state["serviceAccounts"]] == []  # the deployment's is gone
+    assert state["buckets"] == []  # the weights and their bucket too
