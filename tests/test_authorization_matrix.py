@@ -118,8 +118,9 @@ ROUTES: dict[str, Route] = {
     "deployment-detail": Route(get=Call(TEAM | ADMINS | {TOKEN}), api=True),
     "deployment-plan": Route(get=Call(TEAM | ADMINS | {TOKEN}), api=True),
     "deployment-events": Route(get=Call(TEAM | ADMINS | {TOKEN}), api=True),
-    "deployment-approve": Route(post=Call(ADMINS, REASON), api=True),
-    "deployment-reject": Route(post=Call(ADMINS, REASON), api=True),
+    # Only an approval token decides over the API (its own tests: test_separation_of_duties).
+    "deployment-approve": Route(post=Call(NOBODY, REASON), api=True),
+    "deployment-reject": Route(post=Call(NOBODY, REASON), api=True),
     "deployment-tear-down": Route(
         post=Call(TEAM | ADMINS | {TOKEN}, REASON, either=TEAM | ADMINS | {TOKEN}), api=True
     ),

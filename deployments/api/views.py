@@ -21,10 +21,10 @@ from deployments.choices import Phase
 from deployments.filters import DeploymentFilterSet
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from deployments.services.decisions import require_approval_token
 from portal.access import team_visible
 from portal.api.auth import request_token
 from portal.exceptions import NotFound
-from portal.models import TokenScope
 
 
 class DeploymentViewSet(viewsets.GenericViewSet):
@@ -47,12 +47,10 @@ class DeploymentViewSet(viewsets.GenericViewSet):
 
     def _get_to_decide(self, pk: str) -> Deployment:
         """An approval token belongs to no team; it finds requests as its owner does."""
-        token = request_token(self.request)
-        if token is not None and token.scope == TokenScope.APPROVE:
-            if not (pk.isascii() and pk.isdigit()):
-                raise NotFound(f"No deployment {pk[:40]!r}.")
-            return selectors.deployment_get(user=self.request.user, pk=int(pk))
-        return self._get(pk)
+        require_approval_token(request_token(self.request))
+        if not (pk.isascii() and pk.isdigit()):
+            raise NotFound(f"No deployment {pk[:40]!r}.")
+        return selectors.deployment_get(user=self.request.user, pk=int(pk))
 
     @extend_schema(summary="List deployments (filter by status, team, target)")
     def list(self, request: Request) -> Response:

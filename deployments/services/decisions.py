@@ -49,6 +49,16 @@ def _require_approver(deployment: Deployment, user: Any, token: ApiToken | None)
         )
 
 
+def require_approval_token(token: ApiToken | None) -> None:
+    """Over the API only an approval token decides: automation gets a credential made for
+    that alone, and people decide on the approvals page, where they see what they approve."""
+    if token is None or token.scope != TokenScope.APPROVE:
+        raise PermissionDenied(
+            "Over the API, approve or reject with an approval token, which a platform admin "
+            "makes for that purpose; team tokens and sign-in sessions do not decide here."
+        )
+
+
 def _detail_link(deployment: Deployment) -> str:
     return reverse("deployments:detail", args=[deployment.pk])
 

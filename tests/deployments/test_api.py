@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from deployments.choices import Status
 from portal.models import ApiToken
+from portal.services import approval_token_create
 from tests.factories import DeploymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,9 @@ def test_approve_and_reject_are_for_platform_admins(api, team, deployer, approve
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 
-    api.force_authenticate(approver)
+    api.force_authenticate(None)
+    _, secret = approval_token_create(owner=approver, name="approver-bot")
+    bearer(api, secret)
     response = api.post(
         f"{URL}{deployment.pk}/approve/", {"reason": "fits the quota"}, format="json"
     )
@@ -144,7 +147,8 @@ def test_approve_and_reject_are_for_platform_admins(api, team, deployer, approve
 
 def test_reject_with_reason(api, team, approver):
     deployment = DeploymentFactory(team=team)
-    api.force_authenticate(approver)
+    _, secret = approval_token_create(owner=approver, name="approver-bot")
+    bearer(api, secret)
     response = api.post(
         f"{URL}{deployment.pk}/reject/", {"reason": "No quota in europe-west1"}, format="json"
     )

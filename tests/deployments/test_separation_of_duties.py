@@ -66,6 +66,19 @@ def test_a_platform_admin_cannot_decide_their_own_request_over_the_api_session(
 
 
 @pytest.mark.parametrize("decide", ["approve", "reject"])
+def test_over_the_api_a_signed_in_platform_admin_needs_an_approval_token(
+    api, team, deployer, approver, decide
+):
+    deployment = DeploymentFactory(team=team, requested_by=deployer)
+    api.force_login(approver)
+    response = api.post(f"{URL}{deployment.pk}/{decide}/", {"reason": "ok"}, format="json")
+    assert response.status_code == 403, response.json()
+    assert "approval token" in response.json()["error"]["message"]
+    deployment.refresh_from_db()
+    assert deployment.status == Status.PENDING_APPROVAL
+
+
+@pytest.mark.parametrize("decide", ["approve", "reject"])
 def test_a_team_token_never_approves_even_when_a_platform_admin_owns_it(
     api, team, deployer, admin_in_team, decide
 ):
@@ -170,7 +183,8 @@ def test_a_revoked_approval_token_stops_approving(api, team, deployer, approver)
 @pytest.mark.parametrize("decide", ["approve", "reject"])
 def test_a_decision_reason_has_a_length_limit(api, team, deployer, approver, decide):
     deployment = DeploymentFactory(team=team, requested_by=deployer)
-    api.force_authenticate(approver)
+    _, secret = approval_token_create(owner=approver, name="approver-bot")
+    bearer(api, secret)
     response = api.post(f"{URL}{deployment.pk}/{decide}/", {"reason": "x" * 2001}, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()["error"]["fields"]
