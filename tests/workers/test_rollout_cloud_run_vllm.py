@@ -12,6 +12,7 @@ from google.cloud.devtools import cloudbuild_v1
 from deployments.choices import EventKind, Outcome, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from portal.services import approval_token_create
 from portal.services_hf_token import hf_token_save
 from tests.workers.helpers import wait_for_status
 from workers.gcp.endpoint import get, post_json
@@ -33,13 +34,14 @@ def request_and_approve(api, token, approver, slug, **values):
     }
     created = api.post("/api/v1/deployments/", body, format="json")
     assert created.status_code == 201, created.json()
-    api.credentials()
-    api.force_authenticate(approver)
+    # Over the API only an approval token approves (deployments/services/decisions.py).
+    _, approval = approval_token_create(owner=approver, name=f"approve-{slug}")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {approval}")
     approved = api.post(
         f"/api/v1/deployments/{created.json()['id']}/approve/", {"reason": "ok"}, format="json"
     )
     assert approved.json()["status"] == "approved", approved.json()
-    api.force_authenticate(None)
+    api.credentials()
     return Deployment.objects.get(pk=created.json()["id"])
 
 
