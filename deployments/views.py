@@ -224,7 +224,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         "rolling": status in ROLLING_STATES,
         # A request waiting on its decision also watches for it, less often.
         "poll_seconds": 2 if status in ROLLING_STATES else 5 if status in WATCHED_STATES else 0,
-        "usage": _usage(request, deployment, endpoint.served_models),
+        "calling": _calling(request, deployment, endpoint.served_models),
         "timeline": _timeline_rows(deployment, titles),
         "failure_title": next(
             (t for (_, key), t in titles.items() if key == deployment.failure_step), ""
@@ -236,7 +236,9 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     }
 
 
-def _usage(request: HttpRequest, deployment: Deployment, models: tuple[str, ...]) -> dict[str, str]:
+def _calling(
+    request: HttpRequest, deployment: Deployment, models: tuple[str, ...]
+) -> dict[str, str]:
     """What the Ready box needs for its snippets: the team's OpenAI-compatible base URL."""
     models_url = reverse("playground-openai", kwargs={"pk": deployment.pk, "route": "models"})
     return {
