@@ -9,8 +9,8 @@ keeps watching for --after seconds; it prints:
 - wall time until every rollout was ready (or failed);
 - advance tasks run (the worker's log) per step that succeeded;
 - the largest queue depth seen: messages waiting in the queue plus those the worker holds
-  (reserved or counting down), sampled every --every seconds, and the most advance tasks
-  queued for any one deployment;
+  (reserved or counting down), sampled every --every seconds; of those, the advance tasks,
+  and the most for any one deployment (the one running counts: acks are late);
 - what was still queued once every rollout was ready, and at the end of --after.
 """
 
@@ -108,8 +108,8 @@ def queue_depth(r: redis.Redis) -> int:
 ADVANCE_ARGS = re.compile(r"\[(\d+)")
 
 
-def most_for_one_deployment(r: redis.Redis) -> int:
-    """The most advance tasks queued or held for any one deployment."""
+def advance_tasks(r: redis.Redis) -> tuple[int, int]:
+    """Advance tasks queued or held, in all and the most for any one deployment."""
     messages = [json.loads(v) for v in r.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)]
     messages += [json.loads(v)[0] for v in r.hvals("unacked")]
     counts: Counter[str] = Counter()
@@ -119,7 +119,7 @@ def most_for_one_deployment(r: redis.Redis) -> int:
             found = ADVANCE_ARGS.match(headers.get("argsrepr") or "")
             if found:
                 counts[found.group(1)] += 1
-    return max(counts.values(), default=0)
+    return sum(counts.values()), max(counts.values(), default=0)
 
 
 def start_worker(log: Path) -> subprocess.Popen[bytes]:
@@ -162,12 +162,13 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
     try:
         started = time.monotonic()
         ids = create(n)
-        deepest = most = 0
+        deepest = most = advances = 0
         wall = None
         deadline = started + ARGS.timeout
         while time.monotonic() < deadline:
             deepest = max(deepest, queue_depth(r))
-            most = max(most, most_for_one_deployment(r))
+            queued, for_one = advance_tasks(r)
+            advances, most = max(advances, queued), max(most, for_one)
             done = Deployment.objects.filter(
                 pk__in=ids, status__in=[Status.READY, Status.FAILED]
             ).count()
@@ -193,6 +194,7 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
             "tasks": tasks_at_ready,
             "tasks_per_step": round(tasks_at_ready / max(steps, 1), 2),
             "max_queue": deepest,
+            "max_advance_tasks": advances,
             "max_for_one_deployment": most,
             "queued_at_ready": at_ready,
             "queued_after": queue_depth(r),
