@@ -26,6 +26,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,8 +147,11 @@ def create(n: int) -> list[int]:
     ids = []
     with transaction.atomic():
         for i in range(n):
-            d = DeploymentFactory(
-                team=team, requested_by=user, slug=f"bench-{n}-{i}", status=Status.APPROVED
+            d = cast(
+                Deployment,
+                DeploymentFactory(
+                    team=team, requested_by=user, slug=f"bench-{n}-{i}", status=Status.APPROVED
+                ),
             )
             ids.append(d.pk)
             rollout_schedule(deployment_id=d.pk)

@@ -5,7 +5,7 @@ cover every call or every step of every plan use it to stay within CI's time."""
 import re
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
@@ -27,7 +27,7 @@ def deployment_for(variant: str, spec: Any, team: Any, slug: str) -> Deployment:
     Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})
     hf_token_save(team=team, token=HF_TOKEN, by=admin)
     columns = {name: getattr(spec, name) for name in type(spec).COLUMN_FIELDS}
-    return DeploymentFactory(
+    made = DeploymentFactory(
         team=team,
         slug=slug,
         target=target_of(variant).name,
@@ -35,6 +35,7 @@ def deployment_for(variant: str, spec: Any, team: Any, slug: str) -> Deployment:
         status=Status.APPROVED,
         **columns,
     )
+    return cast(Deployment, made)
 
 
 def _now_due(deployment: Deployment) -> None:
