@@ -19,7 +19,7 @@ def notes(user: Any) -> list[str]:
 
 
 def test_ready_is_announced_with_a_link(team: Any, deployer: Any) -> None:
-    deployment = DeploymentFactory(team=team, slug="soon", status=Status.DEPLOYING,
+    deployment: Any = DeploymentFactory(team=team, slug="soon", status=Status.DEPLOYING,
                                    requested_by=deployer)  # fmt: skip
 
     deployment_transition(deployment=deployment, to=Status.READY)
@@ -30,7 +30,7 @@ def test_ready_is_announced_with_a_link(team: Any, deployer: Any) -> None:
 
 
 def test_a_failure_is_announced_with_the_step_and_googles_reason(team: Any, deployer: Any) -> None:
-    deployment = DeploymentFactory(team=team, slug="broke", status=Status.DEPLOYING,
+    deployment: Any = DeploymentFactory(team=team, slug="broke", status=Status.DEPLOYING,
                                    requested_by=deployer)  # fmt: skip
 
     deployment_transition(
@@ -45,7 +45,7 @@ def test_a_failure_is_announced_with_the_step_and_googles_reason(team: Any, depl
 def test_a_tear_down_by_someone_else_is_announced_with_who_and_why(
     team: Any, deployer: Any, approver: Any
 ) -> None:
-    deployment = DeploymentFactory(team=team, slug="gone", status=Status.READY,
+    deployment: Any = DeploymentFactory(team=team, slug="gone", status=Status.READY,
                                    requested_by=deployer)  # fmt: skip
     Notification.objects.all().delete()
 
@@ -56,8 +56,10 @@ def test_a_tear_down_by_someone_else_is_announced_with_who_and_why(
 
 
 def test_ones_own_tear_down_and_withdrawal_are_not_announced(team: Any, deployer: Any) -> None:
-    ready = DeploymentFactory(team=team, slug="mine", status=Status.READY, requested_by=deployer)
-    pending = DeploymentFactory(team=team, slug="asked", requested_by=deployer)
+    ready: Any = DeploymentFactory(
+        team=team, slug="mine", status=Status.READY, requested_by=deployer
+    )
+    pending: Any = DeploymentFactory(team=team, slug="asked", requested_by=deployer)
 
     deployment_tear_down(deployment=ready, by=deployer)
     deployment_transition(deployment=ready, to=Status.TORN_DOWN)

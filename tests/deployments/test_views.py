@@ -518,8 +518,9 @@ def test_the_timeline_says_how_long_a_step_usually_takes(
 
     now = timezone.now()
     for seconds in (40, 60, 300):  # earlier rollouts of the same target
+        earlier: Any = DeploymentFactory(status=Status.READY)
         DeploymentEvent.objects.create(
-            deployment=DeploymentFactory(status=Status.READY), kind=EventKind.STEP,
+            deployment=earlier, kind=EventKind.STEP,
             phase=Phase.DEPLOY, step="build_image", outcome=Outcome.SUCCEEDED,
             started_at=now - timedelta(seconds=seconds), finished_at=now,
         )  # fmt: skip
