@@ -225,10 +225,13 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-clusters": {
         "task": "workers.tasks.reconcile_clusters",
         "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
+        "options": {"expires": ROLLOUT["RECONCILE_EVERY_SECONDS"]},
     },
     "governance-tick": {
         "task": "workers.tasks.governance_tick",
         "schedule": GOVERNANCE["TICK_SECONDS"],
+        # Spend accrues up to "now" whenever a tick runs, so a dropped tick loses nothing.
+        "options": {"expires": GOVERNANCE["TICK_SECONDS"]},
     },
 }
 
