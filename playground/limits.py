@@ -65,7 +65,10 @@ def _client() -> Any:
 
 
 def _key(user_id: int) -> str:
-    return f"hangar:playground:streams:{user_id}"
+    # A sorted set of slots. The previous release kept a plain counter under
+    # "hangar:playground:streams:<id>"; a new name lets those lapse unread instead of
+    # answering WRONGTYPE while they live.
+    return f"hangar:playground:slots:{user_id}"
 
 
 class _Batch:

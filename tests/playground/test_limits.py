@@ -69,3 +69,25 @@ def test_a_slot_nobody_gives_back_lapses_on_its_own(settings, broker, monkeypatc
     _fresh(settings, broker, user_id)
     results = asyncio.run(_lapse_and_retry(user_id, monkeypatch))
     assert results == [True, True, False, False, False, False, False, True]
+
+
+def test_a_counter_left_by_the_previous_release_does_not_break_streams(settings):
+    """Before slots lapsed one by one, a user's streams were a plain counter in Redis; a web
+    process upgraded while such a counter lives must not answer its owner with a 500."""
+    import redis
+
+    user_id = 990_001
+    _fresh(settings, None, user_id)
+    old = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    old.set(f"hangar:playground:streams:{user_id}", 3, ex=3600)
+
+    async def take_one() -> str | None:
+        try:
+            return await _take(user_id)
+        finally:
+            await limits.limits_close()
+
+    try:
+        assert asyncio.run(take_one()) is not None
+    finally:
+        old.delete(f"hangar:playground:streams:{user_id}")
