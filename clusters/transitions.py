@@ -7,8 +7,8 @@ from django.db import transaction
 from clusters.choices import CLUSTER_TRANSITIONS, ClusterStatus
 from clusters.models import Cluster, ClusterEvent
 from deployments.choices import EventKind
+from deployments.services.transitions import guarded_move
 from portal.audit import audit_record
-from portal.exceptions import InvalidTransition
 
 
 def cluster_transition(
@@ -23,16 +23,7 @@ def cluster_transition(
     with transaction.atomic():
         locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
         current = ClusterStatus(locked.status)
-        if to not in CLUSTER_TRANSITIONS[current]:
-            raise InvalidTransition(
-                f"Cluster {locked.name} is {current.label.lower()}; it cannot become "
-                f"{to.label.lower()}.",
-                extra={"status": current.value},
-            )
-        for field, value in (changes or {}).items():
-            setattr(locked, field, value)
-        locked.status = to
-        locked.save()
+        guarded_move(locked, current, to, CLUSTER_TRANSITIONS, f"Cluster {locked.name}", changes)
         person = actor if actor is not None and actor.is_authenticated else None
         ClusterEvent.objects.create(
             cluster=locked,

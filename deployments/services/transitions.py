@@ -5,6 +5,7 @@ writes the deployment's event and the audit row in the same transaction. Callers
 their side effects (queuing the worker, emails) only after it returns.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +16,27 @@ from deployments.services.state_notifications import deployment_state_notify
 from portal.audit import audit_record
 from portal.exceptions import InvalidTransition
 from portal.models import ApiToken
+
+
+def guarded_move(
+    locked: Any,
+    current: Any,
+    to: Any,
+    table: Mapping[Any, frozenset[Any]],
+    name: str,
+    changes: dict[str, Any] | None,
+) -> None:
+    """Move a locked row to `to` with `changes`, or refuse a move `table` lacks; the rule
+    every status machine here (deployments, clusters) follows."""
+    if to not in table[current]:
+        raise InvalidTransition(
+            f"{name} is {current.label.lower()}; it cannot become {to.label.lower()}.",
+            extra={"status": current.value},
+        )
+    for field, value in (changes or {}).items():
+        setattr(locked, field, value)
+    locked.status = to
+    locked.save()
 
 
 def deployment_transition(
@@ -30,16 +52,7 @@ def deployment_transition(
     with transaction.atomic():
         locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
         current = Status(locked.status)
-        if to not in TRANSITIONS[current]:
-            raise InvalidTransition(
-                f"Deployment {locked.slug} is {current.label.lower()}; it cannot become "
-                f"{to.label.lower()}.",
-                extra={"status": current.value},
-            )
-        for field, value in (changes or {}).items():
-            setattr(locked, field, value)
-        locked.status = to
-        locked.save()
+        guarded_move(locked, current, to, TRANSITIONS, f"Deployment {locked.slug}", changes)
         person = actor if actor is not None and actor.is_authenticated else None
         DeploymentEvent.objects.create(
             deployment=locked,

@@ -1,19 +1,15 @@
 """Advance a cluster plan by one step: claim, run outside any transaction, record.
 
-The deployment runner's twin (runner.py) over clusters/rollout.py, with the same error
-diagnosis: a transient Google error is retried with backoff, anything else fails the
-cluster with Google's message and what to do.
+The deployment runner's twin over clusters/rollout.py; running a step and diagnosing what
+it raised is runner.run_executor, shared.
 """
 
 import logging
 
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-
 from clusters.rollout import ClusterClaim, cluster_claim, cluster_record
-from deployments.services.rollout import Failed, Retry, StepResult
-from workers.gcp.errors import diagnose
+from deployments.services.rollout import StepResult
 from workers.rollout.executors.container import CLUSTER_EXECUTORS
+from workers.rollout.runner import run_executor
 
 logger = logging.getLogger(__name__)
 
@@ -28,25 +24,5 @@ def advance_cluster(cluster_id: int) -> None:
 
 
 def run_cluster_step(claim: ClusterClaim) -> StepResult:
-    try:
-        return CLUSTER_EXECUTORS[claim.step.action](claim)
-    except SoftTimeLimitExceeded:
-        return Retry("The step ran past the task's time limit.")
-    except Exception as exc:
-        try:
-            diagnosis = diagnose(
-                exc,
-                required_role=claim.step.required_role,
-                principal=settings.GCP["PORTAL_SERVICE_ACCOUNT"],
-                project=settings.GCP["PROJECT"],
-            )
-        except Exception:
-            logger.exception("cluster %s step %s crashed", claim.cluster_id, claim.step.key)
-            return Failed(
-                f"Hangar failed while running this step: {type(exc).__name__}: {exc}",
-                "This is a fault in Hangar, not in Google Cloud; the traceback is in the "
-                "worker's log. Retry once it is fixed.",
-            )
-        if diagnosis.transient:
-            return Retry(diagnosis.message)
-        return Failed(diagnosis.message, diagnosis.hint)
+    executor = CLUSTER_EXECUTORS[claim.step.action]
+    return run_executor(executor, claim, f"cluster {claim.cluster_id}")

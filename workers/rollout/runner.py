@@ -1,6 +1,8 @@
 """Advance a rollout by one step: claim it, run it outside any transaction, record it."""
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -29,7 +31,13 @@ def advance(deployment_id: int, due: str | None = None) -> None:
 
 
 def run_step(claim: StepClaim) -> StepResult:
-    executor = EXECUTORS[claim.step.action]
+    return run_executor(EXECUTORS[claim.step.action], claim, f"deployment {claim.deployment_id}")
+
+
+def run_executor(executor: Callable[[Any], StepResult], claim: Any, owner: str) -> StepResult:
+    """Run one step's executor and turn whatever it raises into a step result: Google's
+    transient errors retried, the rest failed with Google's message and what to do.
+    `owner` names what the step belongs to in the log ("deployment 7", "cluster 2")."""
     try:
         return executor(claim)
     except SoftTimeLimitExceeded:
@@ -43,7 +51,7 @@ def run_step(claim: StepClaim) -> StepResult:
                 project=settings.GCP["PROJECT"],
             )
         except Exception:
-            logger.exception("deployment %s step %s crashed", claim.deployment_id, claim.step.key)
+            logger.exception("%s step %s crashed", owner, claim.step.key)
             return Failed(
                 f"Hangar failed while running this step: {type(exc).__name__}: {exc}",
                 "This is a fault in Hangar, not in Google Cloud; the traceback is in the "
