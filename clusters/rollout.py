@@ -24,7 +24,17 @@ from clusters.plans import ClusterPlan, ClusterRef, cluster_plan
 from clusters.transitions import cluster_transition
 from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Outcome
 from deployments.plans.base import Step
-from deployments.services.rollout import Failed, Retry, StepResult, Succeeded, Waiting
+from deployments.services.rollout import (
+    Failed,
+    Retry,
+    StepResult,
+    Succeeded,
+    Waiting,
+    rollout_backoff,
+    rollout_check_early,
+    rollout_lease_until,
+    rollout_next_step,
+)
 
 # What a step may write on the cluster row (read_cluster's outputs).
 CLUSTER_OUTPUT_FIELDS = frozenset(
@@ -52,11 +62,6 @@ class ClusterClaim:
 
 def _cfg() -> dict[str, Any]:
     return settings.ROLLOUT
-
-
-def _backoff(retries: int) -> float:
-    cfg = _cfg()
-    return float(min(cfg["POLL_SECONDS"] * (2**retries), cfg["POLL_MAX_SECONDS"]))
 
 
 def plan_for_cluster(cluster: Cluster, phase: ClusterPhase) -> ClusterPlan:
@@ -91,12 +96,12 @@ def cluster_claim(*, cluster_id: int) -> ClusterClaim | None:
                 outcome=Outcome.RUNNING,
                 started_at=now,
                 lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=_cfg()["STEP_LEASE_SECONDS"]),
+                lease_expires_at=rollout_lease_until(now),
                 message=step.title,
             )
         else:
             event.lease_owner = owner
-            event.lease_expires_at = now + timedelta(seconds=_cfg()["STEP_LEASE_SECONDS"])
+            event.lease_expires_at = rollout_lease_until(now)
             event.save(update_fields=["lease_owner", "lease_expires_at"])
         Cluster.objects.filter(pk=cluster.pk).update(updated_at=now)
         return ClusterClaim(
@@ -128,23 +133,18 @@ def _in_flight(cluster: Cluster, phase: ClusterPhase, now: Any) -> ClusterEvent 
         return None
     if held:
         return False
-    early = timedelta(milliseconds=100)
-    if event.not_before is not None and now + early < event.not_before:
+    if rollout_check_early(event.not_before, now):
         return False  # a check is already queued for later
     return event
 
 
 def _next_step(cluster: Cluster, plan: ClusterPlan) -> Step | None:
-    done = set(
-        ClusterEvent.objects.filter(
-            cluster=cluster,
-            kind=EventKind.STEP,
-            phase=plan.phase,
-            attempt=cluster.attempt,
-            outcome=Outcome.SUCCEEDED,
-        ).values_list("step", flat=True)
+    return rollout_next_step(
+        ClusterEvent.objects.filter(cluster=cluster),
+        phase=plan.phase,
+        attempt=cluster.attempt,
+        steps=plan.steps,
     )
-    return next((step for step in plan.steps if step.key not in done), None)
 
 
 def _finish(cluster: Cluster, phase: ClusterPhase) -> None:
@@ -187,11 +187,11 @@ def cluster_record(*, claim: ClusterClaim, result: StepResult) -> None:
         elif isinstance(result, Waiting):
             event.outcome = Outcome.WAITING
             event.operation = result.operation
-            _check_later(event, now, _backoff(0))
+            _check_later(event, now, rollout_backoff(0))
         elif isinstance(result, Retry) and event.retries < _cfg()["MAX_RETRIES"]:
             event.retries += 1
             event.error = result.error
-            _check_later(event, now, _backoff(event.retries))
+            _check_later(event, now, rollout_backoff(event.retries))
         else:
             _fail(cluster, event, result, now)
 

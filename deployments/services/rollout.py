@@ -96,9 +96,31 @@ def _rollout() -> dict[str, Any]:
     return settings.ROLLOUT
 
 
-def _backoff(retries: int) -> float:
+def rollout_backoff(retries: int) -> float:
+    """Seconds before the next check of a waiting step, doubling with each retry, capped."""
     cfg = _rollout()
     return float(min(cfg["POLL_SECONDS"] * (2**retries), cfg["POLL_MAX_SECONDS"]))
+
+
+def rollout_lease_until(now: Any) -> Any:
+    """When a step lease taken now runs out, and another worker may take the step over."""
+    return now + timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
+
+
+def rollout_check_early(not_before: Any, now: Any) -> bool:
+    """Whether a check queued for `not_before` is still in the future (it will come)."""
+    return not_before is not None and now + _EARLY_TOLERANCE < not_before
+
+
+def rollout_next_step(events: Any, *, phase: str, attempt: int, steps: Any) -> Step | None:
+    """The first of `steps` without a succeeded step row among `events` (a step-event
+    queryset of one deployment or cluster) for this phase and attempt."""
+    done = set(
+        events.filter(
+            kind=EventKind.STEP, phase=phase, attempt=attempt, outcome=Outcome.SUCCEEDED
+        ).values_list("step", flat=True)
+    )
+    return next((step for step in steps if step.key not in done), None)
 
 
 def rollout_claim(*, deployment_id: int, due: str | None = None) -> StepClaim | None:
@@ -195,21 +217,17 @@ def _in_flight(deployment: Deployment, phase: Phase, now: Any) -> DeploymentEven
     return None
 
 
-def _lease_until(now: Any) -> Any:
-    return now + timedelta(seconds=_rollout()["STEP_LEASE_SECONDS"])
-
-
 def _take_over(event: DeploymentEvent, owner: str, now: Any) -> bool:
     """Lease an in-flight step whose lease ran out and whose next check is due."""
     if event.lease_expires_at and event.lease_expires_at > now:
         return False  # another worker is running it
-    if event.not_before and now + _EARLY_TOLERANCE < event.not_before:
+    if rollout_check_early(event.not_before, now):
         # Early (a task sent sooner replaced the check): keep the check's time.
         countdown = (event.not_before - now).total_seconds()
         rollout_schedule(deployment_id=event.deployment_id, countdown=countdown)
         return False
     event.lease_owner = owner
-    event.lease_expires_at = _lease_until(now)
+    event.lease_expires_at = rollout_lease_until(now)
     event.save(update_fields=["lease_owner", "lease_expires_at"])
     return True
 
@@ -227,22 +245,18 @@ def _start(
         outcome=Outcome.RUNNING,
         started_at=now,
         lease_owner=owner,
-        lease_expires_at=_lease_until(now),
+        lease_expires_at=rollout_lease_until(now),
         message=step.title,
     )
 
 
 def _next_step(deployment: Deployment, plan: Plan) -> Step | None:
-    done = set(
-        DeploymentEvent.objects.filter(
-            deployment=deployment,
-            kind=EventKind.STEP,
-            phase=plan.phase,
-            attempt=deployment.attempt,
-            outcome=Outcome.SUCCEEDED,
-        ).values_list("step", flat=True)
+    return rollout_next_step(
+        DeploymentEvent.objects.filter(deployment=deployment),
+        phase=plan.phase,
+        attempt=deployment.attempt,
+        steps=plan.steps,
     )
-    return next((step for step in plan.steps if step.key not in done), None)
 
 
 def _endpoint(deployment: Deployment) -> Endpoint:
@@ -301,14 +315,14 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
                 **event.detail,
                 **({"message": result.message} if result.message else {}),
             }
-            _schedule_check(event, now, _backoff(0))
+            _schedule_check(event, now, rollout_backoff(0))
         elif isinstance(result, Retry) and not result.counted:
             event.error = result.error
-            _schedule_check(event, now, _backoff(0))
+            _schedule_check(event, now, rollout_backoff(0))
         elif isinstance(result, Retry) and event.retries < _rollout()["MAX_RETRIES"]:
             event.retries += 1
             event.error = result.error
-            _schedule_check(event, now, _backoff(event.retries))
+            _schedule_check(event, now, rollout_backoff(event.retries))
         else:
             _record_failure(deployment, event, result, now)
 
