@@ -38,19 +38,14 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         return selectors.deployment_list(user=self.request.user, token=request_token(self.request))
 
     def _get(self, pk: str) -> Deployment:
-        # The router takes any path segment; only digits can name a deployment.
-        if not (pk.isascii() and pk.isdigit()):
-            raise NotFound(f"No deployment {pk[:40]!r}.")
         return selectors.deployment_get(
-            user=self.request.user, pk=int(pk), token=request_token(self.request)
+            user=self.request.user, pk=_deployment_id(pk), token=request_token(self.request)
         )
 
     def _get_to_decide(self, pk: str) -> Deployment:
         """An approval token belongs to no team; it finds requests as its owner does."""
         require_approval_token(request_token(self.request))
-        if not (pk.isascii() and pk.isdigit()):
-            raise NotFound(f"No deployment {pk[:40]!r}.")
-        return selectors.deployment_get(user=self.request.user, pk=int(pk))
+        return selectors.deployment_get(user=self.request.user, pk=_deployment_id(pk))
 
     @extend_schema(summary="List deployments (filter by status, team, target)")
     def list(self, request: Request) -> Response:
@@ -172,3 +167,10 @@ class DeploymentViewSet(viewsets.GenericViewSet):
         incoming = ReasonSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         return str(incoming.validated_data["reason"])
+
+
+def _deployment_id(pk: str) -> int:
+    """The router takes any path segment; only digits can name a deployment."""
+    if not (pk.isascii() and pk.isdigit()):
+        raise NotFound(f"No deployment {pk[:40]!r}.")
+    return int(pk)
