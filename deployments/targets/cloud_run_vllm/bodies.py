@@ -7,7 +7,9 @@ reads it with an env `secretKeyRef`. Only Secret Manager holds the value.
 """
 
 import hashlib
+from typing import Protocol
 
+from deployments.hf_catalog import HfModel
 from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets import cloud_build
 from deployments.targets.cloud_run import steps as cloud_run_steps
@@ -97,9 +99,16 @@ def dockerfile(spec: CloudRunVllmSpec, ctx: PlanContext) -> str:
     )
 
 
-def _build_common(
-    ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext
-) -> dict[str, object]:
+class WeightsDownload(Protocol):
+    """What the weights download reads of a spec (any target that fills a bucket)."""
+
+    @property
+    def hf_model(self) -> HfModel: ...
+    @property
+    def needs_hf_token(self) -> bool: ...
+
+
+def _build_common(ref: DeploymentRef, spec: WeightsDownload, ctx: PlanContext) -> dict[str, object]:
     common: dict[str, object] = {
         "tags": ["hangar", f"hangar-{ref.slug}", cloud_build.build_tag(ref)],
         "timeout": BUILD_TIMEOUT,
@@ -142,13 +151,13 @@ def image_build_body(
     }
 
 
-def weights_path(spec: CloudRunVllmSpec) -> str:
+def weights_path(spec: WeightsDownload) -> str:
     """Objects live under the model's id, so one bucket can hold a model's next version too."""
     return spec.hf_model.hf_id
 
 
 def download_build_body(
-    ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext
+    ref: DeploymentRef, spec: WeightsDownload, ctx: PlanContext
 ) -> dict[str, object]:
     """Seed 002's download: the weights go once into the bucket that the service mounts."""
     local = f"/workspace/weights/{weights_path(spec)}"
@@ -173,16 +182,6 @@ def download_build_body(
         ],
     }
     return {"steps": [download, upload], **_build_common(ref, spec, ctx)}
-
-
-def bucket_body(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> dict[str, object]:
-    return {
-        "name": bucket_name(ref, ctx),
-        # In the service's region: the mount reads weights without crossing regions.
-        "location": spec.region.upper(),
-        "labels": ref.labels,
-        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
-    }
 
 
 def service_account_body(ref: DeploymentRef) -> dict[str, object]:

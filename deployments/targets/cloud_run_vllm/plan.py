@@ -7,8 +7,8 @@ bucket that Cloud Run mounts (seed 002). The request bodies are in vllm_bodies.
 """
 
 from deployments.choices import Phase
-from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
-from deployments.targets import cloud_build, iam_steps
+from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
+from deployments.targets import bucket_steps, cloud_build, iam_steps
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm import bodies
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
@@ -64,24 +64,7 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
     bucket = bodies.bucket_name(ref, ctx)
     member = f"serviceAccount:{bodies.service_account_email(ref, ctx)}"
     return [
-        Step(
-            key="ensure_bucket",
-            title="Create the bucket that holds the weights",
-            action="storage.ensure_bucket",
-            request=ApiRequest(
-                "storage",
-                "POST",
-                f"/storage/v1/b?project={ctx.project}",
-                bodies.bucket_body(ref, spec, ctx),
-            ),
-            cli=(
-                f"gcloud storage buckets create gs://{bucket} --location={spec.region} "
-                "--uniform-bucket-level-access "
-                f"--update-labels={','.join(f'{k}={v}' for k, v in ref.labels.items())}"
-            ),
-            required_role="roles/storage.admin",
-            params={"project": ctx.project, "bucket": bucket},
-        ),
+        bucket_steps.ensure_bucket(ref, ctx, bucket=bucket, location=spec.region),
         iam_steps.grant_bucket_reader(
             bucket=bucket, member=member, title="Let the service account read the weights"
         ),
@@ -191,18 +174,7 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
         cloud_run_steps.delete_service(ref, spec.region, ctx),
     ]
     if spec.weights_source == WeightsSource.BUCKET:
-        bucket = bodies.bucket_name(ref, ctx)
-        steps.append(
-            Step(
-                key="delete_bucket",
-                title="Delete the weights and their bucket",
-                action="storage.delete_bucket",
-                request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
-                cli=f"gcloud storage rm --recursive gs://{bucket}",
-                required_role="roles/storage.admin",
-                params={"bucket": bucket},
-            )
-        )
+        steps.append(bucket_steps.delete_bucket(bodies.bucket_name(ref, ctx)))
     else:
         steps.append(cloud_run_steps.delete_image(ref, spec.region, ctx))
     if spec.needs_hf_token:

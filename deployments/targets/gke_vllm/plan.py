@@ -15,12 +15,12 @@ declared fields (deployments/targets/README.md); nothing here reads settings.
 """
 
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 from deployments.choices import Phase
 from deployments.hf_catalog import HfModel
-from deployments.plans.base import ApiRequest, DeploymentRef, Plan, PlanContext, Step
-from deployments.targets import cloud_build, iam_steps, kube_steps
+from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
+from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.endpoint import SMOKE_TEST_PROMPT
 from deployments.targets.gke_vllm import identity, manifests
@@ -79,14 +79,7 @@ def _apply(spec: GkeVllmSpec, key: str, title: str, obj: dict[str, Any], **kw: A
 
 def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> list[Step]:
     bucket = run_bodies.bucket_name(ref, ctx)
-    body = {
-        "name": bucket,
-        "location": spec.location.upper(),  # beside the cluster: no cross-region reads
-        "labels": ref.labels,
-        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
-    }
-    # The download reads only the model and whether it needs the team's token.
-    download = run_bodies.download_build_body(ref, cast(Any, spec), ctx)
+    download = run_bodies.download_build_body(ref, spec, ctx)
     token = []
     if spec.needs_hf_token:  # gated weights: the build downloads them with the team's token
         token.append(
@@ -99,18 +92,7 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
         )
     return [
         *token,
-        Step(
-            key="ensure_bucket",
-            title="Create the bucket that holds the weights",
-            action="storage.ensure_bucket",
-            request=ApiRequest("storage", "POST", f"/storage/v1/b?project={ctx.project}", body),
-            cli=(
-                f"gcloud storage buckets create gs://{bucket} --location={spec.location} "
-                "--uniform-bucket-level-access"
-            ),
-            required_role="roles/storage.admin",
-            params={"project": ctx.project, "bucket": bucket},
-        ),
+        bucket_steps.ensure_bucket(ref, ctx, bucket=bucket, location=spec.location),
         iam_steps.grant_bucket_reader(
             bucket=bucket,
             member=f"serviceAccount:{gsa_email(ref, spec, ctx)}",
@@ -221,14 +203,6 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Pl
         cloud_build.cancel_build(ref, spec.location, ctx, tag=cloud_build.build_tag(ref)),
         *deletes,
         iam_steps.delete_service_account(ctx, email=server.gsa_email),
-        Step(
-            key="delete_bucket",
-            title="Delete the weights and their bucket",
-            action="storage.delete_bucket",
-            request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
-            cli=f"gcloud storage rm --recursive gs://{bucket}",
-            required_role="roles/storage.admin",
-            params={"bucket": bucket},
-        ),
+        bucket_steps.delete_bucket(bucket),
     ]
     return Plan(TARGET, Phase.TEARDOWN, ref, tuple(steps))
