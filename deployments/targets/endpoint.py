@@ -12,6 +12,16 @@ from dataclasses import dataclass
 SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
 
 
+def openai_smoke_body(model: str) -> dict[str, object]:
+    """The chat completion a rollout sends an OpenAI-protocol server before calling it ready."""
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
+        "max_tokens": 32,
+        "stream": False,
+    }
+
+
 class Protocol(enum.StrEnum):
     OLLAMA = "ollama"  # Ollama's /api/chat, NDJSON stream
     OPENAI = "openai"  # OpenAI's /v1/chat/completions, server-sent events

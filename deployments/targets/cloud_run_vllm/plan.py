@@ -12,7 +12,7 @@ from deployments.targets import bucket_steps, cloud_build, iam_steps
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm import bodies
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
-from deployments.targets.endpoint import SMOKE_TEST_PROMPT
+from deployments.targets.endpoint import openai_smoke_body
 
 TARGET = "cloud-run-vllm"
 
@@ -125,12 +125,7 @@ def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext)
 
 
 def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> list[Step]:
-    smoke_body = {
-        "model": spec.hf_model.hf_id,
-        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
-        "max_tokens": 32,
-        "stream": False,
-    }
+    smoke_body = openai_smoke_body(spec.hf_model.hf_id)
     return [
         *cloud_run_steps.serve(
             ref,

@@ -22,7 +22,7 @@ from deployments.hf_catalog import HfModel
 from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
-from deployments.targets.endpoint import SMOKE_TEST_PROMPT
+from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_vllm import identity, manifests
 
 TARGET = "gke-vllm"
@@ -115,12 +115,7 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
 
 
 def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[Step]:
-    chat = {
-        "model": spec.hf_model.hf_id,
-        "max_tokens": 32,
-        "stream": False,
-        "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
-    }
+    chat = openai_smoke_body(spec.hf_model.hf_id)
     health = kube_steps.proxy_call_step(
         key="check_health",
         title="Check vLLM's /health through the API server's proxy",
