@@ -11,8 +11,6 @@ from deployments.forms import DEFAULT_BUSY_HOURS, request_form_class
 from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
-from portal.access import teams_where_role
-from portal.models import Role
 
 # Fields a price does not depend on; they may still be empty while the form is filled in.
 NOT_PRICED = {"slug", "team", "justification", "expires_in_hours"}
@@ -45,11 +43,8 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
         ),
         "target": target,
     }
-    team = (
-        teams_where_role(user=request.user, role=Role.DEPLOYER)
-        .filter(pk=request.POST.get("team") or 0)
-        .first()
-    )
+    # The form's team field offers only the user's deployer teams; a bad value is left out.
+    team = form.cleaned_data.get("team")
     if team is not None:
         context["assessment"] = deployment_assess(
             team=team, target=target, spec=spec, busy_hours_per_day=busy

@@ -124,3 +124,12 @@ def test_live_estimate_on_the_vllm_form(client, deployer):
     html = unescape(client.post(reverse("deployments:estimate"), form).content.decode())
     assert "$1.05" in html  # 1 L4 + 4 vCPU + 16 GiB per instance-hour
     assert "Cloud Run + vLLM" in html
+
+
+def test_live_estimate_with_a_team_that_is_no_id_is_priced_without_a_decision(client, deployer):
+    client.force_login(deployer)
+    response = client.post(reverse("deployments:estimate"), {**FORM, "team": "not-a-number"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "per month" in html
+    assert "Approved automatically" not in html
