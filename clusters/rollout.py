@@ -228,3 +228,11 @@ def clusters_stalled_ids() -> list[int]:
             status__in=[s.value for s in CLUSTER_ROLLING_STATES], updated_at__lt=cutoff
         ).values_list("pk", flat=True)
     )
+
+
+def clusters_requeue_stalled() -> int:
+    """Queue the next step of every cluster plan whose task was lost; how many were."""
+    stalled = clusters_stalled_ids()
+    for cluster_id in stalled:
+        cluster_schedule(cluster_id=cluster_id)
+    return len(stalled)

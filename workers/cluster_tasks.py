@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from clusters.dispatch import ADVANCE_CLUSTER_TASK, cluster_schedule
-from clusters.rollout import clusters_stalled_ids
+from clusters.dispatch import ADVANCE_CLUSTER_TASK
+from clusters.rollout import clusters_requeue_stalled
 from workers.rollout import cluster_runner
 
 
@@ -15,7 +15,4 @@ def advance_cluster(cluster_id: int) -> None:
 @shared_task(name="workers.tasks.reconcile_clusters")
 def reconcile_clusters() -> int:
     """Re-queue cluster plans whose task was lost (a killed worker, a broker restart)."""
-    stalled = clusters_stalled_ids()
-    for cluster_id in stalled:
-        cluster_schedule(cluster_id=cluster_id)
-    return len(stalled)
+    return clusters_requeue_stalled()

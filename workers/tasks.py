@@ -3,9 +3,9 @@
 from celery import shared_task
 from django.utils import timezone
 
-from deployments.dispatch import ADVANCE_TASK, rollout_requeue_lost
+from deployments.dispatch import ADVANCE_TASK
 from deployments.services.expiry import expiry_run
-from deployments.services.rollout import rollout_stalled_ids
+from deployments.services.rollout import rollout_requeue_stalled
 from deployments.services.spend import spend_accrue
 from workers.cluster_tasks import advance_cluster, reconcile_clusters  # noqa: F401 (registers them)
 from workers.rollout import runner
@@ -19,10 +19,7 @@ def advance(deployment_id: int, due: str | None = None) -> None:
 @shared_task(name="workers.tasks.reconcile")
 def reconcile() -> int:
     """Re-queue rollouts whose task was lost (a killed worker, a broker restart)."""
-    stalled = rollout_stalled_ids()
-    for deployment_id in stalled:
-        rollout_requeue_lost(deployment_id=deployment_id)
-    return len(stalled)
+    return rollout_requeue_stalled()
 
 
 @shared_task(name="workers.tasks.governance_tick")

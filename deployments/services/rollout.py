@@ -25,7 +25,7 @@ from deployments.choices import (
     Phase,
     Status,
 )
-from deployments.dispatch import is_current, rollout_schedule
+from deployments.dispatch import is_current, rollout_requeue_lost, rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.plans.base import Plan, Step
@@ -391,3 +391,11 @@ def rollout_stalled_ids() -> list[int]:
     if not rolling.filter(updated_at__gte=stalled).exists():
         idle |= Q(advance_due_at__lt=lost)
     return list(rolling.filter(idle).values_list("pk", flat=True))
+
+
+def rollout_requeue_stalled() -> int:
+    """Send a fresh advance for every rollout whose task was lost; how many were."""
+    stalled = rollout_stalled_ids()
+    for deployment_id in stalled:
+        rollout_requeue_lost(deployment_id=deployment_id)
+    return len(stalled)
