@@ -30,6 +30,9 @@ class Protocol(enum.StrEnum):
 class Credential(enum.StrEnum):
     # An OIDC ID token whose audience is the service URL (private Cloud Run services).
     CLOUD_RUN_ID_TOKEN = "cloud-run-id-token"  # noqa: S105 - a kind, not a secret
+    # The portal's Google access token (as the GKE auth plugin sends it) on a request to
+    # the Kubernetes API server's service proxy: a GKE model server has no public address.
+    GKE_SERVICE_PROXY_ACCESS_TOKEN = "gke-service-proxy-access-token"  # noqa: S105 - a kind
 
 
 @dataclass(frozen=True)
