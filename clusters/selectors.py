@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from clusters.choices import ClusterStatus
+from clusters.choices import CLUSTER_TERMINAL_STATES, ClusterStatus
 from clusters.models import Cluster
 from deployments.choices import TERMINAL_STATES
 from deployments.models import Deployment
@@ -28,3 +28,15 @@ def cluster_endpoint(*, cluster_id: int) -> tuple[str, str]:
     """Where the cluster's API server is and its CA (base64 PEM), as get_cluster last said."""
     endpoint, ca = Cluster.objects.values_list("endpoint", "ca_certificate").get(pk=cluster_id)
     return endpoint, ca
+
+
+def cluster_ca_at(*, endpoint: str) -> str:
+    """The CA (base64 PEM) of the live cluster whose API server is at `endpoint` (host or
+    host:port, as get_cluster gives it); empty when Hangar knows none there."""
+    found = (
+        Cluster.objects.filter(endpoint=endpoint)
+        .exclude(status__in=[s.value for s in CLUSTER_TERMINAL_STATES])
+        .values_list("ca_certificate", flat=True)
+        .first()
+    )
+    return found or ""
