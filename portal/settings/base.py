@@ -277,6 +277,10 @@ PLAYGROUND = {
     "REDIS_URL": env("PLAYGROUND_REDIS_URL", default=""),
     # Who may reach which endpoint is re-checked after this long (sign-out, revoked token).
     "ACCESS_CACHE_SECONDS": env.float("PLAYGROUND_ACCESS_CACHE_SECONDS", default=5.0),
+    # Idle upstream connections are dropped after this, below the endpoints' own keep-alive:
+    # vLLM serves on uvicorn, whose --timeout-keep-alive defaults to 5 s
+    # (https://www.uvicorn.org/settings/#timeouts).
+    "UPSTREAM_KEEPALIVE_SECONDS": env.float("PLAYGROUND_UPSTREAM_KEEPALIVE_SECONDS", default=4.0),
     # Serve the streaming paths beside Django (playground/asgi.py) rather than as views.
     "LEAN_ROUTES": env.bool("PLAYGROUND_LEAN_ROUTES", default=True),
     # Threads for the proxy's database work (each keeps one connection).
