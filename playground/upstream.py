@@ -71,25 +71,71 @@ def cold_start_timeout(waited: float) -> UpstreamError:
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
     weakref.WeakKeyDictionary()
 )
+_fresh_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def upstream_session() -> aiohttp.ClientSession:
+def _session(
+    kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession],
+    **connector: Any,
+) -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
-    session = _sessions.get(loop)
+    session = kept.get(loop)
     if session is None or session.closed:
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, **connector),
             trust_env=False,
             auto_decompress=True,
         )
-        _sessions[loop] = session
+        kept[loop] = session
     return session
 
 
+def upstream_session() -> aiohttp.ClientSession:
+    """The pooled session. An idle connection is dropped after UPSTREAM_KEEPALIVE_SECONDS,
+    shorter than the endpoint's own keep-alive (vLLM's uvicorn closes after 5 s), so Hangar
+    is never the side writing on a connection the endpoint is closing."""
+    keepalive = float(settings.PLAYGROUND["UPSTREAM_KEEPALIVE_SECONDS"])
+    return _session(_sessions, keepalive_timeout=keepalive)
+
+
+def _fresh_session() -> aiohttp.ClientSession:
+    """A session whose every connection is new and closed after its one request."""
+    return _session(_fresh_sessions, force_close=True)
+
+
 async def upstream_close() -> None:
-    session = _sessions.pop(asyncio.get_running_loop(), None)
-    if session is not None:
-        await session.close()
+    loop = asyncio.get_running_loop()
+    for kept in (_sessions, _fresh_sessions):
+        session = kept.pop(loop, None)
+        if session is not None:
+            await session.close()
+
+
+async def _send(
+    *, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: Any
+) -> aiohttp.ClientResponse:
+    """The endpoint's response; sent once more, on a fresh connection, if the pooled one
+    was dropped before any byte of the reply came back.
+
+    That is the keep-alive race: the endpoint closes an idle connection just as a request
+    is written on it. aiohttp retries it only for idempotent methods, and on the same pool,
+    where the next idle connection may be as stale. Nothing was answered, so the model did
+    no work worth keeping; a reply broken off later is not sent again (upstream_request).
+    """
+    options: dict[str, Any] = {
+        "data": body,
+        "headers": headers,
+        "timeout": timeout,
+        "allow_redirects": False,
+    }
+    try:
+        return await upstream_session().request(method, url, **options)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection at all: the endpoint is unreachable, not a stale connection
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        return await _fresh_session().request(method, url, **options)
 
 
 # Cloud Run answers 503 while no instance can take the request yet; worth waiting out.
@@ -113,13 +159,8 @@ async def _served(
     pause = 0.5
     while True:
         try:
-            response = await upstream_session().request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
+            response = await _send(
+                method=method, url=url, headers=headers, body=body, timeout=timeout
             )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise cold_start_timeout(time.monotonic() - started) from exc
