@@ -18,7 +18,7 @@ from portal.models import ApiToken
 
 def deployment_list(*, user: Any, token: ApiToken | None = None) -> QuerySet[Deployment]:
     """Deployments of the user's teams; platform admins (without a token) see all."""
-    deployments = Deployment.objects.select_related("team", "requested_by")
+    deployments = Deployment.objects.select_related("team", "requested_by", "decided_by")
     if token is None and is_platform_admin(user):
         return deployments
     return deployments.filter(team__in=teams_visible_to(user=user, token=token))
