@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,6 +46,8 @@ from portal.models import Role
 WATCHED_STATES = frozenset({Status.PENDING_APPROVAL})
 # A request that went nowhere can be edited and asked for again, as a new request.
 RESUBMITTABLE_STATES = frozenset({Status.FAILED, Status.REJECTED})
+# Rows per page of the deployments list: a page stays small however many there are.
+LIST_PAGE_SIZE = 50
 
 
 @login_required
@@ -54,7 +57,19 @@ def deployment_list_view(request: HttpRequest) -> HttpResponse:
     filtered = deployment_filter(
         data=request.GET, queryset=deployment_list(user=request.user), hide_torn_down=not show_all
     )
-    context = {"filter": filtered, "deployments": filtered.qs, "show_all": show_all}
+    # get_page: a page that is no number shows the first, one past the end the last.
+    page = Paginator(filtered.qs.order_by("-created_at", "-pk"), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filtered,
+        "deployments": page.object_list,
+        "page": page,
+        "query": query.urlencode(),
+        "show_all": show_all,
+    }
     return render(request, "deployments/list.html", context)
 
 
