@@ -33,11 +33,19 @@ from portal.authentication import ApiTokenAuthentication
 from portal.exceptions import ApplicationError, InvalidTransition, NotFound, PermissionDenied
 from portal.models import ApiToken, TokenScope
 from portal.tokens import token_hash
+from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_trust_now
 
 
 class NotSignedIn(ApplicationError):
     code = "not_authenticated"
     http_status = 401
+
+
+class UntrustedEndpoint(ApplicationError):
+    """Hangar cannot tell the endpoint is genuine (no CA on record for it)."""
+
+    code = "upstream_credential"
+    http_status = 502
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class Access:
     credential: str
     default_model: str
     supports_reasoning: bool
+    # The CA (PEM) the endpoint proves itself with; empty: the system's public CAs.
+    ca_pem: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,12 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
         )
     # The target says what its server speaks, wants and serves; the URL is the row's.
     endpoint = target_for(deployment).endpoint(spec_for(deployment))
+    try:
+        ca_pem = upstream_trust_now(
+            credential=endpoint.credential, endpoint_url=deployment.endpoint_url
+        )
+    except UpstreamCredentialError as exc:
+        raise UntrustedEndpoint(str(exc)) from exc
     return Access(
         user_id=user.pk,
         username=user.get_username(),
@@ -94,6 +110,7 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
         credential=endpoint.credential,
         default_model=endpoint.served_models[0],
         supports_reasoning=endpoint.reasoning,
+        ca_pem=ca_pem,
     )
 
 

@@ -67,6 +67,7 @@ async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIt
         headers=json_headers(credential),
         body=json.dumps(body).encode(),
         started=started,
+        ca_pem=access.ca_pem,
     ) as response:
         parser = parser_for(access.protocol)
         async for data in response.content.iter_any():

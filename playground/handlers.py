@@ -136,6 +136,7 @@ async def models(incoming: Incoming, deployment_id: int) -> Reply:
             headers=credential,
             body=None,
             started=time.monotonic(),
+            ca_pem=access.ca_pem,
         ) as response:
             listed = await read_bounded(response, MODELS_REPLY_MAX)
         if listed is None:

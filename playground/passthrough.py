@@ -114,6 +114,7 @@ async def _open(
             headers=json_headers(credential) if post else credential,
             body=json.dumps(request.body).encode() if post else None,
             started=started,
+            ca_pem=access.ca_pem,
         )
         response = await context.__aenter__()
     except UpstreamError as exc:

@@ -9,6 +9,8 @@ from the environment, and sends only the headers built here (SSRF hygiene).
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -114,7 +116,13 @@ async def upstream_close() -> None:
 
 
 async def _send(
-    *, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: Any
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    timeout: Any,
+    tls: ssl.SSLContext | bool = True,
 ) -> aiohttp.ClientResponse:
     """The endpoint's response; sent once more, on a fresh connection, if the pooled one
     was dropped before any byte of the reply came back.
@@ -129,6 +137,7 @@ async def _send(
         "headers": headers,
         "timeout": timeout,
         "allow_redirects": False,
+        "ssl": tls,
     }
     try:
         return await upstream_session().request(method, url, **options)
@@ -138,12 +147,25 @@ async def _send(
         return await _fresh_session().request(method, url, **options)
 
 
+@functools.lru_cache(maxsize=256)
+def _trusting(ca_pem: str) -> ssl.SSLContext:
+    """A context that trusts only `ca_pem` (a GKE cluster's own CA), hostname checked.
+    One per CA: aiohttp pools connections per context, and making one parses the CA."""
+    return ssl.create_default_context(cadata=ca_pem)
+
+
 # Cloud Run answers 503 while no instance can take the request yet; worth waiting out.
 _RETRY_STATUSES = frozenset({503})
 
 
 async def _served(
-    *, method: str, url: str, headers: dict[str, str], body: bytes | None, started: float
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    started: float,
+    ca_pem: str = "",
 ) -> aiohttp.ClientResponse:
     """The first response that is not a 503 worth waiting out, not yet checked or read.
 
@@ -160,8 +182,9 @@ async def _served(
     while True:
         try:
             response = await _send(
-                method=method, url=url, headers=headers, body=body, timeout=timeout
-            )
+                method=method, url=url, headers=headers, body=body, timeout=timeout,
+                tls=_trusting(ca_pem) if ca_pem else True,
+            )  # fmt: skip
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise cold_start_timeout(time.monotonic() - started) from exc
         except aiohttp.ClientError as exc:
@@ -184,12 +207,16 @@ async def upstream_request(
     headers: dict[str, str],
     body: bytes | None,
     started: float,
+    ca_pem: str = "",
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """An open response with status 2xx, retrying 503s until the cold-start limit.
 
+    `ca_pem`: the only CA the endpoint's certificate may chain to (empty: the system's).
     Raises UpstreamError for any other status, a timeout or an unreachable host.
     """
-    response = await _served(method=method, url=url, headers=headers, body=body, started=started)
+    response = await _served(
+        method=method, url=url, headers=headers, body=body, started=started, ca_pem=ca_pem
+    )
     try:
         if response.status >= 300:
             raise upstream_error(response.status, await response.content.read(4096), headers)
