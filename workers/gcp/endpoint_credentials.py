@@ -3,25 +3,31 @@ test (a worker thread) and the playground's proxy (the event loop) both come her
 the kind the target's endpoint declares (deployments/targets/endpoint.py).
 
 Browsers and other platforms never hold it: it is added server-side. Cloud Run wants an
-OIDC ID token whose audience is the service URL; minting one is a blocking call to the
-metadata server (or a key file), so tokens are cached per audience until shortly before
-they expire. The event loop never mints: it refreshes in a thread, one refresh per
-audience at a time. A new credential kind adds its strategy to STRATEGIES.
+OIDC ID token whose audience is the service URL; a GKE model server, reached through its
+cluster's API server proxy, wants the portal's Google access token and is proven by the
+cluster's own CA. Minting is a blocking call to the metadata server (or a key file), so
+tokens are cached until shortly before they expire. The event loop never mints: it
+refreshes in a thread, one refresh per token at a time. A new credential kind adds its
+strategy to STRATEGIES.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+import google.auth
 import google.auth.transport.requests
 from django.conf import settings
 from google.oauth2 import id_token
 
 from deployments.targets.endpoint import Credential
+from workers.gcp.clients import SCOPES
 
 
 class UpstreamCredentialError(Exception):
@@ -31,6 +37,7 @@ class UpstreamCredentialError(Exception):
 class UpstreamCredential(Protocol):
     async def headers(self, endpoint_url: str) -> dict[str, str]: ...
     def headers_now(self, endpoint_url: str) -> dict[str, str]: ...
+    def trusted_ca_now(self, endpoint_url: str) -> str: ...
 
 
 # A token with less left than this is not sent: the request could outlive it.
@@ -43,54 +50,81 @@ class _Cached:
     expires_at: float  # event-loop-independent wall clock (time.time())
 
 
-class CloudRunIdToken:
-    """ID tokens for private Cloud Run services, cached per service URL."""
+class _Tokens:
+    """Bearer tokens cached per key, refreshed off the event loop; `_mint` makes one."""
 
     def __init__(self) -> None:
         self._cache: dict[str, _Cached] = {}
         self._refreshing: dict[str, asyncio.Future[_Cached]] = {}
-        self._credentials: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    async def headers(self, endpoint_url: str) -> dict[str, str]:
-        cached = await self._token(endpoint_url.rstrip("/"))
-        return {"Authorization": f"Bearer {cached.token}"}
+    def _mint(self, key: str) -> _Cached:
+        raise NotImplementedError
 
-    def headers_now(self, endpoint_url: str) -> dict[str, str]:
+    def trusted_ca_now(self, endpoint_url: str) -> str:
+        """The CA (PEM) that proves the endpoint; empty: the system's public CAs."""
+        return ""
+
+    def _bearer_now(self, key: str) -> dict[str, str]:
         """For a caller with no event loop (a worker): mint in this thread if need be."""
-        audience = endpoint_url.rstrip("/")
-        cached = self._cache.get(audience)
+        cached = self._cache.get(key)
         if cached is None or cached.expires_at - _now() <= _MIN_LIFETIME:
-            cached = self._cache[audience] = self._mint(audience)
+            cached = self._cache[key] = self._mint(key)
         return {"Authorization": f"Bearer {cached.token}"}
 
-    async def _token(self, audience: str) -> _Cached:
+    async def _bearer(self, key: str) -> dict[str, str]:
+        cached = await self._token(key)
+        return {"Authorization": f"Bearer {cached.token}"}
+
+    async def _token(self, key: str) -> _Cached:
         margin = settings.PLAYGROUND["ID_TOKEN_REFRESH_MARGIN_SECONDS"]
         now = _now()
-        cached = self._cache.get(audience)
+        cached = self._cache.get(key)
         if cached is not None and cached.expires_at - now > margin:
             return cached
         if cached is not None and cached.expires_at - now > _MIN_LIFETIME:
             # Still good for a while: answer now, refresh beside the request.
-            self._refresh(audience)
+            self._refresh(key)
             return cached
-        return await asyncio.shield(self._refresh(audience))
+        return await asyncio.shield(self._refresh(key))
 
-    def _refresh(self, audience: str) -> asyncio.Future[_Cached]:
-        """One refresh per audience at a time; concurrent callers share it."""
-        running = self._refreshing.get(audience)
+    def _refresh(self, key: str) -> asyncio.Future[_Cached]:
+        """One refresh per key at a time; concurrent callers share it."""
+        running = self._refreshing.get(key)
         if running is not None:
             return running
-        future = asyncio.ensure_future(asyncio.to_thread(self._mint, audience))
-        self._refreshing[audience] = future
+        future = asyncio.ensure_future(asyncio.to_thread(self._mint, key))
+        self._refreshing[key] = future
 
         def finished(f: asyncio.Future[_Cached]) -> None:
-            self._refreshing.pop(audience, None)
+            self._refreshing.pop(key, None)
             if not f.cancelled() and f.exception() is None:
-                self._cache[audience] = f.result()
+                self._cache[key] = f.result()
 
         future.add_done_callback(finished)
         return future
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+def _expires_at(creds: Any) -> float:
+    expiry = creds.expiry  # naive UTC, google-auth's convention
+    return expiry.replace(tzinfo=datetime.UTC).timestamp() if expiry else _now() + 300.0
+
+
+class CloudRunIdToken(_Tokens):
+    """ID tokens for private Cloud Run services, cached per service URL (the audience)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._credentials: dict[str, Any] = {}
+
+    async def headers(self, endpoint_url: str) -> dict[str, str]:
+        return await self._bearer(endpoint_url.rstrip("/"))
+
+    def headers_now(self, endpoint_url: str) -> dict[str, str]:
+        return self._bearer_now(endpoint_url.rstrip("/"))
 
     def _mint(self, audience: str) -> _Cached:
         request = google.auth.transport.requests.Request()
@@ -105,13 +139,72 @@ class CloudRunIdToken:
             raise UpstreamCredentialError(
                 f"Hangar could not get an ID token for the endpoint: {exc}"
             ) from exc
-        expiry = creds.expiry  # naive UTC, google-auth's convention
-        expires_at = expiry.replace(tzinfo=datetime.UTC).timestamp() if expiry else _now() + 300.0
-        return _Cached(str(creds.token), expires_at)
+        return _Cached(str(creds.token), _expires_at(creds))
 
     def forget(self) -> None:
-        self._cache.clear()
+        super().forget()
         self._credentials.clear()
+
+
+class GkeProxyAccessToken(_Tokens):
+    """The portal's Google access token on calls through a cluster's API server proxy.
+
+    gke-gcloud-auth-plugin sends an OAuth access token of the caller's Google identity
+    as the bearer token (https://cloud.google.com/kubernetes-engine/docs/how-to/api-server-authentication);
+    the API server maps it to RBAC through IAM. One token serves every cluster. The API
+    server's certificate is signed by the cluster's own CA, which Hangar read with
+    get_cluster and keeps on its Cluster record: only that CA is trusted for it.
+    """
+
+    _KEY = "access-token"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._credentials: Any = None
+
+    async def headers(self, endpoint_url: str) -> dict[str, str]:
+        return await self._bearer(self._KEY)
+
+    def headers_now(self, endpoint_url: str) -> dict[str, str]:
+        return self._bearer_now(self._KEY)
+
+    def _mint(self, key: str) -> _Cached:
+        # Its own google-auth credentials: the workers' Kubernetes client refreshes the
+        # shared ones on its own schedule, in other threads.
+        try:
+            with self._lock:
+                if self._credentials is None:
+                    self._credentials, _ = google.auth.default(scopes=SCOPES)
+                creds = self._credentials
+                creds.refresh(google.auth.transport.requests.Request())
+                return _Cached(str(creds.token), _expires_at(creds))
+        except Exception as exc:  # google-auth raises several unrelated types
+            raise UpstreamCredentialError(
+                f"Hangar could not get a Google access token for the cluster: {exc}"
+            ) from exc
+
+    def trusted_ca_now(self, endpoint_url: str) -> str:
+        """The CA of the cluster whose API server is at the URL's host (a database read)."""
+        from clusters.selectors import cluster_ca_at
+
+        host = urlsplit(endpoint_url).netloc
+        ca = cluster_ca_at(endpoint=host) if host else ""
+        if not ca:
+            raise UpstreamCredentialError(
+                f"Hangar knows no cluster whose API server is at {host or endpoint_url!r}, "
+                "so it cannot tell that server is genuine; a platform admin can register "
+                "the cluster again."
+            )
+        try:
+            return base64.b64decode(ca, validate=True).decode("ascii")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UpstreamCredentialError(
+                "The cluster's CA on record is not a base64 PEM; register the cluster again."
+            ) from exc
+
+    def forget(self) -> None:
+        super().forget()
+        self._credentials = None
 
 
 def _now() -> float:
@@ -119,8 +212,12 @@ def _now() -> float:
 
 
 _CLOUD_RUN = CloudRunIdToken()
+_GKE_PROXY = GkeProxyAccessToken()
 
-STRATEGIES: dict[str, UpstreamCredential] = {Credential.CLOUD_RUN_ID_TOKEN: _CLOUD_RUN}
+STRATEGIES: dict[str, UpstreamCredential] = {
+    Credential.CLOUD_RUN_ID_TOKEN: _CLOUD_RUN,
+    Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN: _GKE_PROXY,
+}
 
 
 def _strategy(credential: str) -> UpstreamCredential:
@@ -138,3 +235,9 @@ async def upstream_headers(*, credential: str, endpoint_url: str) -> dict[str, s
 def upstream_headers_now(*, credential: str, endpoint_url: str) -> dict[str, str]:
     """The headers for one call from a thread (a worker's smoke test)."""
     return _strategy(credential).headers_now(endpoint_url)
+
+
+def upstream_trust_now(*, credential: str, endpoint_url: str) -> str:
+    """The CA (PEM) to verify the endpoint against, empty for the system's; from a thread
+    that may read the database (the playground's access check)."""
+    return _strategy(credential).trusted_ca_now(endpoint_url)
