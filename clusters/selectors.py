@@ -1,12 +1,15 @@
 """Reads about clusters the pages, the admin and the services share."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from clusters.choices import CLUSTER_TERMINAL_STATES, ClusterStatus
 from clusters.models import Cluster
 from deployments.choices import TERMINAL_STATES
 from deployments.models import Deployment
-from portal.models import Team
+from portal.access import teams_where_role
+from portal.models import Role, Team
 
 # A GKE target stores the id of the cluster it runs on under this spec key.
 SPEC_CLUSTER_KEY = "cluster"
@@ -15,6 +18,13 @@ SPEC_CLUSTER_KEY = "cluster"
 def clusters_open_to(*, team: Team) -> QuerySet[Cluster]:
     """The ready clusters a team may choose for a deployment."""
     return Cluster.objects.filter(status=ClusterStatus.READY, teams=team)
+
+
+def clusters_open_to_user(user: Any) -> QuerySet[Cluster]:
+    """The ready clusters open to any team the user may request deployments in: what a
+    request form offers (the request itself is checked against its one team)."""
+    teams = teams_where_role(user=user, role=Role.DEPLOYER)
+    return Cluster.objects.filter(status=ClusterStatus.READY, teams__in=teams).distinct()
 
 
 def cluster_users(*, cluster: Cluster) -> QuerySet[Deployment]:
