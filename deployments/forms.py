@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from deployments.services.requests import DEFAULT_BUSY_HOURS, MAX_EXPIRY_HOURS
 from deployments.targets import UnknownTarget, default_target, target_choices, target_get
 from deployments.targets.base import TargetDef
-from deployments.targets.fields import defaults, form_fields
+from deployments.targets.fields import declarations, defaults, form_fields
 from portal.access import teams_where_role
 from portal.models import Role, Team
 
@@ -88,6 +88,10 @@ class DeploymentRequestForm(GovernanceFieldsForm):
         super().__init__(*args, **kwargs)
         team_field = cast(forms.ModelChoiceField, self.fields["team"])
         team_field.queryset = requesting_teams(user=user)
+        for name, declaration, _ in declarations(target.spec_class):
+            if declaration.form_choices is not None:
+                offered = [("", "Choose…"), *declaration.form_choices(user)]
+                cast(forms.TypedChoiceField, self.fields[name]).choices = offered
 
     def service_values(self) -> dict[str, Any]:
         """The spec values, as deployment_request(values=...) takes them."""

@@ -11,6 +11,7 @@ from deployments.forms import DEFAULT_BUSY_HOURS, request_form_class
 from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
+from deployments.services.request_specs import spec_for_request
 
 # Fields a price does not depend on; they may still be empty while the form is filled in.
 NOT_PRICED = {"slug", "team", "justification", "expires_in_hours"}
@@ -28,8 +29,10 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
         refused = _refused(form, {k: v for k, v in form.errors.items() if k not in NOT_PRICED})
         return render(request, "deployments/_estimate.html", {"invalid": True, "refused": refused})
     target = form.target_def.name
-    spec = form.target_def.spec_class.from_values(form.service_values())
-    if errors := spec.errors():
+    # The form's team field offers only the user's deployer teams; a bad value is left out.
+    team = form.cleaned_data.get("team")
+    spec, errors = spec_for_request(target=form.target_def, values=form.service_values(), team=team)
+    if errors:
         return render(
             request,
             "deployments/_estimate.html",
@@ -43,8 +46,6 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
         ),
         "target": target,
     }
-    # The form's team field offers only the user's deployer teams; a bad value is left out.
-    team = form.cleaned_data.get("team")
     if team is not None:
         context["assessment"] = deployment_assess(
             team=team, target=target, spec=spec, busy_hours_per_day=busy

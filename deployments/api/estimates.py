@@ -17,6 +17,7 @@ from deployments.api.serializers import (
 from deployments.services.assessment import deployment_assess
 from deployments.services.comparison import target_comparison
 from deployments.services.estimates import estimate_for
+from deployments.services.request_specs import spec_for_request
 from portal.access import team_visible
 from portal.api.auth import request_token
 from portal.exceptions import ValidationFailed
@@ -51,8 +52,13 @@ class EstimateView(APIView):
         )
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        spec = incoming.target_def.spec_class.from_values(incoming.spec_values())
-        if errors := spec.errors():
+        team = None
+        if data.get("team"):
+            team = team_visible(user=request.user, token=request_token(request), slug=data["team"])
+        spec, errors = spec_for_request(
+            target=incoming.target_def, values=incoming.spec_values(), team=team
+        )
+        if errors:
             raise ValidationFailed("The settings are not valid; see fields.", fields=errors)
         busy = data["busy_hours_per_day"]
         body: dict[str, Any] = {
@@ -66,8 +72,7 @@ class EstimateView(APIView):
                 )
             ],
         }
-        if data.get("team"):
-            team = team_visible(user=request.user, token=request_token(request), slug=data["team"])
+        if team is not None:
             assessment = deployment_assess(
                 team=team, target=data["target"], spec=spec, busy_hours_per_day=busy
             )

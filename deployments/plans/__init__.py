@@ -20,6 +20,7 @@ def plan_context_from_settings() -> PlanContext:
         ollama_image=gcp.get("OLLAMA_IMAGE", "ollama/ollama:latest"),
         vllm_image=gcp.get("VLLM_IMAGE", PlanContext.vllm_image),
         build_service_account=gcp.get("BUILD_SERVICE_ACCOUNT", ""),
+        universe_domain=gcp.get("UNIVERSE_DOMAIN", PlanContext.universe_domain),
     )
 
 

@@ -23,6 +23,9 @@ class PlanContext:
     vllm_image: str = "vllm/vllm-openai:v0.21.0"
     # The account builds run as: named in every build, granted only what a build needs.
     build_service_account: str = ""
+    # Google's universe (seed 003 runs on s3nsapis.fr): service-account e-mails and the
+    # Workload Identity pool derive from it.
+    universe_domain: str = "googleapis.com"
 
     @property
     def builder(self) -> str:

@@ -17,6 +17,7 @@ from deployments.services.assessment import RequestAssessment, deployment_assess
 from deployments.services.decisions import deployment_auto_approve
 from deployments.services.hf_access import hf_token_errors
 from deployments.services.policy import Outcome
+from deployments.services.request_specs import spec_for_request
 from deployments.targets import TARGETS, UnknownTarget, target_get
 from deployments.targets.spec import slug_errors
 from portal.access import require_team_role
@@ -65,7 +66,7 @@ def deployment_request(
             if assessment.decision.outcome == Outcome.REFUSED:
                 raise ValidationFailed(
                     assessment.decision.reasons[0],
-                    fields={"max_instances": assessment.decision.reasons},
+                    fields={spec.QUOTA_FIELD: assessment.decision.reasons},
                     extra={"quota": assessment.quota.as_json()},
                 )
             deployment = _request_record(
@@ -93,14 +94,13 @@ def deployment_request(
 def _validated_spec(*, team: Team, target: str, slug: str, values: dict[str, Any]) -> Any:
     """The request's spec, or every reason it is not valid (target, fields, token, slug)."""
     try:
-        spec_class = target_get(target).spec_class
+        target_get(target)
     except UnknownTarget:
         raise ValidationFailed(
             f"Hangar cannot deploy to {target} yet.",
             fields={"target": [f"Available: {', '.join(TARGETS)}."]},
         ) from None
-    spec = spec_class.from_values(values)
-    errors = spec.errors()
+    spec, errors = spec_for_request(target=target_get(target), values=values, team=team)
     for field, messages in hf_token_errors(team=team, spec=spec).items():
         errors.setdefault(field, []).extend(messages)
     if slug_error := slug_errors(slug):

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.pricing.estimator import Estimate
 from deployments.targets.endpoint import Endpoint
+from deployments.targets.fields import FieldErrors
 from deployments.targets.spec import SpecBase
 
 PlanBuilder = Callable[[DeploymentRef, Any, PlanContext], Plan]
@@ -79,3 +80,7 @@ class TargetDef:
     # The request page: a template extending deployments/new.html, and the model it offers.
     form_template: str
     initial_model: str
+    # (spec, team) → the spec as it runs for that team, with what the target reads from the
+    # database filled in (a GKE target: its cluster's location), or field errors when the
+    # team may not use what the spec names. None: the spec is the same for every team.
+    bind_team: Callable[[Any, Any], tuple[Any, FieldErrors]] | None = None

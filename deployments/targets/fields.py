@@ -45,6 +45,10 @@ class SpecField:
     decimal_places: int = 2
     optional: bool = False  # None (empty) is allowed and means "the default of the engine"
     widget: Widget = Widget.DEFAULT
+    # An id only the requesting user's teams can offer (a GKE cluster): the form lists
+    # these (value, label) pairs for the user; the spec checks the bounds, and the request
+    # service checks the value against the team the request is for.
+    form_choices: Callable[[Any], Sequence[tuple[int, str]]] | None = None
 
     @property
     def help_text(self) -> str:
@@ -166,6 +170,8 @@ def form_field(declaration: SpecField) -> forms.Field:
     if declaration.kind is Kind.CHOICE:
         widget = forms.RadioSelect if declaration.widget is Widget.RADIO else None
         return forms.ChoiceField(choices=declaration.choices or (), widget=widget, **common)
+    if declaration.form_choices is not None:  # the form fills the choices in for its user
+        return forms.TypedChoiceField(choices=(), coerce=int, empty_value=None, **common)
     bounds: dict[str, Any] = {"min_value": declaration.minimum, "max_value": declaration.maximum}
     messages: dict[str, Any] = _bound_messages(declaration)
     if declaration.kind is Kind.DECIMAL:

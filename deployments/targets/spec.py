@@ -32,6 +32,8 @@ class SpecBase:
     # Fields the rules cannot do without: an error on one of them stops the rules (so
     # does a malformed number anywhere).
     RULES_NEED: ClassVar[tuple[str, ...]] = ("model", "gpu_type")
+    # The field a request is refused on when the project or the team cannot hold its GPUs.
+    QUOTA_FIELD: ClassVar[str] = "max_instances"
 
     model: str
     region: str

@@ -1,0 +1,21 @@
+"""The spec a request stands for, and every reason it cannot run: its own fields and
+rules first, then, for the team it is made for, what the target checks there
+(`TargetDef.bind_team`: a GKE target's cluster must be open to the team). The request,
+the estimate API and the live estimate all come here."""
+
+from typing import Any
+
+from deployments.targets.base import TargetDef
+from deployments.targets.fields import FieldErrors
+from portal.models import Team
+
+
+def spec_for_request(
+    *, target: TargetDef, values: dict[str, Any], team: Team | None
+) -> tuple[Any, FieldErrors]:
+    spec = target.spec_class.from_values(values)
+    errors = spec.errors()
+    # The binding reads the database for values within bounds and rules only.
+    if team is not None and target.bind_team is not None and not errors:
+        spec, errors = target.bind_team(spec, team)
+    return spec, errors
