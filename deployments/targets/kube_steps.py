@@ -19,6 +19,9 @@ APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
 DEVELOPER = "roles/container.developer"
 ADMIN = "roles/container.admin"
 ADMIN_KINDS = frozenset({"Namespace", "ResourceQuota", "ComputeClass"})
+# The rollout output a passing /health call through the service proxy leaves behind: the
+# proxy's base URL on the cluster's API server, the address a GKE target's endpoint names.
+SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
 
 
 def object_path(manifest: dict[str, Any]) -> str:
