@@ -15,6 +15,7 @@ role on a 403, stop on the rest) covers them as it covers Google's own APIs.
 import base64
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -172,6 +173,18 @@ def proxy_path(namespace: str, service: str, port: int | str, path: str) -> str:
     """The API server's proxy to a Service: how Hangar reaches a model server that has no
     load balancer (https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/)."""
     return f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
+
+
+_PROXY_PATH = re.compile(r"^(/api/v1/namespaces/[^/]+/services/[^/]+/proxy)(?:/.*)?$")
+
+
+def proxy_base(conn: ClusterConn, path: str) -> str:
+    """The service proxy's base URL for a request path from proxy_path: where a client
+    that knows only the Service's address (the playground) sends its own paths."""
+    found = _PROXY_PATH.match(path)
+    if found is None:
+        raise ValueError(f"Not a service proxy path: {path[:200]!r}")
+    return f"https://{conn.endpoint}{found[1]}"
 
 
 def proxy(
