@@ -24,6 +24,7 @@ from sandbox import (
     logging_api,
     metadata,
     model_server,
+    monitoring,
     operations_api,
     project_apis,
     secret_manager,
@@ -50,6 +51,7 @@ def all_routes() -> list[Route]:
         *iam_sa_policy.routes(),
         *project_apis.routes(),
         *logging_api.routes(),
+        *monitoring.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])

@@ -132,6 +132,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
         location, service_id = parent.split("/")[3], target.pb.name.rsplit("/", 1)[1]
         uri = f"{state.base_url}/_run/{call.config.project}/{location}/{service_id}"
         _mark_ready(target, revision, generation, uri)
+        state.run_instances.serving(target.pb.name, target.pb)
         return snapshot()
 
     return call.new_operation(parent, snapshot, finish, on_error=fail).to_pb()
@@ -298,6 +299,7 @@ def delete_service(call: ApiCall) -> Message:
     if call.query.validate_only:
         return _validated(stored.pb)
     del call.state.run.services[name]
+    call.state.run_instances.deleted(name)
     svc = stored.pb
     svc.delete_time.CopyFrom(now())
     svc.reconciling = True

@@ -28,6 +28,14 @@ class Config:
     account_propagation_delay: float = field(
         default_factory=lambda: _env_float("SANDBOX_ACCOUNT_PROPAGATION_DELAY", 1.0)
     )
+    # How long an idle Cloud Run instance lives on (billed), and how late Cloud Monitoring
+    # shows a sample (sandbox/run_instances.py, sandbox/monitoring.py).
+    run_idle_timeout: float = field(
+        default_factory=lambda: _env_float("SANDBOX_RUN_IDLE_TIMEOUT", 900.0)
+    )
+    monitoring_delay: float = field(
+        default_factory=lambda: _env_float("SANDBOX_MONITORING_DELAY", 0.0)
+    )
     project: str = field(default_factory=lambda: _env_str("SANDBOX_PROJECT", "hangar-sandbox"))
     project_number: str = field(
         default_factory=lambda: _env_str("SANDBOX_PROJECT_NUMBER", "123456789012")
@@ -40,7 +48,14 @@ class Config:
 
     # Only the timing knobs may change at runtime: identity is fixed per process so
     # that tokens issued before a config change stay coherent.
-    TUNABLE = ("operation_delay", "model_load_delay", "token_delay", "account_propagation_delay")
+    TUNABLE = (
+        "operation_delay",
+        "model_load_delay",
+        "token_delay",
+        "account_propagation_delay",
+        "run_idle_timeout",
+        "monitoring_delay",
+    )
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

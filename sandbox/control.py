@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import run_instances
 from sandbox.state import State
 
 
@@ -67,6 +68,9 @@ async def handle(request: web.Request, state: State) -> web.Response:
             return web.json_response(state.setup.as_dict())
         if method == "GET":
             return web.json_response(state.setup.as_dict())
+    timeline = run_instances.control(state, action, method, body)
+    if timeline is not None:
+        return web.json_response(timeline[1], status=timeline[0])
     if action == "state" and method == "GET":
         return web.json_response(_state(state))
     return web.json_response({"error": f"no control endpoint {method} {request.path}"}, status=404)

@@ -63,6 +63,17 @@ async def handle(request: web.Request, state: State, body: bytes) -> web.StreamR
     denied = _authorize(request, stored, rest)
     if denied is not None:
         return denied
+    # The request keeps an instance busy (billed) until its reply has been sent.
+    span = state.run_instances.started(stored.pb.name)
+    try:
+        return await _serve(request, state, stored, rest, body)
+    finally:
+        state.run_instances.ended(span)
+
+
+async def _serve(
+    request: web.Request, state: State, stored: run_store.StoredService, rest: str, body: bytes
+) -> web.StreamResponse:
     wait = run_store.warm_wait(stored, state.config.model_load_delay)
     if wait:
         await asyncio.sleep(wait)

@@ -17,6 +17,7 @@ from sandbox.iam_admin import AccountStore
 from sandbox.iam_sa_policy import AccountPolicies
 from sandbox.operations import OperationStore
 from sandbox.requestlog import RequestLog
+from sandbox.run_instances import RunInstances
 from sandbox.run_store import RunStore
 from sandbox.secret_manager import SecretStore
 from sandbox.storage import StorageStore
@@ -35,6 +36,7 @@ class State:
         self.registry = Registry()
         self.builds = BuildStore()
         self.run = RunStore()
+        self.run_instances = RunInstances()
         self.secrets = SecretStore()
         self.accounts = AccountStore()
         self.account_policies = AccountPolicies()
@@ -53,6 +55,7 @@ class State:
         self.registry.clear()
         self.builds.clear()
         self.run.clear()
+        self.run_instances.clear()
         self.secrets.clear()
         self.accounts.clear()
         self.account_policies.clear()
