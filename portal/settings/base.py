@@ -203,6 +203,9 @@ ROLLOUT = {
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
     # How long a fresh service may take to answer its first chat (model loading).
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=300.0),
+    # One check of a loading model holds a worker this long at most; until the model
+    # answers, the step is re-queued with the poll countdown (within the budget above).
+    "SMOKE_TEST_CHECK_SECONDS": env.float("ROLLOUT_SMOKE_TEST_CHECK_SECONDS", default=20.0),
 }
 
 # --- Governance ---
