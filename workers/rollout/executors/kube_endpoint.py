@@ -7,6 +7,7 @@ from typing import Any
 
 from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded
 from workers.gcp import kube
+from workers.rollout.endpoint_calls import not_ready_yet, smoke_check_timeout
 from workers.rollout.executors.kube import conn_for
 
 
@@ -16,9 +17,12 @@ def _text(data: bytes) -> str:
 
 def proxy_health(claim: StepClaim) -> StepResult:
     request = claim.step.request
-    reply = kube.proxy(conn_for(claim.step.params), "GET", request.path)
-    if reply.status == 503:  # no ready endpoint yet, or the proxy's upstream restarting
-        return Retry(f"The service proxy answered 503: {_text(reply.data)}")
+    timeout = smoke_check_timeout(claim)
+    if isinstance(timeout, Failed):
+        return timeout
+    reply = kube.proxy(conn_for(claim.step.params), "GET", request.path, timeout=timeout)
+    if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
+        return not_ready_yet(f"The service proxy answered 503: {_text(reply.data)}")
     if reply.status != 200:
         return Failed(
             f"/health answered {reply.status}: {_text(reply.data)}",

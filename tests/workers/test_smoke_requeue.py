@@ -1,0 +1,156 @@
+"""Workers never wait on a model: a smoke-test step checks once and, while the model is
+still loading, asks to be re-queued with the rollout's poll countdown (not counted as a
+failure, bounded by the smoke-test budget) instead of holding its worker slot for the load."""
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from deployments.plans.base import ApiRequest, Step
+from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded
+from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from workers.gcp import kube
+from workers.rollout.executors import EXECUTORS, kube_endpoint
+
+
+class _Loading:
+    """A model server: /health answers 503 (or holds the request, as Cloud Run holds one
+    while an instance starts) until `ready` is set."""
+
+    def __init__(self, *, hold: bool) -> None:
+        self.ready = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        state = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                state.calls += 1
+                if not state.ready.is_set() and hold:
+                    state.release.wait(60)  # longer than any check may take
+                status = 200 if state.ready.is_set() else 503
+                body = b"{}" if status == 200 else b'{"detail": "loading"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def loading(request: Any) -> Iterator[_Loading]:
+    server = _Loading(hold=request.param == "holds")
+    yield server
+    server.stop()
+
+
+def _claim(action: str, path: str, url: str, *, started: datetime | None = None) -> StepClaim:
+    step = Step(
+        key="health", title="Wait for the model server", action=action,
+        request=ApiRequest(api="endpoint", method="GET", path=path), cli="curl", required_role="",
+        params={"cluster": 1},
+    )  # fmt: skip
+    return StepClaim(
+        deployment_id=1, event_id=1, lease_owner="t", step=step, operation="", retries=0,
+        started_at=started or datetime.now(UTC), outputs={"service_uri": url},
+        endpoint=Endpoint("service_uri", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("loading", ["answers 503", "holds"], indirect=True)
+def test_cloud_run_health_re_queues_while_the_model_loads(
+    sandbox: Any, settings: Any, loading: _Loading
+) -> None:
+    settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 1.0}
+    claim = _claim("endpoint.vllm_health", "/health", loading.url)
+
+    waits = [EXECUTORS["endpoint.vllm_health"](claim) for _ in range(3)]
+
+    for result in waits:
+        assert isinstance(result, Retry), result
+        assert result.counted is False  # a model loading is no failure; the budget bounds it
+    assert loading.calls == 3
+    loading.ready.set()
+    loading.release.set()
+    assert isinstance(EXECUTORS["endpoint.vllm_health"](claim), Succeeded)
+
+
+@pytest.mark.parametrize("loading", ["answers 503"], indirect=True)
+def test_health_stops_waiting_once_the_smoke_test_budget_is_spent(
+    sandbox: Any, settings: Any, loading: _Loading
+) -> None:
+    budget = settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"]
+    long_ago = datetime.now(UTC) - timedelta(seconds=budget + 1)
+    claim = _claim("endpoint.vllm_health", "/health", loading.url, started=long_ago)
+    result = EXECUTORS["endpoint.vllm_health"](claim)
+    assert isinstance(result, Failed)
+    assert "did not answer within" in result.error
+
+
+class _Reply:
+    def __init__(self, status: int, data: bytes) -> None:
+        self.status, self.data = status, data
+
+
+def test_gke_proxy_health_re_queues_uncounted_while_no_pod_is_ready(
+    monkeypatch: Any, settings: Any
+) -> None:
+    """The API server's proxy answers 503 until a pod is ready (the model loaded)."""
+    replies = iter([_Reply(503, b"no endpoints available for service"), _Reply(200, b"")])
+    timeouts: list[float | None] = []
+
+    def proxy(conn: Any, method: str, path: str, body: Any = None, **kw: Any) -> _Reply:
+        timeouts.append(kw.get("timeout"))
+        return next(replies)
+
+    monkeypatch.setattr(kube, "proxy", proxy)
+    monkeypatch.setattr(kube_endpoint, "conn_for", lambda params: None)
+    settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 7.0}
+    claim = _claim("kube.proxy_health", "/api/v1/namespaces/n/services/s:8000/proxy/health", "")
+
+    first = EXECUTORS["kube.proxy_health"](claim)
+    assert isinstance(first, Retry) and first.counted is False
+    assert isinstance(EXECUTORS["kube.proxy_health"](claim), Succeeded)
+    assert timeouts and all(t is not None and t <= 7.0 for t in timeouts)
+
+
+@pytest.mark.django_db
+def test_an_uncounted_retry_is_re_queued_with_the_poll_countdown(settings: Any) -> None:
+    """What the runner does with the step's answer: the next check is queued a poll
+    interval later and the step's retries stay untouched."""
+    from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
+    from deployments.models import DeploymentEvent
+    from deployments.services.rollout import rollout_claim, rollout_record
+    from tests.factories import DeploymentFactory
+
+    settings.ROLLOUT = {**settings.ROLLOUT, "POLL_SECONDS": 4.0, "POLL_MAX_SECONDS": 60.0}
+    deployment: Any = DeploymentFactory(status=Status.APPROVED)
+    claim = rollout_claim(deployment_id=deployment.pk)
+    assert claim is not None
+
+    rollout_record(claim=claim, result=Retry("the model is loading", counted=False))
+
+    event = DeploymentEvent.objects.get(pk=claim.event_id)
+    assert event.kind == EventKind.STEP and event.outcome in IN_FLIGHT_OUTCOMES
+    assert event.retries == 0
+    deployment.refresh_from_db()
+    for due in (event.not_before, deployment.advance_due_at):
+        assert due is not None
+        assert 3.0 <= (due - datetime.now(UTC)).total_seconds() <= 4.0
