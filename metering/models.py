@@ -1,0 +1,46 @@
+"""The measured spend ledger."""
+
+from django.db import models
+
+
+class SpendDay(models.Model):
+    """What Google measured a deployment billed on one UTC day, and what the estimate
+    accrued over the same day.
+
+    One row per deployment and day (the constraint): each read of the day's measurement
+    replaces the row's seconds (an upsert of the day's total, never an added increment), so
+    a repeated read changes nothing and a late one completes the day. A day read after it
+    has settled (Google's samples arrive up to minutes late) is final and not read again.
+    """
+
+    deployment = models.ForeignKey(
+        "deployments.Deployment", on_delete=models.CASCADE, related_name="spend_days"
+    )
+    team = models.ForeignKey("portal.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # Where the measurement comes from (metering.meters), e.g. "cloud-run-instance-time".
+    source = models.CharField(max_length=40)
+    billed_seconds = models.DecimalField(max_digits=16, decimal_places=3)
+    # Price of one billed second (one instance) at the approved estimate's price table.
+    unit_price = models.DecimalField(max_digits=16, decimal_places=10)
+    price_version = models.CharField(max_length=40)
+    measured = models.DecimalField(max_digits=12, decimal_places=2)
+    estimated = models.DecimalField(max_digits=12, decimal_places=2)
+    # The read covered the day up to here (the day's end once it is over).
+    measured_through = models.DateTimeField()
+    final = models.BooleanField(default=False)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "day"], name="one_spend_day_per_deployment"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.deployment_id} {self.day}: {self.measured} measured, {self.estimated} estimated"
+        )
