@@ -78,6 +78,9 @@ class Retry:
     # False: a wait that is no failure (a new service account not yet visible), bounded
     # by the executor's own deadline instead of the step's retries.
     counted: bool = True
+    # For an uncounted wait: seconds until the next check, when the executor knows the
+    # thing it waits on better than the poll backoff does (a model loading for minutes).
+    countdown: float | None = None
 
 
 @dataclass(frozen=True)
@@ -318,7 +321,9 @@ def rollout_record(*, claim: StepClaim, result: StepResult) -> None:
             _schedule_check(event, now, rollout_backoff(0))
         elif isinstance(result, Retry) and not result.counted:
             event.error = result.error
-            _schedule_check(event, now, rollout_backoff(0))
+            _schedule_check(
+                event, now, result.countdown if result.countdown else rollout_backoff(0)
+            )
         elif isinstance(result, Retry) and event.retries < _rollout()["MAX_RETRIES"]:
             event.retries += 1
             event.error = result.error
