@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "deployments",
     "clusters",
     "playground",
+    "metering",
     "workers",
 ]
 
@@ -203,9 +204,10 @@ ROLLOUT = {
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
     # How long a fresh service may take to answer its first chat (model loading).
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=300.0),
-    # One check of a loading model holds a worker this long at most; until the model
-    # answers, the step is re-queued with the poll countdown (within the budget above).
-    "SMOKE_TEST_CHECK_SECONDS": env.float("ROLLOUT_SMOKE_TEST_CHECK_SECONDS", default=20.0),
+    # A probe of a model server still starting (Cloud Run holds the request meanwhile)
+    # holds a worker this long at most; until it answers, the step is re-queued. A warm
+    # vLLM /health or Ollama root answers in milliseconds.
+    "SMOKE_TEST_CHECK_SECONDS": env.float("ROLLOUT_SMOKE_TEST_CHECK_SECONDS", default=1.0),
 }
 
 # --- Governance ---
@@ -216,6 +218,15 @@ GOVERNANCE = {
     "EXPIRY_WARNING_HOURS": env.float("GOVERNANCE_EXPIRY_WARNING_HOURS", default=24.0),
     # Teams at or above this share of their monthly budget are "close" on the spend page.
     "BUDGET_WARNING_RATIO": env.float("GOVERNANCE_BUDGET_WARNING_RATIO", default=0.8),
+}
+
+# --- Measured spend and model-server metrics (metering/) ---
+METERING = {
+    # How often Google's billed time is read into the day ledger.
+    "MEASURE_EVERY_SECONDS": env.float("METERING_MEASURE_EVERY_SECONDS", default=300.0),
+    # A day is final (not read again) this long after it ends: Cloud Monitoring shows a
+    # sample up to 180 s after it is taken; an hour leaves room for a late tick.
+    "SETTLE_SECONDS": env.float("METERING_SETTLE_SECONDS", default=3600.0),
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -236,6 +247,12 @@ CELERY_BEAT_SCHEDULE = {
         # Spend accrues up to "now" whenever a tick runs, so a dropped tick loses nothing.
         "options": {"expires": GOVERNANCE["TICK_SECONDS"]},
     },
+    "measure-spend": {
+        "task": "workers.tasks.measure_spend",
+        "schedule": METERING["MEASURE_EVERY_SECONDS"],
+        # Each read upserts the day's whole measurement, so a dropped tick loses nothing.
+        "options": {"expires": METERING["MEASURE_EVERY_SECONDS"]},
+    },
 }
 
 # --- Google Cloud ---
@@ -252,6 +269,10 @@ GCP = {
     # Empty means Google's own endpoints; the sandbox sets one base URL for all APIs.
     "API_ENDPOINT": env("GCP_API_ENDPOINT", default=""),
     "HTTP_TIMEOUT_SECONDS": env.float("GCP_HTTP_TIMEOUT_SECONDS", default=30.0),
+    # Google's universe: googleapis.com, or a sovereign one such as seed 003's s3nsapis.fr.
+    # The clients reach SERVICE.UNIVERSE (unless API_ENDPOINT is set), and service-account
+    # e-mails and Workload Identity pools are named after it (deployments/plans/universe.py).
+    "UNIVERSE_DOMAIN": env("GCP_UNIVERSE_DOMAIN", default="googleapis.com"),
     # The seed builds FROM ollama/ollama:latest; pin a version here for repeatable images.
     "OLLAMA_IMAGE": env("OLLAMA_IMAGE", default="ollama/ollama:latest"),
     # vLLM's OpenAI server image: the base of baked images, and what bucket-mode services
