@@ -86,10 +86,42 @@ def test_cloud_run_health_re_queues_while_the_model_loads(
     for result in waits:
         assert isinstance(result, Retry), result
         assert result.counted is False  # a model loading is no failure; the budget bounds it
+        poll = (settings.ROLLOUT["POLL_SECONDS"], settings.ROLLOUT["POLL_MAX_SECONDS"])
+        assert result.countdown is not None and poll[0] <= result.countdown <= poll[1]
     assert loading.calls == 3
     loading.ready.set()
     loading.release.set()
     assert isinstance(EXECUTORS["endpoint.vllm_health"](claim), Succeeded)
+
+
+@pytest.mark.parametrize("loading", ["holds"], indirect=True)
+def test_ollama_chat_probes_the_server_before_chatting_and_re_queues_while_it_starts(
+    sandbox: Any, settings: Any, loading: _Loading
+) -> None:
+    settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 1.0}
+    claim = _claim("endpoint.ollama_chat", "/api/chat", loading.url)
+    result = EXECUTORS["endpoint.ollama_chat"](claim)
+    assert isinstance(result, Retry) and result.counted is False, result
+    assert loading.calls == 1  # the probe only; no chat sent to a server still starting
+
+
+@pytest.mark.parametrize("loading", ["answers 503"], indirect=True)
+def test_the_pause_grows_with_the_time_already_waited(
+    sandbox: Any, settings: Any, loading: _Loading
+) -> None:
+    settings.ROLLOUT = {
+        **settings.ROLLOUT,
+        "POLL_SECONDS": 1.0,
+        "POLL_MAX_SECONDS": 30.0,
+        "SMOKE_TEST_TIMEOUT_SECONDS": 600.0,
+    }
+    for waited, countdown in ((0, 1.0), (10, 5.0), (40, 20.0), (200, 30.0)):
+        started = datetime.now(UTC) - timedelta(seconds=waited)
+        result = EXECUTORS["endpoint.vllm_health"](
+            _claim("endpoint.vllm_health", "/health", loading.url, started=started)
+        )
+        assert isinstance(result, Retry) and result.countdown is not None
+        assert result.countdown == pytest.approx(countdown, abs=0.5)
 
 
 @pytest.mark.parametrize("loading", ["answers 503"], indirect=True)
@@ -132,20 +164,19 @@ def test_gke_proxy_health_re_queues_uncounted_while_no_pod_is_ready(
 
 
 @pytest.mark.django_db
-def test_an_uncounted_retry_is_re_queued_with_the_poll_countdown(settings: Any) -> None:
-    """What the runner does with the step's answer: the next check is queued a poll
-    interval later and the step's retries stay untouched."""
+def test_an_uncounted_retry_is_re_queued_with_its_countdown(settings: Any) -> None:
+    """What the runner does with the step's answer: the next check is queued after the
+    countdown the step asked for, and the step's retries stay untouched."""
     from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
     from deployments.models import DeploymentEvent
     from deployments.services.rollout import rollout_claim, rollout_record
     from tests.factories import DeploymentFactory
 
-    settings.ROLLOUT = {**settings.ROLLOUT, "POLL_SECONDS": 4.0, "POLL_MAX_SECONDS": 60.0}
     deployment: Any = DeploymentFactory(status=Status.APPROVED)
     claim = rollout_claim(deployment_id=deployment.pk)
     assert claim is not None
 
-    rollout_record(claim=claim, result=Retry("the model is loading", counted=False))
+    rollout_record(claim=claim, result=Retry("the model is loading", counted=False, countdown=4.0))
 
     event = DeploymentEvent.objects.get(pk=claim.event_id)
     assert event.kind == EventKind.STEP and event.outcome in IN_FLIGHT_OUTCOMES

@@ -12,50 +12,67 @@ from deployments.services.rollout import Failed, Retry, StepClaim, StepResult
 from workers.gcp.endpoint import EndpointReply
 
 
-def smoke_check_timeout(claim: StepClaim) -> float | Failed:
-    """How long one check of the model server may hold the worker, or Failed once the
-    smoke test's budget is spent.
-
-    A check is short (SMOKE_TEST_CHECK_SECONDS): while the model loads, the step answers
-    "not yet" and is re-queued with the rollout's poll countdown, so a worker slot is held
-    for the call only, never for the load."""
-    cfg = settings.ROLLOUT
-    budget = float(cfg["SMOKE_TEST_TIMEOUT_SECONDS"])
-    elapsed = time.time() - claim.started_at.timestamp()
-    if elapsed > budget:
+def _budget_left(claim: StepClaim) -> float | Failed:
+    """Seconds left of the smoke test's budget (counted from the step's start, across
+    re-queues), or Failed once it is spent."""
+    budget = float(settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"])
+    left = budget - (time.time() - claim.started_at.timestamp())
+    if left <= 0:
         return Failed(
             f"The model server did not answer within {budget:.0f} s.",
             "A cold start loads the weights into GPU memory (from a bucket mount it is "
             "slower, and a larger model needs longer). Raise ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS "
             "or read the service's logs, then retry.",
         )
-    check = float(cfg["SMOKE_TEST_CHECK_SECONDS"])
-    return max(1.0, min(check, budget - elapsed, settings.CELERY_TASK_SOFT_TIME_LIMIT - 10))
+    return left
 
 
-def not_ready_yet(message: str) -> Retry:
-    """The model server is still starting: check again after the poll countdown. Not a
-    failure, so not counted against the step's retries; the smoke budget bounds it."""
-    return Retry(message, counted=False)
+def smoke_check_timeout(claim: StepClaim, *, probe: bool = True) -> float | Failed:
+    """How long one call to the model server may hold the worker, or Failed once the smoke
+    test's budget is spent.
+
+    A probe (is the server up?) is short, SMOKE_TEST_CHECK_SECONDS: a server still loading
+    its model (Cloud Run holds the request while the instance starts) answers "not yet" and
+    the step is re-queued, so a worker slot is held for the call only, never for the load.
+    A chat, sent once the probe answered, may take what is left of the budget."""
+    left = _budget_left(claim)
+    if isinstance(left, Failed):
+        return left
+    cap = settings.CELERY_TASK_SOFT_TIME_LIMIT - 10
+    if probe:
+        cap = min(cap, float(settings.ROLLOUT["SMOKE_TEST_CHECK_SECONDS"]))
+    return max(0.1, min(cap, left))
+
+
+def not_ready_yet(claim: StepClaim, message: str) -> Retry:
+    """The model server is still starting: check again later. Not a failure, so not
+    counted against the step's retries (the smoke budget bounds it); the pause grows with
+    the time already waited, since a load that took 20 s is unlikely to end in the next 1."""
+    cfg = settings.ROLLOUT
+    waited = time.time() - claim.started_at.timestamp()
+    countdown = min(max(waited / 2, cfg["POLL_SECONDS"]), cfg["POLL_MAX_SECONDS"])
+    return Retry(message, counted=False, countdown=float(countdown))
 
 
 def call_endpoint(
-    claim: StepClaim, send: Callable[[str, str, float], EndpointReply]
+    claim: StepClaim, send: Callable[[str, str, float], EndpointReply], *, probe: bool = False
 ) -> EndpointReply | StepResult:
     """Call the private address once, within the smoke-test budget; a reply, or what to do
-    instead.
+    instead. `probe`: a short call asking whether the server is up (smoke_check_timeout).
 
     `send(address, credential, timeout)`; the address is the rollout output the target's
     endpoint names, and the credential the kind it declares."""
     uri = claim.outputs.get(claim.endpoint.address_output, "")
-    timeout = smoke_check_timeout(claim)
+    timeout = smoke_check_timeout(claim, probe=probe)
     if isinstance(timeout, Failed):
         return timeout
     try:
         reply = send(uri, claim.endpoint.credential, timeout)
     except requests.Timeout:
         # Cloud Run holds a request while an instance starts; the start goes on without it.
-        return not_ready_yet(f"No answer within {timeout:.0f} s (the model may still be loading).")
+        return not_ready_yet(
+            claim, f"No answer within {timeout:.1f} s (the model may still be loading)."
+        )
     except requests.ConnectionError as exc:
         return Retry(f"Could not connect to {uri}: {exc}")
     if reply.status in (401, 403):
@@ -65,7 +82,7 @@ def call_endpoint(
         )
     if reply.status == 503:
         # No instance can take it yet, or vLLM's /health before its engine is up.
-        return not_ready_yet(f"The service answered 503: {reply.text}")
+        return not_ready_yet(claim, f"The service answered 503: {reply.text}")
     if reply.status == 429 or reply.status >= 500:
         return Retry(f"The service answered {reply.status}: {reply.text}")
     return reply

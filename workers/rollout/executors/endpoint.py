@@ -10,8 +10,20 @@ from workers.rollout.endpoint_calls import call_endpoint
 
 
 def ollama_chat(claim: StepClaim) -> StepResult:
-    """A real chat through the private URL: the deployment is ready only if the model answers."""
+    """A real chat through the private URL: the deployment is ready only if the model answers.
+
+    Ollama has no health route; its root answers "Ollama is running" once the server is up,
+    so a short probe of it comes first, and the chat only once it answered."""
     request = claim.step.request
+    probe = call_endpoint(
+        claim,
+        lambda address, credential, timeout: endpoint.get(
+            address=address, credential=credential, path="/", timeout=timeout
+        ),
+        probe=True,
+    )
+    if not isinstance(probe, EndpointReply):
+        return probe
     reply = call_endpoint(
         claim,
         lambda address, credential, timeout: endpoint.post_json(
@@ -43,6 +55,7 @@ def vllm_health(claim: StepClaim) -> StepResult:
         lambda address, credential, timeout: endpoint.get(
             address=address, credential=credential, path=path, timeout=timeout
         ),
+        probe=True,
     )
     if not isinstance(reply, EndpointReply):
         return reply

@@ -22,7 +22,7 @@ def proxy_health(claim: StepClaim) -> StepResult:
         return timeout
     reply = kube.proxy(conn_for(claim.step.params), "GET", request.path, timeout=timeout)
     if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
-        return not_ready_yet(f"The service proxy answered 503: {_text(reply.data)}")
+        return not_ready_yet(claim, f"The service proxy answered 503: {_text(reply.data)}")
     if reply.status != 200:
         return Failed(
             f"/health answered {reply.status}: {_text(reply.data)}",
