@@ -40,6 +40,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--sandbox-port", type=int, default=18899)
     parser.add_argument("--operation-delay", type=float, default=2.0)
+    # How long each model server takes to start (the sandbox holds requests meanwhile, as
+    # Cloud Run holds them while an instance starts); 30 puts a real model load on every
+    # rollout's smoke test.
+    parser.add_argument("--model-load-delay", type=float, default=1.0)
     parser.add_argument("--after", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=0.5)
     parser.add_argument("--timeout", type=float, default=1800.0)
@@ -213,7 +217,8 @@ def main() -> None:
     tmp = Path(ROOT / "var" / "bench-rollouts")
     tmp.mkdir(parents=True, exist_ok=True)
     sandbox = SandboxProcess.start(
-        port=ARGS.sandbox_port, operation_delay=ARGS.operation_delay, model_load_delay=1.0,
+        port=ARGS.sandbox_port, operation_delay=ARGS.operation_delay,
+        model_load_delay=ARGS.model_load_delay,
         token_delay=0, account_propagation_delay=0,
     )  # fmt: skip
     point_google_auth_at(sandbox.host_port)
@@ -238,7 +243,7 @@ def requests_reset(url: str) -> None:
     requests.post(f"{url}/_sandbox/reset", timeout=30)
     requests.post(
         f"{url}/_sandbox/config",
-        json={"operation_delay": ARGS.operation_delay, "model_load_delay": 1.0},
+        json={"operation_delay": ARGS.operation_delay, "model_load_delay": ARGS.model_load_delay},
         timeout=30,
     )
 
