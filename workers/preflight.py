@@ -20,6 +20,7 @@ from deployments.plans.base import DeploymentRef
 from deployments.targets import TARGETS
 from deployments.targets.variants import distinct_specs, plans
 from workers.gcp import project_checks
+from workers.gcp.clients import universe_domain
 from workers.gcp.errors import ACT_AS, SERVICE_ACCOUNT_USER
 
 # What each plan action's calls need (https://cloud.google.com/iam/docs/permissions-reference).
@@ -59,18 +60,25 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "storage.buckets.delete", "storage.objects.delete", "storage.objects.list",
     ),
 }  # fmt: skip
-# The API each adapter calls, as Service Usage names it.
+# The API each adapter calls; Service Usage names it SERVICE.UNIVERSE (service_name).
 APIS = {
-    "artifact_registry": "artifactregistry.googleapis.com",
-    "cloud_build": "cloudbuild.googleapis.com",
-    "cloud_run": "run.googleapis.com",
-    "iam": "iam.googleapis.com",
-    "secret_manager": "secretmanager.googleapis.com",
-    "storage": "storage.googleapis.com",
+    "artifact_registry": "artifactregistry",
+    "cloud_build": "cloudbuild",
+    "cloud_run": "run",
+    "iam": "iam",
+    "secret_manager": "secretmanager",
+    "storage": "storage",
 }
 # Cloud Run's per-region GPU quota with zonal redundancy off (what the plans ask for), by
 # GPU type; reference/cloud-run.md §1.3 names the L4's. A GPU without one here is reported.
 CLOUD_RUN_GPU_QUOTAS = {"nvidia-l4": "NvidiaL4GpuAllocNoZonalRedundancyPerProjectRegion"}
+
+
+def service_name(api: str) -> str:
+    """An API as Service Usage names it: its host in the configured universe (run.googleapis.com
+    on Google's; a sovereign universe names its services after its own domain [verify against
+    a live one])."""
+    return f"{api}.{universe_domain()}"
 
 
 @dataclass(frozen=True)
@@ -145,15 +153,18 @@ def _project_number(project: str) -> str:
     from workers.gcp.clients import rest
 
     reply = rest(
-        project_checks.SERVICE_USAGE, "GET", f"/v1/projects/{project}/services/run.googleapis.com"
+        project_checks.SERVICE_USAGE,
+        "GET",
+        f"/v1/projects/{project}/services/{service_name('run')}",
     )
     return str(reply.get("name", "projects/PROJECT_NUMBER/")).split("/")[1]
 
 
 def _apis(project: str) -> list[Finding]:
     services = sorted(
-        {APIS[s.action.split(".")[0]] for s in _steps() if s.action.split(".")[0] in APIS}
-    )
+        {service_name(APIS[s.action.split(".")[0]]) for s in _steps()
+         if s.action.split(".")[0] in APIS}
+    )  # fmt: skip
     return [
         Finding(
             project_checks.service_enabled(project, service),
@@ -176,7 +187,7 @@ def _gpu_quota(project: str) -> list[Finding]:
                         "check the Quotas page", f"https://console.cloud.google.com/iam-admin/quotas?project={project}")
             )  # fmt: skip
             continue
-        values = project_checks.quota_by_region(project, "run.googleapis.com", quota_id)
+        values = project_checks.quota_by_region(project, service_name("run"), quota_id)
         for region in gpu.cloud_run.regions:
             value = values.get(region, 0)
             findings.append(
@@ -184,7 +195,7 @@ def _gpu_quota(project: str) -> list[Finding]:
                     value != 0,
                     f"{gpu.label} in {region}: quota {value if value >= 0 else 'unlimited'}",
                     f"Ask for {quota_id} in {region}: https://console.cloud.google.com/"
-                    f"iam-admin/quotas?project={project}&metric=run.googleapis.com",
+                    f"iam-admin/quotas?project={project}&metric={service_name('run')}",
                 )
             )
     return findings

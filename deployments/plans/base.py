@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deployments.choices import Phase
+from deployments.plans import universe
 
 MANAGED_BY_LABEL = {"managed-by": "hangar"}
 
@@ -25,14 +26,17 @@ class PlanContext:
     build_service_account: str = ""
     # Google's universe (seed 003 runs on s3nsapis.fr): service-account e-mails and the
     # Workload Identity pool derive from it.
-    universe_domain: str = "googleapis.com"
+    universe_domain: str = universe.DEFAULT_UNIVERSE
+
+    def service_account_email(self, account_id: str) -> str:
+        """An account of this project, named as its universe names them."""
+        return universe.service_account_email(account_id, self.project, self.universe_domain)
 
     @property
     def builder(self) -> str:
         """The build account's email; Hangar's own by default, never the project's
         default build account (which holds Editor on the project)."""
-        default = f"hangar-builder@{self.project}.iam.gserviceaccount.com"
-        return self.build_service_account or default
+        return self.build_service_account or self.service_account_email("hangar-builder")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Google API clients on the REST transport, with credentials from google-auth.
 
 With GCP["API_ENDPOINT"] set (the sandbox), every client talks to that base URL;
-empty means Google's own endpoints. Nothing else differs between the two.
+empty means Google's own endpoints, at SERVICE.UNIVERSE for the configured universe
+(GCP["UNIVERSE_DOMAIN"], passed to every client as `universe_domain`: the libraries then
+check that the credentials belong to the same universe). Nothing else differs.
 """
 
 from functools import cache
@@ -12,6 +14,9 @@ from django.conf import settings
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import Credentials
 
+from deployments.plans.universe import api_host
+
+# An OAuth scope is a name, not a host: the same in every universe.
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 # Our runner retries with backoff between tasks; the clients' own in-call retry
@@ -29,9 +34,19 @@ def credentials() -> Credentials:
     return creds
 
 
-def client_options() -> ClientOptions | None:
+def universe_domain() -> str:
+    return str(settings.GCP["UNIVERSE_DOMAIN"])
+
+
+def client_options() -> ClientOptions:
     endpoint = settings.GCP["API_ENDPOINT"]
-    return ClientOptions(api_endpoint=endpoint) if endpoint else None
+    return ClientOptions(api_endpoint=endpoint or None, universe_domain=universe_domain())
+
+
+def api_base(service: str) -> str:
+    """The base URL of an API the official clients do not cover here (`iam`,
+    `cloudresourcemanager`...): the configured endpoint, or the API in the universe."""
+    return (settings.GCP["API_ENDPOINT"] or api_host(service, universe_domain())).rstrip("/")
 
 
 def make_client(client_class: type) -> Any:
@@ -40,16 +55,15 @@ def make_client(client_class: type) -> Any:
     )
 
 
-def rest(google_host: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def rest(service: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One REST call for the APIs without a REST client here (IAM Admin, Resource Manager,
     Service Usage, Cloud Quotas): the same credentials, endpoint override and errors
     (google.api_core exceptions) as every client."""
     from google.api_core import exceptions as gexc
     from google.auth.transport.requests import AuthorizedSession
 
-    base = (settings.GCP["API_ENDPOINT"] or google_host).rstrip("/")
     response = AuthorizedSession(credentials()).request(
-        method, f"{base}{path}", json=body, timeout=call_timeout()
+        method, f"{api_base(service)}{path}", json=body, timeout=call_timeout()
     )
     if response.status_code >= 400:
         raise gexc.from_http_response(response)

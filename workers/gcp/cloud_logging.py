@@ -14,10 +14,11 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from google.api_core.client_options import ClientOptions
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import logging as cloud_logging
 
-from workers.gcp.clients import call_timeout, client_options, credentials
+from workers.gcp.clients import api_base, call_timeout, credentials, universe_domain
 
 # A page shows this many lines at most; Google's own page limit is 1000.
 MAX_LINES = 200
@@ -47,7 +48,11 @@ def _client() -> Any:
         credentials=credentials(),
         _http=_BoundedSession(credentials()),
         _use_grpc=False,
-        client_options=client_options(),
+        # Its JSON client reads only api_endpoint, never the universe
+        # (google/cloud/logging_v2/client.py), so the endpoint is spelled out.
+        client_options=ClientOptions(
+            api_endpoint=api_base("logging"), universe_domain=universe_domain()
+        ),
     )
 
 

@@ -9,24 +9,18 @@ google.api_core exceptions as every other adapter.
 import json
 from typing import Any
 
-from django.conf import settings
 from google.api_core import exceptions as gexc
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import iam_admin_v1
 
-from workers.gcp.clients import call_timeout, credentials
+from deployments.plans.universe import service_account_email
+from workers.gcp.clients import api_base, call_timeout, credentials, universe_domain
 from workers.gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
-
-GOOGLE_ENDPOINT = "https://iam.googleapis.com"
-
-
-def _base() -> str:
-    return (settings.GCP["API_ENDPOINT"] or GOOGLE_ENDPOINT).rstrip("/")
 
 
 def _send(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     response = AuthorizedSession(credentials()).request(
-        method, f"{_base()}{path}", json=body, timeout=call_timeout()
+        method, f"{api_base('iam')}{path}", json=body, timeout=call_timeout()
     )
     if response.status_code >= 400:
         raise gexc.from_http_response(response)
@@ -37,7 +31,7 @@ def _send(method: str, path: str, body: dict[str, Any] | None = None) -> dict[st
 def ensure_service_account(*, project: str, body: dict[str, Any]) -> tuple[str, bool]:
     """Create the account unless it exists; returns its email and whether it was created."""
     request = iam_admin_v1.CreateServiceAccountRequest.from_json(json.dumps(body))
-    email = f"{request.account_id}@{project}.iam.gserviceaccount.com"
+    email = service_account_email(request.account_id, project, universe_domain())
     try:
         created = _send("POST", f"/v1/projects/{project}/serviceAccounts", body)
     except (gexc.AlreadyExists, gexc.Conflict):  # over REST, ALREADY_EXISTS arrives as a 409

@@ -7,10 +7,11 @@ from typing import Any
 
 from workers.gcp.clients import rest
 
-RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com"
-IAM = "https://iam.googleapis.com"
-SERVICE_USAGE = "https://serviceusage.googleapis.com"
-CLOUD_QUOTAS = "https://cloudquotas.googleapis.com"
+# The APIs by service name; clients.rest finds them in the configured universe.
+RESOURCE_MANAGER = "cloudresourcemanager"
+IAM = "iam"
+SERVICE_USAGE = "serviceusage"
+CLOUD_QUOTAS = "cloudquotas"
 
 
 def project_permissions(project: str, permissions: list[str]) -> set[str]:

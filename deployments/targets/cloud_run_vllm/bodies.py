@@ -53,7 +53,7 @@ def service_account_id(ref: DeploymentRef) -> str:
 
 
 def service_account_email(ref: DeploymentRef, ctx: PlanContext) -> str:
-    return f"{service_account_id(ref)}@{ctx.project}.iam.gserviceaccount.com"
+    return ctx.service_account_email(service_account_id(ref))
 
 
 def bucket_name(ref: DeploymentRef, ctx: PlanContext) -> str:

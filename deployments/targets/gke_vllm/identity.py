@@ -4,37 +4,26 @@ Seed 003 runs on a sovereign universe (s3nsapis.fr), where a service account is
 `NAME@PROJECT.s3ns.iam.gserviceaccount.com` and the workload pool
 `PROJECT.s3ns.svc.id.goog`; a domain-scoped project (`example.com:proj`) reads
 `proj.example.com` in both. On Google's own universe the prefix is empty
-(https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity). Nothing here
-assumes googleapis.com: the universe is configuration (GCP["UNIVERSE_DOMAIN"]).
+(https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity). The
+derivations every plan shares are deployments/plans/universe.py; the universe comes with
+the plan context (GCP["UNIVERSE_DOMAIN"]).
 """
 
-DEFAULT_UNIVERSE = "googleapis.com"
-# The label a universe puts in front of iam.gserviceaccount.com and svc.id.goog.
-UNIVERSE_PREFIX = {DEFAULT_UNIVERSE: "", "s3nsapis.fr": "s3ns"}
+from deployments.plans.universe import (
+    DEFAULT_UNIVERSE,
+    UNIVERSE_PREFIX,
+    service_account_email,
+    workload_pool,
+)
 
-
-def _prefix(universe: str) -> str:
-    try:
-        label = UNIVERSE_PREFIX[universe]
-    except KeyError:
-        raise ValueError(f"Unknown universe domain {universe!r}") from None
-    return f"{label}." if label else ""
-
-
-def _project_part(project: str) -> str:
-    """`example.com:proj` becomes `proj.example.com`, as the seed's e-mail rule has it."""
-    if ":" in project:
-        domain, name = project.split(":", 1)
-        return f"{name}.{domain}"
-    return project
-
-
-def service_account_email(account_id: str, project: str, universe: str) -> str:
-    return f"{account_id}@{_project_part(project)}.{_prefix(universe)}iam.gserviceaccount.com"
-
-
-def workload_pool(project: str, universe: str) -> str:
-    return f"{_project_part(project)}.{_prefix(universe)}svc.id.goog"
+__all__ = [
+    "DEFAULT_UNIVERSE",
+    "UNIVERSE_PREFIX",
+    "service_account_email",
+    "team_namespace",
+    "workload_identity_member",
+    "workload_pool",
+]
 
 
 def workload_identity_member(project: str, universe: str, namespace: str, ksa: str) -> str:
