@@ -89,6 +89,13 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def _resource(conn: ClusterConn, api_version: str, kind: str) -> Any:
     try:
         return dynamic_client(conn).resources.get(api_version=api_version, kind=kind)
+    except kexc.ResourceNotFoundError as exc:
+        # Discovery has no such kind in that group/version (a CRD not installed, or a
+        # version it does not serve): what kubectl reports as "no matches for kind".
+        raise gexc.NotFound(
+            f'Kubernetes API: no matches for kind "{kind}" in version "{api_version}" '
+            "(is its CustomResourceDefinition installed?)"
+        ) from exc
     except kexc.DynamicApiError as exc:
         raise _as_google_error(exc) from exc
     except urllib3.exceptions.HTTPError as exc:
