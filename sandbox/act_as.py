@@ -64,12 +64,16 @@ class ProjectSetup:
     # APIs switched off (Service Usage), and GPUs each region may hold (Cloud Quotas).
     disabled_services: set[str] = field(default_factory=set)
     gpu_quota: dict[str, int] = field(default_factory=dict)
+    # Regions whose VPC has an active proxy-only subnet (purpose REGIONAL_MANAGED_PROXY),
+    # which GKE's regional Gateways need: none until an operator makes one.
+    proxy_only_subnets: set[str] = field(default_factory=set)
 
     def reset(self, config: Config) -> None:
         self.portal_roles = set(PORTAL_ROLES)
         self.act_as = {compute_account(config), builder_account(config)}
         self.disabled_services = set()
         self.gpu_quota = dict.fromkeys(GPU_REGIONS, 3)
+        self.proxy_only_subnets = set()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +81,7 @@ class ProjectSetup:
             "act_as": sorted(self.act_as),
             "disabled_services": sorted(self.disabled_services),
             "gpu_quota": dict(sorted(self.gpu_quota.items())),
+            "proxy_only_subnets": sorted(self.proxy_only_subnets),
         }
 
     def update(self, body: Any) -> None:
@@ -88,7 +93,7 @@ class ProjectSetup:
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in quota.values()
         ):
             raise ValueError("gpu_quota maps a region to a whole number of GPUs")
-        for key in ("portal_roles", "act_as", "disabled_services"):
+        for key in ("portal_roles", "act_as", "disabled_services", "proxy_only_subnets"):
             value = body.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} is a list of strings")
@@ -96,6 +101,7 @@ class ProjectSetup:
         self.act_as = set(body.get("act_as", self.act_as))
         self.disabled_services = set(body.get("disabled_services", self.disabled_services))
         self.gpu_quota = dict(quota)
+        self.proxy_only_subnets = set(body.get("proxy_only_subnets", self.proxy_only_subnets))
 
 
 def check_act_as(state: State, email: str) -> None:
