@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from sandbox import kube_proxy
+from sandbox import kube_crds, kube_proxy
 from sandbox import kube_resources as res
 from sandbox.kube_store import KubeError, KubeStore
 from sandbox.kube_validation import Invalid, Undeclared, check_rules, check_schema
@@ -58,15 +58,16 @@ def _authorized(request: web.Request, state: State) -> bool:
 def _discovery(path: str, plane: ControlPlane) -> dict[str, Any] | None:
     if path == "/version":
         return {"major": "1", "minor": "34", "gitVersion": GIT_VERSION, "platform": "linux/amd64"}
+    kinds = plane.kube.kinds.values()
     if path == "/api":
         return res.api_versions(plane.endpoint)
     if path == "/apis":
-        return res.api_groups()
+        return res.api_groups(kinds)
     if path == "/api/v1":
-        return res.resource_list("", "v1")
+        return res.resource_list("", "v1", kinds)
     parts = path.strip("/").split("/")
     if len(parts) == 3 and parts[0] == "apis":
-        return res.resource_list(parts[1], parts[2])
+        return res.resource_list(parts[1], parts[2], kinds)
     return None
 
 
@@ -135,8 +136,12 @@ def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: byte
     body = _parse_apply_body(raw)
     _check_identity(target, body)
     where = f"{target.namespace}/{target.name}" if target.namespace else target.name
+    schema = store.schemas.get(target.kind)
     try:
-        check_schema(target.kind, body)
+        if schema is not None:
+            _check_custom(target.kind, schema, body)
+        else:
+            check_schema(target.kind, body)
     except Undeclared as exc:
         raise KubeError(
             400, "BadRequest",
@@ -146,6 +151,16 @@ def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: byte
     check_rules(target.kind, body)
     obj, created = store.apply(target.kind, target.namespace, body, manager, force == "true")
     return web.json_response(obj, status=201 if created else 200)
+
+
+def _check_custom(kind: res.Kind, schema: dict[str, Any], body: dict[str, Any]) -> None:
+    """A custom resource: its CRD's defaults, then its schema (sandbox/kube_crds.py)."""
+    kube_crds.apply_defaults(schema, body)
+    problems = kube_crds.validate(schema, body)
+    if problems.undeclared:
+        raise Undeclared("; ".join(problems.undeclared))
+    if problems.invalid:
+        raise Invalid(kind, body["metadata"]["name"], problems.invalid)
 
 
 async def _delete(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
@@ -221,7 +236,7 @@ async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web
         return status(exc.code, exc.reason, exc.message, **exc.details)
     if proxied is not None:
         return proxied
-    target = res.parse_path(request.path)
+    target = res.parse_path(request.path, store.kinds)
     if target is None or target.subresource:
         return status(404, "NotFound", "the server could not find the requested resource")
     try:

@@ -8,6 +8,7 @@ what the client's DynamicClient reads to find a kind's path and scope.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,12 @@ KINDS = (
     Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
     # GKE's ComputeClass (https://cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass).
     Kind("cloud.google.com", "v1", "computeclasses", "ComputeClass", False, ("ccc",)),
-)
+    # Custom resources of other kinds exist once their CRD is applied (sandbox/kube_crds.py).
+    Kind(
+        "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+        False, ("crd", "crds"),
+    ),
+)  # fmt: skip
 BY_PLURAL = {(k.group, k.version, k.plural): k for k in KINDS}
 BY_KIND = {(k.api_version, k.kind): k for k in KINDS}
 
@@ -66,11 +72,23 @@ def api_versions(endpoint: str) -> dict[str, Any]:
     }
 
 
-def api_groups() -> dict[str, Any]:
+def _priority(version: str) -> tuple[int, int, int]:
+    """Kubernetes' version priority: GA before beta before alpha, higher numbers first
+    (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/#version-priority)."""
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if m is None:
+        return (3, 0, 0)
+    level = {"": 0, "beta": 1, "alpha": 2}[m.group(2) or ""]
+    return (level, -int(m.group(1)), -int(m.group(3) or 0))
+
+
+def api_groups(kinds: Iterable[Kind]) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
-    for k in KINDS:
+    for k in kinds:
         if k.group and k.version not in groups.setdefault(k.group, []):
             groups[k.group].append(k.version)
+    for versions in groups.values():
+        versions.sort(key=_priority)
     return {
         "kind": "APIGroupList",
         "apiVersion": "v1",
@@ -88,8 +106,8 @@ def api_groups() -> dict[str, Any]:
     }
 
 
-def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    kinds = [k for k in KINDS if k.group == group and k.version == version]
+def resource_list(group: str, version: str, kinds: Iterable[Kind]) -> dict[str, Any] | None:
+    kinds = [k for k in kinds if k.group == group and k.version == version]
     if not kinds:
         return None
     return {
@@ -114,8 +132,9 @@ _PATH = re.compile(
 )
 
 
-def parse_path(path: str) -> Target | None:
-    """What a resource path names; None when it names nothing this server serves."""
+def parse_path(path: str, kinds: Mapping[tuple[str, str, str], Kind]) -> Target | None:
+    """What a resource path names (`kinds` by group, version, plural: what the server
+    serves now); None when it names nothing this server serves."""
     m = _PATH.match(path)
     if m is None:
         # /api/v1/namespaces/NAME is the Namespace itself, not a namespaced collection.
@@ -124,7 +143,7 @@ def parse_path(path: str) -> Target | None:
             return Target(BY_PLURAL[("", "v1", "namespaces")], None, ns_self.group(1))
         return None
     group, version = (m["g"], m["gv"]) if m["g"] else ("", m["cv"])
-    kind = BY_PLURAL.get((group, version, m["plural"]))
+    kind = kinds.get((group, version, m["plural"]))
     if kind is None:
         return None
     if m["ns"] is not None and not kind.namespaced:

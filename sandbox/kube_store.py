@@ -7,10 +7,14 @@ resourceVersion, generation, creation time, status). Another manager's object is
 409 conflict unless the apply forces it. `generation` moves when the spec changes.
 
 Deletion (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/):
-a namespace (finalizer `kubernetes`) and anything deleted in the foreground
-(`foregroundDeletion`) is marked with a deletionTimestamp and goes only after the
-sandbox's operation delay; a namespace takes everything in it along. Other deletions
-are immediate.
+a namespace (finalizer `kubernetes`), a CRD (`customresourcecleanup`: its objects go
+with it), a Gateway (GKE's finalizer holds it while the load balancer is torn down) and
+anything deleted in the foreground (`foregroundDeletion`) is marked with a
+deletionTimestamp and goes only after the sandbox's operation delay; a namespace takes
+everything in it along. Other deletions are immediate.
+
+The kinds served are the built-in ones plus those of the CRDs applied (sandbox/kube_crds.py),
+and, as GKE installs them, the Gateway API's (sandbox/kube_gateway.py).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox import kube_workloads
+from sandbox import kube_crds, kube_gateway, kube_workloads
 from sandbox.kube_resources import BY_PLURAL, Kind
 from sandbox.kube_status import WorkloadsMixin
 
@@ -36,6 +40,11 @@ Key = tuple[str, str, str, str]  # group, plural, namespace ("" when cluster-sco
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp")
 NAMESPACES = BY_PLURAL[("", "v1", "namespaces")]
 SERVICE_ACCOUNTS = BY_PLURAL[("", "v1", "serviceaccounts")]
+# Finalizers that hold an object for the operation delay, whatever the propagation.
+SLOW_FINALIZERS = {
+    (kube_crds.CRDS.group, kube_crds.CRDS.plural): "customresourcecleanup.apiextensions.k8s.io",
+    (kube_gateway.GROUP, "gateways"): kube_gateway.FINALIZER,
+}
 
 
 def now_rfc3339() -> str:
@@ -78,9 +87,31 @@ class KubeStore(WorkloadsMixin):
         # Per Deployment (namespace, name): when its rollout started, when it became
         # available, why pods could not be created.
         self.workloads: dict[tuple[str, str], dict[str, Any]] = {}
+        # What the server serves now: built-in kinds, then those of the CRDs applied.
+        self.kinds: dict[tuple[str, str, str], Kind] = dict(BY_PLURAL)
+        self.schemas: dict[Kind, dict[str, Any]] = {}
         for ns in ("default", "kube-system", "kube-public"):
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
             self._create(NAMESPACES, None, namespace, "kube-apiserver")
+        kube_gateway.install(self)
+
+    # -- custom resources ------------------------------------------------------------
+
+    def _register(self, crd: dict[str, Any]) -> None:
+        self._unregister(crd, keep_objects=True)
+        for kind, schema in kube_crds.served(crd):
+            self.kinds[(kind.group, kind.version, kind.plural)] = kind
+            self.schemas[kind] = schema
+
+    def _unregister(self, crd: dict[str, Any], *, keep_objects: bool = False) -> None:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        for key, kind in list(self.kinds.items()):
+            if kind.group == group and kind.plural == plural:
+                del self.kinds[key]
+                self.schemas.pop(kind, None)
+        if not keep_objects:
+            for gone in [k for k in self.objects if k[0] == group and k[1] == plural]:
+                del self.objects[gone]
 
     # -- time ------------------------------------------------------------------------
 
@@ -95,9 +126,12 @@ class KubeStore(WorkloadsMixin):
             _, _, effect = heapq.heappop(self._timeline)
             effect()
         self._refresh_deployments(now)
+        kube_gateway.refresh(self, now)
         for key, stored in list(self.objects.items()):
             if stored.gone_at is not None and stored.gone_at <= now and key in self.objects:
                 del self.objects[key]
+                if key[:2] == (kube_crds.CRDS.group, kube_crds.CRDS.plural):
+                    self._unregister(stored.obj)
                 if key[1] == "namespaces":
                     for inner in [k for k in self.objects if k[2] == key[3]]:
                         del self.objects[inner]
@@ -152,6 +186,8 @@ class KubeStore(WorkloadsMixin):
             created = self._create(kind, namespace, applied, manager)
             if kind.kind == "Deployment":
                 kube_workloads.roll(self, created)
+            if kind is kube_crds.CRDS:
+                self._register(created)
             return created, True
         if stored.manager != manager and not force:
             raise KubeError(
@@ -177,6 +213,8 @@ class KubeStore(WorkloadsMixin):
         stored.obj, stored.manager = obj, manager
         if kind.kind == "Deployment" and meta["generation"] != old["metadata"]["generation"]:
             kube_workloads.roll(self, obj)
+        if kind is kube_crds.CRDS:
+            self._register(obj)
         return obj, False
 
     def _create(
@@ -219,6 +257,9 @@ class KubeStore(WorkloadsMixin):
         if kind is NAMESPACES:
             stored.obj["spec"] = {"finalizers": ["kubernetes"]}
             stored.obj["status"] = {"phase": "Terminating"}
+        elif (kind.group, kind.plural) in SLOW_FINALIZERS:
+            finalizer = SLOW_FINALIZERS[(kind.group, kind.plural)]
+            meta["finalizers"] = [*meta.get("finalizers", []), finalizer]
         elif propagation == "Foreground":
             meta["finalizers"] = [*meta.get("finalizers", []), "foregroundDeletion"]
         else:
@@ -269,6 +310,10 @@ def _defaults(kind: Kind, obj: dict[str, Any]) -> None:
 def _status_for(kind: Kind, obj: dict[str, Any], *, fresh: bool) -> dict[str, Any]:
     if kind.kind == "Namespace" and fresh:
         return {"phase": "Active"}
+    if kind is kube_crds.CRDS:
+        return kube_crds.crd_status(obj, now_rfc3339())
+    if "status" in obj and fresh:  # a custom resource's defaulted status (its CRD's)
+        return dict(obj["status"])
     if kind.kind == "ResourceQuota":
         hard = dict((obj.get("spec") or {}).get("hard") or {})
         return {"hard": hard, "used": {resource: "0" for resource in hard}}

@@ -6,7 +6,13 @@ is an error, as with fieldValidation=Strict:
 https://kubernetes.io/docs/reference/using-api/api-concepts/#field-validation). Then the
 API server's own rules that a schema cannot say: names (DNS-1123,
 https://kubernetes.io/docs/concepts/overview/working-with-objects/names/), a Deployment's
-selector matching its template, quantities. Errors read as the API server words them.
+selector matching its template, quantities, a CRD's name, and a pod's containers:
+`restartPolicy` is for init containers only, where `Always` (the only value) makes one a
+native sidecar that runs beside the app containers; on a regular container it is
+refused ("may not be set for non-init containers": pkg/apis/core/validation, and
+https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/). An init
+container that is not a sidecar may not have probes or lifecycle hooks, and every
+volume mount must name a volume of the pod. Errors read as the API server words them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import kubernetes_validate
 
 from sandbox import kube_computeclass as computeclass
+from sandbox import kube_crds
 from sandbox.kube_resources import Kind
 
 SCHEMA_VERSION = "1.34.0"
@@ -98,7 +105,52 @@ def check_rules(kind: Kind, obj: dict[str, Any]) -> None:
                     f'spec.hard[{resource}]: Invalid value: "{amount}": quantities must match '
                     "the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
                 )
+    if kind.kind == "Deployment":
+        causes += pod_errors((spec.get("template") or {}).get("spec") or {}, "spec.template.spec")
     if kind.kind == "ComputeClass":
         causes += computeclass.rule_errors(obj)
+    if kind is kube_crds.CRDS:
+        causes += kube_crds.crd_errors(obj)
     if causes:
         raise Invalid(kind, name, causes)
+
+
+# Set on an init container, these make it a sidecar; otherwise they are refused there.
+_SIDECAR_ONLY = ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
+
+
+def pod_errors(pod: dict[str, Any], at: str) -> list[str]:
+    """The pod spec rules a schema cannot say (see the module's docstring)."""
+    causes = []
+    volumes = {v.get("name") for v in pod.get("volumes") or []}
+    for i, ctr in enumerate(pod.get("initContainers") or []):
+        where = f"{at}.initContainers[{i}]"
+        policy = ctr.get("restartPolicy")
+        if policy is not None and policy != "Always":
+            causes.append(
+                f'{where}.restartPolicy: Unsupported value: "{policy}": supported values: "Always"'
+            )
+        if policy != "Always":
+            causes += [
+                f"{where}.{f}: Forbidden: may not be set for init containers without "
+                "restartPolicy=Always"
+                for f in _SIDECAR_ONLY
+                if f in ctr
+            ]
+        causes += _mount_errors(ctr, volumes, where)
+    for i, ctr in enumerate(pod.get("containers") or []):
+        where = f"{at}.containers[{i}]"
+        if "restartPolicy" in ctr:
+            causes.append(
+                f"{where}.restartPolicy: Forbidden: may not be set for non-init containers"
+            )
+        causes += _mount_errors(ctr, volumes, where)
+    return causes
+
+
+def _mount_errors(ctr: dict[str, Any], volumes: set[Any], where: str) -> list[str]:
+    return [
+        f'{where}.volumeMounts[{j}].name: Not found: "{m.get("name")}"'
+        for j, m in enumerate(ctr.get("volumeMounts") or [])
+        if m.get("name") not in volumes
+    ]
