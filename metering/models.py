@@ -1,5 +1,7 @@
 """The measured spend ledger."""
 
+from decimal import Decimal
+
 from django.db import models
 
 
@@ -44,3 +46,7 @@ class SpendDay(models.Model):
         return (
             f"{self.deployment_id} {self.day}: {self.measured} measured, {self.estimated} estimated"
         )
+
+    @property
+    def difference(self) -> Decimal:
+        return self.measured - self.estimated

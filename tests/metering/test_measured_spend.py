@@ -13,6 +13,7 @@ from google.cloud import run_v2
 from deployments.models import Deployment
 from deployments.pricing.estimator import cents
 from deployments.services import deployment_request
+from deployments.services.prices import price_table_active
 from deployments.services.spend import spend_accrue
 from metering.meters import meter_for
 from metering.models import SpendDay
@@ -24,9 +25,17 @@ from tests.sandbox.helpers import PARENT
 
 T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
 NOV_30, DEC_1 = date(2026, 11, 30), date(2026, 12, 1)
-# Seed 000's shape: 1 × L4 without zonal redundancy, 8 vCPU, 32 GiB, per second
-# (prices-2026-11-22.json): 0.0001867 + 8 × 0.000018 + 32 × 0.000002.
-PER_INSTANCE_SECOND = Decimal("0.0003947")
+
+
+def per_instance_second() -> Decimal:
+    """Seed 000's shape from the price table by hand: 1 × L4 without zonal redundancy,
+    8 vCPU and 32 GiB, per second (0.0001867 + 8 × 0.000018 + 32 × 0.000002 in 2026-11-22's)."""
+    run = price_table_active().data["cloud_run"]
+    return (
+        Decimal(run["gpu_per_second"]["nvidia-l4"]["zonal_redundancy_off"])
+        + 8 * Decimal(run["vcpu_per_second"])
+        + 32 * Decimal(run["gib_per_second"])
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +85,8 @@ def row(deployment: Any, day: date) -> SpendDay:
 
 def test_the_ledger_matches_a_hand_computation_to_the_cent(sandbox, metered):
     name = f"{PARENT}/services/gemma-metered"
-    assert meter_for(metered).unit_price == PER_INSTANCE_SECOND
+    price = per_instance_second()
+    assert meter_for(metered).unit_price == price
     control(sandbox, "config", {"run_idle_timeout": 900, "monitoring_delay": 180})
     control(sandbox, "run/busy", {"service": name, "seconds": 1800})  # 23:00-23:30 busy
     control(sandbox, "clock", {"advance_seconds": 3600})  # idle till 23:45, zero till 00:30
@@ -94,12 +104,11 @@ def test_the_ledger_matches_a_hand_computation_to_the_cent(sandbox, metered):
     spend_measure(now=now)  # a repeated read changes nothing
 
     # Hand count: 30 Nov, one instance 23:00-23:45 = 2,700 s; 1 Dec, two instances
-    # 00:30-00:55 = 3,000 s; at $0.0003947 per instance-second.
+    # 00:30-00:55 = 3,000 s; at $0.0003947 per instance-second that is $1.07 and $1.18.
     nov, dec = row(metered, NOV_30), row(metered, DEC_1)
     assert SpendDay.objects.filter(deployment=metered).count() == 2
-    assert (nov.billed_seconds, nov.measured) == (Decimal(2700), Decimal("1.07"))
-    assert (dec.billed_seconds, dec.measured) == (Decimal(3000), Decimal("1.18"))
-    assert nov.measured == cents(Decimal(2700) * PER_INSTANCE_SECOND)
+    assert (nov.billed_seconds, nov.measured) == (Decimal(2700), cents(2700 * price))
+    assert (dec.billed_seconds, dec.measured) == (Decimal(3000), cents(3000 * price))
     # The estimate beside it: the approved average rate ($345.7572 a month / 730 h) over
     # the billed hours of each day: 1 h on 30 Nov, 2 h 40 min on 1 Dec.
     hourly = Decimal(metered.estimate["monthly"]) / 730
@@ -118,8 +127,8 @@ def test_the_ledger_matches_a_hand_computation_to_the_cent(sandbox, metered):
     assert row(metered, DEC_1).billed_seconds == Decimal(3000)
 
     december = spend_compared(deployment=metered, now=now)
-    assert (december.days, december.measured) == (1, Decimal("1.18"))
-    assert december.difference == Decimal("1.18") - dec.estimated
+    assert (december.days, december.measured) == (1, dec.measured)
+    assert december.difference == dec.measured - dec.estimated
 
 
 def test_torn_down_deployments_stop_being_read_once_their_days_settle(sandbox, metered):
