@@ -23,9 +23,8 @@ from google.api_core import exceptions as gexc
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud.monitoring_v3 import ListTimeSeriesResponse
 
-from workers.gcp.clients import call_timeout, credentials
+from workers.gcp.clients import api_base, call_timeout, credentials
 
-GOOGLE_HOST = "https://monitoring.googleapis.com"
 BILLABLE_INSTANCE_TIME = "run.googleapis.com/container/billable_instance_time"
 # A day of one revision is 1,440 points; pages stop a service with many revisions (or a
 # misbehaving server) from making the read unbounded.
@@ -66,9 +65,8 @@ def billable_instance_seconds(
 
 
 def _list(params: dict[str, str]) -> ListTimeSeriesResponse:
-    base = (settings.GCP["API_ENDPOINT"] or GOOGLE_HOST).rstrip("/")
     response = AuthorizedSession(credentials()).get(
-        f"{base}/v3/projects/{settings.GCP['PROJECT']}/timeSeries",
+        f"{api_base('monitoring')}/v3/projects/{settings.GCP['PROJECT']}/timeSeries",
         params=params,
         timeout=call_timeout(),
     )
