@@ -7,6 +7,8 @@ and .../projects.locations.operations. As strict as GKE where Hangar can trip:
   hyphens, not ending in one (https://cloud.google.com/kubernetes-engine/docs/how-to/creating-an-autopilot-cluster);
 - an Autopilot cluster is regional and has no node pools: GKE manages its nodes
   (https://cloud.google.com/kubernetes-engine/docs/concepts/autopilot-overview);
+- a Standard cluster's options are checked as GKE checks them (sandbox/gke_standard.py)
+  and its node pools have their own calls (sandbox/gke_node_pools.py);
 - one operation at a time per cluster: a second one fails with FAILED_PRECONDITION
   while the first runs (https://cloud.google.com/kubernetes-engine/docs/troubleshooting);
 - operations are container_v1 Operation messages (not google.longrunning), named
@@ -29,7 +31,7 @@ from google.cloud import container_v1
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from sandbox import errors
+from sandbox import errors, gke_standard
 from sandbox.routing import ApiCall, Handler, Route
 from sandbox.validation import MULTI_REGIONS, REGIONS, labels_ok
 
@@ -76,14 +78,14 @@ def _op_id() -> str:
     return f"operation-{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}"
 
 
-def _get(call: ApiCall, name: str) -> StoredCluster:
+def get_stored(call: ApiCall, name: str) -> StoredCluster:
     stored = _store(call).clusters.get(name)
     if stored is None:
         raise errors.not_found(f"Not found: {name}.")
     return stored
 
 
-def _refuse_if_busy(stored: StoredCluster, name: str) -> None:
+def refuse_if_busy(stored: StoredCluster, name: str) -> None:
     if stored.busy_with:
         op_id = stored.busy_with.rsplit("/", 1)[-1]
         raise errors.ApiError(
@@ -93,7 +95,7 @@ def _refuse_if_busy(stored: StoredCluster, name: str) -> None:
         )
 
 
-def _validate_new(cluster: Message, location: str) -> None:
+def _validate_new(cluster: Message, project: str, location: str) -> None:
     if not NAME_RE.fullmatch(cluster.name):
         raise errors.invalid(
             f'Invalid value for field "cluster.name": "{cluster.name}". Must be a match of regex '
@@ -114,10 +116,8 @@ def _validate_new(cluster: Message, location: str) -> None:
                 "Autopilot cluster: GKE manages its nodes.",
                 "cluster.node_pools",
             )
-    elif not len(cluster.node_pools) and cluster.initial_node_count <= 0:
-        raise errors.invalid(
-            "Cluster.initial_node_count must be greater than zero.", "cluster.initial_node_count"
-        )
+    else:
+        gke_standard.validate(cluster, project, location)
 
 
 def _new_cluster(call: ApiCall, parent: str, cluster: Message) -> Message:
@@ -133,16 +133,21 @@ def _new_cluster(call: ApiCall, parent: str, cluster: Message) -> Message:
     cluster.current_master_version = MASTER_VERSION
     cluster.initial_cluster_version = MASTER_VERSION
     if cluster.autopilot.enabled:
-        # Autopilot: Workload Identity always on, the Regular channel unless told otherwise.
+        # Autopilot: Workload Identity always on.
         cluster.workload_identity_config.workload_pool = f"{project}.svc.id.goog"
-        if cluster.release_channel.channel == Channel.UNSPECIFIED:
-            cluster.release_channel.channel = Channel.REGULAR
+    else:
+        gke_standard.add_default_pool(cluster, location)
+    # New clusters are enrolled in the Regular channel unless told otherwise
+    # (https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels).
+    if cluster.release_channel.channel == Channel.UNSPECIFIED:
+        cluster.release_channel.channel = Channel.REGULAR
     return cluster
 
 
-def _operation(
+def new_operation(
     call: ApiCall, parent: str, target: str, op_type: int, done: Any, failed: Any
 ) -> Message:
+    """A container_v1 Operation on `target`; `done` or `failed` runs when it finishes."""
     op_id = _op_id()
     full = f"{parent}/operations/{op_id}"
     op = Operation(
@@ -183,7 +188,7 @@ def create_cluster(call: ApiCall) -> Message:
     if request.project_id or request.zone:
         raise errors.invalid("project_id and zone are deprecated: use parent.", "project_id")
     cluster = request.cluster
-    _validate_new(cluster, parent.rsplit("/", 1)[-1])
+    _validate_new(cluster, call.state.config.project, parent.rsplit("/", 1)[-1])
     name = f"{parent}/clusters/{cluster.name}"
     store = _store(call)
     if name in store.clusters:
@@ -203,19 +208,19 @@ def create_cluster(call: ApiCall) -> Message:
         stored.pb.status_message = "Cluster creation failed."
         stored.busy_with = ""
 
-    op = _operation(call, parent, name, OpType.CREATE_CLUSTER, running, failed)
+    op = new_operation(call, parent, name, OpType.CREATE_CLUSTER, running, failed)
     stored.busy_with = f"{parent}/operations/{op.name}"
     return op
 
 
 def get_cluster(call: ApiCall) -> Message:
-    return _get(call, call.fields["name"]).pb
+    return get_stored(call, call.fields["name"]).pb
 
 
 def delete_cluster(call: ApiCall) -> Message:
     name = call.fields["name"]
-    stored = _get(call, name)
-    _refuse_if_busy(stored, name)
+    stored = get_stored(call, name)
+    refuse_if_busy(stored, name)
     store = _store(call)
     previous = stored.pb.status
     stored.pb.status = CStatus.STOPPING
@@ -229,7 +234,7 @@ def delete_cluster(call: ApiCall) -> Message:
         stored.busy_with = ""
 
     parent = name.split("/clusters/", 1)[0]
-    op = _operation(call, parent, name, OpType.DELETE_CLUSTER, gone, failed)
+    op = new_operation(call, parent, name, OpType.DELETE_CLUSTER, gone, failed)
     stored.busy_with = f"{parent}/operations/{op.name}"
     return op
 
@@ -271,4 +276,20 @@ def routes() -> list[Route]:
         r("DELETE", name, delete_cluster, container_v1.DeleteClusterRequest,
           "container.clusters.delete"),
         operation,
+        *_node_pool_routes(r),
+    ]  # fmt: skip
+
+
+def _node_pool_routes(r: Any) -> list[Route]:
+    from sandbox import gke_node_pools as pools
+
+    parent = "/v1/{parent=projects/*/locations/*/clusters/*}/nodePools"
+    name = "/v1/{name=projects/*/locations/*/clusters/*/nodePools/*}"
+    return [
+        r("POST", parent, pools.create_node_pool, container_v1.CreateNodePoolRequest,
+          "container.clusters.update"),
+        r("GET", name, pools.get_node_pool, container_v1.GetNodePoolRequest,
+          "container.clusters.get"),
+        r("DELETE", name, pools.delete_node_pool, container_v1.DeleteNodePoolRequest,
+          "container.clusters.update"),
     ]  # fmt: skip
