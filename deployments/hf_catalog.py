@@ -1,4 +1,4 @@
-"""Hugging Face models vLLM can serve on a Cloud Run GPU, and whether they fit it.
+"""Hugging Face models vLLM can serve on a Cloud Run or GKE GPU, and whether they fit it.
 
 Sizes are the bf16 safetensors download (what vLLM loads into GPU memory), rounded
 up. Layer and KV-head counts come from each model's config.json; the KV cache is
@@ -135,6 +135,36 @@ HF_MODELS: dict[str, HfModel] = {
             kv_heads=2,
             head_dim=512,
             max_context=131072,
+        ),
+        # Seed 003's models, for H100s (GKE). bf16 weights: the 26B A4B mixture of experts
+        # holds all 26B parameters (4B active) plus its vision encoder, ~52 GB; the dense 31B
+        # 30.7B plus a ~550M vision encoder, ~62 GB. Both take 256K tokens of context
+        # (https://huggingface.co/google/gemma-4-26B-A4B-it, .../gemma-4-31B-it). KV geometry:
+        # 30 layers x 8 KV heads and 60 layers x 16 KV heads, 256 wide, counted over every
+        # layer as above.
+        HfModel(
+            "gemma-4-26b-a4b-it",
+            "Gemma 4 26B A4B IT (MoE)",
+            "gemma4",
+            "google/gemma-4-26B-A4B-it",
+            Decimal("52"),
+            gated=False,
+            kv_layers=30,
+            kv_heads=8,
+            head_dim=256,
+            max_context=262144,
+        ),
+        HfModel(
+            "gemma-4-31b-it",
+            "Gemma 4 31B IT",
+            "gemma4",
+            "google/gemma-4-31B-it",
+            Decimal("62"),
+            gated=False,
+            kv_layers=60,
+            kv_heads=16,
+            head_dim=256,
+            max_context=262144,
         ),
     )
 }

@@ -32,6 +32,8 @@ class Estimate:
     lines: list[tuple[str, Decimal]] = field(default_factory=list)
     unit: str = "instance-hour"
     notes: str = ""
+    # What the requester should know before asking for it (idle GPUs on a whole node).
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """What a deployment stores; Decimals as strings so nothing is lost."""
@@ -52,6 +54,7 @@ class Estimate:
             lines=[(label, Decimal(cost)) for label, cost in data["lines"]],
             unit=data.get("unit", "instance-hour"),
             notes=data.get("notes", ""),
+            warnings=list(data.get("warnings", [])),
         )
 
     @property

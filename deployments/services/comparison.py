@@ -1,9 +1,9 @@
 """The targets side by side for one model: does it fit, what it costs, how it starts.
 
 Each target prices itself in the configuration its seed uses for a model of that size
-(its `compare`), with the same estimator the request itself goes through. The two GKE
-targets are not built yet; until they are, their seeds' configurations are priced here so
-the table shows what they would cost.
+(its `compare`), with the same estimator the request itself goes through. The GKE
+Inference Gateway target is not built yet; until it is, its seed's configuration is
+priced here so the table shows what it would cost.
 """
 
 from decimal import Decimal
@@ -25,6 +25,8 @@ HF_TO_OLLAMA = {
     "gemma-3-12b-it": "gemma3-12b",
     "gemma-4-e2b-it": "gemma4-e2b",
     "gemma-4-e4b-it": "gemma4-e4b",
+    "gemma-4-26b-a4b-it": "gemma4-26b",
+    "gemma-4-31b-it": "gemma4-31b",
 }
 
 
@@ -40,11 +42,7 @@ def model_sizes(model: str) -> ModelSizes:
 
 def _planned_gke(sizes: ModelSizes, prices: dict, busy: Decimal) -> list[TargetOption]:
     needs = vllm_needs_gib(sizes.bf16_weights_gib)
-    one_h100 = needs <= H100_GIB
     planned = (
-        # seed 003: Autopilot, H100s through a ComputeClass
-        ("gke-vllm", "GKE Autopilot + vLLM", "a3-highgpu-1g" if one_h100 else "a3-highgpu-2g",
-         1 if one_h100 else 2, True),
         # seed 004's node pool
         ("gke-inference-gateway", "GKE Inference Gateway + vLLM", "a3-highgpu-2g", 2, False),
     )  # fmt: skip

@@ -17,7 +17,7 @@ def test_estimate_of_seed_000_and_the_comparison(api, deployer):
     body = response.json()
     assert Decimal(body["estimate"]["hourly_max"]).quantize(Decimal("0.01")) == Decimal("1.42")
     assert Decimal(body["estimate"]["monthly"]).quantize(Decimal("0.01")) == Decimal("345.76")
-    assert body["estimate"]["price_version"] == "2026-11-22"
+    assert body["estimate"]["price_version"] == "2026-12-05"
     rows = {row["target"]: row for row in body["comparison"]}
     assert set(rows) == {"cloud-run-ollama", "cloud-run-vllm", "gke-vllm", "gke-inference-gateway"}
     assert rows["cloud-run-ollama"]["fits"] is True
@@ -37,7 +37,9 @@ def test_a_model_too_big_for_an_l4_moves_to_a_larger_gpu_or_does_not_fit(api, de
     rows = {row["target"]: row for row in body["comparison"]}
     assert "RTX PRO 6000" in rows["cloud-run-ollama"]["hardware"]
     assert rows["cloud-run-vllm"]["fits"] is True  # 57.2 GiB of bf16 weights on 96 GB
-    assert rows["gke-vllm"]["hardware"].endswith("(1 × H100 80 GB)")
+    # One H100 holds it: the right-sized machine, not seed 003's 8-GPU node.
+    assert "1 × a3-highgpu-1g (1 × H100 80 GB, billed whole)" in rows["gke-vllm"]["hardware"]
+    assert rows["gke-vllm"]["available_in_hangar"] is True
 
 
 def test_with_a_team_it_shows_quota_and_the_decision(api, team, deployer):

@@ -1,23 +1,23 @@
-"""The gke-vllm plans as data (the target is not registered yet): every step has its
-executor, Workload Identity is wired end to end, tear down goes in the issue's order."""
+"""The gke-vllm plans as data: every step has its executor, Workload Identity is wired end
+to end, tear down goes in the issue's order."""
 
 import json
-from decimal import Decimal
 
 from deployments.choices import Phase
-from deployments.hf_catalog import HfModel
+from deployments.hf_catalog import HF_MODELS
 from deployments.plans.base import DeploymentRef, PlanContext
-from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
+from deployments.targets.gke_vllm.plan import deploy_plan, teardown_plan
+from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from workers.rollout.executors import EXECUTORS
 
 REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
-CTX = PlanContext(project="acme-llm", portal_service_account="p@x", registry_repository="r")
-GEMMA_26B = HfModel(
-    key="gemma-4-26b-a4b-it", label="Gemma 4 26B A4B", family="gemma4",
-    hf_id="google/gemma-4-26B-A4B-it", weights_gib=Decimal("52"), gated=False,
-    kv_layers=30, kv_heads=8, head_dim=256, max_context=262144,
+CTX = PlanContext(
+    project="acme-llm", portal_service_account="p@x", registry_repository="r",
+    universe_domain="s3nsapis.fr",
 )  # fmt: skip
-SPEC = GkeVllmSpec(cluster=3, location="us-central1", hf_model=GEMMA_26B, universe="s3nsapis.fr")
+GEMMA_26B = HF_MODELS["gemma-4-26b-a4b-it"]
+# As a request bound to its team leaves it: the cluster's region, the team's GPU ceiling.
+SPEC = GkeVllmSpec(cluster=3, model=GEMMA_26B.key, region="us-central1", team_gpus=8)
 
 
 def test_deploy_steps_in_order_each_with_its_executor():

@@ -13,6 +13,8 @@ from deployments.targets.cloud_run_ollama import plan as cloud_run_ollama
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from deployments.targets.cloud_run_vllm import plan as cloud_run_vllm
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
+from deployments.targets.gke_vllm import plan as gke_vllm
+from deployments.targets.gke_vllm.spec import GkeVllmSpec
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CTX = PlanContext(
@@ -36,6 +38,23 @@ CASES = {
     "cloud_run_vllm_bucket_open": (
         cloud_run_vllm,
         CloudRunVllmSpec(model="gemma-4-e2b-it", weights_source="bucket"),
+    ),
+    # Seed 003 as the form's defaults leave it (bound to a team: region, GPU ceiling).
+    "gke_vllm_seed": (
+        gke_vllm,
+        GkeVllmSpec(cluster=3, model="gemma-4-26b-a4b-it", region="us-central1", team_gpus=8),
+    ),
+    # The 31B on the right-sized machine: two H100s, both the pod's.
+    "gke_vllm_31b_right_sized": (
+        gke_vllm,
+        GkeVllmSpec(
+            cluster=3,
+            model="gemma-4-31b-it",
+            machine_type="a3-highgpu-2g",
+            gpu_count=2,
+            region="us-central1",
+            team_gpus=10,
+        ),
     ),
 }
 

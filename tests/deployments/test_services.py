@@ -74,9 +74,13 @@ def test_live_slug_is_unique_but_reusable_after_tear_down(team, deployer, approv
 
 
 def test_unavailable_target_is_refused(team, deployer):
-    with pytest.raises(ValidationFailed, match="cannot deploy to gke-vllm yet"):
+    with pytest.raises(ValidationFailed, match="cannot deploy to no-such-target yet"):
         deployment_request(
-            team=team, requested_by=deployer, target="gke-vllm", slug="x1", values=SEED_000
+            team=team,
+            requested_by=deployer,
+            target="no-such-target",
+            slug="x1",
+            values=SEED_000,
         )
 
 

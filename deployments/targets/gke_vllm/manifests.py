@@ -83,7 +83,14 @@ def namespace(name: str, team_slug: str) -> dict[str, Any]:
 
 
 def gpu_quota(namespace_name: str, team_slug: str, gpus: int) -> dict[str, Any]:
-    """The team's GPU quota, held by Kubernetes too: a pod past it is refused at admission."""
+    """The team's GPU ceiling, held by Kubernetes too: a pod past it is refused at admission.
+
+    A ResourceQuota counts what pods request (`requests.nvidia.com/gpu`); it cannot count
+    the node under them, and Google bills the whole node (8 H100s for a 1-GPU pod on
+    a3-edgegpu-8g-nolssd). Hangar's own quota is what counts the node's GPUs; `gpus` is
+    the ceiling Hangar lets the team hold, so pods, which request at most their node's
+    GPUs, are never refused here for what Hangar approved.
+    """
     labels = {**MANAGED_BY_LABEL, "hangar-team": team_slug}
     return {
         "apiVersion": "v1",

@@ -10,40 +10,29 @@ gone), the Google account (its Workload Identity binding goes with it), the buck
 objects and the bucket (its reader binding goes with it). The namespace and its quota
 are the team's and stay, as the cluster does.
 
-`GkeVllmSpec` holds what the plan needs until the target is registered with a spec of
-declared fields (deployments/targets/README.md); nothing here reads settings.
+The spec is gke_vllm/spec.py: its region (the cluster's location) and the team's GPU
+ceiling were set when the request was bound to its team; the universe domain comes with
+the plan context. Nothing here reads settings.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from deployments.choices import Phase
-from deployments.hf_catalog import HfModel
 from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_vllm import identity, manifests
+from deployments.targets.gke_vllm.spec import GkeVllmSpec
 
 TARGET = "gke-vllm"
 
 
-@dataclass(frozen=True, kw_only=True)
-class GkeVllmSpec:
-    cluster: int
-    location: str
-    hf_model: HfModel
-    machine_type: str = "a3-edgegpu-8g-nolssd"
-    accelerator: str = "nvidia-h100-80gb"
-    node_gpus: int = 8
-    gpus: int = 1
-    max_model_len: int | None = None
-    team_gpus: int = 8
-    universe: str = identity.DEFAULT_UNIVERSE
-
-    @property
-    def needs_hf_token(self) -> bool:
-        return self.hf_model.gated
+def _cluster_id(spec: GkeVllmSpec) -> int:
+    """A request always names its cluster; only a spec priced before one is chosen (an
+    estimate, or every plan shape walked for the preflight) has none: 0, no cluster."""
+    return spec.cluster or 0
 
 
 def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifests.ModelServer:
@@ -57,23 +46,23 @@ def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifest
         weights_path=spec.hf_model.hf_id,
         ksa=ref.slug,
         gsa_email=gsa_email(ref, spec, ctx),
-        machine_type=spec.machine_type,
-        accelerator=spec.accelerator,
-        node_gpus=spec.node_gpus,
-        universe=spec.universe,
-        gpus=spec.gpus,
+        machine_type=spec.machine.key,
+        accelerator=spec.machine.accelerator,
+        node_gpus=spec.machine.gpus,
+        universe=ctx.universe_domain,
+        gpus=spec.gpu_count,
         max_model_len=spec.max_model_len,
     )
 
 
 def gsa_email(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> str:
     return identity.service_account_email(
-        run_bodies.service_account_id(ref), ctx.project, spec.universe
+        run_bodies.service_account_id(ref), ctx.project, ctx.universe_domain
     )
 
 
 def _apply(spec: GkeVllmSpec, key: str, title: str, obj: dict[str, Any], **kw: Any) -> Step:
-    step = kube_steps.apply_step(key=key, title=title, cluster=spec.cluster, manifest=obj)
+    step = kube_steps.apply_step(key=key, title=title, cluster=_cluster_id(spec), manifest=obj)
     return replace(step, **kw)
 
 
@@ -92,7 +81,7 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
         )
     return [
         *token,
-        bucket_steps.ensure_bucket(ref, ctx, bucket=bucket, location=spec.location),
+        bucket_steps.ensure_bucket(ref, ctx, bucket=bucket, location=spec.region),
         iam_steps.grant_bucket_reader(
             bucket=bucket,
             member=f"serviceAccount:{gsa_email(ref, spec, ctx)}",
@@ -105,7 +94,7 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
         ),
         cloud_build.run_build(
             ref,
-            spec.location,
+            spec.region,
             ctx,
             key="download_weights",
             title=f"Download {spec.hf_model.hf_id} into the bucket",
@@ -120,7 +109,7 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
         key="check_health",
         title="Check vLLM's /health through the API server's proxy",
         action="kube.proxy_health",
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         namespace=namespace,
         service=ref.slug,
         port=manifests.PORT,
@@ -130,7 +119,7 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
         key="smoke_test",
         title="Chat with the model through the API server's proxy",
         action="kube.proxy_chat",
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         namespace=namespace,
         service=ref.slug,
         port=manifests.PORT,
@@ -144,7 +133,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan
     server = _server(ref, spec, ctx)
     ns = server.namespace
     account_id = run_bodies.service_account_id(ref)
-    member = identity.workload_identity_member(ctx.project, spec.universe, ns, server.ksa)
+    member = identity.workload_identity_member(ctx.project, ctx.universe_domain, ns, server.ksa)
     account: dict[str, object] = {
         "accountId": account_id,
         "serviceAccount": {"displayName": f"Hangar {ref.slug}"},
@@ -171,7 +160,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan
                manifests.compute_class(server)),
         _apply(spec, "apply_deployment", "vLLM's Deployment", manifests.deployment(server),
                billing="starts"),
-        kube_steps.wait_available_step(cluster=spec.cluster, namespace=ns, name=ref.slug,
+        kube_steps.wait_available_step(cluster=_cluster_id(spec), namespace=ns, name=ref.slug,
                                        selector=server.selector),
         _apply(spec, "apply_service", "The private Service (ClusterIP, no load balancer)",
                manifests.service(server)),
@@ -188,14 +177,14 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Pl
         step = kube_steps.delete_step(
             key=f"delete_{obj['kind'].lower()}",
             title=f"Delete the {obj['kind']} (and wait until it is gone)",
-            cluster=spec.cluster,
+            cluster=_cluster_id(spec),
             manifest=obj,
         )
         # The GPU node goes once its pod does: the spend clock stops there.
         deletes.append(replace(step, billing="ends") if obj["kind"] == "Deployment" else step)
     bucket = run_bodies.bucket_name(ref, ctx)
     steps = [
-        cloud_build.cancel_build(ref, spec.location, ctx, tag=cloud_build.build_tag(ref)),
+        cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         *deletes,
         iam_steps.delete_service_account(ctx, email=server.gsa_email),
         bucket_steps.delete_bucket(bucket),

@@ -1,0 +1,61 @@
+"""What Google bills a GKE GPU deployment: the whole node its ComputeClass provisions,
+around the clock, plus the cluster's management fee (../shared/reference/pricing.md,
+GKE). A node with more GPUs than the pod uses bills the idle ones too: the estimate says
+what they cost and which machine holds the pod without them."""
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from deployments.pricing.estimator import Estimate, cents, estimate_gke
+from deployments.pricing.money import usd
+from deployments.targets.gke.machines import MACHINES, GpuMachine, right_sized
+
+
+def machine_prices(prices: dict[str, Any]) -> dict[str, Any]:
+    return dict(prices["gke"]["machines_per_hour"])
+
+
+def node_hourly(prices: dict[str, Any], machine: GpuMachine) -> Decimal:
+    return Decimal(machine_prices(prices)[machine.key])
+
+
+def idle_gpu_warning(prices: dict[str, Any], machine: GpuMachine, pod_gpus: int) -> str:
+    """Empty when the node's GPUs are all the pod's; else what the idle ones cost and the
+    machine that holds the pod without them."""
+    idle = machine.gpus - pod_gpus
+    if idle <= 0:
+        return ""
+    node = node_hourly(prices, machine)
+    waste = node * idle / machine.gpus
+    warning = (
+        f"{machine.key} provisions {machine.gpus} H100s for a pod that uses {pod_gpus}: Google "
+        f"bills the whole node ({usd(cents(node))}/h), so {idle} idle GPUs cost about "
+        f"{usd(cents(waste))}/h."
+    )
+    better = right_sized(pod_gpus, machine_prices(prices))
+    if better is not None and better.gpus < machine.gpus:
+        warning += (
+            f" {better.key} ({better.gpus} × H100) holds this pod for "
+            f"{usd(cents(node_hourly(prices, better)))}/h."
+        )
+    return warning
+
+
+def estimate(
+    prices: dict[str, Any], *, machine_type: str, pod_gpus: int, busy_hours_per_day: Decimal
+) -> Estimate:
+    """One node of `machine_type` (Autopilot's Accelerator class bills the node), whatever
+    the pod requests."""
+    machine = MACHINES[machine_type]
+    priced = estimate_gke(
+        prices,
+        machine_type=machine.key,
+        nodes=1,
+        busy_hours_per_day=busy_hours_per_day,
+        autopilot=True,
+    )
+    label = f"1 × {machine.key} node ({machine.gpus} × H100, billed whole)"
+    lines = [(label, priced.lines[0][1]), *priced.lines[1:]]
+    warning = idle_gpu_warning(prices, machine, pod_gpus)
+    return replace(priced, lines=lines, warnings=[warning] if warning else [])

@@ -1,0 +1,61 @@
+"""The spec fields every GKE target has, declared once: the cluster, the machine its
+ComputeClass provisions and the GPUs each pod takes.
+
+The cluster is an id: the form offers the clusters open to the requesting user's teams,
+and the request service checks it against the team it is made for (binding.py).
+"""
+
+from typing import Any
+
+from deployments.targets.fields import choice_field, int_field
+from deployments.targets.gke.machines import MACHINE_CHOICES_HELP, MAX_NODE_GPUS, machine_choices
+
+# Postgres' integer primary key: anything larger is no cluster Hangar could have.
+MAX_ID = 2**31 - 1
+
+
+def cluster_choices_for(user: Any) -> list[tuple[int, str]]:
+    """The ready clusters open to any team the user may request in."""
+    from clusters.selectors import clusters_open_to_user
+
+    return [(c.pk, f"{c.name} ({c.project}, {c.location})") for c in clusters_open_to_user(user)]
+
+
+def cluster() -> Any:
+    return int_field(
+        None,
+        label="Cluster",
+        help="a ready GKE cluster open to the team (a platform admin registers or creates "
+        "clusters and opens them to teams). An estimate may leave it empty; a request may not.",
+        cli="kubectl --context",
+        minimum=1,
+        maximum=MAX_ID,
+        maximum_reason="no cluster has a larger id",
+        optional=True,
+        form_choices=cluster_choices_for,
+    )
+
+
+def gpu_count(default: int = 1) -> Any:
+    return int_field(
+        default,
+        label="GPUs per pod",
+        help="H100s the vLLM pod requests (nvidia.com/gpu, --tensor-parallel-size). The node "
+        f"must hold them: {MACHINE_CHOICES_HELP}.",
+        cli="--tensor-parallel-size",
+        minimum=1,
+        maximum=MAX_NODE_GPUS,
+        maximum_reason=f"the largest H100 machine holds {MAX_NODE_GPUS}",
+    )
+
+
+def machine_type(default: str = "a3-edgegpu-8g-nolssd") -> Any:
+    return choice_field(
+        default,
+        label="Node machine (ComputeClass)",
+        help="the machine the ComputeClass asks Autopilot for. Google bills the whole node, "
+        "every GPU on it, whatever the pod uses: pick the smallest that holds the pod's GPUs.",
+        cli="ComputeClass spec.priorities[].machineType",
+        choices=machine_choices,
+        choice_error="Hangar offers no such H100 machine; pick one from the list.",
+    )
