@@ -11,7 +11,9 @@ from clusters.models import Cluster
 from deployments.plans.base import Plan
 from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded, Waiting
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from deployments.targets.gke_vllm.manifests import PORT
 from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
+from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
 from tests.deployments.test_gke_vllm_plan import GEMMA_26B, REF
 from workers.gcp import kube
 from workers.rollout.executors import EXECUTORS
@@ -19,9 +21,11 @@ from workers.rollout.executors import EXECUTORS
 pytestmark = pytest.mark.django_db
 
 
-def drive(plan: Plan, timeout: float = 60) -> dict[str, str]:
-    """Each step until it succeeds: Waiting and Retry are polled, as the runner would."""
+def drive(plan: Plan, timeout: float = 60, outputs: dict | None = None) -> dict[str, str]:
+    """Each step until it succeeds: Waiting and Retry are polled, as the runner would;
+    what the steps leave for later lands in `outputs`."""
     said = {}
+    outputs = {} if outputs is None else outputs
     for step in plan.steps:
         operation, started = "", datetime.now(UTC)
         deadline = time.monotonic() + timeout
@@ -34,6 +38,7 @@ def drive(plan: Plan, timeout: float = 60) -> dict[str, str]:
             result = EXECUTORS[step.action](claim)
             if isinstance(result, Succeeded):
                 said[step.key] = result.message
+                outputs.update(result.outputs)
                 break
             assert not isinstance(result, Failed), (step.key, result)
             if isinstance(result, Waiting):
@@ -56,8 +61,14 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
 
     ctx = plan_context_from_settings()
     spec = GkeVllmSpec(cluster=cluster.pk, location="us-central1", hf_model=GEMMA_26B, team_gpus=8)
-    said = drive(deploy_plan(REF, spec, ctx))
+    outputs: dict[str, str] = {}
+    said = drive(deploy_plan(REF, spec, ctx), outputs=outputs)
     assert said["smoke_test"].startswith("The model answered")
+    # The endpoint's address: the Service's proxy on the API server, no load balancer.
+    assert outputs[SERVICE_PROXY_URL_OUTPUT] == (
+        f"https://{conn.endpoint}/api/v1/namespaces/hangar-ml-research/services/"
+        f"gemma-26b:{PORT}/proxy"
+    )
     assert said["wait_available"] == "Deployment gemma-26b is Available."
     deployed = sandbox.state()
     assert len(deployed["serviceAccounts"]) == 1

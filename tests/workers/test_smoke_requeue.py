@@ -13,6 +13,7 @@ import pytest
 from deployments.plans.base import ApiRequest, Step
 from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
 from workers.gcp import kube
 from workers.rollout.executors import EXECUTORS, kube_endpoint
 
@@ -153,13 +154,18 @@ def test_gke_proxy_health_re_queues_uncounted_while_no_pod_is_ready(
         return next(replies)
 
     monkeypatch.setattr(kube, "proxy", proxy)
-    monkeypatch.setattr(kube_endpoint, "conn_for", lambda params: None)
+    monkeypatch.setattr(kube_endpoint, "conn_for", lambda params: kube.ClusterConn("10.0.0.1", ""))
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 7.0}
     claim = _claim("kube.proxy_health", "/api/v1/namespaces/n/services/s:8000/proxy/health", "")
 
     first = EXECUTORS["kube.proxy_health"](claim)
     assert isinstance(first, Retry) and first.counted is False
-    assert isinstance(EXECUTORS["kube.proxy_health"](claim), Succeeded)
+    healthy = EXECUTORS["kube.proxy_health"](claim)
+    assert isinstance(healthy, Succeeded)
+    # The endpoint's address is the Service's proxy on that API server.
+    assert healthy.outputs == {
+        SERVICE_PROXY_URL_OUTPUT: "https://10.0.0.1/api/v1/namespaces/n/services/s:8000/proxy"
+    }
     assert timeouts and all(t is not None and t <= 7.0 for t in timeouts)
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded
+from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
 from workers.gcp import kube
 from workers.rollout.endpoint_calls import not_ready_yet, smoke_check_timeout
 from workers.rollout.executors.kube import conn_for
@@ -16,11 +17,14 @@ def _text(data: bytes) -> str:
 
 
 def proxy_health(claim: StepClaim) -> StepResult:
+    """/health through the proxy; once it passes, the proxy's base URL is the endpoint's
+    address (an output, read when the deployment becomes ready)."""
     request = claim.step.request
     timeout = smoke_check_timeout(claim)
     if isinstance(timeout, Failed):
         return timeout
-    reply = kube.proxy(conn_for(claim.step.params), "GET", request.path, timeout=timeout)
+    conn = conn_for(claim.step.params)
+    reply = kube.proxy(conn, "GET", request.path, timeout=timeout)
     if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
         return not_ready_yet(claim, f"The service proxy answered 503: {_text(reply.data)}")
     if reply.status != 200:
@@ -29,7 +33,10 @@ def proxy_health(claim: StepClaim) -> StepResult:
             "The container behind the Service is not vLLM's OpenAI server; check the image "
             "and the Service's selector.",
         )
-    return Succeeded("vLLM is healthy (through the API server's service proxy).")
+    return Succeeded(
+        "vLLM is healthy (through the API server's service proxy).",
+        outputs={SERVICE_PROXY_URL_OUTPUT: kube.proxy_base(conn, request.path)},
+    )
 
 
 def proxy_chat(claim: StepClaim) -> StepResult:
