@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments.selectors import spend_by_day, spend_month_to_date, spend_projected_month
+from deployments.selectors import spend_by_day
+from metering.budget import budget_spend
 from portal.access import is_platform_admin
 from portal.charts import daily_spend_chart
 from portal.models import AuditEvent, Team
@@ -38,8 +39,9 @@ def spend_view(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
     rows = []
     for team in Team.objects.all():
-        status = budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team))
-        rows.append({"team": team, "projected": spend_projected_month(team=team), **status})
+        spend = budget_spend(team=team)
+        status = budget_status(budget=team.monthly_budget, spent=spend.month_to_date)
+        rows.append({"team": team, "projected": spend.projected, "basis": spend.basis, **status})
     rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
     chart = daily_spend_chart(
         days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"

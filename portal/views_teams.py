@@ -11,12 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments.models import TeamGpuQuota
-from deployments.selectors import (
-    spend_by_day,
-    spend_by_deployment,
-    spend_month_to_date,
-    spend_projected_month,
-)
+from deployments.selectors import spend_by_day, spend_by_deployment
+from metering.budget import budget_spend
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.charts import daily_spend_chart
 from portal.exceptions import ApplicationError
@@ -48,7 +44,9 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "team": team,
-                **budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team)),
+                **budget_status(
+                    budget=team.monthly_budget, spent=budget_spend(team=team).month_to_date
+                ),
             }
         )
     return render(request, "portal/team_list.html", {"rows": rows})
@@ -56,6 +54,7 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
 
 def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:
     role = role_in_team(user=request.user, team=team)
+    budget = budget_spend(team=team)
     chart = daily_spend_chart(
         days=spend_by_day(team=team), today=timezone.localdate(), title="Spend per day"
     )
@@ -66,8 +65,9 @@ def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, A
         "is_platform_admin": is_platform_admin(request.user),
         "members": team_members(team=team),
         "quotas": TeamGpuQuota.objects.filter(team=team),
-        "spend": budget_status(budget=team.monthly_budget, spent=spend_month_to_date(team=team)),
-        "projected": spend_projected_month(team=team),
+        "spend": budget_status(budget=team.monthly_budget, spent=budget.month_to_date),
+        "budget_spend": budget,
+        "projected": budget.projected,
         "by_deployment": spend_by_deployment(team=team),
         "spend_chart": chart if any(chart["values"]) else None,
         "tokens": team_tokens(team=team),

@@ -14,10 +14,11 @@ from django.utils import timezone
 from deployments.models import Deployment
 from deployments.pricing.estimator import Estimate, cents
 from deployments.pricing.money import usd
-from deployments.selectors import hours_left_in_month, spend_projected_month
+from deployments.selectors import hours_left_in_month
 from deployments.services.estimates import estimate_for
 from deployments.services.policy import Decision, approval_decision
 from deployments.services.quotas import QuotaCheck, quota_check
+from metering.budget import budget_spend
 from portal.models import Team
 
 
@@ -51,7 +52,9 @@ def deployment_assess(
         lock=lock,
     )
     now = timezone.now()
-    projected = spend_projected_month(team=team, now=now)
+    # Measured spend where Google measured it, the estimate elsewhere (metering.budget).
+    spend = budget_spend(team=team, now=now)
+    projected = spend.projected
     if exclude is None:
         projected += estimate.average_hourly * hours_left_in_month(now)
     budget = None if team.monthly_budget is None else cents(Decimal(team.monthly_budget))
@@ -76,8 +79,8 @@ def deployment_assess(
                 f"{usd(limit)}/month"
             ),
             "budget": (
-                f"would bring the team's month to {usd(projected)} against a budget of "
-                f"{usd(budget)}"
+                f"would bring the team's month to {usd(projected)} ({spend.basis} so far) "
+                f"against a budget of {usd(budget)}"
             ),
             "auto": (
                 f"within the team's {gpu} quota ({quota.team_after} of {quota.team_quota}), "
