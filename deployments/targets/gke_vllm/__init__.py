@@ -75,7 +75,7 @@ def compare(
 def scaling_summary(spec: GkeVllmSpec) -> str:
     return (
         f"1 pod with {spec.gpu_count} × H100 on a {spec.machine_type} node "
-        f"({spec.machine.gpus} GPUs billed), max model length {spec.max_model_len or 'full'}"
+        f"({spec.machine.gpus} GPUs billed), max model length {spec.max_model_len}"
     )
 
 

@@ -49,16 +49,17 @@ class GkeVllmSpec(SpecBase):
     )
     machine_type: str = gke.machine_type()
     gpu_count: int = gke.gpu_count()
-    max_model_len: int | None = int_field(
+    # Asked, not left to vLLM: the models' own 256K context needs more KV cache than one
+    # H100 holds beside the weights, and vLLM refuses to start when it does not fit.
+    max_model_len: int = int_field(
         SEED_CONTEXT,
         label="Max model length",
-        help=f"the longest context, in tokens ({SEED_CONTEXT}: the seed's limit). Empty: the "
-        "model's own 256K, which needs more KV cache than one H100 holds beside the weights.",
+        help=f"the longest context, in tokens ({SEED_CONTEXT}: the seed's limit). Up to the "
+        "model's 256K, if the KV cache fits beside the weights on the pod's GPUs.",
         cli="--max-model-len",
         minimum=MIN_CONTEXT_TOKENS,
         maximum=max(HF_MODELS[key].max_context for key in SEED_MODELS),
         maximum_reason="the longest context of the seed's models",
-        optional=True,
     )
     # Set when the request is bound to its team (gke/binding.py), never by a client.
     region: str = ""
@@ -80,10 +81,6 @@ class GkeVllmSpec(SpecBase):
         return self.model in HF_MODELS and self.hf_model.gated
 
     @property
-    def context_tokens(self) -> int:
-        return self.max_model_len or self.hf_model.max_context
-
-    @property
     def gpus_held(self) -> int:
         """The node's GPUs, not the pod's: Google bills, and quotas count, the whole node."""
         return self.machine.gpus
@@ -97,14 +94,14 @@ class GkeVllmSpec(SpecBase):
                 f"{self.gpu_count}. Pick a machine with more GPUs or request fewer."
             ]
             return errors
-        if self.max_model_len is not None and self.max_model_len > model.max_context:
+        if self.max_model_len > model.max_context:
             errors["max_model_len"] = [
                 f"{model.label} takes {MIN_CONTEXT_TOKENS} to {model.max_context} tokens."
             ]
             return errors
         memory = machine.gpu_gib * self.gpu_count
         fits = model.max_fitting_context(memory, GPU_UTILIZATION)
-        if fits >= self.context_tokens:
+        if fits >= self.max_model_len:
             return errors
         share = f"{GPU_UTILIZATION} of {self.gpu_count} × H100 ({memory} GB)"
         if fits < MIN_CONTEXT_TOKENS:
@@ -114,9 +111,9 @@ class GkeVllmSpec(SpecBase):
                 "GPUs per pod."
             ]
             return errors
-        need = model.kv_cache_gib(self.context_tokens).quantize(Decimal("0.1"))
+        need = model.kv_cache_gib(self.max_model_len).quantize(Decimal("0.1"))
         errors["max_model_len"] = [
-            f"A {self.context_tokens}-token context needs about {need} GiB of KV cache beside "
+            f"A {self.max_model_len}-token context needs about {need} GiB of KV cache beside "
             f"{model.weights_gib} GiB of weights, more than {share} holds. Set max model "
             f"length to {fits} or less, or request more GPUs per pod."
         ]
