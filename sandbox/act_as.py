@@ -41,6 +41,7 @@ PORTAL_ROLES = (
     "roles/iam.serviceAccountAdmin",
     "roles/secretmanager.admin",
     "roles/storage.admin",
+    "roles/container.admin",
 )
 
 

@@ -35,6 +35,18 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "roles/secretmanager.admin": ("secretmanager.",),
     "roles/storage.admin": ("storage.",),
     "roles/iam.serviceAccountUser": ("iam.serviceAccounts.actAs", "iam.serviceAccounts.get"),
+    # GKE's (https://cloud.google.com/iam/docs/roles-permissions/container): the admin
+    # holds every container.* permission; the developer the Kubernetes objects in
+    # namespaces, their proxy and the custom resources; the viewer reads clusters.
+    "roles/container.admin": ("container.",),
+    "roles/container.developer": (
+        "container.deployments.", "container.services.", "container.serviceAccounts.",
+        "container.pods.", "container.events.", "container.secrets.",
+        "container.thirdPartyObjects.", "container.namespaces.get", "container.namespaces.list",
+        "container.resourceQuotas.get", "container.resourceQuotas.list",
+        "container.clusters.get", "container.clusters.list",
+    ),
+    "roles/container.clusterViewer": ("container.clusters.get", "container.clusters.list"),
     "roles/owner": ("",),
     "roles/editor": ("",),
 }  # fmt: skip

@@ -14,6 +14,8 @@ from typing import Any
 from django.conf import settings
 from google.api_core import exceptions as gexc
 
+from clusters.choices import ClusterPhase
+from clusters.plans import ClusterRef, cluster_plan
 from deployments.catalog import GPU_TYPES
 from deployments.plans import plan_context_from_settings
 from deployments.plans.base import DeploymentRef
@@ -59,9 +61,41 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "storage.delete_bucket": (
         "storage.buckets.delete", "storage.objects.delete", "storage.objects.list",
     ),
+    # GKE (https://cloud.google.com/kubernetes-engine/docs/reference/api-permissions): a
+    # cluster's create and delete are operations polled with get_operation.
+    "container.create_cluster": ("container.clusters.create", "container.operations.get"),
+    "container.read_cluster": ("container.clusters.get",),
+    "container.delete_cluster": ("container.clusters.delete", "container.operations.get"),
+    # The Kubernetes API through GKE's IAM: container.RESOURCE.VERB
+    # (https://cloud.google.com/iam/docs/roles-permissions/container). The wait reads the
+    # Deployment, its pods and their events; the smoke test goes through the service proxy.
+    "kube.wait_available": (
+        "container.deployments.get", "container.pods.list", "container.events.list",
+    ),
+    "kube.proxy_health": ("container.services.proxy",),
+    "kube.proxy_chat": ("container.services.proxy",),
 }  # fmt: skip
+# kube.apply and kube.delete: the permissions depend on the object's kind. Server-side
+# apply creates the object or patches it (update) and returns it (get); delete is waited
+# on with reads. Kinds by API group; a custom resource (a CRD's, such as GKE's
+# ComputeClass) is container.thirdPartyObjects.VERB on GKE.
+KUBE_VERBS = {"kube.apply": ("create", "get", "update"), "kube.delete": ("delete", "get")}
+KUBE_RESOURCES = {
+    ("", "Namespace"): "namespaces",
+    ("", "ResourceQuota"): "resourceQuotas",
+    ("", "ServiceAccount"): "serviceAccounts",
+    ("", "Service"): "services",
+    ("", "Secret"): "secrets",
+    ("apps", "Deployment"): "deployments",
+}
+# Groups Kubernetes itself serves: a kind of theirs missing above is unlisted, not custom.
+KUBE_BUILT_IN_GROUPS = frozenset({"", "apps", "batch", "policy", "rbac.authorization.k8s.io"})
+CUSTOM_RESOURCES = "thirdPartyObjects"
 # The API each adapter calls; Service Usage names it SERVICE.UNIVERSE (service_name).
+# The Kubernetes API is the cluster's own, behind GKE's (container).
 APIS = {
+    "container": "container",
+    "kube": "container",
     "artifact_registry": "artifactregistry",
     "cloud_build": "cloudbuild",
     "cloud_run": "run",
@@ -90,27 +124,54 @@ class Finding:
 
 
 def _steps() -> list[Any]:
+    """Every step of every plan the enabled targets make, and of the cluster plans (an
+    admin registers, creates and removes clusters through the same identity)."""
     ctx = plan_context_from_settings()
     ref = DeploymentRef(id=0, slug="preflight", team_slug="preflight", attempt=1)
+    cluster = ClusterRef(project=ctx.project, location="us-central1", name="preflight")
     return [
-        step
-        for target, spec in distinct_specs(list(TARGETS.values()), ref, ctx)
-        for plan in plans(target, spec, ref, ctx)
-        for step in plan.steps
+        *(
+            step
+            for target, spec in distinct_specs(list(TARGETS.values()), ref, ctx)
+            for plan in plans(target, spec, ref, ctx)
+            for step in plan.steps
+        ),
+        *(step for phase in ClusterPhase for step in cluster_plan(phase, cluster).steps),
     ]
+
+
+def step_permissions(step: Any) -> tuple[str, ...] | None:
+    """What the step's calls need; None when Hangar has no list for its action (or, for a
+    Kubernetes object, its kind)."""
+    verbs = KUBE_VERBS.get(step.action)
+    if verbs is None:
+        return PERMISSIONS.get(step.action)
+    api_version, kind = step.params.get("api_version", ""), step.params.get("kind", "")
+    group = api_version.rpartition("/")[0]
+    resource = KUBE_RESOURCES.get((group, kind))
+    if resource is None:
+        if group in KUBE_BUILT_IN_GROUPS:
+            return None
+        resource = CUSTOM_RESOURCES
+    return tuple(f"container.{resource}.{verb}" for verb in verbs)
 
 
 def needed_permissions() -> dict[str, str]:
     """Each permission the plans need, with the role their step names."""
     needed: dict[str, str] = {}
     for step in _steps():
-        for permission in PERMISSIONS.get(step.action, ()):
+        for permission in step_permissions(step) or ():
             needed.setdefault(permission, step.required_role)
     return needed
 
 
 def unlisted_actions() -> set[str]:
-    return {step.action for step in _steps()} - set(PERMISSIONS)
+    """Actions (a Kubernetes one with its kind) whose permissions Hangar does not know."""
+    return {
+        f"{step.action} {step.params.get('kind', '')}".strip()
+        for step in _steps()
+        if step_permissions(step) is None
+    }
 
 
 def _permissions(project: str, portal: str) -> list[Finding]:
