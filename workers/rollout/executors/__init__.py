@@ -19,6 +19,7 @@ from workers.rollout.executors import (
     kube,
     kube_endpoint,
     kube_rollout,
+    node_pools,
     secret_manager,
     storage,
 )
@@ -34,6 +35,8 @@ EXECUTORS: dict[str, Executor] = {
     "cloud_run.grant_invoker": cloud_run.grant_invoker,
     "cloud_run.wait_ready": cloud_run.wait_ready,
     "cloud_run.delete_service": cloud_run.delete_service,
+    "container.create_node_pool": node_pools.create_node_pool,
+    "container.delete_node_pool": node_pools.delete_node_pool,
     "endpoint.ollama_chat": endpoint.ollama_chat,
     "endpoint.vllm_health": endpoint.vllm_health,
     "endpoint.openai_chat": endpoint.openai_chat,

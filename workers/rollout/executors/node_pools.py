@@ -1,0 +1,60 @@
+"""Node pool steps (clusters/node_pools.py): create a deployment's GPU node pool once the
+cluster is idle, delete it. Idempotent: a create that finds its pool carries on, a
+delete that finds none is done; a cluster busy with another operation (GKE runs one at a
+time) is waited for, never slept on."""
+
+from google.api_core import exceptions as gexc
+
+from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
+from workers.gcp import container
+
+
+def _after(claim: StepClaim, done: str) -> StepResult:
+    state = container.operation_state(claim.operation)
+    if not state.done:
+        return Waiting(claim.operation)
+    if state.error:
+        return Failed(
+            f"GKE reported: {state.error}",
+            f"Compare the step's request with GKE's message ({claim.step.cli}).",
+        )
+    return Succeeded(done)
+
+
+def _busy(exc: gexc.GoogleAPICallError) -> StepResult:
+    return Waiting("", f"GKE is busy with another operation on the cluster: {exc.message}")
+
+
+def create_node_pool(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    if claim.operation:
+        return _after(claim, "GKE created the node pool.")
+    try:
+        operation = container.create_node_pool(
+            parent=params["parent"], body=claim.step.request.body or {}
+        )
+    except gexc.Conflict:
+        # Created before a crash: GKE names pools, so the name is this deployment's.
+        status = container.node_pool_status(params["name"])
+        if status in ("RUNNING", "RUNNING_WITH_ERROR"):
+            return Succeeded("The node pool already exists.")
+        return Waiting("", f"The node pool is {status}.")
+    except gexc.BadRequest as exc:
+        if not container.is_busy(exc):
+            raise
+        return _busy(exc)
+    return Waiting(operation, "GKE is creating the node pool (GPU nodes take minutes).")
+
+
+def delete_node_pool(claim: StepClaim) -> StepResult:
+    if claim.operation:
+        return _after(claim, "GKE deleted the node pool.")
+    try:
+        operation = container.delete_node_pool(claim.step.params["name"])
+    except gexc.BadRequest as exc:
+        if not container.is_busy(exc):
+            raise
+        return _busy(exc)
+    if operation is None:
+        return Succeeded("The node pool was already gone.")
+    return Waiting(operation, "GKE is deleting the node pool.")
