@@ -22,7 +22,7 @@ from clusters.services import (
 from portal.access import is_platform_admin
 from portal.exceptions import ApplicationError
 
-REGISTER, CREATE = "register", "create"
+REGISTER, CREATE, CREATE_STANDARD = "register", "create", "create-standard"
 
 
 class ClusterAddForm(forms.ModelForm):
@@ -30,6 +30,11 @@ class ClusterAddForm(forms.ModelForm):
         choices=[
             (REGISTER, "Register an existing cluster (Hangar reads its endpoint and CA)"),
             (CREATE, "Create a new Autopilot cluster (Hangar owns it and may delete it)"),
+            (
+                CREATE_STANDARD,
+                "Create a new Standard cluster as seed 004 does: GPU node pools, Gateway API, "
+                "Managed Prometheus with DCGM (Hangar owns it)",
+            ),
         ],
         initial=REGISTER,
     )
@@ -42,7 +47,7 @@ class ClusterAddForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        creating = data.get("mode") == CREATE
+        creating = data.get("mode") in (CREATE, CREATE_STANDARD)
         if creating and not data.get("release_channel"):
             data["release_channel"] = ReleaseChannel.REGULAR
         if not self.errors:
@@ -51,6 +56,7 @@ class ClusterAddForm(forms.ModelForm):
                 location=data["location"],
                 name=data["name"],
                 creating=creating,
+                autopilot=data.get("mode") != CREATE_STANDARD,
             )
             for field, problems in errors.items():
                 for problem in problems:
@@ -141,8 +147,12 @@ class ClusterAdmin(admin.ModelAdmin):
             "by": request.user,
             "reason": data.get("reason", ""),
         }
-        if data["mode"] == CREATE:
-            saved = cluster_create(release_channel=data["release_channel"], **common)
+        if data["mode"] in (CREATE, CREATE_STANDARD):
+            saved = cluster_create(
+                release_channel=data["release_channel"],
+                autopilot=data["mode"] == CREATE,
+                **common,
+            )
         else:
             saved = cluster_register(**common)
         obj.pk = saved.pk

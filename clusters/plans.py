@@ -23,6 +23,8 @@ class ClusterRef:
     location: str
     name: str
     release_channel: str = ""
+    # Autopilot (create-auto) or Standard as seed 004 creates it.
+    autopilot: bool = True
 
     @property
     def parent(self) -> str:
@@ -63,14 +65,53 @@ def create_body(ref: ClusterRef) -> dict[str, Any]:
     return {"cluster": cluster}
 
 
+# Seed 004's `gcloud container clusters create`: one node per zone in the default pool
+# (GKE's e2-medium), Workload Identity, Managed Prometheus with SYSTEM and DCGM metrics,
+# the Gateway API's standard channel, VPC-native with HTTP load balancing (the Gateway
+# controller needs both: https://cloud.google.com/kubernetes-engine/docs/how-to/deploying-gateways).
+STANDARD_FLAGS = (
+    "--num-nodes=1 --enable-managed-prometheus --monitoring=SYSTEM,DCGM "
+    "--gateway-api=standard --enable-ip-alias --addons=HttpLoadBalancing"
+)
+
+
+def standard_create_body(ref: ClusterRef) -> dict[str, Any]:
+    """A GKE Standard cluster with what seed 004's Inference Gateway needs."""
+    cluster: dict[str, Any] = {
+        "name": ref.name,
+        "initialNodeCount": 1,
+        "resourceLabels": dict(MANAGED_BY_LABEL),
+        "workloadIdentityConfig": {"workloadPool": f"{ref.project}.svc.id.goog"},
+        "monitoringConfig": {
+            "componentConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "DCGM"]},
+            "managedPrometheusConfig": {"enabled": True},
+        },
+        "networkConfig": {"gatewayApiConfig": {"channel": "CHANNEL_STANDARD"}},
+        "ipAllocationPolicy": {"useIpAliases": True},
+        "addonsConfig": {"httpLoadBalancing": {"disabled": False}},
+    }
+    if ref.release_channel:
+        cluster["releaseChannel"] = {"channel": ref.release_channel}
+    return {"cluster": cluster}
+
+
 def create_cluster_step(ref: ClusterRef) -> Step:
     channel = f" --release-channel={ref.release_channel.lower()}" if ref.release_channel else ""
+    if ref.autopilot:
+        title, body = f"Create the Autopilot cluster {ref.name}", create_body(ref)
+        cli = f"gcloud container clusters create-auto {ref.name} {_where(ref)}{channel}"
+    else:
+        title, body = f"Create the Standard cluster {ref.name}", standard_create_body(ref)
+        cli = (
+            f"gcloud container clusters create {ref.name} {_where(ref)} "
+            f"--workload-pool={ref.project}.svc.id.goog{channel} {STANDARD_FLAGS}"
+        )
     return Step(
         key="create_cluster",
-        title=f"Create the Autopilot cluster {ref.name}",
+        title=title,
         action="container.create_cluster",
-        request=ApiRequest("container", "POST", f"/v1/{ref.parent}/clusters", create_body(ref)),
-        cli=f"gcloud container clusters create-auto {ref.name} {_where(ref)}{channel}",
+        request=ApiRequest("container", "POST", f"/v1/{ref.parent}/clusters", body),
+        cli=cli,
         required_role=ADMIN_ROLE,
         params={"parent": ref.parent, "name": ref.resource_name},
     )

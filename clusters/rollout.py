@@ -65,7 +65,10 @@ def _cfg() -> dict[str, Any]:
 
 
 def plan_for_cluster(cluster: Cluster, phase: ClusterPhase) -> ClusterPlan:
-    ref = ClusterRef(cluster.project, cluster.location, cluster.name, cluster.release_channel)
+    ref = ClusterRef(
+        cluster.project, cluster.location, cluster.name, cluster.release_channel,
+        autopilot=cluster.autopilot,
+    )  # fmt: skip
     return cluster_plan(phase, ref)
 
 

@@ -31,7 +31,7 @@ _ZONE_RE = re.compile(r".*[0-9]-[a-z]$")
 
 
 def cluster_name_errors(
-    *, project: str, location: str, name: str, creating: bool
+    *, project: str, location: str, name: str, creating: bool, autopilot: bool = True
 ) -> dict[str, list[str]]:
     """What is wrong with a cluster to register or create, by field; empty when nothing."""
     probe = Cluster(project=project, location=location, name=name, status=ClusterStatus.READY)
@@ -40,7 +40,7 @@ def cluster_name_errors(
         probe.clean_fields(exclude=[f.name for f in Cluster._meta.fields if f.name not in checked])
     except ValidationError as exc:
         return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-    if creating and _ZONE_RE.fullmatch(location):
+    if creating and autopilot and _ZONE_RE.fullmatch(location):
         return {"location": ["Autopilot clusters are regional: a region, e.g. us-central1."]}
     live = Cluster.objects.filter(project=project, location=location, name=name).exclude(
         status__in=[s.value for s in CLUSTER_TERMINAL_STATES]
@@ -50,8 +50,12 @@ def cluster_name_errors(
     return {}
 
 
-def _validated(project: str, location: str, name: str, *, creating: bool) -> None:
-    errors = cluster_name_errors(project=project, location=location, name=name, creating=creating)
+def _validated(
+    project: str, location: str, name: str, *, creating: bool, autopilot: bool = True
+) -> None:
+    errors = cluster_name_errors(
+        project=project, location=location, name=name, creating=creating, autopilot=autopilot
+    )
     if errors:
         raise ValidationFailed("The cluster cannot be taken in as given.", fields=errors)
 
@@ -114,17 +118,20 @@ def cluster_create(
     teams: Iterable[Team],
     by: Any,
     reason: str = "",
+    autopilot: bool = True,
 ) -> Cluster:
-    """Ask Hangar for a new Autopilot cluster (create-auto semantics), which Hangar then owns."""
-    _validated(project, location, name, creating=True)
+    """Ask Hangar for a new cluster, which Hangar then owns: Autopilot (create-auto
+    semantics) or Standard as seed 004 makes it (clusters/plans.py standard_create_body)."""
+    _validated(project, location, name, creating=True, autopilot=autopilot)
     if release_channel not in ReleaseChannel.values:
         raise ValidationFailed(
             "Unknown release channel.",
             fields={"release_channel": [f"One of {', '.join(ReleaseChannel.values)}."]},
         )
+    mode = "an Autopilot" if autopilot else "a Standard"
     return _start(
         by=by,
-        reason=reason or "Asked Hangar to create an Autopilot cluster",
+        reason=reason or f"Asked Hangar to create {mode} cluster",
         teams=teams,
         action="cluster.create",
         project=project,
@@ -132,7 +139,7 @@ def cluster_create(
         name=name,
         status=ClusterStatus.CREATING,
         owned_by_hangar=True,
-        autopilot=True,
+        autopilot=autopilot,
         release_channel=release_channel,
     )
 

@@ -1,4 +1,5 @@
-"""GKE's cluster API (container_v1): create, read and delete a cluster, poll its operations.
+"""GKE's cluster API (container_v1): create, read and delete a cluster and its node pools,
+poll their operations.
 
 On the official client over REST, with the endpoint override every adapter shares
 (workers/gcp/clients.py). container_v1's operations are plain messages, not
@@ -39,6 +40,12 @@ class ClusterInfo:
     release_channel: str
     labels: dict[str, str]
     status_message: str = ""
+    # What GKE's Gateway and seed 004's monitoring need (a registered cluster is checked).
+    gateway_api: str = ""
+    vpc_native: bool = False
+    http_load_balancing: bool = False
+    managed_prometheus: bool = False
+    monitoring: tuple[str, ...] = ()
 
 
 def _parent_of(name: str) -> str:
@@ -67,7 +74,22 @@ def get_cluster(name: str) -> ClusterInfo:
         release_channel="" if channel == channel.UNSPECIFIED else channel.name,
         labels=dict(c.resource_labels),
         status_message=c.status_message,
+        gateway_api=_gateway_channel(c),
+        vpc_native=bool(c.ip_allocation_policy.use_ip_aliases),
+        http_load_balancing=not c.addons_config.http_load_balancing.disabled,
+        managed_prometheus=bool(c.monitoring_config.managed_prometheus_config.enabled),
+        monitoring=tuple(
+            container_v1.MonitoringComponentConfig.Component(x).name
+            for x in c.monitoring_config.component_config.enable_components
+        ),
     )
+
+
+def _gateway_channel(c: container_v1.Cluster) -> str:
+    if c.autopilot.enabled:  # GKE's Gateway is always on in Autopilot
+        return "CHANNEL_STANDARD"
+    channel = container_v1.GatewayAPIConfig.Channel(c.network_config.gateway_api_config.channel)
+    return "" if channel == channel.CHANNEL_UNSPECIFIED else channel.name
 
 
 def delete_cluster(name: str) -> str | None:
@@ -103,3 +125,36 @@ def operation_state(name: str) -> OperationState:
         name = code_pb2.Code.Name(op.error.code)
         return OperationState(done=True, error=f"{name}: {op.error.message}")
     return OperationState(done=True)
+
+
+def create_node_pool(*, parent: str, body: dict[str, Any]) -> str:
+    """Start creating the node pool the plan describes on cluster `parent`; the operation's
+    full name. GKE refuses it (FAILED_PRECONDITION, see is_busy) while another operation
+    runs on the cluster."""
+    pool = container_v1.NodePool.from_json(json.dumps(body["nodePool"]))
+    op = _client().create_node_pool(
+        request={"parent": parent, "node_pool": pool}, retry=NO_RETRY, timeout=call_timeout()
+    )
+    return f"{_parent_of(parent)}/operations/{op.name}"
+
+
+def node_pool_status(name: str) -> str | None:
+    """The pool's status (RUNNING, PROVISIONING, ...), or None when there is none."""
+    try:
+        pool = _client().get_node_pool(
+            request={"name": name}, retry=NO_RETRY, timeout=call_timeout()
+        )
+    except gexc.NotFound:
+        return None
+    return str(container_v1.NodePool.Status(pool.status).name)
+
+
+def delete_node_pool(name: str) -> str | None:
+    """Start deleting the node pool; the operation's full name, or None if it was gone."""
+    try:
+        op = _client().delete_node_pool(
+            request={"name": name}, retry=NO_RETRY, timeout=call_timeout()
+        )
+    except gexc.NotFound:
+        return None
+    return f"{_parent_of(name)}/operations/{op.name}"

@@ -1,0 +1,129 @@
+"""GPU node pools on a GKE Standard cluster, as plan steps: pure functions from what a
+deployment needs to the exact container_v1 request.
+
+A pool belongs to the deployment that made it (its plan creates it, its tear down
+deletes it); the cluster outlives it. GKE runs one operation per cluster at a time, so
+the create is only sent once the cluster is RUNNING (a cluster Hangar creates reaches
+`ready` only after its create operation is DONE), and an executor that finds the cluster
+busy waits and tries again (workers/rollout/executors/node_pools.py). REST reference:
+https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters.nodePools
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clusters.plans import ADMIN_ROLE
+from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, Step
+
+
+@dataclass(frozen=True)
+class GpuNodePool:
+    """What `gcloud container node-pools create` takes in seed 004, and how it is bought."""
+
+    cluster: str  # projects/P/locations/L/clusters/NAME
+    name: str
+    machine_type: str
+    accelerator: str
+    gpus_per_node: int
+    nodes: int = 1  # per node location
+    locations: tuple[str, ...] = ()
+    # A3 High 1g/2g/4g shapes may not be sold on demand: Spot or Flex-start (DWS).
+    spot: bool = False
+    flex_start: bool = False
+    disk_size_gb: int = 200
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.cluster}/nodePools/{self.name}"
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.rsplit("/", 1)[-1]
+
+    @property
+    def location(self) -> str:
+        return self.cluster.split("/")[3]
+
+
+def node_pool_body(pool: GpuNodePool) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "machineType": pool.machine_type,
+        "diskSizeGb": pool.disk_size_gb,
+        "accelerators": [
+            {
+                "acceleratorType": pool.accelerator,
+                "acceleratorCount": str(pool.gpus_per_node),
+                # `gpu-driver-version=latest`: GKE installs the driver.
+                "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"},
+            }
+        ],
+        # Pods read Google APIs as their Workload Identity account, not the node's.
+        "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+        "labels": {**MANAGED_BY_LABEL, **pool.labels},
+        "resourceLabels": {**MANAGED_BY_LABEL, **pool.labels},
+    }
+    if pool.spot:
+        config["spot"] = True
+    if pool.flex_start:
+        config["flexStart"] = True
+    body: dict[str, Any] = {
+        "name": pool.name,
+        "initialNodeCount": pool.nodes,
+        "config": config,
+        "management": {"autoRepair": True, "autoUpgrade": True},
+    }
+    if pool.locations:
+        body["locations"] = list(pool.locations)
+    if pool.flex_start:
+        # Flex-start nodes come through the autoscaler, from zero.
+        body["autoscaling"] = {"enabled": True, "minNodeCount": 0, "maxNodeCount": pool.nodes}
+        body["initialNodeCount"] = 0
+    return {"nodePool": body}
+
+
+def _cli(pool: GpuNodePool) -> str:
+    where = f"--cluster={pool.cluster_name} --location={pool.location}"
+    nodes = f" --node-locations={','.join(pool.locations)}" if pool.locations else ""
+    buying = " --spot" if pool.spot else ""
+    if pool.flex_start:
+        buying = f" --flex-start --enable-autoscaling --num-nodes=0 --max-nodes={pool.nodes}"
+    else:
+        buying += f" --num-nodes={pool.nodes}"
+    return (
+        f"gcloud container node-pools create {pool.name} {where} "
+        f"--machine-type={pool.machine_type} --accelerator type={pool.accelerator},"
+        f"count={pool.gpus_per_node},gpu-driver-version=latest{nodes}{buying} "
+        f"--disk-size={pool.disk_size_gb} --workload-metadata=GKE_METADATA"
+    )
+
+
+def create_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
+    return Step(
+        key="create_node_pool",
+        title=f"Create the GPU node pool {pool.name} ({pool.machine_type})",
+        action="container.create_node_pool",
+        request=ApiRequest(
+            "container", "POST", f"/v1/{pool.cluster}/nodePools", node_pool_body(pool)
+        ),
+        cli=_cli(pool),
+        required_role=ADMIN_ROLE,
+        params={"parent": pool.cluster, "name": pool.resource_name},
+        billing=billing,
+    )
+
+
+def delete_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
+    return Step(
+        key="delete_node_pool",
+        title=f"Delete the GPU node pool {pool.name}",
+        action="container.delete_node_pool",
+        request=ApiRequest("container", "DELETE", f"/v1/{pool.resource_name}"),
+        cli=(
+            f"gcloud container node-pools delete {pool.name} --cluster={pool.cluster_name} "
+            f"--location={pool.location} --quiet"
+        ),
+        required_role=ADMIN_ROLE,
+        params={"name": pool.resource_name},
+        billing=billing,
+    )

@@ -1,0 +1,141 @@
+"""GKE Standard clusters as seed 004 creates them, and GPU node pools as plan steps: the
+exact requests, then the same requests sent by their executors to the sandbox, where a
+node pool waits until the cluster's operation is DONE."""
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from google.cloud import container_v1
+
+from clusters.choices import ClusterPhase
+from clusters.node_pools import GpuNodePool, create_node_pool_step, delete_node_pool_step
+from clusters.plans import ClusterRef, cluster_plan
+from clusters.services import cluster_create
+from deployments.services.rollout import StepClaim, Succeeded, Waiting
+from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from tests.factories import platform_admin
+from workers.gcp import container
+from workers.rollout.executors import EXECUTORS
+
+REF = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)
+POOL = GpuNodePool(
+    cluster=REF.resource_name,
+    name="gpupool",
+    machine_type="a3-highgpu-2g",
+    accelerator="nvidia-h100-80gb",
+    gpus_per_node=2,
+    locations=("us-central1-a",),
+    spot=True,
+    labels={"hangar-deployment": "llama"},
+)
+
+
+def test_standard_create_is_seed_004s_cluster():
+    create, read = cluster_plan(ClusterPhase.CREATE, REF).steps
+    assert create.title == "Create the Standard cluster llm-std"
+    cluster = create.request.body["cluster"]
+    assert cluster["initialNodeCount"] == 1
+    assert cluster["workloadIdentityConfig"] == {"workloadPool": "hangar-sandbox.svc.id.goog"}
+    assert cluster["networkConfig"] == {"gatewayApiConfig": {"channel": "CHANNEL_STANDARD"}}
+    assert cluster["monitoringConfig"]["componentConfig"]["enableComponents"] == [
+        "SYSTEM_COMPONENTS", "DCGM"]  # fmt: skip
+    # The body is what the client library takes: it parses as a container_v1 Cluster.
+    container_v1.Cluster.from_json(json.dumps(cluster))
+    assert create.cli == (
+        "gcloud container clusters create llm-std --project=hangar-sandbox "
+        "--location=us-central1 --workload-pool=hangar-sandbox.svc.id.goog "
+        "--release-channel=rapid --num-nodes=1 --enable-managed-prometheus "
+        "--monitoring=SYSTEM,DCGM --gateway-api=standard --enable-ip-alias "
+        "--addons=HttpLoadBalancing"
+    )
+    assert read.action == "container.read_cluster"
+
+
+def test_gpu_pool_is_seed_004s_node_pool_bought_as_spot():
+    step = create_node_pool_step(POOL, billing="starts")
+    assert step.request.path == f"/v1/{REF.resource_name}/nodePools"
+    pool = step.request.body["nodePool"]
+    assert pool["initialNodeCount"] == 1 and pool["locations"] == ["us-central1-a"]
+    assert pool["config"]["accelerators"] == [{
+        "acceleratorType": "nvidia-h100-80gb", "acceleratorCount": "2",
+        "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]  # fmt: skip
+    assert pool["config"]["spot"] is True and "flexStart" not in pool["config"]
+    assert pool["config"]["labels"]["managed-by"] == "hangar"
+    container_v1.NodePool.from_json(json.dumps(pool))
+    assert step.cli == (
+        "gcloud container node-pools create gpupool --cluster=llm-std --location=us-central1 "
+        "--machine-type=a3-highgpu-2g --accelerator type=nvidia-h100-80gb,count=2,"
+        "gpu-driver-version=latest --node-locations=us-central1-a --spot --num-nodes=1 "
+        "--disk-size=200 --workload-metadata=GKE_METADATA"
+    )
+    flex = create_node_pool_step(GpuNodePool(**{**POOL.__dict__, "spot": False,
+                                                "flex_start": True})).request.body  # fmt: skip
+    assert flex["nodePool"]["config"]["flexStart"] is True
+    assert flex["nodePool"]["autoscaling"] == {"enabled": True, "minNodeCount": 0,
+                                               "maxNodeCount": 1}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
+    from clusters.rollout import plan_for_cluster
+
+    admin = platform_admin("root")
+    cluster = cluster_create(project="hangar-sandbox", location="us-central1-a", name="std",
+                             release_channel="RAPID", teams=[], by=admin, autopilot=False)  # fmt: skip
+    assert cluster.autopilot is False
+    create = plan_for_cluster(cluster, ClusterPhase.CREATE).steps[0]
+    assert create.request.body["cluster"]["initialNodeCount"] == 1
+
+
+def _claim(step, operation: str = "") -> StepClaim:
+    return StepClaim(
+        deployment_id=1, event_id=1, lease_owner="t", step=step, operation=operation,
+        retries=0, started_at=datetime.now(UTC), outputs={},
+        endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
+    )  # fmt: skip
+
+
+def _until_done(step, first: Any, timeout: float = 20) -> Succeeded:
+    deadline = time.monotonic() + timeout
+    result = first
+    while time.monotonic() < deadline:
+        if isinstance(result, Succeeded):
+            return result
+        assert isinstance(result, Waiting), result
+        time.sleep(0.1)
+        result = EXECUTORS[step.action](_claim(step, result.operation))
+    raise AssertionError(f"{step.key} still waiting: {result}")
+
+
+def test_node_pool_steps_wait_for_the_cluster_then_create_and_delete(sandbox):
+    sandbox.config(operation_delay=1.0)
+    create_cluster = cluster_plan(ClusterPhase.CREATE, REF).steps[0]
+    op = container.create_cluster(parent=REF.parent, body=create_cluster.request.body)
+    step = create_node_pool_step(POOL)
+    busy = EXECUTORS[step.action](_claim(step))
+    assert isinstance(busy, Waiting) and busy.operation == ""
+    assert "busy with another operation" in busy.message
+
+    deadline = time.monotonic() + 20
+    while not container.operation_state(op).done:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    info = container.get_cluster(REF.resource_name)
+    assert info.gateway_api == "CHANNEL_STANDARD" and info.vpc_native
+    assert info.managed_prometheus and "DCGM" in info.monitoring
+
+    started = EXECUTORS[step.action](_claim(step))
+    assert isinstance(started, Waiting) and started.operation
+    _until_done(step, started)
+    assert container.node_pool_status(POOL.resource_name) == "RUNNING"
+    again = EXECUTORS[step.action](_claim(step))  # a create resumed after a crash
+    assert isinstance(again, Succeeded) and "already exists" in again.message
+
+    delete = delete_node_pool_step(POOL)
+    _until_done(delete, EXECUTORS[delete.action](_claim(delete)))
+    assert container.node_pool_status(POOL.resource_name) is None
+    gone = EXECUTORS[delete.action](_claim(delete))
+    assert isinstance(gone, Succeeded) and "already gone" in gone.message
