@@ -66,6 +66,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "container.create_cluster": ("container.clusters.create", "container.operations.get"),
     "container.read_cluster": ("container.clusters.get",),
     "container.delete_cluster": ("container.clusters.delete", "container.operations.get"),
+    # A node pool is part of its cluster: creating or deleting one updates the cluster.
+    "container.create_node_pool": ("container.clusters.update", "container.operations.get"),
+    "container.delete_node_pool": ("container.clusters.update", "container.operations.get"),
     # The Kubernetes API through GKE's IAM: container.RESOURCE.VERB
     # (https://cloud.google.com/iam/docs/roles-permissions/container). The wait reads the
     # Deployment, its pods and their events; the smoke test goes through the service proxy.
@@ -87,6 +90,12 @@ KUBE_RESOURCES = {
     ("", "Service"): "services",
     ("", "Secret"): "secrets",
     ("apps", "Deployment"): "deployments",
+    ("", "ConfigMap"): "configMaps",
+    ("rbac.authorization.k8s.io", "Role"): "roles",
+    ("rbac.authorization.k8s.io", "RoleBinding"): "roleBindings",
+    ("rbac.authorization.k8s.io", "ClusterRole"): "clusterRoles",
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): "clusterRoleBindings",
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): "customResourceDefinitions",
 }
 # Groups Kubernetes itself serves: a kind of theirs missing above is unlisted, not custom.
 KUBE_BUILT_IN_GROUPS = frozenset({"", "apps", "batch", "policy", "rbac.authorization.k8s.io"})
