@@ -6,33 +6,41 @@ check is the portal's `teams_visible_to`. Only members of the deployment's team
 get through (a platform admin sees every deployment but chats only with their
 teams'). The upstream URL is read from the deployment row, never from the request.
 
-A stream's checks take a few queries; a burst of streams from one caller shares
-one check (in flight and for ACCESS_CACHE_SECONDS after), so the proxy's added
-latency stays flat as concurrency grows.
+On Postgres (production) a new caller costs one indexed read for a token, two for a
+session, awaited on psycopg's async pool (playground/access_sql.py): no thread pool, no
+ORM, so 200 new callers do not queue behind the interpreter lock. Concurrent streams of
+one caller share one check while it is in flight; a token's answer is kept for
+ACCESS_CACHE_SECONDS (a revoked token is refused within that), a session's is not (a
+sign-out takes effect at once). Elsewhere (SQLite, another session engine) the same
+checks run through the ORM on playground/db.py's threads, kept for ACCESS_CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
+from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 
 from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.targets import spec_for, target_for
+from playground import access_sql
 from playground.db import run_db
 from playground.protocols import Protocol
 from portal.access import teams_visible_to
+from portal.authentication import _LAST_USED_RESOLUTION as LAST_USED_RESOLUTION
 from portal.authentication import ApiTokenAuthentication
 from portal.exceptions import ApplicationError, InvalidTransition, NotFound, PermissionDenied
 from portal.models import ApiToken, TokenScope
-from portal.tokens import token_hash
+from portal.tokens import token_hash, token_matches, token_parse_prefix
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_trust_now
 
 
@@ -83,6 +91,20 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
     deployment = Deployment.objects.filter(
         pk=deployment_id, team__in=teams_visible_to(user=user, token=token)
     ).first()
+    return _grant(
+        user.pk, user.get_username(), token.pk if token else None, deployment_id, deployment
+    )
+
+
+def _grant(
+    user_id: int,
+    username: str,
+    token_id: int | None,
+    deployment_id: int,
+    deployment: Deployment | None,
+) -> Access:
+    """What the caller may reach, once it is known who they are and that `deployment` (None:
+    none by that id among their teams') is theirs."""
     if deployment is None:
         raise NotFound(f"No deployment {deployment_id} among your teams'.")
     if deployment.status != Status.READY or not deployment.endpoint_url:
@@ -99,9 +121,9 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
     except UpstreamCredentialError as exc:
         raise UntrustedEndpoint(str(exc)) from exc
     return Access(
-        user_id=user.pk,
-        username=user.get_username(),
-        token_id=token.pk if token else None,
+        user_id=user_id,
+        username=username,
+        token_id=token_id,
         deployment_id=deployment.pk,
         slug=deployment.slug,
         target=deployment.target,
@@ -137,6 +159,47 @@ def access_by_token(authorization: str, deployment_id: int) -> Access:
     return _access(user, token, deployment_id)
 
 
+async def _session_access(session_key: str, deployment_id: int) -> Access:
+    if not access_sql.fast_path_enabled():
+        return await run_db(access_by_session, session_key, deployment_id)
+    caller = await access_sql.session_caller(session_key, deployment_id)
+    if caller is None:
+        raise NotSignedIn("Sign in to use the playground.")
+    # On a thread: the endpoint's CA may be a database read (a GKE cluster's).
+    return await run_db(
+        _grant, caller.user_id, caller.username, None, deployment_id, caller.deployment
+    )
+
+
+async def _token_access(authorization: str, deployment_id: int) -> Access:
+    """ApiTokenAuthentication's checks, in its order and words, on one indexed read."""
+    if not access_sql.fast_path_enabled():
+        return await run_db(access_by_token, authorization, deployment_id)
+    scheme, _, raw = authorization.partition(" ")
+    if scheme != ApiTokenAuthentication.keyword or not raw:
+        raise NotSignedIn("Send a team API token as 'Authorization: Bearer hgr_…'.")
+    secret = raw.strip()
+    prefix = token_parse_prefix(secret)
+    if prefix is None:
+        raise NotSignedIn("Malformed API token.")
+    found = await access_sql.token_row(prefix, deployment_id)
+    if found is None or not token_matches(secret, found.token.key_hash):
+        raise NotSignedIn("Invalid API token.")
+    token = found.token
+    if not token.is_usable:
+        raise NotSignedIn("This API token is revoked or expired.")
+    if not found.owner_active:
+        raise NotSignedIn("The owner of this API token is inactive.")
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        await access_sql.token_mark_used(token.pk, now)
+    if token.scope != TokenScope.TEAM:
+        raise PermissionDenied("An approval token only approves or rejects requests.")
+    return await run_db(
+        _grant, found.user_id, found.username, token.pk, deployment_id, found.deployment
+    )
+
+
 class _Shared:
     """Answers per key, shared by concurrent callers and kept for a few seconds."""
 
@@ -144,14 +207,18 @@ class _Shared:
         self._done: dict[tuple[str, str, int], tuple[float, Access]] = {}
         self._running: dict[tuple[str, str, int], asyncio.Future[Access]] = {}
 
-    async def get(self, key: tuple[str, str, int], resolve: Any, *args: Any) -> Access:
-        ttl = settings.PLAYGROUND["ACCESS_CACHE_SECONDS"]
+    async def get(
+        self,
+        key: tuple[str, str, int],
+        resolve: Callable[[], Coroutine[Any, Any, Access]],
+        ttl: float,
+    ) -> Access:
         hit = self._done.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         running = self._running.get(key)
         if running is None or running.get_loop() is not asyncio.get_running_loop():
-            running = asyncio.ensure_future(run_db(resolve, *args))
+            running = asyncio.ensure_future(resolve())
             self._running[key] = running
             running.add_done_callback(lambda f: self._settle(key, f, ttl))
         return await asyncio.shield(running)
@@ -177,8 +244,11 @@ _shared = _Shared()
 async def access_for_session(session_key: str | None, deployment_id: int) -> Access:
     if not session_key:
         raise NotSignedIn("Sign in to use the playground.")
+    # A session's answer is shared only while in flight: it is two index reads, and a
+    # sign-out (its row deleted) then takes effect at once, in every process.
+    ttl = 0.0 if access_sql.fast_path_enabled() else settings.PLAYGROUND["ACCESS_CACHE_SECONDS"]
     return await _shared.get(
-        ("s", session_key, deployment_id), access_by_session, session_key, deployment_id
+        ("s", session_key, deployment_id), lambda: _session_access(session_key, deployment_id), ttl
     )
 
 
@@ -186,7 +256,8 @@ async def access_for_token(authorization: str | None, deployment_id: int) -> Acc
     if not authorization:
         raise NotSignedIn("Send a team API token as 'Authorization: Bearer hgr_…'.")
     key = ("t", token_hash(authorization), deployment_id)
-    return await _shared.get(key, access_by_token, authorization, deployment_id)
+    ttl = settings.PLAYGROUND["ACCESS_CACHE_SECONDS"]
+    return await _shared.get(key, lambda: _token_access(authorization, deployment_id), ttl)
 
 
 def access_cache_clear() -> None:

@@ -27,6 +27,7 @@ from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 
 from playground import handlers
+from playground.access_sql import access_sql_close
 from playground.db import db_pool_close
 from playground.limits import limits_close
 from playground.replies import Reply, error_reply
@@ -201,6 +202,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             await usage_drain()
             await upstream_close()
             await limits_close()
+            await access_sql_close()
             await asyncio.to_thread(db_pool_close)
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -5,6 +5,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.urls import reverse
 
+from playground.access_sql import access_sql_close
 from playground.limits import limits_close
 from playground.models import UsageRecord
 from playground.upstream import upstream_close
@@ -23,6 +24,7 @@ async def _close_clients():
     yield
     await upstream_close()
     await limits_close()
+    await access_sql_close()
     # The async client ran Django's sync parts on asgiref's thread; close its connection.
     await sync_to_async(connections.close_all)()
 

@@ -1,0 +1,181 @@
+"""The proxy's access check on its Postgres path (indexed reads on the async pool): the same
+answers as Django's auth and the portal's team rules, a sign-out at once, a revoked token
+within the cache period, and no ORM or thread for who is calling."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from deployments.choices import Status
+from playground import access, access_sql
+from playground.access import Access, NotSignedIn, access_cache_clear
+from playground.access_sql import access_sql_close
+from portal.exceptions import ApplicationError, NotFound, PermissionDenied
+from portal.models import ApiToken
+from portal.services import api_token_create, approval_token_create
+from tests.factories import DeploymentFactory, platform_admin
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run(call: Callable[[], Awaitable[Any]]) -> Any:
+    async def scenario() -> Any:
+        try:
+            return await call()
+        finally:
+            await access_sql_close()
+
+    return asyncio.run(scenario())
+
+
+def _outcome(call: Callable[[], Awaitable[Access]]) -> Access | ApplicationError:
+    try:
+        return _run(call)
+    except ApplicationError as exc:
+        return exc
+
+
+@pytest.fixture
+def ready(team: Any) -> Any:
+    return DeploymentFactory(
+        team=team, status=Status.READY, endpoint_url="https://llm-abc-ew.a.run.app"
+    )
+
+
+def _signed_in(user: Any) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(user)
+    return client, client.session.session_key or ""
+
+
+def test_the_postgres_path_is_the_one_taken() -> None:
+    assert access_sql.fast_path_enabled()
+
+
+def test_a_member_reaches_the_deployment_without_an_orm_query(deployer: Any, ready: Any) -> None:
+    _, key = _signed_in(deployer)
+    with CaptureQueriesContext(connection) as queries:
+        got = _run(lambda: access.access_for_session(key, ready.pk))
+    assert isinstance(got, Access)
+    assert (got.user_id, got.username, got.deployment_id) == (deployer.pk, "dev", ready.pk)
+    assert got.endpoint_url == ready.endpoint_url and got.token_id is None
+    assert len(queries) == 0  # none through Django's connection on this thread
+
+
+def test_a_sign_out_takes_effect_at_once(deployer: Any, ready: Any) -> None:
+    client, key = _signed_in(deployer)
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), Access)
+    client.logout()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), NotSignedIn)
+
+
+def test_a_password_change_signs_the_session_out(deployer: Any, ready: Any) -> None:
+    _, key = _signed_in(deployer)
+    deployer.set_password("a new one")
+    deployer.save()
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), NotSignedIn)
+
+
+def test_an_inactive_user_or_an_unknown_session_is_not_signed_in(deployer: Any, ready: Any) -> None:
+    _, key = _signed_in(deployer)
+    assert isinstance(_outcome(lambda: access.access_for_session("x" * 32, ready.pk)), NotSignedIn)
+    deployer.is_active = False
+    deployer.save()
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), NotSignedIn)
+
+
+def test_another_teams_deployment_is_not_found(outsider: Any, ready: Any) -> None:
+    _, key = _signed_in(outsider)
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), NotFound)
+    assert isinstance(_outcome(lambda: access.access_for_session(key, 10**9)), NotFound)
+
+
+def test_a_platform_admin_outside_the_team_is_not_let_in(ready: Any) -> None:
+    _, key = _signed_in(platform_admin("root"))
+    assert isinstance(_outcome(lambda: access.access_for_session(key, ready.pk)), NotFound)
+
+
+def test_a_team_token_reaches_its_teams_deployment(team: Any, team_admin: Any, ready: Any) -> None:
+    row, secret = api_token_create(team=team, owner=team_admin, name="ci")
+    got = _run(lambda: access.access_for_token(f"Bearer {secret}", ready.pk))
+    assert isinstance(got, Access) and got.token_id == row.pk and got.user_id == team_admin.pk
+    row.refresh_from_db()
+    assert row.last_used_at is not None  # as the REST API's authentication marks it
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Basic abc", "Bearer", "Bearer hgr_nothex_x", "Bearer hgr_0123456789ab_wrong", "Token x"],
+)
+def test_a_bad_token_is_not_signed_in(header: str, ready: Any) -> None:
+    assert isinstance(_outcome(lambda: access.access_for_token(header, ready.pk)), NotSignedIn)
+
+
+def test_an_approval_token_reaches_no_endpoint(ready: Any) -> None:
+    _, secret = approval_token_create(owner=platform_admin("root"), name="gate")
+    got = _outcome(lambda: access.access_for_token(f"Bearer {secret}", ready.pk))
+    assert isinstance(got, PermissionDenied)
+
+
+def test_a_token_of_another_team_does_not_find_the_deployment(
+    other_team: Any, outsider: Any, ready: Any
+) -> None:
+    from portal.models import Membership, Role
+
+    Membership.objects.filter(user=outsider).update(role=Role.ADMIN)
+    _, secret = api_token_create(team=other_team, owner=outsider, name="ci")
+    got = _outcome(lambda: access.access_for_token(f"Bearer {secret}", ready.pk))
+    assert isinstance(got, NotFound)
+
+
+def test_a_revoked_token_is_refused_within_the_cache_period(
+    settings: Any, team: Any, team_admin: Any, ready: Any
+) -> None:
+    settings.PLAYGROUND = {**settings.PLAYGROUND, "ACCESS_CACHE_SECONDS": 0.5}
+    access_cache_clear()
+    row, secret = api_token_create(team=team, owner=team_admin, name="ci")
+    header = f"Bearer {secret}"
+
+    async def scenario() -> tuple[Access, float, ApplicationError]:
+        first = await access.access_for_token(header, ready.pk)
+        await asyncio.to_thread(
+            ApiToken.objects.filter(pk=row.pk).update, revoked_at=timezone.now()
+        )
+        revoked = time.monotonic()
+        deadline = revoked + 30
+        while time.monotonic() < deadline:
+            try:
+                await access.access_for_token(header, ready.pk)
+            except NotSignedIn as exc:
+                return first, time.monotonic() - revoked, exc
+            await asyncio.sleep(0.05)
+        raise AssertionError("a revoked token kept working")
+
+    first, after, refused = _run(scenario)
+    assert isinstance(first, Access)
+    assert "revoked" in refused.message
+    assert after <= 0.5 + 2.0  # the cache period, and room for a slow machine
+
+
+def test_concurrent_new_callers_each_get_their_own_answer(team: Any, ready: Any) -> None:
+    from portal.models import Membership, Role
+    from tests.factories import UserFactory
+
+    users: list[Any] = [UserFactory(username=f"burst-{i}") for i in range(30)]
+    Membership.objects.bulk_create([Membership(team=team, user=u, role=Role.MEMBER) for u in users])
+    keys = [_signed_in(u)[1] for u in users]
+
+    async def burst() -> list[Access]:
+        return list(await asyncio.gather(*(access.access_for_session(k, ready.pk) for k in keys)))
+
+    got = _run(burst)
+    assert [a.user_id for a in got] == [u.pk for u in users]
