@@ -5,8 +5,14 @@ cover every call or every step of every plan use it to stay within CI's time."""
 import re
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any, cast
 
+from django.conf import settings
+
+from clusters.choices import ClusterStatus
+from clusters.models import Cluster
+from clusters.selectors import SPEC_CLUSTER_KEY
 from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
@@ -14,6 +20,7 @@ from portal.models import Membership, Role
 from portal.services_hf_token import hf_token_save
 from tests.factories import DeploymentFactory, UserFactory, platform_admin
 from tests.plan_variants import target_of
+from workers.gcp import container
 from workers.rollout import runner
 
 HF_TOKEN = "hf_SandboxTokenNeverToBeSeen0123456789"
@@ -21,11 +28,46 @@ BUILD_ATTEMPT_TAG = re.compile(r"hangar-d\d+-a\d+")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def sandbox_cluster(team: Any, name: str = "hangar-tests") -> Cluster:
+    """A ready Cluster row, open to `team`, backed by a GKE cluster made in the sandbox (its
+    own API server, endpoint and CA), as a platform admin's registered cluster is."""
+    parent = f"projects/{settings.GCP['PROJECT']}/locations/us-central1"
+    Cluster.objects.filter(name=name).delete()  # an earlier one's sandbox was reset
+    container.create_cluster(
+        parent=parent, body={"cluster": {"name": name, "autopilot": {"enabled": True}}}
+    )
+    deadline = time.monotonic() + 30
+    while not (info := container.get_cluster(f"{parent}/clusters/{name}")).endpoint:
+        assert time.monotonic() < deadline, f"the sandbox cluster is still {info.status}"
+        time.sleep(0.05)
+    cluster = Cluster.objects.create(
+        project=settings.GCP["PROJECT"], location="us-central1", name=name,
+        status=ClusterStatus.READY, endpoint=info.endpoint, ca_certificate=info.ca_certificate,
+        workload_pool=info.workload_pool,
+    )  # fmt: skip
+    cluster.teams.add(team)
+    return cluster
+
+
+def _bound(variant: str, spec: Any, team: Any) -> Any:
+    """The spec as a request of the team would hold it: a target that binds requests to
+    their team (a GKE one: its cluster) gets a cluster and its binding."""
+    target = target_of(variant)
+    if target.bind_team is None:
+        return spec
+    cluster = sandbox_cluster(team)
+    bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), team)
+    assert not errors, errors
+    return bound
+
+
 def deployment_for(variant: str, spec: Any, team: Any, slug: str) -> Deployment:
-    """An approved deployment of this plan variant; its team's Hugging Face token is saved."""
+    """An approved deployment of this plan variant; its team's Hugging Face token is saved
+    and, if the target runs on a cluster, a sandbox cluster is open to the team."""
     admin = UserFactory(username=f"{team.slug}-admin")
     Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})
     hf_token_save(team=team, token=HF_TOKEN, by=admin)
+    spec = _bound(variant, spec, team)
     columns = {name: getattr(spec, name) for name in type(spec).COLUMN_FIELDS}
     made = DeploymentFactory(
         team=team,
