@@ -18,7 +18,12 @@ APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
 # (https://cloud.google.com/kubernetes-engine/docs/how-to/iam#predefined).
 DEVELOPER = "roles/container.developer"
 ADMIN = "roles/container.admin"
-ADMIN_KINDS = frozenset({"Namespace", "ResourceQuota", "ComputeClass"})
+ADMIN_KINDS = frozenset(
+    {
+        "Namespace", "ResourceQuota", "ComputeClass", "ClusterRole", "ClusterRoleBinding",
+        "CustomResourceDefinition",
+    }
+)  # fmt: skip
 # The rollout output a passing /health call through the service proxy leaves behind: the
 # proxy's base URL on the cluster's API server, the address a GKE target's endpoint names.
 SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
@@ -41,6 +46,19 @@ _PLURALS = {
     "Service": "services",
     "Deployment": "deployments",
     "ComputeClass": "computeclasses",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+    "Role": "roles",
+    "RoleBinding": "rolebindings",
+    "ClusterRole": "clusterroles",
+    "ClusterRoleBinding": "clusterrolebindings",
+    "CustomResourceDefinition": "customresourcedefinitions",
+    "InferencePool": "inferencepools",
+    "InferenceObjective": "inferenceobjectives",
+    "HealthCheckPolicy": "healthcheckpolicies",
+    "GCPBackendPolicy": "gcpbackendpolicies",
+    "Gateway": "gateways",
+    "HTTPRoute": "httproutes",
 }
 
 
