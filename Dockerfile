@@ -18,4 +18,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost \
  && useradd --system --uid 10001 hangar && mkdir -p var && chown hangar var
 USER hangar
 EXPOSE 8000
-CMD ["uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
+# One uvicorn worker process per CPU core unless WEB_CONCURRENCY says otherwise (scripts/web).
+CMD ["scripts/web"]

@@ -54,5 +54,45 @@ def test_compose_runs_every_part_from_one_image():
     assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
     assert services["sandbox"]["command"][:3] == ["python", "-m", "sandbox"]
-    assert "uvicorn portal.asgi:application" in services["web"]["command"]
-    assert (ROOT / "Dockerfile").read_text().count("FROM ") == 2
+    assert "scripts/web" in services["web"]["command"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.count("FROM ") == 2
+    assert 'CMD ["scripts/web"]' in dockerfile
+
+
+def test_the_web_command_starts_the_worker_processes_it_is_told(tmp_path):
+    """scripts/web runs WEB_CONCURRENCY uvicorn worker processes (default: one per core)."""
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "web.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "WEB_CONCURRENCY": "2",
+        "PYTHON": sys.executable,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    web = subprocess.Popen(
+        [str(ROOT / "scripts" / "web"), "--log-level", "info"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while log.read_text().count("Application startup complete") < 2:
+            assert web.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert requests.get(f"http://127.0.0.1:{port}/login/", timeout=10).status_code == 200
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+    text = log.read_text()
+    assert "Started parent process" in text
+    assert text.count("Started server process") == 2

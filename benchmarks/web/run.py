@@ -1,0 +1,201 @@
+"""The web tier at 1, 2 and 4 processes: deployment list pages per second, and queries a page.
+
+    .venv/bin/python benchmarks/web/run.py                  # Postgres on localhost
+
+Creates a fresh database with --rows deployments (the last count is the one served),
+prints the queries one page of the API list and of the HTML list takes at each row count
+(the same at 100 and at 10,000 when nothing is looked up per row), then for each process
+count starts `scripts/web` (uvicorn, WEB_CONCURRENCY processes) and has --concurrency
+clients fetch the API list (50 a page) and the HTML list for --seconds each, signed in
+as a team member. Clients share the machine with the server: read the figures as
+relative, with the load average printed beside them. Not run by CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100, 10_000])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--port", type=int, default=18932)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/hangar_bench_web")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+    "DATABASE_URL": ARGS.database,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+}
+os.environ.update(ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+import aiohttp  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from deployments.choices import Status  # noqa: E402
+from deployments.models import Deployment  # noqa: E402
+from portal.models import Role  # noqa: E402
+from tests.factories import DeploymentFactory, MembershipFactory, TeamFactory, UserFactory  # noqa: E402
+
+PAGES = {"api": "/api/v1/deployments/?limit=50", "html": "/deployments/"}
+
+
+def fresh_database() -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    name = urlparse(ARGS.database).path.lstrip("/")
+    with psycopg.connect(ARGS.database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0)
+
+
+def fill(team: Any, users: list[Any], upto: int) -> None:
+    """Deployments up to `upto`, each asked for and decided by one of several people."""
+    template: Any = DeploymentFactory.build(team=team, requested_by=users[0])
+    have = Deployment.objects.count()
+    Deployment.objects.bulk_create(
+        [
+            Deployment(
+                team=team,
+                slug=f"bench-{i}",
+                target=template.target,
+                model=template.model,
+                region=template.region,
+                gpu_type=template.gpu_type,
+                gpu_count=1,
+                spec=template.spec,
+                status=Status.READY,
+                endpoint_url=f"https://bench-{i}.a.run.app",
+                requested_by=users[i % len(users)],
+                decided_by=users[(i + 1) % len(users)],
+            )
+            for i in range(have, upto)
+        ],
+        batch_size=2000,
+    )
+
+
+def queries(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
+    return len(captured)
+
+
+def start_web(processes: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**ENV, "WEB_CONCURRENCY": str(processes), "PYTHON": sys.executable,
+           "HOST": "127.0.0.1", "PORT": str(ARGS.port)}  # fmt: skip
+    web = subprocess.Popen(  # noqa: S603 - our own script
+        [str(ROOT / "scripts" / "web"), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{ARGS.port}/login/", timeout=1)
+            return web
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(log.read_text()[-3000:])
+
+
+async def pages_per_second(path: str, cookies: dict[str, str]) -> tuple[float, int]:
+    url = f"http://127.0.0.1:{ARGS.port}{path}"
+    done = errors = 0
+    stop = time.monotonic() + ARGS.seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal done, errors
+        while time.monotonic() < stop:
+            async with session.get(url, allow_redirects=False) as response:
+                await response.read()
+                if response.status == 200:
+                    done += 1
+                else:
+                    errors += 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, cookies=cookies) as session:
+        started = time.monotonic()
+        await asyncio.gather(*(client(session) for _ in range(ARGS.concurrency)))
+        return done / (time.monotonic() - started), errors
+
+
+def main() -> None:
+    fresh_database()
+    team = TeamFactory(slug="bench")
+    users: list[Any] = [UserFactory(username=f"bench-{i}") for i in range(50)]
+    member = users[0]
+    MembershipFactory(team=team, user=member, role=Role.DEPLOYER)
+    client = Client()
+    client.force_login(member)
+    print("| deployments | API list page queries | HTML list page queries |\n|---|---|---|")
+    for rows in ARGS.rows:
+        fill(team, users, rows)
+        api = queries(client, PAGES["api"])
+        html = queries(client, PAGES["html"])
+        print(f"| {rows:,} | {api} | {html} |", flush=True)
+    cookies = {"sessionid": client.cookies["sessionid"].value}
+
+    tmp = ROOT / "var" / "bench-web"
+    tmp.mkdir(parents=True, exist_ok=True)
+    rows_out = []
+    for processes in ARGS.processes:
+        web = start_web(processes, tmp / f"web-{processes}.log")
+        try:
+            asyncio.run(pages_per_second(PAGES["api"], cookies))  # warm every process
+            measured = {
+                name: asyncio.run(pages_per_second(path, cookies)) for name, path in PAGES.items()
+            }
+            load = os.getloadavg()[0]
+        finally:
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
+        rows_out.append((processes, measured, load))
+        print(processes, measured, f"load {load:.2f}", flush=True)
+
+    print(f"\n{Deployment.objects.count():,} deployments, {ARGS.concurrency} clients, "
+          f"{ARGS.seconds:.0f} s each, {os.cpu_count()} cores")  # fmt: skip
+    print("| processes | API list pages/s | HTML list pages/s | errors | load avg (1 min) |")
+    print("|---|---|---|---|---|")
+    for processes, measured, load in rows_out:
+        errors = sum(e for _, e in measured.values())
+        print(f"| {processes} | {measured['api'][0]:.1f} | {measured['html'][0]:.1f} | "
+              f"{errors} | {load:.2f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
