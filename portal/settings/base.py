@@ -5,6 +5,7 @@
 `test.py` swaps in the machine's Postgres and Redis.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -36,6 +37,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every line logged while serving carries the request's id.
+    "telemetry.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,12 +141,43 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Structured JSON lines with the request and deployment ids (telemetry/logs.py);
+# LOG_FORMAT=plain for a person reading a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "telemetry.logs.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s "
+            "%(deployment_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(deployment_id)s] "
+            "%(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="json"),
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Hangar's own metrics (telemetry/) ---
+# prometheus_client's multiprocess mode: every web and worker process of a machine writes
+# its values under one directory, which must be set before prometheus_client is imported.
+# Whoever starts the processes empties it first (a fresh container's is empty).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+METRICS = {
+    # The bearer token Prometheus scrapes /metrics with. No default: unset, /metrics is off.
+    "TOKEN": env("METRICS_TOKEN", default=None),
 }
 
 # --- Celery: long rollouts are many short, idempotent tasks (see workers/celery.py) ---
