@@ -1,7 +1,9 @@
-"""Rows the benchmark needs, in a fresh database: a team, a member, a token, a ready endpoint.
+"""Rows the benchmark needs, in a fresh database: a team, a member, a token, a ready endpoint,
+and N more callers: N members each signed in once, and N team tokens.
 
-Run with Django set up (run.py does it); prints JSON with the session cookie, the API
-token and the deployment id.
+Run with Django set up (run.py does it); prints JSON with the session cookies, the API
+tokens and the deployment id. run.py hands every stream of the many-callers paths a
+caller no earlier round used, so none is answered from a cache.
 """
 
 from __future__ import annotations
@@ -44,20 +46,22 @@ def main() -> None:
     )
     client = Client()
     client.force_login(user)
-    # More members, each signed in once, for bursts that come from many people at once.
-    sessions = []
+    # More members, each signed in once, and more tokens, for bursts from many callers.
+    sessions, tokens = [], []
     for n in range(int(sys.argv[2]) if len(sys.argv) > 2 else 0):
         member = get_user_model().objects.create_user(f"bench-{n}")
         Membership.objects.create(team=team, user=member, role=Role.MEMBER)
         other = Client()
         other.force_login(member)
         sessions.append(other.cookies["sessionid"].value)
+        tokens.append(api_token_create(team=team, owner=user, name=f"bench-{n}")[1])
     print(
         json.dumps(
             {
                 "session": client.cookies["sessionid"].value,
                 "sessions": sessions,
                 "token": token,
+                "tokens": tokens,
                 "deployment": deployment.pk,
             }
         )
