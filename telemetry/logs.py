@@ -1,0 +1,82 @@
+"""Structured JSON logs: every line carries the request id and the deployment id it is
+about, from context variables set once per request (RequestContextMiddleware), per
+Celery task (its id, connect_celery_context) and per rollout step (log_context).
+
+The formatter is python-json-logger's; the filter only adds the two ids to each record.
+"""
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+request_id: ContextVar[str] = ContextVar("request_id", default="")
+deployment_id: ContextVar[str] = ContextVar("deployment_id", default="")
+
+# A caller's X-Request-ID is kept only when it is a plain token (it lands in every line).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_DEPLOYMENT_PATH = re.compile(r"^/(?:api/v1/)?deployments/(?P<pk>\d{1,12})(?:/|$)")
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.deployment_id = deployment_id.get()
+        return True
+
+
+@contextmanager
+def log_context(*, request: str | None = None, deployment: object = None) -> Iterator[None]:
+    """Lines logged inside carry these ids (None keeps what is set)."""
+    tokens = []
+    if request is not None:
+        tokens.append((request_id, request_id.set(request)))
+    if deployment is not None:
+        tokens.append((deployment_id, deployment_id.set(str(deployment))))
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
+def new_request_id(presented: str = "") -> str:
+    return presented if _REQUEST_ID.fullmatch(presented) else uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Each request gets an id (the caller's X-Request-ID when it is a plain token), sent
+    back in X-Request-ID; a deployment's pages and API routes name the deployment."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = new_request_id(request.headers.get("X-Request-ID", ""))
+        match = _DEPLOYMENT_PATH.match(request.path)
+        with log_context(request=rid, deployment=match["pk"] if match else ""):
+            response = self.get_response(request)
+        response["X-Request-ID"] = rid
+        return response
+
+
+def connect_celery_context() -> None:
+    """Lines a task logs carry its task id as the request id."""
+    from celery.signals import task_postrun, task_prerun
+
+    tokens: dict[str, Any] = {}
+
+    @task_prerun.connect(weak=False)
+    def _start(task_id: str = "", **_: Any) -> None:
+        tokens[task_id] = request_id.set(task_id)
+
+    @task_postrun.connect(weak=False)
+    def _end(task_id: str = "", **_: Any) -> None:
+        token = tokens.pop(task_id, None)
+        if token is not None:
+            request_id.reset(token)
