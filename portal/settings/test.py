@@ -1,9 +1,13 @@
 """Tests run on this machine's real Postgres and Redis, against a sandbox the tests start."""
 
 import os
+import tempfile
 
 # Tests start their own sandbox on a port of their own, apart from a running portal's.
 os.environ.setdefault("SANDBOX_URL", "http://127.0.0.1:18765")
+# The processes of one test session (pytest, its workers and servers) share one metrics
+# directory of their own, apart from other sessions on this machine.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hangar-metrics-"))
 
 from .base import *  # noqa: F403
 from .base import GCP, ROLLOUT, env
