@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from playground.api_views import openai_view
 from portal.api.not_found import api_not_found
+from telemetry.views import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="deployments:list", permanent=False)),
@@ -25,4 +26,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]
