@@ -44,6 +44,7 @@ from playground.upstream import (
     json_headers,
     upstream_request,
 )
+from telemetry.instruments import PROXY_TTFT
 from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ async def chat_stream(
         first = waiting.result()
         if first:
             yield _take(tally, first)
+            if tally.first_token_at is not None:
+                PROXY_TTFT.observe(tally.first_token_at - started)
         if tally.error is None and not any(p.done for p in first or []):
             async for batch in it:
                 chunk = _take(tally, batch)

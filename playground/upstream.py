@@ -22,6 +22,7 @@ import aiohttp
 from django.conf import settings
 
 from playground.protocols import error_text
+from telemetry.instruments import PROXY_STREAMS_OPEN, PROXY_UPSTREAM_ERRORS
 
 
 @dataclass
@@ -214,22 +215,31 @@ async def upstream_request(
     `ca_pem`: the only CA the endpoint's certificate may chain to (empty: the system's).
     Raises UpstreamError for any other status, a timeout or an unreachable host.
     """
-    response = await _served(
-        method=method, url=url, headers=headers, body=body, started=started, ca_pem=ca_pem
-    )
+    try:
+        response = await _served(
+            method=method, url=url, headers=headers, body=body, started=started, ca_pem=ca_pem
+        )
+    except UpstreamError as exc:
+        PROXY_UPSTREAM_ERRORS.labels(upstream_status=exc.code).inc()  # no HTTP status came
+        raise
+    PROXY_STREAMS_OPEN.inc()
     try:
         if response.status >= 300:
+            PROXY_UPSTREAM_ERRORS.labels(upstream_status=str(response.status)).inc()
             raise upstream_error(response.status, await response.content.read(4096), headers)
         yield response
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        PROXY_UPSTREAM_ERRORS.labels(upstream_status="upstream_timeout").inc()
         raise UpstreamError(
             504, "upstream_timeout", "The endpoint stopped sending in the middle of the reply."
         ) from exc
     except aiohttp.ClientPayloadError as exc:
+        PROXY_UPSTREAM_ERRORS.labels(upstream_status="upstream_broken").inc()
         raise UpstreamError(
             502, "upstream_broken", f"The endpoint broke off the reply: {exc}"
         ) from exc
     finally:
+        PROXY_STREAMS_OPEN.dec()
         if response.content.at_eof():
             response.release()  # back to the pool for the next request
         else:
