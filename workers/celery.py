@@ -9,8 +9,11 @@ import os
 
 from celery import Celery
 
+from telemetry.logs import connect_celery_context
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
 app = Celery("hangar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+connect_celery_context()  # log lines carry the task's id (telemetry/logs.py)

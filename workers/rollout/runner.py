@@ -15,6 +15,8 @@ from deployments.services.rollout import (
     rollout_claim,
     rollout_record,
 )
+from telemetry.instruments import ADVANCE_TASKS
+from telemetry.logs import log_context
 from workers.gcp.errors import diagnose
 from workers.rollout.executors import EXECUTORS
 
@@ -22,12 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 def advance(deployment_id: int, due: str | None = None) -> None:
-    claim = rollout_claim(deployment_id=deployment_id, due=due)
-    if claim is None:
-        return
-    result = run_step(claim)
-    logger.info("deployment %s step %s: %s", deployment_id, claim.step.key, type(result).__name__)
-    rollout_record(claim=claim, result=result)
+    with log_context(deployment=deployment_id):
+        claim = rollout_claim(deployment_id=deployment_id, due=due)
+        if claim is None:
+            return
+        ADVANCE_TASKS.labels(step=claim.step.key, action=claim.step.action).inc()
+        result = run_step(claim)
+        logger.info(
+            "deployment %s step %s: %s", deployment_id, claim.step.key, type(result).__name__
+        )
+        rollout_record(claim=claim, result=result)
 
 
 def run_step(claim: StepClaim) -> StepResult:
