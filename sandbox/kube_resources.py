@@ -51,7 +51,13 @@ KINDS = (
     Kind("", "v1", "services", "Service", True, ("svc",)),
     Kind("", "v1", "pods", "Pod", True, ("po",)),
     Kind("", "v1", "events", "Event", True, ("ev",)),
+    Kind("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
+    Kind("", "v1", "secrets", "Secret", True),
     Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
+    Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     # GKE's ComputeClass (https://cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass).
     Kind("cloud.google.com", "v1", "computeclasses", "ComputeClass", False, ("ccc",)),
     # Custom resources of other kinds exist once their CRD is applied (sandbox/kube_crds.py).
