@@ -75,6 +75,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "kube.wait_available": (
         "container.deployments.get", "container.pods.list", "container.events.list",
     ),
+    # The token's Secret: read from Secret Manager, then applied (created or updated).
+    "kube.apply_secret_from_secret_manager": (
+        "secretmanager.versions.access", "container.secrets.create", "container.secrets.get",
+        "container.secrets.update",
+    ),
+    # Gateway and HTTPRoute are custom resources on GKE.
+    "kube.wait_gateway": ("container.thirdPartyObjects.get",),
     "kube.proxy_health": ("container.services.proxy",),
     "kube.proxy_chat": ("container.services.proxy",),
 }  # fmt: skip
