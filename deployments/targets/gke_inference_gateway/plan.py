@@ -1,0 +1,239 @@
+"""Seed 004 as a plan: Llama 3.1 8B on a GKE Standard cluster's H100 node pool, served by
+vLLM with LoRA adapters behind a GKE Inference Gateway that routes by model name.
+
+Deploy: the Inference Extension's CRDs (pinned, versions.py); the team's namespace and
+GPU quota; the deployment's GPU node pool (created only once the cluster is idle:
+clusters/node_pools.py); the model server (manifests.py) with the token read from the
+team's Secret Manager secret at rollout; the wait for Available; what the
+`inferencepool` chart renders for GKE, an InferenceObjective per model name, the Gateway
+and the HTTPRoute (gateway.py); the wait for the Gateway to be Programmed with an address
+and the route Accepted with its references resolved.
+
+Tear down in the order of reference/gke.md 2.4: the HTTPRoute, the Gateway (waited until
+GKE has removed its load balancer), the objectives, the pool and its picker, the model
+server and its Secret, then the node pool. The CRDs, the namespace and the cluster stay:
+other deployments may use them.
+
+`GkeInferenceGatewaySpec` holds what the plan needs until the target is registered with a
+spec of declared fields (deployments/targets/README.md).
+"""
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from clusters.node_pools import GpuNodePool, create_node_pool_step, delete_node_pool_step
+from deployments.choices import Phase
+from deployments.hf_catalog import HfModel
+from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
+from deployments.targets import kube_steps
+from deployments.targets.gke_inference_gateway import gateway as gw
+from deployments.targets.gke_inference_gateway import manifests, models, versions
+from deployments.targets.gke_inference_gateway.steps import apply_hf_secret_step, wait_gateway_step
+from deployments.targets.gke_vllm import identity
+from deployments.targets.gke_vllm import manifests as team_manifests
+from portal.secret_names import hf_secret_name
+
+TARGET = "gke-inference-gateway"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GkeInferenceGatewaySpec:
+    cluster: int
+    cluster_name: str  # projects/P/locations/L/clusters/NAME
+    model: HfModel = models.LLAMA_31_8B
+    machine_type: str = "a3-highgpu-2g"
+    accelerator: str = "nvidia-h100-80gb"
+    gpus_per_node: int = 2
+    nodes: int = 1
+    node_locations: tuple[str, ...] = ()
+    spot: bool = True
+    flex_start: bool = False
+    adapters: tuple[manifests.Adapter, ...] = models.SEED_ADAPTERS
+    base_priority: int = models.SEED_BASE_PRIORITY
+    max_loras: int = 2
+    max_cpu_loras: int = 12
+    max_lora_rank: int = 16
+    # An external Gateway only when a platform admin allowed it for this deployment.
+    external_gateway: bool = False
+    team_gpus: int = 8
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """Where the GPU nodes go: as asked, or the seed's `--node-locations=REGION-a`
+        (a zonal cluster's own zone)."""
+        if self.node_locations:
+            return self.node_locations
+        location = self.cluster_name.split("/")[3]
+        return (location if location[-2] == "-" else f"{location}-a",)
+
+    @property
+    def replicas(self) -> int:
+        """One vLLM pod per GPU of the pool (each pod serves on one GPU)."""
+        return self.nodes * self.gpus_per_node * len(self.zones)
+
+    @property
+    def needs_hf_token(self) -> bool:
+        return self.model.gated
+
+
+def node_pool(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> GpuNodePool:
+    return GpuNodePool(
+        cluster=spec.cluster_name,
+        name=f"{ref.slug[:36].rstrip('-')}-gpu",
+        machine_type=spec.machine_type,
+        accelerator=spec.accelerator,
+        gpus_per_node=spec.gpus_per_node,
+        nodes=spec.nodes,
+        locations=spec.zones,
+        spot=spec.spot,
+        flex_start=spec.flex_start,
+        labels={"hangar-deployment": ref.slug, "hangar-team": ref.team_slug},
+    )
+
+
+def _server(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> manifests.ModelServer:
+    return manifests.ModelServer(
+        name=ref.slug,
+        namespace=identity.team_namespace(ref.team_slug),
+        labels={k: v for k, v in ref.labels.items() if k != "managed-by"},
+        model=spec.model,
+        node_pool=node_pool(ref, spec).name,
+        accelerator=spec.accelerator,
+        replicas=spec.replicas,
+        adapters=spec.adapters,
+        max_loras=spec.max_loras,
+        max_cpu_loras=spec.max_cpu_loras,
+        max_lora_rank=spec.max_lora_rank,
+        hf_secret=f"{ref.slug}-hf" if spec.needs_hf_token else None,
+    )
+
+
+def _gateway(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> gw.InferenceGateway:
+    server = _server(ref, spec)
+    return gw.InferenceGateway(
+        pool=ref.slug,
+        namespace=server.namespace,
+        labels=server.labels,
+        selector=server.selector,
+        gateway_class=gw.EXTERNAL if spec.external_gateway else gw.INTERNAL,
+    )
+
+
+def objectives(spec: GkeInferenceGatewaySpec) -> list[gw.Objective]:
+    base = gw.Objective(spec.model.hf_id, spec.base_priority)
+    return [base, *(gw.Objective(a.name, a.priority) for a in spec.adapters)]
+
+
+def _key(prefix: str, slug: str, obj: dict[str, Any]) -> str:
+    if obj["kind"] == "CustomResourceDefinition":
+        return f"{prefix}_crd_{obj['spec']['names']['plural']}"
+    name = obj["metadata"]["name"]
+    rest = name[len(slug) :].strip("-") if name.startswith(slug) else name
+    return "_".join(filter(None, (prefix, obj["kind"].lower(), rest.replace("-", "_"))))[:64]
+
+
+def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
+           title: str = "", **kw: Any) -> Step:  # fmt: skip
+    where = obj["metadata"].get("namespace")
+    step = kube_steps.apply_step(
+        key=_key("apply", ref.slug, obj),
+        title=title
+        or f"Apply the {obj['kind']} {obj['metadata']['name']}" + (f" in {where}" if where else ""),
+        cluster=spec.cluster,
+        manifest=obj,
+    )
+    return replace(step, **kw)
+
+
+def _delete(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
+            **kw: Any) -> Step:  # fmt: skip
+    step = kube_steps.delete_step(
+        key=_key("delete", ref.slug, obj),
+        title=f"Delete the {obj['kind']} {obj['metadata']['name']} (and wait until it is gone)",
+        cluster=spec.cluster,
+        manifest=obj,
+    )
+    return replace(step, **kw)
+
+
+def _objects(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> dict[str, list[dict[str, Any]]]:
+    server, gateway = _server(ref, spec), _gateway(ref, spec)
+    return {
+        "metrics": manifests.metrics_rbac(server),
+        "adapters": [manifests.adapters_config(server)],
+        "server": [manifests.deployment(server)],
+        "chart": gw.chart_objects(gateway),
+        "objectives": [gw.objective(gateway, o) for o in objectives(spec)],
+        "gateway": [gw.gateway(gateway)],
+        "route": [gw.http_route(gateway)],
+    }
+
+
+def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext) -> Plan:
+    server, gateway, objs = _server(ref, spec), _gateway(ref, spec), _objects(ref, spec)
+    ns = server.namespace
+    crds = [
+        _apply(ref, spec, crd, f"Install the Inference Extension's {crd['spec']['names']['kind']} "
+               f"CRD ({versions.GIE_VERSION})")
+        for crd in versions.crds()
+    ]  # fmt: skip
+    team = [
+        _apply(ref, spec, team_manifests.namespace(ns, ref.team_slug),
+               f"The team's namespace {ns}"),
+        _apply(ref, spec, team_manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus),
+               "The team's GPU quota, held by Kubernetes too"),
+    ]  # fmt: skip
+    pool = [create_node_pool_step(node_pool(ref, spec), billing="starts")]
+    token = []
+    if server.hf_secret:
+        token.append(
+            apply_hf_secret_step(
+                cluster=spec.cluster,
+                manifest=manifests.hf_token_secret(server),
+                secret=hf_secret_name(ctx.project, ref.team_slug),
+                key=manifests.TOKEN_KEY,
+            )
+        )
+    model_server = [
+        *(_apply(ref, spec, o) for o in objs["metrics"]),
+        *token,
+        _apply(ref, spec, objs["adapters"][0], "The adapters the lora-syncer loads"),
+        _apply(ref, spec, objs["server"][0], "vLLM's Deployment (LoRA, native syncer sidecar)"),
+        kube_steps.wait_available_step(cluster=spec.cluster, namespace=ns, name=ref.slug,
+                                       selector=server.selector),
+    ]  # fmt: skip
+    inference = [
+        *(_apply(ref, spec, o) for o in objs["chart"]),
+        *(_apply(ref, spec, o, f"InferenceObjective {o['metadata']['name']} "
+                 f"(priority {o['spec']['priority']})") for o in objs["objectives"]),
+        _apply(ref, spec, objs["gateway"][0],
+               f"The Gateway ({gateway.gateway_class}: needs a proxy-only subnet)"),
+        _apply(ref, spec, objs["route"][0], "The HTTPRoute to the InferencePool"),
+        wait_gateway_step(cluster=spec.cluster, namespace=ns, gateway=gateway.pool,
+                          route=gateway.pool),
+    ]  # fmt: skip
+    steps = [*crds, *team, *pool, *model_server, *inference]
+    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+
+
+def teardown_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext) -> Plan:
+    """reference/gke.md 2.4: route, Gateway (its load balancer), pool and picker, model
+    server, secret; then the node pool (the spend clock stops there)."""
+    server, objs = _server(ref, spec), _objects(ref, spec)
+    ordered = [
+        *objs["route"],
+        *objs["gateway"],
+        *reversed(objs["objectives"]),
+        *reversed(objs["chart"]),
+        *objs["server"],
+        *objs["adapters"],
+        *([manifests.hf_token_secret(server)] if server.hf_secret else []),
+        *reversed(objs["metrics"]),
+    ]
+    deletes = [_delete(ref, spec, o) for o in ordered]
+    return Plan(
+        TARGET,
+        Phase.TEARDOWN,
+        ref,
+        (*deletes, delete_node_pool_step(node_pool(ref, spec), billing="ends")),
+    )

@@ -1,0 +1,58 @@
+"""The two steps this target needs beyond applying and deleting objects (kube_steps.py):
+the Hugging Face token's Secret, filled at rollout from Secret Manager, and the wait for
+the Gateway to be programmed and its route accepted."""
+
+from typing import Any
+
+from deployments.plans.base import ApiRequest, Step
+from deployments.targets.kube_steps import DEVELOPER, object_path
+
+# The portal's identity reads the team's token to put it in the cluster.
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
+
+
+def apply_hf_secret_step(*, cluster: int, manifest: dict[str, Any], secret: str, key: str) -> Step:
+    """Server-side apply the Secret with `key` = the latest version of `secret` (a Secret
+    Manager name). The plan holds the manifest without data and the secret's name only:
+    the executor reads the value when it runs, and it goes nowhere else."""
+    meta = manifest["metadata"]
+    return Step(
+        key="apply_hf_token_secret",
+        title="Put the team's Hugging Face token into a Kubernetes Secret",
+        action="kube.apply_secret_from_secret_manager",
+        request=ApiRequest("kubernetes", "PATCH", object_path(manifest), manifest),
+        cli=(
+            f"kubectl -n {meta['namespace']} create secret generic {meta['name']} "
+            f'--from-literal={key}="$(gcloud secrets versions access latest --secret={secret})" '
+            "--dry-run=client -o yaml | kubectl apply --server-side --field-manager=hangar -f -"
+        ),
+        required_role=SECRET_ACCESSOR,
+        params={
+            "cluster": cluster,
+            "api_version": manifest["apiVersion"],
+            "kind": manifest["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "secret": secret,
+            "secret_key": key,
+        },
+    )
+
+
+def wait_gateway_step(*, cluster: int, namespace: str, gateway: str, route: str) -> Step:
+    """Wait (polled) until the Gateway is Programmed with an address and the HTTPRoute is
+    Accepted with its references resolved; the address is the step's output."""
+    path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/{gateway}"
+    return Step(
+        key="wait_gateway",
+        title=f"Wait for the Gateway {gateway} to be Programmed and its route Accepted",
+        action="kube.wait_gateway",
+        request=ApiRequest("kubernetes", "GET", path),
+        cli=(
+            f"kubectl -n {namespace} wait --for=condition=Programmed --timeout=1800s "
+            f"gateway/{gateway} && kubectl -n {namespace} get httproute/{route} "
+            "-o jsonpath='{.status.parents[*].conditions}'"
+        ),
+        required_role=DEVELOPER,
+        params={"cluster": cluster, "namespace": namespace, "gateway": gateway, "route": route},
+    )

@@ -1,0 +1,123 @@
+"""The gke-inference-gateway plans run step by step through their executors against the
+sandbox (the runner drives them once the target is registered): a Standard cluster as
+seed 004 makes it, the node pool, the model server with the team's token, the Inference
+Gateway objects, a Gateway that is never programmed without a proxy-only subnet and is
+once there is one; then tear down, leaving the CRDs, the namespace and the cluster."""
+
+import base64
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from clusters.choices import ClusterPhase
+from clusters.models import Cluster
+from clusters.plans import ClusterRef, cluster_plan
+from deployments.plans import plan_context_from_settings
+from deployments.plans.base import DeploymentRef, Plan, Step
+from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
+from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from deployments.targets.gke_inference_gateway import plan as gig
+from portal.secret_names import hf_secret_name
+from workers.gcp import container, kube, secret_manager
+from workers.rollout.executors import EXECUTORS
+
+pytestmark = pytest.mark.django_db
+
+REF = DeploymentRef(id=9, slug="llama-lora", team_slug="ml", attempt=1)
+CLUSTER = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)
+NS = "hangar-ml"
+TOKEN = b"hf_" + b"x" * 34  # shaped like a Hugging Face token
+
+
+def run(step: Step, timeout: float = 30) -> StepResult:
+    """The step until it is done (Waiting polled, as the runner would), or its failure."""
+    operation, started = "", datetime.now(UTC)
+    deadline = time.monotonic() + timeout
+    while True:
+        claim = StepClaim(
+            deployment_id=REF.id, event_id=1, lease_owner="t", step=step, operation=operation,
+            retries=0, started_at=started, outputs={},
+            endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
+        )  # fmt: skip
+        result = EXECUTORS[step.action](claim)
+        if isinstance(result, Succeeded | Failed):
+            return result
+        assert isinstance(result, Waiting), (step.key, result)
+        operation = result.operation
+        assert time.monotonic() < deadline, (step.key, result)
+        time.sleep(0.1)
+
+
+def drive(plan: Plan, until: str = "") -> dict[str, StepResult]:
+    done: dict[str, StepResult] = {}
+    for step in plan.steps:
+        if step.key == until:
+            break
+        done[step.key] = result = run(step)
+        assert isinstance(result, Succeeded), (step.key, result)
+    return done
+
+
+@pytest.fixture
+def cluster(sandbox) -> Cluster:
+    create = cluster_plan(ClusterPhase.CREATE, CLUSTER).steps[0]
+    op = container.create_cluster(parent=CLUSTER.parent, body=create.request.body or {})
+    deadline = time.monotonic() + 20
+    while not container.operation_state(op).done:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    info = container.get_cluster(CLUSTER.resource_name)
+    return Cluster.objects.create(
+        project=CLUSTER.project, location=CLUSTER.location, name=CLUSTER.name, status="ready",
+        endpoint=info.endpoint, ca_certificate=info.ca_certificate, autopilot=False,
+    )  # fmt: skip
+
+
+def test_deploy_then_tear_down(sandbox, cluster):
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    ctx = plan_context_from_settings()
+    secret = hf_secret_name(ctx.project, REF.team_slug)
+    secret_manager.ensure_secret(name=secret, labels={"managed-by": "hangar"})
+    secret_manager.add_version(secret=secret, data=TOKEN)
+    spec = gig.GkeInferenceGatewaySpec(cluster=cluster.pk, cluster_name=CLUSTER.resource_name)
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    deploy = gig.deploy_plan(REF, spec, ctx)
+
+    said = drive(deploy, until="wait_gateway")
+    assert (
+        container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/llama-lora-gpu") == "RUNNING"
+    )
+    stored = kube.read(conn, "v1", "Secret", "llama-lora-hf", NS)
+    assert base64.b64decode(stored["data"]["hf_api_token"]) == TOKEN
+    assert TOKEN.decode() not in said["apply_hf_token_secret"].message  # type: ignore[union-attr]
+    assert TOKEN.decode() not in str(deploy.as_dict())
+    # No proxy-only subnet in us-central1: the internal Gateway is never programmed, and
+    # the step says what to make.
+    waited = run(deploy.step("wait_gateway"))
+    assert isinstance(waited, Failed)
+    assert "proxy-only" in waited.error and "REGIONAL_MANAGED_PROXY" in waited.hint
+
+    sandbox.iam(proxy_only_subnets=["us-central1"])
+    served = run(deploy.step("wait_gateway"))
+    assert isinstance(served, Succeeded), served
+    assert served.outputs["gateway_address"].startswith("10.")
+    route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
+    assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
+        "Accepted": "True", "ResolvedRefs": "True"}  # fmt: skip
+
+    drive(gig.teardown_plan(REF, spec, ctx))
+    for api_version, kind in [("gateway.networking.k8s.io/v1", "Gateway"),
+                              ("inference.networking.k8s.io/v1", "InferencePool"),
+                              ("apps/v1", "Deployment"), ("v1", "ConfigMap")]:  # fmt: skip
+        assert kube.list_objects(conn, api_version, kind, NS) == []
+    assert kube.read(conn, "v1", "Secret", "llama-lora-hf", NS) is None
+    assert (
+        kube.read(conn, "rbac.authorization.k8s.io/v1", "ClusterRole", "llama-lora-metrics-reader")
+        is None
+    )
+    assert container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/llama-lora-gpu") is None
+    # What other deployments may use stays: the CRDs, the team's namespace, the cluster.
+    assert kube.read(conn, "v1", "Namespace", NS) is not None
+    crd = "inferencepools.inference.networking.k8s.io"
+    assert kube.read(conn, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
