@@ -125,6 +125,49 @@ def test_the_seeds_deployment_without_its_service_account_crash_loops(sandbox, c
     assert condition(read_deployment(conn), "Available")["status"] == "False"
 
 
+def test_hangars_plans_never_run_the_pod_as_default():
+    """Every gke-vllm plan variant: the Deployment names the Kubernetes account the plan
+    applies, annotated with the Google account the plan binds through Workload Identity."""
+    from deployments.choices import Phase
+    from tests.plan_variants import plan_of, plan_variants
+
+    variants = [(v, spec) for v, spec in plan_variants() if v.startswith("gke-vllm#")]
+    assert variants
+    for variant, spec in variants:
+        steps = plan_of(variant, spec, Phase.DEPLOY).steps
+        applied = {
+            (s.request.body["kind"], s.request.body["metadata"]["name"]): s.request.body
+            for s in steps if s.action == "kube.apply"
+        }  # fmt: skip
+        bound = {s.params["email"]: s.params["member"] for s in steps
+                 if s.action == "iam.grant_service_account_role"}  # fmt: skip
+        deployments = [o for (kind, _), o in applied.items() if kind == "Deployment"]
+        assert deployments, variant
+        for deployment in deployments:
+            pod = deployment["spec"]["template"]["spec"]
+            ksa = applied[("ServiceAccount", pod.get("serviceAccountName", "default"))]
+            gsa = ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+            namespace = deployment["metadata"]["namespace"]
+            assert bound[gsa].endswith(f"[{namespace}/{ksa['metadata']['name']}]"), variant
+
+
+def test_the_seeds_deployment_fails_hangars_wait_with_the_storage_error(sandbox, conn, wait_step):
+    """What a person would see had Hangar applied the seed's Deployment: the wait fails fast
+    on the crash loop and names the storage permission the default account lacks."""
+    from deployments.services.rollout import Failed
+
+    sandbox.config(operation_delay=0.2, model_load_delay=0.2)
+    s = server(universe=UNIVERSE)
+    s = server(universe=UNIVERSE, gsa_email=google_side(s.bucket, s.ksa))
+    apply_all(conn, s)
+    seed_like = manifests.deployment(s)
+    del seed_like["spec"]["template"]["spec"]["serviceAccountName"]
+    kube.apply(conn, seed_like)
+    failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
+    assert "crash-loops" in failed.error
+    assert "storage.objects.list" in failed.error
+
+
 def test_without_the_workload_identity_binding_the_token_is_refused(sandbox, conn):
     sandbox.config(operation_delay=0.3, model_load_delay=0.3)
     s = server(universe=UNIVERSE)
