@@ -16,6 +16,21 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")[:500]
 
 
+def _api_server_trouble(claim: StepClaim, status: int, data: bytes) -> StepResult | None:
+    """What the API server itself said, before the model server had a say: busy (429,
+    API Priority and Fairness) or failing (5xx) is tried again; a refused credential names
+    the role Hangar's identity needs for the proxy."""
+    if status == 429 or status in (500, 502, 504):
+        return Retry(f"The cluster's API server answered {status}: {_text(data)}")
+    if status in (401, 403):
+        return Failed(
+            f"The cluster's API server refused Hangar's credential ({status}): {_text(data)}",
+            f"Hangar's identity needs {claim.step.required_role} on the project (it carries "
+            "container.services.proxy, what the API server's service proxy asks for).",
+        )
+    return None
+
+
 def proxy_health(claim: StepClaim) -> StepResult:
     """/health through the proxy; once it passes, the proxy's base URL is the endpoint's
     address (an output, read when the deployment becomes ready)."""
@@ -27,6 +42,9 @@ def proxy_health(claim: StepClaim) -> StepResult:
     reply = kube.proxy(conn, "GET", request.path, timeout=timeout)
     if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
         return not_ready_yet(claim, f"The service proxy answered 503: {_text(reply.data)}")
+    trouble = _api_server_trouble(claim, reply.status, reply.data)
+    if trouble is not None:
+        return trouble
     if reply.status != 200:
         return Failed(
             f"/health answered {reply.status}: {_text(reply.data)}",
@@ -43,8 +61,11 @@ def proxy_chat(claim: StepClaim) -> StepResult:
     request = claim.step.request
     body: dict[str, Any] = request.body or {}
     reply = kube.proxy(conn_for(claim.step.params), "POST", request.path, body)
-    if reply.status in (502, 503):
+    if reply.status == 503:
         return Retry(f"The service proxy answered {reply.status}: {_text(reply.data)}")
+    trouble = _api_server_trouble(claim, reply.status, reply.data)
+    if trouble is not None:
+        return trouble
     content = ""
     if reply.status == 200:
         try:
