@@ -1,7 +1,9 @@
 """A deployed vLLM OpenAI-compatible server: /v1/chat/completions and /v1/completions
 (JSON or SSE ending in `data: [DONE]`), /v1/models, /health, /version and /metrics
-(Prometheus text with vLLM's metric names). Replies are the sandbox's deterministic
-text, streamed a word at a time.
+(Prometheus text with vLLM's metric names, which move with the requests served: requests
+running and waiting, KV-cache use, preemptions, tokens, time to first token and between
+tokens; https://docs.vllm.ai/en/stable/usage/metrics/ and vLLM's docs/design/metrics.md).
+Replies are the sandbox's deterministic text, streamed a word at a time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class Metrics:
     requests: dict[str, int] = field(default_factory=dict)  # finish reason -> count
     running: int = 0
     e2e_seconds: list[float] = field(default_factory=list)
+    # Per request: time to its first token; per token after the first: the gap before it.
+    ttft_seconds: list[float] = field(default_factory=list)
+    itl_seconds: list[float] = field(default_factory=list)
+    # Tokens the running requests hold in the KV cache (prompt + generated so far).
+    cached_tokens: int = 0
+    preemptions: int = 0
 
 
 def _error(message: str, status: int, kind: str, param: str | None = None) -> web.Response:
@@ -46,6 +54,9 @@ class VllmServer:
         self.max_model_len = max_model_len or 8192
         self.token_delay = token_delay
         self.metrics = metrics
+        # The sandbox's KV cache holds four full-length sequences (a real one: what GPU
+        # memory is left after the weights, --gpu-memory-utilization).
+        self.kv_capacity = 4 * self.max_model_len
 
     async def dispatch(self, request: web.Request, path: str, body: bytes) -> web.StreamResponse:
         routes = {
@@ -144,12 +155,17 @@ class VllmServer:
         }
         started = time.monotonic()
         self.metrics.running += 1
+        if self.metrics.cached_tokens + prompt_tokens > self.kv_capacity:
+            self.metrics.preemptions += 1  # vLLM preempts a running request to make room
+        self.metrics.cached_tokens += prompt_tokens
         try:
             if data.get("stream"):
-                return await self._stream(request, data, tokens, reason, usage, chat)
+                return await self._stream(request, data, tokens, reason, usage, chat, started)
+            self.metrics.ttft_seconds.append(time.monotonic() - started)
             return web.json_response(self._whole(tokens, reason, usage, chat))
         finally:
             self.metrics.running -= 1
+            self.metrics.cached_tokens -= prompt_tokens
             self.metrics.prompt_tokens += usage["prompt_tokens"]
             self.metrics.generation_tokens += usage["completion_tokens"]
             self.metrics.requests[reason] = self.metrics.requests.get(reason, 0) + 1
@@ -186,6 +202,7 @@ class VllmServer:
         reason: str,
         usage: dict[str, int],
         chat: bool,
+        started: float,
     ) -> web.StreamResponse:
         options = data.get("stream_options") if isinstance(data.get("stream_options"), dict) else {}
         include_usage = bool((options or {}).get("include_usage"))
@@ -210,10 +227,20 @@ class VllmServer:
 
         if chat:
             await send({**base, "choices": [choice("", None, first=True)]})
-        for i, token in enumerate(tokens):
-            last = i == len(tokens) - 1
-            await send({**base, "choices": [choice(token, reason if last else None)]})
-            await asyncio.sleep(self.token_delay)
+        previous, held = started, 0
+        try:
+            for i, token in enumerate(tokens):
+                last = i == len(tokens) - 1
+                await send({**base, "choices": [choice(token, reason if last else None)]})
+                now = time.monotonic()
+                (self.metrics.itl_seconds if i else self.metrics.ttft_seconds).append(
+                    now - previous
+                )
+                previous, held = now, held + 1
+                self.metrics.cached_tokens += 1
+                await asyncio.sleep(self.token_delay)
+        finally:
+            self.metrics.cached_tokens -= held
         if include_usage:
             await send({**base, "choices": [], "usage": usage})
         await send("[DONE]")
@@ -233,7 +260,10 @@ class VllmServer:
             f"vllm:num_requests_waiting{{{label}}} 0.0",
             "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.",
             "# TYPE vllm:kv_cache_usage_perc gauge",
-            f"vllm:kv_cache_usage_perc{{{label}}} 0.0",
+            f"vllm:kv_cache_usage_perc{{{label}}} {min(1.0, m.cached_tokens / self.kv_capacity)}",
+            "# HELP vllm:num_preemptions_total Cumulative number of preemption from the engine.",
+            "# TYPE vllm:num_preemptions_total counter",
+            f"vllm:num_preemptions_total{{{label}}} {float(m.preemptions)}",
             "# HELP vllm:prompt_tokens_total Number of prefill tokens processed.",
             "# TYPE vllm:prompt_tokens_total counter",
             f"vllm:prompt_tokens_total{{{label}}} {float(m.prompt_tokens)}",
@@ -252,9 +282,36 @@ class VllmServer:
             f"{float(len(m.e2e_seconds))}",
             f"vllm:e2e_request_latency_seconds_count{{{label}}} {float(len(m.e2e_seconds))}",
             f"vllm:e2e_request_latency_seconds_sum{{{label}}} {total}",
+            *_histogram(
+                "vllm:time_to_first_token_seconds",
+                "Histogram of time to first token in seconds.",
+                label,
+                m.ttft_seconds,
+            ),
+            *_histogram(
+                "vllm:inter_token_latency_seconds",
+                "Histogram of inter-token latency in seconds.",
+                label,
+                m.itl_seconds,
+            ),
             "",
         ]
         return web.Response(
             text="\n".join(lines),
             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
         )
+
+
+# vLLM's own buckets for its latency histograms (vllm/v1/metrics/loggers.py).
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
+
+
+def _histogram(name: str, help_text: str, label: str, values: list[float]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    for bound in LATENCY_BUCKETS:
+        count = sum(1 for v in values if v <= bound)
+        lines.append(f'{name}_bucket{{{label},le="{bound}"}} {float(count)}')
+    lines.append(f'{name}_bucket{{{label},le="+Inf"}} {float(len(values))}')
+    lines.append(f"{name}_count{{{label}}} {float(len(values))}")
+    lines.append(f"{name}_sum{{{label}}} {sum(values)}")
+    return lines
