@@ -153,6 +153,7 @@ class OllamaServer:
             ("HEAD", "/"): self.root,
             ("GET", "/api/version"): self.version,
             ("GET", "/api/tags"): self.tags,
+            ("GET", "/api/ps"): self.ps,
             ("POST", "/api/chat"): self.chat,
             ("POST", "/api/generate"): self.generate,
             ("GET", "/v1/models"): self.openai_models,
@@ -206,6 +207,17 @@ class OllamaServer:
                 }
             )
         return web.json_response({"models": models})
+
+    async def ps(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        """The models loaded in memory (https://docs.ollama.com/api/ps): the baked one, on
+        the GPU once an instance is warm; the seed's OLLAMA_KEEP_ALIVE=-1 keeps it."""
+        tags = json.loads((await self.tags(request, data)).text or "{}")["models"]
+        loaded = [
+            {**tag, "expires_at": "2318-08-01T00:00:00Z", "size_vram": tag["size"],
+             "context_length": 4096}
+            for tag in tags
+        ]  # fmt: skip
+        return web.json_response({"models": loaded})
 
     def _check_model(self, name: object) -> str | None:
         if not isinstance(name, str) or not name:
