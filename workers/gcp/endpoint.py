@@ -43,6 +43,21 @@ def get(*, address: str, credential: str, path: str, timeout: float) -> Endpoint
     return _send("GET", address, credential, path, timeout, None)
 
 
+def get_text(*, address: str, credential: str, path: str, timeout: float) -> tuple[int, str]:
+    """A GET whose reply is text, e.g. vLLM's Prometheus /metrics: (status, text) read to
+    MAX_REPLY_BYTES. No redirect is followed (a metrics page has no reason to move)."""
+    headers = upstream_headers_now(credential=credential, endpoint_url=address)
+    response = requests.get(
+        address.rstrip("/") + path, headers=headers, timeout=timeout,
+        allow_redirects=False, stream=True,
+    )  # fmt: skip
+    with response:
+        raw = response.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
+    if len(raw) > MAX_REPLY_BYTES:
+        return response.status_code, ""
+    return response.status_code, raw.decode("utf-8", "replace")
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
