@@ -50,3 +50,23 @@ class SpendDay(models.Model):
     @property
     def difference(self) -> Decimal:
         return self.measured - self.estimated
+
+
+class ServerSample(models.Model):
+    """One reading of a deployment's model server, as the beat task sampled it: vLLM's
+    Prometheus /metrics (gauges as read, counters and histogram sums and counts as the
+    server's running totals) or what Ollama's /api/ps tells. Kept for a bounded time."""
+
+    deployment = models.ForeignKey(
+        "deployments.Deployment", on_delete=models.CASCADE, related_name="server_samples"
+    )
+    at = models.DateTimeField()
+    server = models.CharField(max_length=16)  # "vllm" or "ollama"
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["deployment", "at"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} {self.server} at {self.at:%Y-%m-%d %H:%M:%S}"

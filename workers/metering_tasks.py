@@ -3,6 +3,7 @@ worker registers them)."""
 
 from celery import shared_task
 
+from metering.model_servers import servers_sample
 from metering.services import spend_measure
 
 
@@ -11,3 +12,15 @@ def measure_spend() -> dict[str, int]:
     """Read Google's billed time of every billed deployment into the day ledger."""
     result = spend_measure()
     return {"days_read": result.days_read, "failed": result.failed}
+
+
+@shared_task(name="workers.tasks.sample_model_servers")
+def sample_model_servers() -> dict[str, int]:
+    """Read what each ready deployment's model server says of itself into Postgres."""
+    result = servers_sample()
+    return {
+        "sampled": result.sampled,
+        "skipped": result.skipped,
+        "failed": result.failed,
+        "deleted": result.deleted,
+    }

@@ -1,12 +1,15 @@
 """`{% measured_cost deployment %}` and `{% team_measured team %}`: what Google measured
-beside the estimate, and what a token really cost, for the deployment and team pages."""
+beside the estimate, and what a token really cost, for the deployment and team pages;
+`{% server_metrics deployment %}`: the model server's own metrics, charted."""
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
 
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
+from metering.server_charts import server_charts
 from metering.token_costs import (
     idle_deployments,
     team_token_cost,
@@ -44,3 +47,15 @@ def team_measured(team: Any) -> dict[str, Any]:
         "by_model": token_costs_by_model(team=team),
         "idle": idle_deployments(team=team),
     }
+
+
+@register.inclusion_tag("metering/_server_metrics.html")
+def server_metrics(deployment: Any) -> dict[str, Any]:
+    """The model server's charts over the last hour and the last day."""
+    charts: dict[str, Any] = {"deployment": deployment}
+    for name, window in (("hour", timedelta(hours=1)), ("day", timedelta(days=1))):
+        charts[name] = [
+            {**chart, "id": f"server-{name}-{chart['key']}"}
+            for chart in server_charts(deployment=deployment, window=window)
+        ]
+    return charts
