@@ -8,7 +8,7 @@ from deployments.services.expiry import expiry_run
 from deployments.services.rollout import rollout_requeue_stalled
 from deployments.services.spend import spend_accrue
 from workers.cluster_tasks import advance_cluster, reconcile_clusters  # noqa: F401 (registers them)
-from workers.metering_tasks import measure_spend  # noqa: F401 (registers it)
+from workers.metering_tasks import measure_spend, sample_model_servers  # noqa: F401 (registers them)
 from workers.rollout import runner
 
 
