@@ -261,6 +261,14 @@ METERING = {
     # A day is final (not read again) this long after it ends: Cloud Monitoring shows a
     # sample up to 180 s after it is taken; an hour leaves room for a late tick.
     "SETTLE_SECONDS": env.float("METERING_SETTLE_SECONDS", default=3600.0),
+    # Model servers' own metrics (vLLM /metrics, Ollama /api/ps): read this often, each read
+    # bounded by the timeout, kept this long (the charts show the last hour and day).
+    "SAMPLE_EVERY_SECONDS": env.float("METERING_SAMPLE_EVERY_SECONDS", default=60.0),
+    "SAMPLE_TIMEOUT_SECONDS": env.float("METERING_SAMPLE_TIMEOUT_SECONDS", default=5.0),
+    "SAMPLE_RETENTION_HOURS": env.float("METERING_SAMPLE_RETENTION_HOURS", default=48.0),
+    # A deployment that scales to zero is read only this long after a proxied request, so a
+    # read never starts an instance nor keeps one (billed) much past its last use.
+    "SAMPLE_AFTER_USE_SECONDS": env.float("METERING_SAMPLE_AFTER_USE_SECONDS", default=120.0),
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -286,6 +294,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": METERING["MEASURE_EVERY_SECONDS"],
         # Each read upserts the day's whole measurement, so a dropped tick loses nothing.
         "options": {"expires": METERING["MEASURE_EVERY_SECONDS"]},
+    },
+    "sample-model-servers": {
+        "task": "workers.tasks.sample_model_servers",
+        "schedule": METERING["SAMPLE_EVERY_SECONDS"],
+        "options": {"expires": METERING["SAMPLE_EVERY_SECONDS"]},
     },
 }
 
