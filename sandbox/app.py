@@ -21,6 +21,7 @@ from sandbox import (
     faults,
     iam_admin,
     iam_sa_policy,
+    kube_gateway_proxy,
     logging_api,
     metadata,
     model_server,
@@ -80,6 +81,13 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     state: State = request.app["state"]
     state.advance()
     path = request.path
+    gateway = kube_gateway_proxy.find(state, request.host)
+    if gateway is not None:  # a request to a GKE Gateway's address, the sandbox as its VPC
+        body = await request.read()
+        entry = state.log.start(request, body, "model")
+        response = await kube_gateway_proxy.handle(request, state, *gateway, body)
+        entry["status"] = response.status
+        return response
     if metadata.is_metadata_path(path):
         return await metadata.handle(request, state)
     if path.startswith("/_sandbox/"):
