@@ -9,6 +9,8 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import requests
+import yaml
 
 from clusters.choices import ClusterPhase
 from clusters.models import Cluster
@@ -74,7 +76,7 @@ def cluster(sandbox) -> Cluster:
     )  # fmt: skip
 
 
-def test_deploy_then_tear_down(sandbox, cluster):
+def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     sandbox.config(operation_delay=0.3, model_load_delay=0.3)
     ctx = plan_context_from_settings()
     secret = hf_secret_name(ctx.project, REF.team_slug)
@@ -105,6 +107,7 @@ def test_deploy_then_tear_down(sandbox, cluster):
     route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
     assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
         "Accepted": "True", "ResolvedRefs": "True"}  # fmt: skip
+    serving_through_the_gateway(sandbox_process, conn, served.outputs["gateway_address"])
 
     drive(gig.teardown_plan(REF, spec, ctx))
     for api_version, kind in [("gateway.networking.k8s.io/v1", "Gateway"),
@@ -121,3 +124,36 @@ def test_deploy_then_tear_down(sandbox, cluster):
     assert kube.read(conn, "v1", "Namespace", NS) is not None
     crd = "inferencepools.inference.networking.k8s.io"
     assert kube.read(conn, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
+
+
+def serving_through_the_gateway(sandbox_process, conn: kube.ClusterConn, address: str) -> None:
+    """The sandbox stands in for the VPC: used as an HTTP proxy, it reaches the Gateway's
+    address, which routes by `model` to the base model or a loaded adapter."""
+    via = {"http": sandbox_process.url}
+    base = f"http://{address}"
+    listed = requests.get(f"{base}/v1/models", proxies=via, timeout=10)
+    assert listed.status_code == 200, listed.text
+    models = listed.json()["data"]
+    assert [(m["id"], m["parent"]) for m in models] == [
+        ("meta-llama/Llama-3.1-8B-Instruct", None),
+        ("food-review", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("cad-fabricator", "meta-llama/Llama-3.1-8B-Instruct"),
+    ]
+    for model in ("food-review", "meta-llama/Llama-3.1-8B-Instruct"):
+        chat = requests.post(f"{base}/v1/chat/completions", proxies=via, timeout=10, json={
+            "model": model, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+        assert chat.status_code == 200 and chat.json()["model"] == model
+    missing = requests.post(f"{base}/v1/completions", proxies=via, timeout=10,
+                            json={"model": "not-loaded", "prompt": "hi"})  # fmt: skip
+    assert missing.status_code == 404
+    # Removing an adapter from the syncer's ConfigMap unloads it.
+    config = kube.read(conn, "v1", "ConfigMap", "llama-lora-adapters", NS)
+    assert config is not None
+    lora = yaml.safe_load(config["data"]["configmap.yaml"])
+    lora["vLLMLoRAConfig"]["ensureNotExist"] = {
+        "models": [{"id": "cad-fabricator", "source": "redcathode/fabricator"}]}  # fmt: skip
+    kube.apply(conn, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "llama-lora-adapters", "namespace": NS, "labels": config["metadata"]["labels"]},
+        "data": {"configmap.yaml": yaml.safe_dump(lora)}})  # fmt: skip
+    models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
+    assert [m["id"] for m in models] == ["meta-llama/Llama-3.1-8B-Instruct", "food-review"]

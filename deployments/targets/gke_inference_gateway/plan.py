@@ -202,8 +202,17 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
         kube_steps.wait_available_step(cluster=spec.cluster, namespace=ns, name=ref.slug,
                                        selector=server.selector),
     ]  # fmt: skip
+    picker = kube_steps.wait_available_step(
+        cluster=spec.cluster,
+        namespace=ns,
+        name=gateway.epp,
+        selector={"inferencepool": gateway.epp},
+    )
     inference = [
         *(_apply(ref, spec, o) for o in objs["chart"]),
+        # A pool whose picker is down fails closed: no request passes until it is up.
+        replace(picker, key="wait_epp_available",
+                title=f"Wait for the endpoint picker {gateway.epp} to be Available"),
         *(_apply(ref, spec, o, f"InferenceObjective {o['metadata']['name']} "
                  f"(priority {o['spec']['priority']})") for o in objs["objectives"]),
         _apply(ref, spec, objs["gateway"][0],
