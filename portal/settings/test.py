@@ -1,23 +1,42 @@
 """Tests run on this machine's real Postgres and Redis, against a sandbox the tests start."""
 
 import os
-import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 # Tests start their own sandbox on a port of their own, apart from a running portal's.
 os.environ.setdefault("SANDBOX_URL", "http://127.0.0.1:18765")
-# The processes of one test session (pytest, its workers and servers) share one metrics
-# directory of their own, apart from other sessions on this machine.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hangar-metrics-"))
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/7")
 
-from .base import *  # noqa: F403
-from .base import GCP, ROLLOUT, env
-from .sandbox import SANDBOX_URL  # noqa: F401
+
+def _shifted(url: str, *, port: int = 0, db: int = 0) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.hostname}:{(parts.port or 0) + port}" if port else parts.netloc
+    path = f"/{int(parts.path.strip('/') or 0) + db}" if db else parts.path
+    return urlunsplit(parts._replace(netloc=netloc, path=path))
+
+
+# Under pytest-xdist every test process gets its own sandbox port and Redis database
+# (pytest-django already gives it its own test database). What a test process starts
+# (Celery workers) inherits the shifted values and HANGAR_TEST_WORKER, so it does not shift
+# them again; xdist's processes inherit the controller's, which never shifts.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("HANGAR_TEST_WORKER") != _worker:
+    os.environ["HANGAR_TEST_WORKER"] = _worker
+    _slot = int(_worker[2:]) if _worker.startswith("gw") else 0
+    if _slot:
+        os.environ["SANDBOX_URL"] = _shifted(os.environ["SANDBOX_URL"], port=_slot)
+        os.environ["CELERY_BROKER_URL"] = _shifted(os.environ["CELERY_BROKER_URL"], db=_slot)
+
+# The settings below read the environment prepared above.
+from .base import *  # noqa: E402, F403
+from .base import GCP, ROLLOUT, env  # noqa: E402
+from .sandbox import SANDBOX_URL  # noqa: E402, F401
 
 SECRET_KEY = "test-only-key-not-secret-" + "x" * 40  # test settings only
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hangar"),
 }
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/7")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
