@@ -21,6 +21,7 @@ answers 404 as vLLM does.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -46,8 +47,12 @@ def _programmed(gateway: dict[str, Any]) -> bool:
 def find(state: State, host: str) -> tuple[KubeStore, dict[str, Any]] | None:
     """The programmed Gateway at `host` (an address, optionally with the listener's port)."""
     address, _, port = host.partition(":")
-    if address in ("127.0.0.1", "localhost", "") or not state.control_planes.planes:
-        return None  # the sandbox itself (Gateways have VPC or public addresses)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None  # a host name: the sandbox itself (Gateways report IP addresses)
+    if ip.is_loopback or not state.control_planes.planes:
+        return None
     for plane in list(state.control_planes.planes.values()):
         store = plane.kube
         store.settle()

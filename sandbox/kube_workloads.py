@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sandbox.gke_node_pools import unschedulable as no_node_pool
 from sandbox.iam_sa_policy import may_act_as
 from sandbox.kube_resources import BY_PLURAL
 
@@ -90,6 +91,10 @@ def _quota_refusal(store: KubeStore, namespace: str, gpus: int) -> str | None:
 
 
 def _unschedulable(store: KubeStore, pod_spec: dict[str, Any], gpus: int) -> str | None:
+    stored = store.state.container.clusters.get(store.cluster)
+    refused = no_node_pool(stored.pb if stored else None, pod_spec, gpus)
+    if refused:  # a Standard cluster: only its node pools' nodes exist
+        return refused
     wanted = (pod_spec.get("nodeSelector") or {}).get("cloud.google.com/compute-class")
     if not wanted:
         return None

@@ -180,3 +180,36 @@ def test_no_node_pools_on_autopilot(sandbox, gke):
     with pytest.raises(exceptions.BadRequest) as info:
         gke.create_node_pool(parent=CLUSTER, node_pool=gpu_pool())
     assert "Autopilot" in info.value.message
+
+
+def test_gpu_pods_need_a_running_pool_that_has_the_gpus(sandbox, gke):
+    from workers.gcp import kube
+
+    wait_done(gke, PARENT, gke.create_cluster(parent=PARENT, cluster=seed_cluster()))
+    cluster = gke.get_cluster(name=CLUSTER)
+    conn = kube.ClusterConn(cluster.endpoint, cluster.master_auth.cluster_ca_certificate)
+    kube.apply(conn, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
+    pod = {
+        "nodeSelector": {"cloud.google.com/gke-nodepool": "gpupool"},
+        "containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.12.0",
+                        "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+    }  # fmt: skip
+
+    def deploy(name: str) -> None:
+        kube.apply(conn, {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "ml"},
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod}},
+        })  # fmt: skip
+
+    deploy("early")  # before the pool: only the default pool's e2-medium nodes exist
+    events = kube.list_objects(conn, "v1", "Event", "ml")
+    assert any(e["reason"] == "FailedScheduling" and "0/3 nodes are available" in e["message"]
+               for e in events)  # fmt: skip
+    wait_done(gke, PARENT, gke.create_node_pool(parent=CLUSTER, node_pool=gpu_pool()))
+    deploy("late")
+    late = [
+        e for e in kube.list_objects(conn, "v1", "Event", "ml") if e["reason"] == "FailedScheduling"
+    ]
+    assert all(e["involvedObject"]["name"].startswith("early-") for e in late)
