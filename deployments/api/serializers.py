@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from deployments.api.money import estimate_out
 from deployments.models import Deployment, DeploymentEvent
+from deployments.services.reasons import REASON_MAX
 from deployments.services.requests import MAX_EXPIRY_HOURS
 from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
 from deployments.targets.base import TargetDef
@@ -90,7 +91,9 @@ def request_schema(base: type = NewDeploymentRequestSerializer, name: str = "New
 
 
 class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX
+    )
 
 
 class FailureSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from deployments.choices import Status
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment
+from deployments.services.reasons import reason_checked
 from deployments.services.transitions import deployment_transition
 from portal.access import is_platform_admin
 from portal.exceptions import PermissionDenied, ValidationFailed
@@ -20,16 +21,6 @@ from portal.models import ApiToken, TokenScope
 from portal.notifications import notify
 
 _APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
-REASON_MAX = 2000
-
-
-def _bounded(reason: str) -> str:
-    if len(reason) > REASON_MAX:
-        raise ValidationFailed(
-            f"Keep the reason under {REASON_MAX} characters.",
-            fields={"reason": [f"At most {REASON_MAX} characters."]},
-        )
-    return reason
 
 
 def _require_approver(deployment: Deployment, user: Any, token: ApiToken | None) -> None:
@@ -102,7 +93,7 @@ def deployment_approve(
     _require_approver(deployment, by, token)
     if deployment.status in _APPROVED_OR_LATER:
         return deployment
-    return _approve(deployment, by=by, reason=_bounded(reason), token=token)
+    return _approve(deployment, by=by, reason=reason_checked(reason), token=token)
 
 
 def deployment_auto_approve(*, deployment: Deployment, reason: str) -> Deployment:
@@ -117,7 +108,7 @@ def deployment_reject(
     _require_approver(deployment, by, token)
     if deployment.status == Status.REJECTED:
         return deployment
-    if not _bounded(reason).strip():
+    if not reason_checked(reason).strip():
         raise ValidationFailed(
             "Say why the request is rejected.", fields={"reason": ["A reason is required."]}
         )

@@ -12,6 +12,7 @@ from django.urls import reverse
 from deployments.choices import EventKind, Status
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
+from deployments.services.reasons import reason_checked
 from deployments.services.transitions import deployment_transition
 from portal.access import is_platform_admin, require_team_role
 from portal.models import ApiToken, Role
@@ -62,7 +63,7 @@ def deployment_tear_down(
 ) -> Deployment:
     """Remove everything the deployment created. A request not yet approved is withdrawn."""
     _require_operator(deployment=deployment, user=by, token=token, action="tear down deployments")
-    return _tear_down(deployment, by=by, token=token, reason=reason)
+    return _tear_down(deployment, by=by, token=token, reason=reason_checked(reason))
 
 
 def _failed_from(deployment: Deployment) -> Status:

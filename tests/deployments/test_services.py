@@ -143,6 +143,16 @@ def test_tear_down_of_an_approved_deployment_queues_the_worker(
     assert [args[0] for _, args, _ in no_queue] == [deployment.pk]
 
 
+def test_a_tear_down_reason_has_the_same_bound_as_a_decision(team, deployer, approver, no_queue):
+    deployment = deployment_approve(deployment=request(team, deployer), by=approver)
+    with pytest.raises(ValidationFailed) as refused:
+        deployment_tear_down(deployment=deployment, by=deployer, reason="x" * 2001)
+    assert refused.value.fields == {"reason": ["At most 2000 characters."]}
+    assert Deployment.objects.get(pk=deployment.pk).status == Status.APPROVED
+    deployment = deployment_tear_down(deployment=deployment, by=deployer, reason="x" * 2000)
+    assert deployment.status == Status.TEARING_DOWN
+
+
 def test_other_teams_cannot_tear_down(team, deployer, outsider):
     with pytest.raises(PermissionDenied):
         deployment_tear_down(deployment=request(team, deployer), by=outsider)
