@@ -6,7 +6,6 @@ pod rules for native sidecars."""
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,13 @@ from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
+from tests.workers.test_kube import wait
 from workers.gcp import kube
 from workers.gcp.clients import credentials
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
 GIE_CRDS = Path(__file__).parents[2] / "deployments/targets/gke_inference_gateway/crds"
 NS = "team-ml"
-
-
-def wait(predicate, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _cluster(sandbox_process, name: str, cluster: container_v1.Cluster) -> kube.ClusterConn:

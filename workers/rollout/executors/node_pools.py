@@ -5,20 +5,9 @@ time) is waited for, never slept on."""
 
 from google.api_core import exceptions as gexc
 
-from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
+from deployments.services.rollout import StepClaim, StepResult, Succeeded, Waiting
 from workers.gcp import container
-
-
-def _after(claim: StepClaim, done: str) -> StepResult:
-    state = container.operation_state(claim.operation)
-    if not state.done:
-        return Waiting(claim.operation)
-    if state.error:
-        return Failed(
-            f"GKE reported: {state.error}",
-            f"Compare the step's request with GKE's message ({claim.step.cli}).",
-        )
-    return Succeeded(done)
+from workers.rollout.executors.operations import after_operation
 
 
 def _busy(exc: gexc.GoogleAPICallError) -> StepResult:
@@ -28,7 +17,7 @@ def _busy(exc: gexc.GoogleAPICallError) -> StepResult:
 def create_node_pool(claim: StepClaim) -> StepResult:
     params = claim.step.params
     if claim.operation:
-        return _after(claim, "GKE created the node pool.")
+        return after_operation(claim, container.operation_state(claim.operation))
     try:
         operation = container.create_node_pool(
             parent=params["parent"], body=claim.step.request.body or {}
@@ -48,7 +37,7 @@ def create_node_pool(claim: StepClaim) -> StepResult:
 
 def delete_node_pool(claim: StepClaim) -> StepResult:
     if claim.operation:
-        return _after(claim, "GKE deleted the node pool.")
+        return after_operation(claim, container.operation_state(claim.operation))
     try:
         operation = container.delete_node_pool(claim.step.params["name"])
     except gexc.BadRequest as exc:
