@@ -34,7 +34,11 @@ from deployments.selectors import (
     deployment_timeline,
     step_usual_durations,
 )
-from deployments.services.decisions import deployment_approve, deployment_reject
+from deployments.services.decisions import (
+    deployment_approve,
+    deployment_reject,
+    is_own_request,
+)
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from deployments.services.requests import deployment_request
 from deployments.targets import spec_for, target_choices, target_for
@@ -174,6 +178,7 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
             "plan": _plan(d, Phase.DEPLOY),
             "scaling": target_for(d).scaling_summary(spec_for(d)),
             "settings": _settings_rows(d),
+            "own_request": is_own_request(d, request.user),
             **deployment_review_facts(deployment=d),
         }
         for d in deployment_pending_approval()
@@ -245,6 +250,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
             (t for (_, key), t in titles.items() if key == deployment.failure_step), ""
         ),
         "show_decide": is_admin and status == Status.PENDING_APPROVAL,
+        "own_request": is_own_request(deployment, user),
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
         "show_resubmit": can_operate and status in RESUBMITTABLE_STATES,

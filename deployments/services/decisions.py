@@ -23,6 +23,11 @@ from portal.notifications import notify
 _APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
 
 
+def is_own_request(deployment: Deployment, user: Any) -> bool:
+    """Whether `user` asked for `deployment`, and so may not decide on it."""
+    return deployment.requested_by_id is not None and deployment.requested_by_id == user.pk
+
+
 def _require_approver(deployment: Deployment, user: Any, token: ApiToken | None) -> None:
     """Separation of duties: a platform admin decides, never on a request they made, and
     over the API only through an approval token (a team token acts within a team, and a
@@ -34,7 +39,7 @@ def _require_approver(deployment: Deployment, user: Any, token: ApiToken | None)
         )
     if not is_platform_admin(user):
         raise PermissionDenied("Only platform admins can approve or reject GPU deployments.")
-    if deployment.requested_by_id is not None and deployment.requested_by_id == user.pk:
+    if is_own_request(deployment, user):
         raise PermissionDenied(
             f"You asked for {deployment.slug}; another platform admin decides on it."
         )

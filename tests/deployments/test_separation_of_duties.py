@@ -54,6 +54,24 @@ def test_a_platform_admin_cannot_decide_their_own_request_on_the_page(
     assert deployment.status == Status.PENDING_APPROVAL
 
 
+@pytest.mark.parametrize("page", ["/deployments/approvals/", "/deployments/{pk}/"])
+def test_the_pages_offer_no_decision_on_ones_own_request(client, team, admin_in_team, page):
+    own = DeploymentFactory(team=team, requested_by=admin_in_team, slug="mine")
+    client.force_login(admin_in_team)
+    html = client.get(page.format(pk=own.pk)).content.decode()
+    assert f'action="/deployments/{own.pk}/approve/"' not in html
+    assert "another platform admin decides" in html
+
+
+def test_the_approvals_page_offers_a_decision_on_someone_elses_request(
+    client, team, deployer, admin_in_team
+):
+    theirs = DeploymentFactory(team=team, requested_by=deployer, slug="theirs")
+    client.force_login(admin_in_team)
+    html = client.get("/deployments/approvals/").content.decode()
+    assert f'action="/deployments/{theirs.pk}/approve/"' in html
+
+
 @pytest.mark.parametrize("decide", ["approve", "reject"])
 def test_a_platform_admin_cannot_decide_their_own_request_over_the_api_session(
     api, team, admin_in_team, decide
