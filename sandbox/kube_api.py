@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from sandbox import kube_crds, kube_proxy
+from sandbox import kube_crds, kube_faults, kube_proxy
 from sandbox import kube_resources as res
 from sandbox.kube_store import KubeError, KubeStore
 from sandbox.kube_validation import Invalid, Undeclared, check_rules, check_schema
@@ -221,11 +221,34 @@ def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Resp
 
 
 async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.StreamResponse:
+    # Held, logged and faulted as Google's APIs are (sandbox/kube_faults.py).
+    await kube_faults.held(state, "delay_before", request)
+    response = await _answer(request, state, plane)
+    await kube_faults.held(state, "delay_after", request)
+    return response
+
+
+async def _answer(request: web.Request, state: State, plane: ControlPlane) -> web.StreamResponse:
     store: KubeStore = plane.kube
     state.advance()
     store.settle()
     if not _authorized(request, state):
         return status(401, "Unauthorized", "Unauthorized")
+    entry = kube_faults.logged(state, request, await request.read())
+    fault = kube_faults.injected(state, request, entry)
+    response: web.StreamResponse
+    if fault is not None:
+        response = kube_faults.fault_response(fault, request, state.config.service_account)
+    else:
+        response = await _served(request, state, plane, store)
+    if entry is not None:
+        entry["status"] = response.status
+    return response
+
+
+async def _served(
+    request: web.Request, state: State, plane: ControlPlane, store: KubeStore
+) -> web.StreamResponse:
     if request.method == "GET":
         found = _discovery(request.path, plane)
         if found is not None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 from django.conf import settings
+from django.test import override_settings
 
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
@@ -33,13 +34,15 @@ def sandbox_cluster(team: Any, name: str = "hangar-tests") -> Cluster:
     own API server, endpoint and CA), as a platform admin's registered cluster is."""
     parent = f"projects/{settings.GCP['PROJECT']}/locations/us-central1"
     Cluster.objects.filter(name=name).delete()  # an earlier one's sandbox was reset
-    container.create_cluster(
-        parent=parent, body={"cluster": {"name": name, "autopilot": {"enabled": True}}}
-    )
-    deadline = time.monotonic() + 30
-    while not (info := container.get_cluster(f"{parent}/clusters/{name}")).endpoint:
-        assert time.monotonic() < deadline, f"the sandbox cluster is still {info.status}"
-        time.sleep(0.05)
+    # Starting a cluster's API server may outlast a test's short client timeout.
+    with override_settings(GCP={**settings.GCP, "HTTP_TIMEOUT_SECONDS": 30.0}):
+        container.create_cluster(
+            parent=parent, body={"cluster": {"name": name, "autopilot": {"enabled": True}}}
+        )
+        deadline = time.monotonic() + 30
+        while not (info := container.get_cluster(f"{parent}/clusters/{name}")).endpoint:
+            assert time.monotonic() < deadline, f"the sandbox cluster is still {info.status}"
+            time.sleep(0.05)
     cluster = Cluster.objects.create(
         project=settings.GCP["PROJECT"], location="us-central1", name=name,
         status=ClusterStatus.READY, endpoint=info.endpoint, ca_certificate=info.ca_certificate,
@@ -114,12 +117,13 @@ def tear_down(deployment: Deployment) -> Deployment:
     return deployment_tear_down(deployment=deployment, by=platform_admin("root"))
 
 
-def google_calls(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The distinct Google API calls in a request log, as (method, path regex): ids Google
-    made up (operations, builds) match any id, so a fault meets the same call next time."""
+def google_calls(log: list[dict[str, Any]], kind: str = "api") -> list[tuple[str, str]]:
+    """The distinct Google API calls in a request log (kind "kube": a cluster's Kubernetes
+    API calls), as (method, path regex): ids Google made up (operations, builds) match any
+    id, so a fault meets the same call next time."""
     seen: dict[tuple[str, str], None] = {}
     for entry in log:
-        if entry["kind"] != "api":
+        if entry["kind"] != kind:
             continue
         path = "[^/]+".join(re.escape(part) for part in UUID.split(entry["path"]))
         seen[(entry["method"], f"^{path}$")] = None
