@@ -14,6 +14,8 @@ from google.oauth2 import credentials as oauth2
 from deployments.plans import plan_context_from_settings
 from deployments.plans.base import DeploymentRef
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
+from deployments.targets.gke_vllm.plan import deploy_plan as gke_deploy_plan
+from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from workers.gcp import clients, cloud_logging, storage
 from workers.preflight import service_name
 
@@ -81,6 +83,18 @@ def test_the_plans_name_accounts_in_the_universe(s3ns):
     assert run_bodies.service_account_email(REF, ctx).endswith(
         "@acme-llm.s3ns.iam.gserviceaccount.com"
     )
+
+
+def test_the_gke_plan_names_accounts_and_the_pool_in_the_configured_universe(s3ns):
+    spec = GkeVllmSpec(cluster=3, model="gemma-4-26b-a4b-it", region="us-central1", team_gpus=8)
+    steps = {s.key: s for s in gke_deploy_plan(REF, spec, plan_context_from_settings()).steps}
+    gsa = steps["grant_workload_identity"].params["email"]
+    assert gsa.endswith("@acme-llm.s3ns.iam.gserviceaccount.com")
+    assert steps["grant_workload_identity"].params["member"] == (
+        "serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/gemma-26b]"
+    )
+    env = steps["apply_deployment"].request.body["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "GOOGLE_CLOUD_UNIVERSE_DOMAIN", "value": S3NS} in env["env"]
 
 
 def test_an_unknown_universe_is_refused(settings):
