@@ -20,6 +20,7 @@ from sandbox.gke_tls import make_cluster_tls
 from tests.deployments.test_gke_vllm_manifests import NS, server
 from tests.workers.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
 from workers.gcp import endpoint_credentials, kube
+from workers.gcp.endpoint import get, get_text, post_json
 from workers.gcp.endpoint_credentials import (
     GkeProxyAccessToken,
     UpstreamCredentialError,
@@ -151,3 +152,17 @@ def test_tls_is_verified_against_the_clusters_ca(model_behind_proxy):
 
 def test_the_strategy_is_registered():
     assert isinstance(endpoint_credentials.STRATEGIES[GKE], GkeProxyAccessToken)
+
+
+def test_the_worker_side_client_reaches_it_too(model_behind_proxy):
+    """workers/gcp/endpoint.py (a smoke test's or a metrics read's client) with the same
+    credential kind: the access token, TLS against the cluster's CA."""
+    health = get(address=model_behind_proxy, credential=GKE, path="/health", timeout=10)
+    assert health.status == 200
+    reply = post_json(
+        address=model_behind_proxy, credential=GKE, path="/v1/chat/completions",
+        body={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}, timeout=10,
+    )  # fmt: skip
+    assert reply.status == 200 and reply.body["choices"][0]["message"]["content"]
+    status, text = get_text(address=model_behind_proxy, credential=GKE, path="/metrics", timeout=10)
+    assert status == 200 and "vllm:" in text

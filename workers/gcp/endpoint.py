@@ -8,7 +8,9 @@ short excerpt of its body's message (no headers, echoed credentials redacted) be
 reaches an event, a log or a person.
 """
 
+import functools
 import json
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -16,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from playground.protocols import clean_text, error_text
-from workers.gcp.endpoint_credentials import upstream_headers_now
+from workers.gcp.endpoint_credentials import upstream_headers_now, upstream_trust_now
 
 # A chat or health reply is small; an endpoint that sends more is not read further.
 MAX_REPLY_BYTES = 1 << 20
@@ -49,13 +51,28 @@ def get_text(*, address: str, credential: str, path: str, timeout: float) -> tup
     headers = upstream_headers_now(credential=credential, endpoint_url=address)
     response = requests.get(
         address.rstrip("/") + path, headers=headers, timeout=timeout,
-        allow_redirects=False, stream=True,
+        allow_redirects=False, stream=True, verify=_verify(credential, address),
     )  # fmt: skip
     with response:
         raw = response.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
     if len(raw) > MAX_REPLY_BYTES:
         return response.status_code, ""
     return response.status_code, raw.decode("utf-8", "replace")
+
+
+def _verify(credential: str, address: str) -> str | bool:
+    """What requests verifies the endpoint's certificate against: the CA the credential's
+    strategy names for it (a GKE cluster's own), else the system's."""
+    ca_pem = upstream_trust_now(credential=credential, endpoint_url=address)
+    return _ca_file(ca_pem) if ca_pem else True
+
+
+@functools.lru_cache(maxsize=64)
+def _ca_file(ca_pem: str) -> str:
+    """requests takes a CA only as a file: one per CA for the process (a public cert)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pem", prefix="hangar-ca-", delete=False) as f:
+        f.write(ca_pem)
+    return f.name
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -68,10 +85,11 @@ def _send(
 ) -> EndpointReply:
     url = address.rstrip("/") + path
     headers = upstream_headers_now(credential=credential, endpoint_url=address)
+    verify = _verify(credential, address)
     for _ in range(MAX_REDIRECTS + 1):
         response = requests.request(
             method, url, json=body, headers=headers, timeout=timeout,
-            allow_redirects=False, stream=True,
+            allow_redirects=False, stream=True, verify=verify,
         )  # fmt: skip
         with response:
             location = response.headers.get("Location", "")
