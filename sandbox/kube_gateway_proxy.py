@@ -12,10 +12,10 @@ Gateway at that address. What a real one answers when it cannot serve:
   503;
 - no ready model server pod: 503 "no healthy upstream" (Envoy's words, which GKE's
   regional load balancers are built on).
-vLLM serves the base model (`--model`) and the adapters its lora-syncer has loaded: the
-`ensureExist` models of the syncer's ConfigMap, less `ensureNotExist`
-(reference/gke.md 3.5), which the syncer can load only into a vLLM started with
-`--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=true`. Asked for another model it
+vLLM serves the base model (`--model`) and the adapters its lora-syncer has loaded: it
+loads the `ensureExist` models of its ConfigMap and unloads the `ensureNotExist` ones,
+leaving any other as it was (reference/gke.md 3.5); it can load only into a vLLM started
+with `--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=true`. Asked for another model it
 answers 404 as vLLM does.
 """
 
@@ -141,7 +141,13 @@ def loaded_adapters(store: KubeStore, pod: dict[str, Any]) -> tuple[str, ...]:
             lora = (yaml.safe_load(text) or {}).get("vLLMLoRAConfig") or {}
             wanted = [m["id"] for m in (lora.get("ensureExist") or {}).get("models") or []]
             dropped = {m["id"] for m in (lora.get("ensureNotExist") or {}).get("models") or []}
-            return tuple(m for m in wanted if m not in dropped)
+            # The syncer loads what is to exist and unloads what is not to; an adapter in
+            # neither list stays as it was (it only ever acts on the two lists).
+            key = ("lora", f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
+            held = store.workloads.setdefault(key, {}).setdefault("loaded", [])
+            added = [w for w in wanted if w not in held]
+            held[:] = [m for m in [*held, *added] if m not in dropped]
+            return tuple(held)
     return ()
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-import yaml
 
 from clusters.choices import ClusterPhase
 from clusters.models import Cluster
@@ -20,6 +19,11 @@ from deployments.plans.base import DeploymentRef, Plan, Step
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke_inference_gateway import plan as gig
+from deployments.targets.gke_inference_gateway.adapters import (
+    AdapterAsk,
+    adapter_deploy_plan,
+    adapter_teardown_plan,
+)
 from portal.secret_names import hf_secret_name
 from workers.gcp import container, kube, secret_manager
 from workers.rollout.executors import EXECUTORS
@@ -107,7 +111,7 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
     assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
         "Accepted": "True", "ResolvedRefs": "True"}  # fmt: skip
-    serving_through_the_gateway(sandbox_process, conn, served.outputs["gateway_address"])
+    serving_through_the_gateway(sandbox_process, conn, served.outputs["gateway_address"], spec)
 
     drive(gig.teardown_plan(REF, spec, ctx))
     for api_version, kind in [("gateway.networking.k8s.io/v1", "Gateway"),
@@ -126,9 +130,12 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     assert kube.read(conn, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
 
 
-def serving_through_the_gateway(sandbox_process, conn: kube.ClusterConn, address: str) -> None:
+def serving_through_the_gateway(
+    sandbox_process, conn: kube.ClusterConn, address: str, spec: gig.GkeInferenceGatewaySpec
+) -> None:
     """The sandbox stands in for the VPC: used as an HTTP proxy, it reaches the Gateway's
     address, which routes by `model` to the base model or a loaded adapter."""
+    ctx = plan_context_from_settings()
     via = {"http": sandbox_process.url}
     base = f"http://{address}"
     listed = requests.get(f"{base}/v1/models", proxies=via, timeout=10)
@@ -146,14 +153,17 @@ def serving_through_the_gateway(sandbox_process, conn: kube.ClusterConn, address
     missing = requests.post(f"{base}/v1/completions", proxies=via, timeout=10,
                             json={"model": "not-loaded", "prompt": "hi"})  # fmt: skip
     assert missing.status_code == 404
-    # Removing an adapter from the syncer's ConfigMap unloads it.
-    config = kube.read(conn, "v1", "ConfigMap", "llama-lora-adapters", NS)
-    assert config is not None
-    lora = yaml.safe_load(config["data"]["configmap.yaml"])
-    lora["vLLMLoRAConfig"]["ensureNotExist"] = {
-        "models": [{"id": "cad-fabricator", "source": "redcathode/fabricator"}]}  # fmt: skip
-    kube.apply(conn, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-        "name": "llama-lora-adapters", "namespace": NS, "labels": config["metadata"]["labels"]},
-        "data": {"configmap.yaml": yaml.safe_dump(lora)}})  # fmt: skip
+    # An adapter asked for loads; taking one away unloads it and deletes its objective.
+    ask = AdapterAsk("sql-expert", "someone/llama3.1-sql-r8", 8, spec.model.hf_id, priority=5)
+    drive(adapter_deploy_plan(REF, spec, ask, ctx))
     models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
-    assert [m["id"] for m in models] == ["meta-llama/Llama-3.1-8B-Instruct", "food-review"]
+    assert [m["id"] for m in models][-1] == "sql-expert"
+    seed = AdapterAsk("cad-fabricator", "redcathode/fabricator", 8, spec.model.hf_id)
+    drive(adapter_teardown_plan(REF, spec, seed, ctx))
+    models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
+    # The syncer only acts on its two lists: sql-expert, in neither now, stays loaded.
+    assert [m["id"] for m in models] == [
+        "meta-llama/Llama-3.1-8B-Instruct", "food-review", "sql-expert"]  # fmt: skip
+    objectives = kube.list_objects(conn, "inference.networking.x-k8s.io/v1alpha2",
+                                   "InferenceObjective", NS)  # fmt: skip
+    assert "cad-fabricator" not in {o["metadata"]["name"] for o in objectives}

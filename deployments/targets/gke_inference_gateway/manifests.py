@@ -60,6 +60,8 @@ class ModelServer:
     accelerator: str
     replicas: int
     adapters: tuple[Adapter, ...] = ()
+    # Adapters taken away: the syncer unloads them (its ensureNotExist list).
+    removed: tuple[Adapter, ...] = ()
     max_loras: int = 2
     max_cpu_loras: int = 12
     max_lora_rank: int = 16
@@ -144,7 +146,7 @@ def hf_token_secret(server: ModelServer) -> dict[str, Any]:
 
 def adapters_config(server: ModelServer) -> dict[str, Any]:
     """The lora-syncer's ConfigMap (tools/dynamic-lora-sidecar's schema): what to load."""
-    config = {
+    config: dict[str, Any] = {
         "vLLMLoRAConfig": {
             "name": server.adapters_config_map,
             "port": PORT,
@@ -154,6 +156,10 @@ def adapters_config(server: ModelServer) -> dict[str, Any]:
             },
         }
     }
+    if server.removed:
+        config["vLLMLoRAConfig"]["ensureNotExist"] = {
+            "models": [{"id": a.name, "source": a.source} for a in server.removed]
+        }
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
