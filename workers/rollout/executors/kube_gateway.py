@@ -66,7 +66,9 @@ def wait_gateway(claim: StepClaim) -> StepResult:
     route = kube.read(conn, GATEWAY_API, "HTTPRoute", params["route"], ns) or {}
     parents = (route.get("status") or {}).get("parents") or []
     conditions = _conditions(parents[0]) if parents else {}
-    ok = all((conditions.get(k) or {}).get("status") == "True" for k in ("Accepted", "ResolvedRefs"))  # noqa: E501
+    ok = all(
+        (conditions.get(k) or {}).get("status") == "True" for k in ("Accepted", "ResolvedRefs")
+    )
     if not ok:
         message = f"{_said(conditions, 'Accepted')}, {_said(conditions, 'ResolvedRefs')}"
         if late:
