@@ -53,6 +53,8 @@ def check_service_account(state: State, template: Message) -> None:
             f"projects/-/serviceAccounts/{email}",
             "iam.googleapis.com",
         )
+    # A new account is not usable at once, for a deploy as for a grant (act_as.py).
+    act_as.check_account_usable(state, email)
 
 
 def inspect(state: State, template: Message) -> Runtime:

@@ -7,7 +7,7 @@ import pytest
 from deployments.choices import Phase, Status
 from deployments.models import DeploymentEvent
 from deployments.plans import plan_for
-from deployments.services.rollout import Failed
+from deployments.services.rollout import Failed, Retry
 from tests.factories import TeamFactory
 from tests.plan_variants import plan_variants
 from tests.workers.rollout_driver import deployment_for, drive
@@ -111,3 +111,20 @@ def test_an_account_iam_never_sees_fails_the_step_saying_so(fast, settings):
     assert failed.failure_step == "grant_act_as"
     assert "does not exist" in failed.failure_message
     assert "ROLLOUT_ACCOUNT_PROPAGATION_SECONDS" in failed.failure_hint
+
+
+def test_deploying_as_an_account_iam_does_not_see_yet_is_waited_for(fast):
+    variant, spec = VLLM_BUCKET
+    deployment = deployment_for(variant, spec, TeamFactory(slug="iam-team"), "iam-deploy")
+    plan = plan_for(deployment, Phase.DEPLOY)
+    _until(plan, ["ensure_service_account", "grant_act_as"])
+    fast.config(account_propagation_delay=60)  # the account is new again to IAM's readers
+
+    result = _run(plan, "deploy_service")
+
+    assert isinstance(result, Retry), result
+    assert result.counted is False  # a wait, not one of the step's retries
+    assert plan.step("grant_act_as").params["email"] in result.error
+    [refused] = fast.requests(path_regex=r"/services/iam-deploy$", method="PATCH")
+    assert refused["status"] == 400
+    assert fast.state()["services"] == []

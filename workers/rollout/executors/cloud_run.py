@@ -3,8 +3,10 @@
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
 from workers.gcp import cloud_run
 from workers.rollout.executors.operations import after_operation
+from workers.rollout.executors.propagation import waits_for_new_accounts
 
 
+@waits_for_new_accounts
 def apply_service(claim: StepClaim) -> StepResult:
     if claim.operation:
         return after_operation(claim, cloud_run.get_operation(claim.operation))

@@ -1,8 +1,9 @@
 """A new service account is not usable at once: for a while IAM answers a grant that names
 it (or a grant on it) with 400 "Service account EMAIL does not exist." Google says to wait
 and retry (https://cloud.google.com/iam/docs/service-accounts-create: "you might need to
-wait for 60 seconds or more before you use the service account"). Grant steps wait it out
-for ROLLOUT_ACCOUNT_PROPAGATION_SECONDS, outside the step's retries, then fail saying so.
+wait for 60 seconds or more before you use the service account"). Grant steps, and the
+deploy of a service that runs as the account, wait it out for
+ROLLOUT_ACCOUNT_PROPAGATION_SECONDS, outside the step's retries, then fail saying so.
 
 The error carries no ErrorInfo, so it is told apart by naming the very account the step
 grants: no other 400 names it.
@@ -22,12 +23,19 @@ Executor = Callable[[StepClaim], StepResult]
 
 def _accounts(claim: StepClaim) -> list[str]:
     params = claim.step.params
-    named = [params.get("email", ""), str(params.get("member", "")).rsplit(":", 1)[-1]]
+    body = claim.step.request.body if claim.step.request else None
+    template = (body or {}).get("template") or {}
+    named = [
+        params.get("email", ""),
+        str(params.get("member", "")).rsplit(":", 1)[-1],
+        str(template.get("serviceAccount", "")),  # a Cloud Run service that runs as it
+    ]
     return [email for email in named if email.endswith(".gserviceaccount.com")]
 
 
 def waits_for_new_accounts(executor: Executor) -> Executor:
-    """Wrap a grant step: an account not yet visible to IAM is waited for, not a failure."""
+    """Wrap a step that names an account: one not yet visible to IAM is waited for, not a
+    failure."""
 
     @wraps(executor)
     def run(claim: StepClaim) -> StepResult:
