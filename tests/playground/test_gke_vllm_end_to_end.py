@@ -5,42 +5,23 @@ Identity enforced); the playground chats with it through the API server's servic
 (the portal's Google access token, TLS against the cluster's CA); the tear down leaves
 nothing but the cluster and the team's namespace."""
 
-from typing import Any
-
 import pytest
 
 from clusters.choices import ClusterStatus
 from clusters.services import cluster_create
 from deployments.choices import EventKind, Outcome, Status
-from deployments.models import Deployment
 from deployments.plans import plan_for
 from deployments.targets.gke_vllm import identity, manifests
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
-from portal.services import approval_token_create
 from tests.playground.conftest import read_events, sign_in
 from tests.workers.helpers import wait_for_status
+from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
 from tests.workers.test_rollout_clusters import wait_cluster
 from workers.gcp import container, kube
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 MODEL = "google/gemma-4-26B-A4B-it"
-
-
-def _request(api: Any, token: str, approver: Any, cluster_id: int) -> Deployment:
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    body = {"team": "ml-research", "slug": "gemma-gke", "target": "gke-vllm",
-            "model": "gemma-4-26b-a4b-it", "cluster": cluster_id}  # fmt: skip
-    created = api.post("/api/v1/deployments/", body, format="json")
-    assert created.status_code == 201, created.json()
-    _, approval = approval_token_create(owner=approver, name="approve-gke")
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {approval}")
-    approved = api.post(
-        f"/api/v1/deployments/{created.json()['id']}/approve/", {"reason": "ok"}, format="json"
-    )
-    assert approved.json()["status"] == "approved", approved.json()
-    api.credentials()
-    return Deployment.objects.get(pk=created.json()["id"])
 
 
 def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
@@ -54,7 +35,10 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
     cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
     assert cluster.status == ClusterStatus.READY, cluster.failure_message
 
-    deployment = _request(api, team_token, approver, cluster.pk)
+    deployment = request_and_approve(
+        api, team_token, approver, "gemma-gke",
+        target="gke-vllm", model="gemma-4-26b-a4b-it", cluster=cluster.pk,
+    )  # fmt: skip
     deployment = wait_for_status(deployment, Status.READY, Status.FAILED, timeout=90)
     assert deployment.status == Status.READY, (deployment.failure_step, deployment.failure_message)
     steps = {e.step: e for e in deployment.events.filter(kind=EventKind.STEP, phase="deploy")}
@@ -82,10 +66,7 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
     assert text.strip()
     assert events[-1][1]["completion_tokens"] > 0
 
-    api.force_authenticate(approver)
-    api.post(f"/api/v1/deployments/{deployment.pk}/tear-down/", {"reason": "done"}, format="json")
-    api.force_authenticate(None)
-    deployment = wait_for_status(deployment, Status.TORN_DOWN, Status.FAILED, timeout=90)
+    deployment = tear_down(api, approver, deployment)
     assert deployment.status == Status.TORN_DOWN, deployment.failure_message
 
     # Nothing left but the cluster (still ready) and the team's namespace.
