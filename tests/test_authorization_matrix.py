@@ -132,6 +132,8 @@ ROUTES: dict[str, Route] = {
     "api-schema": Route(get=Call(set(CALLERS)), api=True),
     "api-docs": Route(get=Call(set(CALLERS)), api=True),
     "api-not-found": Route(get=Call(NOBODY), post=Call(NOBODY), api=True),
+    # Off without METRICS_TOKEN, as here; on, its bearer or a platform admin (tests/telemetry).
+    "metrics": Route(get=Call(NOBODY)),
 }
 # The Django admin is one rule for all its pages: staff only (platform admins are staff,
 # and each model page asks for its own permission). Its sign-in and sign-out are open.
