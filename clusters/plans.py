@@ -69,6 +69,9 @@ def create_body(ref: ClusterRef) -> dict[str, Any]:
 # (GKE's e2-medium), Workload Identity, Managed Prometheus with SYSTEM and DCGM metrics,
 # the Gateway API's standard channel, VPC-native with HTTP load balancing (the Gateway
 # controller needs both: https://cloud.google.com/kubernetes-engine/docs/how-to/deploying-gateways).
+# The default pool's machine: the seed names none, so GKE gives it e2-medium
+# (https://cloud.google.com/kubernetes-engine/docs/how-to/creating-a-zonal-cluster).
+DEFAULT_POOL_MACHINE = "e2-medium"
 STANDARD_FLAGS = (
     "--num-nodes=1 --enable-managed-prometheus --monitoring=SYSTEM,DCGM "
     "--gateway-api=standard --enable-ip-alias --addons=HttpLoadBalancing"
