@@ -19,3 +19,19 @@ GCP["BUILD_SERVICE_ACCOUNT"] = (
 _sandbox_host = SANDBOX_URL.split("://", 1)[-1].rstrip("/")
 os.environ.setdefault("GCE_METADATA_HOST", _sandbox_host)
 os.environ.setdefault("GCE_METADATA_IP", _sandbox_host)
+
+
+def _no_access_boundary_lookup() -> None:
+    # google-auth (2.62) looks up a service account's Regional Access Boundary at
+    # iamcredentials.googleapis.com, in a background thread, before a call to any endpoint
+    # that is not regional, and the sandbox is such an endpoint. That host follows no
+    # endpoint setting, so with the sandbox the lookup is switched off: nothing may reach
+    # Google. (On Google Cloud the lookup stays as the library does it.)
+    from google.auth import credentials
+
+    with_boundary = getattr(credentials, "CredentialsWithRegionalAccessBoundary", None)
+    if with_boundary is not None:
+        with_boundary._is_regional_access_boundary_lookup_required = lambda self: False
+
+
+_no_access_boundary_lookup()

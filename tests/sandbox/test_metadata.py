@@ -76,3 +76,32 @@ def test_google_auth_in_a_fresh_process(sandbox_process):
     assert result["token"].startswith("ya29.")
     claims = jwt.decode(result["id_token"], options={"verify_signature": False})
     assert claims["aud"] == "https://aud.example"
+
+
+def test_a_call_through_the_clients_never_looks_up_google(sandbox, monkeypatch):
+    """google-auth 2.62 looks up a service account's Regional Access Boundary at
+    iamcredentials.googleapis.com in a background thread on a call to a non-regional
+    endpoint: against the sandbox nothing may reach Google, not even its DNS."""
+    import socket
+    import threading
+
+    from google.api_core import exceptions
+
+    from workers.gcp import cloud_run
+
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        looked_up.append(str(host))
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    before = set(threading.enumerate())
+    try:
+        cloud_run.get_service("projects/hangar-sandbox/locations/europe-west1/services/none")
+    except exceptions.NotFound:
+        pass
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=30)  # a lookup it started has had its chance to resolve
+    assert not [host for host in looked_up if host.endswith("googleapis.com")]
