@@ -12,7 +12,7 @@ https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locat
 from dataclasses import dataclass, field
 from typing import Any
 
-from clusters.plans import ADMIN_ROLE
+from clusters.plans import ADMIN_ROLE, VIEWER_ROLE
 from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, Step
 
 
@@ -126,4 +126,22 @@ def delete_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
         required_role=ADMIN_ROLE,
         params={"name": pool.resource_name},
         billing=billing,
+    )
+
+
+def check_gateway_cluster_step(cluster: str) -> Step:
+    """Before anything is applied: the cluster has what the Inference Gateway needs."""
+    name, location = cluster.rsplit("/", 1)[-1], cluster.split("/")[3]
+    return Step(
+        key="check_cluster",
+        title=f"Check that {name} has the Gateway API, Workload Identity and GPU metrics",
+        action="container.check_gateway_cluster",
+        request=ApiRequest("container", "GET", f"/v1/{cluster}"),
+        cli=(
+            f"gcloud container clusters describe {name} --location={location} --format="
+            '"value(networkConfig.gatewayApiConfig.channel,workloadIdentityConfig.workloadPool,'
+            'monitoringConfig.componentConfig.enableComponents)"'
+        ),
+        required_role=VIEWER_ROLE,
+        params={"name": cluster},
     )

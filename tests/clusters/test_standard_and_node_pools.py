@@ -139,3 +139,26 @@ def test_node_pool_steps_wait_for_the_cluster_then_create_and_delete(sandbox):
     assert container.node_pool_status(POOL.resource_name) is None
     gone = EXECUTORS[delete.action](_claim(delete))
     assert isinstance(gone, Succeeded) and "already gone" in gone.message
+
+
+def test_a_registered_cluster_is_checked_for_what_the_gateway_needs(sandbox):
+    from clusters.node_pools import check_gateway_cluster_step
+
+    seed = cluster_plan(ClusterPhase.CREATE, REF).steps[0].request.body
+    bare = {"cluster": {"name": "bare", "initialNodeCount": 1}}
+    for body in (seed, bare):
+        op = container.create_cluster(parent=REF.parent, body=body)
+        deadline = time.monotonic() + 20
+        while not container.operation_state(op).done:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    ok = EXECUTORS["container.check_gateway_cluster"](
+        _claim(check_gateway_cluster_step(REF.resource_name))
+    )
+    assert isinstance(ok, Succeeded)
+    step = check_gateway_cluster_step(f"{REF.parent}/clusters/bare")
+    refused = EXECUTORS[step.action](_claim(step))
+    assert not isinstance(refused, Succeeded | Waiting)
+    for gap in ("--gateway-api=standard", "not VPC-native", "--workload-pool",
+                "--monitoring=SYSTEM,DCGM"):  # fmt: skip
+        assert gap in refused.error

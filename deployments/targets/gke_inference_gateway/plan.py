@@ -21,7 +21,12 @@ spec of declared fields (deployments/targets/README.md).
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clusters.node_pools import GpuNodePool, create_node_pool_step, delete_node_pool_step
+from clusters.node_pools import (
+    GpuNodePool,
+    check_gateway_cluster_step,
+    create_node_pool_step,
+    delete_node_pool_step,
+)
 from deployments.choices import Phase
 from deployments.hf_catalog import HfModel
 from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
@@ -221,7 +226,8 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
         wait_gateway_step(cluster=spec.cluster, namespace=ns, gateway=gateway.pool,
                           route=gateway.pool),
     ]  # fmt: skip
-    steps = [*crds, *team, *pool, *model_server, *inference]
+    check = [check_gateway_cluster_step(spec.cluster_name)]
+    steps = [*check, *crds, *team, *pool, *model_server, *inference]
     return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
