@@ -1,6 +1,7 @@
 """gke-vllm as a team requests it: the spec's rules, the price of the whole node (by hand),
 the cluster bound to the team at request time, and the form's warning about idle GPUs."""
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -220,3 +221,35 @@ def test_the_form_offers_the_teams_clusters_and_warns_about_idle_gpus(
     response = client.post(reverse("deployments:new"), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Deployment.objects.get().spec["cluster"] == mine.pk
+
+
+# -- the price table ---------------------------------------------------------------------
+
+
+def _migrate_prices() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("deployments.migrations.0005_prices_2026_12_05").forwards(apps, None)
+
+
+def test_a_database_on_the_shipped_prices_gains_seed_003s_machine():
+    from deployments.models import PriceTable
+    from deployments.services.prices import price_table_active
+
+    shipped = {**copy.deepcopy(PRICES), "version": "2026-11-22"}
+    del shipped["gke"]["machines_per_hour"]["a3-edgegpu-8g-nolssd"]
+    PriceTable.objects.create(version="2026-11-22", data=shipped, active=True)
+    _migrate_prices()
+    active = price_table_active()
+    assert active.version == "2026-12-05"
+    assert active.data["gke"]["machines_per_hour"]["a3-edgegpu-8g-nolssd"] == "88.49"
+
+
+def test_prices_an_admin_set_are_left_alone():
+    from deployments.models import PriceTable
+
+    PriceTable.objects.create(version="ours", data=PRICES, active=True)
+    _migrate_prices()
+    assert PriceTable.objects.get(active=True).version == "ours"
