@@ -14,7 +14,7 @@ from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke_vllm.manifests import PORT
 from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
-from tests.deployments.test_gke_vllm_plan import GEMMA_26B, REF
+from tests.deployments.test_gke_vllm_plan import REF
 from workers.gcp import kube
 from workers.rollout.executors import EXECUTORS
 
@@ -60,7 +60,7 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
     from deployments.plans import plan_context_from_settings
 
     ctx = plan_context_from_settings()
-    spec = GkeVllmSpec(cluster=cluster.pk, location="us-central1", hf_model=GEMMA_26B, team_gpus=8)
+    spec = GkeVllmSpec(cluster=cluster.pk, region="us-central1", team_gpus=8)
     outputs: dict[str, str] = {}
     said = drive(deploy_plan(REF, spec, ctx), outputs=outputs)
     assert said["smoke_test"].startswith("The model answered")
