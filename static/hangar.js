@@ -24,3 +24,15 @@ document.addEventListener("click", async (event) => {
   button.textContent = "Copied";
   setTimeout(() => { button.textContent = label; }, 1500);
 });
+
+// A button with data-set-field="<name>" data-value="<value>" sets that field of the page's
+// form (the estimate's suggested machine, say) and tells the form it changed, so the live
+// estimate is asked again.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-set-field]");
+  if (!button) return;
+  const field = document.querySelector(`form [name="${CSS.escape(button.dataset.setField)}"]`);
+  if (!field) return;
+  field.value = button.dataset.value;
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+});

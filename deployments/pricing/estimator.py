@@ -34,6 +34,8 @@ class Estimate:
     notes: str = ""
     # What the requester should know before asking for it (idle GPUs on a whole node).
     warnings: list[str] = field(default_factory=list)
+    # Spec values that would avoid the warnings (a right-sized machine): field → value.
+    suggested: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """What a deployment stores; Decimals as strings so nothing is lost."""
@@ -55,6 +57,7 @@ class Estimate:
             unit=data.get("unit", "instance-hour"),
             notes=data.get("notes", ""),
             warnings=list(data.get("warnings", [])),
+            suggested=dict(data.get("suggested", {})),
         )
 
     @property

@@ -101,6 +101,7 @@ def test_the_seeds_one_gpu_pod_is_billed_eight_h100s_and_the_waste_is_named():
     assert [cost for _, cost in estimate.lines] == [Decimal("88.49"), 0, Decimal("0.10")]
     # 7 of 8 GPUs idle: 88.49 × 7 / 8 = 77.42875; a3-highgpu-1g holds the pod at 11.0612.
     (warning,) = estimate.warnings
+    assert estimate.suggested == {"machine_type": "a3-highgpu-1g"}
     assert "7 idle GPUs cost about $77.43/h" in warning
     assert "a3-highgpu-1g (1 × H100) holds this pod for $11.06/h" in warning
 
@@ -214,10 +215,13 @@ def test_the_form_offers_the_teams_clusters_and_warns_about_idle_gpus(
     assert "Idle GPUs billed" in panel
     assert "7 idle GPUs cost about $77.43/h" in panel
     assert "a3-highgpu-1g (1 × H100) holds this pod for $11.06/h" in panel
+    # A button selects the right-sized machine (static/hangar.js sets the field).
+    assert 'data-set-field="machine_type" data-value="a3-highgpu-1g"' in panel
     right = client.post(
         reverse("deployments:estimate"), {**form, "machine_type": "a3-highgpu-1g"}
     ).content.decode()
     assert "$11.16" in right and "Idle GPUs billed" not in right
+    assert "data-set-field" not in right
     response = client.post(reverse("deployments:new"), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Deployment.objects.get().spec["cluster"] == mine.pk

@@ -58,4 +58,8 @@ def estimate(
     label = f"1 × {machine.key} node ({machine.gpus} × H100, billed whole)"
     lines = [(label, priced.lines[0][1]), *priced.lines[1:]]
     warning = idle_gpu_warning(prices, machine, pod_gpus)
-    return replace(priced, lines=lines, warnings=[warning] if warning else [])
+    if not warning:
+        return replace(priced, lines=lines)
+    better = right_sized(pod_gpus, machine_prices(prices))
+    suggested = {"machine_type": better.key} if better and better.gpus < machine.gpus else {}
+    return replace(priced, lines=lines, warnings=[warning], suggested=suggested)
