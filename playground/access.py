@@ -71,6 +71,8 @@ class Access:
     supports_reasoning: bool
     # The CA (PEM) the endpoint proves itself with; empty: the system's public CAs.
     ca_pem: str = ""
+    # What the endpoint checks when it refuses Hangar's credential (its target's words).
+    access_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _grant(
         default_model=endpoint.served_models[0],
         supports_reasoning=endpoint.reasoning,
         ca_pem=ca_pem,
+        access_hint=endpoint.access_hint,
     )
 
 

@@ -69,6 +69,7 @@ async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIt
         body=json.dumps(body).encode(),
         started=started,
         ca_pem=access.ca_pem,
+        refused_hint=access.access_hint,
     ) as response:
         parser = parser_for(access.protocol)
         async for data in response.content.iter_any():

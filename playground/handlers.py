@@ -137,6 +137,7 @@ async def models(incoming: Incoming, deployment_id: int) -> Reply:
             body=None,
             started=time.monotonic(),
             ca_pem=access.ca_pem,
+            refused_hint=access.access_hint,
         ) as response:
             listed = await read_bounded(response, MODELS_REPLY_MAX)
         if listed is None:

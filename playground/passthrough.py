@@ -115,6 +115,7 @@ async def _open(
             body=json.dumps(request.body).encode() if post else None,
             started=started,
             ca_pem=access.ca_pem,
+            refused_hint=access.access_hint,
         )
         response = await context.__aenter__()
     except UpstreamError as exc:

@@ -37,9 +37,12 @@ class UpstreamError(Exception):
         return self.message
 
 
-def upstream_error(status: int, body: bytes, sent: dict[str, str] | None = None) -> UpstreamError:
+def upstream_error(
+    status: int, body: bytes, sent: dict[str, str] | None = None, refused_hint: str = ""
+) -> UpstreamError:
     """Hangar's error for an endpoint's; `sent` are the headers Hangar sent it, whose values
-    never come back in the message even if the endpoint echoes them."""
+    never come back in the message even if the endpoint echoes them. `refused_hint`: what
+    this endpoint checks when it refuses Hangar's credential (its target's access hint)."""
     for value in (sent or {}).values():
         if len(value) >= 8:
             body = body.replace(value.encode(), b"[redacted]")
@@ -48,8 +51,12 @@ def upstream_error(status: int, body: bytes, sent: dict[str, str] | None = None)
         return UpstreamError(
             502,
             "upstream_auth",
-            f"The endpoint refused Hangar's credential (HTTP {status}). Hangar's service "
-            "account may have lost the invoker role on this service; ask a platform admin.",
+            f"The endpoint refused Hangar's credential (HTTP {status}). "
+            + (
+                refused_hint
+                or "Hangar's service account may have lost the invoker role on this service."
+            )
+            + " Ask a platform admin.",
         )
     if status == 429:
         return UpstreamError(
@@ -209,6 +216,7 @@ async def upstream_request(
     body: bytes | None,
     started: float,
     ca_pem: str = "",
+    refused_hint: str = "",
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """An open response with status 2xx, retrying 503s until the cold-start limit.
 
@@ -226,7 +234,9 @@ async def upstream_request(
     try:
         if response.status >= 300:
             PROXY_UPSTREAM_ERRORS.labels(upstream_status=str(response.status)).inc()
-            raise upstream_error(response.status, await response.content.read(4096), headers)
+            raise upstream_error(
+                response.status, await response.content.read(4096), headers, refused_hint
+            )
         yield response
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         PROXY_UPSTREAM_ERRORS.labels(upstream_status="upstream_timeout").inc()

@@ -109,7 +109,7 @@ def test_the_ca_is_the_one_on_the_clusters_record(db):
     assert upstream_trust_now(credential=Credential.CLOUD_RUN_ID_TOKEN, endpoint_url=url) == ""
 
 
-async def _stream(base: str, ca_pem: str) -> tuple[str, bool]:
+async def _stream(base: str, ca_pem: str, refused_hint: str = "") -> tuple[str, bool]:
     path, body = chat_request(
         Protocol.OPENAI, ChatParams(MODEL, [{"role": "user", "content": "Why is the sky blue?"}])
     )
@@ -119,6 +119,7 @@ async def _stream(base: str, ca_pem: str) -> tuple[str, bool]:
         async with upstream_request(
             method="POST", url=base + path, headers=json_headers(headers),
             body=json.dumps(body).encode(), started=time.monotonic(), ca_pem=ca_pem,
+            refused_hint=refused_hint,
         ) as response:  # fmt: skip
             assert response.headers["Content-Type"].startswith("text/event-stream")
             parser = parser_for(Protocol.OPENAI)
@@ -166,3 +167,16 @@ def test_the_worker_side_client_reaches_it_too(model_behind_proxy):
     assert reply.status == 200 and reply.body["choices"][0]["message"]["content"]
     status, text = get_text(address=model_behind_proxy, credential=GKE, path="/metrics", timeout=10)
     assert status == 200 and "vllm:" in text
+
+
+def test_a_refused_credential_says_what_the_endpoint_wants(model_behind_proxy, sandbox):
+    """The API server's 403 on the proxy: the person reads what this endpoint checks (its
+    target's access hint), not Cloud Run's invoker role."""
+    sandbox.add_fault(method="POST", path=r"/proxy/v1/chat/completions$", status=403, times=1)
+    ca_pem = upstream_trust_now(credential=GKE, endpoint_url=model_behind_proxy)
+    hint = "Hangar's identity needs roles/container.developer (services/proxy)."
+    with pytest.raises(UpstreamError) as refused:
+        asyncio.run(_stream(model_behind_proxy, ca_pem, refused_hint=hint))
+    assert refused.value.code == "upstream_auth" and refused.value.status == 502
+    assert hint in refused.value.message
+    assert "invoker" not in refused.value.message
