@@ -1,16 +1,21 @@
 """The metadata server, through google-auth exactly as the portal uses it."""
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 import google.auth
 import jwt
 import requests
+from google.api_core import exceptions
 from google.oauth2 import id_token
 
 from tests.sandbox.conftest import PROJECT, SERVICE_ACCOUNT
+from workers.gcp import cloud_run
 
 
 def test_default_credentials_refresh_from_metadata_server(sandbox, auth_request):
@@ -82,13 +87,6 @@ def test_a_call_through_the_clients_never_looks_up_google(sandbox, monkeypatch):
     """google-auth 2.62 looks up a service account's Regional Access Boundary at
     iamcredentials.googleapis.com in a background thread on a call to a non-regional
     endpoint: against the sandbox nothing may reach Google, not even its DNS."""
-    import socket
-    import threading
-
-    from google.api_core import exceptions
-
-    from workers.gcp import cloud_run
-
     looked_up: list[str] = []
     real = socket.getaddrinfo
 
@@ -98,10 +96,8 @@ def test_a_call_through_the_clients_never_looks_up_google(sandbox, monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", recording)
     before = set(threading.enumerate())
-    try:
+    with contextlib.suppress(exceptions.NotFound):
         cloud_run.get_service("projects/hangar-sandbox/locations/europe-west1/services/none")
-    except exceptions.NotFound:
-        pass
     for thread in set(threading.enumerate()) - before:
         thread.join(timeout=30)  # a lookup it started has had its chance to resolve
     assert not [host for host in looked_up if host.endswith("googleapis.com")]
