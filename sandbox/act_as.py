@@ -45,6 +45,32 @@ PORTAL_ROLES = (
 )
 
 
+# The build account's project roles README has an operator grant: push images, write logs.
+BUILDER_ROLES = ("roles/artifactregistry.writer", "roles/logging.logWriter")
+# Roles that carry artifactregistry.repositories.uploadArtifacts
+# (https://cloud.google.com/artifact-registry/docs/access-control#roles).
+UPLOAD_ROLES = frozenset(
+    {
+        "roles/artifactregistry.writer",
+        "roles/artifactregistry.repoAdmin",
+        "roles/artifactregistry.admin",
+        "roles/owner",
+        "roles/editor",
+    }
+)
+
+
+def may_push(state: State, account: str) -> bool:
+    """A build pushes with its own account's rights (Cloud Build: a user-specified service
+    account needs Artifact Registry write, https://cloud.google.com/build/docs/
+    securing-builds/configure-user-specified-service-accounts). Only the build account's
+    project roles are modelled; a build without an account runs as Cloud Build's legacy
+    account, which holds the writer role by default."""
+    if account != builder_account(state.config):
+        return True
+    return bool(UPLOAD_ROLES & state.setup.builder_roles)
+
+
 # Where Cloud Run offers an L4 (deployments/catalog.py), each given some quota here.
 GPU_REGIONS = ("asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4")
 
@@ -68,6 +94,8 @@ class ProjectSetup:
     # Regions whose VPC has an active proxy-only subnet (purpose REGIONAL_MANAGED_PROXY),
     # which GKE's regional Gateways need: none until an operator makes one.
     proxy_only_subnets: set[str] = field(default_factory=set)
+    # The build account's project roles: what README has an operator grant it.
+    builder_roles: set[str] = field(default_factory=set)
 
     def reset(self, config: Config) -> None:
         self.portal_roles = set(PORTAL_ROLES)
@@ -75,6 +103,7 @@ class ProjectSetup:
         self.disabled_services = set()
         self.gpu_quota = dict.fromkeys(GPU_REGIONS, 3)
         self.proxy_only_subnets = set()
+        self.builder_roles = set(BUILDER_ROLES)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +112,7 @@ class ProjectSetup:
             "disabled_services": sorted(self.disabled_services),
             "gpu_quota": dict(sorted(self.gpu_quota.items())),
             "proxy_only_subnets": sorted(self.proxy_only_subnets),
+            "builder_roles": sorted(self.builder_roles),
         }
 
     def update(self, body: Any) -> None:
@@ -94,7 +124,8 @@ class ProjectSetup:
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in quota.values()
         ):
             raise ValueError("gpu_quota maps a region to a whole number of GPUs")
-        for key in ("portal_roles", "act_as", "disabled_services", "proxy_only_subnets"):
+        lists = ("portal_roles", "act_as", "disabled_services", "proxy_only_subnets")
+        for key in (*lists, "builder_roles"):
             value = body.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} is a list of strings")
@@ -103,6 +134,7 @@ class ProjectSetup:
         self.disabled_services = set(body.get("disabled_services", self.disabled_services))
         self.gpu_quota = dict(quota)
         self.proxy_only_subnets = set(body.get("proxy_only_subnets", self.proxy_only_subnets))
+        self.builder_roles = set(body.get("builder_roles", self.builder_roles))
 
 
 def check_act_as(state: State, email: str) -> None:

@@ -158,6 +158,12 @@ def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, ImageRef, B
             f'resource "{ref.repository_name}" (or it may not exist)',
             "PUSH_NOT_AUTHORIZED",
         )
+    if not act_as.may_push(state, ws.account):
+        raise StepFailed(
+            f'denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on '
+            f'resource "{ref.repository_name}" (or it may not exist)',
+            "PUSH_NOT_AUTHORIZED",
+        )
     ref = type(ref)(ref.location, project, ref.repo, ref.image, ref.tag, ref.digest)
     if ref.repository_name not in state.registry.repos:
         raise StepFailed(f'name unknown: Repository "{ref.repo}" not found', "PUSH_FAILED")

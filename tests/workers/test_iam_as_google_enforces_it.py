@@ -8,7 +8,7 @@ from deployments.choices import Phase, Status
 from deployments.models import DeploymentEvent
 from deployments.plans import plan_for
 from deployments.services.rollout import Failed, Retry
-from tests.factories import TeamFactory
+from tests.factories import DeploymentFactory, TeamFactory
 from tests.plan_variants import plan_variants
 from tests.workers.rollout_driver import deployment_for, drive
 from tests.workers.test_executors import claim_for
@@ -128,3 +128,19 @@ def test_deploying_as_an_account_iam_does_not_see_yet_is_waited_for(fast):
     [refused] = fast.requests(path_regex=r"/services/iam-deploy$", method="PATCH")
     assert refused["status"] == 400
     assert fast.state()["services"] == []
+
+
+def test_a_build_account_that_may_not_push_fails_naming_the_role(fast):
+    fast.iam(builder_roles=["roles/logging.logWriter"])  # no Artifact Registry writer
+    deployment = DeploymentFactory(team=TeamFactory(slug="iam-team"), slug="iam-push")
+    plan = plan_for(deployment, Phase.DEPLOY)
+    _until(plan, ["ensure_repository"])
+
+    result = _run(plan, "build_image")
+    while getattr(result, "operation", ""):
+        result = _run(plan, "build_image", operation=result.operation)
+
+    assert isinstance(result, Failed), result
+    assert "artifactregistry.repositories.uploadArtifacts" in result.error
+    assert "--role=roles/artifactregistry.writer" in result.hint
+    assert fast.iam()["builder_roles"] == ["roles/logging.logWriter"]

@@ -31,17 +31,30 @@ UNANSWERED = (
 )
 
 
-def _after_build(build: BuildState) -> StepResult:
+def _after_build(build: BuildState, claim: StepClaim) -> StepResult:
     outputs = {"build": build.name, "build_log_url": build.log_url}
     if not build.done:
         return Waiting(build.name, message=f"Build {build.status.lower()}", outputs=outputs)
     if not build.succeeded:
-        return Failed(
-            f"Cloud Build ended {build.status}: {build.detail}",
-            f"Read the build log ({build.log_url or 'Cloud Build history'}); a model tag that "
-            "Ollama does not publish, or a full disk, are the usual causes. Then retry.",
-        )
+        return Failed(f"Cloud Build ended {build.status}: {build.detail}", _hint(build, claim))
     return Succeeded(outputs={**outputs, "images": build.images})
+
+
+def _hint(build: BuildState, claim: StepClaim) -> str:
+    if "artifactregistry.repositories.uploadArtifacts" in build.detail:
+        # The build pushes with its own account's rights, which the operator grants once.
+        body = claim.step.request.body if claim.step.request else None
+        account = str((body or {}).get("serviceAccount", "")).rsplit("/", 1)[-1]
+        return (
+            f"The build account {account} may not push images. Grant it once: gcloud "
+            f"projects add-iam-policy-binding {settings.GCP['PROJECT']} "
+            f"--member=serviceAccount:{account} --role=roles/artifactregistry.writer; "
+            "then retry."
+        )
+    return (
+        f"Read the build log ({build.log_url or 'Cloud Build history'}); a model tag that "
+        "Ollama does not publish, or a full disk, are the usual causes. Then retry."
+    )
 
 
 def _sent_key(tag: str) -> str:
@@ -50,13 +63,13 @@ def _sent_key(tag: str) -> str:
 
 def run_build(claim: StepClaim) -> StepResult:
     if claim.operation:
-        return _after_build(cloud_build.get_build(claim.operation))
+        return _after_build(cloud_build.get_build(claim.operation), claim)
     # No build recorded: a worker may have died between starting the build and recording
     # it, or its request may have had no answer. The attempt's tag finds that build.
     params = claim.step.params
     existing = cloud_build.find_build(parent=params["parent"], tag=params["tag"])
     if existing is not None:
-        return _after_build(existing)
+        return _after_build(existing, claim)
     sent = claim.outputs.get(_sent_key(params["tag"]))
     if sent is not None and time.time() < sent + settings.ROLLOUT["LATE_REQUEST_SECONDS"]:
         return Waiting(
@@ -74,7 +87,7 @@ def run_build(claim: StepClaim) -> StepResult:
             f"No answer to the request to start the build ({type(exc).__name__}: {exc}).",
             outputs={_sent_key(params["tag"]): sent_at},
         )
-    return _after_build(started)
+    return _after_build(started, claim)
 
 
 def cancel_build(claim: StepClaim) -> StepResult:
