@@ -335,7 +335,10 @@ def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
     spec = spec_for(deployment)
     rows = []
     for name in type(spec).field_names():
-        field = form_fields[name]
+        # What the request asked; a value set from elsewhere (a GKE target's region, the
+        # cluster's) has no form field and is shown apart.
+        if (field := form_fields.get(name)) is None:
+            continue
         value = getattr(spec, name)
         choices = dict(getattr(field, "choices", []) or [])
         rows.append(

@@ -257,3 +257,17 @@ def test_prices_an_admin_set_are_left_alone():
     PriceTable.objects.create(version="ours", data=PRICES, active=True)
     _migrate_prices()
     assert PriceTable.objects.get(active=True).version == "ours"
+
+
+def test_a_gke_deployments_pages_show_its_settings(client, team, deployer, approver):
+    cluster = make_cluster(team, name="ours")
+    client.force_login(deployer)
+    response = client.post(URL, body(cluster.pk), content_type="application/json")
+    assert response.status_code == 201, response.json()
+    deployment = Deployment.objects.get()
+    page = client.get(reverse("deployments:detail", args=[deployment.pk]))
+    assert page.status_code == 200
+    assert "Node machine (ComputeClass)" in page.content.decode()
+    client.force_login(approver)
+    approvals = client.get(reverse("deployments:approvals")).content.decode()
+    assert "1 pod with 1 × H100 on a a3-edgegpu-8g-nolssd node (8 GPUs billed)" in approvals
