@@ -8,6 +8,7 @@ Gemma 3 is gated (its licence must be accepted on Hugging Face, and the download
 needs a token); Gemma 4 is Apache 2.0 and is not.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -30,6 +31,16 @@ MIN_KV_GIB = Decimal("1")  # a few thousand tokens of context: the least worth s
 def vllm_needs_gib(bf16_weights_gib: Decimal) -> Decimal:
     """GPU memory vLLM needs for the weights and a useful KV cache at its default share."""
     return (bf16_weights_gib + RUNTIME_OVERHEAD_GIB + MIN_KV_GIB) / VLLM_DEFAULT_UTILIZATION
+
+
+def hf_model_choices(keys: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """A model field's (key, label) choices: the label names the Hugging Face id, the size
+    and whether it is gated. `keys`: the models a target offers (all by default)."""
+    models = HF_MODELS.values() if keys is None else [HF_MODELS[key] for key in keys]
+    return [
+        (m.key, f"{m.label} ({m.hf_id}, {m.weights_gib} GiB{', gated' if m.gated else ''})")
+        for m in models
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel
+from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel, hf_model_choices
 from deployments.targets.fields import FieldErrors, choice_field, int_field
 from deployments.targets.gke import fields as gke
 from deployments.targets.gke.machines import H100, MACHINES, GpuMachine
@@ -22,13 +22,6 @@ SEED_MODELS = ("gemma-4-26b-a4b-it", "gemma-4-31b-it")
 GPU_UTILIZATION = Decimal("0.9")
 # The seed's suggested --max-model-len: "to limit the context window, use 16384".
 SEED_CONTEXT = 16384
-
-
-def _model_choices() -> list[tuple[str, str]]:
-    return [
-        (m.key, f"{m.label} ({m.hf_id}, {m.weights_gib} GiB)")
-        for m in (HF_MODELS[key] for key in SEED_MODELS)
-    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +37,7 @@ class GkeVllmSpec(SpecBase):
         label="Model",
         help="Seed 003's Gemma 4 models (Apache 2.0, no token needed), loaded by vLLM from "
         "a bucket Cloud Build fills once.",
-        choices=_model_choices,
+        choices=lambda: hf_model_choices(SEED_MODELS),
         choice_error="Unknown model; seed 003 serves Gemma 4 26B A4B or 31B.",
     )
     machine_type: str = gke.machine_type()
