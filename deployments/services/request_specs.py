@@ -6,15 +6,20 @@ the estimate API and the live estimate all come here."""
 from typing import Any
 
 from deployments.targets.base import TargetDef
-from deployments.targets.fields import FieldErrors
+from deployments.targets.fields import FieldErrors, declarations
 from portal.models import Team
 
 
 def spec_for_request(
-    *, target: TargetDef, values: dict[str, Any], team: Team | None
+    *, target: TargetDef, values: dict[str, Any], team: Team | None, requesting: bool = False
 ) -> tuple[Any, FieldErrors]:
+    """`requesting`: for a request, not a price; a field only a request needs is asked for."""
     spec = target.spec_class.from_values(values)
     errors = spec.errors()
+    if requesting:
+        for name, declaration, _ in declarations(target.spec_class):
+            if declaration.request_required and getattr(spec, name) is None:
+                errors.setdefault(name, [f"A request needs a {declaration.label.lower()}."])
     # The binding reads the database for values within bounds and rules only.
     if team is not None and target.bind_team is not None and not errors:
         spec, errors = target.bind_team(spec, team)

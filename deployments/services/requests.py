@@ -100,7 +100,9 @@ def _validated_spec(*, team: Team, target: str, slug: str, values: dict[str, Any
             f"Hangar cannot deploy to {target} yet.",
             fields={"target": [f"Available: {', '.join(TARGETS)}."]},
         ) from None
-    spec, errors = spec_for_request(target=target_get(target), values=values, team=team)
+    spec, errors = spec_for_request(
+        target=target_get(target), values=values, team=team, requesting=True
+    )
     for field, messages in hf_token_errors(team=team, spec=spec).items():
         errors.setdefault(field, []).extend(messages)
     if slug_error := slug_errors(slug):

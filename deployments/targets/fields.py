@@ -49,6 +49,9 @@ class SpecField:
     # these (value, label) pairs for the user; the spec checks the bounds, and the request
     # service checks the value against the team the request is for.
     form_choices: Callable[[Any], Sequence[tuple[int, str]]] | None = None
+    # Optional to price, required to request (a GKE cluster: any cluster's node costs the
+    # same, but a deployment must run on one): the request service asks for it.
+    request_required: bool = False
 
     @property
     def help_text(self) -> str:

@@ -138,7 +138,7 @@ def test_a_request_on_a_cluster_open_to_the_team(api, team, deployer):
         (987654, "No cluster 987654 is open to ml-research"),
         ("not-ready", "not ready"),
         ("other-project", "Hangar deploys into hangar-sandbox"),
-        (None, "Choose a cluster"),
+        (None, "A request needs a cluster"),
     ],
 )
 def test_a_cluster_the_team_may_not_use_is_refused_on_the_field(
@@ -210,6 +210,9 @@ def test_the_form_offers_the_teams_clusters_and_warns_about_idle_gpus(
     assert 'name="machine_type"' in page and 'name="cpu"' not in page
     form = {**body(mine.pk), "team": team.pk, "gpu_count": 1, "busy_hours_per_day": "8",
             "machine_type": "a3-edgegpu-8g-nolssd", "max_model_len": "16384"}  # fmt: skip
+    # Priced before a cluster is chosen: every cluster bills the same node.
+    unbound = client.post(reverse("deployments:estimate"), {**form, "cluster": ""})
+    assert "$88.59" in unbound.content.decode()
     panel = client.post(reverse("deployments:estimate"), form).content.decode()
     assert "$88.59" in panel  # the whole node's hour, not one GPU's
     assert "Idle GPUs billed" in panel

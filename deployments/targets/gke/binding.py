@@ -32,8 +32,8 @@ def bind_cluster(spec: Any, team: Any) -> tuple[Any, FieldErrors]:
     from clusters.selectors import clusters_open_to
     from deployments.services.quotas import quota_check
 
-    if spec.cluster is None:
-        return spec, {"cluster": ["Choose a cluster open to the team."]}
+    if spec.cluster is None:  # a price needs none; a request is refused without one
+        return spec, {}
     cluster = Cluster.objects.filter(pk=spec.cluster, teams=team).first()
     offered = ", ".join(f"{c.pk} ({c.name})" for c in clusters_open_to(team=team)) or "none yet"
     if cluster is None:  # unknown, or another team's: the same answer, nothing leaks

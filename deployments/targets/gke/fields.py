@@ -32,6 +32,7 @@ def cluster() -> Any:
         maximum=MAX_ID,
         maximum_reason="no cluster has a larger id",
         optional=True,
+        request_required=True,
         form_choices=cluster_choices_for,
     )
 
