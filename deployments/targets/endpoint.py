@@ -33,6 +33,10 @@ class Credential(enum.StrEnum):
     # The portal's Google access token (as the GKE auth plugin sends it) on a request to
     # the Kubernetes API server's service proxy: a GKE model server has no public address.
     GKE_SERVICE_PROXY_ACCESS_TOKEN = "gke-service-proxy-access-token"  # noqa: S105 - a kind
+    # None at all, from inside the cluster's VPC: an internal GKE Gateway (gke-l7-rilb) has
+    # only a VPC address, and its model servers take no key (the lora-syncer sends none).
+    # The portal runs in that VPC, or reaches it through the VPC's HTTP proxy (the sandbox).
+    GKE_GATEWAY_IN_VPC = "gke-gateway-in-vpc"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ GCP["BUILD_SERVICE_ACCOUNT"] = (
     GCP["BUILD_SERVICE_ACCOUNT"] or f"hangar-builder@{GCP['PROJECT']}.iam.gserviceaccount.com"
 )
 
+# An internal GKE Gateway's address is a VPC address: the sandbox is that VPC's HTTP proxy
+# (workers/gcp/endpoint_credentials.vpc_proxy_for). On Google Cloud the portal runs in the VPC.
+GCP["VPC_HTTP_PROXY"] = SANDBOX_URL
+
 _sandbox_host = SANDBOX_URL.split("://", 1)[-1].rstrip("/")
 os.environ.setdefault("GCE_METADATA_HOST", _sandbox_host)
 os.environ.setdefault("GCE_METADATA_IP", _sandbox_host)

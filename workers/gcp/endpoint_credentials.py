@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import ipaddress
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -207,6 +208,44 @@ class GkeProxyAccessToken(_Tokens):
         self._credentials = None
 
 
+class GatewayInVpc:
+    """No credential: an internal GKE Gateway (gke-l7-rilb) answers only inside its VPC, and
+    the model servers behind it take no key (the lora-syncer that loads adapters into them
+    sends none; gke_inference_gateway/README.md). Reaching the VPC is what protects them: the
+    portal runs there, or goes through the VPC's HTTP proxy (vpc_proxy_for)."""
+
+    async def headers(self, endpoint_url: str) -> dict[str, str]:
+        return {}
+
+    def headers_now(self, endpoint_url: str) -> dict[str, str]:
+        return {}
+
+    def trusted_ca_now(self, endpoint_url: str) -> str:
+        return ""
+
+    def forget(self) -> None:
+        pass
+
+
+def vpc_proxy_for(endpoint_url: str) -> str | None:
+    """The HTTP proxy to send a request to `endpoint_url` through: GCP["VPC_HTTP_PROXY"]
+    for an address inside the VPC (a private IP, as an internal Gateway has), else None.
+
+    Empty on Google Cloud, where the portal runs in the VPC; the sandbox sets its own URL,
+    standing in for the VPC (sandbox/kube_gateway_proxy.py). A host name or a public or
+    loopback address never goes through it.
+    """
+    proxy = settings.GCP.get("VPC_HTTP_PROXY") or ""
+    host = urlsplit(endpoint_url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not proxy or not address.is_private or address.is_loopback:
+        return None
+    return str(proxy)
+
+
 def _now() -> float:
     return datetime.datetime.now(datetime.UTC).timestamp()
 
@@ -217,6 +256,7 @@ _GKE_PROXY = GkeProxyAccessToken()
 STRATEGIES: dict[str, UpstreamCredential] = {
     Credential.CLOUD_RUN_ID_TOKEN: _CLOUD_RUN,
     Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN: _GKE_PROXY,
+    Credential.GKE_GATEWAY_IN_VPC: GatewayInVpc(),
 }
 
 
