@@ -23,6 +23,7 @@ from django.conf import settings
 
 from playground.protocols import error_text
 from telemetry.instruments import PROXY_STREAMS_OPEN, PROXY_UPSTREAM_ERRORS
+from workers.gcp.endpoint_credentials import vpc_proxy_for
 
 
 @dataclass
@@ -146,6 +147,7 @@ async def _send(
         "timeout": timeout,
         "allow_redirects": False,
         "ssl": tls,
+        "proxy": vpc_proxy_for(url),  # an internal Gateway's VPC address
     }
     try:
         return await upstream_session().request(method, url, **options)
