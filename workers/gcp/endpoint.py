@@ -18,7 +18,11 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from playground.protocols import clean_text, error_text
-from workers.gcp.endpoint_credentials import upstream_headers_now, upstream_trust_now
+from workers.gcp.endpoint_credentials import (
+    upstream_headers_now,
+    upstream_trust_now,
+    vpc_proxy_for,
+)
 
 # A chat or health reply is small; an endpoint that sends more is not read further.
 MAX_REPLY_BYTES = 1 << 20
@@ -52,6 +56,7 @@ def get_text(*, address: str, credential: str, path: str, timeout: float) -> tup
     response = requests.get(
         address.rstrip("/") + path, headers=headers, timeout=timeout,
         allow_redirects=False, stream=True, verify=_verify(credential, address),
+        proxies=_proxies(address),
     )  # fmt: skip
     with response:
         raw = response.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
@@ -65,6 +70,12 @@ def _verify(credential: str, address: str) -> str | bool:
     strategy names for it (a GKE cluster's own), else the system's."""
     ca_pem = upstream_trust_now(credential=credential, endpoint_url=address)
     return _ca_file(ca_pem) if ca_pem else True
+
+
+def _proxies(address: str) -> dict[str, str]:
+    """The VPC's HTTP proxy for an address inside it (an internal Gateway's), else none."""
+    proxy = vpc_proxy_for(address)
+    return {"http": proxy, "https": proxy} if proxy else {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -89,7 +100,7 @@ def _send(
     for _ in range(MAX_REDIRECTS + 1):
         response = requests.request(
             method, url, json=body, headers=headers, timeout=timeout,
-            allow_redirects=False, stream=True, verify=verify,
+            allow_redirects=False, stream=True, verify=verify, proxies=_proxies(address),
         )  # fmt: skip
         with response:
             location = response.headers.get("Location", "")
