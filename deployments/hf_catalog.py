@@ -55,6 +55,9 @@ class HfModel:
     kv_heads: int
     head_dim: int
     max_context: int
+    # Whether the Cloud Run vLLM form offers it (that form lists the catalog). The GKE
+    # targets name their seeds' models themselves; the comparison sizes every model here.
+    cloud_run: bool = True
 
     @property
     def reasoning(self) -> bool:
@@ -176,6 +179,24 @@ HF_MODELS: dict[str, HfModel] = {
             kv_heads=16,
             head_dim=256,
             max_context=262144,
+        ),
+        # Seed 004's base model, for the Inference Gateway's LoRA server. Gated (Meta's
+        # licence), so the team's token is needed. Geometry from the model card's config.json
+        # (https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct): 32 layers, 8 KV heads of
+        # 128, 128K context; 8.03B parameters, ~16 GB in bf16. Not offered on Cloud Run: no
+        # seed serves it there, and its adapters need the gateway's lora-syncer.
+        HfModel(
+            "llama-3.1-8b-instruct",
+            "Llama 3.1 8B Instruct",
+            "llama3",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            Decimal("16"),
+            gated=True,
+            kv_layers=32,
+            kv_heads=8,
+            head_dim=128,
+            max_context=131072,
+            cloud_run=False,
         ),
     )
 }

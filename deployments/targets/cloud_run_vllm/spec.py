@@ -40,6 +40,7 @@ def _model_choices() -> list[tuple[str, str]]:
     return [
         (m.key, f"{m.label} ({m.hf_id}, {m.weights_gib} GiB{', gated' if m.gated else ''})")
         for m in HF_MODELS.values()
+        if m.cloud_run
     ]
 
 
@@ -93,7 +94,7 @@ class CloudRunVllmSpec(CloudRunSpec):
         "weights; the form says what fits.",
         cli="--max-model-len",
         minimum=MIN_CONTEXT_TOKENS,
-        maximum=max(m.max_context for m in HF_MODELS.values()),
+        maximum=max(m.max_context for m in HF_MODELS.values() if m.cloud_run),
         maximum_reason="the longest context of any model in the catalog",
         optional=True,
     )
