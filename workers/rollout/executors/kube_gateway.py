@@ -77,5 +77,6 @@ def wait_gateway(claim: StepClaim) -> StepResult:
         return Waiting("gateway", f"The Gateway is at {addresses[0]}; its route: {message}")
     return Succeeded(
         f"The Gateway serves at {addresses[0]}; the route is Accepted.",
-        outputs={"gateway_address": addresses[0]},
+        # The listener is HTTP on port 80 (gateway.py): the endpoint's base URL.
+        outputs={"gateway_address": addresses[0], "gateway_url": f"http://{addresses[0]}"},
     )
