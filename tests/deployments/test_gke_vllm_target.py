@@ -102,6 +102,7 @@ def test_the_seeds_one_gpu_pod_is_billed_eight_h100s_and_the_waste_is_named():
     # 7 of 8 GPUs idle: 88.49 × 7 / 8 = 77.42875; a3-highgpu-1g holds the pod at 11.0612.
     (warning,) = estimate.warnings
     assert estimate.suggested == {"machine_type": "a3-highgpu-1g"}
+    assert "only as Spot, Flex-start or a reservation" in warning
     assert "7 idle GPUs cost about $77.43/h" in warning
     assert "a3-highgpu-1g (1 × H100) holds this pod for $11.06/h" in warning
 

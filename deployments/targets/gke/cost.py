@@ -39,6 +39,11 @@ def idle_gpu_warning(prices: dict[str, Any], machine: GpuMachine, pod_gpus: int)
             f" {better.key} ({better.gpus} × H100) holds this pod for "
             f"{usd(cents(node_hourly(prices, better)))}/h."
         )
+        if better.maybe_not_on_demand:
+            warning += (
+                " Google may sell it only as Spot, Flex-start or a reservation: check "
+                "that the region offers it on demand."
+            )
     return warning
 
 

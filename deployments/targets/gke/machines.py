@@ -5,7 +5,8 @@ billing: the whole Compute Engine VM, ../shared/reference/gke.md §6), so a Comp
 that asks for an 8-GPU machine bills 8 GPUs whatever the pod requests. Shapes from
 ../shared/reference/gke.md §1.2 (a3-highgpu 1g/2g/8g; a3-edgegpu-8g, offered only in
 some regions). A3 High's 4-GPU shape is left out until its price is known (pricing.md
-names none).
+names none). Compute Engine may sell the smaller A3 High shapes only as Spot, Flex-start
+or reservations (gke.md §1.2, unverified): the estimate says so when it suggests one.
 """
 
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ class GpuMachine:
     gpu_gib: int
     vcpu: int
     memory_gb: int
+    # Possibly sold only as Spot, Flex-start or reservations, not on demand (unverified).
+    maybe_not_on_demand: bool = False
 
     @property
     def label(self) -> str:
@@ -33,8 +36,8 @@ MACHINES: dict[str, GpuMachine] = {
     for m in (
         # Seed 003's ComputeClass: 8 H100s, no local SSD.
         GpuMachine("a3-edgegpu-8g-nolssd", 8, H100, H100_GIB, 208, 1872),
-        GpuMachine("a3-highgpu-1g", 1, H100, H100_GIB, 26, 234),
-        GpuMachine("a3-highgpu-2g", 2, H100, H100_GIB, 52, 468),
+        GpuMachine("a3-highgpu-1g", 1, H100, H100_GIB, 26, 234, maybe_not_on_demand=True),
+        GpuMachine("a3-highgpu-2g", 2, H100, H100_GIB, 52, 468, maybe_not_on_demand=True),
         GpuMachine("a3-highgpu-8g", 8, H100, H100_GIB, 208, 1872),
     )
 }
