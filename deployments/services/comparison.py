@@ -1,22 +1,17 @@
 """The targets side by side for one model: does it fit, what it costs, how it starts.
 
 Each target prices itself in the configuration its seed uses for a model of that size
-(its `compare`), with the same estimator the request itself goes through. The GKE
-Inference Gateway target is not built yet; until it is, its seed's configuration is
-priced here so the table shows what it would cost.
+(its `compare`), with the same estimator the request itself goes through.
 """
 
 from decimal import Decimal
 from typing import Any
 
 from deployments.catalog import MODELS
-from deployments.hf_catalog import HF_MODELS, vllm_needs_gib
-from deployments.pricing.estimator import estimate_gke
+from deployments.hf_catalog import HF_MODELS
 from deployments.services.prices import price_table_active
 from deployments.targets import TARGETS
 from deployments.targets.base import ModelSizes, TargetOption
-
-H100_GIB = 80
 
 # The same model in the two catalogs: Ollama tags (4-bit) and Hugging Face ids (bf16).
 HF_TO_OLLAMA = {
@@ -40,35 +35,6 @@ def model_sizes(model: str) -> ModelSizes:
     return ModelSizes(model, ollama_needs, HF_MODELS[model].weights_gib)
 
 
-def _planned_gke(sizes: ModelSizes, prices: dict, busy: Decimal) -> list[TargetOption]:
-    needs = vllm_needs_gib(sizes.bf16_weights_gib)
-    planned = (
-        # seed 004's node pool
-        ("gke-inference-gateway", "GKE Inference Gateway + vLLM", "a3-highgpu-2g", 2, False),
-    )  # fmt: skip
-    options = []
-    for name, label, machine, gpus, autopilot in planned:
-        fits = needs <= H100_GIB * gpus
-        estimate = estimate_gke(
-            prices, machine_type=machine, nodes=1, busy_hours_per_day=busy, autopilot=autopilot
-        )
-        cluster = "Autopilot" if autopilot else "Standard"
-        options.append(
-            TargetOption(
-                target=name,
-                label=label,
-                fits=fits,
-                needed_gib=needs.quantize(Decimal("0.1")),
-                available_gib=H100_GIB * gpus,
-                hardware=f"GKE {cluster}, 1 × {machine} ({gpus} × H100 80 GB)",
-                estimate=estimate if fits else None,
-                cold_start="always-on nodes: no cold start, billed around the clock",
-                available_in_hangar=False,
-            )
-        )
-    return options
-
-
 def target_comparison(
     *, model: str, busy_hours_per_day: Decimal, chosen: str = "", spec: Any = None
 ) -> list[TargetOption]:
@@ -80,8 +46,4 @@ def target_comparison(
         t.compare(sizes, prices, busy_hours_per_day, spec=spec if t.name == chosen else None)
         for t in TARGETS.values()
     ]
-    built = [option for option in options if option is not None]
-    planned = [
-        o for o in _planned_gke(sizes, prices, busy_hours_per_day) if o.target not in TARGETS
-    ]
-    return built + planned
+    return [option for option in options if option is not None]

@@ -31,7 +31,7 @@ def test_the_seed_counts_its_gpu_pool_and_the_cluster_fee_and_names_the_rest():
 def test_the_default_pool_is_priced_when_the_table_has_its_machine():
     prices = json.loads(json.dumps(PRICES))
     prices["gke"]["machines_per_hour"]["e2-medium"] = "0.033503"
-    on_demand = replace(SEED, spot=False, nodes=2)
+    on_demand = replace(SEED, provisioning="on-demand", nodes=2)
     priced = estimate(prices, on_demand, Decimal(8))
     assert ("2 × a3-highgpu-2g GPU node (on-demand list)", Decimal("44.2450")) in priced.lines
     assert ("3 × e2-medium default pool node", Decimal("0.100509")) in priced.lines
@@ -39,5 +39,5 @@ def test_the_default_pool_is_priced_when_the_table_has_its_machine():
 
 
 def test_a_zonal_cluster_has_one_default_node():
-    assert default_pool_nodes("projects/p/locations/us-central1-a/clusters/c") == 1
-    assert default_pool_nodes("projects/p/locations/us-central1/clusters/c") == 3
+    assert default_pool_nodes("us-central1-a") == 1
+    assert default_pool_nodes("us-central1") == 3

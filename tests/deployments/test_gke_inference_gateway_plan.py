@@ -4,6 +4,7 @@ token never in the plan, tear down in reference/gke.md's order."""
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ import pytest
 from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.gke_inference_gateway import plan as gig
 from deployments.targets.gke_inference_gateway import versions
-from deployments.targets.gke_inference_gateway.manifests import Adapter
 from sandbox import kube_crds, kube_gateway
 from sandbox.kube_resources import BY_KIND
 from sandbox.kube_validation import check_rules
@@ -24,13 +24,14 @@ CTX = PlanContext(project="proj-1", portal_service_account="portal@proj-1.iam.gs
                   registry_repository="hangar", vllm_image="vllm/vllm-openai:v0.21.0")  # fmt: skip
 REF = DeploymentRef(id=9, slug="llama-lora", team_slug="ml", attempt=1)
 CLUSTER = "projects/proj-1/locations/us-central1/clusters/llm-std"
-SEED = gig.GkeInferenceGatewaySpec(cluster=4, cluster_name=CLUSTER)
+SEED = gig.GkeInferenceGatewaySpec(cluster=4, cluster_name=CLUSTER, region="us-central1",
+                                   team_gpus=8)  # fmt: skip
 CASES = {
     "gke_inference_gateway_seed": SEED,
-    # An external Gateway an admin allowed, Flex-start nodes, one adapter of a higher rank.
-    "gke_inference_gateway_external_flex": gig.GkeInferenceGatewaySpec(
-        cluster=4, cluster_name=CLUSTER, spot=False, flex_start=True, external_gateway=True,
-        adapters=(Adapter("sql-expert", "someone/llama3.1-sql-lora-r32", priority=5),),
+    # An external Gateway an admin allowed, Flex-start nodes, no adapters at start, a
+    # higher rank.
+    "gke_inference_gateway_external_flex": replace(
+        SEED, provisioning="flex-start", external_gateway=True, starter_adapters="none",
         max_lora_rank=32,
     ),
 }  # fmt: skip
@@ -137,7 +138,8 @@ def test_every_step_has_its_executor_and_billing_follows_the_node_pool():
         assert len({s.key for s in plan.steps}) == len(plan.steps)
     deploy = gig.deploy_plan(REF, SEED, CTX)
     assert [s.key for s in deploy.steps if s.billing] == ["create_node_pool"]
-    assert deploy.steps[-1].key == "wait_gateway"
+    # Ready once the Gateway answers: its model list, then a chat with the base model.
+    assert [s.key for s in deploy.steps[-3:]] == ["wait_gateway", "check_models", "smoke_test"]
 
 
 def test_tear_down_in_the_documented_order():

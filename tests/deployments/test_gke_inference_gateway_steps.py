@@ -86,7 +86,9 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     secret = hf_secret_name(ctx.project, REF.team_slug)
     secret_manager.ensure_secret(name=secret, labels={"managed-by": "hangar"})
     secret_manager.add_version(secret=secret, data=TOKEN)
-    spec = gig.GkeInferenceGatewaySpec(cluster=cluster.pk, cluster_name=CLUSTER.resource_name)
+    spec = gig.GkeInferenceGatewaySpec(
+        cluster=cluster.pk, cluster_name=CLUSTER.resource_name, region="us-central1", team_gpus=8
+    )
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     deploy = gig.deploy_plan(REF, spec, ctx)
 
@@ -108,6 +110,7 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     served = run(deploy.step("wait_gateway"))
     assert isinstance(served, Succeeded), served
     assert served.outputs["gateway_address"].startswith("10.")
+    assert served.outputs["gateway_url"] == f"http://{served.outputs['gateway_address']}"
     route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
     assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
         "Accepted": "True", "ResolvedRefs": "True"}  # fmt: skip
@@ -154,11 +157,11 @@ def serving_through_the_gateway(
                             json={"model": "not-loaded", "prompt": "hi"})  # fmt: skip
     assert missing.status_code == 404
     # An adapter asked for loads; taking one away unloads it and deletes its objective.
-    ask = AdapterAsk("sql-expert", "someone/llama3.1-sql-r8", 8, spec.model.hf_id, priority=5)
+    ask = AdapterAsk("sql-expert", "someone/llama3.1-sql-r8", 8, spec.hf_model.hf_id, priority=5)
     drive(adapter_deploy_plan(REF, spec, ask, ctx))
     models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
     assert [m["id"] for m in models][-1] == "sql-expert"
-    seed = AdapterAsk("cad-fabricator", "redcathode/fabricator", 8, spec.model.hf_id)
+    seed = AdapterAsk("cad-fabricator", "redcathode/fabricator", 8, spec.hf_model.hf_id)
     drive(adapter_teardown_plan(REF, spec, seed, ctx))
     models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
     # The syncer only acts on its two lists: sql-expert, in neither now, stays loaded.

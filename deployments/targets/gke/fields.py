@@ -50,13 +50,19 @@ def gpu_count(default: int = 1) -> Any:
     )
 
 
-def machine_type(default: str = "a3-edgegpu-8g-nolssd") -> Any:
+def machine_type(
+    default: str = "a3-edgegpu-8g-nolssd",
+    *,
+    label: str = "Node machine (ComputeClass)",
+    help: str = "the machine the ComputeClass asks Autopilot for. Google bills the whole node, "
+    "every GPU on it, whatever the pod uses: pick the smallest that holds the pod's GPUs.",
+    cli: str = "ComputeClass spec.priorities[].machineType",
+) -> Any:
     return choice_field(
         default,
-        label="Node machine (ComputeClass)",
-        help="the machine the ComputeClass asks Autopilot for. Google bills the whole node, "
-        "every GPU on it, whatever the pod uses: pick the smallest that holds the pod's GPUs.",
-        cli="ComputeClass spec.priorities[].machineType",
+        label=label,
+        help=help,
+        cli=cli,
         choices=machine_choices,
         choice_error="Hangar offers no such H100 machine; pick one from the list.",
     )

@@ -26,7 +26,7 @@ from deployments.targets.gke_inference_gateway import manifests
 from deployments.targets.gke_inference_gateway.manifests import Adapter
 
 if TYPE_CHECKING:
-    from deployments.targets.gke_inference_gateway.plan import GkeInferenceGatewaySpec
+    from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 
 # The ranks vLLM accepts for --max-lora-rank (LoRAConfig's possible_max_ranks).
 VLLM_MAX_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -63,7 +63,7 @@ def server_errors(max_loras: int, max_cpu_loras: int, max_lora_rank: int) -> Fie
 def adapter_errors(ask: AdapterAsk, spec: "GkeInferenceGatewaySpec") -> FieldErrors:
     """Why the server cannot take this adapter, by field; empty when it can."""
     errors: FieldErrors = {}
-    taken = {spec.model.hf_id, *(a.name for a in spec.adapters)}
+    taken = {spec.hf_model.hf_id, *(a.name for a in spec.adapters)}
     if not ADAPTER_NAME.fullmatch(ask.name):
         errors["name"] = ["Lowercase letters, digits and '-', at most 63 (a Kubernetes name)."]
     elif ask.name in taken:
@@ -75,8 +75,8 @@ def adapter_errors(ask: AdapterAsk, spec: "GkeInferenceGatewaySpec") -> FieldErr
             f"The server loads adapters of rank up to {spec.max_lora_rank} (--max-lora-rank); "
             "a new base deployment with a larger one would take it."
         ]
-    if ask.base_model != spec.model.hf_id:
-        errors["base_model"] = [f"The server runs {spec.model.hf_id}; this adapter was trained "
+    if ask.base_model != spec.hf_model.hf_id:
+        errors["base_model"] = [f"The server runs {spec.hf_model.hf_id}; this adapter was trained "
                                 f"for {ask.base_model}."]  # fmt: skip
     if len(spec.adapters) + 1 > spec.max_cpu_loras:
         full = (
@@ -92,7 +92,12 @@ def adapter_errors(ask: AdapterAsk, spec: "GkeInferenceGatewaySpec") -> FieldErr
 def _plan(
     ref: DeploymentRef, spec: "GkeInferenceGatewaySpec", ask: AdapterAsk, phase: Phase
 ) -> Plan:
-    from deployments.targets.gke_inference_gateway.plan import TARGET, _gateway, _server
+    from deployments.targets.gke_inference_gateway.plan import (
+        TARGET,
+        _cluster_id,
+        _gateway,
+        _server,
+    )
 
     adapter = Adapter(ask.name, ask.source, ask.priority)
     loading = phase == Phase.DEPLOY
@@ -106,14 +111,14 @@ def _plan(
     config = kube_steps.apply_step(
         key="apply_adapters",
         title=f"{'Load' if loading else 'Unload'} {ask.name} ({ask.source}): the syncer's list",
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         manifest=manifests.adapters_config(server),
     )
     build = kube_steps.apply_step if loading else kube_steps.delete_step
     priority = build(
         key=f"{'apply' if loading else 'delete'}_objective",
         title=f"{ask.name}'s InferenceObjective (priority {ask.priority})",
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         manifest=objective,
     )
     return Plan(TARGET, phase, ref, (config, priority))

@@ -13,18 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from clusters.plans import DEFAULT_POOL_MACHINE
 from deployments.pricing.estimator import HOURS_PER_MONTH, Estimate
+from deployments.targets.gke.binding import region_of
 
 if TYPE_CHECKING:
-    from deployments.targets.gke_inference_gateway.plan import GkeInferenceGatewaySpec
+    from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 
 DEFAULT_POOL_NODES_PER_ZONE = 1  # the seed's --num-nodes=1
 
 
-def default_pool_nodes(cluster_name: str) -> int:
+def default_pool_nodes(location: str) -> int:
     """Nodes of the cluster's default pool: per zone, three zones when regional."""
-    location = cluster_name.split("/")[3]
-    zonal = location[-2] == "-"
-    return DEFAULT_POOL_NODES_PER_ZONE * (1 if zonal else 3)
+    return DEFAULT_POOL_NODES_PER_ZONE * (1 if region_of(location) != location else 3)
 
 
 def estimate(prices: dict[str, Any], spec: "GkeInferenceGatewaySpec", busy: Decimal) -> Estimate:
@@ -41,7 +40,7 @@ def estimate(prices: dict[str, Any], spec: "GkeInferenceGatewaySpec", busy: Deci
             f"The GPU pool is bought as {kind}: Google bills less than the on-demand list "
             "price shown, and may reclaim Spot nodes."
         )
-    pool = default_pool_nodes(spec.cluster_name)
+    pool = default_pool_nodes(spec.location)
     if DEFAULT_POOL_MACHINE in machines:
         lines.append((f"{pool} × {DEFAULT_POOL_MACHINE} default pool node",
                       Decimal(machines[DEFAULT_POOL_MACHINE]) * pool))  # fmt: skip

@@ -14,11 +14,11 @@ GKE has removed its load balancer), the objectives, the pool and its picker, the
 server and its Secret, then the node pool. The CRDs, the namespace and the cluster stay:
 other deployments may use them.
 
-`GkeInferenceGatewaySpec` holds what the plan needs until the target is registered with a
-spec of declared fields (deployments/targets/README.md).
+The spec is spec.py: its region, cluster name and the team's GPU ceiling were set when
+the request was bound to its team.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from clusters.node_pools import (
@@ -28,12 +28,17 @@ from clusters.node_pools import (
     delete_node_pool_step,
 )
 from deployments.choices import Phase
-from deployments.hf_catalog import HfModel
 from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import kube_steps
+from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_inference_gateway import gateway as gw
-from deployments.targets.gke_inference_gateway import manifests, models, versions
-from deployments.targets.gke_inference_gateway.steps import apply_hf_secret_step, wait_gateway_step
+from deployments.targets.gke_inference_gateway import manifests, versions
+from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
+from deployments.targets.gke_inference_gateway.steps import (
+    apply_hf_secret_step,
+    call_gateway,
+    wait_gateway_step,
+)
 from deployments.targets.gke_vllm import identity
 from deployments.targets.gke_vllm import manifests as team_manifests
 from portal.secret_names import hf_secret_name
@@ -41,49 +46,21 @@ from portal.secret_names import hf_secret_name
 TARGET = "gke-inference-gateway"
 
 
-@dataclass(frozen=True, kw_only=True)
-class GkeInferenceGatewaySpec:
-    cluster: int
-    cluster_name: str  # projects/P/locations/L/clusters/NAME
-    model: HfModel = models.LLAMA_31_8B
-    machine_type: str = "a3-highgpu-2g"
-    accelerator: str = "nvidia-h100-80gb"
-    gpus_per_node: int = 2
-    nodes: int = 1
-    node_locations: tuple[str, ...] = ()
-    spot: bool = True
-    flex_start: bool = False
-    adapters: tuple[manifests.Adapter, ...] = models.SEED_ADAPTERS
-    base_priority: int = models.SEED_BASE_PRIORITY
-    max_loras: int = 2
-    max_cpu_loras: int = 12
-    max_lora_rank: int = 16
-    # An external Gateway only when a platform admin allowed it for this deployment.
-    external_gateway: bool = False
-    team_gpus: int = 8
+def _cluster_id(spec: GkeInferenceGatewaySpec) -> int:
+    """A request always names its cluster; only a spec priced before one is chosen (an
+    estimate, or every plan shape walked for the preflight) has none: 0, no cluster."""
+    return spec.cluster or 0
 
-    @property
-    def zones(self) -> tuple[str, ...]:
-        """Where the GPU nodes go: as asked, or the seed's `--node-locations=REGION-a`
-        (a zonal cluster's own zone)."""
-        if self.node_locations:
-            return self.node_locations
-        location = self.cluster_name.split("/")[3]
-        return (location if location[-2] == "-" else f"{location}-a",)
 
-    @property
-    def replicas(self) -> int:
-        """One vLLM pod per GPU of the pool (each pod serves on one GPU)."""
-        return self.nodes * self.gpus_per_node * len(self.zones)
-
-    @property
-    def needs_hf_token(self) -> bool:
-        return self.model.gated
+def _cluster_name(spec: GkeInferenceGatewaySpec) -> str:
+    """The cluster's resource name; `-` (any, as Google's list calls write it) for a spec
+    not bound to a cluster yet."""
+    return spec.cluster_name or f"projects/-/locations/{spec.location}/clusters/-"
 
 
 def node_pool(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> GpuNodePool:
     return GpuNodePool(
-        cluster=spec.cluster_name,
+        cluster=_cluster_name(spec),
         name=f"{ref.slug[:36].rstrip('-')}-gpu",
         machine_type=spec.machine_type,
         accelerator=spec.accelerator,
@@ -101,7 +78,7 @@ def _server(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> manifests.Mode
         name=ref.slug,
         namespace=identity.team_namespace(ref.team_slug),
         labels={k: v for k, v in ref.labels.items() if k != "managed-by"},
-        model=spec.model,
+        model=spec.hf_model,
         node_pool=node_pool(ref, spec).name,
         accelerator=spec.accelerator,
         replicas=spec.replicas,
@@ -125,7 +102,7 @@ def _gateway(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> gw.InferenceG
 
 
 def objectives(spec: GkeInferenceGatewaySpec) -> list[gw.Objective]:
-    base = gw.Objective(spec.model.hf_id, spec.base_priority)
+    base = gw.Objective(spec.hf_model.hf_id, spec.base_priority)
     return [base, *(gw.Objective(a.name, a.priority) for a in spec.adapters)]
 
 
@@ -144,7 +121,7 @@ def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any
         key=_key("apply", ref.slug, obj),
         title=title
         or f"Apply the {obj['kind']} {obj['metadata']['name']}" + (f" in {where}" if where else ""),
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         manifest=obj,
     )
     return replace(step, **kw)
@@ -155,7 +132,7 @@ def _delete(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, An
     step = kube_steps.delete_step(
         key=_key("delete", ref.slug, obj),
         title=f"Delete the {obj['kind']} {obj['metadata']['name']} (and wait until it is gone)",
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         manifest=obj,
     )
     return replace(step, **kw)
@@ -193,7 +170,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
     if server.hf_secret:
         token.append(
             apply_hf_secret_step(
-                cluster=spec.cluster,
+                cluster=_cluster_id(spec),
                 manifest=manifests.hf_token_secret(server),
                 secret=hf_secret_name(ctx.project, ref.team_slug),
                 key=manifests.TOKEN_KEY,
@@ -204,11 +181,11 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
         *token,
         _apply(ref, spec, objs["adapters"][0], "The adapters the lora-syncer loads"),
         _apply(ref, spec, objs["server"][0], "vLLM's Deployment (LoRA, native syncer sidecar)"),
-        kube_steps.wait_available_step(cluster=spec.cluster, namespace=ns, name=ref.slug,
+        kube_steps.wait_available_step(cluster=_cluster_id(spec), namespace=ns, name=ref.slug,
                                        selector=server.selector),
     ]  # fmt: skip
     picker = kube_steps.wait_available_step(
-        cluster=spec.cluster,
+        cluster=_cluster_id(spec),
         namespace=ns,
         name=gateway.epp,
         selector={"inferencepool": gateway.epp},
@@ -223,12 +200,33 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
         _apply(ref, spec, objs["gateway"][0],
                f"The Gateway ({gateway.gateway_class}: needs a proxy-only subnet)"),
         _apply(ref, spec, objs["route"][0], "The HTTPRoute to the InferencePool"),
-        wait_gateway_step(cluster=spec.cluster, namespace=ns, gateway=gateway.pool,
+        wait_gateway_step(cluster=_cluster_id(spec), namespace=ns, gateway=gateway.pool,
                           route=gateway.pool),
     ]  # fmt: skip
-    check = [check_gateway_cluster_step(spec.cluster_name)]
-    steps = [*check, *crds, *team, *pool, *model_server, *inference]
+    check = [check_gateway_cluster_step(_cluster_name(spec))]
+    steps = [*check, *crds, *team, *pool, *model_server, *inference, *_smoke_steps(spec)]
     return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+
+
+def _smoke_steps(spec: GkeInferenceGatewaySpec) -> list[Step]:
+    """Through the Gateway, as the playground will call it: the route reaches vLLM (its
+    model list; the HTTPRoute sends every path to the pool), then a real chat with the base
+    model, routed by its name."""
+    return [
+        call_gateway(
+            key="check_models",
+            title="List the served models through the Gateway",
+            action="endpoint.vllm_health",
+            path="/v1/models",
+        ),
+        call_gateway(
+            key="smoke_test",
+            title="Chat with the base model through the Gateway",
+            action="endpoint.openai_chat",
+            path="/v1/chat/completions",
+            body=openai_smoke_body(spec.hf_model.hf_id),
+        ),
+    ]
 
 
 def teardown_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext) -> Plan:

@@ -1,7 +1,9 @@
-"""The two steps this target needs beyond applying and deleting objects (kube_steps.py):
-the Hugging Face token's Secret, filled at rollout from Secret Manager, and the wait for
-the Gateway to be programmed and its route accepted."""
+"""The steps this target needs beyond applying and deleting objects (kube_steps.py): the
+Hugging Face token's Secret, filled at rollout from Secret Manager, the wait for the
+Gateway to be programmed and its route accepted, and calls through the Gateway."""
 
+import json
+import shlex
 from typing import Any
 
 from deployments.plans.base import ApiRequest, Step
@@ -55,4 +57,24 @@ def wait_gateway_step(*, cluster: int, namespace: str, gateway: str, route: str)
         ),
         required_role=DEVELOPER,
         params={"cluster": cluster, "namespace": namespace, "gateway": gateway, "route": route},
+    )
+
+
+def call_gateway(
+    *, key: str, title: str, action: str, path: str, body: dict[str, object] | None = None
+) -> Step:
+    """A request to the model servers through the Gateway's address (the rollout output the
+    target's endpoint names), from inside the VPC: no credential (GatewayInVpc)."""
+    data = (
+        ""
+        if body is None
+        else f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}"
+    )
+    return Step(
+        key=key,
+        title=title,
+        action=action,
+        request=ApiRequest("endpoint", "GET" if body is None else "POST", path, body),
+        cli=f"curl http://GATEWAY_ADDRESS{path}{data}  # from a machine in the cluster's VPC",
+        required_role="",  # no Google API: the VPC is what lets the caller in
     )
