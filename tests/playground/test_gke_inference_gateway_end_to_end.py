@@ -1,0 +1,103 @@
+"""gke-inference-gateway end to end (seed 004): a platform admin has Hangar create a
+Standard cluster open to the team; the team, whose Hugging Face token is saved, requests
+Llama 3.1 8B with seed 004's adapters over the API; an approval token approves it; a real
+worker adds the GPU node pool, rolls out vLLM and the Inference Gateway against the
+sandbox and chats through the Gateway; the playground lists the adapters and chats with the
+base model and an adapter by name, through the sandbox standing in for the cluster's VPC;
+the tear down leaves only the cluster, the CRDs and the team's namespace."""
+
+import pytest
+
+from clusters.choices import ClusterStatus
+from clusters.services import cluster_create
+from deployments.choices import EventKind, Outcome, Status
+from deployments.plans import plan_for
+from deployments.targets.gke_vllm import identity
+from portal.services_hf_token import hf_token_save
+from tests.playground.conftest import read_events, sign_in
+from tests.workers.helpers import wait_for_status
+from tests.workers.test_rollout_cloud_run_vllm import HF_TOKEN, request_and_approve, tear_down
+from tests.workers.test_rollout_clusters import wait_cluster
+from workers.gcp import container, kube
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def chat(http, url, deployment, model=""):
+    body = {"deployment": deployment.pk, "model": model,
+            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}  # fmt: skip
+    with http.post(url + "/playground/api/chat", json=body, stream=True, timeout=30) as response:
+        assert response.status_code == 200
+        return read_events(response)
+
+
+def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down(
+    api, team, team_admin, team_token, deployer, approver, sandbox, worker, portal_server
+):
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    sandbox.iam(proxy_only_subnets=["us-central1"])  # what an internal Gateway needs
+    hf_token_save(team=team, token=HF_TOKEN, by=team_admin)
+    cluster = cluster_create(
+        project="hangar-sandbox", location="us-central1", name="llm-std",
+        release_channel="RAPID", teams=[team], by=approver, autopilot=False,
+    )  # fmt: skip
+    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
+    assert cluster.status == ClusterStatus.READY, cluster.failure_message
+
+    deployment = request_and_approve(
+        api, team_token, approver, "llama-lora",
+        target="gke-inference-gateway", model="llama-3.1-8b-instruct", cluster=cluster.pk,
+    )  # fmt: skip
+    deployment = wait_for_status(deployment, Status.READY, Status.FAILED, timeout=90)
+    assert deployment.status == Status.READY, (deployment.failure_step, deployment.failure_message)
+    steps = {e.step: e for e in deployment.events.filter(kind=EventKind.STEP, phase="deploy")}
+    assert list(steps) == [s.key for s in plan_for(deployment).steps]
+    assert all(e.outcome == Outcome.SUCCEEDED for e in steps.values())
+    # The address is the internal Gateway's, inside the VPC.
+    address = deployment.outputs["gateway_address"]
+    assert address.startswith("10.") and deployment.endpoint_url == f"http://{address}"
+    pool = f"{cluster.resource_name}/nodePools/llama-lora-gpu"
+    assert container.node_pool_status(pool) == "RUNNING"
+
+    # The playground's picker lists what the Gateway serves: the base model, the adapters.
+    http = sign_in(portal_server, deployer)
+    listed = http.get(f"{portal_server.url}/playground/api/deployments/{deployment.pk}/models",
+                      timeout=30).json()  # fmt: skip
+    assert listed["problem"] is None, listed
+    assert listed["models"] == [LLAMA, "food-review", "cad-fabricator"]
+    assert listed["default"] == LLAMA
+    for model in ("", "food-review"):  # the base model by default, then an adapter by name
+        events = chat(http, portal_server.url, deployment, model)
+        names = [name for name, _ in events]
+        assert names[0] == "start" and names[-1] == "done", events[-3:]
+        assert events[0][1]["model"] == (model or LLAMA)
+        assert "".join(d.get("content", "") for n, d in events if n == "token").strip()
+
+    # The Gateway routes by name: a model the server has not loaded is vLLM's 404.
+    refused = chat(http, portal_server.url, deployment, "sql-expert")
+    assert refused[-1][0] == "error", refused[-3:]
+    assert "404" in str(refused[-1][1]) or "does not exist" in str(refused[-1][1]), refused[-1]
+
+    deployment = tear_down(api, approver, deployment)
+    assert deployment.status == Status.TORN_DOWN, deployment.failure_message
+
+    # Nothing Hangar made for the deployment is left: its objects, its Secret, its pool.
+    ns = identity.team_namespace(team.slug)
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    for api_version, kind in [
+        ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("inference.networking.k8s.io/v1", "InferencePool"),
+        ("inference.networking.x-k8s.io/v1alpha2", "InferenceObjective"),
+        ("apps/v1", "Deployment"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Pod"),
+    ]:  # fmt: skip
+        assert kube.list_objects(conn, api_version, kind, ns) == [], kind
+    assert container.node_pool_status(pool) is None
+    # What other deployments may use stays: the cluster, the CRDs, the team's namespace.
+    cluster.refresh_from_db()
+    assert cluster.status == ClusterStatus.READY
+    assert container.get_cluster(cluster.resource_name).status == "RUNNING"
+    assert kube.read(conn, "v1", "Namespace", ns) is not None
+    crd = "inferencepools.inference.networking.k8s.io"
+    assert kube.read(conn, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
