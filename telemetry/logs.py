@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
@@ -51,18 +52,40 @@ def new_request_id(presented: str = "") -> str:
 
 class RequestContextMiddleware:
     """Each request gets an id (the caller's X-Request-ID when it is a plain token), sent
-    back in X-Request-ID; a deployment's pages and API routes name the deployment."""
+    back in X-Request-ID; a deployment's pages and API routes name the deployment.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Sync and async capable, as Django's own middleware: a sync-only one would run every
+    async view (the streaming proxy) through a thread and a loop of its own."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        rid = new_request_id(request.headers.get("X-Request-ID", ""))
-        match = _DEPLOYMENT_PATH.match(request.path)
-        with log_context(request=rid, deployment=match["pk"] if match else ""):
+    def __call__(self, request: HttpRequest) -> Any:
+        if self._async:
+            return self._acall(request)
+        rid, deployment = _ids(request)
+        with log_context(request=rid, deployment=deployment):
             response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        rid, deployment = _ids(request)
+        with log_context(request=rid, deployment=deployment):
+            response = await self.get_response(request)
+        response["X-Request-ID"] = rid
+        return response
+
+
+def _ids(request: HttpRequest) -> tuple[str, str]:
+    match = _DEPLOYMENT_PATH.match(request.path)
+    return new_request_id(request.headers.get("X-Request-ID", "")), match["pk"] if match else ""
 
 
 def connect_celery_context() -> None:
