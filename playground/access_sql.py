@@ -10,8 +10,9 @@ on the event loop. The rules stay Django's and the portal's: the session is deco
 Django's session store and checked against the user's session hash as
 django.contrib.auth.get_user does; the token by portal.tokens and ApiToken.is_usable.
 
-Used with Postgres and the database session engine (the production setup); anything else
-takes the ORM path in playground/access.py.
+Used with Postgres and the database session engine (the production setup), on a server's
+event loop (opened at its lifespan startup); anything else takes the ORM path in
+playground/access.py.
 """
 
 from __future__ import annotations
@@ -39,13 +40,20 @@ from portal.models import ApiToken, Membership
 DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 
-def fast_path_enabled() -> bool:
+def _eligible() -> bool:
     return settings.SESSION_ENGINE == DB_SESSIONS and connections["default"].vendor == "postgresql"
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def fast_path_enabled() -> bool:
+    """Whether this event loop has the pool: only a server's loop, opened at its lifespan
+    startup (playground/asgi.py). The short-lived loops async_to_sync makes for one request
+    (Django's sync test client, WSGI) take the ORM path instead of each leaving a pool."""
+    return asyncio.get_running_loop() in _pools
 
 
 def _conninfo() -> dict[str, Any]:
@@ -61,20 +69,21 @@ def _conninfo() -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-async def _pool() -> AsyncConnectionPool:
+async def access_sql_open() -> None:
+    """Open this loop's pool, on Postgres with database sessions (else nothing: the ORM
+    path serves). Connections open in the background; the first reads wait for one."""
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
-        pool = AsyncConnectionPool(
-            kwargs={**_conninfo(), "autocommit": True},
-            min_size=1,
-            max_size=int(settings.PLAYGROUND["DB_THREADS"]),
-            open=False,
-            name="playground-access",
-        )
-        _pools[loop] = pool
-        await pool.open()
-    return pool
+    if not _eligible() or loop in _pools:
+        return
+    pool = AsyncConnectionPool(
+        kwargs={**_conninfo(), "autocommit": True},
+        min_size=1,
+        max_size=int(settings.PLAYGROUND["DB_THREADS"]),
+        open=False,
+        name="playground-access",
+    )
+    await pool.open()
+    _pools[loop] = pool
 
 
 async def access_sql_close() -> None:
@@ -84,7 +93,7 @@ async def access_sql_close() -> None:
 
 
 async def _one(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    pool = await _pool()
+    pool = _pools[asyncio.get_running_loop()]
     async with pool.connection() as conn:
         cursor = await conn.execute(sql, params)
         return await cursor.fetchone()
@@ -218,7 +227,7 @@ async def token_row(prefix: str, deployment_id: int) -> TokenRow | None:
 
 
 async def token_mark_used(token_id: int, now: datetime) -> None:
-    pool = await _pool()
+    pool = _pools[asyncio.get_running_loop()]
     async with pool.connection() as conn:
         await conn.execute(
             f"UPDATE {_TOKEN} SET last_used_at = %(now)s WHERE id = %(id)s",  # noqa: S608

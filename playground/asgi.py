@@ -27,7 +27,7 @@ from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 
 from playground import handlers
-from playground.access_sql import access_sql_close
+from playground.access_sql import access_sql_close, access_sql_open
 from playground.db import db_pool_close
 from playground.limits import limits_close
 from playground.replies import Reply, error_reply
@@ -197,6 +197,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await access_sql_open()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await usage_drain()

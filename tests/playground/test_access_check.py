@@ -17,7 +17,7 @@ from django.utils import timezone
 from deployments.choices import Status
 from playground import access, access_sql
 from playground.access import Access, NotSignedIn, access_cache_clear
-from playground.access_sql import access_sql_close
+from playground.access_sql import access_sql_close, access_sql_open
 from portal.exceptions import ApplicationError, NotFound, PermissionDenied
 from portal.models import ApiToken
 from portal.services import api_token_create, approval_token_create
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _run(call: Callable[[], Awaitable[Any]]) -> Any:
     async def scenario() -> Any:
+        await access_sql_open()  # as the server's lifespan startup does
         try:
             return await call()
         finally:
@@ -56,8 +57,12 @@ def _signed_in(user: Any) -> tuple[Client, str]:
     return client, client.session.session_key or ""
 
 
-def test_the_postgres_path_is_the_one_taken() -> None:
-    assert access_sql.fast_path_enabled()
+def test_the_postgres_path_is_taken_on_a_loop_opened_for_it() -> None:
+    async def enabled() -> bool:
+        return access_sql.fast_path_enabled()
+
+    assert _run(enabled)
+    assert asyncio.run(enabled()) is False  # a loop nobody opened: the ORM path
 
 
 def test_a_member_reaches_the_deployment_without_an_orm_query(deployer: Any, ready: Any) -> None:
