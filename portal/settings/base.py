@@ -269,6 +269,8 @@ METERING = {
     # A deployment that scales to zero is read only this long after a proxied request, so a
     # read never starts an instance nor keeps one (billed) much past its last use.
     "SAMPLE_AFTER_USE_SECONDS": env.float("METERING_SAMPLE_AFTER_USE_SECONDS", default=120.0),
+    # The deployment page re-reads its model-server charts this often (from Postgres).
+    "CHART_REFRESH_SECONDS": env.float("METERING_CHART_REFRESH_SECONDS", default=10.0),
 }
 
 CELERY_BEAT_SCHEDULE = {
