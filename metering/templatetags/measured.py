@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import template
+from django.conf import settings
 
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
@@ -52,7 +53,10 @@ def team_measured(team: Any) -> dict[str, Any]:
 @register.inclusion_tag("metering/_server_metrics.html")
 def server_metrics(deployment: Any) -> dict[str, Any]:
     """The model server's charts over the last hour and the last day."""
-    charts: dict[str, Any] = {"deployment": deployment}
+    charts: dict[str, Any] = {
+        "deployment": deployment,
+        "poll_seconds": int(settings.METERING["CHART_REFRESH_SECONDS"]),
+    }
     for name, window in (("hour", timedelta(hours=1)), ("day", timedelta(days=1))):
         charts[name] = [
             {**chart, "id": f"server-{name}-{chart['key']}"}
