@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from metering.views import server_metrics_view
 from playground.api_views import openai_view
 from portal.api.not_found import api_not_found
 from telemetry.views import metrics_view
@@ -13,6 +14,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("deployments/", include("deployments.urls")),
+    path(
+        "deployments/<int:pk>/server-metrics/",
+        server_metrics_view,
+        name="metering-server-metrics",
+    ),
     path("", include("portal.urls_pages")),
     path("playground/", include("playground.urls")),
     # Before the API include: the OpenAI-compatible passthrough other platforms call.

@@ -134,6 +134,7 @@ ROUTES: dict[str, Route] = {
     "api-not-found": Route(get=Call(NOBODY), post=Call(NOBODY), api=True),
     # Off without METRICS_TOKEN, as here; on, its bearer or a platform admin (tests/telemetry).
     "metrics": Route(get=Call(NOBODY)),
+    "metering-server-metrics": Route(get=Call(TEAM | ADMINS)),
 }
 # The Django admin is one rule for all its pages: staff only (platform admins are staff,
 # and each model page asks for its own permission). Its sign-in and sign-out are open.
