@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
@@ -69,23 +71,32 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self._acall(request)
-        rid, deployment = _ids(request)
-        with log_context(request=rid, deployment=deployment):
-            response = self.get_response(request)
+        rid = _enter(request)
+        response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        rid, deployment = _ids(request)
-        with log_context(request=rid, deployment=deployment):
-            response = await self.get_response(request)
+        rid = _enter(request)
+        response = await self.get_response(request)
         response["X-Request-ID"] = rid
         return response
 
 
-def _ids(request: HttpRequest) -> tuple[str, str]:
+def _enter(request: HttpRequest) -> str:
+    """Set the request's ids until it is finished: Django logs a request's outcome
+    ("Not Found: ...") after the middleware has returned, and that line wants them too."""
     match = _DEPLOYMENT_PATH.match(request.path)
-    return new_request_id(request.headers.get("X-Request-ID", "")), match["pk"] if match else ""
+    rid = new_request_id(request.headers.get("X-Request-ID", ""))
+    request_id.set(rid)
+    deployment_id.set(match["pk"] if match else "")
+    return rid
+
+
+@receiver(request_finished)
+def _leave(**_: Any) -> None:
+    request_id.set("")
+    deployment_id.set("")
 
 
 def connect_celery_context() -> None:

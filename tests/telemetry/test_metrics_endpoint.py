@@ -131,3 +131,22 @@ def test_log_lines_are_json_with_the_request_and_deployment_ids(client, deployer
     response = client.get("/deployments/7/", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
     assert client.get("/", HTTP_X_REQUEST_ID="not ok\n")["X-Request-ID"] != "not ok\n"
+
+
+def test_djangos_own_request_lines_carry_the_ids(client, deployer):
+    seen: list[tuple[str, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.request_id, record.deployment_id))  # type: ignore[attr-defined]
+
+    handler = Keep()
+    handler.addFilter(ContextFilter())  # as the console handler has it
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    client.force_login(deployer)
+    try:
+        client.get("/deployments/123456/", HTTP_X_REQUEST_ID="req-404")  # "Not Found: ..."
+    finally:
+        logger.removeHandler(handler)
+    assert seen == [("req-404", "123456")]

@@ -33,7 +33,12 @@ def chat(http: Any, server: Any, deployment: Any) -> list[tuple[str, Any]]:
 
 
 def test_a_stream_is_timed_and_an_endpoints_error_counted_by_its_status(
-    client, settings, portal_server, endpoint, deployer, team  # noqa: F811
+    client,
+    settings,
+    portal_server,  # noqa: F811
+    endpoint,  # noqa: F811
+    deployer,
+    team,
 ):
     settings.METRICS = {"TOKEN": TOKEN}
     before = scrape(client)
