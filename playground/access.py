@@ -98,6 +98,67 @@ def _access(user: Any, token: ApiToken | None, deployment_id: int) -> Access:
     )
 
 
+@dataclass(frozen=True)
+class _EndpointFacts:
+    """What a deployment row says of its endpoint, whoever calls."""
+
+    protocol: Protocol
+    credential: str
+    default_model: str
+    supports_reasoning: bool
+    ca_pem: str
+
+
+def _ready(deployment_id: int, deployment: Deployment | None) -> Deployment:
+    """The deployment, if the caller found it among their teams' and it has an endpoint."""
+    if deployment is None:
+        raise NotFound(f"No deployment {deployment_id} among your teams'.")
+    if deployment.status != Status.READY or not deployment.endpoint_url:
+        raise InvalidTransition(
+            f"{deployment.slug} is {deployment.get_status_display().lower()}, not ready: "
+            "there is no endpoint to talk to yet."
+        )
+    return deployment
+
+
+def _endpoint_facts(deployment: Deployment) -> _EndpointFacts:
+    """From a thread: the CA may be a database read (a GKE cluster's)."""
+    # The target says what its server speaks, wants and serves; the URL is the row's.
+    endpoint = target_for(deployment).endpoint(spec_for(deployment))
+    try:
+        ca_pem = upstream_trust_now(
+            credential=endpoint.credential, endpoint_url=deployment.endpoint_url
+        )
+    except UpstreamCredentialError as exc:
+        raise UntrustedEndpoint(str(exc)) from exc
+    return _EndpointFacts(
+        protocol=endpoint.protocol,
+        credential=endpoint.credential,
+        default_model=endpoint.served_models[0],
+        supports_reasoning=endpoint.reasoning,
+        ca_pem=ca_pem,
+    )
+
+
+def _access_of(
+    user_id: int, username: str, token_id: int | None, deployment: Deployment, facts: _EndpointFacts
+) -> Access:
+    return Access(
+        user_id=user_id,
+        username=username,
+        token_id=token_id,
+        deployment_id=deployment.pk,
+        slug=deployment.slug,
+        target=deployment.target,
+        endpoint_url=deployment.endpoint_url,
+        protocol=facts.protocol,
+        credential=facts.credential,
+        default_model=facts.default_model,
+        supports_reasoning=facts.supports_reasoning,
+        ca_pem=facts.ca_pem,
+    )
+
+
 def _grant(
     user_id: int,
     username: str,
@@ -107,36 +168,33 @@ def _grant(
 ) -> Access:
     """What the caller may reach, once it is known who they are and that `deployment` (None:
     none by that id among their teams') is theirs."""
-    if deployment is None:
-        raise NotFound(f"No deployment {deployment_id} among your teams'.")
-    if deployment.status != Status.READY or not deployment.endpoint_url:
-        raise InvalidTransition(
-            f"{deployment.slug} is {deployment.get_status_display().lower()}, not ready: "
-            "there is no endpoint to talk to yet."
-        )
-    # The target says what its server speaks, wants and serves; the URL is the row's.
-    endpoint = target_for(deployment).endpoint(spec_for(deployment))
-    try:
-        ca_pem = upstream_trust_now(
-            credential=endpoint.credential, endpoint_url=deployment.endpoint_url
-        )
-    except UpstreamCredentialError as exc:
-        raise UntrustedEndpoint(str(exc)) from exc
-    return Access(
-        user_id=user_id,
-        username=username,
-        token_id=token_id,
-        deployment_id=deployment.pk,
-        slug=deployment.slug,
-        target=deployment.target,
-        endpoint_url=deployment.endpoint_url,
-        protocol=endpoint.protocol,
-        credential=endpoint.credential,
-        default_model=endpoint.served_models[0],
-        supports_reasoning=endpoint.reasoning,
-        ca_pem=ca_pem,
-        access_hint=endpoint.access_hint,
-    )
+    ready = _ready(deployment_id, deployment)
+    return _access_of(user_id, username, token_id, ready, _endpoint_facts(ready))
+
+
+_facts: dict[tuple[Any, ...], tuple[float, _EndpointFacts]] = {}
+
+
+async def _grant_async(
+    user_id: int,
+    username: str,
+    token_id: int | None,
+    deployment_id: int,
+    deployment: Deployment | None,
+) -> Access:
+    """_grant for the event loop: the endpoint's facts come from a thread once per row
+    version and ACCESS_CACHE_SECONDS, not once per caller."""
+    ready = _ready(deployment_id, deployment)
+    key = (ready.pk, ready.endpoint_url, ready.target, ready.model, repr(ready.spec))
+    hit = _facts.get(key)
+    if hit is None or hit[0] <= time.monotonic():
+        facts = await run_db(_endpoint_facts, ready)
+        if len(_facts) > 1000:
+            _facts.clear()
+        _facts[key] = (time.monotonic() + settings.PLAYGROUND["ACCESS_CACHE_SECONDS"], facts)
+    else:
+        facts = hit[1]
+    return _access_of(user_id, username, token_id, ready, facts)
 
 
 def access_by_session(session_key: str, deployment_id: int) -> Access:
@@ -168,9 +226,8 @@ async def _session_access(session_key: str, deployment_id: int) -> Access:
     caller = await access_sql.session_caller(session_key, deployment_id)
     if caller is None:
         raise NotSignedIn("Sign in to use the playground.")
-    # On a thread: the endpoint's CA may be a database read (a GKE cluster's).
-    return await run_db(
-        _grant, caller.user_id, caller.username, None, deployment_id, caller.deployment
+    return await _grant_async(
+        caller.user_id, caller.username, None, deployment_id, caller.deployment
     )
 
 
@@ -195,11 +252,11 @@ async def _token_access(authorization: str, deployment_id: int) -> Access:
         raise NotSignedIn("The owner of this API token is inactive.")
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        await access_sql.token_mark_used(token.pk, now)
+        access_sql.token_mark_used_later(token.pk, now)
     if token.scope != TokenScope.TEAM:
         raise PermissionDenied("An approval token only approves or rejects requests.")
-    return await run_db(
-        _grant, found.user_id, found.username, token.pk, deployment_id, found.deployment
+    return await _grant_async(
+        found.user_id, found.username, token.pk, deployment_id, found.deployment
     )
 
 
@@ -265,3 +322,4 @@ async def access_for_token(authorization: str | None, deployment_id: int) -> Acc
 
 def access_cache_clear() -> None:
     _shared.clear()
+    _facts.clear()

@@ -87,7 +87,11 @@ async def access_sql_open() -> None:
 
 
 async def access_sql_close() -> None:
-    pool = _pools.pop(asyncio.get_running_loop(), None)
+    loop = asyncio.get_running_loop()
+    pending = [task for task in _marking if task.get_loop() is loop]
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    pool = _pools.pop(loop, None)
     if pool is not None:
         await pool.close()
 
@@ -226,7 +230,18 @@ async def token_row(prefix: str, deployment_id: int) -> TokenRow | None:
     )
 
 
-async def token_mark_used(token_id: int, now: datetime) -> None:
+_marking: set[asyncio.Future[None]] = set()
+
+
+def token_mark_used_later(token_id: int, now: datetime) -> None:
+    """Write the token's last use without holding up the reply, which does not depend on
+    it; access_sql_close() waits for what is still being written."""
+    task = asyncio.ensure_future(_token_mark_used(token_id, now))
+    _marking.add(task)
+    task.add_done_callback(_marking.discard)
+
+
+async def _token_mark_used(token_id: int, now: datetime) -> None:
     pool = _pools[asyncio.get_running_loop()]
     async with pool.connection() as conn:
         await conn.execute(
