@@ -36,10 +36,12 @@ def main() -> None:
         team=team,
         slug="bench",
         target="cloud-run-vllm",
-        model="bench-model",
+        # A catalog model (the target names what it serves from the catalog); the paced
+        # upstream answers whatever model a request names.
+        model="gemma-3-1b-it",
         region="europe-west1",
         gpu_type="nvidia-l4",
-        spec={"served_model_name": "bench-model"},
+        spec={},
         status=Status.READY,
         endpoint_url=upstream,
         requested_by=user,

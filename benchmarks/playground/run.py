@@ -205,10 +205,14 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
+    parser.add_argument(
+        "--base-port", type=int, default=0, help="six ports from here (default: any free ones)"
+    )
     args = parser.parse_args()
 
     procs = Procs()
-    ports = {k: free_port() for k in ("up", "sandbox", "lean", "django", "minimal", "litellm")}
+    names = ("up", "sandbox", "lean", "django", "minimal", "litellm")
+    ports = {k: args.base_port + i if args.base_port else free_port() for i, k in enumerate(names)}
     up = f"http://127.0.0.1:{ports['up']}"
     try:
         procs.start(
