@@ -19,8 +19,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from deployments.models import Deployment
-from deployments.pricing.estimator import SECONDS_PER_HOUR, cents
+from deployments.pricing.estimator import cents
 from metering.models import SpendDay
+from metering.prices_today import instance_second_prices
+from playground.models import UsageRecord
 
 MILLION = Decimal(1_000_000)
 
@@ -55,8 +57,6 @@ def _days(rows: Any) -> dict[int, dict[date, SpendDay]]:
 
 
 def _tokens_by_day(deployment_ids: list[int]) -> dict[tuple[int, date], tuple[int, int]]:
-    from playground.models import UsageRecord
-
     rows = (
         UsageRecord.objects.filter(deployment_id__in=deployment_ids)
         .annotate(day=TruncDate("created_at"))
@@ -149,8 +149,6 @@ class IdleDeployment:
 
 def idle_deployments(*, team: Any, now: datetime | None = None) -> list[IdleDeployment]:
     """The team's deployments billed this month on days they served no request."""
-    from metering.prices_today import instance_second_prices
-
     rows = list(_month(team, now).filter(billed_seconds__gt=0))
     days = _days(rows)
     served = _tokens_by_day(list(days))
@@ -178,7 +176,3 @@ def idle_deployments(*, team: Any, now: datetime | None = None) -> list[IdleDepl
             )
         )
     return sorted(out, key=lambda i: -i.idle_measured)
-
-
-def hours(seconds: Decimal) -> Decimal:
-    return (seconds / SECONDS_PER_HOUR).quantize(Decimal("0.1"))
