@@ -184,3 +184,39 @@ def test_concurrent_new_callers_each_get_their_own_answer(team: Any, ready: Any)
 
     got = _run(burst)
     assert [a.user_id for a in got] == [u.pk for u in users]
+
+
+def test_one_batch_answers_each_caller_for_themselves(
+    team: Any, outsider: Any, deployer: Any, ready: Any
+) -> None:
+    """Callers asking in the same instant share one query; each still gets their own answer."""
+    member_key, outsider_key = _signed_in(deployer)[1], _signed_in(outsider)[1]
+    _, secret = api_token_create(team=team, owner=_admin(team), name="ci")
+
+    async def burst() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                access.access_for_session(member_key, ready.pk),
+                access.access_for_session(outsider_key, ready.pk),
+                access.access_for_session("nope" * 8, ready.pk),
+                access.access_for_token(f"Bearer {secret}", ready.pk),
+                access.access_for_token(f"Bearer {secret[:-1]}x", ready.pk),
+                return_exceptions=True,
+            )
+        )
+
+    member, stranger, nobody, token, forged = _run(burst)
+    assert isinstance(member, Access) and member.user_id == deployer.pk
+    assert isinstance(stranger, NotFound)
+    assert isinstance(nobody, NotSignedIn)
+    assert isinstance(token, Access) and token.token_id is not None
+    assert isinstance(forged, NotSignedIn)
+
+
+def _admin(team: Any) -> Any:
+    from portal.models import Membership, Role
+    from tests.factories import UserFactory
+
+    user: Any = UserFactory(username="team-admin")
+    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
+    return user
