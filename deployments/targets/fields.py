@@ -7,6 +7,7 @@ is written in one place and refused the same way by the form, the API and the es
 """
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,8 @@ class Kind(enum.Enum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     CHOICE = "choice"
+    # A short string matching `pattern`; minimum and maximum bound its length.
+    TEXT = "text"
 
 
 class Widget(enum.Enum):
@@ -42,6 +45,8 @@ class SpecField:
     maximum_reason: str = ""
     choices: Choices | None = None
     choice_error: str = "Choose one of the offered values."
+    pattern: str = ""  # TEXT: what the whole value must match
+    pattern_error: str = ""
     decimal_places: int = 2
     optional: bool = False  # None (empty) is allowed and means "the default of the engine"
     widget: Widget = Widget.DEFAULT
@@ -84,6 +89,8 @@ class SpecField:
             return [] if self.optional else ["This field is required."]
         if self.kind is Kind.CHOICE:
             return [] if value in self.choice_values() else [self.choice_error]
+        if self.kind is Kind.TEXT:
+            return self._text_errors(value)
         number = _number(value, self.kind)
         if number is None:
             kind = "a whole number" if self.kind is Kind.INTEGER else "a number such as 0.90"
@@ -92,6 +99,15 @@ class SpecField:
             return [self.too_small()]
         if self.maximum is not None and number > self.maximum:
             return [self.too_large()]
+        return []
+
+    def _text_errors(self, value: Any) -> list[str]:
+        if not isinstance(value, str):
+            return ["Give text."]
+        if not int(self.minimum or 0) <= len(value) <= int(self.maximum or 0):
+            return [f"Use {self.minimum} to {self.maximum} characters."]
+        if self.pattern and re.fullmatch(self.pattern, value) is None:
+            return [self.pattern_error or "Not in the expected form."]
         return []
 
 
@@ -119,6 +135,10 @@ def decimal_field(default: Any = MISSING, **spec: Any) -> Any:
 
 def choice_field(default: Any = MISSING, **spec: Any) -> Any:
     return _declare(default, SpecField(Kind.CHOICE, **spec))
+
+
+def text_field(default: Any = MISSING, **spec: Any) -> Any:
+    return _declare(default, SpecField(Kind.TEXT, **spec))
 
 
 def declared(spec_class: Any, name: str) -> SpecField | None:
@@ -150,7 +170,10 @@ def bound_errors(spec: Any) -> tuple[FieldErrors, set[str]]:
         value = getattr(spec, name)
         if messages := declaration.errors(value):
             errors[name] = messages
-            if declaration.kind is Kind.CHOICE or _number(value, declaration.kind) is None:
+            if (
+                declaration.kind in (Kind.CHOICE, Kind.TEXT)
+                or _number(value, declaration.kind) is None
+            ):
                 malformed.add(name)
     return errors, malformed
 
@@ -175,6 +198,14 @@ def form_field(declaration: SpecField) -> forms.Field:
         return forms.ChoiceField(choices=declaration.choices or (), widget=widget, **common)
     if declaration.form_choices is not None:  # the form fills the choices in for its user
         return forms.TypedChoiceField(choices=(), coerce=int, empty_value=None, **common)
+    if declaration.kind is Kind.TEXT:
+        return forms.RegexField(
+            regex=rf"\A(?:{declaration.pattern})\Z",
+            min_length=int(declaration.minimum or 0),
+            max_length=int(declaration.maximum or 0),
+            error_messages={"invalid": declaration.pattern_error},
+            **common,
+        )
     bounds: dict[str, Any] = {"min_value": declaration.minimum, "max_value": declaration.maximum}
     messages: dict[str, Any] = _bound_messages(declaration)
     if declaration.kind is Kind.DECIMAL:
@@ -200,6 +231,14 @@ def serializer_field(declaration: SpecField, default: Any) -> serializers.Field:
         common["default"] = default
     if declaration.kind is Kind.CHOICE:
         return serializers.ChoiceField(choices=declaration.choice_values(), **common)
+    if declaration.kind is Kind.TEXT:
+        return serializers.RegexField(
+            rf"\A(?:{declaration.pattern})\Z",
+            min_length=int(declaration.minimum or 0),
+            max_length=int(declaration.maximum or 0),
+            error_messages={"invalid": declaration.pattern_error},
+            **common,
+        )
     bounds: dict[str, Any] = {"min_value": declaration.minimum, "max_value": declaration.maximum}
     messages: dict[str, Any] = _bound_messages(declaration)
     if declaration.kind is Kind.DECIMAL:
