@@ -106,19 +106,22 @@ def objectives(spec: GkeInferenceGatewaySpec) -> list[gw.Objective]:
     return [base, *(gw.Objective(a.name, a.priority) for a in spec.adapters)]
 
 
-def _key(prefix: str, slug: str, obj: dict[str, Any]) -> str:
+def _key(prefix: str, ref: DeploymentRef, obj: dict[str, Any]) -> str:
+    """The step's key from the object: its kind and name less the team's namespace and the
+    deployment's slug, so that every deployment's plan has the same keys."""
     if obj["kind"] == "CustomResourceDefinition":
         return f"{prefix}_crd_{obj['spec']['names']['plural']}"
     name = obj["metadata"]["name"]
-    rest = name[len(slug) :].strip("-") if name.startswith(slug) else name
-    return "_".join(filter(None, (prefix, obj["kind"].lower(), rest.replace("-", "_"))))[:64]
+    for known in (f"{identity.team_namespace(ref.team_slug)}-", ref.slug):
+        name = name[len(known) :].strip("-") if name.startswith(known) else name
+    return "_".join(filter(None, (prefix, obj["kind"].lower(), name.replace("-", "_"))))[:64]
 
 
 def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
            title: str = "", **kw: Any) -> Step:  # fmt: skip
     where = obj["metadata"].get("namespace")
     step = kube_steps.apply_step(
-        key=_key("apply", ref.slug, obj),
+        key=_key("apply", ref, obj),
         title=title
         or f"Apply the {obj['kind']} {obj['metadata']['name']}" + (f" in {where}" if where else ""),
         cluster=_cluster_id(spec),
@@ -130,7 +133,7 @@ def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any
 def _delete(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
             **kw: Any) -> Step:  # fmt: skip
     step = kube_steps.delete_step(
-        key=_key("delete", ref.slug, obj),
+        key=_key("delete", ref, obj),
         title=f"Delete the {obj['kind']} {obj['metadata']['name']} (and wait until it is gone)",
         cluster=_cluster_id(spec),
         manifest=obj,
@@ -160,8 +163,9 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
         for crd in versions.crds()
     ]  # fmt: skip
     team = [
+        # Its key names no team: a step's key is the same for every deployment's plan.
         _apply(ref, spec, team_manifests.namespace(ns, ref.team_slug),
-               f"The team's namespace {ns}"),
+               f"The team's namespace {ns}", key="apply_namespace"),
         _apply(ref, spec, team_manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus),
                "The team's GPU quota, held by Kubernetes too"),
     ]  # fmt: skip
