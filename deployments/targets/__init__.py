@@ -11,11 +11,19 @@ from deployments.targets.base import TargetDef
 from deployments.targets.cloud_run_ollama import CLOUD_RUN_OLLAMA
 from deployments.targets.cloud_run_vllm import CLOUD_RUN_VLLM
 from deployments.targets.gke_inference_gateway import GKE_INFERENCE_GATEWAY
+from deployments.targets.gke_inference_gateway_adapter import GKE_INFERENCE_GATEWAY_ADAPTER
 from deployments.targets.gke_vllm import GKE_VLLM
 
 # In the order the request page offers them; the first is the default.
 TARGETS: dict[str, TargetDef] = {
-    t.name: t for t in (CLOUD_RUN_OLLAMA, CLOUD_RUN_VLLM, GKE_VLLM, GKE_INFERENCE_GATEWAY)
+    t.name: t
+    for t in (
+        CLOUD_RUN_OLLAMA,
+        CLOUD_RUN_VLLM,
+        GKE_VLLM,
+        GKE_INFERENCE_GATEWAY,
+        GKE_INFERENCE_GATEWAY_ADAPTER,
+    )
 }
 TARGET_NAMES = list(TARGETS)
 

@@ -6,7 +6,10 @@ sandbox and chats through the Gateway; the playground lists the adapters and cha
 base model and an adapter by name, through the sandbox standing in for the cluster's VPC;
 the tear down leaves only the cluster, the CRDs and the team's namespace."""
 
+from decimal import Decimal
+
 import pytest
+import requests
 
 from clusters.choices import ClusterStatus
 from clusters.services import cluster_create
@@ -31,6 +34,15 @@ def chat(http, url, deployment, model=""):
     with http.post(url + "/playground/api/chat", json=body, stream=True, timeout=30) as response:
         assert response.status_code == 200
         return read_events(response)
+
+
+def served(http, portal_server, deployment):
+    """What the playground's model picker offers for the deployment."""
+    url = f"{portal_server.url}/playground/api/deployments/{deployment.pk}/models"
+    listed = http.get(url, timeout=30).json()
+    assert listed["problem"] is None, listed
+    assert listed["default"] == LLAMA
+    return listed["models"]
 
 
 def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down(
@@ -59,15 +71,14 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     address = deployment.outputs["gateway_address"]
     assert address.startswith("10.") and deployment.endpoint_url == f"http://{address}"
     pool = f"{cluster.resource_name}/nodePools/llama-lora-gpu"
+    ns = identity.team_namespace(team.slug)
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     assert container.node_pool_status(pool) == "RUNNING"
 
     # The playground's picker lists what the Gateway serves: the base model, the adapters.
     http = sign_in(portal_server, deployer)
-    listed = http.get(f"{portal_server.url}/playground/api/deployments/{deployment.pk}/models",
-                      timeout=30).json()  # fmt: skip
-    assert listed["problem"] is None, listed
-    assert listed["models"] == [LLAMA, "food-review", "cad-fabricator"]
-    assert listed["default"] == LLAMA
+    seed_models = [LLAMA, "food-review", "cad-fabricator"]
+    assert served(http, portal_server, deployment) == seed_models
     for model in ("", "food-review"):  # the base model by default, then an adapter by name
         events = chat(http, portal_server.url, deployment, model)
         names = [name for name, _ in events]
@@ -80,12 +91,39 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     assert refused[-1][0] == "error", refused[-3:]
     assert "404" in str(refused[-1][1]) or "does not exist" in str(refused[-1][1]), refused[-1]
 
+    # Self-service: the team requests an adapter on the ready deployment; the same
+    # approval and runner load it, and it is served by name at the base's Gateway.
+    adapter = request_and_approve(
+        api, team_token, approver, "sql-lora", target="gke-inference-gateway-adapter",
+        model="llama-3.1-8b-instruct", base=deployment.pk, name="sql-expert",
+        source="someone/llama3.1-sql-lora-r8", rank=8, priority=5,
+    )  # fmt: skip
+    adapter = wait_for_status(adapter, Status.READY, Status.FAILED, timeout=60)
+    assert adapter.status == Status.READY, (adapter.failure_step, adapter.failure_message)
+    assert adapter.endpoint_url == deployment.endpoint_url
+    assert Decimal(adapter.estimate["hourly_max"]) == 0  # none of its own
+    assert served(http, portal_server, deployment) == [*seed_models, "sql-expert"]
+    passthrough = f"{portal_server.url}/api/v1/deployments/{deployment.pk}/openai/v1/models"
+    listed = requests.get(
+        passthrough, headers={"Authorization": f"Bearer {team_token}"}, timeout=30
+    )
+    assert [m["id"] for m in listed.json()["data"]] == [*seed_models, "sql-expert"]
+    events = chat(http, portal_server.url, deployment, "sql-expert")
+    assert events[-1][0] == "done", events[-3:]
+    # Its own playground page talks to it by default.
+    assert chat(http, portal_server.url, adapter)[0][1]["model"] == "sql-expert"
+    # Removing it unloads it and deletes its objective; the base serves on.
+    adapter = tear_down(api, approver, adapter)
+    assert adapter.status == Status.TORN_DOWN, adapter.failure_message
+    assert served(http, portal_server, deployment) == seed_models
+    objectives = kube.list_objects(conn, "inference.networking.x-k8s.io/v1alpha2",
+                                   "InferenceObjective", ns)  # fmt: skip
+    assert "sql-expert" not in {o["metadata"]["name"] for o in objectives}
+
     deployment = tear_down(api, approver, deployment)
     assert deployment.status == Status.TORN_DOWN, deployment.failure_message
 
     # Nothing Hangar made for the deployment is left: its objects, its Secret, its pool.
-    ns = identity.team_namespace(team.slug)
-    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     for api_version, kind in [
         ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("inference.networking.k8s.io/v1", "InferencePool"),

@@ -162,6 +162,9 @@ class GkeInferenceGatewaySpec(SpecBase):
     team_gpus: int = 0
     # Not asked (see the module's docstring).
     external_gateway: bool = False
+    # Adapters loaded later by adapter requests (gke_inference_gateway_adapter/), set only
+    # on the copy of this spec an adapter's plan renders the syncer's list from.
+    extra_adapters: tuple[Adapter, ...] = ()
     gpu_type: str = H100
     gpu_count: int = 1  # GPUs per vLLM pod: one replica per GPU of the pool
 
@@ -195,7 +198,8 @@ class GkeInferenceGatewaySpec(SpecBase):
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
-        return models.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
+        starters = models.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
+        return (*starters, *self.extra_adapters)
 
     @property
     def location(self) -> str:

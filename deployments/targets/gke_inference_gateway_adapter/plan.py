@@ -1,0 +1,46 @@
+"""An adapter's plans: load it on its base deployment's server (the syncer's list with it,
+its InferenceObjective: gke_inference_gateway/adapters.py), then wait for the Gateway (its
+address is this deployment's endpoint too) and chat with the adapter by name through it.
+Tear down unloads it (ensureNotExist) and deletes its objective; the base stays."""
+
+from dataclasses import replace
+
+from deployments.choices import Phase
+from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
+from deployments.targets.endpoint import openai_smoke_body
+from deployments.targets.gke_inference_gateway.adapters import (
+    adapter_deploy_plan,
+    adapter_teardown_plan,
+)
+from deployments.targets.gke_inference_gateway.plan import _gateway
+from deployments.targets.gke_inference_gateway.steps import call_gateway, wait_gateway_step
+from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec, spec_target
+
+TARGET = spec_target()
+
+
+def base_ref(ref: DeploymentRef, spec: GatewayAdapterSpec) -> DeploymentRef:
+    """The base deployment's identity: its objects are named and labelled after it."""
+    return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base")
+
+
+def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> Plan:
+    base, server = base_ref(ref, spec), spec.base_spec()
+    load = adapter_deploy_plan(base, server, spec.ask, ctx).steps
+    gateway = _gateway(base, server)
+    wait = wait_gateway_step(cluster=server.cluster or 0, namespace=gateway.namespace,
+                             gateway=gateway.pool, route=gateway.pool)  # fmt: skip
+    smoke = call_gateway(
+        key="smoke_test",
+        title=f"Chat with {spec.name} through the Gateway (the syncer has loaded it)",
+        action="endpoint.openai_chat",
+        path="/v1/chat/completions",
+        body=openai_smoke_body(spec.name),
+    )
+    return Plan(TARGET, Phase.DEPLOY, ref, (*load, wait, smoke))
+
+
+def teardown_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> Plan:
+    steps: tuple[Step, ...] = adapter_teardown_plan(base_ref(ref, spec), spec.base_spec(),
+                                                    spec.ask, ctx).steps  # fmt: skip
+    return Plan(TARGET, Phase.TEARDOWN, ref, steps)

@@ -1,0 +1,192 @@
+"""A LoRA adapter on a ready gke-inference-gateway deployment (issue 14, item 6).
+
+An adapter is a deployment row of its own, of this target: it goes through the same
+request, estimate, approval, plan, runner and audit as any deployment, and its tear down
+unloads it. It holds no GPUs and Google bills it nothing: it runs on its base deployment's
+pool, whose estimate counts them.
+
+At request time the adapter is bound to its base (bind_base): a ready gke-inference-gateway
+deployment of the same team. The binding copies what the plan needs from the base (its
+cluster, region and server settings) and the adapters already loaded there by other
+adapter requests, and checks the adapter fits the server (adapters.adapter_errors: rank,
+base model, a name not taken, room under --max-cpu-loras). The syncer's list is the base's
+adapters as they were when this one was requested: two adapters requested at once each
+leave the other out of the list; the syncer keeps an adapter in neither list loaded, so
+both stay served, but a restarted pod reloads only the last list.
+"""
+
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from deployments.hf_catalog import HF_MODELS
+from deployments.targets.fields import FieldErrors, choice_field, int_field, text_field
+from deployments.targets.gke.fields import MAX_ID
+from deployments.targets.gke.machines import H100
+from deployments.targets.gke_inference_gateway import adapters as lora
+from deployments.targets.gke_inference_gateway.manifests import Adapter
+from deployments.targets.gke_inference_gateway.models import SEED_ADAPTERS
+from deployments.targets.gke_inference_gateway.spec import SEED_MODELS, GkeInferenceGatewaySpec
+from deployments.targets.spec import SpecBase
+
+BASE_TARGET = "gke-inference-gateway"
+SEED = SEED_ADAPTERS[0]
+
+
+def base_choices_for(user: Any) -> list[tuple[int, str]]:
+    """The ready gke-inference-gateway deployments of the user's teams."""
+    from deployments.choices import Status
+    from deployments.models import Deployment
+    from portal.access import teams_where_role
+    from portal.models import Role
+
+    teams = teams_where_role(user=user, role=Role.DEPLOYER)
+    ready = Deployment.objects.filter(target=BASE_TARGET, status=Status.READY, team__in=teams)
+    return [(d.pk, f"{d.slug} ({d.team.slug}, {d.model})") for d in ready.select_related("team")]
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    return [(key, f"{HF_MODELS[key].label} ({HF_MODELS[key].hf_id})") for key in SEED_MODELS]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayAdapterSpec(SpecBase):
+    """One adapter: its name, its Hugging Face repo, its rank and priority; defaults are
+    seed 004's first adapter."""
+
+    RULES_NEED: ClassVar[tuple[str, ...]] = ("model",)
+    QUOTA_FIELD: ClassVar[str] = "base"
+
+    base: int | None = int_field(
+        None,
+        label="Base deployment",
+        help="a ready GKE Inference Gateway deployment of the team: the server that loads "
+        "the adapter. An estimate may leave it empty; a request may not.",
+        cli="the deployment's id",
+        minimum=1,
+        maximum=MAX_ID,
+        maximum_reason="no deployment has a larger id",
+        optional=True,
+        request_required=True,
+        form_choices=base_choices_for,
+    )
+    model: str = choice_field(
+        "llama-3.1-8b-instruct",
+        label="Trained for",
+        help="the base model the adapter was trained for; it must be the one the base "
+        "deployment serves.",
+        choices=_model_choices,
+        choice_error="Unknown model; the Inference Gateway serves Llama 3.1 8B Instruct.",
+    )
+    name: str = text_field(
+        SEED.name,
+        label="Served name",
+        help="what clients put in `model` to reach the adapter (also its InferenceObjective's "
+        "name).",
+        cli="ConfigMap ensureExist models[].id",
+        minimum=1,
+        maximum=63,
+        maximum_reason="a Kubernetes name",
+        pattern=lora.ADAPTER_NAME.pattern,
+        pattern_error="Lowercase letters, digits and '-', starting and ending with a letter "
+        "or digit (a Kubernetes name).",
+    )
+    source: str = text_field(
+        SEED.source,
+        label="Hugging Face repo",
+        help="owner/name of the adapter's repo; a gated one is read with the team's token.",
+        cli="ConfigMap ensureExist models[].source",
+        minimum=3,
+        maximum=193,
+        maximum_reason="two Hugging Face names of 96 and a slash",
+        pattern=lora.HF_REPO.pattern,
+        pattern_error="A Hugging Face repo id: owner/name.",
+    )
+    rank: int = int_field(
+        8,
+        label="LoRA rank",
+        help="the adapter's rank (its adapter_config.json `r`); at most the base server's "
+        "--max-lora-rank.",
+        cli="adapter_config.json r",
+        minimum=1,
+        maximum=max(lora.VLLM_MAX_LORA_RANKS),
+        maximum_reason="vLLM's largest --max-lora-rank",
+    )
+    priority: int = int_field(
+        SEED.priority,
+        label="Priority",
+        help="the adapter's InferenceObjective priority (the seed's 10): under load the "
+        "Gateway sheds lower priorities first.",
+        cli="InferenceObjective spec.priority",
+        minimum=-lora.PRIORITY_BOUND,
+        maximum=lora.PRIORITY_BOUND,
+        maximum_reason="Hangar's bound; the CRD takes any int32",
+    )
+    # Set when the request is bound to its base (bind_base), never by a client.
+    region: str = ""
+    base_slug: str = ""
+    base_values: dict[str, Any] = field(default_factory=dict)
+    # Adapters other requests loaded on the base: [name, source, priority] each.
+    loaded: list[list[Any]] = field(default_factory=list)
+    gpu_type: str = H100
+    gpu_count: int = 0
+
+    @property
+    def hf_model(self) -> Any:
+        return HF_MODELS[self.model]
+
+    @property
+    def needs_hf_token(self) -> bool:
+        return False  # the base's Secret carries the team's token to the syncer
+
+    @property
+    def gpus_held(self) -> int:
+        return 0  # the base deployment's pool holds them
+
+    @property
+    def ask(self) -> lora.AdapterAsk:
+        return lora.AdapterAsk(self.name, self.source, self.rank, self.hf_model.hf_id,
+                               self.priority)  # fmt: skip
+
+    def base_spec(self) -> GkeInferenceGatewaySpec:
+        """The base deployment's spec as bound, with the adapters other requests loaded."""
+        base = GkeInferenceGatewaySpec.from_values(self.base_values)
+        others = tuple(
+            Adapter(name, source, int(priority)) for name, source, priority in self.loaded
+        )
+        return replace(base, extra_adapters=others)
+
+
+def bind_base(spec: GatewayAdapterSpec, team: Any) -> tuple[GatewayAdapterSpec, FieldErrors]:
+    from deployments.choices import TERMINAL_STATES, Status
+    from deployments.models import Deployment
+    from deployments.targets import spec_for
+
+    if spec.base is None:
+        return spec, {"base": ["Choose a ready GKE Inference Gateway deployment of the team."]}
+    base = Deployment.objects.filter(pk=spec.base, team=team, target=BASE_TARGET).first()
+    if base is None:  # unknown, or another team's: the same answer
+        return spec, {"base": [f"No GKE Inference Gateway deployment {spec.base} in {team.slug}."]}
+    if base.status != Status.READY:
+        return spec, {"base": [f"{base.slug} is {base.status}, not ready."]}
+    base_spec: GkeInferenceGatewaySpec = spec_for(base)
+    others = (
+        Deployment.objects.filter(target=spec_target(), spec__base=base.pk)
+        .exclude(status__in=[s.value for s in TERMINAL_STATES])
+        .values_list("spec", flat=True)
+    )
+    loaded = [[o["name"], o["source"], o["priority"]] for o in others]
+    bound = replace(
+        spec,
+        region=base.region,
+        base_slug=base.slug,
+        base_values={**base_spec.spec_json(), "model": base_spec.model, "region": base.region},
+        loaded=loaded,
+    )
+    errors = lora.adapter_errors(spec.ask, bound.base_spec())
+    if "base_model" in errors:
+        errors["model"] = errors.pop("base_model")
+    return bound, errors
+
+
+def spec_target() -> str:
+    return "gke-inference-gateway-adapter"

@@ -1,0 +1,111 @@
+"""A LoRA adapter as a team requests it (issue 14, item 6): a deployment row of its own,
+bound to a ready gke-inference-gateway deployment of the team; what does not fit the
+server is refused on the field, with nothing stored."""
+
+from typing import Any
+
+import pytest
+
+from deployments.choices import Status
+from deployments.models import Deployment
+from deployments.targets import TARGETS
+from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
+from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec
+from tests.factories import DeploymentFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/deployments/"
+ADAPTER = TARGETS["gke-inference-gateway-adapter"]
+
+
+@pytest.fixture(autouse=True)
+def no_queue(monkeypatch):
+    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+
+
+def base_deployment(team: Any, status: str = Status.READY, **spec: Any) -> Any:
+    bound = GkeInferenceGatewaySpec(
+        cluster=3, region="us-central1", team_gpus=2,
+        cluster_name="projects/hangar-sandbox/locations/us-central1/clusters/std", **spec,
+    )  # fmt: skip
+    return DeploymentFactory(
+        team=team, slug="llama-lora", target="gke-inference-gateway", model=bound.model,
+        region=bound.region, gpu_type=bound.gpu_type, gpu_count=1, spec=bound.spec_json(),
+        status=status,
+    )  # fmt: skip
+
+
+def body(base: Any, **values: Any) -> dict[str, Any]:
+    return {"team": "ml-research", "slug": "sql-lora", "target": "gke-inference-gateway-adapter",
+            "model": "llama-3.1-8b-instruct", "base": base, "name": "sql-expert",
+            "source": "someone/llama3.1-sql-lora-r8", "rank": 8, "priority": 5, **values}  # fmt: skip
+
+
+def test_an_adapter_on_a_ready_base_is_bound_to_it_and_holds_no_gpus(api, team, deployer):
+    base = base_deployment(team)
+    api.force_authenticate(deployer)
+    response = api.post(URL, body(base.pk), "json")
+    assert response.status_code == 201, response.json()
+    adapter = Deployment.objects.get(target="gke-inference-gateway-adapter")
+    assert (adapter.spec["base_slug"], adapter.region) == ("llama-lora", "us-central1")
+    spec = GatewayAdapterSpec.from_deployment(adapter)
+    assert spec.gpus_held == 0
+    assert [a.name for a in spec.base_spec().adapters] == ["food-review", "cad-fabricator"]
+    # A second adapter sees the first as loaded on the server.
+    second = api.post(URL, body(base.pk, slug="chat-lora", name="chat-style"), "json")
+    assert second.status_code == 201, second.json()
+    stored = Deployment.objects.get(slug="chat-lora").spec["loaded"]
+    assert stored == [["sql-expert", "someone/llama3.1-sql-lora-r8", 5]]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"rank": 32}, "rank", "rank up to 16"),
+        ({"name": "food-review"}, "name", "already answers to food-review"),
+        ({"name": "Not A Name"}, "name", "Kubernetes name"),
+        ({"source": "no-slash"}, "source", "owner/name"),
+        ({"source": "a/" + "b" * 200}, "source", "characters"),
+        ({"rank": 10**6}, "rank", "at most 512"),
+        ({"priority": -(10**6)}, "priority", "at least -1000"),
+    ],
+)
+def test_what_does_not_fit_the_server_is_refused_on_the_field(
+    api, team, deployer, values, field, message
+):
+    base = base_deployment(team)
+    api.force_authenticate(deployer)
+    response = api.post(URL, body(base.pk, **values), "json")
+    assert response.status_code == 400, response.json()
+    assert message in " ".join(response.json()["error"]["fields"][field])
+    assert not Deployment.objects.filter(target="gke-inference-gateway-adapter").exists()
+
+
+def test_a_full_server_is_refused(api, team, deployer):
+    base = base_deployment(team, max_loras=1, max_cpu_loras=2)  # the seed's two fill it
+    api.force_authenticate(deployer)
+    response = api.post(URL, body(base.pk), "json")
+    assert response.status_code == 400
+    assert "--max-cpu-loras" in response.json()["error"]["fields"]["name"][0]
+
+
+@pytest.mark.parametrize("which", ["not-ready", "other-team", "unknown", None])
+def test_a_base_the_team_may_not_use_is_refused(api, team, other_team, deployer, which):
+    bases = {
+        "not-ready": lambda: base_deployment(team, status=Status.DEPLOYING).pk,
+        "other-team": lambda: base_deployment(other_team).pk,
+        "unknown": lambda: 987654,
+        None: lambda: None,
+    }
+    api.force_authenticate(deployer)
+    response = api.post(URL, body(bases[which]()), "json")
+    assert response.status_code == 400, response.json()
+    assert "base" in response.json()["error"]["fields"]
+
+
+def test_its_estimate_is_none_of_its_own():
+    from deployments.services.prices import price_file_data
+
+    priced = ADAPTER.estimate(GatewayAdapterSpec(), price_file_data(), 8)
+    assert priced.monthly == 0 and "base deployment" in priced.lines[0][0]
