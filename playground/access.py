@@ -6,9 +6,11 @@ check is the portal's `teams_visible_to`. Only members of the deployment's team
 get through (a platform admin sees every deployment but chats only with their
 teams'). The upstream URL is read from the deployment row, never from the request.
 
-On Postgres (production) a new caller costs one indexed read for a token, two for a
-session, awaited on psycopg's async pool (playground/access_sql.py): no thread pool, no
-ORM, so 200 new callers do not queue behind the interpreter lock. Concurrent streams of
+On Postgres, on the server's event loop (production), a new caller costs one indexed
+read for a token, two for a session, awaited on psycopg's async pool and batched with the
+other callers of the same instant (playground/access_sql.py): no thread pool, no ORM, so
+200 new callers do not queue behind the interpreter lock. The endpoint's facts (protocol,
+credential, CA) are worked out once per deployment row and ACCESS_CACHE_SECONDS. Concurrent streams of
 one caller share one check while it is in flight; a token's answer is kept for
 ACCESS_CACHE_SECONDS (a revoked token is refused within that), a session's is not (a
 sign-out takes effect at once). Elsewhere (SQLite, another session engine) the same
