@@ -10,10 +10,10 @@ On Postgres, on the server's event loop (production), a new caller costs one ind
 read for a token, two for a session, awaited on psycopg's async pool and batched with the
 other callers of the same instant (playground/access_sql.py): no thread pool, no ORM, so
 200 new callers do not queue behind the interpreter lock. The endpoint's facts (protocol,
-credential, CA) are worked out once per deployment row and ACCESS_CACHE_SECONDS. Concurrent streams of
-one caller share one check while it is in flight; a token's answer is kept for
-ACCESS_CACHE_SECONDS (a revoked token is refused within that), a session's is not (a
-sign-out takes effect at once). Elsewhere (SQLite, another session engine) the same
+credential, CA) are worked out once per deployment row and ACCESS_CACHE_SECONDS.
+Concurrent streams of one caller share one check while it is in flight; a token's answer
+is kept for ACCESS_CACHE_SECONDS (a revoked token is refused within that), a session's is
+not (a sign-out takes effect at once). Elsewhere (SQLite, another session engine) the same
 checks run through the ORM on playground/db.py's threads, kept for ACCESS_CACHE_SECONDS.
 """
 
