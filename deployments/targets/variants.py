@@ -39,13 +39,20 @@ def plans(target: TargetDef, spec: Any, ref: DeploymentRef, ctx: PlanContext) ->
 def distinct_specs(
     targets: list[TargetDef], ref: DeploymentRef, ctx: PlanContext
 ) -> list[tuple[TargetDef, Any]]:
-    """One spec of each distinct plan shape (its steps and their actions), per target."""
-    found: dict[tuple[Any, ...], tuple[TargetDef, Any]] = {}
+    """One spec of each distinct plan shape (its steps and their actions), per target. A
+    shape whose steps all appear in another shape of the same target (the same server
+    without its starter adapters' objectives, say) adds no step to cover: only the larger
+    one is kept."""
+    found: list[tuple[str, frozenset[tuple[str, str, str]], TargetDef, Any]] = []
     for target in targets:
         for spec in valid_specs(target):
-            shape = tuple(
+            shape = frozenset(
                 (p.phase.value, s.key, s.action) for p in plans(target, spec, ref, ctx)
                 for s in p.steps
             )  # fmt: skip
-            found.setdefault((target.name, shape), (target, spec))
-    return list(found.values())
+            same = [f for f in found if f[0] == target.name]
+            if any(shape <= kept for _, kept, _, _ in same):
+                continue
+            found = [f for f in found if not (f[0] == target.name and f[1] < shape)]
+            found.append((target.name, shape, target, spec))
+    return [(target, spec) for _, _, target, spec in found]
