@@ -11,14 +11,16 @@ from typing import Any, cast
 from django.conf import settings
 from django.test import override_settings
 
-from clusters.choices import ClusterStatus
+from clusters.choices import ClusterPhase, ClusterStatus
 from clusters.models import Cluster
+from clusters.plans import ClusterRef, cluster_plan
 from clusters.selectors import SPEC_CLUSTER_KEY
 from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from portal.models import Membership, Role
 from portal.services_hf_token import hf_token_save
+from sandbox.testing import SandboxClient
 from tests.factories import DeploymentFactory, UserFactory, platform_admin
 from tests.plan_variants import target_of
 from workers.gcp import container
@@ -26,19 +28,27 @@ from workers.rollout import runner
 
 HF_TOKEN = "hf_SandboxTokenNeverToBeSeen0123456789"
 BUILD_ATTEMPT_TAG = re.compile(r"hangar-d\d+-a\d+")
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Ids Google makes up: UUIDs (Cloud Run's operations, builds), GKE's operation names.
+UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|operation-\d+-[0-9a-f]+"
+)
 
 
-def sandbox_cluster(team: Any, name: str = "hangar-tests") -> Cluster:
+def sandbox_cluster(team: Any, name: str = "hangar-tests", autopilot: bool = True) -> Cluster:
     """A ready Cluster row, open to `team`, backed by a GKE cluster made in the sandbox (its
-    own API server, endpoint and CA), as a platform admin's registered cluster is."""
+    own API server, endpoint and CA), as a platform admin's registered cluster is: Autopilot,
+    or Standard as seed 004 makes it (clusters/plans.py)."""
     parent = f"projects/{settings.GCP['PROJECT']}/locations/us-central1"
     Cluster.objects.filter(name=name).delete()  # an earlier one's sandbox was reset
+    body: dict[str, Any] = {"cluster": {"name": name, "autopilot": {"enabled": True}}}
+    if not autopilot:
+        ref = ClusterRef(settings.GCP["PROJECT"], "us-central1", name, "RAPID", autopilot=False)
+        body = cluster_plan(ClusterPhase.CREATE, ref).steps[0].request.body or {}
+        # An internal Gateway there needs the region's proxy-only subnet.
+        SandboxClient(settings.SANDBOX_URL).iam(proxy_only_subnets=["us-central1"])
     # Starting a cluster's API server may outlast a test's short client timeout.
     with override_settings(GCP={**settings.GCP, "HTTP_TIMEOUT_SECONDS": 30.0}):
-        container.create_cluster(
-            parent=parent, body={"cluster": {"name": name, "autopilot": {"enabled": True}}}
-        )
+        container.create_cluster(parent=parent, body=body)
         deadline = time.monotonic() + 30
         while not (info := container.get_cluster(f"{parent}/clusters/{name}")).endpoint:
             assert time.monotonic() < deadline, f"the sandbox cluster is still {info.status}"
@@ -46,7 +56,7 @@ def sandbox_cluster(team: Any, name: str = "hangar-tests") -> Cluster:
     cluster = Cluster.objects.create(
         project=settings.GCP["PROJECT"], location="us-central1", name=name,
         status=ClusterStatus.READY, endpoint=info.endpoint, ca_certificate=info.ca_certificate,
-        workload_pool=info.workload_pool,
+        workload_pool=info.workload_pool, autopilot=autopilot,
     )  # fmt: skip
     cluster.teams.add(team)
     return cluster
@@ -60,6 +70,9 @@ def _bound(variant: str, spec: Any, team: Any) -> Any:
         return spec
     cluster = sandbox_cluster(team)
     bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), team)
+    if SPEC_CLUSTER_KEY in errors:  # a target that adds node pools wants a Standard one
+        cluster = sandbox_cluster(team, name="hangar-tests-std", autopilot=False)
+        bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), team)
     assert not errors, errors
     return bound
 
