@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel
+from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS
 from deployments.targets.cloud_run import fields as cloud_run
 from deployments.targets.cloud_run.spec import CloudRunSpec
 from deployments.targets.fields import (
@@ -18,6 +18,7 @@ from deployments.targets.fields import (
     decimal_field,
     int_field,
 )
+from deployments.targets.hf_weights import HfWeights
 
 # Below this vLLM leaves too little room to be worth a GPU; above it the CUDA
 # context and activations outside vLLM's share run out of memory at start.
@@ -45,7 +46,7 @@ def _model_choices() -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CloudRunVllmSpec(CloudRunSpec):
+class CloudRunVllmSpec(HfWeights, CloudRunSpec):
     """Seed 001's and 002's `gcloud run deploy` flags and vLLM settings; defaults are theirs."""
 
     RULES_NEED: ClassVar[tuple[str, ...]] = (
@@ -112,14 +113,6 @@ class CloudRunVllmSpec(CloudRunSpec):
     min_instances: int = cloud_run.min_instances()
     max_instances: int = cloud_run.max_instances()
     timeout_seconds: int = cloud_run.timeout_seconds()
-
-    @property
-    def hf_model(self) -> HfModel:
-        return HF_MODELS[self.model]
-
-    @property
-    def needs_hf_token(self) -> bool:
-        return self.model in HF_MODELS and self.hf_model.gated
 
     @property
     def utilization(self) -> Decimal:

@@ -45,6 +45,16 @@ MAX_NODE_GPUS = max(m.gpus for m in MACHINES.values())
 MACHINE_CHOICES_HELP = ", ".join(f"{m.key} holds {m.gpus}" for m in MACHINES.values())
 
 
+class OnGpuMachine:
+    """A mixin for a spec whose `machine_type` names one of MACHINES (adds no field)."""
+
+    machine_type: str
+
+    @property
+    def machine(self) -> GpuMachine:
+        return MACHINES[self.machine_type]
+
+
 def machine_choices() -> list[tuple[str, str]]:
     return [(m.key, m.label) for m in MACHINES.values()]
 

@@ -15,14 +15,15 @@ platform admin's decision).
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from deployments.hf_catalog import HF_MODELS, HfModel
+from deployments.hf_catalog import HF_MODELS
 from deployments.targets.fields import FieldErrors, Widget, choice_field, int_field
 from deployments.targets.gke import fields as gke
 from deployments.targets.gke.binding import bind_cluster, region_of
-from deployments.targets.gke.machines import H100, MACHINES, GpuMachine
+from deployments.targets.gke.machines import H100, OnGpuMachine
 from deployments.targets.gke_inference_gateway import adapters as lora
 from deployments.targets.gke_inference_gateway import models
 from deployments.targets.gke_inference_gateway.manifests import Adapter
+from deployments.targets.hf_weights import HfWeights
 from deployments.targets.spec import SpecBase
 
 # Seed 004 serves Llama 3.1 8B Instruct; its adapters are trained for it.
@@ -67,7 +68,7 @@ def _model_choices() -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GkeInferenceGatewaySpec(SpecBase):
+class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
     """Seed 004's node pool, vLLM LoRA settings and objectives; defaults are the seed's."""
 
     RULES_NEED: ClassVar[tuple[str, ...]] = ("model", "machine_type")
@@ -167,18 +168,6 @@ class GkeInferenceGatewaySpec(SpecBase):
     extra_adapters: tuple[Adapter, ...] = ()
     gpu_type: str = H100
     gpu_count: int = 1  # GPUs per vLLM pod: one replica per GPU of the pool
-
-    @property
-    def machine(self) -> GpuMachine:
-        return MACHINES[self.machine_type]
-
-    @property
-    def hf_model(self) -> HfModel:
-        return HF_MODELS[self.model]
-
-    @property
-    def needs_hf_token(self) -> bool:
-        return self.model in HF_MODELS and self.hf_model.gated
 
     @property
     def accelerator(self) -> str:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, HfModel, hf_model_choices
+from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, hf_model_choices
 from deployments.targets.fields import FieldErrors, choice_field, int_field
 from deployments.targets.gke import fields as gke
-from deployments.targets.gke.machines import H100, MACHINES, GpuMachine
+from deployments.targets.gke.machines import H100, OnGpuMachine
+from deployments.targets.hf_weights import HfWeights
 from deployments.targets.spec import SpecBase
 
 # Seed 003 serves these two; both need an H100's 80 GB (bf16 weights of 52 and 62 GB).
@@ -25,7 +26,7 @@ SEED_CONTEXT = 16384
 
 
 @dataclass(frozen=True, kw_only=True)
-class GkeVllmSpec(SpecBase):
+class GkeVllmSpec(HfWeights, OnGpuMachine, SpecBase):
     """Seed 003's ComputeClass, Deployment and vLLM settings; defaults are the seed's."""
 
     RULES_NEED: ClassVar[tuple[str, ...]] = ("model", "machine_type")
@@ -59,19 +60,6 @@ class GkeVllmSpec(SpecBase):
     team_gpus: int = 0
     # Every machine offered is an H100 machine: what quotas and capacity are counted in.
     gpu_type: str = H100
-
-    @property
-    def machine(self) -> GpuMachine:
-        return MACHINES[self.machine_type]
-
-    @property
-    def hf_model(self) -> HfModel:
-        return HF_MODELS[self.model]
-
-    @property
-    def needs_hf_token(self) -> bool:
-        # Asked before the model is known to be one of the catalog's (hf_access.py).
-        return self.model in HF_MODELS and self.hf_model.gated
 
     @property
     def gpus_held(self) -> int:
