@@ -50,6 +50,7 @@ KINDS = (
     Kind("", "v1", "resourcequotas", "ResourceQuota", True, ("quota",)),
     Kind("", "v1", "services", "Service", True, ("svc",)),
     Kind("", "v1", "pods", "Pod", True, ("po",)),
+    Kind("", "v1", "nodes", "Node", False, ("no",)),
     Kind("", "v1", "events", "Event", True, ("ev",)),
     Kind("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     Kind("", "v1", "secrets", "Secret", True),

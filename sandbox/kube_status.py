@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from sandbox import kube_nodes
 from sandbox.kube_resources import BY_PLURAL, Kind
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class WorkloadsMixin:
     cluster: str
     objects: dict[tuple[str, str, str, str], Stored]
     workloads: dict[tuple[str, str], dict[str, Any]]
+    unneeded_since: dict[str, float]
 
     def _next_version(self) -> str:  # pragma: no cover - KubeStore's
         raise NotImplementedError
@@ -117,7 +119,11 @@ class WorkloadsMixin:
     def pod_running(self, pod: dict[str, Any]) -> None:
         pod["status"]["phase"] = "Running"
         pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
-        pod["spec"]["nodeName"] = "gk3-autopilot-nap-h100-1"
+        stored = self.state.container.clusters.get(self.cluster)
+        if stored is None or stored.pb.autopilot.enabled:
+            pod["spec"]["nodeName"] = kube_nodes.bind(self, pod)  # type: ignore[arg-type]
+        else:  # a Standard cluster's node pool nodes are not modelled
+            pod["spec"]["nodeName"] = "gk3-autopilot-nap-h100-1"
         self._container_status(
             pod, started=True, state={"running": {"startedAt": _rfc(time.time())}}
         )

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox import kube_crds, kube_gateway, kube_workloads
+from sandbox import kube_crds, kube_gateway, kube_nodes, kube_workloads
 from sandbox.kube_resources import BY_PLURAL, Kind
 from sandbox.kube_status import WorkloadsMixin
 
@@ -87,6 +87,8 @@ class KubeStore(WorkloadsMixin):
         # Per Deployment (namespace, name): when its rollout started, when it became
         # available, why pods could not be created.
         self.workloads: dict[tuple[str, str], dict[str, Any]] = {}
+        # Node name: when (sandbox clock) it last hosted no pod (sandbox/kube_nodes.py).
+        self.unneeded_since: dict[str, float] = {}
         # What the server serves now: built-in kinds, then those of the CRDs applied.
         self.kinds: dict[tuple[str, str, str], Kind] = dict(BY_PLURAL)
         self.schemas: dict[Kind, dict[str, Any]] = {}
@@ -137,6 +139,7 @@ class KubeStore(WorkloadsMixin):
                         del self.objects[inner]
                 if key[1] == "deployments":
                     self.drop_pods(key[2], key[3])
+        kube_nodes.scale_down(self)
 
     def _next_version(self) -> str:
         self._version += 1

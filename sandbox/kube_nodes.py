@@ -1,0 +1,88 @@
+"""The Nodes of a sandbox Autopilot cluster, as GKE makes and removes them, on the sandbox's
+clock (`/_sandbox/clock`, sandbox/run_instances.py) so a test moves time instead of waiting.
+
+- A GPU pod that fits is bound to a node of the machine its ComputeClass names: an empty
+  node of that machine if there is one, else a new node GKE auto-provisions for it
+  (https://cloud.google.com/kubernetes-engine/docs/how-to/node-auto-provisioning). The node
+  carries GKE's labels (`cloud.google.com/gke-nodepool`, `node.kubernetes.io/instance-type`,
+  `cloud.google.com/gke-accelerator`) and its creationTimestamp; the pod its spec.nodeName.
+- A node that hosts no pod is removed once it has been unneeded for 10 minutes, the
+  cluster autoscaler's scale-down (`--scale-down-unneeded-time`, 10 min by default;
+  https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler, "Scaling
+  down"). Once removed it is gone from the API: nothing tells when it went.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sandbox.kube_resources import BY_PLURAL
+
+if TYPE_CHECKING:
+    from sandbox.kube_store import KubeStore
+
+NODES = BY_PLURAL[("", "v1", "nodes")]
+PODS = BY_PLURAL[("", "v1", "pods")]
+SCALE_DOWN_UNNEEDED_SECONDS = 600.0
+NODEPOOL = "cloud.google.com/gke-nodepool"
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+ACCELERATOR = "cloud.google.com/gke-accelerator"
+
+
+def _now(store: KubeStore) -> float:
+    return store.state.run_instances.clock.now()
+
+
+def _rfc(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def _machine(store: KubeStore, pod: dict[str, Any]) -> dict[str, Any]:
+    """The first priority of the pod's ComputeClass (machine and GPU), or {}."""
+    wanted = (pod["spec"].get("nodeSelector") or {}).get("cloud.google.com/compute-class")
+    found = store.find(BY_PLURAL[("cloud.google.com", "v1", "computeclasses")], None, wanted or "")
+    priorities = (found or {}).get("spec", {}).get("priorities") or [{}]
+    return dict(priorities[0])
+
+
+def bind(store: KubeStore, pod: dict[str, Any]) -> str:
+    """The node the pod runs on: an empty one of its machine, or a new one."""
+    machine = _machine(store, pod)
+    machine_type = str(machine.get("machineType") or "e2-standard-4")
+    busy = {p["spec"].get("nodeName") for p in store.list(PODS, None)}
+    for node in store.list(NODES, None):
+        meta = node["metadata"]
+        if meta["labels"].get(INSTANCE_TYPE) == machine_type and meta["name"] not in busy:
+            store.unneeded_since.pop(meta["name"], None)
+            return str(meta["name"])
+    pool = f"nap-{machine_type}-{uuid.uuid4().hex[:8]}"
+    name = f"gk3-{store.cluster.rsplit('/', 1)[-1]}-{pool}-{uuid.uuid4().hex[:4]}"
+    labels = {NODEPOOL: pool, INSTANCE_TYPE: machine_type}
+    if (machine.get("gpu") or {}).get("type"):
+        labels[ACCELERATOR] = machine["gpu"]["type"]
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels, "creationTimestamp": _rfc(_now(store))},
+        "spec": {},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    store.put_internal(NODES, None, node)
+    return name
+
+
+def scale_down(store: KubeStore) -> None:
+    """Remove the nodes unneeded for the autoscaler's delay; note when others became so."""
+    now = _now(store)
+    busy = {p["spec"].get("nodeName") for p in store.list(PODS, None)}
+    for node in store.list(NODES, None):
+        name = node["metadata"]["name"]
+        if name in busy:
+            store.unneeded_since.pop(name, None)
+            continue
+        since = store.unneeded_since.setdefault(name, now)
+        if now - since >= SCALE_DOWN_UNNEEDED_SECONDS:
+            del store.objects[("", "nodes", "", name)]
+            del store.unneeded_since[name]
