@@ -20,10 +20,11 @@ class SpendDay(models.Model):
     )
     team = models.ForeignKey("portal.Team", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    # Where the measurement comes from (metering.meters), e.g. "cloud-run-instance-time".
+    # Where the measurement comes from (metering.meters): "cloud-run-instance-time" or
+    # "gke-node-lifetime".
     source = models.CharField(max_length=40)
     billed_seconds = models.DecimalField(max_digits=16, decimal_places=3)
-    # Price of one billed second (one instance) at the approved estimate's price table.
+    # Price of one billed second (one instance or node) at the approved estimate's price table.
     unit_price = models.DecimalField(max_digits=16, decimal_places=10)
     price_version = models.CharField(max_length=40)
     measured = models.DecimalField(max_digits=12, decimal_places=2)
@@ -70,3 +71,31 @@ class ServerSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id} {self.server} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class NodeLifetime(models.Model):
+    """A GKE node seen hosting a deployment's pods (or in its node pool), from the node's
+    creationTimestamp to when a read last saw it. A removed node vanishes from the API, so
+    its end is the last read that saw it: each read moves `last_seen_at` forward (never
+    back), and a read that no longer finds it marks it gone."""
+
+    deployment = models.ForeignKey(
+        "deployments.Deployment", on_delete=models.CASCADE, related_name="node_lifetimes"
+    )
+    uid = models.CharField(max_length=64)  # metadata.uid: a name can come back as a new node
+    name = models.CharField(max_length=253)
+    machine_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    gone = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "uid"], name="one_node_lifetime_per_deployment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} {self.name} {self.created_at:%Y-%m-%d %H:%M:%S}"

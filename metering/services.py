@@ -1,5 +1,6 @@
-"""Writes of the measured spend ledger: read Google's billed time per deployment and day,
-price it, and upsert the day beside what the estimate accrued over it."""
+"""Writes of the measured spend ledger: read Google's billed time per deployment and day
+(its meter first observes what it must record itself, a GKE deployment's nodes), price
+it, and upsert the day beside what the estimate accrued over it."""
 
 import logging
 from dataclasses import dataclass
@@ -43,9 +44,16 @@ def spend_measure(*, now: datetime | None = None) -> MeasureResult:
     )
     for deployment in Deployment.objects.filter(pk__in=ids).select_related("team"):
         meter = meter_for(deployment)
-        if meter is None:
+        days = _open_days(deployment, now) if meter is not None else []
+        if meter is None or not days:
             continue
-        for day in _open_days(deployment, now):
+        try:
+            meter.observe(now)
+        except (gexc.GoogleAPICallError, auth_exc.GoogleAuthError, OSError) as exc:
+            log.warning("observing %s failed: %s", deployment.slug, exc)
+            failed += 1
+            continue
+        for day in days:
             try:
                 spend_day_measure(deployment=deployment, meter=meter, day=day, now=now)
                 read += 1

@@ -26,7 +26,7 @@ register = template.Library()
 def measured_cost(deployment: Any) -> dict[str, Any]:
     return {
         "deployment": deployment,
-        "metered": meter_for(deployment) is not None,
+        "metered": meter_for(deployment),
         "month": spend_compared(deployment=deployment),
         "tokens": token_cost(deployment=deployment),
         "days": list(spend_days(deployment=deployment, limit=7)),

@@ -1,0 +1,85 @@
+"""GKE node lifetimes: what a deployment's nodes billed, observed through the cluster's
+Kubernetes API.
+
+GKE bills a node from its creation to its removal, whatever runs on it (Autopilot's
+Accelerator class bills the whole node: https://cloud.google.com/kubernetes-engine/pricing).
+A node's creationTimestamp says when it began; nothing says when a removed one ended (it is
+gone from the API), so each read records the nodes it sees and a node's end is the last read
+that saw it. The observed end is early by at most one read interval (the beat task's).
+
+A node is the deployment's once a read sees one of its pods bound to it (spec.nodeName);
+it stays the deployment's until it is gone, since GKE keeps billing an emptied node until
+the autoscaler removes it.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from metering.models import NodeLifetime
+from workers.gcp import kube
+
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def nodes_observe(
+    *, deployment_id: int, conn: kube.ClusterConn, namespace: str, selector: str, now: datetime
+) -> None:
+    """Record the nodes hosting the deployment's pods (`selector` in `namespace`) and those
+    already recorded, as the API server lists them now."""
+    pods = kube.list_objects(conn, "v1", "Pod", namespace, label_selector=selector)
+    hosting = {p["spec"].get("nodeName") for p in pods if p.get("spec", {}).get("nodeName")}
+    nodes = {n["metadata"]["name"]: n for n in kube.list_objects(conn, "v1", "Node")}
+    with transaction.atomic():
+        known = NodeLifetime.objects.select_for_update().filter(
+            deployment_id=deployment_id, gone=False
+        )
+        for lifetime in known:
+            node = nodes.get(lifetime.name)
+            if node is None or node["metadata"]["uid"] != lifetime.uid:
+                lifetime.gone = True
+                lifetime.save(update_fields=["gone"])
+            else:
+                hosting.add(lifetime.name)
+        for name in hosting:
+            node = nodes.get(name)
+            if node is not None:
+                _seen(deployment_id, node, now)
+
+
+def _seen(deployment_id: int, node: dict[str, Any], now: datetime) -> None:
+    meta = node["metadata"]
+    created = _time(meta["creationTimestamp"])
+    lifetime, made = NodeLifetime.objects.get_or_create(
+        deployment_id=deployment_id,
+        uid=meta["uid"],
+        defaults={
+            "name": meta["name"],
+            "machine_type": (meta.get("labels") or {}).get(INSTANCE_TYPE, "")[:64],
+            "created_at": created,
+            "last_seen_at": max(now, created),
+        },
+    )
+    # A read that lands late (an earlier `now`) never moves the end back.
+    if not made and not lifetime.gone and now > lifetime.last_seen_at:
+        lifetime.last_seen_at = now
+        lifetime.save(update_fields=["last_seen_at"])
+
+
+def node_seconds(*, deployment_id: int, start: datetime, end: datetime) -> Decimal:
+    """Node-seconds of the deployment's recorded nodes within [start, end)."""
+    total = Decimal(0)
+    lifetimes = NodeLifetime.objects.filter(deployment_id=deployment_id).filter(
+        Q(created_at__lt=end) & Q(last_seen_at__gt=start)
+    )
+    for lifetime in lifetimes:
+        overlap = min(lifetime.last_seen_at, end) - max(lifetime.created_at, start)
+        total += Decimal(overlap.total_seconds())
+    return total

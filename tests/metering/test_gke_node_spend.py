@@ -1,0 +1,117 @@
+"""Measured spend of a GKE deployment from the lifetime of its node, against a hand count:
+on the sandbox's clock (no waiting) an Autopilot node is created for the deployment's pod,
+runs across midnight, outlives the pod until the autoscaler removes it, and the beat task's
+service reads the cluster's API before, during and after."""
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from deployments.models import Deployment
+from deployments.plans import plan_for
+from deployments.pricing.estimator import cents
+from deployments.services import deployment_request
+from deployments.services.prices import price_table_active
+from metering.meters import GKE_NODE_LIFETIME, NodeMeter, meter_for
+from metering.models import NodeLifetime, SpendDay
+from metering.services import spend_measure
+from tests.workers.rollout_driver import sandbox_cluster
+from workers.gcp import kube
+
+T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+NOV_30, DEC_1 = date(2026, 11, 30), date(2026, 12, 1)
+DEADLINE_SECONDS = 30.0
+
+
+@pytest.fixture(autouse=True)
+def no_queue(monkeypatch):
+    monkeypatch.setattr(
+        "deployments.dispatch.current_app.send_task", lambda name, args, countdown: None
+    )
+
+
+def clock(sandbox, **body: Any) -> datetime:
+    if body:
+        response = requests.post(f"{sandbox.url}/_sandbox/clock", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+    now = requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["now"]
+    return datetime.fromisoformat(now.replace("Z", "+00:00"))
+
+
+def until(read, what: str) -> Any:
+    deadline = datetime.now(UTC) + timedelta(seconds=DEADLINE_SECONDS)
+    while not (found := read()):
+        assert datetime.now(UTC) < deadline, f"still waiting for {what}"
+        time.sleep(0.05)
+    return found
+
+
+def row(deployment: Any, day: date) -> SpendDay:
+    return SpendDay.objects.get(deployment=deployment, day=day)
+
+
+def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, deployer):
+    cluster = sandbox_cluster(team)  # Autopilot, open to the team
+    deployment: Any = deployment_request(
+        team=team, requested_by=deployer, target="gke-vllm", slug="gemma-gke",
+        values={"model": "gemma-4-26b-a4b-it", "cluster": cluster.pk}, justification="metering",
+    )  # fmt: skip
+    Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
+    deployment.refresh_from_db()
+    meter = meter_for(deployment)
+    assert isinstance(meter, NodeMeter) and meter.source == GKE_NODE_LIFETIME
+    # The whole node by hand: the machine's list price per hour, Autopilot's premium on top.
+    gke = price_table_active().data["gke"]
+    hourly = Decimal(gke["machines_per_hour"][deployment.spec["machine_type"]])
+    hourly *= 1 + Decimal(gke["autopilot_gpu_premium_percent"]) / 100
+    assert meter.unit_price == hourly / 3600
+
+    # Created: the plan's Kubernetes objects applied at 23:00; the pod gets a node.
+    now = clock(sandbox, set=T0.isoformat())
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    for step in plan_for(deployment).steps:
+        if step.action == "kube.apply":
+            kube.apply(conn, step.request.body or {})
+    (node,) = until(lambda: kube.list_objects(conn, "v1", "Node"), "the pod's node")
+    labels = node["metadata"]["labels"]
+    assert labels["node.kubernetes.io/instance-type"] == deployment.spec["machine_type"]
+    assert "cloud.google.com/gke-nodepool" in labels
+    assert node["metadata"]["creationTimestamp"] == "2026-11-30T23:00:00Z"
+    spend_measure(now=now)
+
+    # Serving across midnight: read at 00:30.
+    now = clock(sandbox, advance_seconds=5400)
+    assert spend_measure(now=now).failed == 0
+    assert row(deployment, DEC_1).billed_seconds == Decimal(1800)
+
+    # The pod goes at 00:30; the node stays, unneeded, and is still read at 00:35.
+    ns = meter.namespace
+    kube.delete(conn, "apps/v1", "Deployment", "gemma-gke", ns)
+    until(lambda: not kube.list_objects(conn, "v1", "Pod", ns), "the pod to go")
+    now = clock(sandbox, advance_seconds=300)
+    spend_measure(now=now)
+    assert [n["metadata"]["name"] for n in kube.list_objects(conn, "v1", "Node")] == [
+        node["metadata"]["name"]
+    ]
+
+    # 10 minutes unneeded: the autoscaler removed it by 00:45; the read finds it gone.
+    late = now
+    now = clock(sandbox, advance_seconds=600)
+    assert kube.list_objects(conn, "v1", "Node") == []
+    spend_measure(now=now)
+    spend_measure(now=now)  # a repeated read changes nothing
+    spend_measure(now=late)  # nor does a late one (it saw the node at 00:35)
+    (lifetime,) = NodeLifetime.objects.filter(deployment=deployment)
+    assert lifetime.gone
+
+    # Hand count: 30 Nov, 23:00-24:00 = 3,600 s; 1 Dec, 00:00 to the last sight at 00:35
+    # = 2,100 s; each at the node's price per second.
+    nov, dec = row(deployment, NOV_30), row(deployment, DEC_1)
+    assert SpendDay.objects.filter(deployment=deployment).count() == 2
+    assert (nov.billed_seconds, nov.measured) == (Decimal(3600), cents(3600 * hourly / 3600))
+    assert (dec.billed_seconds, dec.measured) == (Decimal(2100), cents(2100 * hourly / 3600))
+    assert nov.source == dec.source == GKE_NODE_LIFETIME
