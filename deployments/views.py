@@ -38,6 +38,7 @@ from deployments.services.decisions import (
     deployment_approve,
     deployment_reject,
     is_own_request,
+    offers_external_gateway,
 )
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from deployments.services.requests import deployment_request
@@ -179,6 +180,7 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
             "scaling": target_for(d).scaling_summary(spec_for(d)),
             "settings": _settings_rows(d),
             "own_request": is_own_request(d, request.user),
+            "offer_external_gateway": offers_external_gateway(d),
             **deployment_review_facts(deployment=d),
         }
         for d in deployment_pending_approval()
@@ -187,9 +189,15 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
 
 
 def _action(
-    service: Callable[..., Deployment], done: str, *, with_reason: bool = False
+    service: Callable[..., Deployment],
+    done: str,
+    *,
+    with_reason: bool = False,
+    checkboxes: tuple[str, ...] = (),
 ) -> Callable[[HttpRequest, int], HttpResponse]:
-    """A POST-only view that calls one lifecycle service and returns to the detail page."""
+    """A POST-only view that calls one lifecycle service and returns to the detail page;
+    each of `checkboxes` is passed on as a boolean (a ticked box is posted, an unticked
+    one is not)."""
 
     @login_required
     @require_POST
@@ -198,6 +206,7 @@ def _action(
         kwargs: dict[str, Any] = {"deployment": deployment, "by": request.user}
         if with_reason:
             kwargs["reason"] = request.POST.get("reason", "").strip()
+        kwargs.update({name: name in request.POST for name in checkboxes})
         try:
             deployment = service(**kwargs)
         except ApplicationError as exc:
@@ -211,7 +220,10 @@ def _action(
 
 
 deployment_approve_view = _action(
-    deployment_approve, "Approved {slug}; the rollout is queued.", with_reason=True
+    deployment_approve,
+    "Approved {slug}; the rollout is queued.",
+    with_reason=True,
+    checkboxes=("external_gateway",),
 )
 deployment_reject_view = _action(deployment_reject, "Rejected {slug}.", with_reason=True)
 deployment_tear_down_view = _action(
@@ -251,6 +263,7 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         ),
         "show_decide": is_admin and status == Status.PENDING_APPROVAL,
         "own_request": is_own_request(deployment, user),
+        "offer_external_gateway": is_admin and offers_external_gateway(deployment),
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
         "show_resubmit": can_operate and status in RESUBMITTABLE_STATES,

@@ -96,6 +96,16 @@ class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
+class ApproveSerializer(ReasonSerializer):
+    external_gateway = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Serve through an external Gateway, reachable from the internet, instead "
+        "of the regional internal one. Only on targets with a Gateway; only an approver "
+        "sets it.",
+    )
+
+
 class FailureSerializer(serializers.Serializer):
     step = serializers.CharField(source="failure_step")
     message = serializers.CharField(source="failure_message")

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from deployments import selectors, services
 from deployments.api.serializers import (
+    ApproveSerializer,
     DeploymentEventSerializer,
     DeploymentSerializer,
     ReasonSerializer,
@@ -82,17 +83,19 @@ class DeploymentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Approve a pending request (platform admins)",
-        request=ReasonSerializer,
+        request=ApproveSerializer,
         responses={200: DeploymentSerializer},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
-        reason = self._reason(request)
+        incoming = ApproveSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
         deployment = services.deployment_approve(
             deployment=self._get_to_decide(pk),
             by=request.user,
             token=request_token(request),
-            reason=reason,
+            reason=incoming.validated_data["reason"],
+            external_gateway=incoming.validated_data["external_gateway"],
         )
         return Response(DeploymentSerializer(deployment).data)
 

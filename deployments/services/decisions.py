@@ -3,6 +3,9 @@
 Both are idempotent: approving an approved deployment, or rejecting a rejected one,
 changes nothing. A request the approval policy allows is approved at once, by nobody,
 through deployment_auto_approve().
+
+An approver may also allow what no request can ask for: an external Gateway, on a target
+whose spec has `external_gateway` (a request's Gateway is regional internal otherwise).
 """
 
 from typing import Any
@@ -15,12 +18,15 @@ from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment
 from deployments.services.reasons import reason_checked
 from deployments.services.transitions import deployment_transition
+from deployments.targets import target_for
 from portal.access import is_platform_admin
 from portal.exceptions import PermissionDenied, ValidationFailed
 from portal.models import ApiToken, TokenScope
 from portal.notifications import notify
 
 _APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
+# The spec setting only an approver sets: no form or request serializer declares it.
+EXTERNAL_GATEWAY = "external_gateway"
 
 
 def is_own_request(deployment: Deployment, user: Any) -> bool:
@@ -55,6 +61,33 @@ def require_approval_token(token: ApiToken | None) -> None:
         )
 
 
+def offers_external_gateway(deployment: Deployment) -> bool:
+    """Whether an approver may allow `deployment` an external Gateway: its target's spec
+    has the setting (asked of the spec class, so no target is named here)."""
+    return EXTERNAL_GATEWAY in target_for(deployment).spec_class.field_names()
+
+
+def _allowed_spec(deployment: Deployment, external_gateway: bool) -> dict[str, Any]:
+    """The changes an approver's allowances make to the row: the spec with
+    `external_gateway` on, which spec_for() then yields to the plan. Refused on the field
+    for a target that has no Gateway, and once decided (the rollout may have built an
+    internal one)."""
+    if not external_gateway:
+        return {}
+    if not offers_external_gateway(deployment):
+        raise ValidationFailed(
+            f"{deployment.slug} has no Gateway to make external.",
+            fields={EXTERNAL_GATEWAY: [f"Target {deployment.target} has no Gateway."]},
+        )
+    if deployment.status in _APPROVED_OR_LATER and not deployment.spec.get(EXTERNAL_GATEWAY):
+        raise ValidationFailed(
+            f"{deployment.slug} was approved with an internal Gateway; an external one is "
+            "allowed only when approving.",
+            fields={EXTERNAL_GATEWAY: ["Allowed only when approving."]},
+        )
+    return {"spec": {**deployment.spec, EXTERNAL_GATEWAY: True}}
+
+
 def _detail_link(deployment: Deployment) -> str:
     return reverse("deployments:detail", args=[deployment.pk])
 
@@ -66,14 +99,21 @@ def _approve(
     reason: str,
     token: ApiToken | None = None,
     auto: bool = False,
+    allowed: dict[str, Any] | None = None,
 ) -> Deployment:
+    message = reason or "Approved"
+    if allowed:
+        # The timeline and the audit (both record this message, with the approver) say
+        # who opened the model to the internet.
+        message = f"{message} (external Gateway allowed: reachable from the internet)"
     deployment = deployment_transition(
         deployment=deployment,
         to=Status.APPROVED,
         actor=by,
         token=token,
-        message=reason or "Approved",
+        message=message,
         changes={
+            **(allowed or {}),
             "decided_by": by,
             "decided_at": timezone.now(),
             "decision_reason": reason,
@@ -92,13 +132,21 @@ def _approve(
 
 
 def deployment_approve(
-    *, deployment: Deployment, by: Any, reason: str = "", token: ApiToken | None = None
+    *,
+    deployment: Deployment,
+    by: Any,
+    reason: str = "",
+    token: ApiToken | None = None,
+    external_gateway: bool = False,
 ) -> Deployment:
-    """Approve a pending request and queue its rollout. Approving twice changes nothing."""
+    """Approve a pending request and queue its rollout, with an external Gateway when
+    `external_gateway` (on a target that has one). Approving twice changes nothing."""
     _require_approver(deployment, by, token)
+    allowed = _allowed_spec(deployment, external_gateway)
     if deployment.status in _APPROVED_OR_LATER:
         return deployment
-    return _approve(deployment, by=by, reason=reason_checked(reason), token=token)
+    reason = reason_checked(reason)
+    return _approve(deployment, by=by, reason=reason, token=token, allowed=allowed)
 
 
 def deployment_auto_approve(*, deployment: Deployment, reason: str) -> Deployment:

@@ -8,8 +8,7 @@ the pool).
 
 The Gateway is regional internal (`gke-l7-rilb`). An external one is not something a
 request can ask for: `external_gateway` is no declared field, so neither the form nor the
-API sets it, and Hangar has no admin control for it yet (issue 14 item 5 keeps it a
-platform admin's decision).
+API sets it; a platform admin allows it when approving (services/decisions.py).
 """
 
 from dataclasses import dataclass, replace
@@ -161,7 +160,7 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
     region: str = ""
     cluster_name: str = ""  # projects/P/locations/L/clusters/NAME
     team_gpus: int = 0
-    # Not asked (see the module's docstring).
+    # Not asked: set by the approval (see the module's docstring).
     external_gateway: bool = False
     # Adapters loaded later by adapter requests (gke_inference_gateway_adapter/), set only
     # on the copy of this spec an adapter's plan renders the syncer's list from.
