@@ -10,6 +10,9 @@ clock (`/_sandbox/clock`, sandbox/run_instances.py) so a test moves time instead
   cluster autoscaler's scale-down (`--scale-down-unneeded-time`, 10 min by default;
   https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler, "Scaling
   down"). Once removed it is gone from the API: nothing tells when it went.
+- On a Standard cluster a node pool's nodes (initial_node_count in each of its zones,
+  no autoscaling) exist while the pool does, from the first read after it is asked for;
+  a pod goes to the least busy node whose labels its nodeSelector names.
 """
 
 from __future__ import annotations
@@ -47,8 +50,28 @@ def _machine(store: KubeStore, pod: dict[str, Any]) -> dict[str, Any]:
     return dict(priorities[0])
 
 
+def _cluster(store: KubeStore) -> Any:
+    stored = store.state.container.clusters.get(store.cluster)
+    return stored.pb if stored is not None else None
+
+
+def _node(store: KubeStore, name: str, labels: dict[str, str]) -> None:
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels, "creationTimestamp": _rfc(_now(store))},
+        "spec": {},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    store.put_internal(NODES, None, node)
+
+
 def bind(store: KubeStore, pod: dict[str, Any]) -> str:
-    """The node the pod runs on: an empty one of its machine, or a new one."""
+    """The node the pod runs on: on Autopilot an empty one of its machine, or a new one; on
+    Standard the least busy pool node its nodeSelector fits."""
+    cluster = _cluster(store)
+    if cluster is not None and not cluster.autopilot.enabled:
+        return _standard_bind(store, pod)
     machine = _machine(store, pod)
     machine_type = str(machine.get("machineType") or "e2-standard-4")
     busy = {p["spec"].get("nodeName") for p in store.list(PODS, None)}
@@ -62,18 +85,53 @@ def bind(store: KubeStore, pod: dict[str, Any]) -> str:
     labels = {NODEPOOL: pool, INSTANCE_TYPE: machine_type}
     if (machine.get("gpu") or {}).get("type"):
         labels[ACCELERATOR] = machine["gpu"]["type"]
-    node = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": labels, "creationTimestamp": _rfc(_now(store))},
-        "spec": {},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-    }
-    store.put_internal(NODES, None, node)
+    _node(store, name, labels)
     return name
 
 
-def scale_down(store: KubeStore) -> None:
+def _standard_bind(store: KubeStore, pod: dict[str, Any]) -> str:
+    selector = pod["spec"].get("nodeSelector") or {}
+    load: dict[str, int] = {}
+    for other in store.list(PODS, None):
+        host = other["spec"].get("nodeName")
+        load[host] = load.get(host, 0) + 1
+    fits = [
+        n["metadata"]["name"]
+        for n in store.list(NODES, None)
+        if all(n["metadata"]["labels"].get(k) == v for k, v in selector.items() if "/" in k)
+    ]
+    # unschedulable() let the pod through only when a running pool fits it.
+    return min(fits, key=lambda name: load.get(name, 0)) if fits else "gke-pool-node"
+
+
+def refresh(store: KubeStore) -> None:
+    """Standard: the node pools' nodes; Autopilot: the autoscaler's scale-down."""
+    cluster = _cluster(store)
+    if cluster is not None and not cluster.autopilot.enabled:
+        _pool_nodes(store, cluster)
+    else:
+        _scale_down(store)
+
+
+def _pool_nodes(store: KubeStore, cluster: Any) -> None:
+    wanted: dict[str, dict[str, str]] = {}
+    short = cluster.name[:20]
+    for pool in cluster.node_pools:
+        labels = {NODEPOOL: pool.name, INSTANCE_TYPE: pool.config.machine_type}
+        if len(pool.config.accelerators):
+            labels[ACCELERATOR] = pool.config.accelerators[0].accelerator_type
+        for zone in pool.locations:
+            for i in range(pool.initial_node_count):
+                wanted[f"gke-{short}-{pool.name}-{zone[-1]}{i}"] = labels
+    for node in store.list(NODES, None):
+        if node["metadata"]["name"] not in wanted:
+            del store.objects[("", "nodes", "", node["metadata"]["name"])]
+    for name, labels in wanted.items():
+        if store.find(NODES, None, name) is None:
+            _node(store, name, dict(labels))
+
+
+def _scale_down(store: KubeStore) -> None:
     """Remove the nodes unneeded for the autoscaler's delay; note when others became so."""
     now = _now(store)
     busy = {p["spec"].get("nodeName") for p in store.list(PODS, None)}

@@ -119,11 +119,7 @@ class WorkloadsMixin:
     def pod_running(self, pod: dict[str, Any]) -> None:
         pod["status"]["phase"] = "Running"
         pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
-        stored = self.state.container.clusters.get(self.cluster)
-        if stored is None or stored.pb.autopilot.enabled:
-            pod["spec"]["nodeName"] = kube_nodes.bind(self, pod)  # type: ignore[arg-type]
-        else:  # a Standard cluster's node pool nodes are not modelled
-            pod["spec"]["nodeName"] = "gk3-autopilot-nap-h100-1"
+        pod["spec"]["nodeName"] = kube_nodes.bind(self, pod)  # type: ignore[arg-type]
         self._container_status(
             pod, started=True, state={"running": {"startedAt": _rfc(time.time())}}
         )

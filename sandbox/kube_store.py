@@ -139,7 +139,7 @@ class KubeStore(WorkloadsMixin):
                         del self.objects[inner]
                 if key[1] == "deployments":
                     self.drop_pods(key[2], key[3])
-        kube_nodes.scale_down(self)
+        kube_nodes.refresh(self)
 
     def _next_version(self) -> str:
         self._version += 1
