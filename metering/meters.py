@@ -5,19 +5,19 @@ The billed resource is the one the deploy plan marks `billing="starts"`:
 - a Cloud Run service: Cloud Monitoring's billable instance time measures it (GPU services
   are instance-billed: every second of every instance), priced per instance-second;
 - a Kubernetes Deployment on GKE: the lifetimes of the nodes its pods ran on, read from the
-  cluster's API (metering/node_lifetimes.py), priced per node-second at the machine's
-  hourly price (and Autopilot's GPU premium on an Autopilot cluster), the whole node as the
-  estimate prices it. The cluster's management fee is shared by the cluster's tenants and
-  not measured per deployment: it stays in the estimate only.
-Other billed resources (a GKE node pool Hangar adds) have no meter yet: only their estimate
-accrues. No target is asked for by name.
+  cluster's API (metering/node_lifetimes.py);
+- a GKE node pool Hangar adds: the lifetimes of the pool's nodes, read the same way.
+GKE's are priced per node-second at the machine's hourly price (and Autopilot's GPU
+premium on an Autopilot cluster), the whole node as the estimate prices it, at its list
+price (a Spot or Flex-start pool costs less: not guessed, as the estimate). The cluster's
+management fee and default pool are shared by the cluster's tenants and not measured per
+deployment: they stay in the estimate only. No target is asked for by name.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from clusters.models import Cluster
 from clusters.selectors import cluster_endpoint
@@ -32,6 +32,10 @@ CLOUD_RUN_INSTANCE_TIME = "cloud-run-instance-time"
 GKE_NODE_LIFETIME = "gke-node-lifetime"
 _CLOUD_RUN_SERVICE = re.compile(
     r"projects/[^/]+/locations/(?P<region>[^/]+)/services/(?P<service>[^/]+)"
+)
+_NODE_POOL = re.compile(
+    r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+    r"/clusters/(?P<cluster>[^/]+)/nodePools/(?P<pool>[^/]+)"
 )
 
 
@@ -59,11 +63,12 @@ class NodeMeter:
     source: str
     deployment_id: int
     cluster_id: int
-    namespace: str
-    selector: str  # the Deployment's pods, as a label selector
     unit_price: Decimal  # per second of one node
     price_version: str
-    measures = "the lifetimes of the GKE nodes its pods ran on"
+    namespace: str = ""
+    selector: str = ""  # the Deployment's pods, as a label selector
+    node_pool: str = ""  # or the node pool Hangar made for it
+    measures = "the lifetimes of its GKE nodes"
 
     def observe(self, now: datetime) -> None:
         """Record the nodes the cluster's API shows for the deployment now."""
@@ -71,9 +76,10 @@ class NodeMeter:
         nodes_observe(
             deployment_id=self.deployment_id,
             conn=kube.ClusterConn(endpoint, ca),
+            now=now,
             namespace=self.namespace,
             selector=self.selector,
-            now=now,
+            node_pool=self.node_pool,
         )
 
     def billed_seconds(self, *, start: datetime, end: datetime) -> Decimal:
@@ -104,29 +110,43 @@ def meter_for(deployment: Deployment) -> Meter | None:
             )
         body = step.request.body or {}
         if step.action == "kube.apply" and body.get("kind") == "Deployment":
-            return _node_meter(deployment, step.params, body, estimate)
+            labels = body["spec"]["selector"]["matchLabels"]
+            return _node_meter(
+                deployment,
+                estimate,
+                cluster=Cluster.objects.filter(pk=int(step.params["cluster"])).first(),
+                namespace=str(step.params["namespace"]),
+                selector=",".join(f"{key}={value}" for key, value in sorted(labels.items())),
+            )
+        pool = _NODE_POOL.fullmatch(str(step.params.get("name", "")))
+        if step.action == "container.create_node_pool" and pool:
+            return _node_meter(
+                deployment,
+                estimate,
+                cluster=Cluster.objects.filter(
+                    project=pool["project"], location=pool["location"], name=pool["cluster"]
+                ).first(),
+                node_pool=pool["pool"],
+            )
     return None
 
 
 def _node_meter(
-    deployment: Deployment, params: dict[str, Any], body: dict[str, Any], estimate: Estimate
+    deployment: Deployment, estimate: Estimate, *, cluster: Cluster | None, **which: str
 ) -> NodeMeter | None:
     machine = str(deployment.spec.get("machine_type", ""))
     prices = PriceTable.objects.filter(version=estimate.price_version).first()
-    cluster = Cluster.objects.filter(pk=int(params["cluster"])).first()
     gke = (prices.data if prices else {}).get("gke", {})
     if cluster is None or machine not in gke.get("machines_per_hour", {}):
         return None
     per_hour = Decimal(gke["machines_per_hour"][machine])
     if cluster.autopilot:  # as estimate_gke prices an Autopilot node
         per_hour += per_hour * Decimal(gke["autopilot_gpu_premium_percent"]) / 100
-    labels = body["spec"]["selector"]["matchLabels"]
     return NodeMeter(
         source=GKE_NODE_LIFETIME,
         deployment_id=deployment.pk,
         cluster_id=cluster.pk,
-        namespace=str(params["namespace"]),
-        selector=",".join(f"{key}={value}" for key, value in sorted(labels.items())),
         unit_price=per_hour / SECONDS_PER_HOUR,
         price_version=estimate.price_version,
+        **which,
     )

@@ -7,9 +7,9 @@ A node's creationTimestamp says when it began; nothing says when a removed one e
 gone from the API), so each read records the nodes it sees and a node's end is the last read
 that saw it. The observed end is early by at most one read interval (the beat task's).
 
-A node is the deployment's once a read sees one of its pods bound to it (spec.nodeName);
-it stays the deployment's until it is gone, since GKE keeps billing an emptied node until
-the autoscaler removes it.
+A node is the deployment's when it belongs to the node pool Hangar made for it, or once a
+read sees one of its pods bound to it (spec.nodeName); it stays the deployment's until it
+is gone, since GKE keeps billing an emptied node until the autoscaler removes it.
 """
 
 from datetime import datetime
@@ -23,6 +23,7 @@ from metering.models import NodeLifetime
 from workers.gcp import kube
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+NODEPOOL = "cloud.google.com/gke-nodepool"
 
 
 def _time(stamp: str) -> datetime:
@@ -30,13 +31,27 @@ def _time(stamp: str) -> datetime:
 
 
 def nodes_observe(
-    *, deployment_id: int, conn: kube.ClusterConn, namespace: str, selector: str, now: datetime
+    *,
+    deployment_id: int,
+    conn: kube.ClusterConn,
+    now: datetime,
+    namespace: str = "",
+    selector: str = "",
+    node_pool: str = "",
 ) -> None:
-    """Record the nodes hosting the deployment's pods (`selector` in `namespace`) and those
-    already recorded, as the API server lists them now."""
-    pods = kube.list_objects(conn, "v1", "Pod", namespace, label_selector=selector)
-    hosting = {p["spec"].get("nodeName") for p in pods if p.get("spec", {}).get("nodeName")}
+    """Record the deployment's nodes as the API server lists them now: those of its own
+    node pool, or those hosting its pods (`selector` in `namespace`), and those recorded
+    before."""
     nodes = {n["metadata"]["name"]: n for n in kube.list_objects(conn, "v1", "Node")}
+    if node_pool:
+        hosting = {
+            name
+            for name, node in nodes.items()
+            if (node["metadata"].get("labels") or {}).get(NODEPOOL) == node_pool
+        }
+    else:
+        pods = kube.list_objects(conn, "v1", "Pod", namespace, label_selector=selector)
+        hosting = {p["spec"]["nodeName"] for p in pods if p.get("spec", {}).get("nodeName")}
     with transaction.atomic():
         known = NodeLifetime.objects.select_for_update().filter(
             deployment_id=deployment_id, gone=False

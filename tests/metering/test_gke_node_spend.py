@@ -19,8 +19,10 @@ from deployments.services.prices import price_table_active
 from metering.meters import GKE_NODE_LIFETIME, NodeMeter, meter_for
 from metering.models import NodeLifetime, SpendDay
 from metering.services import spend_measure
+from portal.services_hf_token import hf_token_save
 from tests.workers.rollout_driver import sandbox_cluster
-from workers.gcp import kube
+from tests.workers.test_rollout_cloud_run_vllm import HF_TOKEN
+from workers.gcp import container, kube
 
 T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
 NOV_30, DEC_1 = date(2026, 11, 30), date(2026, 12, 1)
@@ -115,3 +117,51 @@ def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, dep
     assert (nov.billed_seconds, nov.measured) == (Decimal(3600), cents(3600 * hourly / 3600))
     assert (dec.billed_seconds, dec.measured) == (Decimal(2100), cents(2100 * hourly / 3600))
     assert nov.source == dec.source == GKE_NODE_LIFETIME
+
+
+def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_admin, deployer):
+    hf_token_save(team=team, token=HF_TOKEN, by=team_admin)  # the gated base model's
+    cluster = sandbox_cluster(team, name="hangar-tests-std", autopilot=False)
+    deployment: Any = deployment_request(
+        team=team, requested_by=deployer, target="gke-inference-gateway", slug="llama-pool",
+        values={"model": "llama-3.1-8b-instruct", "cluster": cluster.pk},
+        justification="metering",
+    )  # fmt: skip
+    Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
+    deployment.refresh_from_db()
+    meter = meter_for(deployment)
+    assert isinstance(meter, NodeMeter) and meter.node_pool == "llama-pool-gpu"
+    hourly = Decimal(price_table_active().data["gke"]["machines_per_hour"][
+        deployment.spec["machine_type"]])  # fmt: skip
+    assert meter.unit_price == hourly / 3600  # Standard: no Autopilot premium
+
+    # The pool the plan creates, asked for at 23:00.
+    now = clock(sandbox, set=T0.isoformat())
+    (create,) = [s for s in plan_for(deployment).steps if s.action == "container.create_node_pool"]
+    container.create_node_pool(parent=create.params["parent"], body=create.request.body or {})
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    selector = "cloud.google.com/gke-nodepool=llama-pool-gpu"
+    nodes = until(lambda: kube.list_objects(conn, "v1", "Node", label_selector=selector),
+                  "the pool's nodes")  # fmt: skip
+    count = len(nodes)
+    assert count == deployment.spec["nodes"] * len(create.request.body["nodePool"]["locations"])
+    spend_measure(now=now)
+
+    # Read at 00:30, then the pool is deleted; the next read finds its nodes gone.
+    now = clock(sandbox, advance_seconds=5400)
+    spend_measure(now=now)
+    until(lambda: container.node_pool_status(create.params["name"]) == "RUNNING", "the pool")
+    container.delete_node_pool(create.params["name"])
+    until(lambda: not kube.list_objects(conn, "v1", "Node", label_selector=selector),
+          "the pool's nodes to go")  # fmt: skip
+    now = clock(sandbox, advance_seconds=600)
+    spend_measure(now=now)
+    spend_measure(now=now)  # a repeated read changes nothing
+    assert NodeLifetime.objects.filter(deployment=deployment, gone=True).count() == count
+
+    # Hand count: each node 23:00-24:00 on 30 Nov and 00:00-00:30 (its last sight) on 1 Dec.
+    nov, dec = row(deployment, NOV_30), row(deployment, DEC_1)
+    assert nov.billed_seconds == Decimal(3600 * count)
+    assert dec.billed_seconds == Decimal(1800 * count)
+    assert nov.measured == cents(3600 * count * hourly / 3600)
+    assert dec.measured == cents(1800 * count * hourly / 3600)
