@@ -25,7 +25,7 @@ from deployments.choices import Phase
 from deployments.models import Deployment, PriceTable
 from deployments.plans import plan_for
 from deployments.pricing.estimator import SECONDS_PER_HOUR, Estimate
-from metering.node_lifetimes import node_seconds, nodes_observe
+from metering.node_lifetimes import last_seen, node_seconds, nodes_observe
 from workers.gcp import kube, monitoring
 
 CLOUD_RUN_INSTANCE_TIME = "cloud-run-instance-time"
@@ -50,6 +50,10 @@ class InstanceTimeMeter:
 
     def observe(self, now: datetime) -> None:
         """Nothing to record: Cloud Monitoring keeps the history."""
+
+    def billed_until(self) -> datetime | None:
+        """None: a service bills nothing once its delete step ended the estimate."""
+        return None
 
     def billed_seconds(self, *, start: datetime, end: datetime) -> Decimal:
         """Google's billed seconds in (start, end]."""
@@ -81,6 +85,10 @@ class NodeMeter:
             selector=self.selector,
             node_pool=self.node_pool,
         )
+
+    def billed_until(self) -> datetime | None:
+        """The last moment a read saw one of its nodes: nodes outlive the pods."""
+        return last_seen(deployment_id=self.deployment_id)
 
     def billed_seconds(self, *, start: datetime, end: datetime) -> Decimal:
         """Node-seconds observed in [start, end)."""

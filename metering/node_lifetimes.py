@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from metering.models import NodeLifetime
 from workers.gcp import kube
@@ -98,3 +98,11 @@ def node_seconds(*, deployment_id: int, start: datetime, end: datetime) -> Decim
         overlap = min(lifetime.last_seen_at, end) - max(lifetime.created_at, start)
         total += Decimal(overlap.total_seconds())
     return total
+
+
+def last_seen(*, deployment_id: int) -> datetime | None:
+    """When a read last saw one of the deployment's nodes."""
+    found: datetime | None = NodeLifetime.objects.filter(deployment_id=deployment_id).aggregate(
+        last=Max("last_seen_at")
+    )["last"]
+    return found

@@ -44,8 +44,10 @@ def spend_measure(*, now: datetime | None = None) -> MeasureResult:
     )
     for deployment in Deployment.objects.filter(pk__in=ids).select_related("team"):
         meter = meter_for(deployment)
-        days = _open_days(deployment, now) if meter is not None else []
-        if meter is None or not days:
+        if meter is None:
+            continue
+        days = _open_days(deployment, now, billed_until=meter.billed_until())
+        if not days:
             continue
         try:
             meter.observe(now)
@@ -64,8 +66,12 @@ def spend_measure(*, now: datetime | None = None) -> MeasureResult:
     return MeasureResult(days_read=read, failed=failed)
 
 
-def _open_days(deployment: Deployment, now: datetime) -> list[date]:
-    """Days from the first billed moment to the last (or now), not yet final."""
+def _open_days(
+    deployment: Deployment, now: datetime, *, billed_until: datetime | None = None
+) -> list[date]:
+    """Days from the first billed moment to the last (or now), not yet final. A torn-down
+    deployment's last billed moment is when its estimate stopped, or later when the meter
+    saw it billed later (a GKE node outlives its pod until the autoscaler removes it)."""
     span = CostAccrual.objects.filter(deployment=deployment).aggregate(
         first=Min("period_start"), last=Max("period_end")
     )
@@ -73,6 +79,8 @@ def _open_days(deployment: Deployment, now: datetime) -> list[date]:
     if first is None:
         return []
     last = now if deployment.cost_accrued_until is not None else (span["last"] or now)
+    if billed_until is not None:
+        last = max(last, billed_until)
     final = set(
         SpendDay.objects.filter(deployment=deployment, final=True).values_list("day", flat=True)
     )

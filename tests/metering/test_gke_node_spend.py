@@ -16,6 +16,7 @@ from deployments.plans import plan_for
 from deployments.pricing.estimator import cents
 from deployments.services import deployment_request
 from deployments.services.prices import price_table_active
+from deployments.services.spend import spend_accrue
 from metering.meters import GKE_NODE_LIFETIME, NodeMeter, meter_for
 from metering.models import NodeLifetime, SpendDay
 from metering.services import spend_measure
@@ -56,7 +57,8 @@ def row(deployment: Any, day: date) -> SpendDay:
     return SpendDay.objects.get(deployment=deployment, day=day)
 
 
-def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, deployer):
+def gke_vllm(team: Any, deployer: Any) -> tuple[Any, Any]:
+    """A requested gke-vllm deployment on an Autopilot cluster, billed from T0."""
     cluster = sandbox_cluster(team)  # Autopilot, open to the team
     deployment: Any = deployment_request(
         team=team, requested_by=deployer, target="gke-vllm", slug="gemma-gke",
@@ -64,6 +66,17 @@ def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, dep
     )  # fmt: skip
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
     deployment.refresh_from_db()
+    return cluster, deployment
+
+
+def apply_plan(deployment: Any, conn: kube.ClusterConn) -> None:
+    for step in plan_for(deployment).steps:
+        if step.action == "kube.apply":
+            kube.apply(conn, step.request.body or {})
+
+
+def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, deployer):
+    cluster, deployment = gke_vllm(team, deployer)
     meter = meter_for(deployment)
     assert isinstance(meter, NodeMeter) and meter.source == GKE_NODE_LIFETIME
     # The whole node by hand: the machine's list price per hour, Autopilot's premium on top.
@@ -75,9 +88,7 @@ def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, dep
     # Created: the plan's Kubernetes objects applied at 23:00; the pod gets a node.
     now = clock(sandbox, set=T0.isoformat())
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
-    for step in plan_for(deployment).steps:
-        if step.action == "kube.apply":
-            kube.apply(conn, step.request.body or {})
+    apply_plan(deployment, conn)
     (node,) = until(lambda: kube.list_objects(conn, "v1", "Node"), "the pod's node")
     labels = node["metadata"]["labels"]
     assert labels["node.kubernetes.io/instance-type"] == deployment.spec["machine_type"]
@@ -165,3 +176,40 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     assert dec.billed_seconds == Decimal(1800 * count)
     assert nov.measured == cents(3600 * count * hourly / 3600)
     assert dec.measured == cents(1800 * count * hourly / 3600)
+
+
+def test_a_node_that_outlives_a_tear_down_past_midnight_is_measured_the_next_day(
+    sandbox, team, deployer
+):
+    """Torn down at 23:55: the estimate's clock stops, but the emptied node bills until the
+    autoscaler removes it, past midnight."""
+    cluster, deployment = gke_vllm(team, deployer)
+    clock(sandbox, set=T0.isoformat())
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    apply_plan(deployment, conn)
+    until(lambda: kube.list_objects(conn, "v1", "Node"), "the pod's node")
+    spend_measure(now=T0)
+
+    now = clock(sandbox, advance_seconds=3300)  # 23:55: torn down
+    spend_accrue(now=now)
+    Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=None)
+    kube.delete(conn, "apps/v1", "Deployment", "gemma-gke", meter_namespace(deployment))
+    until(lambda: not kube.list_objects(conn, "v1", "Pod", meter_namespace(deployment)),
+          "the pod to go")  # fmt: skip
+    spend_measure(now=now)
+    now = clock(sandbox, advance_seconds=330)  # 00:00:30, the node still there
+    spend_measure(now=now)
+    now = clock(sandbox, advance_seconds=210)  # 00:04, still there (9 minutes unneeded)
+    spend_measure(now=now)
+    now = clock(sandbox, advance_seconds=660)  # 00:15: removed
+    assert kube.list_objects(conn, "v1", "Node") == []
+    spend_measure(now=now)
+
+    assert row(deployment, NOV_30).billed_seconds == Decimal(3600)
+    assert row(deployment, DEC_1).billed_seconds == Decimal(240)  # 00:00 to its last sight
+
+
+def meter_namespace(deployment: Any) -> str:
+    meter = meter_for(deployment)
+    assert isinstance(meter, NodeMeter)
+    return meter.namespace
