@@ -65,7 +65,8 @@ def openapi_enum_names() -> dict[str, list[str]]:
 
     Each target's request has its own `target` value and may have its own `model` list;
     a choice set all targets share gets the plain field name, one that differs is named
-    after its target.
+    after the first target that offers it. drf-spectacular wants one name per set, so a
+    set offered by several targets (or fields) is named once.
     """
     from deployments.targets.fields import declarations
 
@@ -76,11 +77,13 @@ def openapi_enum_names() -> dict[str, list[str]]:
             if declaration.choices is not None:
                 sets.setdefault(name, {})[target.name] = declaration.choice_values()
     names: dict[str, list[str]] = {}
+    named: set[tuple[str, ...]] = set()
     for field, by_target in sets.items():
         distinct = {tuple(values) for values in by_target.values()}
-        if len(distinct) == 1:
-            names[f"{_camel(field)}Enum"] = next(iter(by_target.values()))
-            continue
         for target_name, values in by_target.items():
-            names[f"{_camel(target_name)}{_camel(field)}Enum"] = values
+            if tuple(values) in named:
+                continue
+            named.add(tuple(values))
+            prefix = "" if len(distinct) == 1 else _camel(target_name)
+            names[f"{prefix}{_camel(field)}Enum"] = values
     return names
