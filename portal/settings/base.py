@@ -318,6 +318,11 @@ GCP = {
     # Empty means Google's own endpoints; the sandbox sets one base URL for all APIs.
     "API_ENDPOINT": env("GCP_API_ENDPOINT", default=""),
     "HTTP_TIMEOUT_SECONDS": env.float("GCP_HTTP_TIMEOUT_SECONDS", default=30.0),
+    # HTTP proxies to a GKE Gateway's address: a private one (internal Gateway) through
+    # the VPC's, a public one (external Gateway) through an egress proxy. Empty: direct,
+    # as from a portal running in the VPC.
+    "VPC_HTTP_PROXY": env("GCP_VPC_HTTP_PROXY", default=""),
+    "PUBLIC_HTTP_PROXY": env("GCP_PUBLIC_HTTP_PROXY", default=""),
     # Google's universe: googleapis.com, or a sovereign one such as seed 003's s3nsapis.fr.
     # The clients reach SERVICE.UNIVERSE (unless API_ENDPOINT is set), and service-account
     # e-mails and Workload Identity pools are named after it (deployments/plans/universe.py).

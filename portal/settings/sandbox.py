@@ -16,9 +16,11 @@ GCP["BUILD_SERVICE_ACCOUNT"] = (
     GCP["BUILD_SERVICE_ACCOUNT"] or f"hangar-builder@{GCP['PROJECT']}.iam.gserviceaccount.com"
 )
 
-# An internal GKE Gateway's address is a VPC address: the sandbox is that VPC's HTTP proxy
+# An internal GKE Gateway's address is a VPC address, an external one's a public address
+# the sandbox made up: the sandbox is the HTTP proxy to both
 # (workers/gcp/endpoint_credentials.vpc_proxy_for). On Google Cloud the portal runs in the VPC.
 GCP["VPC_HTTP_PROXY"] = SANDBOX_URL
+GCP["PUBLIC_HTTP_PROXY"] = SANDBOX_URL
 
 _sandbox_host = SANDBOX_URL.split("://", 1)[-1].rstrip("/")
 os.environ.setdefault("GCE_METADATA_HOST", _sandbox_host)

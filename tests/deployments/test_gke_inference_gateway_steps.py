@@ -25,7 +25,7 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_teardown_plan,
 )
 from portal.secret_names import hf_secret_name
-from workers.gcp import container, kube, secret_manager
+from workers.gcp import container, endpoint, kube, secret_manager
 from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +170,33 @@ def serving_through_the_gateway(
     objectives = kube.list_objects(conn, "inference.networking.x-k8s.io/v1alpha2",
                                    "InferenceObjective", NS)  # fmt: skip
     assert "cad-fabricator" not in {o["metadata"]["name"] for o in objectives}
+
+
+def test_an_external_gateway_is_reached_at_its_public_address(sandbox, cluster):
+    """A platform admin allowed an external Gateway: it gets a public address (here one the
+    sandbox made up and serves as the internet would), which the workers' client and the
+    playground reach without the VPC's proxy."""
+    sandbox.config(operation_delay=0.3, model_load_delay=0.3)
+    sandbox.iam(proxy_only_subnets=["us-central1"])  # the regional external class needs it
+    ctx = plan_context_from_settings()
+    secret = hf_secret_name(ctx.project, REF.team_slug)
+    secret_manager.ensure_secret(name=secret, labels={"managed-by": "hangar"})
+    secret_manager.add_version(secret=secret, data=TOKEN)
+    spec = gig.GkeInferenceGatewaySpec(
+        cluster=cluster.pk, cluster_name=CLUSTER.resource_name, region="us-central1",
+        team_gpus=8, external_gateway=True,
+    )  # fmt: skip
+    deploy = gig.deploy_plan(REF, spec, ctx)
+    drive(deploy, until="wait_gateway")
+
+    served = run(deploy.step("wait_gateway"))
+    assert isinstance(served, Succeeded), served
+    assert served.outputs["gateway_address"].startswith("34.")
+    listed = endpoint.get(
+        address=served.outputs["gateway_url"],
+        credential=Credential.GKE_GATEWAY_IN_VPC,
+        path="/v1/models",
+        timeout=10,
+    )
+    assert listed.status == 200, listed
+    drive(gig.teardown_plan(REF, spec, ctx))

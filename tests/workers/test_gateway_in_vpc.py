@@ -11,11 +11,12 @@ from workers.gcp.endpoint_credentials import (
 )
 
 PROXY = "http://127.0.0.1:9"
+PUBLIC = "http://127.0.0.1:10"
 
 
 @pytest.fixture
 def proxied(settings):
-    settings.GCP = {**settings.GCP, "VPC_HTTP_PROXY": PROXY}
+    settings.GCP = {**settings.GCP, "VPC_HTTP_PROXY": PROXY, "PUBLIC_HTTP_PROXY": ""}
 
 
 def test_a_gateway_gets_no_credential_and_no_ca_of_its_own():
@@ -41,3 +42,12 @@ def test_anything_else_never_does(url):
 def test_without_a_proxy_nothing_is_proxied(settings):
     settings.GCP = {**settings.GCP, "VPC_HTTP_PROXY": ""}
     assert vpc_proxy_for("http://10.128.0.7") is None
+
+
+def test_a_public_address_goes_through_the_public_proxy_when_one_is_set(settings):
+    # The sandbox plays the internet for the public addresses it gives external Gateways.
+    settings.GCP = {**settings.GCP, "VPC_HTTP_PROXY": PROXY, "PUBLIC_HTTP_PROXY": PUBLIC}
+    assert vpc_proxy_for("http://34.1.2.3") == PUBLIC
+    assert vpc_proxy_for("http://10.128.0.7") == PROXY
+    assert vpc_proxy_for("https://svc-abc.a.run.app") is None  # names resolve as usual
+    assert vpc_proxy_for("http://127.0.0.1:8000") is None

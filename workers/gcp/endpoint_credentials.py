@@ -229,21 +229,23 @@ class GatewayInVpc:
 
 def vpc_proxy_for(endpoint_url: str) -> str | None:
     """The HTTP proxy to send a request to `endpoint_url` through: GCP["VPC_HTTP_PROXY"]
-    for an address inside the VPC (a private IP, as an internal Gateway has), else None.
+    for an address inside the VPC (a private IP, as an internal Gateway has),
+    GCP["PUBLIC_HTTP_PROXY"] for a public IP (an external Gateway's), else None.
 
-    Empty on Google Cloud, where the portal runs in the VPC; the sandbox sets its own URL,
-    standing in for the VPC (sandbox/kube_gateway_proxy.py). A host name or a public or
-    loopback address never goes through it.
+    Both empty on Google Cloud, where the portal runs in the VPC and reaches the internet
+    directly; the sandbox sets its own URL for both, standing in for the VPC and for the
+    internet its made-up public addresses are on (sandbox/kube_gateway_proxy.py). A host
+    name or a loopback address never goes through either.
     """
-    proxy = settings.GCP.get("VPC_HTTP_PROXY") or ""
     host = urlsplit(endpoint_url).hostname or ""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    if not proxy or not address.is_private or address.is_loopback:
+    if address.is_loopback:
         return None
-    return str(proxy)
+    key = "VPC_HTTP_PROXY" if address.is_private else "PUBLIC_HTTP_PROXY"
+    return str(settings.GCP.get(key) or "") or None
 
 
 def _now() -> float:
