@@ -1,36 +1,31 @@
-from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
-from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import path
 
-from metering.views import server_metrics_view
-from playground.api_views import openai_view
-from portal.api.not_found import api_not_found
-from telemetry.views import metrics_view
+from portal import views_approval_tokens, views_oversight, views_teams
+from portal.views_hf import team_hf_token_view
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="deployments:list", permanent=False)),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("deployments/", include("deployments.urls")),
+    path("teams/", views_teams.team_list_view, name="team-list"),
+    path("teams/<slug:slug>/", views_teams.team_detail_view, name="team-detail"),
+    path("teams/<slug:slug>/tokens/", views_teams.team_token_create_view, name="team-token-create"),
     path(
-        "deployments/<int:pk>/server-metrics/",
-        server_metrics_view,
-        name="metering-server-metrics",
+        "teams/<slug:slug>/tokens/<int:pk>/revoke/",
+        views_teams.team_token_revoke_view,
+        name="team-token-revoke",
     ),
-    path("", include("portal.urls_pages")),
-    path("playground/", include("playground.urls")),
-    # Before the API include: the OpenAI-compatible passthrough other platforms call.
-    re_path(
-        r"^api/v1/deployments/(?P<pk>\d+)/openai/v1/(?P<route>chat/completions|completions|models)$",
-        openai_view,
-        name="playground-openai",
+    path("teams/<slug:slug>/hugging-face/", team_hf_token_view, name="team-hf-token"),
+    path("approval-tokens/", views_approval_tokens.approval_tokens_view, name="approval-tokens"),
+    path(
+        "approval-tokens/<int:pk>/revoke/",
+        views_approval_tokens.approval_token_revoke_view,
+        name="approval-token-revoke",
     ),
-    path("api/v1/", include("deployments.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^api/(?P<rest>.*)$", api_not_found),
-    path("admin/", admin.site.urls),
-    path("metrics", metrics_view, name="metrics"),
+    path("spend/", views_oversight.spend_view, name="spend"),
+    path("audit/", views_oversight.audit_view, name="audit"),
+    path("notifications/", views_oversight.notifications_view, name="notifications"),
+    path(
+        "notifications/count/",
+        views_oversight.notifications_count_view,
+        name="notifications-count",
+    ),
+    path("notifications/read/", views_oversight.notifications_read_view, name="notifications-read"),
 ]

@@ -65,7 +65,7 @@ def start_worker(transactional_db, sandbox, tmp_path) -> Iterator[Callable[[], W
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SANDBOX_URL": settings.SANDBOX_URL,

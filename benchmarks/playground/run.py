@@ -233,7 +233,7 @@ def main() -> None:
         setup_database(args.database)
         sandbox = f"127.0.0.1:{ports['sandbox']}"
         django_env = {
-            "DJANGO_SETTINGS_MODULE": "portal.settings.local",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_DEBUG": "false",
             "DATABASE_URL": args.database,
@@ -261,7 +261,7 @@ def main() -> None:
             str(MAIN_PY),
             "-m",
             "uvicorn",
-            "portal.asgi:application",
+            "config.asgi:application",
             "--host",
             "127.0.0.1",
             "--log-level",

@@ -55,7 +55,7 @@ ARGS = parse_args()
 # sandbox's operations take seconds, not minutes).
 ENV = {
     **os.environ,
-    "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+    "DJANGO_SETTINGS_MODULE": "config.settings.test",
     "DATABASE_URL": ARGS.database,
     "CELERY_BROKER_URL": ARGS.redis,
     "SANDBOX_URL": f"http://127.0.0.1:{ARGS.sandbox_port}",

@@ -42,7 +42,7 @@ def parse_args() -> argparse.Namespace:
 ARGS = parse_args()
 ENV = {
     **os.environ,
-    "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+    "DJANGO_SETTINGS_MODULE": "config.settings.test",
     "DATABASE_URL": ARGS.database,
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
 }

@@ -1,7 +1,7 @@
 """The portal served by uvicorn (as in production) on the test database, and ready endpoints.
 
 pytest-django's live_server runs WSGI threads, which cannot stream; the proxy is
-async, so these tests start `uvicorn portal.asgi:application` in a subprocess.
+async, so these tests start `uvicorn config.asgi:application` in a subprocess.
 Endpoints are real sandbox Cloud Run services (built, deployed, IAM granted
 through the official clients), so ID tokens and the invoker role are enforced.
 """
@@ -55,13 +55,13 @@ class PortalServer:
         env = {
             **os.environ,
             **SERVER_ENV,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "SANDBOX_URL": settings.SANDBOX_URL,
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "portal.asgi:application",
+            [sys.executable, "-m", "uvicorn", "config.asgi:application",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -9,7 +9,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "T3st-only_7Qx9-vPz2-Lm8R-k4Hs-W1nB-c6Dy-e0Gu-j5Fa-NoDefault",
     "DJANGO_ALLOWED_HOSTS": "hangar.example.com",
     "DATABASE_URL": "postgres://hangar@127.0.0.1:5432/hangar",
@@ -73,7 +73,7 @@ def test_the_web_command_starts_the_worker_processes_it_is_told(tmp_path):
     log = tmp_path / "web.log"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "WEB_CONCURRENCY": "2",
         "PYTHON": sys.executable,
         "HOST": "127.0.0.1",

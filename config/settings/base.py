@@ -49,9 +49,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "portal.urls"
-ASGI_APPLICATION = "portal.asgi.application"
-WSGI_APPLICATION = "portal.wsgi.application"
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -180,7 +180,7 @@ METRICS = {
     "TOKEN": env("METRICS_TOKEN", default=None),
 }
 
-# --- Celery: long rollouts are many short, idempotent tasks (see workers/celery.py) ---
+# --- Celery: long rollouts are many short, idempotent tasks (see config/celery.py) ---
 CELERY_BROKER_URL = env(
     "CELERY_BROKER_URL", default="filesystem://"
 )  # no broker server needed on one machine

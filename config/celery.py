@@ -2,7 +2,7 @@
 
 Rollouts are chains of short, idempotent tasks whose state lives in Postgres, so the
 settings favour redelivery over loss: late acks, requeue on a lost worker, one
-prefetched task per process, and hard time limits (see portal/settings/base.py).
+prefetched task per process, and hard time limits (see config/settings/base.py).
 """
 
 import os
@@ -11,7 +11,7 @@ from celery import Celery
 
 from telemetry.logs import connect_celery_context
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("hangar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
