@@ -1,5 +1,5 @@
 """What the deployment page shows of Google's logs: the build's output and the running
-service's, read from Cloud Logging (workers/gcp/cloud_logging.py), newest first.
+service's, read from Cloud Logging (gcp/cloud_logging.py), newest first.
 
 Which build and which service come from the rollout itself: the build the build step
 recorded (`outputs["build"]`), and the Cloud Run services the plan applies (their resource
@@ -16,8 +16,8 @@ from google.auth import exceptions as auth_exc
 from deployments.choices import Phase
 from deployments.models import Deployment
 from deployments.plans import plan_for
-from workers.gcp import cloud_logging
-from workers.gcp.error_text import google_message
+from gcp import cloud_logging
+from gcp.text import google_message
 
 SERVICE_NAME = re.compile(r"projects/[^/]+/locations/(?P<region>[^/]+)/services/(?P<service>[^/]+)")
 # Lines per log on the page; Cloud Logging's console has the rest.

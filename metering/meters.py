@@ -25,8 +25,8 @@ from deployments.choices import Phase
 from deployments.models import Deployment, PriceTable
 from deployments.plans import plan_for
 from deployments.pricing.estimator import SECONDS_PER_HOUR, Estimate
+from gcp import kube, monitoring
 from metering.node_lifetimes import last_seen, node_seconds, nodes_observe
-from workers.gcp import kube, monitoring
 
 CLOUD_RUN_INSTANCE_TIME = "cloud-run-instance-time"
 GKE_NODE_LIFETIME = "gke-node-lifetime"

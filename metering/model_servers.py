@@ -1,7 +1,7 @@
 """Sample what each ready deployment's model server says of itself, into Postgres: vLLM's
 Prometheus /metrics (https://docs.vllm.ai/en/stable/usage/metrics/), Ollama's /api/ps
 (https://docs.ollama.com/api/ps), reached as the playground reaches them (the endpoint's own
-credential, workers/gcp/endpoint.py). Samples older than the retention are deleted.
+credential, gcp/endpoint.py). Samples older than the retention are deleted.
 
 A sample is a request, and a request keeps a Cloud Run instance (billed) or starts one: a
 deployment that scales to zero is sampled only while it is in use (a proxied request within
@@ -24,9 +24,9 @@ from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.targets import spec_for, target_for
 from deployments.targets.endpoint import Protocol
+from gcp import endpoint as endpoint_client
+from gcp.endpoint_credentials import UpstreamCredentialError
 from metering.models import ServerSample
-from workers.gcp import endpoint as endpoint_client
-from workers.gcp.endpoint_credentials import UpstreamCredentialError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, Q
 
+from gcp import kube
 from metering.models import NodeLifetime
-from workers.gcp import kube
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 NODEPOOL = "cloud.google.com/gke-nodepool"

@@ -34,6 +34,7 @@ from rest_framework import exceptions as drf_exceptions
 from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.targets import spec_for, target_for
+from gcp.endpoint_credentials import UpstreamCredentialError, upstream_trust_now
 from playground import access_sql
 from playground.db import run_db
 from playground.protocols import Protocol
@@ -43,7 +44,6 @@ from portal.authentication import ApiTokenAuthentication
 from portal.exceptions import ApplicationError, InvalidTransition, NotFound, PermissionDenied
 from portal.models import ApiToken, TokenScope
 from portal.tokens import token_hash, token_matches, token_parse_prefix
-from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_trust_now
 
 
 class NotSignedIn(ApplicationError):

@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
+from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access
 from playground.db import run_db
 from playground.models import UsageRecord
@@ -45,7 +46,6 @@ from playground.upstream import (
     upstream_request,
 )
 from telemetry.instruments import PROXY_TTFT
-from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access, access_for_session, access_for_token
 from playground.chat import chat_stream
 from playground.limits import stream_slot_acquire, stream_slot_release
@@ -25,7 +26,6 @@ from playground.protocols import ChatParams, model_names, models_path
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
 from playground.upstream import UpstreamError, read_bounded, upstream_request
 from portal.exceptions import ApplicationError, ValidationFailed
-from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 MODELS_REPLY_MAX = 2**20
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access
 from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
@@ -22,7 +23,6 @@ from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
 from playground.usage_queue import usage_enqueue
-from workers.gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager

@@ -21,9 +21,9 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
-from playground.protocols import error_text
+from gcp.endpoint_credentials import vpc_proxy_for
+from gcp.text import error_text
 from telemetry.instruments import PROXY_STREAMS_OPEN, PROXY_UPSTREAM_ERRORS
-from workers.gcp.endpoint_credentials import vpc_proxy_for
 
 
 @dataclass

@@ -15,12 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 from google.api_core import exceptions as gexc
 
+from gcp import secret_manager
 from portal.access import require_team_role
 from portal.audit import audit_record
 from portal.exceptions import ApplicationError, ValidationFailed
 from portal.models import Role, Team, TeamHfSecret
 from portal.secret_names import hf_secret_name
-from workers.gcp import secret_manager
 
 logger = logging.getLogger(__name__)
 

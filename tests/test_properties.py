@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from deployments.forms import request_form_class
 from deployments.targets import TARGETS
+from gcp.text import clean_text
 from playground.handlers import parse_chat
 from playground.passthrough_request import ROUTES, PassthroughRequest, passthrough_parse
-from playground.protocols import clean_text
 from playground.services import storable
 from portal.exceptions import ApplicationError
 from portal.forms import ApiTokenForm

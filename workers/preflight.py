@@ -21,9 +21,9 @@ from deployments.plans import plan_context_from_settings
 from deployments.plans.base import DeploymentRef
 from deployments.targets import TARGETS
 from deployments.targets.variants import distinct_specs, plans
-from workers.gcp import project_checks
-from workers.gcp.clients import universe_domain
-from workers.gcp.errors import ACT_AS, SERVICE_ACCOUNT_USER
+from gcp import project_checks
+from gcp.clients import universe_domain
+from gcp.errors import ACT_AS, SERVICE_ACCOUNT_USER
 
 # What each plan action's calls need (https://cloud.google.com/iam/docs/permissions-reference).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -228,7 +228,7 @@ def _act_as(project: str, portal: str) -> list[Finding]:
 
 def _project_number(project: str) -> str:
     # The sandbox and Google both answer Service Usage with projects/NUMBER/services/...
-    from workers.gcp.clients import rest
+    from gcp.clients import rest
 
     reply = rest(
         project_checks.SERVICE_USAGE,

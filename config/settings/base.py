@@ -325,7 +325,7 @@ GCP = {
     "PUBLIC_HTTP_PROXY": env("GCP_PUBLIC_HTTP_PROXY", default=""),
     # Google's universe: googleapis.com, or a sovereign one such as seed 003's s3nsapis.fr.
     # The clients reach SERVICE.UNIVERSE (unless API_ENDPOINT is set), and service-account
-    # e-mails and Workload Identity pools are named after it (deployments/plans/universe.py).
+    # e-mails and Workload Identity pools are named after it (gcp/universe.py).
     "UNIVERSE_DOMAIN": env("GCP_UNIVERSE_DOMAIN", default="googleapis.com"),
     # The seed builds FROM ollama/ollama:latest; pin a version here for repeatable images.
     "OLLAMA_IMAGE": env("OLLAMA_IMAGE", default="ollama/ollama:latest"),

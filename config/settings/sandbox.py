@@ -18,7 +18,7 @@ GCP["BUILD_SERVICE_ACCOUNT"] = (
 
 # An internal GKE Gateway's address is a VPC address, an external one's a public address
 # the sandbox made up: the sandbox is the HTTP proxy to both
-# (workers/gcp/endpoint_credentials.vpc_proxy_for). On Google Cloud the portal runs in the VPC.
+# (gcp/endpoint_credentials.vpc_proxy_for). On Google Cloud the portal runs in the VPC.
 GCP["VPC_HTTP_PROXY"] = SANDBOX_URL
 GCP["PUBLIC_HTTP_PROXY"] = SANDBOX_URL
 

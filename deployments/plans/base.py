@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deployments.choices import Phase
-from deployments.plans import universe
+from gcp import universe
 
 MANAGED_BY_LABEL = {"managed-by": "hangar"}
 
@@ -57,7 +57,7 @@ class DeploymentRef:
 class ApiRequest:
     """One HTTP request as the Google API receives it.
 
-    `api` names the adapter (workers/gcp/) that sends it; for `endpoint` the path is
+    `api` names the adapter (gcp/) that sends it; for `endpoint` the path is
     relative to the deployed service's URL, known only once the service is ready.
     """
 

@@ -5,8 +5,11 @@ A target's plan declares this; the smoke test, the playground and the deployment
 read it, so none of them asks which target they are talking to.
 """
 
-import enum
 from dataclasses import dataclass
+
+from gcp.model_server import Credential, Protocol
+
+__all__ = ["Credential", "Endpoint", "Protocol", "openai_smoke_body"]
 
 # What every rollout asks its model before calling the deployment ready.
 SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"
@@ -20,23 +23,6 @@ def openai_smoke_body(model: str) -> dict[str, object]:
         "max_tokens": 32,
         "stream": False,
     }
-
-
-class Protocol(enum.StrEnum):
-    OLLAMA = "ollama"  # Ollama's /api/chat, NDJSON stream
-    OPENAI = "openai"  # OpenAI's /v1/chat/completions, server-sent events
-
-
-class Credential(enum.StrEnum):
-    # An OIDC ID token whose audience is the service URL (private Cloud Run services).
-    CLOUD_RUN_ID_TOKEN = "cloud-run-id-token"  # noqa: S105 - a kind, not a secret
-    # The portal's Google access token (as the GKE auth plugin sends it) on a request to
-    # the Kubernetes API server's service proxy: a GKE model server has no public address.
-    GKE_SERVICE_PROXY_ACCESS_TOKEN = "gke-service-proxy-access-token"  # noqa: S105 - a kind
-    # None at all, from inside the cluster's VPC: an internal GKE Gateway (gke-l7-rilb) has
-    # only a VPC address, and its model servers take no key (the lora-syncer sends none).
-    # The portal runs in that VPC, or reaches it through the VPC's HTTP proxy (the sandbox).
-    GKE_GATEWAY_IN_VPC = "gke-gateway-in-vpc"
 
 
 @dataclass(frozen=True)

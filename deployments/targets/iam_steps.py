@@ -1,6 +1,6 @@
 """IAM steps any target uses: a deployment's own service account, and one role for one
 member on a secret or a bucket. The read-modify-write itself is the adapters' (one helper,
-workers/gcp/iam_policy.py); these only say what to change."""
+gcp/iam_policy.py); these only say what to change."""
 
 import shlex
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from deployments.plans.base import ApiRequest, Step
 
-# `kubectl apply --server-side` under Hangar's field manager: what workers/gcp/kube.py does.
+# `kubectl apply --server-side` under Hangar's field manager: what gcp/kube.py does.
 APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
 # GKE maps IAM to Kubernetes RBAC: container.developer may apply and delete namespaced
 # objects; namespaces, quotas and cluster-scoped kinds want container.admin
@@ -140,7 +140,7 @@ def proxy_call_step(
     body: dict[str, Any] | None = None,
 ) -> Step:
     """A call to the model server through the API server's service proxy: no load
-    balancer, the portal's Google credentials (workers/gcp/kube.py proxy)."""
+    balancer, the portal's Google credentials (gcp/kube.py proxy)."""
     proxied = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
     if body is None:
         cli = f"kubectl get --raw '{proxied}'"

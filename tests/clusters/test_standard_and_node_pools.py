@@ -16,8 +16,8 @@ from clusters.plans import ClusterRef, cluster_plan
 from clusters.services import cluster_create
 from deployments.services.rollout import StepClaim, Succeeded, Waiting
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from gcp import container
 from tests.factories import platform_admin
-from workers.gcp import container
 from workers.rollout.executors import EXECUTORS
 
 REF = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)

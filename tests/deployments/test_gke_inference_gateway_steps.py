@@ -24,8 +24,8 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_deploy_plan,
     adapter_teardown_plan,
 )
+from gcp import container, endpoint, kube, secret_manager
 from portal.secret_names import hf_secret_name
-from workers.gcp import container, endpoint, kube, secret_manager
 from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db

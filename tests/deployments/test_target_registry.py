@@ -16,9 +16,9 @@ from deployments.services.prices import price_table_active
 from deployments.targets import TARGETS, spec_for
 from deployments.targets.endpoint import Protocol
 from deployments.targets.fields import declarations
+from gcp.endpoint_credentials import STRATEGIES
 from playground.protocols import chat_request
 from tests.factories import DeploymentFactory
-from workers.gcp.endpoint_credentials import STRATEGIES
 from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db

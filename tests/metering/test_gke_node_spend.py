@@ -17,13 +17,13 @@ from deployments.pricing.estimator import cents
 from deployments.services import deployment_request
 from deployments.services.prices import price_table_active
 from deployments.services.spend import spend_accrue
+from gcp import container, kube
 from metering.meters import GKE_NODE_LIFETIME, NodeMeter, meter_for
 from metering.models import NodeLifetime, SpendDay
 from metering.services import spend_measure
 from portal.services_hf_token import hf_token_save
 from tests.workers.rollout_driver import sandbox_cluster
 from tests.workers.test_rollout_cloud_run_vllm import HF_TOKEN
-from workers.gcp import container, kube
 
 T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
 NOV_30, DEC_1 = date(2026, 11, 30), date(2026, 12, 1)

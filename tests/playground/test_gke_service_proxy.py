@@ -14,20 +14,20 @@ import pytest
 from clusters.models import Cluster
 from deployments.targets.endpoint import Credential
 from deployments.targets.gke_vllm import manifests
-from playground.protocols import ChatParams, Protocol, chat_request, parser_for
-from playground.upstream import UpstreamError, json_headers, upstream_close, upstream_request
-from sandbox.gke_tls import make_cluster_tls
-from tests.deployments.test_gke_vllm_manifests import NS, server
-from tests.workers.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
-from workers.gcp import endpoint_credentials, kube
-from workers.gcp.endpoint import get, get_text, post_json
-from workers.gcp.endpoint_credentials import (
+from gcp import endpoint_credentials, kube
+from gcp.endpoint import get, get_text, post_json
+from gcp.endpoint_credentials import (
     GkeProxyAccessToken,
     UpstreamCredentialError,
     _Cached,
     upstream_headers,
     upstream_trust_now,
 )
+from playground.protocols import ChatParams, Protocol, chat_request, parser_for
+from playground.upstream import UpstreamError, json_headers, upstream_close, upstream_request
+from sandbox.gke_tls import make_cluster_tls
+from tests.deployments.test_gke_vllm_manifests import NS, server
+from tests.workers.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
 
 pytestmark = pytest.mark.django_db
 GKE = Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN
@@ -156,7 +156,7 @@ def test_the_strategy_is_registered():
 
 
 def test_the_worker_side_client_reaches_it_too(model_behind_proxy):
-    """workers/gcp/endpoint.py (a smoke test's or a metrics read's client) with the same
+    """gcp/endpoint.py (a smoke test's or a metrics read's client) with the same
     credential kind: the access token, TLS against the cluster's CA."""
     health = get(address=model_behind_proxy, credential=GKE, path="/health", timeout=10)
     assert health.status == 200

@@ -13,11 +13,11 @@ from deployments.choices import EventKind, Outcome, Status
 from deployments.plans import plan_for
 from deployments.targets.gke_vllm import identity, manifests
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
+from gcp import container, kube
 from tests.playground.conftest import read_events, sign_in
 from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
 from tests.workers.test_rollout_clusters import wait_cluster
-from workers.gcp import container, kube
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from workers.gcp import endpoint_credentials as upstream_auth
-from workers.gcp.endpoint_credentials import CloudRunIdToken, UpstreamCredentialError, _Cached
+from gcp import endpoint_credentials as upstream_auth
+from gcp.endpoint_credentials import CloudRunIdToken, UpstreamCredentialError, _Cached
 
 
 class Minting(CloudRunIdToken):

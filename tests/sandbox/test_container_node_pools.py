@@ -183,7 +183,7 @@ def test_no_node_pools_on_autopilot(sandbox, gke):
 
 
 def test_gpu_pods_need_a_running_pool_that_has_the_gpus(sandbox, gke):
-    from workers.gcp import kube
+    from gcp import kube
 
     wait_done(gke, PARENT, gke.create_cluster(parent=PARENT, cluster=seed_cluster()))
     cluster = gke.get_cluster(name=CLUSTER)

@@ -5,9 +5,9 @@ import pytest
 import requests
 from google.api_core import exceptions as gexc
 
+from gcp import kube
+from gcp.clients import credentials
 from tests.workers.test_kube import namespace
-from workers.gcp import kube
-from workers.gcp.clients import credentials
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
+from gcp import kube
+from gcp.clients import credentials
 from tests.workers.test_kube import wait
-from workers.gcp import kube
-from workers.gcp.clients import credentials
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
 GIE_CRDS = Path(__file__).parents[2] / "deployments/targets/gke_inference_gateway/crds"

@@ -14,8 +14,8 @@ import requests
 from google.api_core import exceptions
 from google.oauth2 import id_token
 
+from gcp import cloud_run
 from tests.sandbox.conftest import PROJECT, SERVICE_ACCOUNT
-from workers.gcp import cloud_run
 
 
 def test_default_credentials_refresh_from_metadata_server(sandbox, auth_request):

@@ -18,12 +18,12 @@ from clusters.selectors import SPEC_CLUSTER_KEY
 from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
+from gcp import container
 from portal.models import Membership, Role
 from portal.services_hf_token import hf_token_save
 from sandbox.testing import SandboxClient
 from tests.factories import DeploymentFactory, UserFactory, platform_admin
 from tests.plan_variants import target_of
-from workers.gcp import container
 from workers.rollout import runner
 
 HF_TOKEN = "hf_SandboxTokenNeverToBeSeen0123456789"

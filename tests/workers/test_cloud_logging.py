@@ -1,9 +1,9 @@
 """The Cloud Logging adapter on the official client, against the sandbox's entries.list."""
 
+from gcp import cloud_logging
 from tests.sandbox import helpers
 from tests.sandbox.conftest import build_client, credentials, registry_client  # noqa: F401
 from tests.sandbox.helpers import PARENT
-from workers.gcp import cloud_logging
 
 
 def test_a_builds_log_newest_first(sandbox, registry_client, build_client):  # noqa: F811

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from workers.gcp.endpoint import get, post_json
+from gcp.endpoint import get, post_json
 
 
 class _Endpoint(BaseHTTPRequestHandler):

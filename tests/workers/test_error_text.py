@@ -3,8 +3,8 @@
 import requests
 from google.api_core import exceptions as gexc
 
-from workers.gcp.error_text import google_message
-from workers.gcp.errors import diagnose
+from gcp.errors import diagnose
+from gcp.text import google_message
 
 URL = (
     "https://run.googleapis.com/v2/projects/p/locations/europe-west1/services"

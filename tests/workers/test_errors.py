@@ -4,7 +4,7 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.auth.exceptions import RefreshError, TransportError
 
-from workers.gcp.errors import diagnose
+from gcp.errors import diagnose
 
 ARGS = {
     "required_role": "roles/run.admin",

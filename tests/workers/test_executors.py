@@ -7,8 +7,8 @@ import pytest
 from deployments.plans import plan_for
 from deployments.services.rollout import StepClaim, Succeeded, Waiting
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from gcp import cloud_build
 from tests.factories import DeploymentFactory
-from workers.gcp import cloud_build
 from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ HTTP proxy when one is configured (the sandbox), only for addresses inside the V
 import pytest
 
 from deployments.targets.endpoint import Credential
-from workers.gcp.endpoint_credentials import (
+from gcp.endpoint_credentials import (
     upstream_headers_now,
     upstream_trust_now,
     vpc_proxy_for,

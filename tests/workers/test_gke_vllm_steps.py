@@ -14,8 +14,8 @@ from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke_vllm.manifests import PORT
 from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
+from gcp import kube
 from tests.deployments.test_gke_vllm_plan import REF
-from workers.gcp import kube
 from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db

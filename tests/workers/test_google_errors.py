@@ -64,7 +64,7 @@ def test_the_sandbox_sends_error_info_with_a_429(sandbox, deploy_step):
     import requests
     from google.auth.transport.requests import AuthorizedSession
 
-    from workers.gcp.clients import credentials
+    from gcp.clients import credentials
 
     sandbox.add_fault(method="GET", path="/services/err-demo$", status=429)
     reply = AuthorizedSession(credentials()).get(

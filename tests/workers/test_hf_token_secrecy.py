@@ -19,10 +19,10 @@ from deployments.choices import Phase, Status
 from deployments.plans import plan_context_from_settings, plan_for
 from deployments.targets import spec_for
 from deployments.targets.cloud_run_vllm.bodies import dockerfile
+from gcp.clients import make_client
 from portal.services_hf_token import hf_token_save
 from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
-from workers.gcp.clients import make_client
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

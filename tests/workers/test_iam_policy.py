@@ -14,10 +14,10 @@ from google.cloud.devtools import cloudbuild_v1
 from google.iam.v1 import iam_policy_pb2, options_pb2, policy_pb2
 from google.protobuf import json_format
 
+from gcp import cloud_run, secret_manager, storage
+from gcp.clients import client_options, credentials, make_client
+from gcp.iam_policy import read_modify_write
 from tests.sandbox import helpers
-from workers.gcp import cloud_run, secret_manager, storage
-from workers.gcp.clients import client_options, credentials, make_client
-from workers.gcp.iam_policy import read_modify_write
 
 ROLE = "roles/run.invoker"
 ME = "serviceAccount:portal@hangar-sandbox.iam.gserviceaccount.com"

@@ -1,10 +1,10 @@
 """Workload Identity's binding: roles/iam.workloadIdentityUser on the Google account for
-the Kubernetes account, through workers/gcp/iam.py and the sandbox's IAM."""
+the Kubernetes account, through gcp/iam.py and the sandbox's IAM."""
 
 import pytest
 from google.api_core import exceptions as gexc
 
-from workers.gcp import iam
+from gcp import iam
 
 PROJECT = "hangar-sandbox"
 BODY = {"accountId": "hg-gemma-26b-abc123", "serviceAccount": {"displayName": "Hangar gemma"}}

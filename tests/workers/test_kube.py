@@ -1,4 +1,4 @@
-"""workers/gcp/kube.py against a sandbox cluster's API server: TLS with the cluster's CA,
+"""gcp/kube.py against a sandbox cluster's API server: TLS with the cluster's CA,
 Google access tokens, server-side apply under Hangar's field manager, reads, deletes."""
 
 import time
@@ -9,8 +9,8 @@ from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
-from workers.gcp import kube
-from workers.gcp.clients import credentials
+from gcp import kube
+from gcp.clients import credentials
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
 

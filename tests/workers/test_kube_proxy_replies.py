@@ -10,7 +10,7 @@ import pytest
 from deployments.plans.base import ApiRequest, Step
 from deployments.services.rollout import Failed, Retry, StepClaim
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
-from workers.gcp import kube
+from gcp import kube
 from workers.rollout.executors import EXECUTORS, kube_endpoint
 
 PROXY = "/api/v1/namespaces/n/services/s:8080/proxy"

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from deployments.targets.gke_vllm import identity, manifests
+from gcp import iam, kube, storage
 from tests.deployments.test_gke_vllm_manifests import NS, server
-from workers.gcp import iam, kube, storage
 
 pytestmark = pytest.mark.django_db
 PROJECT = "hangar-sandbox"

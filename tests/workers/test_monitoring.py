@@ -9,10 +9,10 @@ import requests
 from google.api_core import exceptions as gexc
 from google.cloud import run_v2
 
+from gcp import monitoring
 from tests.sandbox import helpers
 from tests.sandbox.conftest import credentials, run_client  # noqa: F401
 from tests.sandbox.helpers import PARENT, REGION
-from workers.gcp import monitoring
 
 T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from google.cloud.devtools import cloudbuild_v1
 from deployments.choices import EventKind, Outcome, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from gcp.endpoint import post_json
 from portal.services import approval_token_create
 from tests.workers.helpers import wait_for_status, wait_until
-from workers.gcp.endpoint import post_json
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -12,10 +12,10 @@ from google.cloud.devtools import cloudbuild_v1
 from deployments.choices import EventKind, Outcome, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from gcp.endpoint import get, post_json
 from portal.services import approval_token_create
 from portal.services_hf_token import hf_token_save
 from tests.workers.helpers import wait_for_status
-from workers.gcp.endpoint import get, post_json
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

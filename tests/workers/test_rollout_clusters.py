@@ -38,7 +38,7 @@ def admin():
 
 @pytest.fixture
 def gke(sandbox_process):
-    from workers.gcp.clients import credentials
+    from gcp.clients import credentials
 
     return container_v1.ClusterManagerClient(
         transport="rest",

@@ -14,7 +14,7 @@ from deployments.plans.base import ApiRequest, Step
 from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
-from workers.gcp import kube
+from gcp import kube
 from workers.rollout.executors import EXECUTORS, kube_endpoint
 
 

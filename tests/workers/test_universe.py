@@ -16,7 +16,7 @@ from deployments.plans.base import DeploymentRef
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.gke_vllm.plan import deploy_plan as gke_deploy_plan
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
-from workers.gcp import clients, cloud_logging, storage
+from gcp import clients, cloud_logging, storage
 from workers.preflight import service_name
 
 S3NS = "s3nsapis.fr"

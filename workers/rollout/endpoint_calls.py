@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 
 from deployments.services.rollout import Failed, Retry, StepClaim, StepResult
-from workers.gcp.endpoint import EndpointReply
+from gcp.endpoint import EndpointReply
 
 
 def _budget_left(claim: StepClaim) -> float | Failed:

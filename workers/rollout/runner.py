@@ -15,9 +15,9 @@ from deployments.services.rollout import (
     rollout_claim,
     rollout_record,
 )
+from gcp.errors import diagnose
 from telemetry.instruments import ADVANCE_TASKS
 from telemetry.logs import log_context
-from workers.gcp.errors import diagnose
 from workers.rollout.executors import EXECUTORS
 
 logger = logging.getLogger(__name__)

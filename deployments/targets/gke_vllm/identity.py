@@ -5,11 +5,11 @@ Seed 003 runs on a sovereign universe (s3nsapis.fr), where a service account is
 `PROJECT.s3ns.svc.id.goog`; a domain-scoped project (`example.com:proj`) reads
 `proj.example.com` in both. On Google's own universe the prefix is empty
 (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity). The
-derivations every plan shares are deployments/plans/universe.py; the universe comes with
+derivations every plan shares are gcp/universe.py; the universe comes with
 the plan context (GCP["UNIVERSE_DOMAIN"]).
 """
 
-from deployments.plans.universe import (
+from gcp.universe import (
     DEFAULT_UNIVERSE,
     UNIVERSE_PREFIX,
     service_account_email,

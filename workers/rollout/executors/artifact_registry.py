@@ -1,7 +1,7 @@
 """Artifact Registry steps: the image repository and the image."""
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import artifact_registry
+from gcp import artifact_registry
 from workers.rollout.executors.operations import after_operation
 
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from google.api_core import exceptions as gexc
 
 from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import cloud_build
-from workers.gcp.cloud_build import BuildState
+from gcp import cloud_build
+from gcp.cloud_build import BuildState
 
 # No answer, but the request may have reached Cloud Build (or may still).
 UNANSWERED = (

@@ -1,7 +1,7 @@
 """Cloud Run steps: the service, its invoker, readiness and removal."""
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import cloud_run
+from gcp import cloud_run
 from workers.rollout.executors.operations import after_operation
 from workers.rollout.executors.propagation import waits_for_new_accounts
 

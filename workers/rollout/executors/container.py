@@ -13,7 +13,7 @@ from google.api_core import exceptions as gexc
 from clusters.rollout import ClusterClaim
 from deployments.plans.base import MANAGED_BY_LABEL
 from deployments.services.rollout import Failed, StepResult, Succeeded, Waiting
-from workers.gcp import container
+from gcp import container
 
 # A cluster in these states answers on its endpoint (RECONCILING: an upgrade in progress).
 _USABLE = frozenset({"RUNNING", "RECONCILING", "DEGRADED"})

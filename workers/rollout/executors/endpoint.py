@@ -4,8 +4,8 @@ once the model answers through its private address."""
 from typing import Any
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded
-from workers.gcp import endpoint
-from workers.gcp.endpoint import EndpointReply
+from gcp import endpoint
+from gcp.endpoint import EndpointReply
 from workers.rollout.endpoint_calls import call_endpoint
 
 

@@ -3,8 +3,8 @@ created has all the Inference Gateway needs (clusters/plans.py standard_create_b
 registered one may not, and what it lacks is named with the gcloud line that adds it."""
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded
-from workers.gcp import container
-from workers.gcp.container import ClusterInfo
+from gcp import container
+from gcp.container import ClusterInfo
 
 
 def inference_gateway_gaps(info: ClusterInfo, *, name: str, location: str) -> list[str]:

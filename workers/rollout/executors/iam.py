@@ -1,7 +1,7 @@
 """IAM steps: the deployment's own service account."""
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded
-from workers.gcp import iam
+from gcp import iam
 from workers.rollout.executors.propagation import waits_for_new_accounts
 
 

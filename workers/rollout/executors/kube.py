@@ -5,7 +5,7 @@ from typing import Any
 
 from clusters.selectors import cluster_endpoint
 from deployments.services.rollout import StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import kube
+from gcp import kube
 
 
 def conn_for(params: dict[str, Any]) -> kube.ClusterConn:

@@ -7,7 +7,7 @@ from typing import Any
 
 from deployments.services.rollout import Failed, Retry, StepClaim, StepResult, Succeeded
 from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
-from workers.gcp import kube
+from gcp import kube
 from workers.rollout.endpoint_calls import not_ready_yet, smoke_check_timeout
 from workers.rollout.executors.kube import conn_for
 

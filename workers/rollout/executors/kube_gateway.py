@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import kube, secret_manager
+from gcp import kube, secret_manager
 from workers.rollout.executors.kube import conn_for
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import kube
+from gcp import kube
 from workers.rollout.executors.kube import conn_for
 
 # The seed waits this long (kubectl wait --timeout=1800s): GPU nodes, image, weights.

@@ -6,7 +6,7 @@ time) is waited for, never slept on."""
 from google.api_core import exceptions as gexc
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp import container
+from gcp import container
 from workers.rollout.executors.operations import after_operation
 
 

@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
-from workers.gcp.errors import QUOTA_REASONS, quota_hint
-from workers.gcp.operations import OperationState
+from gcp.errors import QUOTA_REASONS, quota_hint
+from gcp.operations import OperationState
 
 
 def after_operation(claim: StepClaim, state: OperationState, **outputs: Any) -> StepResult:

@@ -3,7 +3,7 @@
 from google.api_core import exceptions as gexc
 
 from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded
-from workers.gcp import secret_manager
+from gcp import secret_manager
 from workers.rollout.executors.propagation import waits_for_new_accounts
 
 

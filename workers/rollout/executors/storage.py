@@ -1,7 +1,7 @@
 """Cloud Storage steps: the weights bucket, who may read it, and its removal."""
 
 from deployments.services.rollout import StepClaim, StepResult, Succeeded
-from workers.gcp import storage
+from gcp import storage
 from workers.rollout.executors.propagation import waits_for_new_accounts
 
 

@@ -1,5 +1,5 @@
 """Calling a deployed model server the way any client of the private endpoint must: with
-the credential its target declares (workers/gcp/endpoint_credentials.py).
+the credential its target declares (gcp/endpoint_credentials.py).
 
 A redirect is followed only on the endpoint's own origin: the request carries the portal's
 credential, which must never reach another host (OWASP SSRF prevention: re-validate each
@@ -17,12 +17,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from playground.protocols import clean_text, error_text
-from workers.gcp.endpoint_credentials import (
+from gcp.endpoint_credentials import (
     upstream_headers_now,
     upstream_trust_now,
     vpc_proxy_for,
 )
+from gcp.text import clean_text, error_text
 
 # A chat or health reply is small; an endpoint that sends more is not read further.
 MAX_REPLY_BYTES = 1 << 20

@@ -21,7 +21,7 @@ from typing import Any
 from google.iam.v1 import iam_policy_pb2, options_pb2, policy_pb2
 from google.protobuf import json_format
 
-from workers.gcp.clients import NO_RETRY, call_timeout
+from gcp.clients import NO_RETRY, call_timeout
 
 PolicyJson = dict[str, Any]
 POLICY_VERSION = 3

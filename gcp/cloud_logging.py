@@ -13,12 +13,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from google.api_core.client_options import ClientOptions
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import logging as cloud_logging
 
-from workers.gcp.clients import api_base, call_timeout, credentials, universe_domain
+from gcp.clients import api_base, call_timeout, credentials, universe_domain
+from gcp.settings import gcp_setting
 
 # A page shows this many lines at most; Google's own page limit is 1000.
 MAX_LINES = 200
@@ -44,7 +44,7 @@ class _BoundedSession(AuthorizedSession):
 @cache
 def _client() -> Any:
     return cloud_logging.Client(
-        project=settings.GCP["PROJECT"],
+        project=gcp_setting("PROJECT"),
         credentials=credentials(),
         _http=_BoundedSession(credentials()),
         _use_grpc=False,
@@ -74,7 +74,7 @@ def service_log(*, service: str, region: str, limit: int = MAX_LINES) -> list[Lo
 def _lines(filter_: str, limit: int) -> list[LogLine]:
     limit = max(1, min(limit, MAX_LINES))
     entries = _client().list_entries(
-        resource_names=[f"projects/{settings.GCP['PROJECT']}"],
+        resource_names=[f"projects/{gcp_setting('PROJECT')}"],
         filter_=filter_,
         order_by=cloud_logging.DESCENDING,
         page_size=limit,

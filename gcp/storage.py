@@ -7,13 +7,13 @@ and the rollout runner already retries transient errors between tasks.
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from google.api_core import exceptions as gexc
 from google.api_core.iam import Policy
 from google.cloud import storage  # type: ignore[attr-defined]
 
-from workers.gcp.clients import call_timeout, client_options, credentials
-from workers.gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
+from gcp.clients import call_timeout, client_options, credentials
+from gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
+from gcp.settings import gcp_setting
 
 NO_RETRY: Any = None
 
@@ -26,7 +26,7 @@ def _client(project: str) -> storage.Client:
 
 
 def _project() -> str:
-    return str(settings.GCP["PROJECT"])
+    return str(gcp_setting("PROJECT"))
 
 
 def ensure_bucket(*, project: str, body: dict[str, Any]) -> bool:

@@ -7,9 +7,9 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud import run_v2
 
-from workers.gcp.clients import NO_RETRY, call_timeout, make_client
-from workers.gcp.iam_policy import read_modify_write, rpc_policy_io
-from workers.gcp.operations import OperationState, operation_state
+from gcp.clients import NO_RETRY, call_timeout, make_client
+from gcp.iam_policy import read_modify_write, rpc_policy_io
+from gcp.operations import OperationState, operation_state
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
@@ -61,7 +61,7 @@ def get_service(name: str) -> ServiceState:
 def grant_invoker(*, name: str, member: str, role: str) -> bool:
     """Make `member` an invoker and nobody public; True if the policy had to change.
 
-    Only the role's unconditional binding is touched (workers.gcp.iam_policy). That is
+    Only the role's unconditional binding is touched (gcp.iam_policy). That is
     the only place a public invoker can be: Google refuses a condition on a binding to
     allUsers or allAuthenticatedUsers (https://cloud.google.com/iam/docs/conditions-overview).
     """

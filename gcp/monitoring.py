@@ -8,7 +8,7 @@ seconds of every instance of the revision over its minute, so a day's seconds ar
 of the points that end within it (a point ending at midnight belongs to the day before).
 GPU services are instance-billed, so this counts idle instances too.
 
-google-cloud-monitoring's MetricServiceClient speaks gRPC only; like workers/gcp/iam.py, this
+google-cloud-monitoring's MetricServiceClient speaks gRPC only; like gcp/iam.py, this
 sends the documented REST call (`GET v3/projects/P/timeSeries`,
 https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list) with the
 same credentials, endpoint override and errors as every client, and reads the answer into
@@ -18,12 +18,12 @@ the library's own ListTimeSeriesResponse.
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from google.api_core import exceptions as gexc
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud.monitoring_v3 import ListTimeSeriesResponse
 
-from workers.gcp.clients import api_base, call_timeout, credentials
+from gcp.clients import api_base, call_timeout, credentials
+from gcp.settings import gcp_setting
 
 BILLABLE_INSTANCE_TIME = "run.googleapis.com/container/billable_instance_time"
 # A day of one revision is 1,440 points; pages stop a service with many revisions (or a
@@ -66,7 +66,7 @@ def billable_instance_seconds(
 
 def _list(params: dict[str, str]) -> ListTimeSeriesResponse:
     response = AuthorizedSession(credentials()).get(
-        f"{api_base('monitoring')}/v3/projects/{settings.GCP['PROJECT']}/timeSeries",
+        f"{api_base('monitoring')}/v3/projects/{gcp_setting('PROJECT')}/timeSeries",
         params=params,
         timeout=call_timeout(),
     )

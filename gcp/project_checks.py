@@ -5,7 +5,7 @@ the calls go through clients.rest like IAM Admin's."""
 
 from typing import Any
 
-from workers.gcp.clients import rest
+from gcp.clients import rest
 
 # The APIs by service name; clients.rest finds them in the configured universe.
 RESOURCE_MANAGER = "cloudresourcemanager"

@@ -14,7 +14,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exc
 
-from workers.gcp.error_text import google_message
+from gcp.text import google_message
 
 TRANSIENT = (
     gexc.TooManyRequests,

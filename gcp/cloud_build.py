@@ -7,7 +7,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud.devtools import cloudbuild_v1
 
-from workers.gcp.clients import NO_RETRY, call_timeout, make_client
+from gcp.clients import NO_RETRY, call_timeout, make_client
 
 Status = cloudbuild_v1.Build.Status
 FAILED_STATUSES = {

@@ -27,7 +27,7 @@ from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic import exceptions as kexc
 
-from workers.gcp.clients import call_timeout, credentials
+from gcp.clients import call_timeout, credentials
 
 # Every object Hangar applies is owned, field by field, by this manager: a second apply
 # with the same manager replaces Hangar's own fields, never somebody else's.

@@ -6,8 +6,8 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud import artifactregistry_v1
 
-from workers.gcp.clients import NO_RETRY, call_timeout, make_client
-from workers.gcp.operations import OperationState, operation_state
+from gcp.clients import NO_RETRY, call_timeout, make_client
+from gcp.operations import OperationState, operation_state
 
 
 def _client() -> Any:

@@ -10,11 +10,11 @@ from functools import cache
 from typing import Any
 
 import google.auth
-from django.conf import settings
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import Credentials
 
-from deployments.plans.universe import api_host
+from gcp.settings import gcp_setting
+from gcp.universe import api_host
 
 # An OAuth scope is a name, not a host: the same in every universe.
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
@@ -25,7 +25,7 @@ NO_RETRY: Any = None
 
 
 def call_timeout() -> float:
-    return float(settings.GCP["HTTP_TIMEOUT_SECONDS"])
+    return float(gcp_setting("HTTP_TIMEOUT_SECONDS"))
 
 
 @cache
@@ -35,18 +35,18 @@ def credentials() -> Credentials:
 
 
 def universe_domain() -> str:
-    return str(settings.GCP["UNIVERSE_DOMAIN"])
+    return str(gcp_setting("UNIVERSE_DOMAIN"))
 
 
 def client_options() -> ClientOptions:
-    endpoint = settings.GCP["API_ENDPOINT"]
+    endpoint = gcp_setting("API_ENDPOINT")
     return ClientOptions(api_endpoint=endpoint or None, universe_domain=universe_domain())
 
 
 def api_base(service: str) -> str:
     """The base URL of an API the official clients do not cover here (`iam`,
     `cloudresourcemanager`...): the configured endpoint, or the API in the universe."""
-    return (settings.GCP["API_ENDPOINT"] or api_host(service, universe_domain())).rstrip("/")
+    return (gcp_setting("API_ENDPOINT") or api_host(service, universe_domain())).rstrip("/")
 
 
 def make_client(client_class: type) -> Any:

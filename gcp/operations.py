@@ -5,7 +5,7 @@ from typing import Any
 
 from google.rpc import code_pb2
 
-from workers.gcp.errors import ErrorDetail, status_detail
+from gcp.errors import ErrorDetail, status_detail
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 
 import google.auth
 import google.auth.transport.requests
-from django.conf import settings
 from google.oauth2 import id_token
 
-from deployments.targets.endpoint import Credential
-from workers.gcp.clients import SCOPES
+from gcp.clients import SCOPES
+from gcp.model_server import Credential
+from gcp.settings import gcp_setting, id_token_refresh_margin
 
 
 class UpstreamCredentialError(Exception):
@@ -78,7 +78,7 @@ class _Tokens:
         return {"Authorization": f"Bearer {cached.token}"}
 
     async def _token(self, key: str) -> _Cached:
-        margin = settings.PLAYGROUND["ID_TOKEN_REFRESH_MARGIN_SECONDS"]
+        margin = id_token_refresh_margin()
         now = _now()
         cached = self._cache.get(key)
         if cached is not None and cached.expires_at - now > margin:
@@ -245,7 +245,7 @@ def vpc_proxy_for(endpoint_url: str) -> str | None:
     if address.is_loopback:
         return None
     key = "VPC_HTTP_PROXY" if address.is_private else "PUBLIC_HTTP_PROXY"
-    return str(settings.GCP.get(key) or "") or None
+    return str(gcp_setting(key) or "") or None
 
 
 def _now() -> float:

@@ -2,7 +2,7 @@
 poll their operations.
 
 On the official client over REST, with the endpoint override every adapter shares
-(workers/gcp/clients.py). container_v1's operations are plain messages, not
+(gcp/clients.py). container_v1's operations are plain messages, not
 long-running-operation futures: they are polled by their full name,
 projects/P/locations/L/operations/ID, where the message's `name` is only the ID
 (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.operations).
@@ -17,8 +17,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import container_v1
 from google.rpc import code_pb2
 
-from workers.gcp.clients import NO_RETRY, call_timeout, make_client
-from workers.gcp.operations import OperationState
+from gcp.clients import NO_RETRY, call_timeout, make_client
+from gcp.operations import OperationState
 
 Status = container_v1.Cluster.Status
 OpStatus = container_v1.Operation.Status

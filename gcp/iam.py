@@ -13,9 +13,9 @@ from google.api_core import exceptions as gexc
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import iam_admin_v1
 
-from deployments.plans.universe import service_account_email
-from workers.gcp.clients import api_base, call_timeout, credentials, universe_domain
-from workers.gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
+from gcp.clients import api_base, call_timeout, credentials, universe_domain
+from gcp.iam_policy import POLICY_VERSION, PolicyJson, read_modify_write
+from gcp.universe import service_account_email
 
 
 def _send(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

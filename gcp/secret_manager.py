@@ -10,8 +10,8 @@ import google_crc32c
 from google.api_core import exceptions as gexc
 from google.cloud import secretmanager_v1
 
-from workers.gcp.clients import NO_RETRY, call_timeout, make_client
-from workers.gcp.iam_policy import read_modify_write, rpc_policy_io
+from gcp.clients import NO_RETRY, call_timeout, make_client
+from gcp.iam_policy import read_modify_write, rpc_policy_io
 
 
 def _client() -> Any:
