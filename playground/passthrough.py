@@ -18,7 +18,7 @@ from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access
 from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
-from playground.protocols import Usage
+from playground.protocols import SseEvents, Usage, sse_data
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
@@ -164,20 +164,18 @@ class _Stream:
 
     async def relay(self) -> AsyncIterator[bytes]:
         """The endpoint's events as they come, whole events only; usage counted on the way."""
-        buffer = b""
+        reader = SseEvents()
         try:
             async for data in self.response.content.iter_any():
-                if b"\r" in data:
-                    data = data.replace(b"\r\n", b"\n")
-                buffer += data
-                if b"\n\n" not in buffer:
-                    continue
-                *events, buffer = buffer.split(b"\n\n")
-                out = [event + b"\n\n" for event in events if self._passes(event)]
+                out = [event + b"\n\n" for event in reader.feed(data) if self._passes(event)]
                 if out:
                     yield b"".join(out)
-            if buffer:
-                yield buffer
+            events, rest = reader.end()
+            out = [event + b"\n\n" for event in events if self._passes(event)]
+            if rest:
+                out.append(rest)  # unfinished, as the endpoint left it
+            if out:
+                yield b"".join(out)
         finally:
             await self.close()
 
@@ -196,10 +194,8 @@ class _Stream:
 
 
 def _event_json(event: bytes) -> dict[str, Any]:
-    lines = event.split(b"\n")
-    data = b"\n".join(line[5:].lstrip() for line in lines if line.startswith(b"data:"))
     try:
-        obj = json.loads(data)
+        obj = json.loads(sse_data(event))
     except (ValueError, RecursionError):
         return {}
     return obj if isinstance(obj, dict) else {}

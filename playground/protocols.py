@@ -219,27 +219,78 @@ class NdjsonParser:
         return piece
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass
+class SseEvents:
+    """A server-sent event stream cut into events, whatever the reads it arrives in.
+
+    As the WHATWG rules read a stream
+    (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+    a line ends at CRLF, LF or CR, and a blank line ends an event. A CR that ends a read
+    is held until the next read says whether an LF follows it. Each event is given as
+    its lines joined by LF. The one reader of event streams: the playground's parser
+    and the OpenAI passthrough's relay both use it.
+    """
+
+    buffer: bytes = b""
+    lines: list[bytes] = field(default_factory=list)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The events `data` finishes."""
+        return self._cut(self.buffer + data, hold_cr=True)
+
+    def end(self) -> tuple[list[bytes], bytes]:
+        """At the end of the stream: the events a last CR finished, and the event the
+        endpoint left unfinished (b"" if none), which the spec drops; it is given here so
+        that no last word is lost."""
+        events = self._cut(self.buffer, hold_cr=False)
+        rest = b"\n".join([*self.lines, self.buffer] if self.buffer else self.lines)
+        self.buffer, self.lines = b"", []
+        return events, rest
+
+    def _cut(self, buffer: bytes, *, hold_cr: bool) -> list[bytes]:
+        held = b"\r" if hold_cr and buffer.endswith(b"\r") else b""
+        *whole, rest = _LINE_END.split(buffer[: len(buffer) - len(held)])
+        self.buffer = rest + held
+        events = []
+        for line in whole:
+            if line:
+                self.lines.append(line)
+            elif self.lines:
+                events.append(b"\n".join(self.lines))
+                self.lines = []
+        return events
+
+
+def sse_data(event: bytes) -> bytes:
+    """An event's data: its `data` fields' values joined by LF (one space after the
+    colon dropped), b"" for an event without data, such as a comment or keep-alive."""
+    values = [
+        line[6:] if line.startswith(b"data: ") else line[5:]
+        for line in event.split(b"\n")
+        if line.startswith(b"data:") or line == b"data"
+    ]
+    return b"\n".join(values)
+
+
 @dataclass
 class SseParser:
     """OpenAI-style server-sent events from vLLM and Ollama's /v1."""
 
-    lines: _Lines = field(default_factory=_Lines)
+    events: SseEvents = field(default_factory=SseEvents)
 
     def feed(self, data: bytes) -> list[Piece]:
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n")
-        return [p for event in self.lines.feed(data, b"\n\n") if (p := self._event(event))]
+        return [p for event in self.events.feed(data) if (p := self._event(event))]
 
     def close(self) -> list[Piece]:
-        rest, self.lines.buffer = self.lines.buffer, b""
-        piece = self._event(rest)
-        return [piece] if piece else []
+        events, rest = self.events.end()
+        return [p for event in [*events, rest] if (p := self._event(event))]
 
     @staticmethod
     def _event(event: bytes) -> Piece | None:
-        data = b"\n".join(
-            line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")
-        )
+        data = sse_data(event)
         if not data:
             return None  # a comment or keep-alive
         if data.strip() == b"[DONE]":

@@ -151,3 +151,55 @@ def test_usage_is_counted_or_estimated_but_never_zero():
     guessed = Tally(content=["Hel", "lo"], pieces=2)
     assert usage_counts(tally=guessed, prompt_text="a" * 40) == (10, 2, True)
     assert usage_counts(tally=Tally(), prompt_text="anything") is None
+
+
+# A stream with several events, one of them a comment and one whose JSON spans two data
+# lines, with every line ended by `eol`: events are then separated by `eol` twice, as the
+# WHATWG event-stream rules allow (CRLF, LF or CR; a blank line ends an event).
+# https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+def sse_stream(eol: bytes) -> bytes:
+    lines = [
+        b'data: {"choices":[{"delta":{"reasoning":"Hmm"},"finish_reason":null}]}',
+        b"",
+        b": keep-alive",
+        b"",
+        b'data: {"choices":[{"delta":{"content":"Hel"},',
+        b'data:"finish_reason":null}]}',
+        b"",
+        b'data: {"choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]}',
+        b"",
+        b'data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3}}',
+        b"",
+        b"data: [DONE]",
+        b"",
+    ]
+    return b"".join(line + eol for line in lines)
+
+
+SSE_EXPECTED = {
+    "content": "Hello",
+    "reasoning": "Hmm",
+    "usage": [Usage(9, 3)],
+    "done": True,
+    "finish": ["stop"],
+}
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n", b"\r"], ids=["crlf", "lf", "cr"])
+def test_sse_events_are_the_same_wherever_one_read_ends_and_the_next_begins(eol):
+    stream = sse_stream(eol)
+    for cut in range(len(stream) + 1):
+        parser = SseParser()
+        pieces = parser.feed(stream[:cut]) + parser.feed(stream[cut:]) + parser.close()
+        assert [p.error for p in pieces if p.error] == [], (eol, cut)
+        assert summary(pieces) == SSE_EXPECTED, (eol, cut)
+
+
+def test_sse_line_ends_may_differ_within_one_stream():
+    lf, crlf, cr = sse_stream(b"\n"), sse_stream(b"\r\n"), sse_stream(b"\r")
+    # Three streams' worth in one, each with its own line ends; one byte per read.
+    stream = lf.replace(b"data: [DONE]\n\n", b"") + crlf.replace(b"data: [DONE]\r\n\r\n", b"") + cr
+    pieces = feed_in_slices(SseParser(), stream, 1)
+    assert [p.error for p in pieces if p.error] == []
+    assert "".join(p.content for p in pieces) == "Hello" * 3
+    assert len([p for p in pieces if p.usage]) == 3
