@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from deployments.choices import Status
 from playground.access import access_cache_clear
 from playground.db import db_pool_close
 from tests.factories import DeploymentFactory
+from tests.processes import answers, wait_until
 from tests.sandbox import helpers
 from tests.sandbox.conftest import build_client, credentials, registry_client, run_client  # noqa: F401
 from tests.sandbox.helpers import PARENT
@@ -65,16 +65,8 @@ class PortalServer:
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited:\n{log.read_text()}")
-            try:
-                requests.get(self.url + "/login/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError(f"uvicorn did not start:\n{log.read_text()}")
+        login = self.url + "/login/"
+        wait_until(lambda: answers(login), self.process, timeout=30, what="uvicorn", log=log)
 
     def stop(self) -> None:
         self.process.terminate()
