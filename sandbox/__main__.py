@@ -10,8 +10,8 @@ import sys
 
 from aiohttp import web
 
-from sandbox.app import build_app
-from sandbox.config import Config
+from sandbox.core.config import Config
+from sandbox.server.app import build_app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,9 +14,10 @@ import pytest
 from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.gke_inference_gateway import plan as gig
 from deployments.targets.gke_inference_gateway import versions
-from sandbox import kube_crds, kube_gateway
-from sandbox.kube_resources import BY_KIND
-from sandbox.kube_validation import check_rules
+from sandbox.kube import custom_resources as kube_crds
+from sandbox.kube import gateway as kube_gateway
+from sandbox.kube.resources import BY_KIND
+from sandbox.kube.validation import check_rules
 from workers.rollout.executors import EXECUTORS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -25,7 +25,7 @@ from gcp.endpoint_credentials import (
 )
 from playground.protocols import ChatParams, Protocol, chat_request, parser_for
 from playground.upstream import UpstreamError, json_headers, upstream_close, upstream_request
-from sandbox.gke_tls import make_cluster_tls
+from sandbox.kube.tls import make_cluster_tls
 from tests.deployments.test_gke_vllm_manifests import NS, server
 from tests.workers.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
 

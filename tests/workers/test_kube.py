@@ -156,7 +156,7 @@ def test_tls_is_verified_against_the_cluster_ca(sandbox, conn, sandbox_process):
 
 
 def _other_ca() -> str:
-    from sandbox.gke_tls import make_cluster_tls
+    from sandbox.kube.tls import make_cluster_tls
 
     return make_cluster_tls("somebody-else").ca_base64
 

@@ -1,0 +1,1 @@
+"""Artifact Registry v1: Docker repositories and the images pushed to them."""

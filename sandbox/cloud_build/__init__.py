@@ -1,0 +1,1 @@
+"""Cloud Build v1: builds, and the build steps the sandbox can run."""

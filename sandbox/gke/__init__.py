@@ -1,0 +1,1 @@
+"""GKE's container_v1 API: clusters and node pools."""

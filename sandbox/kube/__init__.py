@@ -1,0 +1,1 @@
+"""The Kubernetes API server of each sandbox GKE cluster, and what runs in the cluster."""

@@ -1,0 +1,1 @@
+"""The GCE metadata server google-auth asks for credentials."""

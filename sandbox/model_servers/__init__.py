@@ -1,0 +1,1 @@
+"""The model servers a deployment runs: Ollama (NDJSON and its OpenAI API) and vLLM."""
