@@ -51,17 +51,21 @@ class SandboxProcess:
 
         threading.Thread(target=pump, daemon=True).start()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"sandbox exited with {proc.returncode}") from None
-                continue
-            if line.startswith(READY_PREFIX):
-                return cls(proc, line[len(READY_PREFIX) :].strip())
-        proc.kill()
-        raise RuntimeError("sandbox did not start in time")
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    line = lines.get(timeout=0.1)
+                except queue.Empty:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"sandbox exited with {proc.returncode}") from None
+                    continue
+                if line.startswith(READY_PREFIX):
+                    return cls(proc, line[len(READY_PREFIX) :].strip())
+            raise RuntimeError("sandbox did not start in time")
+        except BaseException:
+            # Not started (late, exited, interrupted): it must not outlive its caller.
+            cls(proc, url="").stop()
+            raise
 
     def stop(self) -> None:
         if self.proc.poll() is None:

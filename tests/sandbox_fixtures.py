@@ -20,10 +20,9 @@ FAST = {
 def sandbox_process():
     # The port is fixed by settings: google-auth reads the metadata host at import time.
     port = urlparse(settings.SANDBOX_URL).port
-    process = SandboxProcess.start(port=port, **FAST)
-    point_google_auth_at(process.host_port)  # also hides any local gcloud credentials
-    yield process
-    process.stop()
+    with SandboxProcess.start(port=port, **FAST) as process:  # stopped however the session ends
+        point_google_auth_at(process.host_port)  # also hides any local gcloud credentials
+        yield process
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +11,8 @@ import pytest
 from celery import current_app
 from django.conf import settings
 from django.db import connection
+
+from tests.processes import start_server, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,25 +25,13 @@ class WorkerProcess:
             f"--schedule={tmp / 'beat-schedule'}", "--loglevel=INFO", "--concurrency=2",
             "--without-gossip", "--without-mingle", f"--hostname=test-{time.monotonic_ns()}@%h",
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("a"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group: SIGKILL reaches the pool children too
+        # In its own process group (`group`): a signal reaches the pool children too.
+        self.process = start_server(
+            command, log=log, ready=self._ready, what="worker", group=True, cwd=ROOT, env=env
         )
-        self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "ready." in self.log.read_text():
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{self.log.read_text()}")
-            time.sleep(0.1)
-        raise RuntimeError(f"worker not ready:\n{self.log.read_text()}")
+    def _ready(self) -> bool:
+        return "ready." in self.log.read_text()
 
     def kill(self) -> None:
         """SIGKILL the worker and its children, as an OOM killer or a lost VM would."""
@@ -50,12 +39,7 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop(self.process, group=True, timeout=15)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ through the official clients), so ID tokens and the invoker role are enforced.
 import json
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from deployments.choices import Status
 from playground.access import access_cache_clear
 from playground.db import db_pool_close
 from tests.factories import DeploymentFactory
-from tests.processes import answers, wait_until
+from tests.processes import answers, start_server, stop
 from tests.sandbox import helpers
 from tests.sandbox.conftest import build_client, credentials, registry_client, run_client  # noqa: F401
 from tests.sandbox.helpers import PARENT
@@ -60,20 +59,15 @@ class PortalServer:
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "SANDBOX_URL": settings.SANDBOX_URL,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        command = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         login = self.url + "/login/"
-        wait_until(lambda: answers(login), self.process, timeout=30, what="uvicorn", log=log)
+        self.process = start_server(
+            command, log=log, ready=lambda: answers(login), what="uvicorn", cwd=ROOT, env=env
+        )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process)
 
 
 @pytest.fixture(scope="session")

@@ -63,9 +63,10 @@ def test_compose_runs_every_part_from_one_image():
 def test_the_web_command_starts_the_worker_processes_it_is_told(tmp_path):
     """scripts/web runs WEB_CONCURRENCY uvicorn worker processes (default: one per core)."""
     import socket
-    import time
 
     import requests
+
+    from tests.processes import start_server, stop
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,20 +80,20 @@ def test_the_web_command_starts_the_worker_processes_it_is_told(tmp_path):
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    web = subprocess.Popen(
+    web = start_server(
         [str(ROOT / "scripts" / "web"), "--log-level", "info"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        log=log,
+        ready=lambda: log.read_text().count("Application startup complete") >= 2,
+        what="scripts/web",
+        timeout=60,
+        group=True,  # the parent and its worker processes
+        cwd=ROOT,
+        env=env,
+    )
     try:
-        deadline = time.monotonic() + 60
-        while log.read_text().count("Application startup complete") < 2:
-            assert web.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
         assert requests.get(f"http://127.0.0.1:{port}/login/", timeout=10).status_code == 200
     finally:
-        web.terminate()
-        web.wait(timeout=30)
+        stop(web, group=True, timeout=30)
     text = log.read_text()
     assert "Started parent process" in text
     assert text.count("Started server process") == 2
