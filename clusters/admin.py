@@ -8,8 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 
-from clusters.choices import ClusterStatus, ReleaseChannel
+from clusters.choices import OWNER_KIND, ClusterStatus, ReleaseChannel
 from clusters.models import Cluster, ClusterEvent
 from clusters.services import (
     cluster_create,
@@ -21,6 +22,7 @@ from clusters.services import (
 )
 from portal.access import is_platform_admin
 from portal.exceptions import ApplicationError
+from runbook.ledger import runs_of
 
 REGISTER, CREATE, CREATE_STANDARD = "register", "create", "create-standard"
 
@@ -68,7 +70,7 @@ class ClusterEventInline(admin.TabularInline):
     model = ClusterEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "kind", "to_status", "step", "outcome", "message", "error", "actor")
+    fields = ("created_at", "from_status", "to_status", "message", "actor")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -99,7 +101,21 @@ class ClusterAdmin(admin.ModelAdmin):
         "failure_hint",
         "created_by",
         "created_at",
+        "steps",
     )
+
+    @admin.display(description="Steps of its plans")
+    def steps(self, obj: Cluster) -> str:
+        """The runs of its plans' steps (the engine's ledger), newest first."""
+        runs = runs_of(OWNER_KIND, obj.pk).order_by("-created_at", "-pk")[:50]
+        return format_html_join(
+            "\n",
+            "<div>{} · {} {} · {} {}</div>",
+            (
+                (r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.phase, r.step, r.outcome, r.error)
+                for r in runs
+            ),
+        )
 
     def _allowed(self, request: HttpRequest) -> bool:
         return is_platform_admin(request.user)

@@ -58,3 +58,7 @@ class ReleaseChannel(models.TextChoices):
     REGULAR = "REGULAR", "Regular"
     STABLE = "STABLE", "Stable"
     EXTENDED = "EXTENDED", "Extended"
+
+
+# What the engine's ledger calls a cluster's plans' owner (runbook/owners.py).
+OWNER_KIND = "cluster"

@@ -7,11 +7,9 @@ from django.db.models import Q
 
 from clusters.choices import (
     CLUSTER_TERMINAL_STATES,
-    ClusterPhase,
     ClusterStatus,
     ReleaseChannel,
 )
-from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Outcome
 
 # Project ids: 6-30 characters (Resource Manager's rule), optionally domain-scoped
 # ("example.com:my-project"), which seed 003's workload pool and e-mail rules allow for.
@@ -57,6 +55,8 @@ class Cluster(models.Model):
     status = models.CharField(max_length=16, choices=ClusterStatus.choices)
     # Each run of a plan (register, create, delete, or one of them again) is an attempt.
     attempt = models.PositiveIntegerField(default=0)
+    # When the one queued advance of its plan is due (runbook/dispatch.py); null when none.
+    advance_due_at = models.DateTimeField(null=True, blank=True)
     failure_step = models.CharField(max_length=64, blank=True)
     failure_message = models.TextField(blank=True)
     failure_hint = models.TextField(blank=True)
@@ -86,10 +86,10 @@ class Cluster(models.Model):
 
 
 class ClusterEvent(models.Model):
-    """State changes and each step of a cluster plan, like DeploymentEvent for deployments."""
+    """A cluster's state changes; with its step runs (runbook.StepRun, owner "cluster")
+    they make its timeline, as a deployment's events do."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=EventKind.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -97,29 +97,9 @@ class ClusterEvent(models.Model):
     message = models.TextField(blank=True)
     from_status = models.CharField(max_length=16, choices=ClusterStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=ClusterStatus.choices, blank=True)
-    phase = models.CharField(max_length=16, choices=ClusterPhase.choices, blank=True)
-    attempt = models.PositiveIntegerField(default=0)
-    step = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    operation = models.CharField(max_length=300, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    retries = models.PositiveSmallIntegerField(default=0)
-    lease_owner = models.CharField(max_length=32, blank=True)
-    not_before = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cluster"],
-                condition=Q(kind=EventKind.STEP, outcome__in=[o.value for o in IN_FLIGHT_OUTCOMES]),
-                name="one_step_in_flight_per_cluster",
-            )
-        ]
 
     def __str__(self) -> str:
-        return f"{self.cluster_id} {self.kind} {self.step or self.to_status}"
+        return f"{self.cluster_id} {self.from_status or '-'} → {self.to_status}"

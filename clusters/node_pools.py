@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusters.plans import ADMIN_ROLE, VIEWER_ROLE
-from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, Step
+from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
 
 @dataclass(frozen=True)

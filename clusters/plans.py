@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clusters.choices import ClusterPhase
-from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, Step
+from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
 ADMIN_ROLE = "roles/container.admin"
 # get_cluster needs container.clusters.get, which the viewer role grants.

@@ -8,6 +8,7 @@ from clusters.choices import CLUSTER_TERMINAL_STATES, ClusterStatus
 from clusters.models import Cluster
 from deployments.choices import TERMINAL_STATES
 from deployments.models import Deployment
+from gcp import kube
 from portal.access import teams_where_role
 from portal.models import Role, Team
 
@@ -34,10 +35,10 @@ def cluster_users(*, cluster: Cluster) -> QuerySet[Deployment]:
     )
 
 
-def cluster_endpoint(*, cluster_id: int) -> tuple[str, str]:
+def cluster_connection(*, cluster_id: int) -> kube.ClusterConn:
     """Where the cluster's API server is and its CA (base64 PEM), as get_cluster last said."""
     endpoint, ca = Cluster.objects.values_list("endpoint", "ca_certificate").get(pk=cluster_id)
-    return endpoint, ca
+    return kube.ClusterConn(endpoint, ca)
 
 
 def cluster_ca_at(*, endpoint: str) -> str:

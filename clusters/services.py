@@ -13,18 +13,19 @@ from django.db import IntegrityError, transaction
 
 from clusters.choices import (
     CLUSTER_TERMINAL_STATES,
+    OWNER_KIND,
     ClusterPhase,
     ClusterStatus,
     ReleaseChannel,
 )
-from clusters.dispatch import cluster_schedule
 from clusters.models import Cluster, ClusterEvent
+from clusters.rollout import cluster_schedule
 from clusters.selectors import cluster_users
 from clusters.transitions import cluster_transition
-from deployments.choices import EventKind
 from portal.audit import audit_record
 from portal.exceptions import InvalidTransition, ValidationFailed
 from portal.models import Team
+from runbook.ledger import runs_of
 
 # Autopilot clusters are regional (create-auto takes --location=REGION only).
 _ZONE_RE = re.compile(r".*[0-9]-[a-z]$")
@@ -67,7 +68,6 @@ def _start(*, by: Any, reason: str, teams: Iterable[Team], action: str, **fields
             cluster.teams.set(list(teams))
             ClusterEvent.objects.create(
                 cluster=cluster,
-                kind=EventKind.TRANSITION,
                 to_status=cluster.status,
                 actor=by,
                 message=reason,
@@ -178,12 +178,7 @@ def cluster_remove(*, cluster: Cluster, by: Any, reason: str) -> Cluster:
 
 
 def _failed_phase(cluster: Cluster) -> ClusterPhase:
-    last = (
-        ClusterEvent.objects.filter(cluster=cluster, kind=EventKind.STEP)
-        .exclude(phase="")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    last = runs_of(OWNER_KIND, cluster.pk).order_by("-created_at", "-pk").first()
     if last is not None:
         return ClusterPhase(last.phase)
     return ClusterPhase.CREATE if cluster.owned_by_hangar else ClusterPhase.REGISTER

@@ -2,13 +2,11 @@
 
 from typing import Any
 
-from django.db import transaction
-
 from clusters.choices import CLUSTER_TRANSITIONS, ClusterStatus
 from clusters.models import Cluster, ClusterEvent
-from deployments.choices import EventKind
-from deployments.services.transitions import guarded_move
 from portal.audit import audit_record
+from portal.exceptions import InvalidTransition
+from runbook.transitions import InvalidMove, guarded_transition
 
 
 def cluster_transition(
@@ -20,26 +18,29 @@ def cluster_transition(
     changes: dict[str, Any] | None = None,
 ) -> Cluster:
     """The one place a cluster's status changes; refuses a move CLUSTER_TRANSITIONS lacks."""
-    with transaction.atomic():
-        locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
-        current = ClusterStatus(locked.status)
-        guarded_move(locked, current, to, CLUSTER_TRANSITIONS, f"Cluster {locked.name}", changes)
-        person = actor if actor is not None and actor.is_authenticated else None
+    person = actor if actor is not None and actor.is_authenticated else None
+
+    def record(locked: Cluster, before: ClusterStatus) -> None:
         ClusterEvent.objects.create(
-            cluster=locked,
-            kind=EventKind.TRANSITION,
-            from_status=current,
-            to_status=to,
-            actor=person,
-            message=message,
+            cluster=locked, from_status=before, to_status=to, actor=person, message=message
         )
         audit_record(
             action=f"cluster.{to.value}",
             obj=locked,
             actor=person,
             reason=message,
-            before={"status": current.value},
+            before={"status": before.value},
             after={"status": to.value},
         )
-    cluster.refresh_from_db()
-    return cluster
+
+    try:
+        return guarded_transition(
+            row=cluster,
+            to=to,
+            table=CLUSTER_TRANSITIONS,
+            name=f"Cluster {cluster.name}",
+            changes=changes,
+            record=record,
+        )
+    except InvalidMove as refused:
+        raise InvalidTransition(refused.message, extra={"status": refused.status}) from None

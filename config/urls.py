@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from metering.views import server_metrics_view
 from playground.api_views import openai_view
 from portal.api.not_found import api_not_found
-from telemetry.views import metrics_view
+from portal.views_metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="deployments:list", permanent=False)),

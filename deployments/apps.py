@@ -8,7 +8,14 @@ class DeploymentsConfig(AppConfig):
     name = "deployments"
 
     def ready(self) -> None:
+        from deployments.metrics import RolloutStepCollector
+        from deployments.services.rollout import DeploymentOwner
         from deployments.targets import openapi_enum_names
+        from runbook import owners
+        from telemetry.scrape import add_scrape_collector
+
+        owners.register(DeploymentOwner())
+        add_scrape_collector(RolloutStepCollector())
 
         # Each target's request body has its own choice sets; name them from the registry
         # so adding a target needs no settings change.

@@ -41,17 +41,5 @@ class Phase(models.TextChoices):
     TEARDOWN = "teardown", "Tear down"
 
 
-class EventKind(models.TextChoices):
-    TRANSITION = "transition", "State change"
-    STEP = "step", "Rollout step"
-
-
-class Outcome(models.TextChoices):
-    RUNNING = "running", "Running"
-    WAITING = "waiting", "Waiting on Google"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    ABANDONED = "abandoned", "Abandoned"
-
-
-IN_FLIGHT_OUTCOMES = (Outcome.RUNNING, Outcome.WAITING)
+# What the engine's ledger calls a deployment's plans' owner (runbook/owners.py).
+OWNER_KIND = "deployment"

@@ -8,12 +8,14 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from deployments.choices import TERMINAL_STATES, Status
+from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
 from deployments.models import CostAccrual, Deployment, DeploymentEvent
 from deployments.pricing.estimator import Estimate
 from portal.access import is_platform_admin, teams_visible_to
 from portal.exceptions import NotFound
 from portal.models import ApiToken
+from runbook.ledger import runs_of
+from runbook.models import Outcome, StepRun
 
 
 def deployment_list(*, user: Any, token: ApiToken | None = None) -> QuerySet[Deployment]:
@@ -76,8 +78,14 @@ def deployment_pending_approval() -> QuerySet[Deployment]:
     )
 
 
-def deployment_timeline(*, deployment: Deployment) -> QuerySet[DeploymentEvent]:
-    return deployment.events.select_related("actor")
+def deployment_timeline(*, deployment: Deployment) -> list[DeploymentEvent | StepRun]:
+    """Its state changes and the runs of its plans' steps, oldest first: two tables (the
+    engine keeps one ledger for every owner), one timeline."""
+    rows: list[DeploymentEvent | StepRun] = [
+        *deployment.events.select_related("actor"),
+        *runs_of(OWNER_KIND, deployment.pk),
+    ]
+    return sorted(rows, key=lambda row: row.created_at)
 
 
 def step_usual_durations(*, target: str, sample: int = 20) -> dict[tuple[str, str], timedelta]:
@@ -85,13 +93,11 @@ def step_usual_durations(*, target: str, sample: int = 20) -> dict[tuple[str, st
     `sample` successful runs, for the timeline's "usually about …"."""
     from statistics import median
 
-    from deployments.choices import EventKind, Outcome
-
     runs = (
-        DeploymentEvent.objects.filter(
-            kind=EventKind.STEP,
+        StepRun.objects.filter(
+            owner_kind=OWNER_KIND,
+            owner_id__in=Deployment.objects.filter(target=target).values("pk"),
             outcome=Outcome.SUCCEEDED,
-            deployment__target=target,
             started_at__isnull=False,
             finished_at__isnull=False,
         )

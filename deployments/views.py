@@ -23,7 +23,7 @@ from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
 from deployments.filters import deployment_filter
 from deployments.forms import request_form_class
 from deployments.logs import deployment_logs
-from deployments.models import Deployment, DeploymentEvent
+from deployments.models import Deployment
 from deployments.plans import plan_for
 from deployments.selectors import (
     deployment_get,
@@ -46,6 +46,7 @@ from deployments.targets import spec_for, target_choices, target_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
+from runbook.models import StepRun
 
 # Pages showing a deployment in these states refresh themselves until it moves on.
 WATCHED_STATES = frozenset({Status.PENDING_APPROVAL})
@@ -313,8 +314,11 @@ def _timeline_rows(
 ) -> list[dict[str, Any]]:
     positions = _step_positions(deployment)
     usual = step_usual_durations(target=deployment.target)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for event in deployment_timeline(deployment=deployment):
+        if not isinstance(event, StepRun):
+            rows.append({"event": event})
+            continue
         key = (event.phase, event.step)
         rows.append(
             {
@@ -328,7 +332,7 @@ def _timeline_rows(
     return rows
 
 
-def _duration(event: DeploymentEvent) -> str:
+def _duration(event: StepRun) -> str:
     if not (event.started_at and event.finished_at):
         return ""
     return _format_seconds(event.finished_at - event.started_at)

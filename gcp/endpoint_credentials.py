@@ -18,6 +18,7 @@ import base64
 import datetime
 import ipaddress
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -33,6 +34,17 @@ from gcp.settings import gcp_setting, id_token_refresh_margin
 
 class UpstreamCredentialError(Exception):
     """Hangar could not get a credential for the endpoint (its own identity is at fault)."""
+
+
+# The CA (base64 PEM) of the live cluster whose API server is at an endpoint (host or
+# host:port); set by the clusters app at start-up (clusters/apps.py).
+_cluster_ca_at: Callable[..., str] | None = None
+
+
+def set_cluster_ca_lookup(lookup: Callable[..., str]) -> None:
+    """Tell the GKE service proxy's strategy how to find a cluster's CA by its endpoint."""
+    global _cluster_ca_at
+    _cluster_ca_at = lookup
 
 
 class UpstreamCredential(Protocol):
@@ -185,11 +197,10 @@ class GkeProxyAccessToken(_Tokens):
             ) from exc
 
     def trusted_ca_now(self, endpoint_url: str) -> str:
-        """The CA of the cluster whose API server is at the URL's host (a database read)."""
-        from clusters.selectors import cluster_ca_at
-
+        """The CA of the cluster whose API server is at the URL's host (a database read,
+        through the lookup the clusters app set)."""
         host = urlsplit(endpoint_url).netloc
-        ca = cluster_ca_at(endpoint=host) if host else ""
+        ca = _cluster_ca_at(endpoint=host) if host and _cluster_ca_at else ""
         if not ca:
             raise UpstreamCredentialError(
                 f"Hangar knows no cluster whose API server is at {host or endpoint_url!r}, "

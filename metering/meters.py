@@ -20,12 +20,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from clusters.models import Cluster
-from clusters.selectors import cluster_endpoint
+from clusters.selectors import cluster_connection
 from deployments.choices import Phase
 from deployments.models import Deployment, PriceTable
 from deployments.plans import plan_for
 from deployments.pricing.estimator import SECONDS_PER_HOUR, Estimate
-from gcp import kube, monitoring
+from gcp import monitoring
 from metering.node_lifetimes import last_seen, node_seconds, nodes_observe
 
 CLOUD_RUN_INSTANCE_TIME = "cloud-run-instance-time"
@@ -76,10 +76,9 @@ class NodeMeter:
 
     def observe(self, now: datetime) -> None:
         """Record the nodes the cluster's API shows for the deployment now."""
-        endpoint, ca = cluster_endpoint(cluster_id=self.cluster_id)
         nodes_observe(
             deployment_id=self.deployment_id,
-            conn=kube.ClusterConn(endpoint, ca),
+            conn=cluster_connection(cluster_id=self.cluster_id),
             now=now,
             namespace=self.namespace,
             selector=self.selector,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployments.targets.endpoint import Protocol
+from gcp.text import clean_text
 
 __all__ = ["Protocol"]
 
@@ -100,17 +101,6 @@ def models_path(protocol: Protocol) -> str:
 
 MODEL_NAMES_MAX = 1000
 MODEL_NAME_MAX = 200
-ERROR_TEXT_MAX = 300
-
-# What an endpoint may echo back that must never reach a caller: Google ID tokens (JWTs)
-# and access tokens, any bearer credential, Hangar's own API tokens.
-_SECRETS = re.compile(
-    r"eyJ[\w-]*(?:\.[\w-]*)*"
-    r"|ya29\.[\w.-]*"
-    r"|hgr_[0-9a-f]+_[\w-]*"
-    r"|(?i:bearer)\s+\S+",
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
 
 def model_names(protocol: Protocol, body: Any) -> list[str]:
@@ -125,43 +115,6 @@ def model_names(protocol: Protocol, body: Any) -> list[str]:
         if isinstance(m, dict) and isinstance(m.get(key), str) and m[key]
     ]
     return [clean_text(name) for name in names]
-
-
-def clean_text(text: str, limit: int = ERROR_TEXT_MAX) -> str:
-    """Text from an endpoint, fit to show a caller: credentials it may echo redacted,
-    control characters gone, at most `limit` characters."""
-    text = _SECRETS.sub("[redacted]", text)
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_text(body: bytes) -> str:
-    """The human part of an upstream error body (Ollama, OpenAI, Google or HTML), cleaned:
-    only an error's message is taken, never a structure the endpoint filled in."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
-        return clean_text(_strip_html(text[:20_000]))
-    err = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
-    if isinstance(err, dict):
-        err = err.get("message") or err.get("detail")
-    if isinstance(err, str):
-        return clean_text(err)
-    return "no message"
-
-
-def _strip_html(text: str) -> str:
-    out, inside = [], False
-    for ch in text:
-        if ch == "<":
-            inside = True
-        elif ch == ">":
-            inside = False
-            out.append(" ")
-        elif not inside:
-            out.append(ch)
-    return " ".join("".join(out).split())
 
 
 @dataclass

@@ -34,8 +34,17 @@ class ContextFilter(logging.Filter):
 
 
 @contextmanager
-def log_context(*, request: str | None = None, deployment: object = None) -> Iterator[None]:
-    """Lines logged inside carry these ids (None keeps what is set)."""
+def log_context(
+    *,
+    request: str | None = None,
+    deployment: object = None,
+    owner_kind: str = "",
+    owner_id: object = None,
+) -> Iterator[None]:
+    """Lines logged inside carry these ids (None keeps what is set). A plan's owner
+    (runbook/) names the deployment its lines are about when it is one."""
+    if owner_kind == "deployment" and deployment is None:
+        deployment = owner_id
     tokens = []
     if request is not None:
         tokens.append((request_id, request_id.set(request)))

@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.targets import TARGETS
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from deployments.targets.variants import distinct_specs
 
 CTX = PlanContext(
@@ -29,7 +29,7 @@ def target_of(variant: str) -> Any:
     return TARGETS[variant.split("#", 1)[0]]
 
 
-def plan_of(variant: str, spec: Any, phase: Phase, ref: DeploymentRef = REF) -> Plan:
+def plan_of(variant: str, spec: Any, phase: Phase, ref: DeploymentRef = REF) -> DeploymentPlan:
     target = target_of(variant)
     build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
     return build(ref, spec, CTX)

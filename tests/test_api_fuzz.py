@@ -37,7 +37,7 @@ def in_test_transaction():
 
 @pytest.fixture
 def team_bearer(db, team, team_admin, deployer, monkeypatch, in_test_transaction):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
     DeploymentFactory(team=team, requested_by=deployer)
     _, secret = api_token_create(team=team, owner=team_admin, name="fuzz")
     return {"Authorization": f"Bearer {secret}"}

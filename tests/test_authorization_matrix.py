@@ -172,7 +172,7 @@ def test_every_route_has_an_entry():
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 @pytest.fixture

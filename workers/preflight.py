@@ -18,8 +18,8 @@ from clusters.choices import ClusterPhase
 from clusters.plans import ClusterRef, cluster_plan
 from deployments.catalog import GPU_TYPES
 from deployments.plans import plan_context_from_settings
-from deployments.plans.base import DeploymentRef
 from deployments.targets import TARGETS
+from deployments.targets.plan import DeploymentRef
 from deployments.targets.variants import distinct_specs, plans
 from gcp import project_checks
 from gcp.clients import universe_domain

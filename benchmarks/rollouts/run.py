@@ -82,9 +82,10 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
-from deployments.choices import EventKind, Outcome, Status  # noqa: E402
-from deployments.dispatch import rollout_schedule  # noqa: E402
-from deployments.models import Deployment, DeploymentEvent  # noqa: E402
+from deployments.choices import Status  # noqa: E402
+from deployments.models import Deployment  # noqa: E402
+from deployments.services.rollout import rollout_schedule  # noqa: E402
+from runbook.models import Outcome, StepRun  # noqa: E402
 from sandbox.testing import SandboxProcess, point_google_auth_at  # noqa: E402
 from tests.factories import DeploymentFactory, TeamFactory, UserFactory  # noqa: E402
 
@@ -190,8 +191,8 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
         while time.monotonic() < end:
             deepest = max(deepest, queue_depth(r))
             time.sleep(ARGS.every)
-        steps = DeploymentEvent.objects.filter(
-            deployment_id__in=ids, kind=EventKind.STEP, outcome=Outcome.SUCCEEDED
+        steps = StepRun.objects.filter(
+            owner_kind="deployment", owner_id__in=ids, outcome=Outcome.SUCCEEDED
         ).count()
         failed = Deployment.objects.filter(pk__in=ids, status=Status.FAILED).count()
         return {

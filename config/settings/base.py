@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "runbook",
     "portal",
     "deployments",
     "clusters",
@@ -274,15 +275,11 @@ METERING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Every owner's plans (deployments, clusters): runbook/ledger.py requeue_stalled.
     "reconcile-rollouts": {
         "task": "workers.tasks.reconcile",
         "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
         # A tick that waited in a long queue past the next one is dropped, not run late.
-        "options": {"expires": ROLLOUT["RECONCILE_EVERY_SECONDS"]},
-    },
-    "reconcile-clusters": {
-        "task": "workers.tasks.reconcile_clusters",
-        "schedule": ROLLOUT["RECONCILE_EVERY_SECONDS"],
         "options": {"expires": ROLLOUT["RECONCILE_EVERY_SECONDS"]},
     },
     "governance-tick": {

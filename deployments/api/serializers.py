@@ -8,13 +8,15 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from deployments.api.money import estimate_out
-from deployments.models import Deployment, DeploymentEvent
+from deployments.choices import Phase, Status
+from deployments.models import Deployment
 from deployments.services.reasons import REASON_MAX
 from deployments.services.requests import MAX_EXPIRY_HOURS
 from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
 from deployments.targets.base import TargetDef
 from deployments.targets.fields import serializer_fields
 from portal.api.strict import StrictFieldsMixin
+from runbook.models import Outcome
 
 
 class NewDeploymentRequestSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -168,27 +170,23 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return dict(FailureSerializer(deployment).data)
 
 
-class DeploymentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+class DeploymentEventSerializer(serializers.Serializer):
+    """One row of the timeline: a state change (from, to, who) or a step's run (phase,
+    step, outcome, times); the fields the other kind lacks are empty."""
 
-    class Meta:
-        model = DeploymentEvent
-        fields = [
-            "id",
-            "kind",
-            "created_at",
-            "actor",
-            "message",
-            "from_status",
-            "to_status",
-            "phase",
-            "attempt",
-            "step",
-            "outcome",
-            "operation",
-            "started_at",
-            "finished_at",
-            "error",
-            "retries",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=["transition", "step"], read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    message = serializers.CharField(read_only=True)
+    from_status = serializers.ChoiceField(choices=Status.choices, read_only=True, default="")
+    to_status = serializers.ChoiceField(choices=Status.choices, read_only=True, default="")
+    phase = serializers.ChoiceField(choices=Phase.choices, read_only=True, default="")
+    attempt = serializers.IntegerField(read_only=True, default=0)
+    step = serializers.CharField(read_only=True, default="")
+    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True, default="")
+    operation = serializers.CharField(read_only=True, default="")
+    started_at = serializers.DateTimeField(read_only=True, default=None)
+    finished_at = serializers.DateTimeField(read_only=True, default=None)
+    error = serializers.CharField(read_only=True, default="")
+    retries = serializers.IntegerField(read_only=True, default=0)

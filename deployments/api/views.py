@@ -161,7 +161,8 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
-        events = selectors.deployment_timeline(deployment=self._get(pk))
+        # A list (two tables make the timeline); DRF's paginator slices lists as querysets.
+        events: Any = selectors.deployment_timeline(deployment=self._get(pk))
         page = self.paginate_queryset(events)
         return self.get_paginated_response(DeploymentEventSerializer(page, many=True).data)
 

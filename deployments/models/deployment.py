@@ -1,19 +1,10 @@
 """Deployments and their events: the request, its settings, its state and its timeline."""
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from deployments.choices import (
-    IN_FLIGHT_OUTCOMES,
-    TERMINAL_STATES,
-    EventKind,
-    Outcome,
-    Phase,
-    Status,
-)
+from deployments.choices import TERMINAL_STATES, Phase, Status
 from deployments.targets import target_choices
 
 
@@ -51,7 +42,7 @@ class Deployment(models.Model):
     outputs = models.JSONField(default=dict, blank=True)
     endpoint_url = models.URLField(blank=True)
     # When the one queued `advance` task of this rollout is due; null when none is queued.
-    # Nothing queues a second while one is pending (deployments/dispatch.py), so the queue
+    # Nothing queues a second while one is pending (runbook/dispatch.py), so the queue
     # holds at most one task per rollout, and the reconciler sees which tasks were lost.
     advance_due_at = models.DateTimeField(null=True, blank=True)
 
@@ -93,15 +84,13 @@ class Deployment(models.Model):
 
 
 class DeploymentEvent(models.Model):
-    """The audit trail and the timeline: state changes, and each rollout step's run.
+    """The deployment's state changes: who moved it from what to what, and why.
 
-    A step row is written before the step runs (running) and updated after it
-    (waiting on an operation, succeeded, failed); its lease keeps two workers from
-    running the same step at once.
+    With the runs of its plans' steps (runbook.StepRun, owner "deployment") they make its
+    timeline (deployments/selectors.py deployment_timeline).
     """
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=EventKind.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -110,60 +99,16 @@ class DeploymentEvent(models.Model):
         "portal.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     message = models.TextField(blank=True)
-
-    # State changes
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
 
-    # Rollout steps
-    phase = models.CharField(max_length=16, choices=Phase.choices, blank=True)
-    attempt = models.PositiveIntegerField(default=0)
-    step = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    operation = models.CharField(max_length=300, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    retries = models.PositiveSmallIntegerField(default=0)
-    lease_owner = models.CharField(max_length=32, blank=True)
-    # A check scheduled for this time is already queued; earlier arrivals (duplicate
-    # tasks, the reconciler) step aside so only one chain of checks stays alive.
-    not_before = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [
-            # One step in flight per deployment: two rollouts of one deployment
-            # can never run side by side.
-            models.UniqueConstraint(
-                fields=["deployment"],
-                condition=Q(kind=EventKind.STEP, outcome__in=[o.value for o in IN_FLIGHT_OUTCOMES]),
-                name="one_step_in_flight_per_deployment",
-            )
-        ]
 
     def __str__(self) -> str:
-        if self.kind == EventKind.STEP:
-            return f"{self.step}: {self.outcome}"
         return f"{self.from_status} → {self.to_status}"
 
-    def as_timeline_row(self) -> dict[str, Any]:
-        return {
-            "id": self.pk,
-            "kind": self.kind,
-            "at": self.created_at.isoformat(),
-            "from_status": self.from_status,
-            "to_status": self.to_status,
-            "phase": self.phase,
-            "step": self.step,
-            "outcome": self.outcome,
-            "operation": self.operation,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "error": self.error,
-            "retries": self.retries,
-            "message": self.message,
-            "actor": self.actor.get_username() if self.actor else None,
-        }
+    @property
+    def kind(self) -> str:
+        """What a timeline row is: a state change (the others are step runs)."""
+        return "transition"

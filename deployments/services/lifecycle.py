@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from deployments.choices import EventKind, Status
+from deployments.choices import Status
 from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.reasons import reason_checked
@@ -69,9 +69,7 @@ def deployment_tear_down(
 def _failed_from(deployment: Deployment) -> Status:
     """The status the deployment failed in: a failed tear down is retried as a tear down."""
     last = (
-        DeploymentEvent.objects.filter(
-            deployment=deployment, kind=EventKind.TRANSITION, to_status=Status.FAILED
-        )
+        DeploymentEvent.objects.filter(deployment=deployment, to_status=Status.FAILED)
         .order_by("-created_at", "-pk")
         .values_list("from_status", flat=True)
         .first()

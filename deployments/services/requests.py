@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments.choices import TERMINAL_STATES, EventKind, Status
+from deployments.choices import TERMINAL_STATES, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.assessment import RequestAssessment, deployment_assess
 from deployments.services.decisions import deployment_auto_approve
@@ -163,7 +163,6 @@ def _request_record(
     )
     DeploymentEvent.objects.create(
         deployment=deployment,
-        kind=EventKind.TRANSITION,
         to_status=Status.PENDING_APPROVAL,
         actor=requested_by,
         actor_token=token,

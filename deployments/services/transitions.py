@@ -1,42 +1,20 @@
 """The one guarded state change: every move of a deployment's status goes through here.
 
-deployment_transition() checks the move against choices.TRANSITIONS on a locked row and
-writes the deployment's event and the audit row in the same transaction. Callers run
+deployment_transition() checks the move against choices.TRANSITIONS on a locked row (the
+engine's guarded_transition, which clusters use too) and writes the deployment's event and
+the audit row in the same transaction. Callers run
 their side effects (queuing the worker, emails) only after it returns.
 """
 
-from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-
-from deployments.choices import TRANSITIONS, EventKind, Status
+from deployments.choices import TRANSITIONS, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.state_notifications import deployment_state_notify
 from portal.audit import audit_record
 from portal.exceptions import InvalidTransition
 from portal.models import ApiToken
-
-
-def guarded_move(
-    locked: Any,
-    current: Any,
-    to: Any,
-    table: Mapping[Any, frozenset[Any]],
-    name: str,
-    changes: dict[str, Any] | None,
-) -> None:
-    """Move a locked row to `to` with `changes`, or refuse a move `table` lacks; the rule
-    every status machine here (deployments, clusters) follows."""
-    if to not in table[current]:
-        raise InvalidTransition(
-            f"{name} is {current.label.lower()}; it cannot become {to.label.lower()}.",
-            extra={"status": current.value},
-        )
-    for field, value in (changes or {}).items():
-        setattr(locked, field, value)
-    locked.status = to
-    locked.save()
+from runbook.transitions import InvalidMove, guarded_transition
 
 
 def deployment_transition(
@@ -49,15 +27,12 @@ def deployment_transition(
     changes: dict[str, Any] | None = None,
 ) -> Deployment:
     """The one place a deployment's status changes."""
-    with transaction.atomic():
-        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
-        current = Status(locked.status)
-        guarded_move(locked, current, to, TRANSITIONS, f"Deployment {locked.slug}", changes)
-        person = actor if actor is not None and actor.is_authenticated else None
+    person = actor if actor is not None and actor.is_authenticated else None
+
+    def record(locked: Deployment, before: Status) -> None:
         DeploymentEvent.objects.create(
             deployment=locked,
-            kind=EventKind.TRANSITION,
-            from_status=current,
+            from_status=before,
             to_status=to,
             actor=person,
             actor_token=token,
@@ -70,9 +45,20 @@ def deployment_transition(
             token=token,
             team=locked.team,
             reason=message,
-            before={"status": current.value},
+            before={"status": before.value},
             after={"status": to.value},
         )
-    deployment.refresh_from_db()
+
+    try:
+        guarded_transition(
+            row=deployment,
+            to=to,
+            table=TRANSITIONS,
+            name=f"Deployment {deployment.slug}",
+            changes=changes,
+            record=record,
+        )
+    except InvalidMove as refused:
+        raise InvalidTransition(refused.message, extra={"status": refused.status}) from None
     deployment_state_notify(deployment=deployment, to=to, actor=person)
     return deployment

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.pricing.estimator import Estimate
 from deployments.targets.endpoint import Endpoint
 from deployments.targets.fields import FieldErrors
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from deployments.targets.spec import SpecBase
 
-PlanBuilder = Callable[[DeploymentRef, Any, PlanContext], Plan]
+PlanBuilder = Callable[[DeploymentRef, Any, PlanContext], DeploymentPlan]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Cloud Storage steps any target that keeps weights in a bucket uses: the bucket beside
 where the model runs, and its removal with everything in it."""
 
-from deployments.plans.base import ApiRequest, DeploymentRef, PlanContext, Step
+from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.plan import ApiRequest, Step
 
 
 def bucket_body(ref: DeploymentRef, bucket: str, location: str) -> dict[str, object]:

@@ -6,7 +6,8 @@ import base64
 import json
 import shlex
 
-from deployments.plans.base import ApiRequest, DeploymentRef, PlanContext, Step
+from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.plan import ApiRequest, Step
 
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 

@@ -4,7 +4,8 @@ gcp/iam_policy.py); these only say what to change."""
 
 import shlex
 
-from deployments.plans.base import ApiRequest, PlanContext, Step
+from deployments.targets.plan import PlanContext
+from runbook.plan import ApiRequest, Step
 
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
 OBJECT_VIEWER = "roles/storage.objectViewer"

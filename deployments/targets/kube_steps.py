@@ -9,7 +9,7 @@ moved is reached where it is now.
 import json
 from typing import Any
 
-from deployments.plans.base import ApiRequest, Step
+from runbook.plan import ApiRequest, Step
 
 # `kubectl apply --server-side` under Hangar's field manager: what gcp/kube.py does.
 APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
@@ -24,9 +24,6 @@ ADMIN_KINDS = frozenset(
         "CustomResourceDefinition",
     }
 )  # fmt: skip
-# The rollout output a passing /health call through the service proxy leaves behind: the
-# proxy's base URL on the cluster's API server, the address a GKE target's endpoint names.
-SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
 
 
 def object_path(manifest: dict[str, Any]) -> str:

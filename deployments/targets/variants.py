@@ -7,9 +7,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.targets.base import TargetDef
 from deployments.targets.fields import Kind, declarations, defaults
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 
 
 def valid_specs(target: TargetDef) -> Iterator[Any]:
@@ -32,7 +32,9 @@ def valid_specs(target: TargetDef) -> Iterator[Any]:
                 yield spec
 
 
-def plans(target: TargetDef, spec: Any, ref: DeploymentRef, ctx: PlanContext) -> tuple[Plan, Plan]:
+def plans(
+    target: TargetDef, spec: Any, ref: DeploymentRef, ctx: PlanContext
+) -> tuple[DeploymentPlan, DeploymentPlan]:
     return target.deploy_plan(ref, spec, ctx), target.teardown_plan(ref, spec, ctx)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from clusters.choices import ClusterStatus
-from clusters.models import Cluster, ClusterEvent
+from clusters.models import Cluster
 from clusters.selectors import clusters_open_to
 from clusters.services import (
     cluster_create,
@@ -16,6 +16,7 @@ from clusters.transitions import cluster_transition
 from deployments.choices import Status
 from portal.exceptions import InvalidTransition, ValidationFailed
 from portal.models import AuditEvent
+from runbook.models import StepRun
 from tests.factories import DeploymentFactory, platform_admin
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,8 @@ def test_create_wants_a_region_and_a_channel(admin):
 
 
 def ready(cluster):
+    """As the worker leaves it: its queued advance ran (so none is queued), it is ready."""
+    Cluster.objects.filter(pk=cluster.pk).update(advance_due_at=None)
     return cluster_transition(cluster=cluster, to=ClusterStatus.READY)
 
 
@@ -121,7 +124,13 @@ def test_remove_refused_while_a_deployment_uses_it(admin, team):
 
 def test_retry_resumes_the_failed_phase(admin):
     cluster = cluster_create(**WHERE, name="ap", release_channel="RAPID", teams=[], by=admin)
-    ClusterEvent.objects.create(cluster=cluster, kind="step", phase="create", step="create_cluster", outcome="failed")  # fmt: skip
+    StepRun.objects.create(
+        owner_kind="cluster",
+        owner_id=cluster.pk,
+        phase="create",
+        step="create_cluster",
+        outcome="failed",
+    )
     cluster_transition(cluster=cluster, to=ClusterStatus.FAILED)
     assert cluster_retry(cluster=cluster, by=admin).status == ClusterStatus.CREATING
 

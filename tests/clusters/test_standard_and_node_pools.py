@@ -4,7 +4,6 @@ node pool waits until the cluster's operation is DONE."""
 
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,11 +13,12 @@ from clusters.choices import ClusterPhase
 from clusters.node_pools import GpuNodePool, create_node_pool_step, delete_node_pool_step
 from clusters.plans import ClusterRef, cluster_plan
 from clusters.services import cluster_create
-from deployments.services.rollout import StepClaim, Succeeded, Waiting
-from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from gcp import container
+from runbook.executors import EXECUTORS
+from runbook.owners import StepClaim
+from runbook.results import Succeeded, Waiting
 from tests.factories import platform_admin
-from workers.rollout.executors import EXECUTORS
+from tests.step_claims import step_claim
 
 REF = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)
 POOL = GpuNodePool(
@@ -91,11 +91,7 @@ def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
 
 
 def _claim(step, operation: str = "") -> StepClaim:
-    return StepClaim(
-        deployment_id=1, event_id=1, lease_owner="t", step=step, operation=operation,
-        retries=0, started_at=datetime.now(UTC), outputs={},
-        endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-    )  # fmt: skip
+    return step_claim(step, operation)
 
 
 def _until_done(step, first: Any, timeout: float = 20) -> Succeeded:

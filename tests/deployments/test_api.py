@@ -16,7 +16,7 @@ REQUEST = {"team": "ml-research", "slug": "gemma-api", "model": "gemma3-4b"}
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 def bearer(api, secret):

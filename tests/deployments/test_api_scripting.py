@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from deployments.choices import EventKind, Status
+from deployments.choices import Status
 from deployments.models import DeploymentEvent
 from tests.factories import DeploymentFactory
 
@@ -19,7 +19,7 @@ TWO_PLACES = re.compile(r"^-?\d+\.\d\d$")
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 def slugs(response):
@@ -67,8 +67,7 @@ def test_the_html_list_shares_the_filters_and_hides_torn_down_rows(client, team,
 def test_events_are_paginated(api, team, deployer):
     deployment = DeploymentFactory(team=team)
     DeploymentEvent.objects.bulk_create(
-        DeploymentEvent(deployment=deployment, kind=EventKind.TRANSITION, message=f"e{n}")
-        for n in range(5)
+        DeploymentEvent(deployment=deployment, message=f"e{n}") for n in range(5)
     )
     api.force_authenticate(deployer)
 

@@ -50,7 +50,7 @@ def regions(target):
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 @pytest.fixture(params=[False, True], ids=["no-capacity-row", "capacity-row"])

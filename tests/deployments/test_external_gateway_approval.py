@@ -29,7 +29,7 @@ __all__ = ["token"]  # a fixture the request form's test uses
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 def gateway_request(team: Any, deployer: Any) -> Any:

@@ -21,7 +21,7 @@ ADAPTER = TARGETS["gke-inference-gateway-adapter"]
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 def base_deployment(team: Any, status: str = Status.READY, **spec: Any) -> Any:

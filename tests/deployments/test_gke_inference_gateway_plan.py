@@ -11,14 +11,14 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.gke_inference_gateway import plan as gig
 from deployments.targets.gke_inference_gateway import versions
+from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.executors import EXECUTORS
 from sandbox.kube import custom_resources as kube_crds
 from sandbox.kube import gateway as kube_gateway
 from sandbox.kube.resources import BY_KIND
 from sandbox.kube.validation import check_rules
-from workers.rollout.executors import EXECUTORS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CTX = PlanContext(project="proj-1", portal_service_account="portal@proj-1.iam.gserviceaccount.com",

@@ -15,18 +15,20 @@ from clusters.choices import ClusterPhase
 from clusters.models import Cluster
 from clusters.plans import ClusterRef, cluster_plan
 from deployments.plans import plan_context_from_settings
-from deployments.plans.base import DeploymentRef, Plan, Step
-from deployments.services.rollout import Failed, StepClaim, StepResult, Succeeded, Waiting
-from deployments.targets.endpoint import Credential, Endpoint, Protocol
+from deployments.targets.endpoint import Credential
 from deployments.targets.gke_inference_gateway import plan as gig
 from deployments.targets.gke_inference_gateway.adapters import (
     AdapterAsk,
     adapter_deploy_plan,
     adapter_teardown_plan,
 )
+from deployments.targets.plan import DeploymentPlan, DeploymentRef
 from gcp import container, endpoint, kube, secret_manager
 from portal.secret_names import hf_secret_name
-from workers.rollout.executors import EXECUTORS
+from runbook.executors import EXECUTORS
+from runbook.plan import Step
+from runbook.results import Failed, StepResult, Succeeded, Waiting
+from tests.step_claims import step_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -41,11 +43,7 @@ def run(step: Step, timeout: float = 30) -> StepResult:
     operation, started = "", datetime.now(UTC)
     deadline = time.monotonic() + timeout
     while True:
-        claim = StepClaim(
-            deployment_id=REF.id, event_id=1, lease_owner="t", step=step, operation=operation,
-            retries=0, started_at=started, outputs={},
-            endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-        )  # fmt: skip
+        claim = step_claim(step, operation, owner_id=REF.id, started_at=started)
         result = EXECUTORS[step.action](claim)
         if isinstance(result, Succeeded | Failed):
             return result
@@ -55,7 +53,7 @@ def run(step: Step, timeout: float = 30) -> StepResult:
         time.sleep(0.1)
 
 
-def drive(plan: Plan, until: str = "") -> dict[str, StepResult]:
+def drive(plan: DeploymentPlan, until: str = "") -> dict[str, StepResult]:
     done: dict[str, StepResult] = {}
     for step in plan.steps:
         if step.key == until:

@@ -26,7 +26,7 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 @pytest.fixture

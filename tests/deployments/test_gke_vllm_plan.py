@@ -5,10 +5,10 @@ import json
 
 from deployments.choices import Phase
 from deployments.hf_catalog import HF_MODELS
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.gke_vllm.plan import deploy_plan, teardown_plan
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
-from workers.rollout.executors import EXECUTORS
+from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.executors import EXECUTORS
 
 REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
 CTX = PlanContext(

@@ -27,7 +27,7 @@ PRICES = price_file_data()
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.current_app.send_task", lambda *a, **k: None)
+    monkeypatch.setattr("runbook.dispatch.current_app.send_task", lambda *a, **k: None)
 
 
 def make_cluster(*teams: Any, name: str = "gpu", status: str = "ready", **kw: Any) -> Cluster:

@@ -28,7 +28,7 @@ SEED_000_MONTHLY_AT_8H = Decimal("345.76")  # see test_pricing.py
 def no_queue(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task",
+        "runbook.dispatch.current_app.send_task",
         lambda name, args, countdown: sent.append(args),
     )
     return sent

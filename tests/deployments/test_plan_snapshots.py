@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.cloud_run_ollama import plan as cloud_run_ollama
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from deployments.targets.cloud_run_vllm import plan as cloud_run_vllm
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
 from deployments.targets.gke_vllm import plan as gke_vllm
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
+from deployments.targets.plan import DeploymentRef, PlanContext
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CTX = PlanContext(

@@ -10,9 +10,9 @@ from django.core.management import call_command
 
 from deployments.choices import Phase
 from deployments.plans import plan_for
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.cloud_run_ollama import plan as cloud_run_ollama
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
+from deployments.targets.plan import DeploymentRef, PlanContext
 from tests.factories import DeploymentFactory, TeamFactory
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

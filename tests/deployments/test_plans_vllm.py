@@ -8,9 +8,9 @@ import pytest
 from google.cloud import run_v2
 from google.cloud.devtools import cloudbuild_v1
 
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets.cloud_run_vllm import plan as cloud_run_vllm
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
+from deployments.targets.plan import DeploymentRef, PlanContext
 
 REF = DeploymentRef(id=7, slug="gemma-vllm", team_slug="ml-research", attempt=2)
 CTX = PlanContext(

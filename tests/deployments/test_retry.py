@@ -4,10 +4,11 @@ step, for every step of every plan (tests/plan_variants.py finds them)."""
 import pytest
 from django.utils import timezone
 
-from deployments.choices import EventKind, Outcome, Phase, Status
-from deployments.models import DeploymentEvent
+from deployments.choices import Phase, Status
 from deployments.services.lifecycle import deployment_retry
-from deployments.services.rollout import Failed, rollout_claim, rollout_record
+from deployments.services.rollout import rollout_claim, rollout_record
+from runbook.models import Outcome, StepRun
+from runbook.results import Failed
 from tests.factories import DeploymentFactory, platform_admin
 from tests.plan_variants import every_step, plan_of
 
@@ -31,9 +32,9 @@ def _deployment(spec, target, status):
 def _succeed(deployment, phase, keys):
     now = timezone.now()
     for key in keys:
-        DeploymentEvent.objects.create(
-            deployment=deployment,
-            kind=EventKind.STEP,
+        StepRun.objects.create(
+            owner_kind="deployment",
+            owner_id=deployment.pk,
             phase=phase,
             attempt=deployment.attempt,
             step=key,
@@ -68,6 +69,6 @@ def test_retry_resumes_the_failed_phase_at_the_failed_step(variant, spec, phase,
     assert deployment.status == FAILING_STATUS[phase]
     again = rollout_claim(deployment_id=deployment.pk)
     assert again is not None, "the retried rollout claimed nothing"
-    event = DeploymentEvent.objects.get(pk=again.event_id)
+    event = StepRun.objects.get(pk=again.run_id)
     assert (event.phase, again.step.key) == (phase, key)
     assert deployment.failure_step == ""

@@ -2,8 +2,8 @@
 
 import pytest
 
-from deployments.choices import EventKind, Outcome, Status
-from deployments.models import Deployment, DeploymentEvent
+from deployments.choices import Status
+from deployments.models import Deployment
 from deployments.services import (
     deployment_approve,
     deployment_reject,
@@ -13,6 +13,7 @@ from deployments.services import (
     deployment_transition,
 )
 from portal.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
+from runbook.models import Outcome, StepRun
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def no_queue(monkeypatch):
     """Capture what would be queued instead of needing a broker."""
     sent = []
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task",
+        "runbook.dispatch.current_app.send_task",
         lambda name, args, countdown: sent.append((name, args, countdown)),
     )
     return sent
@@ -46,7 +47,7 @@ def test_request_starts_pending_with_an_event(team, deployer):
     assert deployment.spec["cpu"] == 8
     [event] = deployment.events.all()
     assert (event.kind, event.to_status, event.actor) == (
-        EventKind.TRANSITION,
+        "transition",
         Status.PENDING_APPROVAL,
         deployer,
     )
@@ -180,13 +181,13 @@ def test_database_allows_one_step_in_flight_per_deployment(team, deployer):
     from django.db import IntegrityError, transaction
 
     deployment = request(team, deployer)
-    DeploymentEvent.objects.create(
-        deployment=deployment, kind=EventKind.STEP, step="a", outcome=Outcome.RUNNING
+    StepRun.objects.create(
+        owner_kind="deployment", owner_id=deployment.pk, step="a", outcome=Outcome.RUNNING
     )
     with pytest.raises(IntegrityError), transaction.atomic():
-        DeploymentEvent.objects.create(
-            deployment=deployment, kind=EventKind.STEP, step="b", outcome=Outcome.WAITING
+        StepRun.objects.create(
+            owner_kind="deployment", owner_id=deployment.pk, step="b", outcome=Outcome.WAITING
         )
-    DeploymentEvent.objects.create(
-        deployment=deployment, kind=EventKind.STEP, step="c", outcome=Outcome.SUCCEEDED
+    StepRun.objects.create(
+        owner_kind="deployment", owner_id=deployment.pk, step="c", outcome=Outcome.SUCCEEDED
     )

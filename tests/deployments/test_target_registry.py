@@ -18,8 +18,8 @@ from deployments.targets.endpoint import Protocol
 from deployments.targets.fields import declarations
 from gcp.endpoint_credentials import STRATEGIES
 from playground.protocols import chat_request
+from runbook.executors import EXECUTORS
 from tests.factories import DeploymentFactory
-from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,13 @@ import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from deployments.choices import EventKind, Outcome, Phase, Status
+from deployments.choices import Phase, Status
 from deployments.forms import request_form_class
-from deployments.models import Deployment, DeploymentEvent
+from deployments.models import Deployment
 from deployments.services.requests import deployment_request
 from deployments.services.transitions import deployment_transition
 from portal.models import Team
+from runbook.models import Outcome, StepRun
 
 
 def queued_rollouts(callbacks):
@@ -319,9 +320,9 @@ def test_the_timeline_fragment_renders_events_and_keeps_polling_while_rolling(
     client: Any, deployer: Any, approver: Any, deployment: Deployment
 ) -> None:
     deployment = _roll_to_deploying(deployment, approver)
-    DeploymentEvent.objects.create(
-        deployment=deployment,
-        kind=EventKind.STEP,
+    StepRun.objects.create(
+        owner_kind="deployment",
+        owner_id=deployment.pk,
         phase=Phase.DEPLOY,
         attempt=1,
         step="build_image",
@@ -519,14 +520,11 @@ def test_the_timeline_says_how_long_a_step_usually_takes(
     now = timezone.now()
     for seconds in (40, 60, 300):  # earlier rollouts of the same target
         earlier: Any = DeploymentFactory(status=Status.READY)
-        DeploymentEvent.objects.create(
-            deployment=earlier, kind=EventKind.STEP,
-            phase=Phase.DEPLOY, step="build_image", outcome=Outcome.SUCCEEDED,
+        StepRun.objects.create(owner_kind="deployment", owner_id=earlier.pk, phase=Phase.DEPLOY, step="build_image", outcome=Outcome.SUCCEEDED,
             started_at=now - timedelta(seconds=seconds), finished_at=now,
         )  # fmt: skip
     deployment = _roll_to_deploying(deployment, approver)
-    DeploymentEvent.objects.create(
-        deployment=deployment, kind=EventKind.STEP, phase=Phase.DEPLOY, attempt=1,
+    StepRun.objects.create(owner_kind="deployment", owner_id=deployment.pk, phase=Phase.DEPLOY, attempt=1,
         step="build_image", outcome=Outcome.RUNNING, started_at=now,
     )  # fmt: skip
     client.force_login(deployer)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task", lambda name, args, countdown: None
+        "runbook.dispatch.current_app.send_task", lambda name, args, countdown: None
     )
 
 

@@ -33,7 +33,7 @@ DEADLINE_SECONDS = 30.0
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task", lambda name, args, countdown: None
+        "runbook.dispatch.current_app.send_task", lambda name, args, countdown: None
     )
 
 

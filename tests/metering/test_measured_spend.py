@@ -41,7 +41,7 @@ def per_instance_second() -> Decimal:
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task", lambda name, args, countdown: None
+        "runbook.dispatch.current_app.send_task", lambda name, args, countdown: None
     )
 
 

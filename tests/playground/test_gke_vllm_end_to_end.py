@@ -9,11 +9,13 @@ import pytest
 
 from clusters.choices import ClusterStatus
 from clusters.services import cluster_create
-from deployments.choices import EventKind, Outcome, Status
+from deployments.choices import Status
 from deployments.plans import plan_for
 from deployments.targets.gke_vllm import identity, manifests
-from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
 from gcp import container, kube
+from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
+from runbook.ledger import runs_of
+from runbook.models import Outcome
 from tests.playground.conftest import read_events, sign_in
 from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
@@ -41,7 +43,7 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
     )  # fmt: skip
     deployment = wait_for_status(deployment, Status.READY, Status.FAILED, timeout=90)
     assert deployment.status == Status.READY, (deployment.failure_step, deployment.failure_message)
-    steps = {e.step: e for e in deployment.events.filter(kind=EventKind.STEP, phase="deploy")}
+    steps = {e.step: e for e in runs_of("deployment", deployment.pk).filter(phase="deploy")}
     assert list(steps) == [s.key for s in plan_for(deployment).steps]
     assert all(e.outcome == Outcome.SUCCEEDED for e in steps.values())
     ns = identity.team_namespace(team.slug)

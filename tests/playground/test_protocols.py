@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from gcp.text import error_text
 from playground.protocols import (
     ChatParams,
     NdjsonParser,
@@ -11,7 +12,6 @@ from playground.protocols import (
     SseParser,
     Usage,
     chat_request,
-    error_text,
     model_names,
 )
 from playground.services import Tally, usage_counts

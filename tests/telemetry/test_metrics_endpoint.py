@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from deployments.choices import EventKind, Outcome, Phase
-from deployments.models import DeploymentEvent
+from deployments.choices import Phase
+from runbook.models import Outcome, StepRun
 from telemetry import instruments
 from telemetry.logs import ContextFilter, log_context
 from tests.factories import DeploymentFactory
@@ -55,9 +55,9 @@ def test_rollout_steps_by_target_from_their_events(client, metrics_on):
     deployment: Any = DeploymentFactory(target="cloud-run-ollama")
     now = timezone.now()
     for seconds, outcome in ((3, Outcome.SUCCEEDED), (40, Outcome.SUCCEEDED), (2, Outcome.FAILED)):
-        DeploymentEvent.objects.create(
-            deployment=deployment,
-            kind=EventKind.STEP,
+        StepRun.objects.create(
+            owner_kind="deployment",
+            owner_id=deployment.pk,
             phase=Phase.DEPLOY,
             step="build_image",
             outcome=outcome,

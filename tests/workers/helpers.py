@@ -2,6 +2,7 @@ import time
 
 from deployments.choices import Status
 from deployments.models import Deployment
+from runbook.ledger import runs_of
 
 
 def wait_for_status(deployment: Deployment, *statuses: Status, timeout: float = 60) -> Deployment:
@@ -12,7 +13,7 @@ def wait_for_status(deployment: Deployment, *statuses: Status, timeout: float = 
         if deployment.status in statuses:
             return deployment
         time.sleep(0.2)
-    steps = list(deployment.events.values_list("step", "outcome", "error"))
+    steps = list(runs_of("deployment", deployment.pk).values_list("step", "outcome", "error"))
     raise AssertionError(f"{deployment.slug} is still {deployment.status}; steps: {steps}")
 
 

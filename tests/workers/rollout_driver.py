@@ -15,16 +15,18 @@ from clusters.choices import ClusterPhase, ClusterStatus
 from clusters.models import Cluster
 from clusters.plans import ClusterRef, cluster_plan
 from clusters.selectors import SPEC_CLUSTER_KEY
-from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
-from deployments.models import Deployment, DeploymentEvent
+from deployments.choices import Status
+from deployments.models import Deployment
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from gcp import container
 from portal.models import Membership, Role
 from portal.services_hf_token import hf_token_save
+from runbook import runner
+from runbook.ledger import runs_of
+from runbook.models import IN_FLIGHT_OUTCOMES, StepRun
 from sandbox.testing import SandboxClient
 from tests.factories import DeploymentFactory, UserFactory, platform_admin
 from tests.plan_variants import target_of
-from workers.rollout import runner
 
 HF_TOKEN = "hf_SandboxTokenNeverToBeSeen0123456789"
 BUILD_ATTEMPT_TAG = re.compile(r"hangar-d\d+-a\d+")
@@ -98,8 +100,8 @@ def deployment_for(variant: str, spec: Any, team: Any, slug: str) -> Deployment:
 
 def _now_due(deployment: Deployment) -> None:
     """Act as the deployment's queued task, due now: no pause between checks."""
-    DeploymentEvent.objects.filter(
-        deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
+    StepRun.objects.filter(
+        owner_kind="deployment", owner_id=deployment.pk, outcome__in=IN_FLIGHT_OUTCOMES
     ).update(not_before=None)
     Deployment.objects.filter(pk=deployment.pk).update(advance_due_at=None)
 
@@ -120,9 +122,9 @@ def drive(deployment: Deployment, *, until: Status, retry_failed: bool = False,
             deployment_retry(deployment=deployment, by=platform_admin("root"))
             continue
         _now_due(deployment)
-        runner.advance(deployment.pk)
+        runner.advance("deployment", deployment.pk)
         time.sleep(0.01)
-    steps = list(deployment.events.values_list("step", "outcome", "error"))
+    steps = list(runs_of("deployment", deployment.pk).values_list("step", "outcome", "error"))
     raise AssertionError(f"{deployment.slug} is still {deployment.status}; steps: {steps}")
 
 

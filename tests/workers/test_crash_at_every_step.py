@@ -13,13 +13,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Phase, Status
-from deployments.models import Deployment, DeploymentEvent
+from deployments.choices import Phase, Status
+from deployments.models import Deployment
 from deployments.services.rollout import rollout_claim, rollout_record
+from runbook.models import IN_FLIGHT_OUTCOMES, StepRun
+from runbook.runner import run_step
 from tests.factories import TeamFactory
 from tests.plan_variants import plan_of, plan_variants
 from tests.workers.rollout_driver import deployment_for, duplicates, tear_down
-from workers.rollout.runner import run_step
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,8 @@ VARIANTS = dict(plan_variants())
 
 
 def _lease_runs_out(deployment):
-    DeploymentEvent.objects.filter(
-        deployment=deployment, kind=EventKind.STEP, outcome__in=IN_FLIGHT_OUTCOMES
+    StepRun.objects.filter(
+        owner_kind="deployment", owner_id=deployment.pk, outcome__in=IN_FLIGHT_OUTCOMES
     ).update(lease_expires_at=timezone.now() - timedelta(seconds=1), not_before=None)
     Deployment.objects.filter(pk=deployment.pk).update(advance_due_at=None)
 
@@ -47,7 +48,7 @@ def _roll_with_crashes(deployment, until, timeout=90):
         claim = rollout_claim(deployment_id=deployment.pk)
         if claim is None:
             continue
-        event = DeploymentEvent.objects.get(pk=claim.event_id)
+        event = StepRun.objects.get(pk=claim.run_id)
         before, after = (
             (event.phase, claim.step.key, "before"),
             (event.phase, claim.step.key, "after"),

@@ -1,31 +1,22 @@
 """Executors against the sandbox, without a worker: the idempotence each step promises."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from deployments.plans import plan_for
-from deployments.services.rollout import StepClaim, Succeeded, Waiting
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from gcp import cloud_build
+from runbook.executors import EXECUTORS
+from runbook.results import Succeeded, Waiting
 from tests.factories import DeploymentFactory
-from workers.rollout.executors import EXECUTORS
+from tests.step_claims import step_claim
 
 pytestmark = pytest.mark.django_db
 
+OLLAMA_SERVICE = Endpoint("service_uri", Protocol.OLLAMA, Credential.CLOUD_RUN_ID_TOKEN, ("m",))
+
 
 def claim_for(step, operation="", outputs=None):
-    return StepClaim(
-        deployment_id=1,
-        event_id=1,
-        lease_owner="t",
-        step=step,
-        operation=operation,
-        retries=0,
-        started_at=datetime.now(UTC),
-        outputs=outputs or {},
-        endpoint=Endpoint("service_uri", Protocol.OLLAMA, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-    )
+    return step_claim(step, operation, outputs=outputs, endpoint=OLLAMA_SERVICE)
 
 
 @pytest.fixture

@@ -8,20 +8,20 @@ from datetime import UTC, datetime
 import pytest
 
 from clusters.models import Cluster
-from deployments.plans.base import Plan
-from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded, Waiting
-from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke_vllm.manifests import PORT
 from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
-from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
+from deployments.targets.plan import DeploymentPlan
 from gcp import kube
+from runbook.executors import EXECUTORS
+from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
+from runbook.results import Failed, Retry, Succeeded, Waiting
 from tests.deployments.test_gke_vllm_plan import REF
-from workers.rollout.executors import EXECUTORS
+from tests.step_claims import step_claim
 
 pytestmark = pytest.mark.django_db
 
 
-def drive(plan: Plan, timeout: float = 60, outputs: dict | None = None) -> dict[str, str]:
+def drive(plan: DeploymentPlan, timeout: float = 60, outputs: dict | None = None) -> dict[str, str]:
     """Each step until it succeeds: Waiting and Retry are polled, as the runner would;
     what the steps leave for later lands in `outputs`."""
     said = {}
@@ -30,11 +30,7 @@ def drive(plan: Plan, timeout: float = 60, outputs: dict | None = None) -> dict[
         operation, started = "", datetime.now(UTC)
         deadline = time.monotonic() + timeout
         while True:
-            claim = StepClaim(
-                deployment_id=REF.id, event_id=1, lease_owner="t", step=step,
-                operation=operation, retries=0, started_at=started, outputs={},
-                endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-            )  # fmt: skip
+            claim = step_claim(step, operation, owner_id=REF.id, started_at=started)
             result = EXECUTORS[step.action](claim)
             if isinstance(result, Succeeded):
                 said[step.key] = result.message

@@ -6,10 +6,10 @@ import time
 import pytest
 
 from deployments.plans import plan_for
-from deployments.services.rollout import Failed, Retry, Waiting
+from runbook.results import Failed, Retry, Waiting
+from runbook.runner import run_step
 from tests.factories import DeploymentFactory
 from tests.workers.test_executors import claim_for
-from workers.rollout.runner import run_step
 
 pytestmark = pytest.mark.django_db
 

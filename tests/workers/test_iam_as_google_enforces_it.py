@@ -7,12 +7,12 @@ import pytest
 from deployments.choices import Phase, Status
 from deployments.models import DeploymentEvent
 from deployments.plans import plan_for
-from deployments.services.rollout import Failed, Retry
+from runbook.results import Failed, Retry
+from runbook.runner import run_step
 from tests.factories import DeploymentFactory, TeamFactory
 from tests.plan_variants import plan_variants
 from tests.workers.rollout_driver import deployment_for, drive
 from tests.workers.test_executors import claim_for
-from workers.rollout.runner import run_step
 
 pytestmark = pytest.mark.django_db
 

@@ -165,24 +165,17 @@ def _other_ca() -> str:
 
 
 def _claim(step, operation=""):
-    from datetime import UTC, datetime
+    from tests.step_claims import step_claim
 
-    from deployments.services.rollout import StepClaim
-    from deployments.targets.endpoint import Credential, Endpoint, Protocol
-
-    return StepClaim(
-        deployment_id=1, event_id=1, lease_owner="t", step=step, operation=operation,
-        retries=0, started_at=datetime.now(UTC), outputs={},
-        endpoint=Endpoint("x", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-    )  # fmt: skip
+    return step_claim(step, operation)
 
 
 @pytest.mark.django_db
 def test_apply_and_delete_steps_wait_for_finalizers(sandbox, conn):
     from clusters.models import Cluster
-    from deployments.services.rollout import Succeeded, Waiting
     from deployments.targets.kube_steps import apply_step, delete_step
-    from workers.rollout.executors import EXECUTORS
+    from runbook.executors import EXECUTORS
+    from runbook.results import Succeeded, Waiting
 
     cluster = Cluster.objects.create(
         project="hangar-sandbox", location="us-central1", name="kube", status="ready",

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from deployments.plans.base import ApiRequest, Step
-from deployments.services.rollout import Failed, Retry, StepClaim
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from gcp import kube
-from workers.rollout.executors import EXECUTORS, kube_endpoint
+from runbook.executors import EXECUTORS, kube_endpoint
+from runbook.owners import StepClaim
+from runbook.plan import ApiRequest, Step
+from runbook.results import Failed, Retry
 
 PROXY = "/api/v1/namespaces/n/services/s:8080/proxy"
 ROLE = "roles/container.developer"
@@ -29,7 +30,7 @@ def _claim(action: str, path: str, body: dict[str, Any] | None = None) -> StepCl
         cli="kubectl get --raw", required_role=ROLE, params={"cluster": 1},
     )  # fmt: skip
     return StepClaim(
-        deployment_id=1, event_id=1, lease_owner="t", step=step, operation="", retries=0,
+        owner_kind="deployment", owner_id=1, run_id=1, lease_owner="t", step=step, operation="", retries=0,
         started_at=datetime.now(UTC), outputs={},
         endpoint=Endpoint("x", Protocol.OPENAI, Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN, ("m",)),
     )  # fmt: skip

@@ -154,7 +154,7 @@ def test_hangars_plans_never_run_the_pod_as_default():
 def test_the_seeds_deployment_fails_hangars_wait_with_the_storage_error(sandbox, conn, wait_step):
     """What a person would see had Hangar applied the seed's Deployment: the wait fails fast
     on the crash loop and names the storage permission the default account lacks."""
-    from deployments.services.rollout import Failed
+    from runbook.results import Failed
 
     sandbox.config(operation_delay=0.2, model_load_delay=0.2)
     s = server(universe=UNIVERSE)
@@ -238,14 +238,14 @@ def wait_step(conn):
 
 
 def run_wait(step, operation=""):
+    from runbook.executors import EXECUTORS
     from tests.workers.test_kube import _claim
-    from workers.rollout.executors import EXECUTORS
 
     return EXECUTORS["kube.wait_available"](_claim(step, operation))
 
 
 def test_wait_step_succeeds_once_available(sandbox, conn, wait_step):
-    from deployments.services.rollout import Succeeded, Waiting
+    from runbook.results import Succeeded, Waiting
 
     sandbox.config(operation_delay=0.5, model_load_delay=3)
     s = server(universe=UNIVERSE)
@@ -257,7 +257,7 @@ def test_wait_step_succeeds_once_available(sandbox, conn, wait_step):
 
 
 def test_wait_step_shows_why_it_waits_then_fails_on_the_deadline(sandbox, conn, wait_step):
-    from deployments.services.rollout import Failed, Waiting
+    from runbook.results import Failed, Waiting
 
     s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
     apply_all(conn, s)
@@ -275,7 +275,7 @@ def test_wait_step_shows_why_it_waits_then_fails_on_the_deadline(sandbox, conn, 
 
 
 def test_wait_step_fails_fast_on_a_crash_loop(sandbox, conn, wait_step):
-    from deployments.services.rollout import Failed
+    from runbook.results import Failed
 
     sandbox.config(operation_delay=0.2, model_load_delay=0.2)
     s = server(universe=UNIVERSE)

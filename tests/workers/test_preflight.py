@@ -6,11 +6,11 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments.plans.base import ApiRequest, Step
 from deployments.targets.gke_vllm import manifests
+from runbook.executors import EXECUTORS
+from runbook.plan import ApiRequest, Step
 from tests.deployments.test_gke_vllm_manifests import NS, server
 from workers.preflight import PERMISSIONS, needed_permissions, step_permissions, unlisted_actions
-from workers.rollout.executors import EXECUTORS
 
 pytestmark = pytest.mark.django_db
 

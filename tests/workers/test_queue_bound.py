@@ -8,9 +8,8 @@ import pytest
 from django.utils import timezone
 
 from deployments.choices import Status
-from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment
-from deployments.services.rollout import rollout_claim
+from deployments.services.rollout import rollout_claim, rollout_schedule
 from tests.factories import DeploymentFactory
 from workers.tasks import reconcile
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "deployments.dispatch.current_app.send_task",
+        "runbook.dispatch.current_app.send_task",
         lambda name, args, countdown: calls.append((args[0], args[1], countdown)),
     )
     return calls

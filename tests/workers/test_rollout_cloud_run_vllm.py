@@ -9,12 +9,14 @@ import requests
 from google.cloud import run_v2
 from google.cloud.devtools import cloudbuild_v1
 
-from deployments.choices import EventKind, Outcome, Status
+from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
 from gcp.endpoint import get, post_json
 from portal.services import approval_token_create
 from portal.services_hf_token import hf_token_save
+from runbook.ledger import runs_of
+from runbook.models import Outcome
 from tests.workers.helpers import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -51,7 +53,7 @@ def as_message(message_class, body):
 
 def steps_of(deployment, phase="deploy"):
     return {
-        e.step: e for e in deployment.events.filter(kind=EventKind.STEP, phase=phase).order_by("pk")
+        e.step: e for e in runs_of("deployment", deployment.pk).filter(phase=phase).order_by("pk")
     }
 
 

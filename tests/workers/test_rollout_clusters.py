@@ -10,8 +10,9 @@ from google.cloud import container_v1
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
 from clusters.services import cluster_create, cluster_register, cluster_remove, cluster_retry
-from deployments.choices import EventKind, Outcome
 from portal.models import AuditEvent
+from runbook.ledger import runs_of
+from runbook.models import Outcome
 from tests.factories import platform_admin
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -27,7 +28,7 @@ def wait_cluster(cluster: Cluster, *statuses: ClusterStatus, timeout: float = 60
         if cluster.status in statuses:
             return cluster
         time.sleep(0.2)
-    steps = list(cluster.events.values_list("step", "outcome", "error"))
+    steps = list(runs_of("cluster", cluster.pk).values_list("step", "outcome", "error"))
     raise AssertionError(f"{cluster.name} is still {cluster.status}; steps: {steps}")
 
 
@@ -58,7 +59,7 @@ def test_create_waits_on_the_operation_then_reads_endpoint_and_ca(sandbox, worke
     assert base64.b64decode(cluster.ca_certificate).startswith(b"-----BEGIN CERTIFICATE-----")
     assert cluster.workload_pool == "hangar-sandbox.svc.id.goog"
     assert cluster.release_channel == "RAPID" and cluster.autopilot
-    create = cluster.events.get(kind=EventKind.STEP, step="create_cluster")
+    create = runs_of("cluster", cluster.pk).get(step="create_cluster")
     assert create.operation.startswith(f"{PARENT}/operations/operation-")
     # The create was sent once; the wait was polling, not a second create.
     assert len(sandbox.requests(path_regex="/clusters$", method="POST")) == 1
@@ -131,7 +132,7 @@ def test_transient_errors_are_retried(sandbox, worker, admin):
     cluster = cluster_create(**WHERE, name="llm-ap", release_channel="RAPID", teams=[], by=admin)
     cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
     assert cluster.status == ClusterStatus.READY, cluster.failure_message
-    create = cluster.events.get(kind=EventKind.STEP, step="create_cluster")
+    create = runs_of("cluster", cluster.pk).get(step="create_cluster")
     assert create.retries == 2 and create.outcome == Outcome.SUCCEEDED
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from deployments.plans.base import ApiRequest, Step
-from deployments.services.rollout import Failed, Retry, StepClaim, Succeeded
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
-from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
 from gcp import kube
-from workers.rollout.executors import EXECUTORS, kube_endpoint
+from runbook.executors import EXECUTORS, kube_endpoint
+from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
+from runbook.owners import StepClaim
+from runbook.plan import ApiRequest, Step
+from runbook.results import Failed, Retry, Succeeded
 
 
 class _Loading:
@@ -69,7 +70,7 @@ def _claim(action: str, path: str, url: str, *, started: datetime | None = None)
         params={"cluster": 1},
     )  # fmt: skip
     return StepClaim(
-        deployment_id=1, event_id=1, lease_owner="t", step=step, operation="", retries=0,
+        owner_kind="deployment", owner_id=1, run_id=1, lease_owner="t", step=step, operation="", retries=0,
         started_at=started or datetime.now(UTC), outputs={"service_uri": url},
         endpoint=Endpoint("service_uri", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
     )  # fmt: skip
@@ -173,9 +174,9 @@ def test_gke_proxy_health_re_queues_uncounted_while_no_pod_is_ready(
 def test_an_uncounted_retry_is_re_queued_with_its_countdown(settings: Any) -> None:
     """What the runner does with the step's answer: the next check is queued after the
     countdown the step asked for, and the step's retries stay untouched."""
-    from deployments.choices import IN_FLIGHT_OUTCOMES, EventKind, Status
-    from deployments.models import DeploymentEvent
+    from deployments.choices import Status
     from deployments.services.rollout import rollout_claim, rollout_record
+    from runbook.models import IN_FLIGHT_OUTCOMES, StepRun
     from tests.factories import DeploymentFactory
 
     deployment: Any = DeploymentFactory(status=Status.APPROVED)
@@ -184,8 +185,8 @@ def test_an_uncounted_retry_is_re_queued_with_its_countdown(settings: Any) -> No
 
     rollout_record(claim=claim, result=Retry("the model is loading", counted=False, countdown=4.0))
 
-    event = DeploymentEvent.objects.get(pk=claim.event_id)
-    assert event.kind == EventKind.STEP and event.outcome in IN_FLIGHT_OUTCOMES
+    event = StepRun.objects.get(pk=claim.run_id)
+    assert event.kind == "step" and event.outcome in IN_FLIGHT_OUTCOMES
     assert event.retries == 0
     deployment.refresh_from_db()
     for due in (event.not_before, deployment.advance_due_at):

@@ -12,10 +12,10 @@ from google.cloud.devtools import cloudbuild_v1
 from google.oauth2 import credentials as oauth2
 
 from deployments.plans import plan_context_from_settings
-from deployments.plans.base import DeploymentRef
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.gke_vllm.plan import deploy_plan as gke_deploy_plan
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
+from deployments.targets.plan import DeploymentRef
 from gcp import clients, cloud_logging, storage
 from workers.preflight import service_name
 

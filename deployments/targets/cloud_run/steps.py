@@ -4,8 +4,9 @@ readiness, and their removal. Each target's plan module adds what is its own."""
 import json
 import shlex
 
-from deployments.plans.base import MANAGED_BY_LABEL, ApiRequest, DeploymentRef, PlanContext, Step
 from deployments.targets.cloud_build import location
+from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
 INVOKER_ROLE = "roles/run.invoker"
 # What to check when the private service refuses the portal's ID token.

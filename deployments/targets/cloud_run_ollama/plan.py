@@ -6,11 +6,11 @@ Deploy: the v2 service carries every flag of the seed's `gcloud run deploy`.
 """
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.targets import cloud_build
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from deployments.targets.endpoint import SMOKE_TEST_PROMPT
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 
 TARGET = "cloud-run-ollama"
 
@@ -130,7 +130,7 @@ def _gcloud_deploy(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContex
     )
 
 
-def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
+def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> DeploymentPlan:
     smoke_body = {
         "model": spec.catalog_model.ollama_tag,
         "messages": [{"role": "user", "content": SMOKE_TEST_PROMPT}],
@@ -161,13 +161,13 @@ def deploy_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) 
             body=smoke_body,
         ),
     )
-    return Plan(TARGET, Phase.DEPLOY, ref, steps)
+    return DeploymentPlan(TARGET, Phase.DEPLOY, ref, steps)
 
 
-def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> Plan:
+def teardown_plan(ref: DeploymentRef, spec: CloudRunOllamaSpec, ctx: PlanContext) -> DeploymentPlan:
     steps = (
         cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         cloud_run_steps.delete_service(ref, spec.region, ctx),
         cloud_run_steps.delete_image(ref, spec.region, ctx),
     )
-    return Plan(TARGET, Phase.TEARDOWN, ref, steps)
+    return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, steps)

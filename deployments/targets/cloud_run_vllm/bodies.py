@@ -10,10 +10,10 @@ import hashlib
 from typing import Protocol
 
 from deployments.hf_catalog import HfModel
-from deployments.plans.base import DeploymentRef, PlanContext
 from deployments.targets import cloud_build
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
+from deployments.targets.plan import DeploymentRef, PlanContext
 from portal.secret_names import hf_secret_id, hf_secret_name
 
 VLLM_PORT = 8080

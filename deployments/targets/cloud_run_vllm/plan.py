@@ -7,12 +7,13 @@ bucket that Cloud Run mounts (seed 002). The request bodies are in vllm_bodies.
 """
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import bucket_steps, cloud_build, iam_steps
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm import bodies
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
 from deployments.targets.endpoint import openai_smoke_body
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from runbook.plan import Step
 
 TARGET = "cloud-run-vllm"
 
@@ -151,17 +152,17 @@ def _serve_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -
     ]
 
 
-def deploy_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
+def deploy_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> DeploymentPlan:
     weights = (
         _bucket_steps(ref, spec, ctx)
         if spec.weights_source == WeightsSource.BUCKET
         else _baked_steps(ref, spec, ctx)
     )
     steps = [*_iam_steps(ref, spec, ctx), *weights, *_serve_steps(ref, spec, ctx)]
-    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+    return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
-def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> Plan:
+def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> DeploymentPlan:
     email = bodies.service_account_email(ref, ctx)
     member = f"serviceAccount:{email}"
     steps = [
@@ -177,4 +178,4 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             iam_steps.revoke_secret_accessor(secret=bodies.secret_name(ref, ctx), member=member)
         )
     steps.append(iam_steps.delete_service_account(ctx, email=email))
-    return Plan(TARGET, Phase.TEARDOWN, ref, tuple(steps))
+    return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, tuple(steps))

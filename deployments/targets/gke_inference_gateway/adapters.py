@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext
 from deployments.targets import kube_steps
 from deployments.targets.gke_inference_gateway import gateway as gw
 from deployments.targets.gke_inference_gateway import manifests
 from deployments.targets.gke_inference_gateway.manifests import Adapter
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 
 if TYPE_CHECKING:
     from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
@@ -91,7 +91,7 @@ def adapter_errors(ask: AdapterAsk, spec: "GkeInferenceGatewaySpec") -> FieldErr
 
 def _plan(
     ref: DeploymentRef, spec: "GkeInferenceGatewaySpec", ask: AdapterAsk, phase: Phase
-) -> Plan:
+) -> DeploymentPlan:
     from deployments.targets.gke_inference_gateway.plan import (
         TARGET,
         _cluster_id,
@@ -121,18 +121,18 @@ def _plan(
         cluster=_cluster_id(spec),
         manifest=objective,
     )
-    return Plan(TARGET, phase, ref, (config, priority))
+    return DeploymentPlan(TARGET, phase, ref, (config, priority))
 
 
 def adapter_deploy_plan(
     ref: DeploymentRef, spec: "GkeInferenceGatewaySpec", ask: AdapterAsk, ctx: PlanContext
-) -> Plan:
+) -> DeploymentPlan:
     """Load the adapter: the syncer's list with it, then its objective."""
     return _plan(ref, spec, ask, Phase.DEPLOY)
 
 
 def adapter_teardown_plan(
     ref: DeploymentRef, spec: "GkeInferenceGatewaySpec", ask: AdapterAsk, ctx: PlanContext
-) -> Plan:
+) -> DeploymentPlan:
     """Unload it (ensureNotExist) and delete its objective; the base deployment stays."""
     return _plan(ref, spec, ask, Phase.TEARDOWN)

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from deployments.hf_catalog import HfModel
-from deployments.plans.base import MANAGED_BY_LABEL
 from deployments.targets.gke_inference_gateway import versions
+from runbook.plan import MANAGED_BY_LABEL
 
 PORT = 8000
 TOKEN_KEY = "hf_api_token"  # noqa: S105 - the Secret's key name (the seed's), not a secret

@@ -28,7 +28,6 @@ from clusters.node_pools import (
     delete_node_pool_step,
 )
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import kube_steps
 from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_inference_gateway import gateway as gw
@@ -41,7 +40,9 @@ from deployments.targets.gke_inference_gateway.steps import (
 )
 from deployments.targets.gke_vllm import identity
 from deployments.targets.gke_vllm import manifests as team_manifests
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from portal.secret_names import hf_secret_name
+from runbook.plan import Step
 
 TARGET = "gke-inference-gateway"
 
@@ -154,7 +155,9 @@ def _objects(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> dict[str, lis
     }
 
 
-def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext) -> Plan:
+def deploy_plan(
+    ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext
+) -> DeploymentPlan:
     server, gateway, objs = _server(ref, spec), _gateway(ref, spec), _objects(ref, spec)
     ns = server.namespace
     crds = [
@@ -209,7 +212,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCont
     ]  # fmt: skip
     check = [check_gateway_cluster_step(_cluster_name(spec))]
     steps = [*check, *crds, *team, *pool, *model_server, *inference, *_smoke_steps(spec)]
-    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+    return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
 def _smoke_steps(spec: GkeInferenceGatewaySpec) -> list[Step]:
@@ -233,7 +236,9 @@ def _smoke_steps(spec: GkeInferenceGatewaySpec) -> list[Step]:
     ]
 
 
-def teardown_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext) -> Plan:
+def teardown_plan(
+    ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanContext
+) -> DeploymentPlan:
     """reference/gke.md 2.4: route, Gateway (its load balancer), pool and picker, model
     server, secret; then the node pool (the spend clock stops there)."""
     server, objs = _server(ref, spec), _objects(ref, spec)
@@ -248,7 +253,7 @@ def teardown_plan(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, ctx: PlanCo
         *reversed(objs["metrics"]),
     ]
     deletes = [_delete(ref, spec, o) for o in ordered]
-    return Plan(
+    return DeploymentPlan(
         TARGET,
         Phase.TEARDOWN,
         ref,

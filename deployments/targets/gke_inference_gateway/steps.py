@@ -6,8 +6,8 @@ import json
 import shlex
 from typing import Any
 
-from deployments.plans.base import ApiRequest, Step
 from deployments.targets.kube_steps import DEVELOPER, object_path
+from runbook.plan import ApiRequest, Step
 
 # The portal's identity reads the team's token to put it in the cluster.
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name

@@ -6,7 +6,6 @@ Tear down unloads it (ensureNotExist) and deletes its objective; the base stays.
 from dataclasses import replace
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_inference_gateway.adapters import (
     adapter_deploy_plan,
@@ -15,6 +14,8 @@ from deployments.targets.gke_inference_gateway.adapters import (
 from deployments.targets.gke_inference_gateway.plan import _gateway
 from deployments.targets.gke_inference_gateway.steps import call_gateway, wait_gateway_step
 from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec, spec_target
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from runbook.plan import Step
 
 TARGET = spec_target()
 
@@ -24,7 +25,7 @@ def base_ref(ref: DeploymentRef, spec: GatewayAdapterSpec) -> DeploymentRef:
     return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base")
 
 
-def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> Plan:
+def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
     base, server = base_ref(ref, spec), spec.base_spec()
     load = adapter_deploy_plan(base, server, spec.ask, ctx).steps
     gateway = _gateway(base, server)
@@ -37,10 +38,10 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
         path="/v1/chat/completions",
         body=openai_smoke_body(spec.name),
     )
-    return Plan(TARGET, Phase.DEPLOY, ref, (*load, wait, smoke))
+    return DeploymentPlan(TARGET, Phase.DEPLOY, ref, (*load, wait, smoke))
 
 
-def teardown_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> Plan:
+def teardown_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
     steps: tuple[Step, ...] = adapter_teardown_plan(base_ref(ref, spec), spec.base_spec(),
                                                     spec.ask, ctx).steps  # fmt: skip
-    return Plan(TARGET, Phase.TEARDOWN, ref, steps)
+    return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, steps)

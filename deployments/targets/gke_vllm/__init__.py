@@ -17,7 +17,7 @@ from deployments.targets.gke.binding import bind_cluster
 from deployments.targets.gke.machines import H100_GIB, MACHINES, right_sized
 from deployments.targets.gke_vllm.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
-from deployments.targets.kube_steps import SERVICE_PROXY_URL_OUTPUT
+from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
 
 LABEL = "GKE Autopilot + vLLM"
 

@@ -19,7 +19,7 @@ What differs from the seed, and why:
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployments.plans.base import MANAGED_BY_LABEL
+from runbook.plan import MANAGED_BY_LABEL
 
 PORT = 8080
 # The Model Garden image the seed runs; its entrypoint copies gs:// weights locally (the

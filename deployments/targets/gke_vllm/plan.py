@@ -19,12 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 from deployments.choices import Phase
-from deployments.plans.base import DeploymentRef, Plan, PlanContext, Step
 from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_vllm import identity, manifests
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from runbook.plan import Step
 
 TARGET = "gke-vllm"
 
@@ -129,7 +130,7 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
     return [health, smoke]
 
 
-def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan:
+def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> DeploymentPlan:
     server = _server(ref, spec, ctx)
     ns = server.namespace
     account_id = run_bodies.service_account_id(ref)
@@ -166,10 +167,10 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan
                manifests.service(server)),
     ]  # fmt: skip
     steps = [*team, *google, *kubernetes, *_smoke_steps(ref, spec, ns)]
-    return Plan(TARGET, Phase.DEPLOY, ref, tuple(steps))
+    return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
-def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Plan:
+def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> DeploymentPlan:
     server = _server(ref, spec, ctx)
     owned = manifests.server_objects(server)  # applied in this order; removed in reverse
     deletes = []
@@ -189,4 +190,4 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Pl
         iam_steps.delete_service_account(ctx, email=server.gsa_email),
         bucket_steps.delete_bucket(bucket),
     ]
-    return Plan(TARGET, Phase.TEARDOWN, ref, tuple(steps))
+    return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, tuple(steps))

@@ -1,0 +1,43 @@
+"""The plan for a deployment row: its target's pure plan functions (deployments/targets/),
+given the row's identity and spec and the context settings give."""
+
+from typing import Any
+
+from django.conf import settings
+
+from deployments.choices import Phase
+from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+
+__all__ = ["DeploymentPlan", "PlanContext", "plan_context_from_settings", "plan_for"]
+
+
+def plan_context_from_settings() -> PlanContext:
+    gcp = settings.GCP
+    return PlanContext(
+        project=gcp["PROJECT"],
+        portal_service_account=gcp["PORTAL_SERVICE_ACCOUNT"],
+        registry_repository=gcp["REGISTRY_REPOSITORY"],
+        ollama_image=gcp.get("OLLAMA_IMAGE", "ollama/ollama:latest"),
+        vllm_image=gcp.get("VLLM_IMAGE", PlanContext.vllm_image),
+        build_service_account=gcp.get("BUILD_SERVICE_ACCOUNT", ""),
+        universe_domain=gcp.get("UNIVERSE_DOMAIN", PlanContext.universe_domain),
+    )
+
+
+def plan_for(
+    deployment: Any, phase: Phase | None = None, ctx: PlanContext | None = None
+) -> DeploymentPlan:
+    """The plan for a deployment's current phase (or the one asked for)."""
+    from deployments.targets import spec_for, target_for
+
+    phase = phase or deployment.phase
+    ctx = ctx or plan_context_from_settings()
+    ref = DeploymentRef(
+        id=deployment.pk,
+        slug=deployment.slug,
+        team_slug=deployment.team.slug,
+        attempt=max(deployment.attempt, 1),
+    )
+    target = target_for(deployment)
+    build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
+    return build(ref, spec_for(deployment), ctx)

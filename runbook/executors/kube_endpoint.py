@@ -1,0 +1,87 @@
+"""Smoke tests of a GKE model server through the API server's service proxy: /health,
+then a real chat completion. There is no load balancer; the portal's Google credentials
+and the cluster's CA are what reach it."""
+
+import json
+from typing import Any
+
+from gcp import kube
+from runbook.executors.endpoint_calls import not_ready_yet, smoke_check_timeout
+from runbook.executors.kube import conn_for
+from runbook.owners import StepClaim
+from runbook.results import Failed, Retry, StepResult, Succeeded
+
+# The rollout output that holds the service proxy's base URL once /health passed through it:
+# a GKE target's endpoint names it as its address.
+SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")[:500]
+
+
+def _api_server_trouble(claim: StepClaim, status: int, data: bytes) -> StepResult | None:
+    """What the API server itself said, before the model server had a say: busy (429,
+    API Priority and Fairness) or failing (5xx) is tried again; a refused credential names
+    the role Hangar's identity needs for the proxy."""
+    if status == 429 or status in (500, 502, 504):
+        return Retry(f"The cluster's API server answered {status}: {_text(data)}")
+    if status in (401, 403):
+        return Failed(
+            f"The cluster's API server refused Hangar's credential ({status}): {_text(data)}",
+            f"Hangar's identity needs {claim.step.required_role} on the project (it carries "
+            "container.services.proxy, what the API server's service proxy asks for).",
+        )
+    return None
+
+
+def proxy_health(claim: StepClaim) -> StepResult:
+    """/health through the proxy; once it passes, the proxy's base URL is the endpoint's
+    address (an output, read when the deployment becomes ready)."""
+    request = claim.step.request
+    timeout = smoke_check_timeout(claim)
+    if isinstance(timeout, Failed):
+        return timeout
+    conn = conn_for(claim)
+    reply = kube.proxy(conn, "GET", request.path, timeout=timeout)
+    if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
+        return not_ready_yet(claim, f"The service proxy answered 503: {_text(reply.data)}")
+    trouble = _api_server_trouble(claim, reply.status, reply.data)
+    if trouble is not None:
+        return trouble
+    if reply.status != 200:
+        return Failed(
+            f"/health answered {reply.status}: {_text(reply.data)}",
+            "The container behind the Service is not vLLM's OpenAI server; check the image "
+            "and the Service's selector.",
+        )
+    return Succeeded(
+        "vLLM is healthy (through the API server's service proxy).",
+        outputs={SERVICE_PROXY_URL_OUTPUT: kube.proxy_base(conn, request.path)},
+    )
+
+
+def proxy_chat(claim: StepClaim) -> StepResult:
+    request = claim.step.request
+    body: dict[str, Any] = request.body or {}
+    reply = kube.proxy(conn_for(claim), "POST", request.path, body)
+    if reply.status == 503:
+        return Retry(f"The service proxy answered {reply.status}: {_text(reply.data)}")
+    trouble = _api_server_trouble(claim, reply.status, reply.data)
+    if trouble is not None:
+        return trouble
+    content = ""
+    if reply.status == 200:
+        try:
+            choices = json.loads(reply.data).get("choices")
+        except (ValueError, AttributeError):
+            choices = None
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            content = str((choices[0].get("message") or {}).get("content") or "")
+    if not content:
+        return Failed(
+            f"The model's reply was not a chat completion ({reply.status}): {_text(reply.data)}",
+            f"vLLM serves the model as {body.get('model')!r} (--served-model-name); check the "
+            "Deployment's arguments.",
+        )
+    return Succeeded(f"The model answered: {content[:200]}")

@@ -1,0 +1,58 @@
+"""What a plan is made of: steps, each one exact API request plus the line a person would
+type for it. Plans are computed by pure functions (each owner's), shown before anything
+runs, pinned by tests and executed step by step by the runner."""
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Every object Hangar makes carries this label, so what is Hangar's can be told apart.
+MANAGED_BY_LABEL = {"managed-by": "hangar"}
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request as the API receives it.
+
+    `api` names the adapter (gcp/) that sends it; for `endpoint` the path is relative to
+    the deployed service's URL, known only once the service is ready.
+    """
+
+    api: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    # The executor that runs it: "<api module>.<function>" (runbook/executors/).
+    action: str
+    request: ApiRequest
+    # The same step as a person would type it: a gcloud or kubectl line.
+    cli: str
+    # The IAM role the portal's identity needs for this step; named when Google refuses it.
+    required_role: str
+    params: dict[str, Any] = field(default_factory=dict)
+    # "starts" when this step creates what Google bills, "ends" when it deletes it: an
+    # owner that keeps a spend clock follows these.
+    billing: str = ""
+
+
+class Plan(Protocol):
+    """What the runner needs of any owner's plan: its phase and its ordered steps."""
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def steps(self) -> tuple[Step, ...]: ...
+
+
+def step_of(plan: Plan, key: str) -> Step:
+    """The plan's step with this key (KeyError when the plan has none)."""
+    for step in plan.steps:
+        if step.key == key:
+            return step
+    raise KeyError(key)
