@@ -12,6 +12,7 @@ from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from sandbox.core import errors
+from sandbox.core.clock import timestamp_now
 from sandbox.core.routing import ApiCall, Handler, Route
 from sandbox.core.validation import MULTI_REGIONS, REGIONS, paginate
 
@@ -82,12 +83,6 @@ def parse_image(uri: str) -> ImageRef | None:
     return ImageRef(m["location"], m["project"], m["repo"], m["image"], m["tag"], m["digest"])
 
 
-def now() -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.GetCurrentTime()
-    return ts
-
-
 class Registry:
     def __init__(self) -> None:
         self.repos: dict[str, StoredRepository] = {}
@@ -110,7 +105,7 @@ class Registry:
 
     def push(self, ref: ImageRef, version: ImageVersion) -> None:
         repo = self.repos[ref.repository_name]
-        stamp = now()
+        stamp = timestamp_now()
         pkg = repo.packages.get(ref.image)
         if pkg is None:
             pkg = repo.packages[ref.image] = StoredPackage(ref.image, stamp, stamp)
@@ -141,7 +136,7 @@ class Registry:
 
 
 def _repo(state: State, name: str) -> StoredRepository:
-    repo = state.registry.repos.get(name)
+    repo = state.store(Registry).repos.get(name)
     if repo is None:
         raise errors.not_found("Requested entity was not found.")
     return repo
@@ -208,16 +203,16 @@ def create_repository(call: ApiCall) -> Message:
         raise errors.invalid("The sandbox only hosts standard repositories.", "repository.mode")
     name = f"{parent}/repositories/{repo_id}"
     state = call.state
-    if name in state.registry.repos:
+    if name in state.store(Registry).repos:
         raise errors.ApiError("ALREADY_EXISTS", "the repository already exists")
     location = parent.split("/")[3]
     repo.name = name
     repo.mode = Repository.Mode.STANDARD_REPOSITORY
     repo.registry_uri = f"{location}-docker.pkg.dev/{call.config.project}/{repo_id}"
-    stamp = now()
+    stamp = timestamp_now()
     repo.create_time.CopyFrom(stamp)
     repo.update_time.CopyFrom(stamp)
-    state.registry.repos[name] = StoredRepository(repo)
+    state.store(Registry).repos[name] = StoredRepository(repo)
     snapshot = Repository()
     snapshot.CopyFrom(repo)
     return call.new_operation(parent, OperationMetadata, lambda: snapshot).to_pb()
@@ -229,7 +224,9 @@ def get_repository(call: ApiCall) -> Message:
 
 def list_repositories(call: ApiCall) -> Message:
     parent = call.fields["parent"] + "/repositories/"
-    repos = [r.pb for n, r in sorted(call.state.registry.repos.items()) if n.startswith(parent)]
+    repos = [
+        r.pb for n, r in sorted(call.state.store(Registry).repos.items()) if n.startswith(parent)
+    ]
     page, token = paginate(repos, call.query.page_size, call.query.page_token, 1000)
     return ar.ListRepositoriesResponse.pb()(repositories=page, next_page_token=token)
 
@@ -237,7 +234,7 @@ def list_repositories(call: ApiCall) -> Message:
 def delete_repository(call: ApiCall) -> Message:
     name = call.fields["name"]
     _repo(call.state, name)
-    del call.state.registry.repos[name]
+    del call.state.store(Registry).repos[name]
     parent = name.rsplit("/repositories/", 1)[0]
     return call.new_operation(parent, OperationMetadata, empty_pb2.Empty).to_pb()
 

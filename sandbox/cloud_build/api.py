@@ -13,14 +13,18 @@ from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
-from sandbox.artifact_registry.api import ImageRef, ImageVersion, now, parse_image
+from sandbox.artifact_registry.api import ImageRef, ImageVersion, Registry, parse_image
 from sandbox.cloud_build import validation
 from sandbox.cloud_build.emulator import BuiltImage, StepFailed, Workspace, run_step
 from sandbox.core import errors
+from sandbox.core.clock import timestamp_now
 from sandbox.core.operations import OperationFailed
 from sandbox.core.routing import ApiCall, Handler, Route
 from sandbox.core.validation import REGIONS, paginate
 from sandbox.iam import act_as
+from sandbox.iam.service_accounts import AccountStore
+from sandbox.secret_manager.api import SecretStore
+from sandbox.storage.api import StorageStore
 
 if TYPE_CHECKING:
     from sandbox.core.config import Config
@@ -78,12 +82,14 @@ class BuildStore:
 def _execute(state: State, stored: StoredBuild) -> Message:
     """Complete a build: emulate its steps and, if they all pass, push its images."""
     build = stored.pb
-    build.finish_time.CopyFrom(now())
+    build.finish_time.CopyFrom(timestamp_now())
     build.start_time.FromSeconds(int(stored.start_at))
     if stored.forced_failure is not None:
         _fail(build, None, stored.forced_failure, "USER_BUILD_STEP")
         raise OperationFailed(2, FAILED_MESSAGE)
-    ws = Workspace(storage=state.storage, account=build.service_account.rsplit("/", 1)[-1])
+    ws = Workspace(
+        storage=state.store(StorageStore), account=build.service_account.rsplit("/", 1)[-1]
+    )
     secrets = _resolve_secrets(state, build)
     steps = build.steps
     for i, step in enumerate(steps):
@@ -115,10 +121,10 @@ def _execute(state: State, stored: StoredBuild) -> Message:
             image.env,
             image.model,
             build_id,
-            now(),
+            timestamp_now(),
             tuple(image.hf_models),
         )
-        state.registry.push(ref, version)
+        state.store(Registry).push(ref, version)
         build.results.images.add(name=uri, digest=image.digest)
     build.status = Status.SUCCESS
     out = Build()
@@ -131,12 +137,14 @@ def _resolve_secrets(state: State, build: Message) -> dict[str, str]:
     email = build.service_account.rsplit("/", 1)[-1]
     values = {}
     for secret in build.available_secrets.secret_manager:
-        problem = state.secrets.access_error(secret.version_name, email)
+        problem = state.store(SecretStore).access_error(secret.version_name, email)
         if problem:
             detail = f'failed to get secret "{secret.version_name}": {problem}'
             _fail(build, None, detail, "USER_BUILD_STEP")
             raise OperationFailed(2, FAILED_MESSAGE)
-        values[secret.env] = state.secrets.payload(secret.version_name).decode("utf-8", "replace")
+        values[secret.env] = (
+            state.store(SecretStore).payload(secret.version_name).decode("utf-8", "replace")
+        )
     return values
 
 
@@ -167,7 +175,7 @@ def _check_push(state: State, ws: Workspace, uri: str) -> tuple[str, ImageRef, B
             "PUSH_NOT_AUTHORIZED",
         )
     ref = type(ref)(ref.location, project, ref.repo, ref.image, ref.tag, ref.digest)
-    if ref.repository_name not in state.registry.repos:
+    if ref.repository_name not in state.store(Registry).repos:
         raise StepFailed(f'name unknown: Repository "{ref.repo}" not found', "PUSH_FAILED")
     return uri, ref, image
 
@@ -203,7 +211,7 @@ def create_build(call: ApiCall) -> Message:
         # A build that runs as a chosen account needs actAs on it, and the account.
         email = build.service_account.rsplit("/", 1)[-1]
         act_as.check_act_as(state, email)
-        if not (state.accounts.exists(email) or email in state.setup.act_as):
+        if not (state.store(AccountStore).exists(email) or email in state.setup.act_as):
             raise errors.invalid(f"Service account {email} does not exist.")
     build_id = str(uuid.uuid4())
     parent = f"projects/{cfg.project}/locations/{location}"
@@ -229,10 +237,10 @@ def create_build(call: ApiCall) -> Message:
         start_at=time.time() + delay * 0.3,
         forced_failure=(fault.message or "Build failed (injected fault)") if fault else None,
     )
-    state.builds.builds[build.name] = stored
+    state.store(BuildStore).builds[build.name] = stored
     op = call.new_operation(
         parent,
-        lambda: BuildOperationMetadata(build=state.builds.view(stored)),
+        lambda: BuildOperationMetadata(build=state.store(BuildStore).view(stored)),
         lambda: _execute(state, stored),
         on_error=functools.partial(_internal_error, build),
     )
@@ -249,7 +257,7 @@ def _queue(
     build.project_id = cfg.project
     build.status = Status.QUEUED
     build.service_account = sa
-    build.create_time.CopyFrom(now())
+    build.create_time.CopyFrom(timestamp_now())
     build.log_url = (
         f"https://console.cloud.google.com/cloud-build/builds;region={location}/{build_id}"
         f"?project={cfg.project_number}"
@@ -267,7 +275,7 @@ def _queue(
 def _internal_error(build: Message, code: int, message: str) -> None:
     build.status = Status.INTERNAL_ERROR
     build.status_detail = message
-    build.finish_time.CopyFrom(now())
+    build.finish_time.CopyFrom(timestamp_now())
 
 
 def _build_name(call: ApiCall) -> str:
@@ -277,14 +285,14 @@ def _build_name(call: ApiCall) -> str:
 
 
 def _stored(call: ApiCall) -> StoredBuild:
-    build = call.state.builds.builds.get(_build_name(call))
+    build = call.state.store(BuildStore).builds.get(_build_name(call))
     if build is None:
         raise errors.not_found("Requested entity was not found.")
     return build
 
 
 def get_build(call: ApiCall) -> Message:
-    return call.state.builds.view(_stored(call))
+    return call.state.store(BuildStore).view(_stored(call))
 
 
 def cancel_build(call: ApiCall) -> Message:
@@ -294,13 +302,13 @@ def cancel_build(call: ApiCall) -> Message:
         raise errors.ApiError("FAILED_PRECONDITION", "Build is not in a cancellable state.")
     build = stored.pb
     build.status = Status.CANCELLED
-    build.finish_time.CopyFrom(now())
+    build.finish_time.CopyFrom(timestamp_now())
     op = call.state.operations.get(stored.op_name)
     if op is not None:
         op.on_error = None
         op.forced_error = (1, "Build was cancelled")
         op.done_at = time.time()
-    return call.state.builds.view(stored)
+    return call.state.store(BuildStore).view(stored)
 
 
 FILTER_TERM = re.compile(r'\s*(\w+)\s*=\s*(?:"([^"]*)"|(\S+))\s*')
@@ -333,7 +341,7 @@ def list_builds(call: ApiCall) -> Message:
     location = _location_of(call)
     prefix = f"projects/{call.config.project}/locations/{location}/builds/"
     terms = _parse_filter(call.query.filter)
-    store = call.state.builds
+    store = call.state.store(BuildStore)
     views = [store.view(b) for n, b in store.builds.items() if n.startswith(prefix)]
     views = [v for v in views if _matches(v, terms)]
     views.reverse()  # newest first, as Cloud Build lists

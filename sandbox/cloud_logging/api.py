@@ -21,6 +21,8 @@ from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesR
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from sandbox.cloud_build.api import BuildStore
+from sandbox.cloud_run.store import RunStore
 from sandbox.core import errors
 from sandbox.core.routing import ApiCall, Route
 
@@ -172,8 +174,8 @@ def _build_entries(state: State, project: str) -> list[dict[str, Any]]:
     """Cloud Build writes each build's output to the `cloudbuild` log, resource type
     `build` (https://cloud.google.com/build/docs/securing-builds/store-manage-build-logs)."""
     out = []
-    for stored in state.builds.builds.values():
-        build = state.builds.view(stored)
+    for stored in state.store(BuildStore).builds.values():
+        build = state.store(BuildStore).view(stored)
         log = f"projects/{project}/logs/cloudbuild"
         resource = {"type": "build", "labels": {"build_id": build.id, "project_id": project}}
         lines: list[tuple[str, str]] = [("INFO", f'starting build "{build.id}"'), ("INFO", "")]
@@ -205,7 +207,7 @@ def _service_entries(state: State, project: str) -> list[dict[str, Any]]:
     """Cloud Run writes to `run.googleapis.com%2Fstdout` and `%2Frequests`, resource type
     `cloud_run_revision` (https://cloud.google.com/run/docs/logging)."""
     out = []
-    for name, stored in state.run.services.items():
+    for name, stored in state.store(RunStore).services.items():
         parts = name.split("/")  # projects/P/locations/L/services/S
         location, service = parts[3], parts[5]
         revision = stored.pb.latest_ready_revision.rsplit("/", 1)[-1] or f"{service}-00001"

@@ -26,6 +26,7 @@ from google.cloud.monitoring_v3 import ListTimeSeriesRequest, ListTimeSeriesResp
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from sandbox.cloud_run.instances import RunInstances
 from sandbox.core import errors
 from sandbox.core.routing import ApiCall, Route
 
@@ -119,7 +120,7 @@ def _stamp(at: float) -> str:
 
 
 def _series(state: State, terms: dict[str, str], start: float, end: float) -> list[dict[str, Any]]:
-    instances = state.run_instances
+    instances = state.store(RunInstances)
     visible_until = min(end, instances.clock.now() - state.config.monitoring_delay)
     if terms.get("resource.type", RESOURCE_TYPE) != RESOURCE_TYPE:
         return []

@@ -13,11 +13,12 @@ from google.iam.v1 import iam_policy_pb2
 from google.protobuf import duration_pb2, field_mask_pb2
 from google.protobuf.message import Message
 
-from sandbox.artifact_registry.api import now
 from sandbox.cloud_run import runtime as run_runtime
 from sandbox.cloud_run import validation
-from sandbox.cloud_run.store import Revision, StoredService
+from sandbox.cloud_run.instances import RunInstances
+from sandbox.cloud_run.store import Revision, RunStore, StoredService
 from sandbox.core import errors
+from sandbox.core.clock import timestamp_now
 from sandbox.core.operations import OperationFailed
 from sandbox.core.routing import ApiCall, Handler, Route
 from sandbox.core.validation import REGIONS, paginate
@@ -42,7 +43,7 @@ def _not_found(name: str) -> errors.ApiError:
 
 
 def _get(call: ApiCall, name: str) -> StoredService:
-    stored = call.state.run.services.get(name)
+    stored = call.state.store(RunStore).services.get(name)
     if stored is None:
         raise _not_found(name)
     return stored
@@ -54,7 +55,7 @@ def _etag() -> str:
 
 def _condition(kind: str, state: int, message: str = "") -> Message:
     cond = Condition(type_=kind, state=state, message=message)
-    cond.last_transition_time.CopyFrom(now())
+    cond.last_transition_time.CopyFrom(timestamp_now())
     return cond
 
 
@@ -62,8 +63,8 @@ def _resolve(call: ApiCall, svc: Message) -> Revision:
     """Pin the revision's image now, as Cloud Run resolves tags to digests at deploy."""
     stored_name = svc.name
     seq = (
-        call.state.run.services[stored_name].revisions + 1
-        if stored_name in call.state.run.services
+        call.state.store(RunStore).services[stored_name].revisions + 1
+        if stored_name in call.state.store(RunStore).services
         else 1
     )
     suffix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
@@ -111,7 +112,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
         return out
 
     def current() -> StoredService | None:
-        now_stored = state.run.services.get(svc.name)
+        now_stored = state.store(RunStore).services.get(svc.name)
         if now_stored is not stored or stored.pb.generation != generation:
             return None  # deleted or superseded: a newer operation owns the status
         return stored
@@ -135,7 +136,7 @@ def _deploy(call: ApiCall, stored: StoredService, svc: Message) -> Message:
         location, service_id = parent.split("/")[3], target.pb.name.rsplit("/", 1)[1]
         uri = f"{state.base_url}/_run/{call.config.project}/{location}/{service_id}"
         _mark_ready(target, revision, generation, uri)
-        state.run_instances.serving(target.pb.name, target.pb)
+        state.store(RunInstances).serving(target.pb.name, target.pb)
         return snapshot()
 
     return call.new_operation(parent, snapshot, finish, on_error=fail).to_pb()
@@ -184,7 +185,7 @@ def create_service(call: ApiCall) -> Message:
     svc = call.body(Service())
     name = f"{parent}/services/{call.query.service_id}"
     _prepare(call, svc, name)
-    if name in call.state.run.services:
+    if name in call.state.store(RunStore).services:
         raise errors.ApiError(
             "ALREADY_EXISTS", f"Resource '{call.query.service_id}' already exists."
         )
@@ -196,12 +197,12 @@ def create_service(call: ApiCall) -> Message:
 def _create(call: ApiCall, svc: Message) -> Message:
     svc.uid = str(uuid.uuid4())
     svc.generation = 1
-    stamp = now()
+    stamp = timestamp_now()
     svc.create_time.CopyFrom(stamp)
     svc.update_time.CopyFrom(stamp)
     svc.creator = svc.last_modifier = call.config.service_account
     stored = StoredService(svc)
-    call.state.run.services[svc.name] = stored
+    call.state.store(RunStore).services[svc.name] = stored
     return _deploy(call, stored, svc)
 
 
@@ -240,7 +241,7 @@ def update_service(call: ApiCall) -> Message:
     name = call.fields["service.name"]
     request = call.query
     incoming = call.body(Service())
-    existing = call.state.run.services.get(name)
+    existing = call.state.store(RunStore).services.get(name)
     if existing is None:
         if not request.allow_missing:
             raise _not_found(name)
@@ -271,7 +272,7 @@ def update_service(call: ApiCall) -> Message:
     if request.validate_only:
         return _validated(svc)
     svc.generation += 1
-    svc.update_time.CopyFrom(now())
+    svc.update_time.CopyFrom(timestamp_now())
     svc.last_modifier = call.config.service_account
     return _deploy(call, existing, svc)
 
@@ -285,7 +286,7 @@ def list_services(call: ApiCall) -> Message:
     project, location = parent.split("/")[1], parent.split("/")[3]
     items = [
         s.pb
-        for n, s in sorted(call.state.run.services.items())
+        for n, s in sorted(call.state.store(RunStore).services.items())
         if n.split("/")[1] == project and (location == "-" or n.split("/")[3] == location)
     ]
     page, token = paginate(items, call.query.page_size, call.query.page_token)
@@ -301,10 +302,10 @@ def delete_service(call: ApiCall) -> Message:
         )
     if call.query.validate_only:
         return _validated(stored.pb)
-    del call.state.run.services[name]
-    call.state.run_instances.deleted(name)
+    del call.state.store(RunStore).services[name]
+    call.state.store(RunInstances).deleted(name)
     svc = stored.pb
-    svc.delete_time.CopyFrom(now())
+    svc.delete_time.CopyFrom(timestamp_now())
     svc.reconciling = True
     parent = name.split("/services/")[0]
     return call.new_operation(parent, lambda: svc, lambda: svc).to_pb()

@@ -23,28 +23,12 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.core.clock import Clock
+
 MINUTE = 60.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.frozen_at: float | None = None
-
-    def now(self) -> float:
-        return time.time() if self.frozen_at is None else self.frozen_at
-
-    def set(self, at: float) -> None:
-        self.frozen_at = at
-
-    def advance(self, seconds: float) -> None:
-        self.frozen_at = self.now() + seconds
-
-    def reset(self) -> None:
-        self.frozen_at = None
 
 
 @dataclass
@@ -64,13 +48,12 @@ class Timeline:
 
 
 class RunInstances:
-    def __init__(self) -> None:
-        self.clock = Clock()
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock  # the sandbox's (State.clock), reset with the state
         self.timelines: dict[str, Timeline] = {}
         self._ids = itertools.count()
 
     def clear(self) -> None:
-        self.clock.reset()
         self.timelines.clear()
 
     def serving(self, name: str, pb: Any) -> None:
@@ -197,7 +180,7 @@ def control(state: Any, action: str, method: str, body: Any) -> tuple[int, dict[
     """`/_sandbox/clock` (GET; POST {"set": time} or {"advance_seconds": n}) and
     `/_sandbox/run/busy` (POST {"service": name, "seconds": n, "concurrent": k}).
     None when the action is not one of these."""
-    instances: RunInstances = state.run_instances
+    instances = state.store(RunInstances)
     if action == "clock" and method in ("GET", "POST"):
         if method == "POST":
             if not isinstance(body, dict) or set(body) - {"set", "advance_seconds"}:

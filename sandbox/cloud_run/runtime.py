@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
+from sandbox.artifact_registry.api import Registry
 from sandbox.cloud_build import hf
 from sandbox.core import errors
 from sandbox.iam import act_as
+from sandbox.iam.service_accounts import AccountStore
+from sandbox.secret_manager.api import SecretStore
+from sandbox.storage.api import StorageStore
 
 if TYPE_CHECKING:
     from sandbox.core.state import State
@@ -49,7 +53,7 @@ def check_service_account(state: State, template: Message) -> None:
         act_as.check_act_as(state, runtime_account(state, template))
         return
     act_as.check_act_as(state, email)
-    if not state.accounts.exists(email):
+    if not state.store(AccountStore).exists(email):
         raise errors.permission_denied(
             "iam.serviceaccounts.actAs",
             f"projects/-/serviceAccounts/{email}",
@@ -74,7 +78,7 @@ def inspect(state: State, template: Message) -> Runtime:
         if public:
             base, hf_models, model = public["repo"], (), None
         else:
-            found = state.registry.resolve(container.image, state.config.project)
+            found = state.store(Registry).resolve(container.image, state.config.project)
             if found is None:
                 return Runtime(error=f"Image '{container.image}' not found.")
             version = found[1]
@@ -97,7 +101,7 @@ def _secret_problem(state: State, container: Message, index: int, account: str) 
         if not secret.startswith("projects/"):
             secret = f"projects/{state.config.project}/secrets/{secret}"
         version = f"{secret}/versions/{ref.version or 'latest'}"
-        if state.secrets.access_error(version, account):
+        if state.store(SecretStore).access_error(version, account):
             return (
                 f"spec.template.spec.containers[{index}].env.value_from.secret_key_ref.name: "
                 f"Permission denied on secret: {version} for Revision service account "
@@ -113,9 +117,9 @@ def _volume_problem(state: State, template: Message, account: str) -> str | None
         if not volume.HasField("gcs"):
             continue
         bucket = volume.gcs.bucket
-        if bucket not in state.storage.buckets:
+        if bucket not in state.store(StorageStore).buckets:
             return f"Cloud Storage volume '{volume.name}': bucket '{bucket}' does not exist."
-        if not state.storage.can_read(bucket, account):
+        if not state.store(StorageStore).can_read(bucket, account):
             return (
                 f"Cloud Storage volume '{volume.name}': the revision's service account "
                 f"{account} cannot read bucket '{bucket}' (storage.objects.get denied). Grant "
@@ -163,7 +167,7 @@ def _weights_problem(
             if volume is None or not volume.HasField("gcs"):
                 break
             prefix = model[len(root) :].strip("/")
-            bucket = state.storage.buckets.get(volume.gcs.bucket)
+            bucket = state.store(StorageStore).buckets.get(volume.gcs.bucket)
             if bucket is not None and f"{prefix}/config.json" in bucket.objects:
                 return None
             return (

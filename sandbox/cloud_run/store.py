@@ -58,7 +58,7 @@ class RunStore:
 
 def serving(state: State, project: str, location: str, service_id: str) -> StoredService | None:
     """The service a model-server URL names, if it has a ready revision."""
-    stored = state.run.services.get(
+    stored = state.store(RunStore).services.get(
         f"projects/{project}/locations/{location}/services/{service_id}"
     )
     if stored is None or stored.serving is None:

@@ -1,26 +1,34 @@
-"""Everything the sandbox holds in memory, and the clock that settles it."""
+"""Everything the sandbox holds in memory, and the clock that settles it.
+
+What every API shares lives here (config, issued credentials, operations, faults, the
+request log, the project's setup, the sandbox clock). Each stood-in API keeps its own
+store (Cloud Run's services, GKE's clusters, ...), which sandbox/server/app.py adds and
+an API's code reaches by its type: `state.store(RunStore)`. So core names no API, and an
+API package imports the stores of the packages below it only.
+"""
 
 from __future__ import annotations
 
 import copy
 import time
+from typing import Protocol, TypeVar, cast
 
-from sandbox.artifact_registry.api import Registry
-from sandbox.cloud_build.api import BuildStore
-from sandbox.cloud_run.instances import RunInstances
-from sandbox.cloud_run.store import RunStore
 from sandbox.core.auth import TokenIssuer
+from sandbox.core.clock import Clock
 from sandbox.core.config import Config
 from sandbox.core.faults import FaultStore
 from sandbox.core.operations import OperationStore
+from sandbox.core.project import ProjectSetup
 from sandbox.core.requestlog import RequestLog
-from sandbox.gke.clusters import ContainerStore
-from sandbox.iam.account_policy import AccountPolicies
-from sandbox.iam.act_as import ProjectSetup
-from sandbox.iam.service_accounts import AccountStore
-from sandbox.kube.control_plane import ControlPlanes
-from sandbox.secret_manager.api import SecretStore
-from sandbox.storage.api import StorageStore
+
+
+class Store(Protocol):
+    """One API's memory: emptied by /_sandbox/reset."""
+
+    def clear(self) -> None: ...
+
+
+S = TypeVar("S", bound=Store)
 
 
 class State:
@@ -30,21 +38,23 @@ class State:
         # Issued credentials survive a reset: clients cache them across tests.
         self.tokens = TokenIssuer(config.service_account)
         self.base_url = ""
+        self.clock = Clock()
         self.operations = OperationStore()
         self.faults = FaultStore()
         self.log = RequestLog()
-        self.registry = Registry()
-        self.builds = BuildStore()
-        self.run = RunStore()
-        self.run_instances = RunInstances()
-        self.secrets = SecretStore()
-        self.accounts = AccountStore()
-        self.account_policies = AccountPolicies()
-        self.storage = StorageStore()
         self.setup = ProjectSetup()
         self.setup.reset(config)
-        self.container = ContainerStore()
-        self.control_planes = ControlPlanes(self)
+        self._stores: dict[type[Store], Store] = {}
+
+    def add(self, store: Store) -> None:
+        """Hold `store`, the one of its type; reset() empties the stores in this order."""
+        self._stores[type(store)] = store
+
+    def store(self, kind: type[S]) -> S:
+        found = self._stores.get(kind)
+        if found is None:
+            raise LookupError(f"the state holds no {kind.__name__} (sandbox/server/app.py)")
+        return cast(S, found)
 
     def reset(self) -> None:
         for name in self._defaults.TUNABLE:
@@ -52,17 +62,10 @@ class State:
         self.operations.clear()
         self.faults.clear()
         self.log.clear()
-        self.registry.clear()
-        self.builds.clear()
-        self.run.clear()
-        self.run_instances.clear()
-        self.secrets.clear()
-        self.accounts.clear()
-        self.account_policies.clear()
-        self.storage.clear()
+        self.clock.reset()
         self.setup.reset(self.config)
-        self.container.clear()
-        self.control_planes.clear()
+        for store in self._stores.values():
+            store.clear()
 
     def advance(self) -> None:
         """Settle everything whose time has come; called before serving any request."""

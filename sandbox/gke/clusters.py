@@ -35,6 +35,7 @@ from sandbox.core import errors
 from sandbox.core.routing import ApiCall, Handler, Route
 from sandbox.core.validation import MULTI_REGIONS, REGIONS, labels_ok
 from sandbox.gke import standard
+from sandbox.kube.control_plane import ControlPlanes
 
 Cluster = container_v1.Cluster.pb()
 Operation = container_v1.Operation.pb()
@@ -72,7 +73,13 @@ class ContainerStore:
 
 
 def _store(call: ApiCall) -> ContainerStore:
-    return call.state.container
+    return call.state.store(ContainerStore)
+
+
+def _spec(store: ContainerStore, name: str) -> Message | None:
+    """What the cluster's Kubernetes API reads of it: its Cluster, None once deleted."""
+    stored = store.clusters.get(name)
+    return stored.pb if stored is not None else None
 
 
 def _op_id() -> str:
@@ -198,7 +205,7 @@ def create_cluster(call: ApiCall) -> Message:
     store.clusters[name] = stored
 
     def running() -> None:
-        plane = call.state.control_planes.start(name)
+        plane = call.state.store(ControlPlanes).start(name, lambda: _spec(store, name))
         stored.pb.status = CStatus.RUNNING
         stored.pb.endpoint = plane.endpoint
         stored.pb.master_auth.cluster_ca_certificate = plane.tls.ca_base64
@@ -227,7 +234,7 @@ def delete_cluster(call: ApiCall) -> Message:
     stored.pb.status = CStatus.STOPPING
 
     def gone() -> None:
-        call.state.control_planes.stop(name)
+        call.state.store(ControlPlanes).stop(name)
         store.clusters.pop(name, None)
 
     def failed() -> None:

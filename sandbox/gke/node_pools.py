@@ -18,7 +18,6 @@ As strict as GKE where Hangar can trip:
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from google.cloud import container_v1
 from google.protobuf.message import Message
@@ -30,7 +29,6 @@ from sandbox.kube.computeclass import GPUS_OF_MACHINE
 
 NAME_RE = re.compile(r"[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?")
 PoolStatus = container_v1.NodePool.pb().Status
-GPU = "nvidia.com/gpu"
 Mode = container_v1.WorkloadMetadataConfig.pb().Mode
 
 
@@ -179,33 +177,3 @@ def delete_node_pool(call: ApiCall) -> Message:
     )
     stored.busy_with = f"{cluster_parent}/operations/{op.name}"
     return op
-
-
-def unschedulable(cluster: Message | None, pod_spec: dict[str, Any], gpus: int) -> str | None:
-    """Why a pod finds no node on a Standard cluster's pools, as the scheduler says it; None
-    when one fits (Autopilot makes its nodes: not checked here). A pod that asks for GPUs,
-    or names a pool (`cloud.google.com/gke-nodepool`) or an accelerator
-    (`cloud.google.com/gke-accelerator`), needs a RUNNING pool that has them."""
-    if cluster is None or cluster.autopilot.enabled:
-        return None
-    selector = pod_spec.get("nodeSelector") or {}
-    wanted_pool = selector.get("cloud.google.com/gke-nodepool")
-    wanted_gpu = selector.get("cloud.google.com/gke-accelerator")
-    if not (gpus or wanted_pool or wanted_gpu):
-        return None
-    nodes = 0
-    for pool in cluster.node_pools:
-        count = pool.initial_node_count * max(1, len(pool.locations))
-        nodes += count
-        accel = pool.config.accelerators[0] if len(pool.config.accelerators) else None
-        if pool.status != PoolStatus.RUNNING or (wanted_pool and pool.name != wanted_pool):
-            continue
-        if wanted_gpu and (accel is None or accel.accelerator_type != wanted_gpu):
-            continue
-        if gpus and (accel is None or accel.accelerator_count < gpus):
-            continue
-        return None
-    return (
-        f"0/{nodes} nodes are available: {nodes} node(s) didn't match Pod's node "
-        f"affinity/selector, or had insufficient {GPU}."
-    )

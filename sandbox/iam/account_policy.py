@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from sandbox.core import errors
 from sandbox.core.routing import ApiCall, Route
 from sandbox.iam import act_as, policies
+from sandbox.iam.service_accounts import AccountStore
 
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 ACCOUNT_ROLES = frozenset(
@@ -56,12 +57,12 @@ class AccountPolicies:
 
 def _store(call_or_state: Any) -> AccountPolicies:
     state = getattr(call_or_state, "state", call_or_state)
-    return state.account_policies
+    return state.store(AccountPolicies)
 
 
 def _account(call: ApiCall) -> Message:
     ident = call.fields["resource"].rsplit("/serviceAccounts/", 1)[-1]
-    accounts = call.state.accounts.accounts
+    accounts = call.state.store(AccountStore).accounts
     account = accounts.get(ident) or next(
         (a for a in accounts.values() if a.unique_id == ident), None
     )
@@ -71,7 +72,7 @@ def _account(call: ApiCall) -> Message:
 
 
 def policy_of(state: Any, email: str) -> policy_pb2.Policy:
-    account = state.accounts.accounts.get(email)
+    account = state.store(AccountStore).accounts.get(email)
     if account is None:
         return policies.empty_policy()
     return _store(state).get(account)

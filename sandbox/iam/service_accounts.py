@@ -41,7 +41,7 @@ def _email(call: ApiCall, name: str) -> str:
     ident = name.rsplit("/serviceAccounts/", 1)[-1]
     if "@" in ident:
         return ident
-    for email, account in call.state.accounts.accounts.items():
+    for email, account in call.state.store(AccountStore).accounts.items():
         if account.unique_id == ident:
             return email
     return ident
@@ -58,7 +58,7 @@ def create(call: ApiCall) -> Message:
             "account_id",
         )
     email = f"{account_id}@{project}.iam.gserviceaccount.com"
-    if email in call.state.accounts.accounts:
+    if email in call.state.store(AccountStore).accounts:
         raise errors.ApiError(
             "ALREADY_EXISTS",
             f"Service account {account_id} already exists within project projects/{project}.",
@@ -79,14 +79,14 @@ def create(call: ApiCall) -> Message:
         oauth2_client_id=unique,
         etag=b"MDEwMjE5MjA=",
     )
-    call.state.accounts.accounts[email] = account
-    call.state.accounts.created[email] = time.time()
+    call.state.store(AccountStore).accounts[email] = account
+    call.state.store(AccountStore).created[email] = time.time()
     return account
 
 
 def get(call: ApiCall) -> Message:
     email = _email(call, call.fields["name"])
-    account = call.state.accounts.accounts.get(email)
+    account = call.state.store(AccountStore).accounts.get(email)
     if account is None:
         raise errors.not_found(f"Unknown service account: {email}")
     return account
@@ -94,7 +94,7 @@ def get(call: ApiCall) -> Message:
 
 def delete(call: ApiCall) -> Message:
     email = _email(call, call.fields["name"])
-    if call.state.accounts.accounts.pop(email, None) is None:
+    if call.state.store(AccountStore).accounts.pop(email, None) is None:
         raise errors.not_found(f"Service account {email} does not exist.")
     return empty_pb2.Empty()
 

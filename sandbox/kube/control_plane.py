@@ -18,6 +18,7 @@ import socket
 import ssl
 import tempfile
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,9 @@ class ControlPlanes:
         host = urllib.parse.urlparse(self._state.base_url).hostname
         return host or "127.0.0.1"
 
-    def start(self, cluster: str) -> ControlPlane:
-        """A new control plane for `cluster` (its full resource name)."""
+    def start(self, cluster: str, spec: Callable[[], Any]) -> ControlPlane:
+        """A new control plane for `cluster` (its full resource name); `spec` gives the
+        cluster as GKE describes it now (sandbox/gke/clusters.py), None once deleted."""
         from sandbox.kube import api, store
 
         host = self._host()
@@ -75,7 +77,7 @@ class ControlPlanes:
         sock.setblocking(False)
         port = sock.getsockname()[1]
         plane = ControlPlane(cluster=cluster, endpoint=f"{host}:{port}", tls=tls)
-        plane.kube = store.KubeStore(self._state, cluster)
+        plane.kube = store.KubeStore(self._state, cluster, spec)
         self.planes[cluster] = plane
         app = api.build_app(self._state, plane)
         plane.runner = web.AppRunner(app, access_log=None)

@@ -50,10 +50,9 @@ def _rfc(at: float) -> str:
 
 
 def enabled(store: KubeStore) -> bool:
-    stored = store.state.container.clusters.get(store.cluster)
-    if stored is None:
+    pb = store.cluster_spec()
+    if pb is None:
         return False
-    pb = stored.pb
     channel = pb.network_config.gateway_api_config.channel
     # CHANNEL_EXPERIMENTAL = 3, CHANNEL_STANDARD = 4 (container_v1 GatewayAPIConfig).
     return bool(pb.autopilot.enabled) or channel in (3, 4)

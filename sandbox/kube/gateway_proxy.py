@@ -30,6 +30,7 @@ import yaml
 from aiohttp import web
 
 from sandbox.kube import gateway as kube_gateway
+from sandbox.kube.control_plane import ControlPlanes
 from sandbox.kube.proxy import _ready
 from sandbox.model_servers import vllm_server
 
@@ -52,9 +53,9 @@ def find(state: State, host: str) -> tuple[KubeStore, dict[str, Any]] | None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None  # a host name: the sandbox itself (Gateways report IP addresses)
-    if ip.is_loopback or not state.control_planes.planes:
+    if ip.is_loopback or not state.store(ControlPlanes).planes:
         return None
-    for plane in list(state.control_planes.planes.values()):
+    for plane in list(state.store(ControlPlanes).planes.values()):
         store = plane.kube
         store.settle()
         kind = kube_gateway._kind(store, kube_gateway.GROUP, "gateways")

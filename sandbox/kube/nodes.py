@@ -21,6 +21,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from google.cloud import container_v1
+from google.protobuf.message import Message
+
 from sandbox.kube.resources import BY_PLURAL
 
 if TYPE_CHECKING:
@@ -32,10 +35,12 @@ SCALE_DOWN_UNNEEDED_SECONDS = 600.0
 NODEPOOL = "cloud.google.com/gke-nodepool"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 ACCELERATOR = "cloud.google.com/gke-accelerator"
+GPU = "nvidia.com/gpu"
+PoolStatus = container_v1.NodePool.pb().Status
 
 
 def _now(store: KubeStore) -> float:
-    return store.state.run_instances.clock.now()
+    return store.state.clock.now()
 
 
 def _rfc(at: float) -> str:
@@ -51,8 +56,7 @@ def _machine(store: KubeStore, pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cluster(store: KubeStore) -> Any:
-    stored = store.state.container.clusters.get(store.cluster)
-    return stored.pb if stored is not None else None
+    return store.cluster_spec()
 
 
 def _node(store: KubeStore, name: str, labels: dict[str, str]) -> None:
@@ -144,3 +148,33 @@ def _scale_down(store: KubeStore) -> None:
         if now - since >= SCALE_DOWN_UNNEEDED_SECONDS:
             del store.objects[("", "nodes", "", name)]
             del store.unneeded_since[name]
+
+
+def unschedulable(cluster: Message | None, pod_spec: dict[str, Any], gpus: int) -> str | None:
+    """Why a pod finds no node on a Standard cluster's pools, as the scheduler says it; None
+    when one fits (Autopilot makes its nodes: not checked here). A pod that asks for GPUs,
+    or names a pool (`cloud.google.com/gke-nodepool`) or an accelerator
+    (`cloud.google.com/gke-accelerator`), needs a RUNNING pool that has them."""
+    if cluster is None or cluster.autopilot.enabled:
+        return None
+    selector = pod_spec.get("nodeSelector") or {}
+    wanted_pool = selector.get("cloud.google.com/gke-nodepool")
+    wanted_gpu = selector.get("cloud.google.com/gke-accelerator")
+    if not (gpus or wanted_pool or wanted_gpu):
+        return None
+    nodes = 0
+    for pool in cluster.node_pools:
+        count = pool.initial_node_count * max(1, len(pool.locations))
+        nodes += count
+        accel = pool.config.accelerators[0] if len(pool.config.accelerators) else None
+        if pool.status != PoolStatus.RUNNING or (wanted_pool and pool.name != wanted_pool):
+            continue
+        if wanted_gpu and (accel is None or accel.accelerator_type != wanted_gpu):
+            continue
+        if gpus and (accel is None or accel.accelerator_count < gpus):
+            continue
+        return None
+    return (
+        f"0/{nodes} nodes are available: {nodes} node(s) didn't match Pod's node "
+        f"affinity/selector, or had insufficient {GPU}."
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kube import nodes
@@ -37,6 +38,7 @@ def _condition(kind: str, status: str, reason: str, message: str) -> dict[str, s
 class WorkloadsMixin:
     state: State
     cluster: str
+    cluster_spec: Callable[[], Any]
     objects: dict[tuple[str, str, str, str], Stored]
     workloads: dict[tuple[str, str], dict[str, Any]]
     unneeded_since: dict[str, float]
@@ -54,8 +56,8 @@ class WorkloadsMixin:
         return stored.obj if stored is not None else None
 
     def workload_pool(self) -> str:
-        cluster = self.state.container.clusters.get(self.cluster)
-        pool = cluster.pb.workload_identity_config.workload_pool if cluster else ""
+        cluster = self.cluster_spec()
+        pool = cluster.workload_identity_config.workload_pool if cluster is not None else ""
         return pool or f"{self.state.config.project}.svc.id.goog"
 
     def gpus_requested(self, namespace: str) -> int:

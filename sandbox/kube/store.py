@@ -79,9 +79,12 @@ class Stored:
 
 
 class KubeStore(WorkloadsMixin):
-    def __init__(self, state: State, cluster: str) -> None:
+    def __init__(self, state: State, cluster: str, spec: Callable[[], Any]) -> None:
         self.state = state
         self.cluster = cluster
+        # The cluster as GKE describes it now (its container_v1 Cluster; None once deleted):
+        # Autopilot or Standard, its node pools, workload pool, Gateway API channel.
+        self.cluster_spec = spec
         self.objects: dict[Key, Stored] = {}
         self._version = 1
         # What happens later (pods scheduled, ready, crashing; events), by due time.

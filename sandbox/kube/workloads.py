@@ -27,9 +27,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.gke.node_pools import unschedulable as no_node_pool
 from sandbox.iam.account_policy import may_act_as
+from sandbox.iam.service_accounts import AccountStore
+from sandbox.kube.nodes import unschedulable as no_node_pool
 from sandbox.kube.resources import BY_PLURAL
+from sandbox.storage.api import StorageStore
 
 if TYPE_CHECKING:
     from sandbox.kube.store import KubeStore
@@ -91,8 +93,7 @@ def _quota_refusal(store: KubeStore, namespace: str, gpus: int) -> str | None:
 
 
 def _unschedulable(store: KubeStore, pod_spec: dict[str, Any], gpus: int) -> str | None:
-    stored = store.state.container.clusters.get(store.cluster)
-    refused = no_node_pool(stored.pb if stored else None, pod_spec, gpus)
+    refused = no_node_pool(store.cluster_spec(), pod_spec, gpus)
     if refused:  # a Standard cluster: only its node pools' nodes exist
         return refused
     wanted = (pod_spec.get("nodeSelector") or {}).get("cloud.google.com/compute-class")
@@ -118,13 +119,13 @@ def storage_refusal(
     state = store.state
     gsa = (ksa["metadata"].get("annotations") or {}).get("iam.gke.io/gcp-service-account")
     member = f"serviceAccount:{store.workload_pool()}[{namespace}/{ksa['metadata']['name']}]"
-    if gsa and (not state.accounts.exists(gsa) or not may_act_as(state, gsa, member)):
+    if gsa and (not state.store(AccountStore).exists(gsa) or not may_act_as(state, gsa, member)):
         return (
             "google.auth.exceptions.RefreshError: Unable to generate access token; IAM "
             "returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied "
             f"on resource (or it may not exist). ({member} may not act as {gsa})"
         )
-    if not gsa or not state.storage.can_read(bucket, gsa):
+    if not gsa or not state.store(StorageStore).can_read(bucket, gsa):
         who = gsa or f"{store.workload_pool()}[{namespace}/{ksa['metadata']['name']}]"
         return (
             f"403 GET https://storage.googleapis.com/storage/v1/b/{bucket}/o: {who} does not "

@@ -1,7 +1,7 @@
-"""Deployed Ollama servers behind Cloud Run's front end: /_run/PROJECT/LOCATION/SERVICE/...
+"""A deployed Ollama server: what it answers on /api/chat, /api/generate, /api/tags and
+/v1/models (its OpenAI-compatible endpoints are in ollama_openai.py). A Cloud Run service
+reaches it through Cloud Run's front end (sandbox/cloud_run/frontend.py).
 
-The front end is real enough to test against: it wants an ID token the sandbox
-issued for exactly the service URL, and the caller must hold an invoker role.
 Replies are deterministic text streamed word by word.
 """
 
@@ -18,104 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.cloud_run import store
-from sandbox.core.auth import InvalidIdToken
-from sandbox.core.state import State
-from sandbox.iam import policies
-
-PATH = re.compile(r"/_run/(?P<project>[^/]+)/(?P<location>[^/]+)/(?P<service>[^/]+)(?P<rest>/.*)?")
-
-UNAUTHORIZED = (
-    "<html><head><title>401 Unauthorized</title></head><body><h1>Error: Unauthorized</h1>"
-    "<h2>Your client does not have permission to the requested URL <code>{path}</code>.</h2>"
-    "</body></html>"
-)
-FORBIDDEN = (
-    "<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>"
-    "<h2>Your client does not have permission to get URL <code>{path}</code> from this "
-    "server.</h2></body></html>"
-)
-NOT_FOUND_PAGE = (
-    "<html><head><title>404 Page not found</title></head><body><h1>Error: Page not found</h1>"
-    "<h2>The requested URL was not found on this server.</h2></body></html>"
-)
-
-
-def _html(
-    template: str, status: int, path: str = "", headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        text=template.format(path=path), status=status, content_type="text/html", headers=headers
-    )
-
 
 def _ollama_error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status)
-
-
-async def handle(request: web.Request, state: State, body: bytes) -> web.StreamResponse:
-    m = PATH.fullmatch(request.path)
-    if not m:
-        return _html(NOT_FOUND_PAGE, 404)
-    stored = store.serving(state, m["project"], m["location"], m["service"])
-    if stored is None:
-        return _html(NOT_FOUND_PAGE, 404)
-    rest = m["rest"] or "/"
-    denied = _authorize(request, stored, rest)
-    if denied is not None:
-        return denied
-    # The request keeps an instance busy (billed) until its reply has been sent.
-    span = state.run_instances.started(stored.pb.name)
-    try:
-        return await _serve(request, state, stored, rest, body)
-    finally:
-        state.run_instances.ended(span)
-
-
-async def _serve(
-    request: web.Request, state: State, stored: store.StoredService, rest: str, body: bytes
-) -> web.StreamResponse:
-    wait = store.warm_wait(stored, state.config.model_load_delay)
-    if wait:
-        await asyncio.sleep(wait)
-    model = stored.serving.model if stored.serving else None
-    if stored.serving is not None and stored.serving.server == "vllm":
-        from sandbox.model_servers import vllm_server
-
-        stored.metrics = stored.metrics or vllm_server.Metrics()
-        vllm = vllm_server.VllmServer(
-            model or "", stored.serving.max_model_len, state.config.token_delay, stored.metrics
-        )
-        return await vllm.dispatch(request, rest, body)
-    server = OllamaServer(normalize(model) if model else None, state.config.token_delay, wait)
-    return await server.dispatch(request, rest, body)
-
-
-def _authorize(request: web.Request, stored: store.StoredService, path: str) -> web.Response | None:
-    svc = stored.pb
-    if svc.invoker_iam_disabled:
-        return None
-    header = request.headers.get("Authorization", "")
-    challenge = {
-        "WWW-Authenticate": 'Bearer error="invalid_token" '
-        'error_description="The access token could not be verified"'
-    }
-    if not header.startswith("Bearer "):
-        return _html(UNAUTHORIZED, 401, path, {"WWW-Authenticate": "Bearer"})
-    token = header[len("Bearer ") :].strip()
-    audiences = [svc.uri, *svc.custom_audiences]
-    claims = None
-    for audience in audiences:
-        try:
-            claims = request.app["state"].tokens.verify_id_token(token, audience)
-            break
-        except InvalidIdToken:
-            continue
-    if claims is None:
-        return _html(UNAUTHORIZED, 401, path, challenge)
-    if not policies.allows_invoke(stored.policy, claims.email):
-        return _html(FORBIDDEN, 403, path)
-    return None
 
 
 def normalize(name: str) -> str:

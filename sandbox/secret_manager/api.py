@@ -17,8 +17,8 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from sandbox.artifact_registry.api import now
 from sandbox.core import errors
+from sandbox.core.clock import timestamp_now
 from sandbox.core.routing import ApiCall, Handler, Route
 from sandbox.core.validation import labels_ok
 from sandbox.iam import act_as, policies
@@ -111,7 +111,7 @@ class SecretStore:
 
 
 def _store(call: ApiCall) -> SecretStore:
-    return call.state.secrets
+    return call.state.store(SecretStore)
 
 
 def _get(call: ApiCall, name: str) -> StoredSecret:
@@ -134,7 +134,7 @@ def create_secret(call: ApiCall) -> Message:
     if name in _store(call).secrets:
         raise errors.ApiError("ALREADY_EXISTS", f"Secret [{name}] already exists.")
     secret.name = name
-    secret.create_time.CopyFrom(now())
+    secret.create_time.CopyFrom(timestamp_now())
     secret.etag = '"sbx1"'
     _store(call).secrets[name] = StoredSecret(secret)
     return secret
@@ -168,7 +168,7 @@ def add_version(call: ApiCall) -> Message:
         state=VState.ENABLED,
         client_specified_payload_checksum=request.payload.HasField("data_crc32c"),
     )
-    version.create_time.CopyFrom(now())
+    version.create_time.CopyFrom(timestamp_now())
     stored.versions.append((version, bytes(data)))
     return version
 

@@ -16,6 +16,9 @@ from sandbox.cloud_build import api as cloud_build
 from sandbox.cloud_logging import api as logging_api
 from sandbox.cloud_monitoring import api as monitoring
 from sandbox.cloud_run import api as cloud_run
+from sandbox.cloud_run import frontend as run_frontend
+from sandbox.cloud_run.instances import RunInstances
+from sandbox.cloud_run.store import RunStore
 from sandbox.core import errors, faults, operations_api
 from sandbox.core.config import Config
 from sandbox.core.errors import ApiError
@@ -26,8 +29,8 @@ from sandbox.gke import clusters as container
 from sandbox.iam import account_policy as iam_sa_policy
 from sandbox.iam import service_accounts as iam_admin
 from sandbox.kube import gateway_proxy as kube_gateway_proxy
+from sandbox.kube.control_plane import ControlPlanes
 from sandbox.metadata import server as metadata
-from sandbox.model_servers import ollama_server as model_server
 from sandbox.project_apis import api as project_apis
 from sandbox.secret_manager import api as secret_manager
 from sandbox.server import control
@@ -54,9 +57,29 @@ def all_routes() -> list[Route]:
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])
 
 
+def new_state(config: Config) -> State:
+    """The sandbox's memory: what every API shares, and each API's store (emptied by
+    /_sandbox/reset in this order)."""
+    state = State(config)
+    for store in (
+        artifact_registry.Registry(),
+        cloud_build.BuildStore(),
+        RunStore(),
+        RunInstances(state.clock),
+        secret_manager.SecretStore(),
+        iam_admin.AccountStore(),
+        iam_sa_policy.AccountPolicies(),
+        storage.StorageStore(),
+        container.ContainerStore(),
+        ControlPlanes(state),
+    ):
+        state.add(store)
+    return state
+
+
 def build_app(config: Config | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 2**20)
-    app["state"] = State(config or Config())
+    app["state"] = new_state(config or Config())
     app["routes"] = all_routes()
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
@@ -118,7 +141,7 @@ async def _handle(request: web.Request, state: State, body: bytes) -> web.Stream
             )
             response = _error(err)
         else:
-            response = await model_server.handle(request, state, body)
+            response = await run_frontend.handle(request, state, body)
         entry["status"] = response.status
         return response
     entry = state.log.start(request, body, "api")

@@ -7,8 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.artifact_registry.api import Registry
+from sandbox.cloud_build.api import BuildStore
 from sandbox.cloud_run import instances
+from sandbox.cloud_run.store import RunStore
 from sandbox.core.state import State
+from sandbox.iam.service_accounts import AccountStore
+from sandbox.secret_manager.api import SecretStore
+from sandbox.storage.api import StorageStore
 
 
 def _bad(message: str) -> web.Response:
@@ -95,12 +101,12 @@ def _set_config(state: State, body: Any) -> web.Response:
 def _state(state: State) -> dict[str, Any]:
     return {
         "project": state.config.project,
-        "repositories": state.registry.snapshot(),
-        "builds": state.builds.snapshot(),
-        "services": state.run.snapshot(),
-        "secrets": state.secrets.snapshot(),
-        "serviceAccounts": state.accounts.snapshot(),
-        "buckets": state.storage.snapshot(),
+        "repositories": state.store(Registry).snapshot(),
+        "builds": state.store(BuildStore).snapshot(),
+        "services": state.store(RunStore).snapshot(),
+        "secrets": state.store(SecretStore).snapshot(),
+        "serviceAccounts": state.store(AccountStore).snapshot(),
+        "buckets": state.store(StorageStore).snapshot(),
         "operations": [
             {"name": op.name, "done": op.done, "error": list(op.error) if op.error else None}
             for op in state.operations.all()

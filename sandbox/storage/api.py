@@ -172,7 +172,7 @@ def error_response(exc: ApiError) -> web.Response:
 
 
 def _bucket(state: Any, name: str) -> StoredBucket:
-    stored = state.storage.buckets.get(name)
+    stored = state.store(StorageStore).buckets.get(name)
     if stored is None:
         raise _storage_error(404, "notFound", "The specified bucket does not exist.")
     return stored
@@ -211,7 +211,7 @@ def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> w
     if location not in REGIONS | MULTI_REGIONS:
         raise _storage_error(400, "invalid", "The specified location constraint is not valid.")
     labels_ok(body.get("labels") or {}, "labels")
-    if name in state.storage.buckets:
+    if name in state.store(StorageStore).buckets:
         raise _storage_error(
             409,
             "conflict",
@@ -251,7 +251,7 @@ def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> w
             {"role": "roles/storage.legacyBucketReader", "members": [f"projectViewer:{project}"]},
         ],
     }
-    state.storage.buckets[name] = StoredBucket(resource, policy)
+    state.store(StorageStore).buckets[name] = StoredBucket(resource, policy)
     return _json(resource)
 
 
@@ -373,7 +373,7 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
         if query.get("uploadType") != "media" or not query.get("name"):
             raise _storage_error(400, "invalid", "The sandbox takes uploadType=media&name=N.")
         stored = _bucket(state, parts[4])
-        state.storage.put(parts[4], query["name"], body)
+        state.store(StorageStore).put(parts[4], query["name"], body)
         return _json(_object_resource(parts[4], query["name"], stored.objects[query["name"]]))
     if parts[:2] != ["storage", "v1"] or len(parts) < 3 or parts[2] != "b":
         raise errors.not_found(f"The requested URL {path} was not found on this server.")
@@ -397,7 +397,7 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
                 raise _storage_error(
                     409, "conflict", "The bucket you tried to delete is not empty."
                 )
-            del state.storage.buckets[rest[0]]
+            del state.store(StorageStore).buckets[rest[0]]
             return web.Response(status=204)
     if rest[1:] == ["iam"]:
         if method == "GET":
