@@ -1,14 +1,35 @@
 """The access check's reads as indexed SQL on psycopg's async pool: no thread, no ORM.
 
-A new caller used to cost three ORM queries on the proxy's thread pool (the session, the
-user, the deployment with a team subquery), about 3 ms each of which half held the
-interpreter lock: 200 new callers queued behind each other for over a second. Here a
-token is one read (the token by its unique prefix, joined to its owner and, by primary
-key, to the deployment of its team); a session is its row by primary key and then one
-read of the deployment joined to the caller's membership and user row. Each is awaited
-on the event loop. The rules stay Django's and the portal's: the session is decoded by
-Django's session store and checked against the user's session hash as
-django.contrib.auth.get_user does; the token by portal.tokens and ApiToken.is_usable.
+Why this copy of Django's session check exists: on a server's event loop it replaces the
+ORM path in playground/access.py (django.contrib.auth.get_user, then the deployment among
+teams_visible_to: three ORM queries on playground/db.py's threads, 4-8 ms a new caller,
+serialized by the interpreter lock, so 200 new callers at once added 1.2-1.5 s). Measured
+with benchmarks/playground/run.py on the 2-core development machine (its README has the
+tables): time added to the first token, p50, when every stream comes from a caller not
+seen before, at 1 / 50 / 200 streams at once:
+
+    ORM path (issue 13's run)              playground   15 /  266 / 1,491 ms
+                                           passthrough  15 /  286 / 1,200 ms
+    this module (2026-12-05 09:15 UTC)     playground  4.0 / 58.5 / 199.3 ms
+                                           passthrough 2.5 / 45.3 / 161.6 ms
+    issue 13's bound (2x a minimal pass-through)        14 /   80 /   229 ms
+
+The first run answered about half its callers from the access cache, which flatters the
+ORM path; the second also worked out each endpoint's facts once per deployment instead of
+per caller (access.py). The two changes were not measured apart.
+
+How: a token is one read (the token by its unique prefix, joined to its owner and, by
+primary key, to the deployment of its team); a session is its row by primary key and then
+one read of the deployment joined to the caller's membership and user row. Reads asked for
+in the same turn of the event loop go as one query (_Batch). The rules stay Django's and
+the portal's: the session is decoded by Django's session store and checked as get_user
+does (its backend, the user's id, the session hash under the secret key or a fallback,
+ModelBackend's is_active); the token by portal.tokens and ApiToken.is_usable. Unlike
+get_user this never writes the session: Django rewrites a hash made under a fallback key
+and deletes a session whose hash no longer matches; here such a session is only accepted
+or refused. test_the_postgres_path_agrees_with_djangos_own_session_check
+(tests/playground/test_access_check.py) holds both paths to the same answer for every way
+a session can stand.
 
 Used with Postgres and the database session engine (the production setup), on a server's
 event loop (opened at its lifespan startup); anything else takes the ORM path in

@@ -5,10 +5,12 @@ within the cache period, and no ORM or thread for who is calling."""
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -220,3 +222,112 @@ def _admin(team: Any) -> Any:
     user: Any = UserFactory(username="team-admin")
     Membership.objects.create(team=team, user=user, role=Role.ADMIN)
     return user
+
+
+def _session_cases() -> dict[str, Callable[[Any, Any, Any, Any], tuple[str, int]]]:
+    """Ways a session can stand, each set up from (settings, member, outsider, deployment)
+    and giving (session key, deployment id) to ask with."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def edited(user: Any, **changes: Any) -> str:
+        _, key = _signed_in(user)
+        store = SessionStore(key)
+        for name, value in changes.items():
+            if value is None:
+                store.pop(name, None)
+            else:
+                store[name] = value
+        store.save()
+        return key
+
+    def secret_rotated(settings: Any, user: Any) -> str:
+        _, key = _signed_in(user)  # its hash made with the key that is now the fallback
+        settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+        settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+        return key
+
+    def expired(user: Any) -> str:
+        _, key = _signed_in(user)
+        Session.objects.filter(session_key=key).update(
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
+        return key
+
+    def signed_out(user: Any) -> str:
+        client, key = _signed_in(user)
+        client.logout()
+        return key
+
+    def password_changed(user: Any) -> str:
+        _, key = _signed_in(user)
+        user.set_password("a new one")
+        user.save()
+        return key
+
+    def inactive(user: Any) -> str:
+        _, key = _signed_in(user)
+        user.is_active = False
+        user.save()
+        return key
+
+    def deleted(user: Any) -> str:
+        _, key = _signed_in(user)
+        user.delete()
+        return key
+
+    def not_ready(dep: Any) -> int:
+        dep.status = Status.PENDING_APPROVAL
+        dep.save()
+        return int(dep.pk)
+
+    return {
+        "member": lambda s, m, o, d: (_signed_in(m)[1], d.pk),
+        "outsider": lambda s, m, o, d: (_signed_in(o)[1], d.pk),
+        "platform admin": lambda s, m, o, d: (_signed_in(platform_admin("root"))[1], d.pk),
+        "no such deployment": lambda s, m, o, d: (_signed_in(m)[1], 10**9),
+        "deployment not ready": lambda s, m, o, d: (_signed_in(m)[1], not_ready(d)),
+        "unknown key": lambda s, m, o, d: ("x" * 32, d.pk),
+        "signed out": lambda s, m, o, d: (signed_out(m), d.pk),
+        "expired": lambda s, m, o, d: (expired(m), d.pk),
+        "password changed": lambda s, m, o, d: (password_changed(m), d.pk),
+        "inactive user": lambda s, m, o, d: (inactive(m), d.pk),
+        "deleted user": lambda s, m, o, d: (deleted(m), d.pk),
+        "secret key rotated": lambda s, m, o, d: (secret_rotated(s, m), d.pk),
+        "no hash": lambda s, m, o, d: (edited(m, **{HASH_SESSION_KEY: None}), d.pk),
+        "wrong hash": lambda s, m, o, d: (edited(m, **{HASH_SESSION_KEY: "0" * 64}), d.pk),
+        "other backend": lambda s, m, o, d: (
+            edited(m, **{BACKEND_SESSION_KEY: "django.contrib.auth.backends.RemoteUserBackend"}),
+            d.pk,
+        ),
+        "no user id": lambda s, m, o, d: (edited(m, **{SESSION_KEY: None}), d.pk),
+        "user id not a number": lambda s, m, o, d: (edited(m, **{SESSION_KEY: "abc"}), d.pk),
+        "user id of another": lambda s, m, o, d: (edited(m, **{SESSION_KEY: str(o.pk)}), d.pk),
+    }
+
+
+def _answer(got: Access | ApplicationError) -> tuple[str, int | None, int | None]:
+    if isinstance(got, Access):
+        return ("access", got.user_id, got.deployment_id)
+    return (type(got).__name__, None, None)
+
+
+@pytest.mark.parametrize("case", list(_session_cases()))
+def test_the_postgres_path_agrees_with_djangos_own_session_check(
+    case: str, settings: Any, deployer: Any, outsider: Any, ready: Any
+) -> None:
+    """playground/access_sql.py reads sessions with its own SQL for speed; for every way a
+    session can stand it must answer as the ORM path does, which is Django's own
+    django.contrib.auth.get_user and the portal's team rule (playground/access.py)."""
+    key, deployment_id = _session_cases()[case](settings, deployer, outsider, ready)
+    postgres = _answer(_outcome(lambda: access.access_for_session(key, deployment_id)))
+    try:
+        orm = _answer(access.access_by_session(key, deployment_id))
+    except ApplicationError as exc:
+        orm = _answer(exc)
+    except ValidationError:
+        # get_user raises on a user id that is no number (only the server writes session
+        # data); the Postgres path refuses it as not signed in rather than fail.
+        orm = ("NotSignedIn", None, None)
+    assert postgres == orm
+    assert (postgres[0] == "access") == (case in {"member", "secret key rotated"})
