@@ -1,19 +1,15 @@
 """Reads about clusters the pages, the admin and the services share."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 
 from clusters.choices import CLUSTER_TERMINAL_STATES, ClusterStatus
 from clusters.models import Cluster
-from deployments.choices import TERMINAL_STATES
-from deployments.models import Deployment
 from gcp import kube
 from portal.access import teams_where_role
 from portal.models import Role, Team
-
-# A GKE target stores the id of the cluster it runs on under this spec key.
-SPEC_CLUSTER_KEY = "cluster"
 
 
 def clusters_open_to(*, team: Team) -> QuerySet[Cluster]:
@@ -28,11 +24,19 @@ def clusters_open_to_user(user: Any) -> QuerySet[Cluster]:
     return Cluster.objects.filter(status=ClusterStatus.READY, teams__in=teams).distinct()
 
 
-def cluster_users(*, cluster: Cluster) -> QuerySet[Deployment]:
-    """Deployments that run on the cluster or may still: anything not torn down or rejected."""
-    return Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
-        status__in=[s.value for s in TERMINAL_STATES]
-    )
+# Who may be using a cluster: each app whose rows run on clusters adds a lookup at start-up
+# (deployments/apps.py), so this app needs to import none of them.
+_USERS: list[Callable[[Cluster], list[str]]] = []
+
+
+def add_cluster_users_lookup(lookup: Callable[[Cluster], list[str]]) -> None:
+    """`lookup(cluster)`: the names of what runs on the cluster or may still."""
+    _USERS.append(lookup)
+
+
+def cluster_users(*, cluster: Cluster) -> list[str]:
+    """The names of everything that runs on the cluster or may still."""
+    return [name for lookup in _USERS for name in lookup(cluster)]
 
 
 def cluster_connection(*, cluster_id: int) -> kube.ClusterConn:

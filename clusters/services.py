@@ -145,7 +145,7 @@ def cluster_create(
 
 
 def _refuse_if_used(cluster: Cluster) -> None:
-    users = list(cluster_users(cluster=cluster).values_list("slug", flat=True)[:5])
+    users = cluster_users(cluster=cluster)[:5]
     if users:
         raise InvalidTransition(
             f"Cluster {cluster.name} is in use by {', '.join(users)}; tear those down first.",

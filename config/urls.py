@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from metering.views import server_metrics_view
+from metering.views import server_metrics_view, spend_view
 from playground.api_views import openai_view
 from portal.api.not_found import api_not_found
 from portal.views_metrics import metrics_view
@@ -20,6 +20,7 @@ urlpatterns = [
         name="metering-server-metrics",
     ),
     path("", include("portal.urls")),
+    path("spend/", spend_view, name="spend"),
     path("playground/", include("playground.urls")),
     # Before the API include: the OpenAI-compatible passthrough other platforms call.
     re_path(

@@ -230,3 +230,16 @@ def spend_projected_month(*, team: Any, now: datetime | None = None) -> Decimal:
 def hours_left_in_month(now: datetime) -> Decimal:
     next_month = (_month_start(now) + timedelta(days=32)).replace(day=1)
     return Decimal((next_month - now).total_seconds()) / SECONDS_PER_HOUR
+
+
+# A GKE target stores the id of the cluster it runs on under this spec key.
+SPEC_CLUSTER_KEY = "cluster"
+
+
+def deployments_on_cluster(cluster: Any) -> list[str]:
+    """Deployments that run on the cluster or may still (anything not torn down or
+    rejected), by name: what keeps a cluster from being removed."""
+    live = Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
+        status__in=[s.value for s in TERMINAL_STATES]
+    )
+    return list(live.values_list("slug", flat=True))

@@ -1,14 +1,22 @@
-"""The model server's charts as a fragment, re-read by the deployment page (htmx) while the
-deployment is Ready, so they fill as the server works."""
+"""The platform admins' spend page (every team against its budget), and the model
+server's charts as a fragment, re-read by the deployment page (htmx) while the deployment
+is Ready, so they fill as the server works."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from deployments.selectors import deployment_get
+from deployments.selectors import deployment_get, spend_by_day
+from metering.budget import budget_spend
 from metering.templatetags.measured import server_metrics
+from portal.access import is_platform_admin
+from portal.charts import daily_spend_chart
 from portal.exceptions import NotFound
+from portal.models import Team
+from portal.selectors import budget_status
 
 
 @login_required
@@ -19,3 +27,21 @@ def server_metrics_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     return render(request, "metering/_server_section.html", server_metrics(deployment))
+
+
+@login_required
+@require_GET
+def spend_view(request: HttpRequest) -> HttpResponse:
+    if not is_platform_admin(request.user):
+        raise PermissionDenied("Only platform admins see this page.")
+    rows = []
+    for team in Team.objects.all():
+        spend = budget_spend(team=team)
+        status = budget_status(budget=team.monthly_budget, spent=spend.month_to_date)
+        rows.append({"team": team, "projected": spend.projected, "basis": spend.basis, **status})
+    rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
+    chart = daily_spend_chart(
+        days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"
+    )
+    context = {"rows": rows, "spend_chart": chart if any(chart["values"]) else None}
+    return render(request, "metering/spend.html", context)

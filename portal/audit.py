@@ -1,5 +1,6 @@
 """The audit trail: one function every decision goes through."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -32,3 +33,16 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+# Status values as people read them ("pending_approval" → "Pending approval"), for the
+# audit page; each app whose rows the audit names adds its statuses at start-up.
+_STATUS_LABELS: dict[str, str] = {}
+
+
+def add_status_labels(choices: Iterable[tuple[str, str]]) -> None:
+    _STATUS_LABELS.update(choices)
+
+
+def status_labels() -> dict[str, str]:
+    return _STATUS_LABELS

@@ -19,7 +19,6 @@ urlpatterns = [
         views_approval_tokens.approval_token_revoke_view,
         name="approval-token-revoke",
     ),
-    path("spend/", views_oversight.spend_view, name="spend"),
     path("audit/", views_oversight.audit_view, name="audit"),
     path("notifications/", views_oversight.notifications_view, name="notifications"),
     path(

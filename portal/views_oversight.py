@@ -1,4 +1,4 @@
-"""Pages for platform admins: spend across teams, and the audit trail (with CSV export)."""
+"""Pages for platform admins: the audit trail (with CSV export); notifications for all."""
 
 import csv
 import json
@@ -13,17 +13,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments.selectors import spend_by_day
-from metering.budget import budget_spend
 from portal.access import is_platform_admin
-from portal.charts import daily_spend_chart
 from portal.models import AuditEvent, Team
 from portal.notifications import notifications_mark_read, notifications_recent
-from portal.selectors import audit_events, budget_status
+from portal.selectors import audit_events
 
 CSV_COLUMNS = ["when", "action", "actor", "token", "team", "object", "reason", "before", "after"]
 
@@ -31,23 +27,6 @@ CSV_COLUMNS = ["when", "action", "actor", "token", "team", "object", "reason", "
 def _require_admin(request: HttpRequest) -> None:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins see this page.")
-
-
-@login_required
-@require_GET
-def spend_view(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
-    rows = []
-    for team in Team.objects.all():
-        spend = budget_spend(team=team)
-        status = budget_status(budget=team.monthly_budget, spent=spend.month_to_date)
-        rows.append({"team": team, "projected": spend.projected, "basis": spend.basis, **status})
-    rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
-    chart = daily_spend_chart(
-        days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"
-    )
-    context = {"rows": rows, "spend_chart": chart if any(chart["values"]) else None}
-    return render(request, "portal/spend.html", context)
 
 
 def _parse_date(raw: str) -> date | None:

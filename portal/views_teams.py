@@ -1,4 +1,5 @@
-"""Team pages: members, limits, GPU quotas, month-to-date spend, and API tokens."""
+"""Team pages: members, limits and API tokens. The team page's spend and GPU quotas come
+from the apps that hold them (`{% team_spend %}`, `{% team_quotas %}` in its template)."""
 
 from typing import Any
 
@@ -7,18 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments.models import TeamGpuQuota
-from deployments.selectors import spend_by_day, spend_by_deployment
-from metering.budget import budget_spend
 from portal.access import is_platform_admin, role_at_least, role_in_team
-from portal.charts import daily_spend_chart
 from portal.exceptions import ApplicationError
 from portal.forms import ApiTokenForm
 from portal.models import ApiToken, Role, Team
-from portal.selectors import budget_status, team_list_for, team_members, team_tokens
+from portal.selectors import team_list_for, team_members, team_tokens
 from portal.services import api_token_create, api_token_revoke
 
 
@@ -39,37 +35,17 @@ def _hf_token_url(team: Team) -> str:
 @login_required
 @require_GET
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    rows = []
-    for team in team_list_for(user=request.user):
-        rows.append(
-            {
-                "team": team,
-                **budget_status(
-                    budget=team.monthly_budget, spent=budget_spend(team=team).month_to_date
-                ),
-            }
-        )
-    return render(request, "portal/team_list.html", {"rows": rows})
+    return render(request, "portal/team_list.html", {"teams": team_list_for(user=request.user)})
 
 
 def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:
     role = role_in_team(user=request.user, team=team)
-    budget = budget_spend(team=team)
-    chart = daily_spend_chart(
-        days=spend_by_day(team=team), today=timezone.localdate(), title="Spend per day"
-    )
     return {
         "team": team,
         "role": role,
         "is_team_admin": role_at_least(role, Role.ADMIN),
         "is_platform_admin": is_platform_admin(request.user),
         "members": team_members(team=team),
-        "quotas": TeamGpuQuota.objects.filter(team=team),
-        "spend": budget_status(budget=team.monthly_budget, spent=budget.month_to_date),
-        "budget_spend": budget,
-        "projected": budget.projected,
-        "by_deployment": spend_by_deployment(team=team),
-        "spend_chart": chart if any(chart["values"]) else None,
         "tokens": team_tokens(team=team),
         "token_form": ApiTokenForm(),
         "hf_token_url": _hf_token_url(team),

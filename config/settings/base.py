@@ -65,6 +65,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.notifications",
+                "deployments.context_processors.approvals_waiting",
             ],
         },
     },

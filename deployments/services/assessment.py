@@ -18,7 +18,7 @@ from deployments.selectors import hours_left_in_month
 from deployments.services.estimates import estimate_for
 from deployments.services.policy import Decision, approval_decision
 from deployments.services.quotas import QuotaCheck, quota_check
-from metering.budget import budget_spend
+from deployments.services.team_spend import team_spend
 from portal.models import Team
 
 
@@ -52,8 +52,8 @@ def deployment_assess(
         lock=lock,
     )
     now = timezone.now()
-    # Measured spend where Google measured it, the estimate elsewhere (metering.budget).
-    spend = budget_spend(team=team, now=now)
+    # Measured spend where Google measured it, the estimate elsewhere (team_spend.py).
+    spend = team_spend(team=team, now=now)
     projected = spend.projected
     if exclude is None:
         projected += estimate.average_hourly * hours_left_in_month(now)

@@ -8,11 +8,10 @@ from typing import Any
 
 from django import template
 
-from deployments.choices import Status
+from portal.audit import status_labels
 
 register = template.Library()
 
-STATUS_LABELS = dict(Status.choices)
 # Nested values deeper than this are shown whole: past it a line stops being readable.
 DEPTH = 2
 
@@ -29,8 +28,9 @@ def _flat(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
 def _shown(field: str, value: Any) -> str:
     if value is None:
         return "—"
-    if field.endswith("status") and value in STATUS_LABELS:
-        return str(STATUS_LABELS[value])
+    labels = status_labels()
+    if field.endswith("status") and value in labels:
+        return str(labels[value])
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return str(value)

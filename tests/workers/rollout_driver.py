@@ -14,9 +14,9 @@ from django.test import override_settings
 from clusters.choices import ClusterPhase, ClusterStatus
 from clusters.models import Cluster
 from clusters.plans import ClusterRef, cluster_plan
-from clusters.selectors import SPEC_CLUSTER_KEY
 from deployments.choices import Status
 from deployments.models import Deployment
+from deployments.selectors import SPEC_CLUSTER_KEY
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
 from gcp import container
 from portal.models import Membership, Role
