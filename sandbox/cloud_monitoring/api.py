@@ -1,5 +1,5 @@
 """Cloud Monitoring's `projects.timeSeries.list` for the one metric Hangar reads: Cloud Run's
-billable instance time, made up from the instances the sandbox ran (sandbox/run_instances.py).
+billable instance time, made up from the instances the sandbox ran (sandbox/cloud_run/instances.py).
 
 As Google documents it (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list):
 `filter` and `interval.endTime` are required, the filter names exactly one metric type, a

@@ -1,5 +1,5 @@
 """The instances each Cloud Run service ran, on the sandbox's own clock: what Cloud Monitoring's
-`run.googleapis.com/container/billable_instance_time` reports (sandbox/monitoring.py).
+`run.googleapis.com/container/billable_instance_time` reports (sandbox/cloud_monitoring/api.py).
 
 GPU services use instance-based billing, which bills "the entire lifecycle of instances,
 even when there are no incoming requests"
@@ -12,10 +12,10 @@ request finds no free one (its start-up is billed: the request waits for it), se
 `run_idle_timeout`. `min_instance_count` instances live as long as the revision serves.
 More instances than `max_instance_count` are never started.
 
-The clock is the wall clock until a test sets it (`POST /_sandbox/clock`): then it stands
-still and moves only when told, so a day of busy, idle and scaled-to-zero periods is
-played in milliseconds (`POST /_sandbox/run/busy` holds requests open for a while of
-sandbox time).
+The clock is the sandbox's (sandbox/core/clock.py): the wall clock until a test sets it
+(`POST /_sandbox/clock`), then it stands still and moves only when told, so a day of busy,
+idle and scaled-to-zero periods is played in milliseconds (`POST /_sandbox/run/busy` holds
+requests open for a while of sandbox time).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def check_service_account(state: State, template: Message) -> None:
             f"projects/-/serviceAccounts/{email}",
             "iam.googleapis.com",
         )
-    # A new account is not usable at once, for a deploy as for a grant (act_as.py).
+    # A new account is not usable at once, for a deploy as for a grant (iam/act_as.py).
     act_as.check_account_usable(state, email)
 
 

@@ -24,12 +24,12 @@ class Config:
         default_factory=lambda: _env_float("SANDBOX_MODEL_LOAD_DELAY", 3.0)
     )
     token_delay: float = field(default_factory=lambda: _env_float("SANDBOX_TOKEN_DELAY", 0.02))
-    # How long a new service account stays invisible to IAM (sandbox/act_as.py).
+    # How long a new service account stays invisible to IAM (sandbox/iam/act_as.py).
     account_propagation_delay: float = field(
         default_factory=lambda: _env_float("SANDBOX_ACCOUNT_PROPAGATION_DELAY", 1.0)
     )
     # How long an idle Cloud Run instance lives on (billed), and how late Cloud Monitoring
-    # shows a sample (sandbox/run_instances.py, sandbox/monitoring.py).
+    # shows a sample (sandbox/cloud_run/instances.py, sandbox/cloud_monitoring/api.py).
     run_idle_timeout: float = field(
         default_factory=lambda: _env_float("SANDBOX_RUN_IDLE_TIMEOUT", 900.0)
     )

@@ -7,14 +7,14 @@ and .../projects.locations.operations. As strict as GKE where Hangar can trip:
   hyphens, not ending in one (https://cloud.google.com/kubernetes-engine/docs/how-to/creating-an-autopilot-cluster);
 - an Autopilot cluster is regional and has no node pools: GKE manages its nodes
   (https://cloud.google.com/kubernetes-engine/docs/concepts/autopilot-overview);
-- a Standard cluster's options are checked as GKE checks them (sandbox/gke_standard.py)
-  and its node pools have their own calls (sandbox/gke_node_pools.py);
+- a Standard cluster's options are checked as GKE checks them (sandbox/gke/standard.py)
+  and its node pools have their own calls (sandbox/gke/node_pools.py);
 - one operation at a time per cluster: a second one fails with FAILED_PRECONDITION
   while the first runs (https://cloud.google.com/kubernetes-engine/docs/troubleshooting);
 - operations are container_v1 Operation messages (not google.longrunning), named
   `operation-<ms>-<hex>`, polled at projects/P/locations/L/operations/ID; they finish
   after the sandbox's operation delay, or with an injected `operation_error` fault.
-A cluster that reaches RUNNING gets its own control plane (sandbox/gke_control_plane.py):
+A cluster that reaches RUNNING gets its own control plane (sandbox/kube/control_plane.py):
 an HTTPS Kubernetes API on 127.0.0.1 with its own CA, which get_cluster returns.
 """
 

@@ -1,4 +1,4 @@
-"""The Kubernetes API of a sandbox GKE cluster (one per cluster, sandbox/gke_control_plane.py).
+"""The Kubernetes API of a sandbox GKE cluster (one per cluster, sandbox/kube/control_plane.py).
 
 Like GKE's API server it takes a Google OAuth access token as the bearer credential
 (the GKE auth plugin sends one:
@@ -154,7 +154,7 @@ def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: byte
 
 
 def _check_custom(kind: res.Kind, schema: dict[str, Any], body: dict[str, Any]) -> None:
-    """A custom resource: its CRD's defaults, then its schema (sandbox/kube_crds.py)."""
+    """A custom resource: its CRD's defaults, then its schema (sandbox/kube/custom_resources.py)."""
     custom_resources.apply_defaults(schema, body)
     problems = custom_resources.validate(schema, body)
     if problems.undeclared:
@@ -221,7 +221,7 @@ def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Resp
 
 
 async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.StreamResponse:
-    # Held, logged and faulted as Google's APIs are (sandbox/kube_faults.py).
+    # Held, logged and faulted as Google's APIs are (sandbox/kube/faults.py).
     await faults.held(state, "delay_before", request)
     response = await _answer(request, state, plane)
     await faults.held(state, "delay_after", request)

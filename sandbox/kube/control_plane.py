@@ -3,7 +3,7 @@
 GKE gives every cluster its own control plane: an endpoint (an IP), a cluster CA, and an
 API server that takes Google OAuth access tokens. Here each RUNNING cluster gets an
 aiohttp server on an ephemeral port of the sandbox's host with a certificate signed by
-that cluster's CA, serving sandbox/kube_api.py; deleting the cluster stops it.
+that cluster's CA, serving sandbox/kube/api.py; deleting the cluster stops it.
 
 Servers start from inside the sandbox's event loop (an operation settles while a
 request is being served), so the socket is bound at once and the port is known before
@@ -36,7 +36,7 @@ class ControlPlane:
     cluster: str
     endpoint: str
     tls: ClusterTls
-    # What the Kubernetes API holds: sandbox/kube_api.py's store.
+    # What the Kubernetes API holds: sandbox/kube/api.py's store.
     kube: Any = None
     runner: web.AppRunner | None = None
     # vLLM's counters per proxied Service, kept across requests.

@@ -15,7 +15,7 @@ patterns, list-type uniqueness; a field the schema does not declare is an error,
 fieldValidation=Strict, which Hangar sends
 (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation,
 #defaulting, #field-pruning). The `x-kubernetes-validations` CEL rules are run by
-sandbox/kube_cel.py.
+sandbox/kube/cel.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Faults and the request log on a sandbox cluster's Kubernetes API, as on Google's APIs.
 
-A test switches faults on under `/_sandbox/faults` as for any Google call (sandbox/faults.py);
+A test switches faults on under `/_sandbox/faults` as for any Google call (sandbox/core/faults.py);
 a fault whose method and path match a Kubernetes request answers it the way GKE's API
 server answers that status, as a `Status` object
 (https://kubernetes.io/docs/reference/using-api/api-concepts/#status-object):

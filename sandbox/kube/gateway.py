@@ -4,7 +4,7 @@ status it writes on Gateways, HTTPRoutes and InferencePools.
 - Installed: "GKE Gateway is always enabled on Autopilot clusters"; on Standard it is
   there with `--gateway-api=standard` (container_v1 `gateway_api_config.channel`)
   (https://cloud.google.com/kubernetes-engine/docs/how-to/deploying-gateways). Then the
-  standard-channel CRDs (sandbox/crds/gateway-api-v1.4.1, unchanged upstream copies),
+  standard-channel CRDs (sandbox/kube/crds/gateway-api-v1.4.1, unchanged upstream copies),
   GKE's GatewayClasses and its policy kinds (HealthCheckPolicy, GCPBackendPolicy:
   https://cloud.google.com/kubernetes-engine/docs/how-to/configure-gateway-resources)
   exist; otherwise none of them does (404, as a cluster without them answers).

@@ -1,5 +1,5 @@
 """The Nodes of a sandbox Autopilot cluster, as GKE makes and removes them, on the sandbox's
-clock (`/_sandbox/clock`, sandbox/run_instances.py) so a test moves time instead of waiting.
+clock (`/_sandbox/clock`, sandbox/core/clock.py) so a test moves time instead of waiting.
 
 - A GPU pod that fits is bound to a node of the machine its ComputeClass names: an empty
   node of that machine if there is one, else a new node GKE auto-provisions for it

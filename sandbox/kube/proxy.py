@@ -5,7 +5,7 @@ with the same Google credentials as every other Kubernetes call
 (https://kubernetes.io/docs/tasks/access-application-cluster/access-cluster-services/#manually-constructing-apiserver-proxy-urls).
 The request goes to a ready pod the Service selects; with none, the API server answers
 503 "no endpoints available for service". Behind it runs the sandbox's vLLM
-OpenAI-compatible server (sandbox/vllm_server.py), named and sized from the pod's
+OpenAI-compatible server (sandbox/model_servers/vllm_server.py), named and sized from the pod's
 `--served-model-name` and `--max-model-len`; responses stream through unbuffered.
 """
 

@@ -61,7 +61,7 @@ KINDS = (
     Kind("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     # GKE's ComputeClass (https://cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass).
     Kind("cloud.google.com", "v1", "computeclasses", "ComputeClass", False, ("ccc",)),
-    # Custom resources of other kinds exist once their CRD is applied (sandbox/kube_crds.py).
+    # Custom resources of other kinds exist once their CRD is applied (custom_resources.py).
     Kind(
         "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
         False, ("crd", "crds"),

@@ -1,4 +1,4 @@
-"""Pods and the Deployment status the sandbox's API server reports (sandbox/kube_store.py).
+"""Pods and the Deployment status the sandbox's API server reports (sandbox/kube/store.py).
 
 The fields Hangar reads to know where a rollout stands, as the Deployment controller and
 the kubelet fill them

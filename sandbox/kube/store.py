@@ -13,8 +13,8 @@ anything deleted in the foreground (`foregroundDeletion`) is marked with a
 deletionTimestamp and goes only after the sandbox's operation delay; a namespace takes
 everything in it along. Other deletions are immediate.
 
-The kinds served are the built-in ones plus those of the CRDs applied (sandbox/kube_crds.py),
-and, as GKE installs them, the Gateway API's (sandbox/kube_gateway.py).
+The kinds served are the built-in ones plus those of the CRDs applied (custom_resources.py),
+and, as GKE installs them, the Gateway API's (gateway.py).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class KubeStore(WorkloadsMixin):
         # Per Deployment (namespace, name): when its rollout started, when it became
         # available, why pods could not be created.
         self.workloads: dict[tuple[str, str], dict[str, Any]] = {}
-        # Node name: when (sandbox clock) it last hosted no pod (sandbox/kube_nodes.py).
+        # Node name: when (sandbox clock) it last hosted no pod (sandbox/kube/nodes.py).
         self.unneeded_since: dict[str, float] = {}
         # What the server serves now: built-in kinds, then those of the CRDs applied.
         self.kinds: dict[tuple[str, str, str], Kind] = dict(BY_PLURAL)

@@ -1,6 +1,7 @@
 """What a preflight asks of the project: which permissions the caller holds
 (Resource Manager and IAM testIamPermissions), which APIs are on (Service Usage), and how
-many GPUs a region may hold (Cloud Quotas). Answered from the project setup (act_as.py).
+many GPUs a region may hold (Cloud Quotas). Answered from the project setup
+(sandbox/core/project.py).
 
 - projects.testIamPermissions returns the subset of the asked permissions the caller holds
   (https://cloud.google.com/resource-manager/reference/rest/v3/projects/testIamPermissions);

@@ -187,7 +187,7 @@ def _api(request: web.Request, state: State, body: bytes, entry: dict[str, Any])
 def _storage(
     request: web.Request, state: State, body: bytes, entry: dict[str, Any]
 ) -> web.Response:
-    """Cloud Storage's JSON API has its own resource shapes (sandbox/storage.py)."""
+    """Cloud Storage's JSON API has its own resource shapes (sandbox/storage/api.py)."""
     try:
         _authenticate(request, state)
         fault = state.faults.take("error", request.method, request.path)
