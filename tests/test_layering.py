@@ -63,9 +63,7 @@ def test_every_product_package_is_placed_in_a_tier():
 
 
 def test_no_two_packages_import_each_other():
-    both_ways = sorted(
-        (a, b) for a in GRAPH for b in GRAPH[a] if a < b and a in GRAPH.get(b, {})
-    )
+    both_ways = sorted((a, b) for a in GRAPH for b in GRAPH[a] if a < b and a in GRAPH.get(b, {}))
     assert both_ways == []
 
 

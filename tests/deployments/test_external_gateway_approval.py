@@ -16,7 +16,7 @@ from deployments.targets.gke_inference_gateway import gateway as gw
 from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 from portal.models import AuditEvent
 from portal.services import approval_token_create
-from tests.deployments.test_gke_inference_gateway_target import body, make_cluster, token
+from tests.deployments.targets.test_gke_inference_gateway_target import body, make_cluster, token
 from tests.factories import DeploymentFactory
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from metering.meters import GKE_NODE_LIFETIME, NodeMeter, meter_for
 from metering.models import NodeLifetime, SpendDay
 from metering.services import spend_measure
 from portal.services_hf_token import hf_token_save
-from tests.workers.rollout_driver import sandbox_cluster
+from tests.runbook.rollout_driver import sandbox_cluster
 from tests.workers.test_rollout_cloud_run_vllm import HF_TOKEN
 
 T0 = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)

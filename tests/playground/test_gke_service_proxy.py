@@ -26,8 +26,8 @@ from gcp.endpoint_credentials import (
 from playground.protocols import ChatParams, Protocol, chat_request, parser_for
 from playground.upstream import UpstreamError, json_headers, upstream_close, upstream_request
 from sandbox.kube.tls import make_cluster_tls
-from tests.deployments.test_gke_vllm_manifests import NS, server
-from tests.workers.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
+from tests.deployments.targets.test_gke_vllm_manifests import NS, server
+from tests.runbook.test_kube_workloads import UNIVERSE, apply_all, google_side, wait_for
 
 pytestmark = pytest.mark.django_db
 GKE = Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN
@@ -36,7 +36,7 @@ MODEL = "google/gemma-4-26B-A4B-it"
 
 @pytest.fixture
 def conn(sandbox, sandbox_process):
-    from tests.workers.test_kube import conn as make_conn
+    from tests.gcp.test_kube import conn as make_conn
 
     return make_conn.__wrapped__(sandbox, sandbox_process)
 

@@ -21,7 +21,7 @@ from deployments.targets import spec_for
 from deployments.targets.cloud_run_vllm.bodies import dockerfile
 from gcp.clients import make_client
 from portal.services_hf_token import hf_token_save
-from tests.workers.helpers import wait_for_status
+from tests.runbook.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

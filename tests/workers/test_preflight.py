@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from deployments.targets.gke_vllm import manifests
 from runbook.executors import EXECUTORS
 from runbook.plan import ApiRequest, Step
-from tests.deployments.test_gke_vllm_manifests import NS, server
+from tests.deployments.targets.test_gke_vllm_manifests import NS, server
 from workers.preflight import PERMISSIONS, needed_permissions, step_permissions, unlisted_actions
 
 pytestmark = pytest.mark.django_db

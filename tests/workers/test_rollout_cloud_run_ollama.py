@@ -14,7 +14,7 @@ from gcp.endpoint import post_json
 from portal.services import approval_token_create
 from runbook.ledger import runs_of
 from runbook.models import Outcome
-from tests.workers.helpers import wait_for_status, wait_until
+from tests.runbook.helpers import wait_for_status, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

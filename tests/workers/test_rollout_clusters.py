@@ -149,7 +149,7 @@ def test_permission_denied_names_the_role(sandbox, worker, admin):
 def test_worker_killed_while_the_cluster_is_created_is_replaced_without_a_second_create(
     sandbox, start_worker, admin
 ):
-    from tests.workers.helpers import wait_until
+    from tests.runbook.helpers import wait_until
 
     sandbox.config(operation_delay=4)  # long enough to kill the worker while GKE works
     first = start_worker()

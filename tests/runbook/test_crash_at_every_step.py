@@ -20,7 +20,7 @@ from runbook.models import IN_FLIGHT_OUTCOMES, StepRun
 from runbook.runner import run_step
 from tests.factories import TeamFactory
 from tests.plan_variants import plan_of, plan_variants
-from tests.workers.rollout_driver import deployment_for, duplicates, tear_down
+from tests.runbook.rollout_driver import deployment_for, duplicates, tear_down
 
 pytestmark = pytest.mark.django_db
 

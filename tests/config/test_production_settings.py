@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.portal.test_deployment_files import PRODUCTION_ENV, manage
+from tests.config.test_deployment_files import PRODUCTION_ENV, manage
 
 GOOGLE = {name: PRODUCTION_ENV[name] for name in ("GCP_PROJECT", "GCP_PORTAL_SERVICE_ACCOUNT")}
 

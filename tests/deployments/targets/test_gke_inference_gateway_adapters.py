@@ -15,7 +15,7 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_teardown_plan,
     server_errors,
 )
-from tests.deployments.test_gke_inference_gateway_plan import CTX, REF, SEED, SNAPSHOTS
+from tests.deployments.targets.test_gke_inference_gateway_plan import CTX, REF, SEED, SNAPSHOTS
 
 BASE = "meta-llama/Llama-3.1-8B-Instruct"
 SQL = AdapterAsk("sql-expert", "someone/llama3.1-sql-r8", rank=8, base_model=BASE, priority=5)

@@ -9,7 +9,7 @@ from deployments.plans import plan_for
 from runbook.results import Failed, Retry, Waiting
 from runbook.runner import run_step
 from tests.factories import DeploymentFactory
-from tests.workers.test_executors import claim_for
+from tests.runbook.test_executors import claim_for
 
 pytestmark = pytest.mark.django_db
 

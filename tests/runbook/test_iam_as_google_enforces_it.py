@@ -11,8 +11,8 @@ from runbook.results import Failed, Retry
 from runbook.runner import run_step
 from tests.factories import DeploymentFactory, TeamFactory
 from tests.plan_variants import plan_variants
-from tests.workers.rollout_driver import deployment_for, drive
-from tests.workers.test_executors import claim_for
+from tests.runbook.rollout_driver import deployment_for, drive
+from tests.runbook.test_executors import claim_for
 
 pytestmark = pytest.mark.django_db
 

@@ -234,7 +234,7 @@ def test_compute_class_checked_as_gke_documents_it(conn):
 
 
 def test_the_corrected_seed_manifests_apply_cleanly(conn):
-    from tests.deployments.test_gke_vllm_manifests import all_objects
+    from tests.deployments.targets.test_gke_vllm_manifests import all_objects
 
     for obj in all_objects():
         applied = kube.apply(conn, obj)

@@ -15,7 +15,7 @@ from gcp import kube
 from runbook.executors import EXECUTORS
 from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
 from runbook.results import Failed, Retry, Succeeded, Waiting
-from tests.deployments.test_gke_vllm_plan import REF
+from tests.deployments.targets.test_gke_vllm_plan import REF
 from tests.step_claims import step_claim
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def drive(plan: DeploymentPlan, timeout: float = 60, outputs: dict | None = None
 
 
 def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
-    from tests.workers.test_kube import conn as make_conn
+    from tests.gcp.test_kube import conn as make_conn
 
     sandbox.config(operation_delay=0.3, model_load_delay=0.5)
     conn = make_conn.__wrapped__(sandbox, sandbox_process)

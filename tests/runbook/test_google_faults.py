@@ -4,7 +4,7 @@ still ends as it should, with no resource made twice (read from the sandbox's st
 The calls are not listed here: a clean rollout of each plan variant (tests/plan_variants.py)
 is recorded by the sandbox, and each distinct call it made gets the fault. A new target, a
 new variant or a new call is covered without touching this file. The rollout is driven in
-this process (tests/workers/rollout_driver.py) so that the whole matrix fits CI's time.
+this process (tests/runbook/rollout_driver.py) so that the whole matrix fits CI's time.
 """
 
 import re
@@ -14,7 +14,7 @@ import pytest
 from deployments.choices import Status
 from tests.factories import TeamFactory
 from tests.plan_variants import plan_variants
-from tests.workers.rollout_driver import deployment_for, drive, duplicates, google_calls, tear_down
+from tests.runbook.rollout_driver import deployment_for, drive, duplicates, google_calls, tear_down
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from deployments.targets.gke_inference_gateway.cost import default_pool_nodes, estimate
-from tests.deployments.test_gke_inference_gateway_plan import SEED
+from tests.deployments.targets.test_gke_inference_gateway_plan import SEED
 
 PRICES = json.loads(
-    (Path(__file__).resolve().parents[2] / "deployments/pricing/prices-2026-12-05.json").read_text()
+    (Path(__file__).resolve().parents[3] / "deployments/pricing/prices-2026-12-05.json").read_text()
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from deployments.targets.gke_vllm import identity, manifests
 from gcp import iam, kube, storage
-from tests.deployments.test_gke_vllm_manifests import NS, server
+from tests.deployments.targets.test_gke_vllm_manifests import NS, server
 
 pytestmark = pytest.mark.django_db
 PROJECT = "hangar-sandbox"
@@ -28,7 +28,7 @@ def wait_for(read, timeout: float = 30, what: str = "condition"):
 
 @pytest.fixture
 def conn(sandbox, sandbox_process):
-    from tests.workers.test_kube import conn as make_conn
+    from tests.gcp.test_kube import conn as make_conn
 
     return make_conn.__wrapped__(sandbox, sandbox_process)
 
@@ -239,7 +239,7 @@ def wait_step(conn):
 
 def run_wait(step, operation=""):
     from runbook.executors import EXECUTORS
-    from tests.workers.test_kube import _claim
+    from tests.gcp.test_kube import _claim
 
     return EXECUTORS["kube.wait_available"](_claim(step, operation))
 
