@@ -45,9 +45,17 @@ _TERM = re.compile(
 def routes() -> list[Route]:
     request = ListLogEntriesRequest.pb()
     return [
-        Route("POST", "/v2/entries:list", list_entries, request, PERMISSION, SERVICE,
-              frozenset(), body="*"),
-    ]  # fmt: skip
+        Route(
+            "POST",
+            "/v2/entries:list",
+            list_entries,
+            request,
+            PERMISSION,
+            SERVICE,
+            frozenset(),
+            body="*",
+        ),
+    ]
 
 
 def list_entries(call: ApiCall) -> Message:
@@ -139,8 +147,13 @@ def _matches(entry: dict[str, Any], terms: list[tuple[str, str, str]]) -> bool:
             right = SEVERITIES.index(value.upper()) if value.upper() in SEVERITIES else 0
         elif key != "timestamp" and op != "=":
             raise errors.invalid(f"Unparseable filter: {key}{op}{value}", field="filter")
-        if not {"=": left == right, ">=": left >= right, "<=": left <= right,
-                ">": left > right, "<": left < right}[op]:  # fmt: skip
+        if not {
+            "=": left == right,
+            ">=": left >= right,
+            "<=": left <= right,
+            ">": left > right,
+            "<": left < right,
+        }[op]:
             return False
     return True
 
@@ -153,8 +166,9 @@ def _stamp(seconds: float) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _entry(log: str, resource: dict[str, Any], at: float, n: int, text: str,
-           severity: str = "INFO") -> dict[str, Any]:  # fmt: skip
+def _entry(
+    log: str, resource: dict[str, Any], at: float, n: int, text: str, severity: str = "INFO"
+) -> dict[str, Any]:
     return {
         "logName": log,
         "resource": resource,
@@ -213,10 +227,14 @@ def _service_entries(state: State, project: str) -> list[dict[str, Any]]:
         revision = stored.pb.latest_ready_revision.rsplit("/", 1)[-1] or f"{service}-00001"
         resource = {
             "type": "cloud_run_revision",
-            "labels": {"service_name": service, "revision_name": revision,
-                       "location": location, "project_id": project,
-                       "configuration_name": service},
-        }  # fmt: skip
+            "labels": {
+                "service_name": service,
+                "revision_name": revision,
+                "location": location,
+                "project_id": project,
+                "configuration_name": service,
+            },
+        }
         stdout = f"projects/{project}/logs/run.googleapis.com%2Fstdout"
         requests = f"projects/{project}/logs/run.googleapis.com%2Frequests"
         created = stored.pb.create_time.seconds + stored.pb.create_time.nanos / 1e9

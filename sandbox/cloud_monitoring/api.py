@@ -44,9 +44,16 @@ _TERM = re.compile(r'\s*(?P<key>[A-Za-z_][\w.]*)\s*=\s*"(?P<value>(?:[^"\\]|\\.)
 def routes() -> list[Route]:
     request = ListTimeSeriesRequest.pb()
     return [
-        Route("GET", "/v3/{name=projects/*}/timeSeries", list_time_series, request, PERMISSION,
-              SERVICE, frozenset()),
-    ]  # fmt: skip
+        Route(
+            "GET",
+            "/v3/{name=projects/*}/timeSeries",
+            list_time_series,
+            request,
+            PERMISSION,
+            SERVICE,
+            frozenset(),
+        ),
+    ]
 
 
 def list_time_series(call: ApiCall) -> Message:

@@ -68,9 +68,18 @@ class FaultStore:
     def add(self, spec: dict[str, Any]) -> Fault:
         """Validate a test's fault spec; ValueError explains what is wrong."""
         allowed = {
-            "kind", "method", "path", "times", "status", "message", "permission", "code",
-            "reason", "metric", "seconds",
-        }  # fmt: skip
+            "kind",
+            "method",
+            "path",
+            "times",
+            "status",
+            "message",
+            "permission",
+            "code",
+            "reason",
+            "metric",
+            "seconds",
+        }
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")

@@ -278,14 +278,24 @@ def routes() -> list[Route]:
         r"/v1/(?P<f0>projects/[^/]+/locations/[^/]+/operations/operation-[^/]+)$"
     )
     return [
-        r("POST", clusters, create_cluster, container_v1.CreateClusterRequest,
-          "container.clusters.create"),
+        r(
+            "POST",
+            clusters,
+            create_cluster,
+            container_v1.CreateClusterRequest,
+            "container.clusters.create",
+        ),
         r("GET", name, get_cluster, container_v1.GetClusterRequest, "container.clusters.get"),
-        r("DELETE", name, delete_cluster, container_v1.DeleteClusterRequest,
-          "container.clusters.delete"),
+        r(
+            "DELETE",
+            name,
+            delete_cluster,
+            container_v1.DeleteClusterRequest,
+            "container.clusters.delete",
+        ),
         operation,
         *_node_pool_routes(r),
-    ]  # fmt: skip
+    ]
 
 
 def _node_pool_routes(r: Any) -> list[Route]:
@@ -294,10 +304,25 @@ def _node_pool_routes(r: Any) -> list[Route]:
     parent = "/v1/{parent=projects/*/locations/*/clusters/*}/nodePools"
     name = "/v1/{name=projects/*/locations/*/clusters/*/nodePools/*}"
     return [
-        r("POST", parent, pools.create_node_pool, container_v1.CreateNodePoolRequest,
-          "container.clusters.update"),
-        r("GET", name, pools.get_node_pool, container_v1.GetNodePoolRequest,
-          "container.clusters.get"),
-        r("DELETE", name, pools.delete_node_pool, container_v1.DeleteNodePoolRequest,
-          "container.clusters.update"),
-    ]  # fmt: skip
+        r(
+            "POST",
+            parent,
+            pools.create_node_pool,
+            container_v1.CreateNodePoolRequest,
+            "container.clusters.update",
+        ),
+        r(
+            "GET",
+            name,
+            pools.get_node_pool,
+            container_v1.GetNodePoolRequest,
+            "container.clusters.get",
+        ),
+        r(
+            "DELETE",
+            name,
+            pools.delete_node_pool,
+            container_v1.DeleteNodePoolRequest,
+            "container.clusters.update",
+        ),
+    ]

@@ -109,8 +109,10 @@ def create_node_pool(call: ApiCall) -> Message:
     if not pool.config.machine_type:
         pool.config.machine_type = standard.DEFAULT_MACHINE
     if not len(pool.locations):
-        pool.locations.extend([p for p in stored.pb.node_pools[:1] for p in p.locations]
-                              or standard.zones_of(location))  # fmt: skip
+        pool.locations.extend(
+            [p for p in stored.pb.node_pools[:1] for p in p.locations]
+            or standard.zones_of(location)
+        )
     pool.self_link = f"https://{clusters.SERVICE}/v1/{name}"
     pool.version = stored.pb.current_master_version
     pool.status = PoolStatus.PROVISIONING

@@ -106,10 +106,24 @@ def routes() -> list[Route]:
     svc = "iam.googleapis.com"
     resource = "/v1/{resource=projects/*/serviceAccounts/*}"
     return [
-        Route("POST", resource + ":getIamPolicy", get_iam_policy,
-              iam_policy_pb2.GetIamPolicyRequest, "iam.serviceAccounts.getIamPolicy", svc,
-              frozenset(), body="*"),
-        Route("POST", resource + ":setIamPolicy", set_iam_policy,
-              iam_policy_pb2.SetIamPolicyRequest, "iam.serviceAccounts.setIamPolicy", svc,
-              frozenset(), body="*"),
-    ]  # fmt: skip
+        Route(
+            "POST",
+            resource + ":getIamPolicy",
+            get_iam_policy,
+            iam_policy_pb2.GetIamPolicyRequest,
+            "iam.serviceAccounts.getIamPolicy",
+            svc,
+            frozenset(),
+            body="*",
+        ),
+        Route(
+            "POST",
+            resource + ":setIamPolicy",
+            set_iam_policy,
+            iam_policy_pb2.SetIamPolicyRequest,
+            "iam.serviceAccounts.setIamPolicy",
+            svc,
+            frozenset(),
+            body="*",
+        ),
+    ]

@@ -87,29 +87,32 @@ def _check_identity(target: res.Target, body: dict[str, Any]) -> None:
     kind = target.kind
     if body.get("apiVersion") != kind.api_version:
         raise KubeError(
-            400, "BadRequest",
+            400,
+            "BadRequest",
             f"the API version in the data ({body.get('apiVersion')}) does not match the "
             f"expected API version ({kind.api_version})",
-        )  # fmt: skip
+        )
     if body.get("kind") != kind.kind:
         raise KubeError(
-            400, "BadRequest",
+            400,
+            "BadRequest",
             f"the kind in the data ({body.get('kind')}) does not match the expected kind "
             f"({kind.kind})",
-        )  # fmt: skip
+        )
     meta = body["metadata"]
     if meta.get("name") != target.name:
         raise KubeError(
-            400, "BadRequest",
+            400,
+            "BadRequest",
             f"the name of the object ({meta.get('name')}) does not match the name on the URL "
             f"({target.name})",
-        )  # fmt: skip
+        )
     if "namespace" in meta and meta["namespace"] != (target.namespace or ""):
         raise KubeError(
-            400, "BadRequest",
-            "the namespace of the provided object does not match the namespace sent on the "
-            "request",
-        )  # fmt: skip
+            400,
+            "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )
     if meta.get("managedFields"):
         raise KubeError(400, "BadRequest", "metadata.managedFields must be nil")
 
@@ -117,17 +120,19 @@ def _check_identity(target: res.Target, body: dict[str, Any]) -> None:
 def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: bytes) -> web.Response:
     if request.content_type != APPLY:
         raise KubeError(
-            415, "UnsupportedMediaType",
+            415,
+            "UnsupportedMediaType",
             f"the body of the request was in an unknown format - accepted media types "
             f"include: {APPLY}",
-        )  # fmt: skip
+        )
     manager = request.query.get("fieldManager", "")
     if not manager:
         raise KubeError(
-            422, "Invalid",
+            422,
+            "Invalid",
             'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
             "required for apply patch",
-        )  # fmt: skip
+        )
     if len(manager) > 128:
         raise KubeError(422, "Invalid", "fieldManager: Too long: may not be more than 128 bytes")
     force = request.query.get("force", "false")
@@ -144,10 +149,11 @@ def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: byte
             check_schema(target.kind, body)
     except Undeclared as exc:
         raise KubeError(
-            400, "BadRequest",
+            400,
+            "BadRequest",
             f"failed to create typed patch object ({where}; {target.kind.api_version}, "
             f"Kind={target.kind.kind}): {exc}",
-        ) from exc  # fmt: skip
+        ) from exc
     check_rules(target.kind, body)
     obj, created = store.apply(target.kind, target.namespace, body, manager, force == "true")
     return web.json_response(obj, status=201 if created else 200)
@@ -275,9 +281,14 @@ async def _served(
     except Invalid as exc:
         causes = [{"reason": "FieldValueInvalid", "message": c} for c in exc.causes]
         return status(
-            422, "Invalid", str(exc), name=exc.name, group=exc.kind.group,
-            kind=exc.kind.kind, causes=causes,
-        )  # fmt: skip
+            422,
+            "Invalid",
+            str(exc),
+            name=exc.name,
+            group=exc.kind.group,
+            kind=exc.kind.kind,
+            causes=causes,
+        )
 
 
 def build_app(state: State, plane: ControlPlane) -> web.Application:

@@ -38,11 +38,23 @@ GATEWAY_API = HERE / "gateway-api-v1.4.1"
 # ObjectMeta's fields (what metadata may hold on any kind).
 OBJECT_META = frozenset(
     {
-        "name", "generateName", "namespace", "labels", "annotations", "finalizers",
-        "ownerReferences", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink",
+        "name",
+        "generateName",
+        "namespace",
+        "labels",
+        "annotations",
+        "finalizers",
+        "ownerReferences",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
     }
-)  # fmt: skip
+)
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -62,9 +74,13 @@ def served(crd: dict[str, Any]) -> list[tuple[Kind, dict[str, Any]]]:
         if not version.get("served"):
             continue
         kind = Kind(
-            spec["group"], version["name"], names["plural"], names["kind"],
-            spec.get("scope") == "Namespaced", tuple(names.get("shortNames") or ()),
-        )  # fmt: skip
+            spec["group"],
+            version["name"],
+            names["plural"],
+            names["kind"],
+            spec.get("scope") == "Namespaced",
+            tuple(names.get("shortNames") or ()),
+        )
         schema = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}
         out.append((kind, schema))
     return out

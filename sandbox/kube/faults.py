@@ -28,20 +28,33 @@ if TYPE_CHECKING:
     from sandbox.core.state import State
 
 # A request's verb as RBAC and GKE's IAM name it.
-_VERBS = {"GET": "get", "PATCH": "update", "PUT": "update", "POST": "create",
-          "DELETE": "delete"}  # fmt: skip
+_VERBS = {"GET": "get", "PATCH": "update", "PUT": "update", "POST": "create", "DELETE": "delete"}
 _REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    409: "Conflict", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-    503: "ServiceUnavailable", 504: "Timeout",
-}  # fmt: skip
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 # google.rpc names a fault may be given in, as the HTTP status Kubernetes answers with.
 _BY_NAME = {
-    "INVALID_ARGUMENT": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409, "FAILED_PRECONDITION": 400,
-    "RESOURCE_EXHAUSTED": 429, "INTERNAL": 500, "UNAVAILABLE": 503,
+    "INVALID_ARGUMENT": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "FAILED_PRECONDITION": 400,
+    "RESOURCE_EXHAUSTED": 429,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
     "DEADLINE_EXCEEDED": 504,
-}  # fmt: skip
+}
 
 
 def is_discovery(path: str) -> bool:

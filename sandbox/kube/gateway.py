@@ -183,12 +183,16 @@ def policy_crds() -> list[dict[str, Any]]:
                     "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
                     "scope": "Namespaced",
                     "versions": [
-                        {"name": "v1", "served": True, "storage": True,
-                         "schema": {"openAPIV3Schema": schema}}
+                        {
+                            "name": "v1",
+                            "served": True,
+                            "storage": True,
+                            "schema": {"openAPIV3Schema": schema},
+                        }
                     ],
                 },
             }
-        )  # fmt: skip
+        )
     return crds
 
 
@@ -249,8 +253,14 @@ def _gateway_status(store: KubeStore, gateway: dict[str, Any], routes: int, now:
     programmed = subnet and now >= first + float(store.state.config.operation_delay)
     if not subnet and not seen.get("warned"):
         seen["warned"] = True
-        event(store, gateway, "SYNC", f"failed to translate Gateway: {NO_SUBNET}",
-              warning=True, component="sc-gateway-controller")  # fmt: skip
+        event(
+            store,
+            gateway,
+            "SYNC",
+            f"failed to translate Gateway: {NO_SUBNET}",
+            warning=True,
+            component="sc-gateway-controller",
+        )
     if programmed:
         status["addresses"] = [{"type": "IPAddress", "value": _address(store, gateway)}]
         why = ("Programmed", "")
@@ -258,8 +268,13 @@ def _gateway_status(store: KubeStore, gateway: dict[str, Any], routes: int, now:
         why = ("Invalid", NO_SUBNET)
     else:
         why = ("Pending", "Waiting for the load balancer to be programmed")
-    _set_conditions(status, [_cond("Accepted", True, "Accepted", "", gen),
-                             _cond("Programmed", programmed, why[0], why[1], gen)])  # fmt: skip
+    _set_conditions(
+        status,
+        [
+            _cond("Accepted", True, "Accepted", "", gen),
+            _cond("Programmed", programmed, why[0], why[1], gen),
+        ],
+    )
     status["listeners"] = [
         {
             "name": listener["name"],
@@ -305,14 +320,23 @@ def _route_parent(
     ]
     problem = next((p for p in problems if p[0]), ("", ""))
     conditions = [
-        _cond("Accepted", accepted, "Accepted" if accepted else "NoMatchingParent",
-              "" if accepted else f"Gateway {gw_ns}/{ref['name']} not found", gen),
+        _cond(
+            "Accepted",
+            accepted,
+            "Accepted" if accepted else "NoMatchingParent",
+            "" if accepted else f"Gateway {gw_ns}/{ref['name']} not found",
+            gen,
+        ),
         _cond("ResolvedRefs", not problem[0], problem[0] or "ResolvedRefs", problem[1], gen),
-    ]  # fmt: skip
+    ]
     old: dict[str, Any] = next(
-        (p for p in (route.get("status") or {}).get("parents") or []
-         if p["parentRef"].get("name") == ref["name"]), {},
-    )  # fmt: skip
+        (
+            p
+            for p in (route.get("status") or {}).get("parents") or []
+            if p["parentRef"].get("name") == ref["name"]
+        ),
+        {},
+    )
     _set_conditions(old, conditions)
     return {
         "parentRef": {"group": GROUP, "kind": "Gateway", **ref},
@@ -349,19 +373,27 @@ def refresh(store: KubeStore, now: float) -> None:
                 for b in rule.get("backendRefs") or []:
                     if b.get("kind") == "InferencePool":
                         pool_parents.setdefault((ns, b["name"]), []).append(
-                            {"group": GROUP, "kind": "Gateway", "name": where[1],
-                             "namespace": where[0]}
-                        )  # fmt: skip
+                            {
+                                "group": GROUP,
+                                "kind": "Gateway",
+                                "name": where[1],
+                                "namespace": where[0],
+                            }
+                        )
     for gateway in store.list(gateways, None):
         meta = gateway["metadata"]
         _gateway_status(store, gateway, attached.get((meta["namespace"], meta["name"]), 0), now)
     for pool in store.list(pools, None) if pools else []:
         meta = pool["metadata"]
         gen = int(meta.get("generation", 1))
-        ok = [_cond("Accepted", True, "Accepted", "", gen),
-              _cond("ResolvedRefs", True, "ResolvedRefs", "", gen)]  # fmt: skip
-        parents = [{"parentRef": ref, "conditions": ok}
-                   for ref in pool_parents.get((meta["namespace"], meta["name"]), [])]  # fmt: skip
+        ok = [
+            _cond("Accepted", True, "Accepted", "", gen),
+            _cond("ResolvedRefs", True, "ResolvedRefs", "", gen),
+        ]
+        parents = [
+            {"parentRef": ref, "conditions": ok}
+            for ref in pool_parents.get((meta["namespace"], meta["name"]), [])
+        ]
         old = (pool.get("status") or {}).get("parents") or []
         if [p["parentRef"] for p in old] != [p["parentRef"] for p in parents]:
             pool["status"] = {"parents": parents}

@@ -92,10 +92,11 @@ def _routes_to_pool(store: KubeStore, gateway: dict[str, Any], path: str) -> dic
 def _ready_pods(store: KubeStore, namespace: str, labels: dict[str, str]) -> list[dict[str, Any]]:
     pods = store.list(store.kinds[("", "v1", "pods")], namespace)
     return [
-        p for p in pods
+        p
+        for p in pods
         if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
         and _ready(p)
-    ]  # fmt: skip
+    ]
 
 
 def _picker_ready(store: KubeStore, pool: dict[str, Any]) -> bool:
@@ -208,9 +209,15 @@ class LoraServer(vllm_server.VllmServer):
 
     async def models(self, request: web.Request, data: dict[str, Any]) -> web.Response:
         def card(name: str, parent: str | None) -> dict[str, Any]:
-            return {"id": name, "object": "model", "created": int(time.time()),
-                    "owned_by": "vllm", "root": name,
-                    "parent": parent, "max_model_len": self.max_model_len}  # fmt: skip
+            return {
+                "id": name,
+                "object": "model",
+                "created": int(time.time()),
+                "owned_by": "vllm",
+                "root": name,
+                "parent": parent,
+                "max_model_len": self.max_model_len,
+            }
 
         cards = [card(self.base, None), *(card(a, self.base) for a in self.adapters)]
         return web.json_response({"object": "list", "data": cards})

@@ -63,10 +63,14 @@ KINDS = (
     Kind("cloud.google.com", "v1", "computeclasses", "ComputeClass", False, ("ccc",)),
     # Custom resources of other kinds exist once their CRD is applied (custom_resources.py).
     Kind(
-        "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-        False, ("crd", "crds"),
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        ("crd", "crds"),
     ),
-)  # fmt: skip
+)
 BY_PLURAL = {(k.group, k.version, k.plural): k for k in KINDS}
 BY_KIND = {(k.api_version, k.kind): k for k in KINDS}
 

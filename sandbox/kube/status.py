@@ -31,8 +31,14 @@ def _rfc(at: float) -> str:
 
 def _condition(kind: str, status: str, reason: str, message: str) -> dict[str, str]:
     now = _rfc(time.time())
-    return {"type": kind, "status": status, "reason": reason, "message": message,
-            "lastUpdateTime": now, "lastTransitionTime": now}  # fmt: skip
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": now,
+        "lastTransitionTime": now,
+    }
 
 
 class WorkloadsMixin:
@@ -89,14 +95,24 @@ class WorkloadsMixin:
                 "name": name,
                 "namespace": namespace,
                 "labels": dict(template["metadata"].get("labels") or {}),
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                     "name": name.rsplit("-", 1)[0], "controller": True,
-                                     "uid": owner["metadata"]["uid"]}],
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSet",
+                        "name": name.rsplit("-", 1)[0],
+                        "controller": True,
+                        "uid": owner["metadata"]["uid"],
+                    }
+                ],
             },
             "spec": copy.deepcopy(template["spec"]),
-            "status": {"phase": "Pending", "conditions": [
-                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]},
-        }  # fmt: skip
+            "status": {
+                "phase": "Pending",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+                ],
+            },
+        }
         pod["spec"].setdefault("serviceAccountName", "default")
         self.put_internal(PODS, namespace, pod)
         return pod
@@ -113,8 +129,14 @@ class WorkloadsMixin:
 
     def _container_status(self, pod: dict[str, Any], **fields: Any) -> None:
         container = pod["spec"]["containers"][0]
-        status = {"name": container["name"], "image": container["image"], "restartCount": 0,
-                  "ready": False, "started": False, **fields}  # fmt: skip
+        status = {
+            "name": container["name"],
+            "image": container["image"],
+            "restartCount": 0,
+            "ready": False,
+            "started": False,
+            **fields,
+        }
         pod["status"]["containerStatuses"] = [status]
         pod["metadata"]["resourceVersion"] = self._next_version()
 
@@ -188,9 +210,10 @@ class WorkloadsMixin:
             "Available",
             "True" if ready else "False",
             "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
-            "Deployment has minimum availability." if ready
+            "Deployment has minimum availability."
+            if ready
             else "Deployment does not have minimum availability.",
-        )  # fmt: skip
+        )
         conditions = [available, progressing]
         if state.get("failed"):
             conditions.append(_condition("ReplicaFailure", "True", "FailedCreate", state["failed"]))

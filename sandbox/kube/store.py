@@ -248,9 +248,12 @@ class KubeStore(WorkloadsMixin):
         self.objects[key] = Stored(obj, manager)
         if kind is NAMESPACES:
             # The service account controller gives every namespace its `default` account.
-            self._create(SERVICE_ACCOUNTS, meta["name"], {"apiVersion": "v1",
-                         "kind": "ServiceAccount", "metadata": {"name": "default"}},
-                         "kube-controller-manager")  # fmt: skip
+            self._create(
+                SERVICE_ACCOUNTS,
+                meta["name"],
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+                "kube-controller-manager",
+            )
         return obj
 
     def delete(

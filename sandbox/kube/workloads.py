@@ -47,24 +47,42 @@ def _rfc(at: float) -> str:
 
 def _ref(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
-    return {"kind": obj["kind"], "name": meta["name"], "namespace": meta.get("namespace", ""),
-            "uid": meta.get("uid", ""), "apiVersion": obj["apiVersion"]}  # fmt: skip
+    return {
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "namespace": meta.get("namespace", ""),
+        "uid": meta.get("uid", ""),
+        "apiVersion": obj["apiVersion"],
+    }
 
 
-def event(store: KubeStore, obj: dict[str, Any], reason: str, message: str, *,
-          warning: bool = False, component: str = "default-scheduler", at: float | None = None) -> None:  # fmt: skip  # noqa: E501
+def event(
+    store: KubeStore,
+    obj: dict[str, Any],
+    reason: str,
+    message: str,
+    *,
+    warning: bool = False,
+    component: str = "default-scheduler",
+    at: float | None = None,
+) -> None:
     """Record an Event about `obj`, at `at` (the future events of a timeline wait for it)."""
     when = time.time() if at is None else at
     namespace = obj["metadata"].get("namespace") or "default"
     name = f"{obj['metadata']['name']}.{uuid.uuid4().hex[:16]}"
     body = {
-        "apiVersion": "v1", "kind": "Event",
+        "apiVersion": "v1",
+        "kind": "Event",
         "metadata": {"name": name, "namespace": namespace},
-        "involvedObject": _ref(obj), "reason": reason, "message": message,
-        "type": "Warning" if warning else "Normal", "count": 1,
-        "firstTimestamp": _rfc(when), "lastTimestamp": _rfc(when),
+        "involvedObject": _ref(obj),
+        "reason": reason,
+        "message": message,
+        "type": "Warning" if warning else "Normal",
+        "count": 1,
+        "firstTimestamp": _rfc(when),
+        "lastTimestamp": _rfc(when),
         "source": {"component": component},
-    }  # fmt: skip
+    }
     store.later(when, lambda: store.put_internal(EVENTS, namespace, body))
 
 
@@ -179,8 +197,13 @@ def roll(store: KubeStore, deployment: dict[str, Any]) -> None:
     _play(store, pod, deployment, ksa, now)
 
 
-def _play(store: KubeStore, pod: dict[str, Any], deployment: dict[str, Any],
-          ksa: dict[str, Any], now: float) -> None:  # fmt: skip
+def _play(
+    store: KubeStore,
+    pod: dict[str, Any],
+    deployment: dict[str, Any],
+    ksa: dict[str, Any],
+    now: float,
+) -> None:
     cfg = store.state.config
     scheduled = now + float(cfg.operation_delay)
     loaded = scheduled + float(cfg.model_load_delay)

@@ -117,10 +117,14 @@ class OllamaServer:
         the GPU once an instance is warm; the seed's OLLAMA_KEEP_ALIVE=-1 keeps it."""
         tags = json.loads((await self.tags(request, data)).text or "{}")["models"]
         loaded = [
-            {**tag, "expires_at": "2318-08-01T00:00:00Z", "size_vram": tag["size"],
-             "context_length": 4096}
+            {
+                **tag,
+                "expires_at": "2318-08-01T00:00:00Z",
+                "size_vram": tag["size"],
+                "context_length": 4096,
+            }
             for tag in tags
-        ]  # fmt: skip
+        ]
         return web.json_response({"models": loaded})
 
     def _check_model(self, name: object) -> str | None:

@@ -30,9 +30,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "roles/cloudbuild.builds.editor": ("cloudbuild.builds.",),
     "roles/artifactregistry.admin": ("artifactregistry.",),
     "roles/iam.serviceAccountAdmin": (
-        "iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.get",
-        "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy",
-        "iam.serviceAccounts.list", "iam.serviceAccounts.update",
+        "iam.serviceAccounts.create",
+        "iam.serviceAccounts.delete",
+        "iam.serviceAccounts.get",
+        "iam.serviceAccounts.getIamPolicy",
+        "iam.serviceAccounts.setIamPolicy",
+        "iam.serviceAccounts.list",
+        "iam.serviceAccounts.update",
     ),
     "roles/secretmanager.admin": ("secretmanager.",),
     "roles/storage.admin": ("storage.",),
@@ -42,16 +46,24 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # namespaces, their proxy and the custom resources; the viewer reads clusters.
     "roles/container.admin": ("container.",),
     "roles/container.developer": (
-        "container.deployments.", "container.services.", "container.serviceAccounts.",
-        "container.pods.", "container.events.", "container.secrets.",
-        "container.thirdPartyObjects.", "container.namespaces.get", "container.namespaces.list",
-        "container.resourceQuotas.get", "container.resourceQuotas.list",
-        "container.clusters.get", "container.clusters.list",
+        "container.deployments.",
+        "container.services.",
+        "container.serviceAccounts.",
+        "container.pods.",
+        "container.events.",
+        "container.secrets.",
+        "container.thirdPartyObjects.",
+        "container.namespaces.get",
+        "container.namespaces.list",
+        "container.resourceQuotas.get",
+        "container.resourceQuotas.list",
+        "container.clusters.get",
+        "container.clusters.list",
     ),
     "roles/container.clusterViewer": ("container.clusters.get", "container.clusters.list"),
     "roles/owner": ("",),
     "roles/editor": ("",),
-}  # fmt: skip
+}
 # The L4 quota Cloud Run checks with zonal redundancy off, and its default here.
 L4_QUOTA_ID = "NvidiaL4GpuAllocNoZonalRedundancyPerProjectRegion"
 DEFAULT_GPU_QUOTA = 3
@@ -89,8 +101,9 @@ def get_service(call: ApiCall) -> Message:
     service = call.fields["name"].rsplit("/", 1)[-1]
     state = "DISABLED" if service in call.state.setup.disabled_services else "ENABLED"
     name = f"projects/{call.config.project_number}/services/{service}"
-    return _struct({"name": name, "parent": f"projects/{call.config.project_number}",
-                    "state": state})  # fmt: skip
+    return _struct(
+        {"name": name, "parent": f"projects/{call.config.project_number}", "state": state}
+    )
 
 
 def get_quota_info(call: ApiCall) -> Message:
@@ -107,26 +120,56 @@ def get_quota_info(call: ApiCall) -> Message:
             "isPrecise": True,
             "dimensions": ["region"],
             "dimensionsInfos": [
-                {"dimensions": {"region": region}, "details": {"value": str(value)},
-                 "applicableLocations": [region]}
+                {
+                    "dimensions": {"region": region},
+                    "details": {"value": str(value)},
+                    "applicableLocations": [region],
+                }
                 for region, value in sorted(regions.items())
             ],
         }
-    )  # fmt: skip
+    )
 
 
 # A route table, one entry per endpoint: it stays whole so it reads as one.
 def routes() -> list[Route]:
     return [
-        Route("POST", "/v3/{resource=projects/*}:testIamPermissions", test_project_permissions,
-              iam_policy_pb2.TestIamPermissionsRequest, "resourcemanager.projects.get",
-              "cloudresourcemanager.googleapis.com", frozenset(), body="*"),
-        Route("POST", "/v1/{resource=projects/*/serviceAccounts/*}:testIamPermissions",
-              test_account_permissions, iam_policy_pb2.TestIamPermissionsRequest,
-              "iam.serviceAccounts.get", "iam.googleapis.com", frozenset(), body="*"),
-        Route("GET", "/v1/{name=projects/*/services/*}", get_service, empty_pb2.Empty,
-              "serviceusage.services.get", "serviceusage.googleapis.com", frozenset()),
-        Route("GET", "/v1/{name=projects/*/locations/global/services/*/quotaInfos/*}",
-              get_quota_info, empty_pb2.Empty, "cloudquotas.quotas.get",
-              "cloudquotas.googleapis.com", frozenset({"global"})),
-    ]  # fmt: skip
+        Route(
+            "POST",
+            "/v3/{resource=projects/*}:testIamPermissions",
+            test_project_permissions,
+            iam_policy_pb2.TestIamPermissionsRequest,
+            "resourcemanager.projects.get",
+            "cloudresourcemanager.googleapis.com",
+            frozenset(),
+            body="*",
+        ),
+        Route(
+            "POST",
+            "/v1/{resource=projects/*/serviceAccounts/*}:testIamPermissions",
+            test_account_permissions,
+            iam_policy_pb2.TestIamPermissionsRequest,
+            "iam.serviceAccounts.get",
+            "iam.googleapis.com",
+            frozenset(),
+            body="*",
+        ),
+        Route(
+            "GET",
+            "/v1/{name=projects/*/services/*}",
+            get_service,
+            empty_pb2.Empty,
+            "serviceusage.services.get",
+            "serviceusage.googleapis.com",
+            frozenset(),
+        ),
+        Route(
+            "GET",
+            "/v1/{name=projects/*/locations/global/services/*/quotaInfos/*}",
+            get_quota_info,
+            empty_pb2.Empty,
+            "cloudquotas.quotas.get",
+            "cloudquotas.googleapis.com",
+            frozenset({"global"}),
+        ),
+    ]

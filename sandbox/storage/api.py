@@ -25,17 +25,50 @@ from sandbox.iam import act_as
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]")
 BUCKET_FIELDS = frozenset(
-    {"name", "location", "locationType", "labels", "iamConfiguration", "storageClass",
-     "versioning", "lifecycle", "softDeletePolicy", "hierarchicalNamespace", "autoclass"}
-)  # fmt: skip
+    {
+        "name",
+        "location",
+        "locationType",
+        "labels",
+        "iamConfiguration",
+        "storageClass",
+        "versioning",
+        "lifecycle",
+        "softDeletePolicy",
+        "hierarchicalNamespace",
+        "autoclass",
+    }
+)
 QUERY = frozenset(
-    {"project", "prettyPrint", "alt", "fields", "projection", "predefinedAcl",
-     "predefinedDefaultObjectAcl", "userProject", "enableObjectRetention",
-     "optionsRequestedPolicyVersion", "prefix", "delimiter", "maxResults", "pageToken",
-     "versions", "includeTrailingDelimiter", "matchGlob", "softDeleted", "generation",
-     "ifGenerationMatch", "ifGenerationNotMatch", "ifMetagenerationMatch",
-     "ifMetagenerationNotMatch", "uploadType", "name", "includeFoldersAsPrefixes"}
-)  # fmt: skip
+    {
+        "project",
+        "prettyPrint",
+        "alt",
+        "fields",
+        "projection",
+        "predefinedAcl",
+        "predefinedDefaultObjectAcl",
+        "userProject",
+        "enableObjectRetention",
+        "optionsRequestedPolicyVersion",
+        "prefix",
+        "delimiter",
+        "maxResults",
+        "pageToken",
+        "versions",
+        "includeTrailingDelimiter",
+        "matchGlob",
+        "softDeleted",
+        "generation",
+        "ifGenerationMatch",
+        "ifGenerationNotMatch",
+        "ifMetagenerationMatch",
+        "ifMetagenerationNotMatch",
+        "uploadType",
+        "name",
+        "includeFoldersAsPrefixes",
+    }
+)
 ROLE = re.compile(r"roles/storage\.[A-Za-z]+")
 MEMBER = re.compile(
     r"allUsers|allAuthenticatedUsers|(user|serviceAccount|group):[^@\s]+@[^@\s]+"

@@ -62,8 +62,10 @@ def test_create_then_running_with_endpoint_and_ca(sandbox, gke):
 
 
 def test_autopilot_default_channel_is_regular(sandbox, gke):
-    gke.create_cluster(parent=PARENT, cluster=container_v1.Cluster(
-        name="plain", autopilot=container_v1.Autopilot(enabled=True)))  # fmt: skip
+    gke.create_cluster(
+        parent=PARENT,
+        cluster=container_v1.Cluster(name="plain", autopilot=container_v1.Autopilot(enabled=True)),
+    )
     got = gke.get_cluster(name=f"{PARENT}/clusters/plain")
     assert got.release_channel.channel == container_v1.ReleaseChannel.Channel.REGULAR
 

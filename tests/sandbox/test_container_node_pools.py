@@ -27,17 +27,24 @@ def seed_cluster(**changes) -> c.Cluster:
     values = dict(
         name="llm-std",
         initial_node_count=1,
-        workload_identity_config=c.WorkloadIdentityConfig(workload_pool="hangar-sandbox.svc.id.goog"),
+        workload_identity_config=c.WorkloadIdentityConfig(
+            workload_pool="hangar-sandbox.svc.id.goog"
+        ),
         release_channel=c.ReleaseChannel(channel=c.ReleaseChannel.Channel.RAPID),
         monitoring_config=c.MonitoringConfig(
             component_config=c.MonitoringComponentConfig(
-                enable_components=[Component.SYSTEM_COMPONENTS, Component.DCGM]),
-            managed_prometheus_config=c.ManagedPrometheusConfig(enabled=True)),
-        network_config=c.NetworkConfig(gateway_api_config=c.GatewayAPIConfig(
-            channel=c.GatewayAPIConfig.Channel.CHANNEL_STANDARD)),
+                enable_components=[Component.SYSTEM_COMPONENTS, Component.DCGM]
+            ),
+            managed_prometheus_config=c.ManagedPrometheusConfig(enabled=True),
+        ),
+        network_config=c.NetworkConfig(
+            gateway_api_config=c.GatewayAPIConfig(
+                channel=c.GatewayAPIConfig.Channel.CHANNEL_STANDARD
+            )
+        ),
         ip_allocation_policy=c.IPAllocationPolicy(use_ip_aliases=True),
         addons_config=c.AddonsConfig(http_load_balancing=c.HttpLoadBalancing(disabled=False)),
-    )  # fmt: skip
+    )
     values.update(changes)
     return c.Cluster(**values)
 
@@ -47,13 +54,19 @@ def gpu_pool(**config) -> c.NodePool:
     base = dict(
         machine_type="a3-highgpu-2g",
         spot=True,
-        accelerators=[c.AcceleratorConfig(
-            accelerator_type="nvidia-h100-80gb", accelerator_count=2,
-            gpu_driver_installation_config=c.GPUDriverInstallationConfig(
-                gpu_driver_version=c.GPUDriverInstallationConfig.GPUDriverVersion.LATEST))],
+        accelerators=[
+            c.AcceleratorConfig(
+                accelerator_type="nvidia-h100-80gb",
+                accelerator_count=2,
+                gpu_driver_installation_config=c.GPUDriverInstallationConfig(
+                    gpu_driver_version=c.GPUDriverInstallationConfig.GPUDriverVersion.LATEST
+                ),
+            )
+        ],
         workload_metadata_config=c.WorkloadMetadataConfig(
-            mode=c.WorkloadMetadataConfig.Mode.GKE_METADATA),
-    )  # fmt: skip
+            mode=c.WorkloadMetadataConfig.Mode.GKE_METADATA
+        ),
+    )
     base.update(config)
     return c.NodePool(
         name="gpupool",
@@ -78,25 +91,52 @@ def test_seed_cluster_gets_its_default_pool_in_three_zones(sandbox, gke):
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"workload_identity_config": c.WorkloadIdentityConfig(workload_pool="other.svc.id.goog")},
-         'must be "hangar-sandbox.svc.id.goog"'),
-        ({"ip_allocation_policy": c.IPAllocationPolicy(use_ip_aliases=False)},
-         "VPC-native clusters only"),
-        ({"addons_config": c.AddonsConfig(http_load_balancing=c.HttpLoadBalancing(disabled=True))},
-         "HttpLoadBalancing"),
-        ({"monitoring_config": c.MonitoringConfig(component_config=c.MonitoringComponentConfig(
-            enable_components=[Component.SYSTEM_COMPONENTS, Component.DCGM]))},
-         "Managed Service for Prometheus"),
-        ({"monitoring_config": c.MonitoringConfig(component_config=c.MonitoringComponentConfig(
-            enable_components=[Component.DCGM]),
-            managed_prometheus_config=c.ManagedPrometheusConfig(enabled=True))},
-         "SYSTEM_COMPONENTS must be enabled"),
-        ({"node_pools": [c.NodePool(name="p", initial_node_count=1)]},
-         "Cannot specify both"),
+        (
+            {
+                "workload_identity_config": c.WorkloadIdentityConfig(
+                    workload_pool="other.svc.id.goog"
+                )
+            },
+            'must be "hangar-sandbox.svc.id.goog"',
+        ),
+        (
+            {"ip_allocation_policy": c.IPAllocationPolicy(use_ip_aliases=False)},
+            "VPC-native clusters only",
+        ),
+        (
+            {
+                "addons_config": c.AddonsConfig(
+                    http_load_balancing=c.HttpLoadBalancing(disabled=True)
+                )
+            },
+            "HttpLoadBalancing",
+        ),
+        (
+            {
+                "monitoring_config": c.MonitoringConfig(
+                    component_config=c.MonitoringComponentConfig(
+                        enable_components=[Component.SYSTEM_COMPONENTS, Component.DCGM]
+                    )
+                )
+            },
+            "Managed Service for Prometheus",
+        ),
+        (
+            {
+                "monitoring_config": c.MonitoringConfig(
+                    component_config=c.MonitoringComponentConfig(
+                        enable_components=[Component.DCGM]
+                    ),
+                    managed_prometheus_config=c.ManagedPrometheusConfig(enabled=True),
+                )
+            },
+            "SYSTEM_COMPONENTS must be enabled",
+        ),
+        ({"node_pools": [c.NodePool(name="p", initial_node_count=1)]}, "Cannot specify both"),
         ({"initial_node_count": 0}, "initial_node_count must be greater than zero"),
         ({"locations": ["europe-west1-b"]}, "zones of the cluster's region us-central1"),
     ],
-)  # fmt: skip
+)
 def test_standard_options_refused_like_gke(sandbox, gke, changes, expected):
     with pytest.raises(exceptions.BadRequest) as info:
         gke.create_cluster(parent=PARENT, cluster=seed_cluster(**changes))
@@ -149,15 +189,25 @@ def test_a_node_pool_waits_for_the_cluster_operation(sandbox, gke):
 @pytest.mark.parametrize(
     ("pool", "expected"),
     [
-        (gpu_pool(accelerators=[c.AcceleratorConfig(
-            accelerator_type="nvidia-h100-80gb", accelerator_count=1)]),
-         "does not match machine type a3-highgpu-2g, which comes with 2 x nvidia-h100-80gb"),
+        (
+            gpu_pool(
+                accelerators=[
+                    c.AcceleratorConfig(accelerator_type="nvidia-h100-80gb", accelerator_count=1)
+                ]
+            ),
+            "does not match machine type a3-highgpu-2g, which comes with 2 x nvidia-h100-80gb",
+        ),
         (gpu_pool(flex_start=True), "cannot both be set"),
-        (c.NodePool(name="Bad_Pool", initial_node_count=1), 'Invalid value for field "node_pool.name"'),
-        (c.NodePool(name="gpupool", initial_node_count=1, locations=["us-east1-b"]),
-         "zones of the cluster's region"),
+        (
+            c.NodePool(name="Bad_Pool", initial_node_count=1),
+            'Invalid value for field "node_pool.name"',
+        ),
+        (
+            c.NodePool(name="gpupool", initial_node_count=1, locations=["us-east1-b"]),
+            "zones of the cluster's region",
+        ),
     ],
-)  # fmt: skip
+)
 def test_node_pools_refused_like_gke(sandbox, gke, pool, expected):
     wait_done(gke, PARENT, gke.create_cluster(parent=PARENT, cluster=seed_cluster()))
     with pytest.raises(exceptions.BadRequest) as info:
@@ -191,22 +241,35 @@ def test_gpu_pods_need_a_running_pool_that_has_the_gpus(sandbox, gke):
     kube.apply(conn, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
     pod = {
         "nodeSelector": {"cloud.google.com/gke-nodepool": "gpupool"},
-        "containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.12.0",
-                        "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
-    }  # fmt: skip
+        "containers": [
+            {
+                "name": "vllm",
+                "image": "vllm/vllm-openai:v0.12.0",
+                "resources": {"limits": {"nvidia.com/gpu": "1"}},
+            }
+        ],
+    }
 
     def deploy(name: str) -> None:
-        kube.apply(conn, {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "ml"},
-            "spec": {"selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod}},
-        })  # fmt: skip
+        kube.apply(
+            conn,
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "ml"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+                },
+            },
+        )
 
     deploy("early")  # before the pool: only the default pool's e2-medium nodes exist
     events = kube.list_objects(conn, "v1", "Event", "ml")
-    assert any(e["reason"] == "FailedScheduling" and "0/3 nodes are available" in e["message"]
-               for e in events)  # fmt: skip
+    assert any(
+        e["reason"] == "FailedScheduling" and "0/3 nodes are available" in e["message"]
+        for e in events
+    )
     wait_done(gke, PARENT, gke.create_node_pool(parent=CLUSTER, node_pool=gpu_pool()))
     deploy("late")
     late = [

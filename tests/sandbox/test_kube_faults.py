@@ -7,14 +7,14 @@ from google.api_core import exceptions as gexc
 
 from gcp import kube
 from gcp.clients import credentials
-from tests.workers.test_kube import namespace
+from tests.gcp.test_kube import namespace
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def conn(sandbox, sandbox_process):
-    from tests.workers.test_kube import conn as make_conn
+    from tests.gcp.test_kube import conn as make_conn
 
     return make_conn.__wrapped__(sandbox, sandbox_process)
 
@@ -24,11 +24,17 @@ def _raw(conn, tmp_path, method, path):
     ca.write_text(kube.configuration(conn).ca_cert_data)
     token = credentials().token
     return requests.request(
-        method, f"https://{conn.endpoint}{path}", verify=str(ca), timeout=10,
-        headers={"Authorization": f"Bearer {token}",
-                 "Content-Type": "application/apply-patch+yaml"},
-        params={"fieldManager": "hangar"}, data=b"{}",
-    )  # fmt: skip
+        method,
+        f"https://{conn.endpoint}{path}",
+        verify=str(ca),
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/apply-patch+yaml",
+        },
+        params={"fieldManager": "hangar"},
+        data=b"{}",
+    )
 
 
 def test_a_rate_limit_is_a_status_with_retry_after(sandbox, conn, tmp_path):
@@ -53,8 +59,11 @@ def test_unavailable_and_the_request_log(sandbox, conn):
     with pytest.raises(gexc.ServiceUnavailable):
         kube.read(conn, "v1", "Namespace", "team-ml")
     assert kube.read(conn, "v1", "Namespace", "team-ml") is None
-    logged = [(e["kind"], e["method"], e["path"], e["status"]) for e in sandbox.requests()
-              if e["kind"] == "kube"]  # fmt: skip
+    logged = [
+        (e["kind"], e["method"], e["path"], e["status"])
+        for e in sandbox.requests()
+        if e["kind"] == "kube"
+    ]
     assert logged[-2:] == [
         ("kube", "GET", "/api/v1/namespaces/team-ml", 503),  # answered by the fault
         ("kube", "GET", "/api/v1/namespaces/team-ml", 404),

@@ -18,7 +18,7 @@ from google.cloud import container_v1
 
 from gcp import kube
 from gcp.clients import credentials
-from tests.workers.test_kube import wait
+from tests.gcp.test_kube import wait
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
 GIE_CRDS = Path(__file__).parents[2] / "deployments/targets/gke_inference_gateway/crds"
@@ -112,13 +112,16 @@ def route(path: str = "/") -> dict[str, Any]:
                 {
                     "matches": [{"path": {"type": "PathPrefix", "value": path}}],
                     "backendRefs": [
-                        {"group": "inference.networking.k8s.io", "kind": "InferencePool",
-                         "name": "llama"}
+                        {
+                            "group": "inference.networking.k8s.io",
+                            "kind": "InferencePool",
+                            "name": "llama",
+                        }
                     ],
                 }
             ],
         },
-    }  # fmt: skip
+    }
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -131,16 +134,18 @@ def raw_get(conn: kube.ClusterConn, path: str, tmp_path) -> requests.Response:
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(kube.configuration(conn).ca_cert_data)
     token = {"Authorization": f"Bearer {credentials().token}"}
-    return requests.get(f"https://{conn.endpoint}{path}", headers=token, verify=str(ca_file),
-                        timeout=10)  # fmt: skip
+    return requests.get(
+        f"https://{conn.endpoint}{path}", headers=token, verify=str(ca_file), timeout=10
+    )
 
 
 # -- kinds exist with their CRDs ---------------------------------------------------------
 
 
 def test_without_the_gateway_api_there_is_no_gateway_kind(sandbox, sandbox_process, tmp_path):
-    plain = _cluster(sandbox_process, "plain", container_v1.Cluster(name="plain",
-                     initial_node_count=1))  # fmt: skip
+    plain = _cluster(
+        sandbox_process, "plain", container_v1.Cluster(name="plain", initial_node_count=1)
+    )
     groups = raw_get(plain, "/apis", tmp_path).json()["groups"]
     assert "gateway.networking.k8s.io" not in {g["name"] for g in groups}
     with pytest.raises(gexc.NotFound) as info:
@@ -163,9 +168,12 @@ def test_inference_kinds_exist_once_their_crds_are_applied(conn, tmp_path):
     applied = kube.apply(conn, pool())
     # The CRD's defaults, filled in by the API server.
     assert applied["spec"]["endpointPickerRef"] == {
-        "name": "llama-epp", "port": {"number": 9002}, "group": "", "kind": "Service",
+        "name": "llama-epp",
+        "port": {"number": 9002},
+        "group": "",
+        "kind": "Service",
         "failureMode": "FailClose",
-    }  # fmt: skip
+    }
     created = kube.apply(conn, objective())
     assert created["spec"]["poolRef"]["group"] == "inference.networking.k8s.io"
 
@@ -187,18 +195,26 @@ def test_seed_004s_v1alpha1_objective_is_refused_as_a_real_cluster_refuses_it(co
 @pytest.mark.parametrize(
     ("change", "code", "expected"),
     [
-        ({"targetPorts": [{"number": 8000}, {"number": 8001}]}, 422,
-         "spec.targetPorts: Too many: 2: must have at most 1 items"),
-        ({"targetPorts": [{"number": 70000}]}, 422,
-         "should be less than or equal to 65535"),
-        ({"endpointPickerRef": {"name": "llama-epp"}}, 422,
-         "port is required when kind is 'Service'"),
-        ({"endpointPickerRef": {"name": "e", "port": {"number": 9002}, "failureMode": "Maybe"}},
-         422, 'Unsupported value: "Maybe"'),
+        (
+            {"targetPorts": [{"number": 8000}, {"number": 8001}]},
+            422,
+            "spec.targetPorts: Too many: 2: must have at most 1 items",
+        ),
+        ({"targetPorts": [{"number": 70000}]}, 422, "should be less than or equal to 65535"),
+        (
+            {"endpointPickerRef": {"name": "llama-epp"}},
+            422,
+            "port is required when kind is 'Service'",
+        ),
+        (
+            {"endpointPickerRef": {"name": "e", "port": {"number": 9002}, "failureMode": "Maybe"}},
+            422,
+            'Unsupported value: "Maybe"',
+        ),
         ({"selector": {"app": "llama"}}, 400, ".spec.selector.app: field not declared in schema"),
         ({"targetPorts": None}, 422, "spec.targetPorts: Invalid value"),
     ],
-)  # fmt: skip
+)
 def test_inference_pool_checked_against_its_crd(conn, change, code, expected):
     install_gie(conn)
     with pytest.raises(gexc.GoogleAPICallError) as info:
@@ -224,8 +240,12 @@ def test_deleting_a_crd_takes_its_objects_and_kind(sandbox, conn):
     kube.apply(conn, pool())
     crd = gie_crds()[0]
     assert kube.delete(conn, "apiextensions.k8s.io/v1", crd["kind"], crd["metadata"]["name"])
-    wait(lambda: kube.read(conn, "apiextensions.k8s.io/v1", crd["kind"],
-                           crd["metadata"]["name"]) is None, what="the CRD to go")  # fmt: skip
+    wait(
+        lambda: (
+            kube.read(conn, "apiextensions.k8s.io/v1", crd["kind"], crd["metadata"]["name"]) is None
+        ),
+        what="the CRD to go",
+    )
     with pytest.raises(gexc.NotFound):
         kube.apply(conn, pool())
 
@@ -245,8 +265,15 @@ def test_a_regional_gateway_is_never_programmed_without_a_proxy_only_subnet(sand
     kube.apply(conn, external)
     # Once a Gateway that needs no subnet is programmed, the regional one, applied
     # first, is still not, and it says why.
-    wait(lambda: conditions(kube.read(conn, "gateway.networking.k8s.io/v1", "Gateway",
-         "outside", NS))["Programmed"][0] == "True", what="the external Gateway")  # fmt: skip
+    wait(
+        lambda: (
+            conditions(kube.read(conn, "gateway.networking.k8s.io/v1", "Gateway", "outside", NS))[
+                "Programmed"
+            ][0]
+            == "True"
+        ),
+        what="the external Gateway",
+    )
     status = _read_gateway(conn)
     assert conditions(status)["Accepted"] == ("True", "Accepted")
     assert conditions(status)["Programmed"] == ("False", "Invalid")
@@ -258,8 +285,10 @@ def test_a_regional_gateway_is_never_programmed_without_a_proxy_only_subnet(sand
     assert any("proxy-only subnetwork" in e["message"] for e in events)
 
     sandbox.iam(proxy_only_subnets=["us-central1"])
-    programmed = wait(lambda: (g := _read_gateway(conn)) and
-                      conditions(g)["Programmed"][0] == "True" and g, what="Programmed")  # fmt: skip
+    programmed = wait(
+        lambda: (g := _read_gateway(conn)) and conditions(g)["Programmed"][0] == "True" and g,
+        what="Programmed",
+    )
     address = programmed["status"]["addresses"][0]
     assert address["type"] == "IPAddress" and address["value"].startswith("10.")
 
@@ -277,15 +306,18 @@ def test_route_conditions_follow_its_gateway_and_backends(sandbox, conn):
     kube.apply(conn, route())
     read = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama", NS)
     assert conditions(read["status"]["parents"][0]) == {
-        "Accepted": ("False", "NoMatchingParent"), "ResolvedRefs": ("False", "BackendNotFound"),
-    }  # fmt: skip
+        "Accepted": ("False", "NoMatchingParent"),
+        "ResolvedRefs": ("False", "BackendNotFound"),
+    }
     kube.apply(conn, gateway())
     kube.apply(conn, pool())
     read = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama", NS)
     parent = read["status"]["parents"][0]
     assert parent["controllerName"] == "networking.gke.io/gateway"
-    assert conditions(parent) == {"Accepted": ("True", "Accepted"),
-                                  "ResolvedRefs": ("True", "ResolvedRefs")}  # fmt: skip
+    assert conditions(parent) == {
+        "Accepted": ("True", "Accepted"),
+        "ResolvedRefs": ("True", "ResolvedRefs"),
+    }
     served = kube.read(conn, "inference.networking.k8s.io/v1", "InferencePool", "llama", NS)
     assert served["status"]["parents"][0]["parentRef"]["name"] == "inference"
     listener = _read_gateway(conn)["status"]["listeners"][0]

@@ -34,11 +34,13 @@ def _built(registry_client, build_client):
 def test_a_builds_lines_newest_first(sandbox, registry_client, build_client, post):
     build = _built(registry_client, build_client)
 
-    response = post({
-        "resourceNames": [f"projects/{PROJECT}"],
-        "filter": f'resource.type="build" AND resource.labels.build_id="{build.id}"',
-        "orderBy": "timestamp desc",
-    })  # fmt: skip
+    response = post(
+        {
+            "resourceNames": [f"projects/{PROJECT}"],
+            "filter": f'resource.type="build" AND resource.labels.build_id="{build.id}"',
+            "orderBy": "timestamp desc",
+        }
+    )
 
     assert response.status_code == 200, response.text
     entries = response.json()["entries"]
@@ -62,10 +64,12 @@ def test_a_services_requests_are_logged(sandbox, registry_client, build_client, 
         f"{service.uri}/api/tags", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
 
-    response = post({
-        "resourceNames": [f"projects/{PROJECT}"],
-        "filter": 'resource.type="cloud_run_revision" AND resource.labels.service_name="logged"',
-    })  # fmt: skip
+    response = post(
+        {
+            "resourceNames": [f"projects/{PROJECT}"],
+            "filter": 'resource.type="cloud_run_revision" AND resource.labels.service_name="logged"',
+        }
+    )
 
     texts = [e["textPayload"] for e in response.json()["entries"]]
     assert texts[0] == "Starting new instance. Reason: DEPLOYMENT"  # oldest first by default
@@ -80,12 +84,15 @@ def test_a_services_requests_are_logged(sandbox, registry_client, build_client, 
         ({"resourceNames": [f"projects/{PROJECT}"], "orderBy": "severity"}, 400, "orderBy"),
         ({"resourceNames": [f"projects/{PROJECT}"], "pageSize": 1001}, 400, "pageSize"),
         ({"resourceNames": [f"projects/{PROJECT}"], "pageSize": -1}, 400, "pageSize"),
-        ({"resourceNames": [f"projects/{PROJECT}"], "filter": "textPayload:foo"}, 400,
-         "Unparseable filter"),
+        (
+            {"resourceNames": [f"projects/{PROJECT}"], "filter": "textPayload:foo"},
+            400,
+            "Unparseable filter",
+        ),
         ({"resourceNames": [f"projects/{PROJECT}"], "pageToken": "nope"}, 400, "page token"),
         ({"resourceNames": [f"projects/{PROJECT}"], "limit": 5}, 400, "limit"),
     ],
-)  # fmt: skip
+)
 def test_what_google_refuses_is_refused(sandbox, post, body, status, words):
     response = post(body)
 
