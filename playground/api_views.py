@@ -1,8 +1,8 @@
 """The proxy's paths as async Django views: the same handlers, behind Django's middleware.
 
-Under uvicorn these paths are normally answered by playground/asgi.py before
-Django sees them; these views serve them when PLAYGROUND_LEAN_ROUTES is off (the
-benchmark compares both) and give the paths their names for `reverse()`.
+Under uvicorn (config/asgi.py) these paths are answered by playground/asgi.py before
+Django sees them; these views give the paths their names for `reverse()` and serve them
+wherever that route is not in front (Django's test client, a WSGI server).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""A lean ASGI route for the proxy's streaming paths, mounted beside Django in portal/asgi.py.
+"""A lean ASGI route for the proxy's streaming paths, mounted beside Django in config/asgi.py.
 
-Why not a Django view: Django runs its (synchronous) middleware for every request
-on one shared thread, which at 50 and 200 concurrent streams adds tens to
-thousands of milliseconds before the first token (benchmarks/playground). These
-three paths skip that; who may call stays Django's (sessions, `get_user`, CSRF
-middleware, the API token class, the team selectors: playground.access). Every
-other path goes to Django untouched. With PLAYGROUND_LEAN_ROUTES=false the same
-handlers run as Django views instead (playground/api_views.py).
+Why not a Django view: Django runs its (synchronous) middleware for every request on one
+shared thread. Measured with benchmarks/playground/run.py on the 2-core development machine
+(2026-12-05 09:15 UTC, its README), the passthrough with one team token added to the first
+token (p50) at 1 / 50 / 200 concurrent streams: as an async Django view 37 / 198 / 1,082 ms,
+on this route 31 / 42 / 271 ms. These three paths skip Django's request path; who may call
+stays Django's (sessions, `get_user`, CSRF middleware, the API token class, the team
+selectors: playground.access). Every other path goes to Django untouched. The same handlers
+are also Django views (playground/api_views.py), which name the paths for reverse() and
+serve them wherever this route is not in front (Django's test client, a WSGI server).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 def with_playground(django_app: Callable[..., Awaitable[None]]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and handlers.lean_routes_enabled():
+        if scope["type"] == "http":
             path = scope["path"]
             if path.startswith(("/playground/api/", "/api/v1/deployments/")):
                 reply = await _route(scope, receive, path)

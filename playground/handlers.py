@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access, access_for_session, access_for_token
 from playground.chat import chat_stream
@@ -185,7 +183,3 @@ async def openai(incoming: Incoming, deployment_id: int, route: str) -> Reply:
         held = slot
         reply.also_on_close(lambda: stream_slot_release(access.user_id, held))
     return reply
-
-
-def lean_routes_enabled() -> bool:
-    return bool(settings.PLAYGROUND["LEAN_ROUTES"])

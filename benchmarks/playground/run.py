@@ -1,15 +1,14 @@
 """Streaming proxy benchmark: direct vs Hangar vs a minimal pass-through vs LiteLLM.
 
 Starts, all on loopback: the paced upstream (upstream.py), the sandbox (only as the
-metadata server that mints Hangar's ID tokens), Hangar under uvicorn twice (the lean
-ASGI route and, for comparison, the same handlers as Django views), the minimal
-Starlette + aiohttp pass-through and LiteLLM's proxy (both from this folder's own
-venv, see README.md). Then, for each concurrency, runs the paths interleaved round by
-round (every path's first burst, then every path's second, ...; LiteLLM last in each
-round, after a longer pause), each burst opening that many streams at once, and
-measures at the client: time to first token, and the gap between chunks. The
-many-callers paths give every stream a caller (a signed-in user, a team token) that no
-earlier burst used. It prints medians with their spread across rounds, the load
+metadata server that mints Hangar's ID tokens), Hangar under uvicorn as scripts/run
+serves it, the minimal Starlette + aiohttp pass-through and LiteLLM's proxy (both from
+this folder's own venv, see README.md). Then, for each concurrency, runs the paths
+interleaved round by round (every path's first burst, then every path's second, ...;
+LiteLLM last in each round, after a longer pause), each burst opening that many streams
+at once, and measures at the client: time to first token, and the gap between chunks.
+The many-callers paths give every stream a caller (a signed-in user, a team token) that
+no earlier burst used. It prints medians with their spread across rounds, the load
 average, and whether the targets were met.
 
     benchmarks/playground/.venv/bin/python -c pass   # the venv exists (README)
@@ -206,12 +205,12 @@ def main() -> None:
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
     parser.add_argument(
-        "--base-port", type=int, default=0, help="six ports from here (default: any free ones)"
+        "--base-port", type=int, default=0, help="five ports from here (default: any free ones)"
     )
     args = parser.parse_args()
 
     procs = Procs()
-    names = ("up", "sandbox", "lean", "django", "minimal", "litellm")
+    names = ("up", "sandbox", "lean", "minimal", "litellm")
     ports = {k: args.base_port + i if args.base_port else free_port() for i, k in enumerate(names)}
     up = f"http://127.0.0.1:{ports['up']}"
     try:
@@ -269,11 +268,6 @@ def main() -> None:
             "--no-access-log",
         ]
         procs.start("hangar-lean", [*uvicorn, "--port", str(ports["lean"])], django_env)
-        procs.start(
-            "hangar-django",
-            [*uvicorn, "--port", str(ports["django"])],
-            {**django_env, "PLAYGROUND_LEAN_ROUTES": "false"},
-        )
         paths = build_paths(data, ports, up)
         if "minimal" not in args.skip:
             procs.start(
@@ -370,13 +364,6 @@ def build_paths(data: dict[str, object], ports: dict[str, int], up: str) -> list
                 {"Cookie": f"sessionid={s}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
                 for s in sessions
             ),
-        ),
-        Path_(
-            "Hangar /openai (Django view)",
-            f"http://127.0.0.1:{ports['django']}{passthrough}",
-            token,
-            body,
-            sse,
         ),
         Path_(
             "LiteLLM proxy",

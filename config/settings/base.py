@@ -357,8 +357,6 @@ PLAYGROUND = {
     # vLLM serves on uvicorn, whose --timeout-keep-alive defaults to 5 s
     # (https://www.uvicorn.org/settings/#timeouts).
     "UPSTREAM_KEEPALIVE_SECONDS": env.float("PLAYGROUND_UPSTREAM_KEEPALIVE_SECONDS", default=4.0),
-    # Serve the streaming paths beside Django (playground/asgi.py) rather than as views.
-    "LEAN_ROUTES": env.bool("PLAYGROUND_LEAN_ROUTES", default=True),
     # Threads for the proxy's database work (each keeps one connection).
     "DB_THREADS": env.int("PLAYGROUND_DB_THREADS", default=4),
     # Google's own threshold is 3 min 45 s; refresh a little earlier, beside requests.

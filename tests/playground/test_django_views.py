@@ -1,4 +1,4 @@
-"""The same handlers as async Django views (PLAYGROUND_LEAN_ROUTES=false, and for reverse())."""
+"""The same handlers as async Django views (for reverse() and Django's test client)."""
 
 import pytest
 from asgiref.sync import sync_to_async

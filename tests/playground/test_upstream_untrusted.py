@@ -91,7 +91,6 @@ def test_lean_routes_refuse_a_host_not_allowed(settings):
     from playground import asgi
 
     settings.ALLOWED_HOSTS = ["hangar.example.com"]
-    settings.PLAYGROUND = {**settings.PLAYGROUND, "LEAN_ROUTES": True}
     sent: list[MutableMapping[str, Any]] = []
 
     async def run() -> None:
