@@ -43,9 +43,12 @@ CLUSTER_OUTPUT_FIELDS = frozenset(
 
 def plan_for_cluster(cluster: Cluster, phase: ClusterPhase) -> ClusterPlan:
     ref = ClusterRef(
-        cluster.project, cluster.location, cluster.name, cluster.release_channel,
+        cluster.project,
+        cluster.location,
+        cluster.name,
+        cluster.release_channel,
         autopilot=cluster.autopilot,
-    )  # fmt: skip
+    )
     return cluster_plan(phase, ref)
 
 

@@ -54,10 +54,14 @@ def get_text(*, address: str, credential: str, path: str, timeout: float) -> tup
     MAX_REPLY_BYTES. No redirect is followed (a metrics page has no reason to move)."""
     headers = upstream_headers_now(credential=credential, endpoint_url=address)
     response = requests.get(
-        address.rstrip("/") + path, headers=headers, timeout=timeout,
-        allow_redirects=False, stream=True, verify=_verify(credential, address),
+        address.rstrip("/") + path,
+        headers=headers,
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+        verify=_verify(credential, address),
         proxies=_proxies(address),
-    )  # fmt: skip
+    )
     with response:
         raw = response.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
     if len(raw) > MAX_REPLY_BYTES:
@@ -99,9 +103,16 @@ def _send(
     verify = _verify(credential, address)
     for _ in range(MAX_REDIRECTS + 1):
         response = requests.request(
-            method, url, json=body, headers=headers, timeout=timeout,
-            allow_redirects=False, stream=True, verify=verify, proxies=_proxies(address),
-        )  # fmt: skip
+            method,
+            url,
+            json=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+            verify=verify,
+            proxies=_proxies(address),
+        )
         with response:
             location = response.headers.get("Location", "")
             if response.status_code not in REDIRECTS or not location:

@@ -211,9 +211,12 @@ def proxy(
         headers["Content-Type"] = "application/json"
     try:
         response = api.rest_client.request(
-            method, f"{cfg.host}{path}", headers=headers, body=body,
+            method,
+            f"{cfg.host}{path}",
+            headers=headers,
+            body=body,
             _request_timeout=timeout or call_timeout(),
-        )  # fmt: skip
+        )
     except urllib3.exceptions.HTTPError as exc:
         raise ConnectionError(f"Could not reach the cluster's API server: {exc}") from exc
     return response.response

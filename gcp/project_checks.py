@@ -17,17 +17,21 @@ CLOUD_QUOTAS = "cloudquotas"
 def project_permissions(project: str, permissions: list[str]) -> set[str]:
     """The subset of `permissions` the caller holds on the project."""
     reply = rest(
-        RESOURCE_MANAGER, "POST", f"/v3/projects/{project}:testIamPermissions",
+        RESOURCE_MANAGER,
+        "POST",
+        f"/v3/projects/{project}:testIamPermissions",
         {"permissions": permissions},
-    )  # fmt: skip
+    )
     return set(reply.get("permissions", []))
 
 
 def account_permissions(project: str, email: str, permissions: list[str]) -> set[str]:
     reply = rest(
-        IAM, "POST", f"/v1/projects/{project}/serviceAccounts/{email}:testIamPermissions",
+        IAM,
+        "POST",
+        f"/v1/projects/{project}/serviceAccounts/{email}:testIamPermissions",
         {"permissions": permissions},
-    )  # fmt: skip
+    )
     return set(reply.get("permissions", []))
 
 
@@ -39,9 +43,10 @@ def service_enabled(project: str, service: str) -> bool:
 def quota_by_region(project: str, service: str, quota_id: str) -> dict[str, int]:
     """A per-region quota's value in each region it names (-1: unlimited)."""
     reply: dict[str, Any] = rest(
-        CLOUD_QUOTAS, "GET",
+        CLOUD_QUOTAS,
+        "GET",
         f"/v1/projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}",
-    )  # fmt: skip
+    )
     values = {}
     for info in reply.get("dimensionsInfos", []):
         region = info.get("dimensions", {}).get("region")

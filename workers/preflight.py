@@ -28,15 +28,21 @@ from gcp.errors import ACT_AS, SERVICE_ACCOUNT_USER
 # What each plan action's calls need (https://cloud.google.com/iam/docs/permissions-reference).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "artifact_registry.ensure_repository": (
-        "artifactregistry.repositories.create", "artifactregistry.repositories.get",
+        "artifactregistry.repositories.create",
+        "artifactregistry.repositories.get",
     ),
     "artifact_registry.delete_package": ("artifactregistry.packages.delete",),
     "cloud_build.run_build": (
-        "cloudbuild.builds.create", "cloudbuild.builds.get", "cloudbuild.builds.list",
+        "cloudbuild.builds.create",
+        "cloudbuild.builds.get",
+        "cloudbuild.builds.list",
     ),
     "cloud_build.cancel_build": ("cloudbuild.builds.list", "cloudbuild.builds.update"),
     "cloud_run.apply_service": (
-        "run.services.create", "run.services.update", "run.services.get", "run.operations.get",
+        "run.services.create",
+        "run.services.update",
+        "run.services.get",
+        "run.operations.get",
     ),
     "cloud_run.grant_invoker": ("run.services.getIamPolicy", "run.services.setIamPolicy"),
     "cloud_run.wait_ready": ("run.services.get",),
@@ -48,18 +54,23 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "iam.ensure_service_account": ("iam.serviceAccounts.create", "iam.serviceAccounts.get"),
     "iam.delete_service_account": ("iam.serviceAccounts.delete",),
     "iam.grant_service_account_role": (
-        "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy",
+        "iam.serviceAccounts.getIamPolicy",
+        "iam.serviceAccounts.setIamPolicy",
     ),
     "secret_manager.grant_accessor": (
-        "secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy",
+        "secretmanager.secrets.getIamPolicy",
+        "secretmanager.secrets.setIamPolicy",
     ),
     "secret_manager.revoke_accessor": (
-        "secretmanager.secrets.getIamPolicy", "secretmanager.secrets.setIamPolicy",
+        "secretmanager.secrets.getIamPolicy",
+        "secretmanager.secrets.setIamPolicy",
     ),
     "storage.ensure_bucket": ("storage.buckets.create", "storage.buckets.get"),
     "storage.grant_bucket_role": ("storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"),
     "storage.delete_bucket": (
-        "storage.buckets.delete", "storage.objects.delete", "storage.objects.list",
+        "storage.buckets.delete",
+        "storage.objects.delete",
+        "storage.objects.list",
     ),
     # GKE (https://cloud.google.com/kubernetes-engine/docs/reference/api-permissions): a
     # cluster's create and delete are operations polled with get_operation.
@@ -74,18 +85,22 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # (https://cloud.google.com/iam/docs/roles-permissions/container). The wait reads the
     # Deployment, its pods and their events; the smoke test goes through the service proxy.
     "kube.wait_available": (
-        "container.deployments.get", "container.pods.list", "container.events.list",
+        "container.deployments.get",
+        "container.pods.list",
+        "container.events.list",
     ),
     # The token's Secret: read from Secret Manager, then applied (created or updated).
     "kube.apply_secret_from_secret_manager": (
-        "secretmanager.versions.access", "container.secrets.create", "container.secrets.get",
+        "secretmanager.versions.access",
+        "container.secrets.create",
+        "container.secrets.get",
         "container.secrets.update",
     ),
     # Gateway and HTTPRoute are custom resources on GKE.
     "kube.wait_gateway": ("container.thirdPartyObjects.get",),
     "kube.proxy_health": ("container.services.proxy",),
     "kube.proxy_chat": ("container.services.proxy",),
-}  # fmt: skip
+}
 # kube.apply and kube.delete: the permissions depend on the object's kind. Server-side
 # apply creates the object or patches it (update) and returns it (get); delete is waited
 # on with reads. Kinds by API group; a custom resource (a CRD's, such as GKE's
@@ -240,9 +255,12 @@ def _project_number(project: str) -> str:
 
 def _apis(project: str) -> list[Finding]:
     services = sorted(
-        {service_name(APIS[s.action.split(".")[0]]) for s in _steps()
-         if s.action.split(".")[0] in APIS}
-    )  # fmt: skip
+        {
+            service_name(APIS[s.action.split(".")[0]])
+            for s in _steps()
+            if s.action.split(".")[0] in APIS
+        }
+    )
     return [
         Finding(
             project_checks.service_enabled(project, service),
@@ -261,9 +279,13 @@ def _gpu_quota(project: str) -> list[Finding]:
         quota_id = CLOUD_RUN_GPU_QUOTAS.get(gpu.key)
         if quota_id is None:
             findings.append(
-                Finding(None, f"{gpu.label}: Hangar does not know Cloud Run's quota id; "
-                        "check the Quotas page", f"https://console.cloud.google.com/iam-admin/quotas?project={project}")
-            )  # fmt: skip
+                Finding(
+                    None,
+                    f"{gpu.label}: Hangar does not know Cloud Run's quota id; "
+                    "check the Quotas page",
+                    f"https://console.cloud.google.com/iam-admin/quotas?project={project}",
+                )
+            )
             continue
         values = project_checks.quota_by_region(project, service_name("run"), quota_id)
         for region in gpu.cloud_run.regions:

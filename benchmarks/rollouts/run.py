@@ -130,14 +130,28 @@ def advance_tasks(r: redis.Redis) -> tuple[int, int]:
 
 def start_worker(log: Path) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "celery", "-A", "workers", "worker", "--beat",
-        f"--schedule={log.parent / 'beat-schedule'}", "--loglevel=INFO", "--concurrency=2",
-        "--without-gossip", "--without-mingle", f"--hostname=bench-{time.monotonic_ns()}@%h",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "--beat",
+        f"--schedule={log.parent / 'beat-schedule'}",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        f"--hostname=bench-{time.monotonic_ns()}@%h",
+    ]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-        command, cwd=ROOT, env=ENV, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        command,
+        cwd=ROOT,
+        env=ENV,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
         if time.monotonic() > deadline or process.poll() is not None:
@@ -218,10 +232,12 @@ def main() -> None:
     tmp = Path(ROOT / "var" / "bench-rollouts")
     tmp.mkdir(parents=True, exist_ok=True)
     sandbox = SandboxProcess.start(
-        port=ARGS.sandbox_port, operation_delay=ARGS.operation_delay,
+        port=ARGS.sandbox_port,
+        operation_delay=ARGS.operation_delay,
         model_load_delay=ARGS.model_load_delay,
-        token_delay=0, account_propagation_delay=0,
-    )  # fmt: skip
+        token_delay=0,
+        account_propagation_delay=0,
+    )
     point_google_auth_at(sandbox.host_port)
     r = redis.Redis.from_url(ARGS.redis)
     rows = []

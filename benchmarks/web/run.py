@@ -113,13 +113,21 @@ def queries(client: Client, path: str) -> int:
 
 
 def start_web(processes: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**ENV, "WEB_CONCURRENCY": str(processes), "PYTHON": sys.executable,
-           "HOST": "127.0.0.1", "PORT": str(ARGS.port)}  # fmt: skip
+    env = {
+        **ENV,
+        "WEB_CONCURRENCY": str(processes),
+        "PYTHON": sys.executable,
+        "HOST": "127.0.0.1",
+        "PORT": str(ARGS.port),
+    }
     web = subprocess.Popen(  # noqa: S603 - our own script
         [str(ROOT / "scripts" / "web"), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     import requests
 
     deadline = time.monotonic() + 60
@@ -187,14 +195,18 @@ def main() -> None:
         rows_out.append((processes, measured, load))
         print(processes, measured, f"load {load:.2f}", flush=True)
 
-    print(f"\n{Deployment.objects.count():,} deployments, {ARGS.concurrency} clients, "
-          f"{ARGS.seconds:.0f} s each, {os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"\n{Deployment.objects.count():,} deployments, {ARGS.concurrency} clients, "
+        f"{ARGS.seconds:.0f} s each, {os.cpu_count()} cores"
+    )
     print("| processes | API list pages/s | HTML list pages/s | errors | load avg (1 min) |")
     print("|---|---|---|---|---|")
     for processes, measured, load in rows_out:
         errors = sum(e for _, e in measured.values())
-        print(f"| {processes} | {measured['api'][0]:.1f} | {measured['html'][0]:.1f} | "
-              f"{errors} | {load:.2f} |")  # fmt: skip
+        print(
+            f"| {processes} | {measured['api'][0]:.1f} | {measured['html'][0]:.1f} | "
+            f"{errors} | {load:.2f} |"
+        )
 
 
 if __name__ == "__main__":

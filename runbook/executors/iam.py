@@ -24,9 +24,11 @@ def delete_service_account(claim: StepClaim) -> StepResult:
 def grant_service_account_role(claim: StepClaim) -> StepResult:
     params = claim.step.params
     changed = iam.grant_service_account_role(
-        project=params["project"], email=params["email"], member=params["member"],
+        project=params["project"],
+        email=params["email"],
+        member=params["member"],
         role=params["role"],
-    )  # fmt: skip
+    )
     return Succeeded(
         f"{params['member']} holds {params['role']}" + ("" if changed else " already") + "."
     )

@@ -22,10 +22,19 @@ CRASH_LOOP_RESTARTS = 3
 # What a person wants to see on the timeline while it waits; the newest of these wins.
 TELLING_REASONS = frozenset(
     {
-        "FailedScheduling", "TriggeredScaleUp", "NotTriggerScaleUp", "FailedScaleUp",
-        "FailedCreate", "Pulling", "Pulled", "Failed", "BackOff", "Scheduled", "Started",
+        "FailedScheduling",
+        "TriggeredScaleUp",
+        "NotTriggerScaleUp",
+        "FailedScaleUp",
+        "FailedCreate",
+        "Pulling",
+        "Pulled",
+        "Failed",
+        "BackOff",
+        "Scheduled",
+        "Started",
     }
-)  # fmt: skip
+)
 
 
 def _condition(deployment: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -66,8 +75,11 @@ def _latest_news(conn: kube.ClusterConn, namespace: str, names: list[str]) -> st
             conn, "v1", "Event", namespace, field_selector=f"involvedObject.name={name}"
         ):
             if event.get("reason") in TELLING_REASONS:
-                version = int(event["metadata"].get("resource_version")
-                              or event["metadata"].get("resourceVersion") or 0)  # fmt: skip
+                version = int(
+                    event["metadata"].get("resource_version")
+                    or event["metadata"].get("resourceVersion")
+                    or 0
+                )
                 news.append((version, f"{event['reason']}: {event.get('message', '')}"))
     return max(news)[1] if news else ""
 
@@ -93,9 +105,9 @@ def wait_available(claim: StepClaim) -> StepResult:
     elapsed = (datetime.now(UTC) - claim.started_at).total_seconds()
     if elapsed > AVAILABLE_TIMEOUT_SECONDS:
         return Failed(
-            f"Deployment {name} was not Available after {AVAILABLE_TIMEOUT_SECONDS // 60} "
-            "minutes.", _hint(params),
-        )  # fmt: skip
+            f"Deployment {name} was not Available after {AVAILABLE_TIMEOUT_SECONDS // 60} minutes.",
+            _hint(params),
+        )
     names = [name, *(p["metadata"]["name"] for p in pods)]
     news = failure.get("message") or _latest_news(conn, namespace, names)
     return Waiting(claim.operation or "available", news or "Waiting for the pod to start.")

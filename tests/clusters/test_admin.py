@@ -18,8 +18,15 @@ def admin_client(client):
 
 
 def add(client, **fields):
-    data = {"mode": "register", "project": "hangar-sandbox", "location": "us-central1",
-            "name": "shared", "release_channel": "", "reason": "for the GKE targets", **fields}  # fmt: skip
+    data = {
+        "mode": "register",
+        "project": "hangar-sandbox",
+        "location": "us-central1",
+        "name": "shared",
+        "release_channel": "",
+        "reason": "for the GKE targets",
+        **fields,
+    }
     return client.post("/admin/clusters/cluster/add/", data)
 
 

@@ -70,9 +70,13 @@ def test_same_cluster_twice_refused_until_deleted(admin):
 def test_create_wants_a_region_and_a_channel(admin):
     with pytest.raises(ValidationFailed) as zone:
         cluster_create(
-            project="hangar-sandbox", location="us-central1-a", name="ap",
-            release_channel="RAPID", teams=[], by=admin,
-        )  # fmt: skip
+            project="hangar-sandbox",
+            location="us-central1-a",
+            name="ap",
+            release_channel="RAPID",
+            teams=[],
+            by=admin,
+        )
     assert "location" in zone.value.fields
     with pytest.raises(ValidationFailed) as channel:
         cluster_create(**WHERE, name="ap", release_channel="NIGHTLY", teams=[], by=admin)

@@ -41,7 +41,9 @@ def test_standard_create_is_seed_004s_cluster():
     assert cluster["workloadIdentityConfig"] == {"workloadPool": "hangar-sandbox.svc.id.goog"}
     assert cluster["networkConfig"] == {"gatewayApiConfig": {"channel": "CHANNEL_STANDARD"}}
     assert cluster["monitoringConfig"]["componentConfig"]["enableComponents"] == [
-        "SYSTEM_COMPONENTS", "DCGM"]  # fmt: skip
+        "SYSTEM_COMPONENTS",
+        "DCGM",
+    ]
     # The body is what the client library takes: it parses as a container_v1 Cluster.
     container_v1.Cluster.from_json(json.dumps(cluster))
     assert create.cli == (
@@ -59,9 +61,13 @@ def test_gpu_pool_is_seed_004s_node_pool_bought_as_spot():
     assert step.request.path == f"/v1/{REF.resource_name}/nodePools"
     pool = step.request.body["nodePool"]
     assert pool["initialNodeCount"] == 1 and pool["locations"] == ["us-central1-a"]
-    assert pool["config"]["accelerators"] == [{
-        "acceleratorType": "nvidia-h100-80gb", "acceleratorCount": "2",
-        "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]  # fmt: skip
+    assert pool["config"]["accelerators"] == [
+        {
+            "acceleratorType": "nvidia-h100-80gb",
+            "acceleratorCount": "2",
+            "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"},
+        }
+    ]
     assert pool["config"]["spot"] is True and "flexStart" not in pool["config"]
     assert pool["config"]["labels"]["managed-by"] == "hangar"
     container_v1.NodePool.from_json(json.dumps(pool))
@@ -71,11 +77,15 @@ def test_gpu_pool_is_seed_004s_node_pool_bought_as_spot():
         "gpu-driver-version=latest --node-locations=us-central1-a --spot --num-nodes=1 "
         "--disk-size=200 --workload-metadata=GKE_METADATA"
     )
-    flex = create_node_pool_step(GpuNodePool(**{**POOL.__dict__, "spot": False,
-                                                "flex_start": True})).request.body  # fmt: skip
+    flex = create_node_pool_step(
+        GpuNodePool(**{**POOL.__dict__, "spot": False, "flex_start": True})
+    ).request.body
     assert flex["nodePool"]["config"]["flexStart"] is True
-    assert flex["nodePool"]["autoscaling"] == {"enabled": True, "minNodeCount": 0,
-                                               "maxNodeCount": 1}  # fmt: skip
+    assert flex["nodePool"]["autoscaling"] == {
+        "enabled": True,
+        "minNodeCount": 0,
+        "maxNodeCount": 1,
+    }
 
 
 @pytest.mark.django_db
@@ -83,8 +93,15 @@ def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
     from clusters.rollout import plan_for_cluster
 
     admin = platform_admin("root")
-    cluster = cluster_create(project="hangar-sandbox", location="us-central1-a", name="std",
-                             release_channel="RAPID", teams=[], by=admin, autopilot=False)  # fmt: skip
+    cluster = cluster_create(
+        project="hangar-sandbox",
+        location="us-central1-a",
+        name="std",
+        release_channel="RAPID",
+        teams=[],
+        by=admin,
+        autopilot=False,
+    )
     assert cluster.autopilot is False
     create = plan_for_cluster(cluster, ClusterPhase.CREATE).steps[0]
     assert create.request.body["cluster"]["initialNodeCount"] == 1
@@ -155,6 +172,10 @@ def test_a_registered_cluster_is_checked_for_what_the_gateway_needs(sandbox):
     step = check_gateway_cluster_step(f"{REF.parent}/clusters/bare")
     refused = EXECUTORS[step.action](_claim(step))
     assert not isinstance(refused, Succeeded | Waiting)
-    for gap in ("--gateway-api=standard", "not VPC-native", "--workload-pool",
-                "--monitoring=SYSTEM,DCGM"):  # fmt: skip
+    for gap in (
+        "--gateway-api=standard",
+        "not VPC-native",
+        "--workload-pool",
+        "--monitoring=SYSTEM,DCGM",
+    ):
         assert gap in refused.error

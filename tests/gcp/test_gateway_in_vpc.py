@@ -26,15 +26,24 @@ def test_a_gateway_gets_no_credential_and_no_ca_of_its_own():
 
 
 @pytest.mark.usefixtures("proxied")
-@pytest.mark.parametrize("url", ["http://10.128.0.7", "http://10.128.0.7:80/v1/models",
-                                 "http://192.168.3.4"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url", ["http://10.128.0.7", "http://10.128.0.7:80/v1/models", "http://192.168.3.4"]
+)
 def test_a_vpc_address_goes_through_the_proxy(url):
     assert vpc_proxy_for(url) == PROXY
 
 
 @pytest.mark.usefixtures("proxied")
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "https://svc-abc.a.run.app",
-                                 "https://34.1.2.3", "http://[::1]:80", "not a url"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000",
+        "https://svc-abc.a.run.app",
+        "https://34.1.2.3",
+        "http://[::1]:80",
+        "not a url",
+    ],
+)
 def test_anything_else_never_does(url):
     assert vpc_proxy_for(url) is None
 

@@ -44,8 +44,11 @@ def conn(sandbox, sandbox_process) -> kube.ClusterConn:
 
 
 def namespace(name: str = "team-ml") -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {"managed-by": "hangar"}}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"managed-by": "hangar"}},
+    }
 
 
 def ksa(**annotations) -> dict:
@@ -81,11 +84,15 @@ def test_apply_read_and_reapply(conn):
 
 def test_resource_quota_holds_the_team_gpus(conn):
     kube.apply(conn, namespace())
-    quota = kube.apply(conn, {
-        "apiVersion": "v1", "kind": "ResourceQuota",
-        "metadata": {"name": "gpus", "namespace": "team-ml"},
-        "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
-    })  # fmt: skip
+    quota = kube.apply(
+        conn,
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "gpus", "namespace": "team-ml"},
+            "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
+        },
+    )
     assert quota["status"]["hard"] == {"requests.nvidia.com/gpu": "8"}
 
 
@@ -99,11 +106,15 @@ def test_unknown_fields_and_bad_values_are_refused(conn):
     with pytest.raises(gexc.BadRequest):
         kube.apply(conn, {**ksa(), "automountServiceAccountToken": "yes"})
     with pytest.raises(gexc.GoogleAPICallError) as quota:  # 422: api_core has no class for it
-        kube.apply(conn, {
-            "apiVersion": "v1", "kind": "ResourceQuota",
-            "metadata": {"name": "gpus", "namespace": "team-ml"},
-            "spec": {"hard": {"requests.nvidia.com/gpu": "eight"}},
-        })  # fmt: skip
+        kube.apply(
+            conn,
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "gpus", "namespace": "team-ml"},
+                "spec": {"hard": {"requests.nvidia.com/gpu": "eight"}},
+            },
+        )
     assert quota.value.code == 422
     assert "quantities must match" in quota.value.message
     assert kube.read(conn, "v1", "ResourceQuota", "gpus", "team-ml") is None
@@ -178,14 +189,22 @@ def test_apply_and_delete_steps_wait_for_finalizers(sandbox, conn):
     from runbook.results import Succeeded, Waiting
 
     cluster = Cluster.objects.create(
-        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
-        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="kube",
+        status="ready",
+        endpoint=conn.endpoint,
+        ca_certificate=conn.ca_certificate,
+    )
     sandbox.config(operation_delay=1.0)
     ns = namespace()
-    applied = EXECUTORS["kube.apply"](_claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns)))  # fmt: skip
+    applied = EXECUTORS["kube.apply"](
+        _claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns))
+    )
     assert isinstance(applied, Succeeded) and "generation 1" in applied.message
-    again = EXECUTORS["kube.apply"](_claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns)))  # fmt: skip
+    again = EXECUTORS["kube.apply"](
+        _claim(apply_step(key="ns", title="t", cluster=cluster.pk, manifest=ns))
+    )
     assert isinstance(again, Succeeded)
 
     delete = delete_step(key="del", title="t", cluster=cluster.pk, manifest=ns)
@@ -213,12 +232,15 @@ def seed_compute_class(**rule) -> dict:
         "metadata": {"name": "a3-edgegpu-8g-nolssd"},
         "spec": {
             "priorities": [
-                {"machineType": "a3-edgegpu-8g-nolssd",
-                 "gpu": {"count": 8, "type": "nvidia-h100-80gb"}, **rule}
+                {
+                    "machineType": "a3-edgegpu-8g-nolssd",
+                    "gpu": {"count": 8, "type": "nvidia-h100-80gb"},
+                    **rule,
+                }
             ],
             "nodePoolAutoCreation": {"enabled": True},
         },
-    }  # fmt: skip
+    }
 
 
 def test_compute_class_checked_as_gke_documents_it(conn):

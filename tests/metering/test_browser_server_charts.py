@@ -31,7 +31,11 @@ MODEL = "google/gemma-4-E2B-it"
 
 
 def _stream(http: Any, server: Any, deployment: Any, stop: threading.Event) -> None:
-    body = {"deployment": deployment.pk, "model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}  # fmt: skip
+    body = {
+        "deployment": deployment.pk,
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
     while not stop.is_set():
         with http.post(
             server.url + "/playground/api/chat", json=body, stream=True, timeout=20

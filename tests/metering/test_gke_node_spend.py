@@ -61,9 +61,13 @@ def gke_vllm(team: Any, deployer: Any) -> tuple[Any, Any]:
     """A requested gke-vllm deployment on an Autopilot cluster, billed from T0."""
     cluster = sandbox_cluster(team)  # Autopilot, open to the team
     deployment: Any = deployment_request(
-        team=team, requested_by=deployer, target="gke-vllm", slug="gemma-gke",
-        values={"model": "gemma-4-26b-a4b-it", "cluster": cluster.pk}, justification="metering",
-    )  # fmt: skip
+        team=team,
+        requested_by=deployer,
+        target="gke-vllm",
+        slug="gemma-gke",
+        values={"model": "gemma-4-26b-a4b-it", "cluster": cluster.pk},
+        justification="metering",
+    )
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
     deployment.refresh_from_db()
     return cluster, deployment
@@ -134,16 +138,20 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     hf_token_save(team=team, token=HF_TOKEN, by=team_admin)  # the gated base model's
     cluster = sandbox_cluster(team, name="hangar-tests-std", autopilot=False)
     deployment: Any = deployment_request(
-        team=team, requested_by=deployer, target="gke-inference-gateway", slug="llama-pool",
+        team=team,
+        requested_by=deployer,
+        target="gke-inference-gateway",
+        slug="llama-pool",
         values={"model": "llama-3.1-8b-instruct", "cluster": cluster.pk},
         justification="metering",
-    )  # fmt: skip
+    )
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
     deployment.refresh_from_db()
     meter = meter_for(deployment)
     assert isinstance(meter, NodeMeter) and meter.node_pool == "llama-pool-gpu"
-    hourly = Decimal(price_table_active().data["gke"]["machines_per_hour"][
-        deployment.spec["machine_type"]])  # fmt: skip
+    hourly = Decimal(
+        price_table_active().data["gke"]["machines_per_hour"][deployment.spec["machine_type"]]
+    )
     assert meter.unit_price == hourly / 3600  # Standard: no Autopilot premium
 
     # The pool the plan creates, asked for at 23:00.
@@ -152,8 +160,9 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     container.create_node_pool(parent=create.params["parent"], body=create.request.body or {})
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     selector = "cloud.google.com/gke-nodepool=llama-pool-gpu"
-    nodes = until(lambda: kube.list_objects(conn, "v1", "Node", label_selector=selector),
-                  "the pool's nodes")  # fmt: skip
+    nodes = until(
+        lambda: kube.list_objects(conn, "v1", "Node", label_selector=selector), "the pool's nodes"
+    )
     count = len(nodes)
     assert count == deployment.spec["nodes"] * len(create.request.body["nodePool"]["locations"])
     spend_measure(now=now)
@@ -163,8 +172,10 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     spend_measure(now=now)
     until(lambda: container.node_pool_status(create.params["name"]) == "RUNNING", "the pool")
     container.delete_node_pool(create.params["name"])
-    until(lambda: not kube.list_objects(conn, "v1", "Node", label_selector=selector),
-          "the pool's nodes to go")  # fmt: skip
+    until(
+        lambda: not kube.list_objects(conn, "v1", "Node", label_selector=selector),
+        "the pool's nodes to go",
+    )
     now = clock(sandbox, advance_seconds=600)
     spend_measure(now=now)
     spend_measure(now=now)  # a repeated read changes nothing
@@ -194,8 +205,10 @@ def test_a_node_that_outlives_a_tear_down_past_midnight_is_measured_the_next_day
     spend_accrue(now=now)
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=None)
     kube.delete(conn, "apps/v1", "Deployment", "gemma-gke", meter_namespace(deployment))
-    until(lambda: not kube.list_objects(conn, "v1", "Pod", meter_namespace(deployment)),
-          "the pod to go")  # fmt: skip
+    until(
+        lambda: not kube.list_objects(conn, "v1", "Pod", meter_namespace(deployment)),
+        "the pod to go",
+    )
     spend_measure(now=now)
     now = clock(sandbox, advance_seconds=330)  # 00:00:30, the node still there
     spend_measure(now=now)

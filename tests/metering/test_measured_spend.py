@@ -121,9 +121,14 @@ def test_the_ledger_matches_a_hand_computation_to_the_cent(sandbox, metered):
     assert meter is not None
     stale = now - timedelta(hours=2)
     spend_day_record(
-        deployment=metered, meter=meter, day=DEC_1, seconds=Decimal(840), through=stale,
-        final=False, now=now,
-    )  # fmt: skip
+        deployment=metered,
+        meter=meter,
+        day=DEC_1,
+        seconds=Decimal(840),
+        through=stale,
+        final=False,
+        now=now,
+    )
     assert row(metered, DEC_1).billed_seconds == Decimal(3000)
 
     december = spend_compared(deployment=metered, now=now)

@@ -92,7 +92,12 @@ def test_samples_follow_the_requests_the_server_served(client, sandbox, vllm, de
     assert second.values["running"] == 0 and second.values["kv_cache"] == 0
     assert sandbox.requests(path_regex="/metrics$")[-1]["authorization"] is True
 
-    charts = {c["key"]: c for c in server_charts(deployment=deployment, window=timedelta(hours=1), now=now + timedelta(seconds=61))}  # fmt: skip
+    charts = {
+        c["key"]: c
+        for c in server_charts(
+            deployment=deployment, window=timedelta(hours=1), now=now + timedelta(seconds=61)
+        )
+    }
     assert charts["tokens_per_second"]["values"] == [None, 0.25]  # 15 tokens over 60 s
     assert charts["ttft"]["values"][1] is not None and charts["ttft"]["values"][1] >= 0
 
@@ -129,4 +134,6 @@ def test_ollama_tells_what_it_has_loaded(sandbox, run_client, team):  # noqa: F8
 def test_hostile_metrics_text_gives_no_reading():
     assert parse_vllm_metrics("not { prometheus") == {}
     assert parse_vllm_metrics("vllm:num_requests_running NaN\n") == {}
-    assert parse_vllm_metrics('vllm:num_requests_running{a="1"} 2\nvllm:num_requests_running{a="2"} 3\n') == {"running": 5.0}  # fmt: skip
+    assert parse_vllm_metrics(
+        'vllm:num_requests_running{a="1"} 2\nvllm:num_requests_running{a="2"} 3\n'
+    ) == {"running": 5.0}

@@ -28,9 +28,13 @@ def test_team_page_shows_month_to_date_spend_per_deployment(client, team, member
     deployment = DeploymentFactory(team=team, slug="spendy", status="torn_down")
     now = timezone.now()
     CostAccrual.objects.create(
-        deployment=deployment, team=team, period_start=now - timedelta(hours=1),
-        period_end=now, amount=Decimal("12.345"), hourly_rate=Decimal("12.345"),
-    )  # fmt: skip
+        deployment=deployment,
+        team=team,
+        period_start=now - timedelta(hours=1),
+        period_end=now,
+        amount=Decimal("12.345"),
+        hourly_rate=Decimal("12.345"),
+    )
     client.force_login(member)
     html = page(client, reverse("team-detail", args=[team.slug]))
     assert "spendy" in html
@@ -85,8 +89,11 @@ def test_an_expired_token_is_refused(api, team, team_admin):
 def test_requests_made_with_a_token_are_attributed_to_it(api, team, team_admin):
     token, secret = api_token_create(team=team, owner=team_admin, name="pipeline")
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    api.post("/api/v1/deployments/", {"team": team.slug, "slug": "via-token", "model": "gemma3-1b"},
-             format="json")  # fmt: skip
+    api.post(
+        "/api/v1/deployments/",
+        {"team": team.slug, "slug": "via-token", "model": "gemma3-1b"},
+        format="json",
+    )
     event = AuditEvent.objects.get(action="deployment.requested")
     assert (event.actor, event.actor_token) == (team_admin, token)
 
@@ -97,9 +104,13 @@ def test_spend_page_shows_teams_close_to_budget_first(client, team, other_team, 
     deployment = DeploymentFactory(team=team)
     now = timezone.now()
     CostAccrual.objects.create(
-        deployment=deployment, team=team, period_start=now - timedelta(hours=1), period_end=now,
-        amount=Decimal("9"), hourly_rate=Decimal("9"),
-    )  # fmt: skip
+        deployment=deployment,
+        team=team,
+        period_start=now - timedelta(hours=1),
+        period_end=now,
+        amount=Decimal("9"),
+        hourly_rate=Decimal("9"),
+    )
     client.force_login(approver)
     html = page(client, reverse("spend"))
     assert html.index(team.name) < html.index(other_team.name)
@@ -116,8 +127,13 @@ def test_oversight_pages_are_for_platform_admins(client, team_admin):
 def test_audit_filters_and_exports_csv(client, team, deployer, approver):
     from deployments.services import deployment_reject, deployment_request
 
-    deployment = deployment_request(team=team, requested_by=deployer, target="cloud-run-ollama",
-                                    slug="audited", values={"model": "gemma3-1b"})  # fmt: skip
+    deployment = deployment_request(
+        team=team,
+        requested_by=deployer,
+        target="cloud-run-ollama",
+        slug="audited",
+        values={"model": "gemma3-1b"},
+    )
     deployment_reject(deployment=deployment, by=approver, reason="No quota")
     client.force_login(approver)
     html = page(client, reverse("audit"), data={"action": "rejected"})
@@ -140,8 +156,13 @@ def test_decisions_reach_the_requester_under_a_count_that_clears_when_seen(
 ):
     from deployments.services import deployment_reject, deployment_request
 
-    deployment = deployment_request(team=team, requested_by=deployer, target="cloud-run-ollama",
-                                    slug="told", values={"model": "gemma3-1b"})  # fmt: skip
+    deployment = deployment_request(
+        team=team,
+        requested_by=deployer,
+        target="cloud-run-ollama",
+        slug="told",
+        values={"model": "gemma3-1b"},
+    )
     deployment_reject(deployment=deployment, by=approver, reason="Too big for this month")
     client.force_login(deployer)
     html = page(client, reverse("deployments:list"))
@@ -158,8 +179,13 @@ def test_platform_admins_see_how_many_requests_wait_for_them(client, team, deplo
     from deployments.services import deployment_request
 
     for slug in ("wait-1", "wait-2"):
-        deployment_request(team=team, requested_by=deployer, target="cloud-run-ollama",
-                           slug=slug, values={"model": "gemma3-27b"})  # fmt: skip
+        deployment_request(
+            team=team,
+            requested_by=deployer,
+            target="cloud-run-ollama",
+            slug=slug,
+            values={"model": "gemma3-27b"},
+        )
     client.force_login(approver)
 
     html = page(client, reverse("deployments:list"))
@@ -174,11 +200,15 @@ def test_admin_changes_to_limits_and_quotas_are_audited(client, team, approver):
     response = client.post(
         reverse("admin:portal_team_change", args=[team.pk]),
         {
-            "name": team.name, "slug": team.slug, "monthly_budget": "500",
-            "auto_approve_monthly_limit": "100", "default_ttl_hours": "",
-            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+            "name": team.name,
+            "slug": team.slug,
+            "monthly_budget": "500",
+            "auto_approve_monthly_limit": "100",
+            "default_ttl_hours": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     change = AuditEvent.objects.get(action="team.limits_changed")
     assert change.before["monthly_budget"] is None

@@ -56,10 +56,15 @@ def sandbox_cluster(team: Any, name: str = "hangar-tests", autopilot: bool = Tru
             assert time.monotonic() < deadline, f"the sandbox cluster is still {info.status}"
             time.sleep(0.05)
     cluster = Cluster.objects.create(
-        project=settings.GCP["PROJECT"], location="us-central1", name=name,
-        status=ClusterStatus.READY, endpoint=info.endpoint, ca_certificate=info.ca_certificate,
-        workload_pool=info.workload_pool, autopilot=autopilot,
-    )  # fmt: skip
+        project=settings.GCP["PROJECT"],
+        location="us-central1",
+        name=name,
+        status=ClusterStatus.READY,
+        endpoint=info.endpoint,
+        ca_certificate=info.ca_certificate,
+        workload_pool=info.workload_pool,
+        autopilot=autopilot,
+    )
     cluster.teams.add(team)
     return cluster
 
@@ -106,8 +111,9 @@ def _now_due(deployment: Deployment) -> None:
     Deployment.objects.filter(pk=deployment.pk).update(advance_due_at=None)
 
 
-def drive(deployment: Deployment, *, until: Status, retry_failed: bool = False,
-          timeout: float = 120) -> list[Deployment]:  # fmt: skip
+def drive(
+    deployment: Deployment, *, until: Status, retry_failed: bool = False, timeout: float = 120
+) -> list[Deployment]:
     """Advance until `until`; a failure is retried when asked (each failure is returned)."""
     failures: list[Deployment] = []
     deadline = time.monotonic() + timeout

@@ -50,9 +50,13 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
     sandbox.config(operation_delay=0.3, model_load_delay=0.5)
     conn = make_conn.__wrapped__(sandbox, sandbox_process)
     cluster = Cluster.objects.create(
-        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
-        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="kube",
+        status="ready",
+        endpoint=conn.endpoint,
+        ca_certificate=conn.ca_certificate,
+    )
     from deployments.plans import plan_context_from_settings
 
     ctx = plan_context_from_settings()
@@ -74,8 +78,11 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
 
     drive(teardown_plan(REF, spec, ctx))
     ns = "hangar-ml-research"
-    for api_version, kind in [("v1", "Service"), ("apps/v1", "Deployment"),
-                              ("v1", "ServiceAccount")]:  # fmt: skip
+    for api_version, kind in [
+        ("v1", "Service"),
+        ("apps/v1", "Deployment"),
+        ("v1", "ServiceAccount"),
+    ]:
         assert kube.read(conn, api_version, kind, "gemma-26b", ns) is None
     assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", "gemma-26b") is None
     assert kube.list_objects(conn, "v1", "Pod", ns) == []

@@ -25,15 +25,26 @@ class _Reply:
 
 def _claim(action: str, path: str, body: dict[str, Any] | None = None) -> StepClaim:
     step = Step(
-        key="k", title="t", action=action,
+        key="k",
+        title="t",
+        action=action,
         request=ApiRequest("kubernetes", "POST" if body else "GET", PROXY + path, body),
-        cli="kubectl get --raw", required_role=ROLE, params={"cluster": 1},
-    )  # fmt: skip
+        cli="kubectl get --raw",
+        required_role=ROLE,
+        params={"cluster": 1},
+    )
     return StepClaim(
-        owner_kind="deployment", owner_id=1, run_id=1, lease_owner="t", step=step, operation="", retries=0,
-        started_at=datetime.now(UTC), outputs={},
+        owner_kind="deployment",
+        owner_id=1,
+        run_id=1,
+        lease_owner="t",
+        step=step,
+        operation="",
+        retries=0,
+        started_at=datetime.now(UTC),
+        outputs={},
         endpoint=Endpoint("x", Protocol.OPENAI, Credential.GKE_SERVICE_PROXY_ACCESS_TOKEN, ("m",)),
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

@@ -58,9 +58,13 @@ def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
     )
     storage.ensure_bucket(
         project=PROJECT,
-        body={"name": bucket, "location": "US-CENTRAL1", "labels": {"managed-by": "hangar"},
-              "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}},
-    )  # fmt: skip
+        body={
+            "name": bucket,
+            "location": "US-CENTRAL1",
+            "labels": {"managed-by": "hangar"},
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
+        },
+    )
     storage.grant_bucket_role(
         bucket=bucket, member=f"serviceAccount:{email}", role="roles/storage.objectViewer"
     )
@@ -111,12 +115,15 @@ def test_the_seeds_deployment_without_its_service_account_crash_loops(sandbox, c
     kube.apply(conn, seed_like)
     crashed = wait_for(
         lambda: next(
-            (p for p in pods(conn, "gemma-26b")
-             if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")),
+            (
+                p
+                for p in pods(conn, "gemma-26b")
+                if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")
+            ),
             None,
         ),
         what="the pod to crash",
-    )  # fmt: skip
+    )
     status = crashed["status"]["containerStatuses"][0]
     assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     assert "storage.objects.list" in status["lastState"]["terminated"]["message"]
@@ -137,10 +144,14 @@ def test_hangars_plans_never_run_the_pod_as_default():
         steps = plan_of(variant, spec, Phase.DEPLOY).steps
         applied = {
             (s.request.body["kind"], s.request.body["metadata"]["name"]): s.request.body
-            for s in steps if s.action == "kube.apply"
-        }  # fmt: skip
-        bound = {s.params["email"]: s.params["member"] for s in steps
-                 if s.action == "iam.grant_service_account_role"}  # fmt: skip
+            for s in steps
+            if s.action == "kube.apply"
+        }
+        bound = {
+            s.params["email"]: s.params["member"]
+            for s in steps
+            if s.action == "iam.grant_service_account_role"
+        }
         deployments = [o for (kind, _), o in applied.items() if kind == "Deployment"]
         assert deployments, variant
         for deployment in deployments:
@@ -174,10 +185,16 @@ def test_without_the_workload_identity_binding_the_token_is_refused(sandbox, con
     email = google_side(s.bucket, s.ksa, bind=False)
     apply_all(conn, server(universe=UNIVERSE, gsa_email=email))
     crashed = wait_for(
-        lambda: next((p for p in pods(conn, "gemma-26b")
-                      if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")), None),
+        lambda: next(
+            (
+                p
+                for p in pods(conn, "gemma-26b")
+                if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount")
+            ),
+            None,
+        ),
         what="the pod to crash",
-    )  # fmt: skip
+    )
     message = crashed["status"]["containerStatuses"][0]["lastState"]["terminated"]["message"]
     assert "iam.serviceAccounts.getAccessToken" in message
 
@@ -187,9 +204,11 @@ def test_a_pod_that_fits_no_node_stays_pending(sandbox, conn):
     apply_all(conn, s)
     (pod,) = pods(conn, "gemma-26b")
     scheduling = wait_for(
-        lambda: [e for e in events(conn, pod["metadata"]["name"]) if e["reason"] == "FailedScheduling"],
+        lambda: [
+            e for e in events(conn, pod["metadata"]["name"]) if e["reason"] == "FailedScheduling"
+        ],
         what="FailedScheduling",
-    )  # fmt: skip
+    )
     assert "Insufficient nvidia.com/gpu" in scheduling[0]["message"]
     assert scheduling[0]["type"] == "Warning"
     assert pods(conn, "gemma-26b")[0]["status"]["phase"] == "Pending"
@@ -229,9 +248,13 @@ def wait_step(conn):
     from deployments.targets.kube_steps import wait_available_step
 
     cluster = Cluster.objects.create(
-        project=PROJECT, location="us-central1", name="kube", status="ready",
-        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
-    )  # fmt: skip
+        project=PROJECT,
+        location="us-central1",
+        name="kube",
+        status="ready",
+        endpoint=conn.endpoint,
+        ca_certificate=conn.ca_certificate,
+    )
     return wait_available_step(
         cluster=cluster.pk, namespace=NS, name="gemma-26b", selector={"app": "gemma-26b"}
     )
@@ -262,10 +285,11 @@ def test_wait_step_shows_why_it_waits_then_fails_on_the_deadline(sandbox, conn, 
     s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
     apply_all(conn, s)
     waiting = wait_for(
-        lambda: isinstance(r := run_wait(wait_step), Waiting) and "FailedScheduling" in r.message
-        and r,
+        lambda: (
+            isinstance(r := run_wait(wait_step), Waiting) and "FailedScheduling" in r.message and r
+        ),
         what="the scheduling news",
-    )  # fmt: skip
+    )
     assert "Insufficient nvidia.com/gpu" in waiting.message
     stuck = manifests.deployment(s)
     stuck["spec"]["progressDeadlineSeconds"] = 1
@@ -301,8 +325,10 @@ def test_chat_through_the_api_servers_service_proxy(sandbox, conn):
         assert b"no endpoints available" in first.data
     wait_for(lambda: kube.proxy(conn, "GET", health).status == 200, what="the model to be ready")
     chat = kube.proxy_path(NS, "gemma-26b", 8080, "/v1/chat/completions")
-    body = {"model": "google/gemma-4-26B-A4B-it",
-            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}  # fmt: skip
+    body = {
+        "model": "google/gemma-4-26B-A4B-it",
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
     reply = kube.proxy(conn, "POST", chat, body)
     assert reply.status == 200
     assert json.loads(reply.data)["choices"][0]["message"]["content"]

@@ -65,15 +65,26 @@ def loading(request: Any) -> Iterator[_Loading]:
 
 def _claim(action: str, path: str, url: str, *, started: datetime | None = None) -> StepClaim:
     step = Step(
-        key="health", title="Wait for the model server", action=action,
-        request=ApiRequest(api="endpoint", method="GET", path=path), cli="curl", required_role="",
+        key="health",
+        title="Wait for the model server",
+        action=action,
+        request=ApiRequest(api="endpoint", method="GET", path=path),
+        cli="curl",
+        required_role="",
         params={"cluster": 1},
-    )  # fmt: skip
+    )
     return StepClaim(
-        owner_kind="deployment", owner_id=1, run_id=1, lease_owner="t", step=step, operation="", retries=0,
-        started_at=started or datetime.now(UTC), outputs={"service_uri": url},
+        owner_kind="deployment",
+        owner_id=1,
+        run_id=1,
+        lease_owner="t",
+        step=step,
+        operation="",
+        retries=0,
+        started_at=started or datetime.now(UTC),
+        outputs={"service_uri": url},
         endpoint=Endpoint("service_uri", Protocol.OPENAI, Credential.CLOUD_RUN_ID_TOKEN, ("m",)),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("loading", ["answers 503", "holds"], indirect=True)

@@ -43,19 +43,32 @@ def test_every_executor_and_every_kind_the_gke_plans_apply_has_a_permission_list
     ]
     for obj in objects:
         for action in sorted(kube_steps):
-            step = Step("k", "t", action, ApiRequest("kubernetes", "PATCH", "/"), "", "",
-                        params={"api_version": obj["apiVersion"], "kind": obj["kind"]})  # fmt: skip
+            step = Step(
+                "k",
+                "t",
+                action,
+                ApiRequest("kubernetes", "PATCH", "/"),
+                "",
+                "",
+                params={"api_version": obj["apiVersion"], "kind": obj["kind"]},
+            )
             assert step_permissions(step), (action, obj["kind"])
     apply = {"api_version": "cloud.google.com/v1", "kind": "ComputeClass"}
-    assert step_permissions(Step("k", "t", "kube.apply", ApiRequest("k", "PATCH", "/"), "", "",
-                                 params=apply)) == (
-        "container.thirdPartyObjects.create", "container.thirdPartyObjects.get",
+    assert step_permissions(
+        Step("k", "t", "kube.apply", ApiRequest("k", "PATCH", "/"), "", "", params=apply)
+    ) == (
+        "container.thirdPartyObjects.create",
+        "container.thirdPartyObjects.get",
         "container.thirdPartyObjects.update",
-    )  # fmt: skip
+    )
     # A built-in kind Hangar has no list for is reported, not taken for a custom resource.
     unknown = {"api_version": "apps/v1", "kind": "StatefulSet"}
-    assert step_permissions(Step("k", "t", "kube.apply", ApiRequest("k", "PATCH", "/"), "", "",
-                                 params=unknown)) is None  # fmt: skip
+    assert (
+        step_permissions(
+            Step("k", "t", "kube.apply", ApiRequest("k", "PATCH", "/"), "", "", params=unknown)
+        )
+        is None
+    )
 
 
 def test_the_cluster_plans_are_covered():

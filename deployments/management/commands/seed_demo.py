@@ -64,15 +64,21 @@ class Command(BaseCommand):
         """Limits that let a small request through on its own and send a big one to root."""
         for region in ("europe-west1", "us-central1"):
             project_capacity_set(
-                region=region, gpu_type="nvidia-l4", max_gpus=3, by=root,
+                region=region,
+                gpu_type="nvidia-l4",
+                max_gpus=3,
+                by=root,
                 quota_name=L4_QUOTA_NAME,
-            )  # fmt: skip
+            )
         for team in teams.values():
             team_quota_set(team=team, gpu_type="nvidia-l4", max_gpus=2, by=root)
             team_limits_update(
-                team=team, by=root, monthly_budget=Decimal("2000"),
-                auto_approve_monthly_limit=Decimal("400"), default_ttl_hours=72,
-            )  # fmt: skip
+                team=team,
+                by=root,
+                monthly_budget=Decimal("2000"),
+                auto_approve_monthly_limit=Decimal("400"),
+                default_ttl_hours=72,
+            )
         self.stdout.write(
             "Limits: 2 L4 per team, 3 per region for the project, auto-approval under "
             "$400/month, $2,000 monthly budgets, deployments expire after 72 h."
