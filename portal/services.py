@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from portal.access import is_platform_admin, require_team_role
 from portal.audit import audit_record
@@ -18,10 +17,6 @@ from portal.models import ApiToken, Membership, Role, Team, TokenScope
 from portal.tokens import token_generate
 
 TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length or 100
-
-
-def team_create(*, name: str, slug: str = "") -> Team:
-    return Team.objects.create(name=name, slug=slug or slugify(name)[:30])
 
 
 def membership_set(*, team: Team, user: Any, role: Role) -> Membership:
