@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deployments.choices import Status
-from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment
 from deployments.services.reasons import reason_checked
+from deployments.services.rollout import rollout_schedule
 from deployments.services.transitions import deployment_transition
 from deployments.targets import target_for
 from portal.access import is_platform_admin

@@ -10,9 +10,9 @@ from typing import Any
 from django.urls import reverse
 
 from deployments.choices import Status
-from deployments.dispatch import rollout_schedule
 from deployments.models import Deployment, DeploymentEvent
 from deployments.services.reasons import reason_checked
+from deployments.services.rollout import rollout_schedule
 from deployments.services.transitions import deployment_transition
 from portal.access import is_platform_admin, require_team_role
 from portal.models import ApiToken, Role

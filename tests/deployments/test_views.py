@@ -1,6 +1,6 @@
 """The HTML pages: the request form, the detail page with its live timeline, approvals.
 
-Approving queues the rollout on commit (deployments.dispatch.rollout_schedule). These
+Approving queues the rollout on commit (deployments.services.rollout.rollout_schedule). These
 tests capture on-commit callbacks without running them
 (django_capture_on_commit_callbacks(execute=False)), so no broker or worker is needed
 and the queued rollout can still be counted.
