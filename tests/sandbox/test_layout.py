@@ -184,6 +184,11 @@ def test_no_private_name_crosses_packages():
     assert not problems, "\n".join(problems)
 
 
+def test_each_package_says_what_it_models():
+    missing = [name for name in packages() if not (SANDBOX / name / "README.md").is_file()]
+    assert not missing, f"packages without a README.md: {missing}"
+
+
 def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path):
     """The checks above would pass vacuously if the walk missed imports in functions."""
     source = tmp_path / "sandbox" / "kube" / "x.py"
