@@ -21,7 +21,7 @@ from gcp.clients import credentials
 from tests.gcp.test_kube import wait
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
-GIE_CRDS = Path(__file__).parents[2] / "deployments/targets/gke_inference_gateway/crds"
+GIE_CRDS = Path(__file__).parents[3] / "deployments/targets/gke_inference_gateway/crds"
 NS = "team-ml"
 
 

@@ -7,7 +7,7 @@ from google.api_core import exceptions
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1 as c
 
-from tests.sandbox.test_container import PARENT, wait_done
+from tests.sandbox.gke.test_clusters import PARENT, wait_done
 
 CLUSTER = f"{PARENT}/clusters/llm-std"
 Component = c.MonitoringComponentConfig.Component
