@@ -22,7 +22,7 @@ from clusters.models import Cluster
 from clusters.plans import ClusterPlan, ClusterRef, cluster_plan
 from clusters.transitions import cluster_transition
 from runbook import dispatch
-from runbook.executors.base import Executor
+from runbook.owners import Executor
 from runbook.plan import Step
 from runbook.results import Failed, Retry
 

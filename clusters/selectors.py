@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from clusters.choices import CLUSTER_TERMINAL_STATES, ClusterStatus
 from clusters.models import Cluster
-from gcp import kube
+from gcp.kube_conn import ClusterConn
 from portal.access import teams_where_role
 from portal.models import Role, Team
 
@@ -39,10 +39,10 @@ def cluster_users(*, cluster: Cluster) -> list[str]:
     return [name for lookup in _USERS for name in lookup(cluster)]
 
 
-def cluster_connection(*, cluster_id: int) -> kube.ClusterConn:
+def cluster_connection(*, cluster_id: int) -> ClusterConn:
     """Where the cluster's API server is and its CA (base64 PEM), as get_cluster last said."""
     endpoint, ca = Cluster.objects.values_list("endpoint", "ca_certificate").get(pk=cluster_id)
-    return kube.ClusterConn(endpoint, ca)
+    return ClusterConn(endpoint, ca)
 
 
 def cluster_ca_at(*, endpoint: str) -> str:

@@ -16,7 +16,6 @@ import base64
 import contextlib
 import json
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,18 +27,11 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic import exceptions as kexc
 
 from gcp.clients import call_timeout, credentials
+from gcp.kube_conn import ClusterConn
 
 # Every object Hangar applies is owned, field by field, by this manager: a second apply
 # with the same manager replaces Hangar's own fields, never somebody else's.
 FIELD_MANAGER = "hangar"
-
-
-@dataclass(frozen=True)
-class ClusterConn:
-    """Where a cluster's API server is and the CA it proves itself with (base64 PEM)."""
-
-    endpoint: str
-    ca_certificate: str
 
 
 def _refresh(configuration: k8s.Configuration) -> None:

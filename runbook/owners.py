@@ -1,7 +1,7 @@
 """Who plans belong to. Each app whose rows run plans (deployments, clusters) registers an
 adapter here; the engine asks it what it cannot know itself."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -9,10 +9,10 @@ from typing import Any, Protocol
 from django.db import models
 from django.db.models import Q
 
-from gcp import kube
+from gcp.kube_conn import ClusterConn
 from gcp.model_server import Endpoint
 from runbook.plan import Plan, Step
-from runbook.results import Failed, Retry
+from runbook.results import Failed, Retry, StepResult
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class StepClaim:
     # The model server the owner runs, as its target declares it (None: it runs none).
     endpoint: Endpoint | None = None
     # The GKE cluster a Kubernetes step talks to, as Hangar last read it.
-    cluster: kube.ClusterConn | None = None
+    cluster: ClusterConn | None = None
 
     @property
     def owner_name(self) -> str:
@@ -94,10 +94,13 @@ class Owner(Protocol):
         """The step failed (or kept failing transiently): move the row to failed."""
         ...
 
-    def executors(self) -> Mapping[str, Any]:
+    def executors(self) -> Mapping[str, "Executor"]:
         """Executors of this owner's own actions, beside the engine's generic ones."""
         ...
 
+
+# One function per plan action: a claimed step in, what happened out.
+Executor = Callable[[StepClaim], StepResult]
 
 _OWNERS: dict[str, Owner] = {}
 

@@ -7,6 +7,10 @@ from typing import Any, Protocol
 
 # Every object Hangar makes carries this label, so what is Hangar's can be told apart.
 MANAGED_BY_LABEL = {"managed-by": "hangar"}
+# The output a passing /health call through a GKE API server's service proxy leaves
+# behind (runbook/executors/kube_endpoint.py): the proxy's base URL, the address a GKE
+# target's endpoint names.
+SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
 
 
 @dataclass(frozen=True)

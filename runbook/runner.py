@@ -9,8 +9,7 @@ from gcp.errors import diagnose
 from gcp.settings import gcp_setting
 from runbook import ledger
 from runbook.executors import EXECUTORS
-from runbook.executors.base import Executor
-from runbook.owners import StepClaim, owner_of
+from runbook.owners import Executor, StepClaim, owner_of
 from runbook.results import Failed, Retry, StepResult
 from telemetry.instruments import ADVANCE_TASKS
 from telemetry.logs import log_context

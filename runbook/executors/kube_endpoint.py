@@ -9,11 +9,8 @@ from gcp import kube
 from runbook.executors.endpoint_calls import not_ready_yet, smoke_check_timeout
 from runbook.executors.kube import conn_for
 from runbook.owners import StepClaim
+from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 from runbook.results import Failed, Retry, StepResult, Succeeded
-
-# The rollout output that holds the service proxy's base URL once /health passed through it:
-# a GKE target's endpoint names it as its address.
-SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
 
 
 def _text(data: bytes) -> str:

@@ -141,7 +141,7 @@ def test_tear_down_of_an_approved_deployment_queues_the_worker(
         deployment = deployment_tear_down(deployment=deployment, by=deployer, reason="done")
     assert deployment.status == Status.TEARING_DOWN
     # The approval's task is still queued and now tears down: no second one is sent.
-    assert [args[0] for _, args, _ in no_queue] == [deployment.pk]
+    assert [args[:2] for _, args, _ in no_queue] == [["deployment", deployment.pk]]
 
 
 def test_a_tear_down_reason_has_the_same_bound_as_a_decision(team, deployer, approver, no_queue):

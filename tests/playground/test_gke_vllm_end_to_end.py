@@ -13,9 +13,9 @@ from deployments.choices import Status
 from deployments.plans import plan_for
 from deployments.targets.gke_vllm import identity, manifests
 from gcp import container, kube
-from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
 from runbook.ledger import runs_of
 from runbook.models import Outcome
+from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 from tests.playground.conftest import read_events, sign_in
 from tests.runbook.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down

@@ -18,6 +18,7 @@ from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.selectors import SPEC_CLUSTER_KEY
 from deployments.services.lifecycle import deployment_retry, deployment_tear_down
+from deployments.services.offers import offer_for_team
 from gcp import container
 from portal.models import Membership, Role
 from portal.services_hf_token import hf_token_save
@@ -76,10 +77,12 @@ def _bound(variant: str, spec: Any, team: Any) -> Any:
     if target.bind_team is None:
         return spec
     cluster = sandbox_cluster(team)
-    bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), team)
+    offer = offer_for_team(team=team)
+    bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), offer)
     if SPEC_CLUSTER_KEY in errors:  # a target that adds node pools wants a Standard one
         cluster = sandbox_cluster(team, name="hangar-tests-std", autopilot=False)
-        bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), team)
+        offer = offer_for_team(team=team)
+        bound, errors = target.bind_team(replace(spec, **{SPEC_CLUSTER_KEY: cluster.pk}), offer)
     assert not errors, errors
     return bound
 

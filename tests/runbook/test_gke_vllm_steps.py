@@ -13,7 +13,7 @@ from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown
 from deployments.targets.plan import DeploymentPlan
 from gcp import kube
 from runbook.executors import EXECUTORS
-from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
+from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 from runbook.results import Failed, Retry, Succeeded, Waiting
 from tests.deployments.targets.test_gke_vllm_plan import REF
 from tests.step_claims import step_claim

@@ -21,7 +21,7 @@ def sent(monkeypatch):
     calls = []
     monkeypatch.setattr(
         "runbook.dispatch.current_app.send_task",
-        lambda name, args, countdown: calls.append((args[0], args[1], countdown)),
+        lambda name, args, countdown: calls.append((args[1], args[2], countdown)),
     )
     return calls
 

@@ -13,9 +13,8 @@ import pytest
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from gcp import kube
 from runbook.executors import EXECUTORS, kube_endpoint
-from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
 from runbook.owners import StepClaim
-from runbook.plan import ApiRequest, Step
+from runbook.plan import SERVICE_PROXY_URL_OUTPUT, ApiRequest, Step
 from runbook.results import Failed, Retry, Succeeded
 
 
