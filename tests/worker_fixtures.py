@@ -21,7 +21,7 @@ class WorkerProcess:
     def __init__(self, log: Path, env: dict[str, str], tmp: Path) -> None:
         self.log = log
         command = [
-            sys.executable, "-m", "celery", "-A", "workers", "worker", "--beat",
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
             f"--schedule={tmp / 'beat-schedule'}", "--loglevel=INFO", "--concurrency=2",
             "--without-gossip", "--without-mingle", f"--hostname=test-{time.monotonic_ns()}@%h",
         ]  # fmt: skip

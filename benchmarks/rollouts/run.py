@@ -134,7 +134,7 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
         "-m",
         "celery",
         "-A",
-        "workers",
+        "config",
         "worker",
         "--beat",
         f"--schedule={log.parent / 'beat-schedule'}",

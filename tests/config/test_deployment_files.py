@@ -51,8 +51,8 @@ def test_compose_runs_every_part_from_one_image():
     portal_parts = ["web", "worker", "beat", "sandbox"]
     assert {services[name]["image"] for name in portal_parts} == {"hangar-portal"}
     assert {services[name]["build"] for name in portal_parts} == {"."}
-    assert services["worker"]["command"][:4] == ["celery", "-A", "workers", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     assert services["sandbox"]["command"][:3] == ["python", "-m", "sandbox"]
     assert "scripts/web" in services["web"]["command"]
     dockerfile = (ROOT / "Dockerfile").read_text()
