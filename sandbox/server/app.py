@@ -13,8 +13,8 @@ from google.protobuf.message import Message
 
 from sandbox.artifact_registry import api as artifact_registry
 from sandbox.cloud_build import api as cloud_build
-from sandbox.cloud_logging import api as logging_api
-from sandbox.cloud_monitoring import api as monitoring
+from sandbox.cloud_logging import api as cloud_logging
+from sandbox.cloud_monitoring import api as cloud_monitoring
 from sandbox.cloud_run import api as cloud_run
 from sandbox.cloud_run import frontend as run_frontend
 from sandbox.cloud_run.instances import RunInstances
@@ -25,10 +25,9 @@ from sandbox.core.errors import ApiError
 from sandbox.core.routing import ApiCall, Route, check_scope, find_route, normalize_project
 from sandbox.core.state import State
 from sandbox.core.validation import to_json
-from sandbox.gke import clusters as container
-from sandbox.iam import account_policy as iam_sa_policy
-from sandbox.iam import service_accounts as iam_admin
-from sandbox.kube import gateway_proxy as kube_gateway_proxy
+from sandbox.gke import clusters as gke_clusters
+from sandbox.iam import account_policy, service_accounts
+from sandbox.kube import gateway_proxy
 from sandbox.kube.control_plane import ControlPlanes
 from sandbox.metadata import server as metadata
 from sandbox.project_apis import api as project_apis
@@ -44,14 +43,14 @@ def all_routes() -> list[Route]:
         *artifact_registry.routes(),
         *cloud_build.routes(),
         *cloud_run.routes(),
-        *container.routes(),
+        *gke_clusters.routes(),
         *operations_api.routes(),
         *secret_manager.routes(),
-        *iam_admin.routes(),
-        *iam_sa_policy.routes(),
+        *service_accounts.routes(),
+        *account_policy.routes(),
         *project_apis.routes(),
-        *logging_api.routes(),
-        *monitoring.routes(),
+        *cloud_logging.routes(),
+        *cloud_monitoring.routes(),
     ]
     # Rules with a custom verb (":cancel") go first so that an id never swallows one.
     return sorted(routes, key=lambda r: ":" not in r.template.rsplit("}", 1)[-1])
@@ -67,10 +66,10 @@ def new_state(config: Config) -> State:
         RunStore(),
         RunInstances(state.clock),
         secret_manager.SecretStore(),
-        iam_admin.AccountStore(),
-        iam_sa_policy.AccountPolicies(),
+        service_accounts.AccountStore(),
+        account_policy.AccountPolicies(),
         storage.StorageStore(),
-        container.ContainerStore(),
+        gke_clusters.ContainerStore(),
         ControlPlanes(state),
     ):
         state.add(store)
@@ -100,11 +99,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     state: State = request.app["state"]
     state.advance()
     path = request.path
-    gateway = kube_gateway_proxy.find(state, request.host)
+    gateway = gateway_proxy.find(state, request.host)
     if gateway is not None:  # a request to a GKE Gateway's address, the sandbox as its VPC
         body = await request.read()
         entry = state.log.start(request, body, "model")
-        response = await kube_gateway_proxy.handle(request, state, *gateway, body)
+        response = await gateway_proxy.handle(request, state, *gateway, body)
         entry["status"] = response.status
         return response
     if metadata.is_metadata_path(path):

@@ -33,13 +33,13 @@ def packages() -> list[str]:
     return sorted(p.name for p in SANDBOX.iterdir() if (p / "__init__.py").is_file())
 
 
-def package_of(path: Path) -> str:
-    parts = path.relative_to(SANDBOX).parts
+def package_of(path: Path, root: Path = SANDBOX) -> str:
+    parts = path.relative_to(root).parts
     return parts[0] if len(parts) > 1 else ROOT
 
 
-def _module_of(path: Path) -> list[str]:
-    parts = ["sandbox", *path.relative_to(SANDBOX).with_suffix("").parts]
+def _module_of(path: Path, root: Path) -> list[str]:
+    parts = ["sandbox", *path.relative_to(root).with_suffix("").parts]
     return parts[:-1] if parts[-1] == "__init__" else parts
 
 
@@ -51,11 +51,11 @@ def _target(dotted: list[str], subpackages: set[str]) -> str | None:
     return ROOT
 
 
-def imports(path: Path, subpackages: set[str]) -> Iterator[Import]:
+def imports(path: Path, subpackages: set[str], root: Path = SANDBOX) -> Iterator[Import]:
     tree = ast.parse(path.read_text(), str(path))
-    source = package_of(path)
-    here = _module_of(path)
-    where = path.relative_to(SANDBOX.parent)
+    source = package_of(path, root)
+    here = _module_of(path, root)
+    where = path.relative_to(root.parent)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -125,7 +125,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_sandbox_is_in_packages():
+def test_the_sandbox_is_in_packages() -> None:
     loose = sorted(
         p.name for p in SANDBOX.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
     )
@@ -133,7 +133,7 @@ def test_the_sandbox_is_in_packages():
     assert len(packages()) >= 10
 
 
-def test_no_import_cycle_between_packages():
+def test_no_import_cycle_between_packages() -> None:
     found = all_imports()
     edges: dict[str, set[str]] = {}
     for edge in found:
@@ -145,12 +145,12 @@ def test_no_import_cycle_between_packages():
     assert not problems, "\n".join(problems)
 
 
-def test_no_package_imports_the_top_level_modules():
+def test_no_package_imports_the_top_level_modules() -> None:
     upward = [str(e) for e in all_imports() if e.target == ROOT]
     assert not upward, "\n".join(upward)
 
 
-def test_no_private_name_crosses_packages():
+def test_no_private_name_crosses_packages() -> None:
     """`from sandbox.a.x import _name`, or `x._name` on a module imported from another
     package: a name another package needs is public in the package that owns it."""
     subpackages = set(packages())
@@ -184,12 +184,12 @@ def test_no_private_name_crosses_packages():
     assert not problems, "\n".join(problems)
 
 
-def test_each_package_says_what_it_models():
+def test_each_package_says_what_it_models() -> None:
     missing = [name for name in packages() if not (SANDBOX / name / "README.md").is_file()]
     assert not missing, f"packages without a README.md: {missing}"
 
 
-def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path):
+def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path: Path) -> None:
     """The checks above would pass vacuously if the walk missed imports in functions."""
     source = tmp_path / "sandbox" / "kube" / "x.py"
     source.parent.mkdir(parents=True)
@@ -201,12 +201,7 @@ def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path):
         "    from sandbox.gke import clusters\n"
         "    from sandbox.iam.act_as import _private\n"
     )
-    global SANDBOX
-    saved, SANDBOX = SANDBOX, tmp_path / "sandbox"
-    try:
-        found = list(imports(source, {"core", "gke", "iam", "kube"}))
-    finally:
-        SANDBOX = saved
+    found = list(imports(source, {"core", "gke", "iam", "kube"}, tmp_path / "sandbox"))
     assert [(e.target, e.names) for e in found] == [
         ("core", ("State",)),
         ("gke", ("clusters",)),
