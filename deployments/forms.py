@@ -11,6 +11,7 @@ from typing import Any, ClassVar, cast
 from django import forms
 from django.db.models import QuerySet
 
+from deployments.services.offers import offer_for_user
 from deployments.services.requests import DEFAULT_BUSY_HOURS, MAX_EXPIRY_HOURS
 from deployments.targets import UnknownTarget, default_target, target_choices, target_get
 from deployments.targets.base import TargetDef
@@ -88,9 +89,11 @@ class DeploymentRequestForm(GovernanceFieldsForm):
         super().__init__(*args, **kwargs)
         team_field = cast(forms.ModelChoiceField, self.fields["team"])
         team_field.queryset = requesting_teams(user=user)
+        offer = None  # what the user's teams may use, read once if a field offers it
         for name, declaration, _ in declarations(target.spec_class):
             if declaration.form_choices is not None:
-                offered = [("", "Choose…"), *declaration.form_choices(user)]
+                offer = offer or offer_for_user(user=user)
+                offered = [("", "Choose…"), *declaration.form_choices(offer)]
                 cast(forms.TypedChoiceField, self.fields[name]).choices = offered
 
     def service_values(self) -> dict[str, Any]:

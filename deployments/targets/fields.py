@@ -16,6 +16,8 @@ from typing import Any
 from django import forms
 from rest_framework import serializers
 
+from deployments.targets.offer import Offer
+
 FieldErrors = dict[str, list[str]]
 Choices = Callable[[], Sequence[tuple[str, str]]]
 
@@ -51,9 +53,10 @@ class SpecField:
     optional: bool = False  # None (empty) is allowed and means "the default of the engine"
     widget: Widget = Widget.DEFAULT
     # An id only the requesting user's teams can offer (a GKE cluster): the form lists
-    # these (value, label) pairs for the user; the spec checks the bounds, and the request
-    # service checks the value against the team the request is for.
-    form_choices: Callable[[Any], Sequence[tuple[int, str]]] | None = None
+    # these (value, label) pairs from what the user's teams may use (offer.py); the spec
+    # checks the bounds, and the target's binding checks the value against the team the
+    # request is for.
+    form_choices: Callable[[Offer], Sequence[tuple[int, str]]] | None = None
     # Optional to price, required to request (a GKE cluster: any cluster's node costs the
     # same, but a deployment must run on one): the request service asks for it.
     request_required: bool = False

@@ -9,16 +9,15 @@ from typing import Any
 
 from deployments.targets.fields import choice_field, int_field
 from deployments.targets.gke.machines import MACHINE_CHOICES_HELP, MAX_NODE_GPUS, machine_choices
+from deployments.targets.offer import Offer
 
 # Postgres' integer primary key: anything larger is no cluster Hangar could have.
 MAX_ID = 2**31 - 1
 
 
-def cluster_choices_for(user: Any) -> list[tuple[int, str]]:
-    """The ready clusters open to any team the user may request in."""
-    from clusters.selectors import clusters_open_to_user
-
-    return [(c.pk, f"{c.name} ({c.project}, {c.location})") for c in clusters_open_to_user(user)]
+def cluster_choices_for(offer: Offer) -> list[tuple[int, str]]:
+    """The ready clusters open to any team the user may request in (the form's offer)."""
+    return [(c.id, f"{c.name} ({c.project}, {c.location})") for c in offer.ready_clusters]
 
 
 def cluster() -> Any:

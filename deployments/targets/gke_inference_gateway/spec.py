@@ -8,7 +8,8 @@ the pool).
 
 The Gateway is regional internal (`gke-l7-rilb`). An external one is not something a
 request can ask for: `external_gateway` is no declared field, so neither the form nor the
-API sets it; a platform admin allows it when approving (services/decisions.py).
+API sets it; the TargetDef lists it in `approver_allowances`, and a platform admin allows
+it when approving (services/decisions.py).
 """
 
 from dataclasses import dataclass, replace
@@ -20,9 +21,10 @@ from deployments.targets.gke import fields as gke
 from deployments.targets.gke.binding import bind_cluster, region_of
 from deployments.targets.gke.machines import H100, OnGpuMachine
 from deployments.targets.gke_inference_gateway import adapters as lora
-from deployments.targets.gke_inference_gateway import models
+from deployments.targets.gke_inference_gateway import seed
 from deployments.targets.gke_inference_gateway.manifests import Adapter
 from deployments.targets.hf_weights import HfWeights
+from deployments.targets.offer import Offer
 from deployments.targets.spec import SpecBase
 
 # Seed 004 serves Llama 3.1 8B Instruct; its adapters are trained for it.
@@ -147,7 +149,7 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
         maximum_reason="vLLM's largest --max-lora-rank",
     )
     base_priority: int = int_field(
-        models.SEED_BASE_PRIORITY,
+        seed.SEED_BASE_PRIORITY,
         label="Base model priority",
         help="the InferenceObjective's priority for requests to the base model (the seed's "
         "20); under load the Gateway sheds lower priorities first.",
@@ -186,7 +188,7 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
-        starters = models.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
+        starters = seed.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
         return (*starters, *self.extra_adapters)
 
     @property
@@ -232,13 +234,11 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
         return errors
 
 
-def bind_standard_cluster(spec: Any, team: Any) -> tuple[Any, FieldErrors]:
+def bind_standard_cluster(spec: Any, offer: Offer) -> tuple[Any, FieldErrors]:
     """The team's cluster, as gke/binding.py checks it, and a Standard one: the Inference
     Gateway's GPU node pool is a Standard cluster's (Autopilot makes its own nodes). Sets
     the cluster's resource name, which the node pool steps address."""
-    from clusters.models import Cluster
-
-    cluster = Cluster.objects.filter(pk=spec.cluster, teams=team).first() if spec.cluster else None
+    cluster = offer.cluster(spec.cluster) if spec.cluster else None
     if cluster is not None and cluster.autopilot:
         return spec, {
             "cluster": [
@@ -247,7 +247,7 @@ def bind_standard_cluster(spec: Any, team: Any) -> tuple[Any, FieldErrors]:
                 "platform admin to create one (Clusters, in the admin)."
             ]
         }
-    bound, errors = bind_cluster(spec, team)
+    bound, errors = bind_cluster(spec, offer)
     if errors or cluster is None:
         return bound, errors
     return replace(bound, cluster_name=cluster.resource_name), {}

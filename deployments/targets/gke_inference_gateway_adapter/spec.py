@@ -6,7 +6,8 @@ unloads it. It holds no GPUs and Google bills it nothing: it runs on its base de
 pool, whose estimate counts them.
 
 At request time the adapter is bound to its base (bind_base): a ready gke-inference-gateway
-deployment of the same team. The binding copies what the plan needs from the base (its
+deployment of the same team, found among the team's live deployments the request service
+offers (targets/offer.py). The binding copies what the plan needs from the base (its
 cluster, region and server settings) and the adapters already loaded there by other
 adapter requests, and checks the adapter fits the server (adapters.adapter_errors: rank,
 base model, a name not taken, room under --max-cpu-loras). The syncer's list is the base's
@@ -24,24 +25,22 @@ from deployments.targets.gke.fields import MAX_ID
 from deployments.targets.gke.machines import H100
 from deployments.targets.gke_inference_gateway import adapters as lora
 from deployments.targets.gke_inference_gateway.manifests import Adapter
-from deployments.targets.gke_inference_gateway.models import SEED_ADAPTERS
+from deployments.targets.gke_inference_gateway.seed import SEED_ADAPTERS
 from deployments.targets.gke_inference_gateway.spec import SEED_MODELS, GkeInferenceGatewaySpec
+from deployments.targets.offer import Offer
 from deployments.targets.spec import SpecBase
 
 BASE_TARGET = "gke-inference-gateway"
 SEED = SEED_ADAPTERS[0]
 
 
-def base_choices_for(user: Any) -> list[tuple[int, str]]:
-    """The ready gke-inference-gateway deployments of the user's teams."""
-    from deployments.choices import Status
-    from deployments.models import Deployment
-    from portal.access import teams_where_role
-    from portal.models import Role
-
-    teams = teams_where_role(user=user, role=Role.DEPLOYER)
-    ready = Deployment.objects.filter(target=BASE_TARGET, status=Status.READY, team__in=teams)
-    return [(d.pk, f"{d.slug} ({d.team.slug}, {d.model})") for d in ready.select_related("team")]
+def base_choices_for(offer: Offer) -> list[tuple[int, str]]:
+    """The ready gke-inference-gateway deployments of the user's teams (the form's offer)."""
+    return [
+        (d.id, f"{d.slug} ({d.team}, {d.model})")
+        for d in offer.deployments
+        if d.target == BASE_TARGET and d.ready
+    ]
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -156,25 +155,20 @@ class GatewayAdapterSpec(SpecBase):
         return replace(base, extra_adapters=others)
 
 
-def bind_base(spec: GatewayAdapterSpec, team: Any) -> tuple[GatewayAdapterSpec, FieldErrors]:
-    from deployments.choices import TERMINAL_STATES, Status
-    from deployments.models import Deployment
-    from deployments.targets import spec_for
-
+def bind_base(spec: GatewayAdapterSpec, offer: Offer) -> tuple[GatewayAdapterSpec, FieldErrors]:
     if spec.base is None:
         return spec, {"base": ["Choose a ready GKE Inference Gateway deployment of the team."]}
-    base = Deployment.objects.filter(pk=spec.base, team=team, target=BASE_TARGET).first()
-    if base is None:  # unknown, or another team's: the same answer
-        return spec, {"base": [f"No GKE Inference Gateway deployment {spec.base} in {team.slug}."]}
-    if base.status != Status.READY:
+    base = offer.deployment(spec.base, target=BASE_TARGET)
+    if base is None:  # unknown, another team's, or gone: the same answer
+        return spec, {"base": [f"No GKE Inference Gateway deployment {spec.base} in {offer.team}."]}
+    if not base.ready:
         return spec, {"base": [f"{base.slug} is {base.status}, not ready."]}
-    base_spec: GkeInferenceGatewaySpec = spec_for(base)
-    others = (
-        Deployment.objects.filter(target=spec_target(), spec__base=base.pk)
-        .exclude(status__in=[s.value for s in TERMINAL_STATES])
-        .values_list("spec", flat=True)
-    )
-    loaded = [[o["name"], o["source"], o["priority"]] for o in others]
+    base_spec: GkeInferenceGatewaySpec = base.spec
+    # The adapters other live requests loaded on the base (their depends_on is the base).
+    loaded = [
+        [o.spec.name, o.spec.source, o.spec.priority]
+        for o in offer.dependents(base.id, target=spec_target())
+    ]
     bound = replace(
         spec,
         region=base.region,
@@ -186,6 +180,11 @@ def bind_base(spec: GatewayAdapterSpec, team: Any) -> tuple[GatewayAdapterSpec, 
     if "base_model" in errors:
         errors["model"] = errors.pop("base_model")
     return bound, errors
+
+
+def depends_on(spec: GatewayAdapterSpec) -> int | None:
+    """The deployment whose server loads the adapter: its base."""
+    return spec.base
 
 
 def spec_target() -> str:
