@@ -245,7 +245,7 @@ def vpc_proxy_for(endpoint_url: str) -> str | None:
 
     Both empty on Google Cloud, where the portal runs in the VPC and reaches the internet
     directly; the sandbox sets its own URL for both, standing in for the VPC and for the
-    internet its made-up public addresses are on (sandbox/kube_gateway_proxy.py). A host
+    internet its made-up public addresses are on (sandbox/kube/gateway_proxy.py). A host
     name or a loopback address never goes through either.
     """
     host = urlsplit(endpoint_url).hostname or ""

@@ -11,7 +11,7 @@ from .base import GCP, env
 
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 GCP["API_ENDPOINT"] = GCP["API_ENDPOINT"] or SANDBOX_URL
-# The build account the sandbox's project is set up with (sandbox/act_as.py).
+# The build account the sandbox's project is set up with (sandbox/core/project.py).
 GCP["BUILD_SERVICE_ACCOUNT"] = (
     GCP["BUILD_SERVICE_ACCOUNT"] or f"hangar-builder@{GCP['PROJECT']}.iam.gserviceaccount.com"
 )
