@@ -1,25 +1,24 @@
 """What the deployment page shows of Google's logs: the build's output and the running
 service's, read from Cloud Logging (gcp/cloud_logging.py), newest first.
 
-Which build and which service come from the rollout itself: the build the build step
-recorded (`outputs["build"]`), and the Cloud Run services the plan applies (their resource
-names), so no target is asked for by name.
+Which logs: the deployment's target says (`TargetDef.log_sources`, from its spec and what
+its rollout recorded: the build the build step ran, the Cloud Run service it applied), so
+no target is asked for by name.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exc
 
-from deployments.choices import Phase
 from deployments.models import Deployment
-from deployments.plans import plan_for
+from deployments.plans import ref_for
+from deployments.targets import spec_for, target_for
+from deployments.targets.capabilities import BuildLog, LogSource
 from gcp import cloud_logging
 from gcp.text import google_message
 
-SERVICE_NAME = re.compile(r"projects/[^/]+/locations/(?P<region>[^/]+)/services/(?P<service>[^/]+)")
 # Lines per log on the page; Cloud Logging's console has the rest.
 LINES = 100
 
@@ -32,32 +31,22 @@ class LogPanel:
 
 
 def deployment_logs(*, deployment: Deployment) -> list[LogPanel]:
-    """The build's and the service's log, each newest first; an unreadable log says why."""
-    panels = []
-    build = str(deployment.outputs.get("build", ""))
-    if build:
-        panels.append(
-            _read(f"Build {build.rsplit('/', 1)[-1]}", cloud_logging.build_log, build_name=build)
-        )
-    for region, service in _services(deployment):
-        panels.append(
-            _read(
-                f"Cloud Run service {service} ({region})",
-                cloud_logging.service_log,
-                service=service,
-                region=region,
-            )
-        )
-    return panels
+    """Each log its target names, newest first; an unreadable log says why."""
+    target, spec = target_for(deployment), spec_for(deployment)
+    sources = target.log_sources(ref_for(deployment), spec, deployment.outputs)
+    return [_panel(source) for source in sources]
 
 
-def _services(deployment: Deployment) -> list[tuple[str, str]]:
-    found: dict[tuple[str, str], None] = {}
-    for step in plan_for(deployment, Phase.DEPLOY).steps:
-        match = SERVICE_NAME.fullmatch(str(step.params.get("name", "")))
-        if match:
-            found[(match["region"], match["service"])] = None
-    return list(found)
+def _panel(source: LogSource) -> LogPanel:
+    if isinstance(source, BuildLog):
+        title = f"Build {source.build.rsplit('/', 1)[-1]}"
+        return _read(title, cloud_logging.build_log, build_name=source.build)
+    return _read(
+        f"Cloud Run service {source.service} ({source.region})",
+        cloud_logging.service_log,
+        service=source.service,
+        region=source.region,
+    )
 
 
 def _read(title: str, read: Any, **kwargs: Any) -> LogPanel:

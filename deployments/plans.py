@@ -8,7 +8,13 @@ from django.conf import settings
 from deployments.choices import Phase
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 
-__all__ = ["DeploymentPlan", "PlanContext", "plan_context_from_settings", "plan_for"]
+__all__ = [
+    "DeploymentPlan",
+    "PlanContext",
+    "plan_context_from_settings",
+    "plan_for",
+    "ref_for",
+]
 
 
 def plan_context_from_settings() -> PlanContext:
@@ -32,12 +38,16 @@ def plan_for(
 
     phase = phase or deployment.phase
     ctx = ctx or plan_context_from_settings()
-    ref = DeploymentRef(
+    target = target_for(deployment)
+    build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
+    return build(ref_for(deployment), spec_for(deployment), ctx)
+
+
+def ref_for(deployment: Any) -> DeploymentRef:
+    """The identity of a deployment row, as its target's plans and declarations take it."""
+    return DeploymentRef(
         id=deployment.pk,
         slug=deployment.slug,
         team_slug=deployment.team.slug,
         attempt=max(deployment.attempt, 1),
     )
-    target = target_for(deployment)
-    build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
-    return build(ref, spec_for(deployment), ctx)

@@ -1,12 +1,14 @@
 """Which measurement of Google's stands for a deployment's billed time, and the price of
 one measured second.
 
-The billed resource is the one the deploy plan marks `billing="starts"`:
-- a Cloud Run service: Cloud Monitoring's billable instance time measures it (GPU services
-  are instance-billed: every second of every instance), priced per instance-second;
-- a Kubernetes Deployment on GKE: the lifetimes of the nodes its pods ran on, read from the
-  cluster's API (metering/node_lifetimes.py);
-- a GKE node pool Hangar adds: the lifetimes of the pool's nodes, read the same way.
+Each target declares how what it bills is measured (`TargetDef.metering`,
+deployments/targets/capabilities.py):
+- a Cloud Run service (InstanceTime): Cloud Monitoring's billable instance time measures
+  it (GPU services are instance-billed: every second of every instance), priced per
+  instance-second;
+- GKE nodes (NodeLifetime): the lifetimes of the nodes a Kubernetes Deployment's pods ran
+  on, or of a node pool Hangar added, read from the cluster's API
+  (metering/node_lifetimes.py).
 GKE's are priced per node-second at the machine's hourly price (and Autopilot's GPU
 premium on an Autopilot cluster), the whole node as the estimate prices it, at its list
 price (a Spot or Flex-start pool costs less: not guessed, as the estimate). The cluster's
@@ -14,29 +16,22 @@ management fee and default pool are shared by the cluster's tenants and not meas
 deployment: they stay in the estimate only. No target is asked for by name.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from clusters.models import Cluster
 from clusters.selectors import cluster_connection
-from deployments.choices import Phase
 from deployments.models import Deployment, PriceTable
-from deployments.plans import plan_for
+from deployments.plans import ref_for
 from deployments.pricing.estimator import SECONDS_PER_HOUR, Estimate
+from deployments.targets import spec_for, target_for
+from deployments.targets.capabilities import InstanceTime, NodeLifetime
 from gcp import monitoring
 from metering.node_lifetimes import last_seen, node_seconds, nodes_observe
 
 CLOUD_RUN_INSTANCE_TIME = "cloud-run-instance-time"
 GKE_NODE_LIFETIME = "gke-node-lifetime"
-_CLOUD_RUN_SERVICE = re.compile(
-    r"projects/[^/]+/locations/(?P<region>[^/]+)/services/(?P<service>[^/]+)"
-)
-_NODE_POOL = re.compile(
-    r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
-    r"/clusters/(?P<cluster>[^/]+)/nodePools/(?P<pool>[^/]+)"
-)
 
 
 @dataclass(frozen=True)
@@ -102,51 +97,30 @@ def meter_for(deployment: Deployment) -> Meter | None:
     if not deployment.estimate:
         return None
     estimate = Estimate.from_json(deployment.estimate)
-    for step in plan_for(deployment, Phase.DEPLOY).steps:
-        if step.billing != "starts":
-            continue
-        match = _CLOUD_RUN_SERVICE.fullmatch(str(step.params.get("name", "")))
-        if match and estimate.unit == "instance-hour":
-            per_hour = sum((cost for _, cost in estimate.lines), Decimal(0))
-            return InstanceTimeMeter(
-                source=CLOUD_RUN_INSTANCE_TIME,
-                service=match["service"],
-                region=match["region"],
-                unit_price=per_hour / SECONDS_PER_HOUR,
-                price_version=estimate.price_version,
-            )
-        body = step.request.body or {}
-        if step.action == "kube.apply" and body.get("kind") == "Deployment":
-            labels = body["spec"]["selector"]["matchLabels"]
-            return _node_meter(
-                deployment,
-                estimate,
-                cluster=Cluster.objects.filter(pk=int(step.params["cluster"])).first(),
-                namespace=str(step.params["namespace"]),
-                selector=",".join(f"{key}={value}" for key, value in sorted(labels.items())),
-            )
-        pool = _NODE_POOL.fullmatch(str(step.params.get("name", "")))
-        if step.action == "container.create_node_pool" and pool:
-            return _node_meter(
-                deployment,
-                estimate,
-                cluster=Cluster.objects.filter(
-                    project=pool["project"], location=pool["location"], name=pool["cluster"]
-                ).first(),
-                node_pool=pool["pool"],
-            )
+    measured = target_for(deployment).metering(ref_for(deployment), spec_for(deployment))
+    if isinstance(measured, InstanceTime) and estimate.unit == "instance-hour":
+        per_hour = sum((cost for _, cost in estimate.lines), Decimal(0))
+        return InstanceTimeMeter(
+            source=CLOUD_RUN_INSTANCE_TIME,
+            service=measured.service,
+            region=measured.region,
+            unit_price=per_hour / SECONDS_PER_HOUR,
+            price_version=estimate.price_version,
+        )
+    if isinstance(measured, NodeLifetime):
+        return _node_meter(deployment, estimate, measured)
     return None
 
 
 def _node_meter(
-    deployment: Deployment, estimate: Estimate, *, cluster: Cluster | None, **which: str
+    deployment: Deployment, estimate: Estimate, nodes: NodeLifetime
 ) -> NodeMeter | None:
-    machine = str(deployment.spec.get("machine_type", ""))
+    cluster = Cluster.objects.filter(pk=nodes.cluster).first()
     prices = PriceTable.objects.filter(version=estimate.price_version).first()
     gke = (prices.data if prices else {}).get("gke", {})
-    if cluster is None or machine not in gke.get("machines_per_hour", {}):
+    if cluster is None or nodes.machine_type not in gke.get("machines_per_hour", {}):
         return None
-    per_hour = Decimal(gke["machines_per_hour"][machine])
+    per_hour = Decimal(gke["machines_per_hour"][nodes.machine_type])
     if cluster.autopilot:  # as estimate_gke prices an Autopilot node
         per_hour += per_hour * Decimal(gke["autopilot_gpu_premium_percent"]) / 100
     return NodeMeter(
@@ -155,5 +129,7 @@ def _node_meter(
         cluster_id=cluster.pk,
         unit_price=per_hour / SECONDS_PER_HOUR,
         price_version=estimate.price_version,
-        **which,
+        namespace=nodes.namespace,
+        selector=nodes.selector,
+        node_pool=nodes.node_pool,
     )

@@ -5,7 +5,8 @@ changes nothing. A request the approval policy allows is approved at once, by no
 through deployment_auto_approve().
 
 An approver may also allow what no request can ask for: an external Gateway, on a target
-whose spec has `external_gateway` (a request's Gateway is regional internal otherwise).
+that declares it among its `approver_allowances` (a request's Gateway is regional
+internal otherwise).
 """
 
 from typing import Any
@@ -19,14 +20,13 @@ from deployments.services.reasons import reason_checked
 from deployments.services.rollout import rollout_schedule
 from deployments.services.transitions import deployment_transition
 from deployments.targets import target_for
+from deployments.targets.base import EXTERNAL_GATEWAY
 from portal.access import is_platform_admin
 from portal.exceptions import PermissionDenied, ValidationFailed
 from portal.models import ApiToken, TokenScope
 from portal.notifications import notify
 
 _APPROVED_OR_LATER = (Status.APPROVED, Status.DEPLOYING, Status.READY)
-# The spec setting only an approver sets: no form or request serializer declares it.
-EXTERNAL_GATEWAY = "external_gateway"
 
 
 def is_own_request(deployment: Deployment, user: Any) -> bool:
@@ -62,9 +62,9 @@ def require_approval_token(token: ApiToken | None) -> None:
 
 
 def offers_external_gateway(deployment: Deployment) -> bool:
-    """Whether an approver may allow `deployment` an external Gateway: its target's spec
-    has the setting (asked of the spec class, so no target is named here)."""
-    return EXTERNAL_GATEWAY in target_for(deployment).spec_class.field_names()
+    """Whether an approver may allow `deployment` an external Gateway: its target says so
+    (`approver_allowances`), so no target is named here."""
+    return EXTERNAL_GATEWAY in target_for(deployment).approver_allowances
 
 
 def _allowed_spec(deployment: Deployment, external_gateway: bool) -> dict[str, Any]:

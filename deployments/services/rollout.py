@@ -18,10 +18,9 @@ from deployments.models import Deployment
 from deployments.plans import plan_for
 from deployments.services.spend import spend_accrue_deployment
 from deployments.services.transitions import deployment_transition
-from deployments.targets import spec_for, target_for
+from deployments.targets import TARGETS, spec_for, target_for
 from runbook import dispatch, ledger
-from runbook.executors.base import Executor
-from runbook.owners import StepClaim
+from runbook.owners import Executor, StepClaim
 from runbook.plan import Step
 from runbook.results import Failed, Retry, StepResult
 
@@ -105,7 +104,8 @@ class DeploymentOwner:
             )
 
     def executors(self) -> Mapping[str, Executor]:
-        return {}
+        """Every target's own executors (an action only its plans use)."""
+        return {action: run for t in TARGETS.values() for action, run in t.executors().items()}
 
 
 def rollout_schedule(*, deployment_id: int, countdown: float = 0) -> None:

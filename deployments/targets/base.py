@@ -2,18 +2,23 @@
 registry in deployments/targets/__init__.py. Generic code asks a TargetDef; it never
 asks for a target by name."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from deployments.pricing.estimator import Estimate
+from deployments.targets.capabilities import LogSource, Metering
 from deployments.targets.endpoint import Endpoint
 from deployments.targets.fields import FieldErrors
+from deployments.targets.offer import Offer
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from deployments.targets.spec import SpecBase
+from runbook.owners import Executor
 
 PlanBuilder = Callable[[DeploymentRef, Any, PlanContext], DeploymentPlan]
+# An approver's allowance: the Gateway faces the internet (a request's is internal).
+EXTERNAL_GATEWAY = "external_gateway"
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class Compare(Protocol):
     ) -> TargetOption | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TargetDef:
     name: str  # as in URLs, the API and Deployment.target: "cloud-run-ollama"
     label: str
@@ -80,7 +85,31 @@ class TargetDef:
     # The request page: a template extending deployments/new.html, and the model it offers.
     form_template: str
     initial_model: str
-    # (spec, team) → the spec as it runs for that team, with what the target reads from the
-    # database filled in (a GKE target: its cluster's location), or field errors when the
-    # team may not use what the spec names. None: the spec is the same for every team.
-    bind_team: Callable[[Any, Any], tuple[Any, FieldErrors]] | None = None
+
+    # What core code asks of a target instead of looking into its spec or its plans.
+    # (deployment, spec) → how Google's measurement of what it bills is read
+    # (metering/meters.py); None: Google bills nothing of its own.
+    metering: Callable[[DeploymentRef, Any], Metering | None]
+    # (deployment, spec, rollout outputs) → the logs its page shows (deployments/logs.py).
+    log_sources: Callable[[DeploymentRef, Any, Mapping[str, Any]], Sequence[LogSource]]
+    # Spec settings no request may ask for and an approver may allow when approving
+    # (services/decisions.py): EXTERNAL_GATEWAY, say.
+    approver_allowances: frozenset[str]
+    # spec → the id of the deployment it runs on (a LoRA adapter's base), None for one
+    # that runs on its own (services/offers.py: what a request on that one finds there).
+    depends_on: Callable[[Any], int | None]
+    # () → the executors of the actions only this target's plans use, beside runbook's
+    # generic ones (the deployment owner hands the engine every target's:
+    # services/rollout.py). A function, so that only a worker that runs steps loads them
+    # and the Google and Kubernetes clients they import.
+    executors: Callable[[], Mapping[str, Executor]] = lambda: {}
+    # (spec, offer) → the spec as it runs for the team the offer is for, with the values
+    # the target reads from what the team may use filled in (a GKE target: its cluster's
+    # location), or field errors when the team may not use what the spec names. None:
+    # the spec is the same for every team.
+    bind_team: Callable[[Any, Offer], tuple[Any, FieldErrors]] | None = None
+
+
+def runs_on_its_own(spec: Any) -> int | None:
+    """`depends_on` of a target whose deployments run on no other deployment."""
+    return None

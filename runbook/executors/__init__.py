@@ -4,7 +4,10 @@ the step's request once, say what happened.
 Each is idempotent. A step that starts a long operation returns Waiting with the
 operation's name; when it is called again with that name it only polls. None of them
 sleeps: the runner records the result and the task is queued again. Actions are named
-"<module>.<function>"; a test checks every action any target's plans use is here.
+"<module>.<function>". An action only one owner's plans use (one deployment target's,
+say) has its executor with that owner, which hands it over (`Owner.executors()`); the
+runner looks there first (runner.executor_for). A test checks every action any target's
+plans use has one.
 """
 
 from runbook.executors import (
@@ -13,17 +16,14 @@ from runbook.executors import (
     cloud_run,
     container,
     endpoint,
-    gateway_cluster,
     iam,
     kube,
     kube_endpoint,
-    kube_gateway,
     kube_rollout,
-    node_pools,
     secret_manager,
     storage,
 )
-from runbook.executors.base import Executor
+from runbook.owners import Executor
 
 EXECUTORS: dict[str, Executor] = {
     "artifact_registry.ensure_repository": artifact_registry.ensure_repository,
@@ -37,9 +37,6 @@ EXECUTORS: dict[str, Executor] = {
     "container.create_cluster": container.create_cluster,
     "container.read_cluster": container.read_cluster,
     "container.delete_cluster": container.delete_cluster,
-    "container.check_gateway_cluster": gateway_cluster.check_gateway_cluster,
-    "container.create_node_pool": node_pools.create_node_pool,
-    "container.delete_node_pool": node_pools.delete_node_pool,
     "endpoint.ollama_chat": endpoint.ollama_chat,
     "endpoint.vllm_health": endpoint.vllm_health,
     "endpoint.openai_chat": endpoint.openai_chat,
@@ -49,8 +46,6 @@ EXECUTORS: dict[str, Executor] = {
     "kube.apply": kube.apply,
     "kube.delete": kube.delete,
     "kube.wait_available": kube_rollout.wait_available,
-    "kube.apply_secret_from_secret_manager": kube_gateway.apply_secret_from_secret_manager,
-    "kube.wait_gateway": kube_gateway.wait_gateway,
     "kube.proxy_health": kube_endpoint.proxy_health,
     "kube.proxy_chat": kube_endpoint.proxy_chat,
     "secret_manager.grant_accessor": secret_manager.grant_accessor,

@@ -1,36 +1,18 @@
-"""GKE Standard clusters as seed 004 creates them, and GPU node pools as plan steps: the
-exact requests, then the same requests sent by their executors to the sandbox, where a
-node pool waits until the cluster's operation is DONE."""
+"""GKE Standard clusters as seed 004 creates them: the exact requests, and a zonal one
+planned as Standard. The GPU node pools a deployment adds to one are the gateway target's
+(tests/deployments/targets/test_gke_inference_gateway_node_pools.py)."""
 
 import json
-import time
-from typing import Any
 
 import pytest
 from google.cloud import container_v1
 
 from clusters.choices import ClusterPhase
-from clusters.node_pools import GpuNodePool, create_node_pool_step, delete_node_pool_step
 from clusters.plans import ClusterRef, cluster_plan
 from clusters.services import cluster_create
-from gcp import container
-from runbook.executors import EXECUTORS
-from runbook.owners import StepClaim
-from runbook.results import Succeeded, Waiting
 from tests.factories import platform_admin
-from tests.step_claims import step_claim
 
 REF = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)
-POOL = GpuNodePool(
-    cluster=REF.resource_name,
-    name="gpupool",
-    machine_type="a3-highgpu-2g",
-    accelerator="nvidia-h100-80gb",
-    gpus_per_node=2,
-    locations=("us-central1-a",),
-    spot=True,
-    labels={"hangar-deployment": "llama"},
-)
 
 
 def test_standard_create_is_seed_004s_cluster():
@@ -56,38 +38,6 @@ def test_standard_create_is_seed_004s_cluster():
     assert read.action == "container.read_cluster"
 
 
-def test_gpu_pool_is_seed_004s_node_pool_bought_as_spot():
-    step = create_node_pool_step(POOL, billing="starts")
-    assert step.request.path == f"/v1/{REF.resource_name}/nodePools"
-    pool = step.request.body["nodePool"]
-    assert pool["initialNodeCount"] == 1 and pool["locations"] == ["us-central1-a"]
-    assert pool["config"]["accelerators"] == [
-        {
-            "acceleratorType": "nvidia-h100-80gb",
-            "acceleratorCount": "2",
-            "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"},
-        }
-    ]
-    assert pool["config"]["spot"] is True and "flexStart" not in pool["config"]
-    assert pool["config"]["labels"]["managed-by"] == "hangar"
-    container_v1.NodePool.from_json(json.dumps(pool))
-    assert step.cli == (
-        "gcloud container node-pools create gpupool --cluster=llm-std --location=us-central1 "
-        "--machine-type=a3-highgpu-2g --accelerator type=nvidia-h100-80gb,count=2,"
-        "gpu-driver-version=latest --node-locations=us-central1-a --spot --num-nodes=1 "
-        "--disk-size=200 --workload-metadata=GKE_METADATA"
-    )
-    flex = create_node_pool_step(
-        GpuNodePool(**{**POOL.__dict__, "spot": False, "flex_start": True})
-    ).request.body
-    assert flex["nodePool"]["config"]["flexStart"] is True
-    assert flex["nodePool"]["autoscaling"] == {
-        "enabled": True,
-        "minNodeCount": 0,
-        "maxNodeCount": 1,
-    }
-
-
 @pytest.mark.django_db
 def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
     from clusters.rollout import plan_for_cluster
@@ -105,77 +55,3 @@ def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
     assert cluster.autopilot is False
     create = plan_for_cluster(cluster, ClusterPhase.CREATE).steps[0]
     assert create.request.body["cluster"]["initialNodeCount"] == 1
-
-
-def _claim(step, operation: str = "") -> StepClaim:
-    return step_claim(step, operation)
-
-
-def _until_done(step, first: Any, timeout: float = 20) -> Succeeded:
-    deadline = time.monotonic() + timeout
-    result = first
-    while time.monotonic() < deadline:
-        if isinstance(result, Succeeded):
-            return result
-        assert isinstance(result, Waiting), result
-        time.sleep(0.1)
-        result = EXECUTORS[step.action](_claim(step, result.operation))
-    raise AssertionError(f"{step.key} still waiting: {result}")
-
-
-def test_node_pool_steps_wait_for_the_cluster_then_create_and_delete(sandbox):
-    sandbox.config(operation_delay=1.0)
-    create_cluster = cluster_plan(ClusterPhase.CREATE, REF).steps[0]
-    op = container.create_cluster(parent=REF.parent, body=create_cluster.request.body)
-    step = create_node_pool_step(POOL)
-    busy = EXECUTORS[step.action](_claim(step))
-    assert isinstance(busy, Waiting) and busy.operation == ""
-    assert "busy with another operation" in busy.message
-
-    deadline = time.monotonic() + 20
-    while not container.operation_state(op).done:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    info = container.get_cluster(REF.resource_name)
-    assert info.gateway_api == "CHANNEL_STANDARD" and info.vpc_native
-    assert info.managed_prometheus and "DCGM" in info.monitoring
-
-    started = EXECUTORS[step.action](_claim(step))
-    assert isinstance(started, Waiting) and started.operation
-    _until_done(step, started)
-    assert container.node_pool_status(POOL.resource_name) == "RUNNING"
-    again = EXECUTORS[step.action](_claim(step))  # a create resumed after a crash
-    assert isinstance(again, Succeeded) and "already exists" in again.message
-
-    delete = delete_node_pool_step(POOL)
-    _until_done(delete, EXECUTORS[delete.action](_claim(delete)))
-    assert container.node_pool_status(POOL.resource_name) is None
-    gone = EXECUTORS[delete.action](_claim(delete))
-    assert isinstance(gone, Succeeded) and "already gone" in gone.message
-
-
-def test_a_registered_cluster_is_checked_for_what_the_gateway_needs(sandbox):
-    from clusters.node_pools import check_gateway_cluster_step
-
-    seed = cluster_plan(ClusterPhase.CREATE, REF).steps[0].request.body
-    bare = {"cluster": {"name": "bare", "initialNodeCount": 1}}
-    for body in (seed, bare):
-        op = container.create_cluster(parent=REF.parent, body=body)
-        deadline = time.monotonic() + 20
-        while not container.operation_state(op).done:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    ok = EXECUTORS["container.check_gateway_cluster"](
-        _claim(check_gateway_cluster_step(REF.resource_name))
-    )
-    assert isinstance(ok, Succeeded)
-    step = check_gateway_cluster_step(f"{REF.parent}/clusters/bare")
-    refused = EXECUTORS[step.action](_claim(step))
-    assert not isinstance(refused, Succeeded | Waiting)
-    for gap in (
-        "--gateway-api=standard",
-        "not VPC-native",
-        "--workload-pool",
-        "--monitoring=SYSTEM,DCGM",
-    ):
-        assert gap in refused.error

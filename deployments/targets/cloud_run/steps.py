@@ -3,7 +3,10 @@ readiness, and their removal. Each target's plan module adds what is its own."""
 
 import json
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
+from deployments.targets.capabilities import InstanceTime, LogSource, ServiceLog, build_log
 from deployments.targets.cloud_build import location
 from deployments.targets.plan import DeploymentRef, PlanContext
 from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
@@ -43,6 +46,17 @@ def call_service(
 
 def service_name(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:
     return f"{location(region, ctx)}/services/{ref.slug}"
+
+
+def metering(ref: DeploymentRef, spec: Any) -> InstanceTime:
+    """The service the plan applies (its billing starts there), as Cloud Monitoring names
+    it: the deployment's name, in its region."""
+    return InstanceTime(service=ref.slug, region=spec.region)
+
+
+def log_sources(ref: DeploymentRef, spec: Any, outputs: Mapping[str, Any]) -> list[LogSource]:
+    """The image's build, then the service's log."""
+    return [*build_log(outputs), ServiceLog(service=ref.slug, region=spec.region)]
 
 
 def image_uri(ref: DeploymentRef, region: str, ctx: PlanContext) -> str:

@@ -4,8 +4,8 @@ GPU. The spec is in spec.py, the plan and its request bodies in plan.py."""
 from decimal import Decimal
 from typing import Any
 
-from deployments.targets.base import ModelSizes, TargetDef, TargetOption
-from deployments.targets.cloud_run import cost
+from deployments.targets.base import ModelSizes, TargetDef, TargetOption, runs_on_its_own
+from deployments.targets.cloud_run import cost, steps
 from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
 from deployments.targets.cloud_run_ollama.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
@@ -57,6 +57,10 @@ CLOUD_RUN_OLLAMA = TargetDef(
     estimate=cost.estimate,
     compare=compare,
     scaling_summary=scaling_summary,
-    form_template="deployments/new.html",
+    form_template="deployments/new_cloud_run_ollama.html",
     initial_model="gemma3-4b",  # the model seed 000 bakes into its image
+    metering=steps.metering,
+    log_sources=steps.log_sources,
+    approver_allowances=frozenset(),
+    depends_on=runs_on_its_own,
 )

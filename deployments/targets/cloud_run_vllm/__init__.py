@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from deployments.hf_catalog import vllm_needs_gib
-from deployments.targets.base import ModelSizes, TargetDef, TargetOption
-from deployments.targets.cloud_run import cost
+from deployments.targets.base import ModelSizes, TargetDef, TargetOption, runs_on_its_own
+from deployments.targets.cloud_run import cost, steps
 from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
 from deployments.targets.cloud_run_vllm.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
@@ -55,6 +55,10 @@ CLOUD_RUN_VLLM = TargetDef(
     estimate=cost.estimate,
     compare=compare,
     scaling_summary=cost.scaling_summary,
-    form_template="deployments/new_vllm.html",
+    form_template="deployments/new_cloud_run_vllm.html",
     initial_model="gemma-3-1b-it",  # seed 001's model
+    metering=steps.metering,
+    log_sources=steps.log_sources,
+    approver_allowances=frozenset(),
+    depends_on=runs_on_its_own,
 )

@@ -1,26 +1,41 @@
 """gke-inference-gateway (seed 004): vLLM with LoRA adapters on a GKE Standard cluster's
 H100 node pool, behind a GKE Inference Gateway that routes each request by `model` to the
 base model or an adapter. Spec in spec.py (bound to a Standard cluster open to the team),
-plan in plan.py, the pinned release and its CRDs in versions.py (README.md says why), the
+plan in plan.py (its GPU node pool in node_pools.py, the executors only its plans need in
+executors.py), the pinned release and its CRDs in versions.py (README.md says why), the
 seed's model server corrected in manifests.py, what the `inferencepool` chart renders for
 GKE plus the objectives, Gateway and route in gateway.py, adapters in adapters.py, what
 Google bills in cost.py.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from deployments.hf_catalog import vllm_needs_gib
 from deployments.pricing.estimator import Estimate
-from deployments.targets.base import ModelSizes, TargetDef, TargetOption
+from deployments.targets.base import (
+    EXTERNAL_GATEWAY,
+    ModelSizes,
+    TargetDef,
+    TargetOption,
+    runs_on_its_own,
+)
+from deployments.targets.capabilities import no_logs
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke.machines import H100_GIB
 from deployments.targets.gke_inference_gateway import cost
-from deployments.targets.gke_inference_gateway.plan import TARGET, deploy_plan, teardown_plan
+from deployments.targets.gke_inference_gateway.plan import (
+    TARGET,
+    deploy_plan,
+    metering,
+    teardown_plan,
+)
 from deployments.targets.gke_inference_gateway.spec import (
     GkeInferenceGatewaySpec,
     bind_standard_cluster,
 )
+from runbook.owners import Executor
 
 LABEL = "GKE Inference Gateway + vLLM (LoRA)"
 # The wait_gateway step's output: http://ADDRESS of the Gateway's HTTP listener.
@@ -78,6 +93,14 @@ def scaling_summary(spec: GkeInferenceGatewaySpec) -> str:
     )
 
 
+def own_executors() -> Mapping[str, Executor]:
+    """Its node pool, the cluster check, the token's Secret and the Gateway's wait
+    (executors.py), loaded by the worker only."""
+    from deployments.targets.gke_inference_gateway.executors import EXECUTORS
+
+    return EXECUTORS
+
+
 GKE_INFERENCE_GATEWAY = TargetDef(
     name=TARGET,
     label=LABEL,
@@ -90,5 +113,11 @@ GKE_INFERENCE_GATEWAY = TargetDef(
     scaling_summary=scaling_summary,
     form_template="deployments/new_gke_inference_gateway.html",
     initial_model="llama-3.1-8b-instruct",  # seed 004's base model
+    metering=metering,
+    log_sources=no_logs,
+    # The Gateway is regional internal unless an approver makes it external.
+    approver_allowances=frozenset({EXTERNAL_GATEWAY}),
+    depends_on=runs_on_its_own,
+    executors=own_executors,
     bind_team=bind_standard_cluster,
 )

@@ -1,16 +1,30 @@
-"""The inference gateway target's own steps (deployments/targets/gke_inference_gateway/steps.py):
-the Hugging Face token's Secret, filled from Secret Manager as it is applied, and the
-wait for the Gateway and its route."""
+"""The executors of the actions only this target's plans use, declared on its TargetDef
+(`executors`); the deployment owner hands them to the engine beside runbook's generic
+ones (runbook/executors/). Each is idempotent and never sleeps, as those are.
+
+- Node pools (node_pools.py): create the deployment's GPU node pool once the cluster is
+  idle, delete it. A create that finds its pool carries on, a delete that finds none is
+  done; a cluster busy with another operation (GKE runs one at a time) is waited for.
+- The check before anything of seed 004's is applied to a cluster: a cluster Hangar
+  created has all the Inference Gateway needs (clusters/plans.py standard_create_body); a
+  registered one may not, and what it lacks is named with the gcloud line that adds it.
+- The target's own Kubernetes steps (steps.py): the Hugging Face token's Secret, filled
+  from Secret Manager as it is applied, and the wait for the Gateway and its route.
+"""
 
 import base64
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from google.api_core import exceptions as gexc
 
-from gcp import kube, secret_manager
+from gcp import container, kube, secret_manager
+from gcp.container import ClusterInfo
 from runbook.executors.kube import conn_for
-from runbook.owners import StepClaim
+from runbook.executors.operations import after_operation
+from runbook.owners import Executor, StepClaim
 from runbook.results import Failed, StepResult, Succeeded, Waiting
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -21,6 +35,98 @@ NO_SUBNET_HINT = (
     "networks subnets create proxy-only --purpose=REGIONAL_MANAGED_PROXY --role=ACTIVE "
     "--region=REGION --network=NETWORK --range=10.129.0.0/23"
 )
+
+
+# Node pools
+
+
+def _busy(exc: gexc.GoogleAPICallError) -> StepResult:
+    return Waiting("", f"GKE is busy with another operation on the cluster: {exc.message}")
+
+
+def create_node_pool(claim: StepClaim) -> StepResult:
+    params = claim.step.params
+    if claim.operation:
+        return after_operation(claim, container.operation_state(claim.operation))
+    try:
+        operation = container.create_node_pool(
+            parent=params["parent"], body=claim.step.request.body or {}
+        )
+    except gexc.Conflict:
+        # Created before a crash: GKE names pools, so the name is this deployment's.
+        status = container.node_pool_status(params["name"])
+        if status in ("RUNNING", "RUNNING_WITH_ERROR"):
+            return Succeeded("The node pool already exists.")
+        return Waiting("", f"The node pool is {status}.")
+    except gexc.BadRequest as exc:
+        if not container.is_busy(exc):
+            raise
+        return _busy(exc)
+    return Waiting(operation, "GKE is creating the node pool (GPU nodes take minutes).")
+
+
+def delete_node_pool(claim: StepClaim) -> StepResult:
+    if claim.operation:
+        return after_operation(claim, container.operation_state(claim.operation))
+    try:
+        operation = container.delete_node_pool(claim.step.params["name"])
+    except gexc.BadRequest as exc:
+        if not container.is_busy(exc):
+            raise
+        return _busy(exc)
+    if operation is None:
+        return Succeeded("The node pool was already gone.")
+    return Waiting(operation, "GKE is deleting the node pool.")
+
+
+# The cluster check
+
+
+def inference_gateway_gaps(info: ClusterInfo, *, name: str, location: str) -> list[str]:
+    """Empty when the cluster can run the target; else one line per missing piece."""
+    where = f"{name} --location={location}"
+    gaps = []
+    if info.autopilot:
+        gaps.append("It is an Autopilot cluster: the GPU node pool needs GKE Standard.")
+    if info.gateway_api not in ("CHANNEL_STANDARD", "CHANNEL_EXPERIMENTAL"):
+        gaps.append(
+            f"The Gateway API is off: gcloud container clusters update {where} "
+            "--gateway-api=standard"
+        )
+    if not info.vpc_native:
+        gaps.append("It is not VPC-native (alias IPs), which GKE's Gateway needs: recreate it.")
+    if not info.http_load_balancing:
+        gaps.append(
+            f"HTTP load balancing is off: gcloud container clusters update {where} "
+            "--update-addons=HttpLoadBalancing=ENABLED"
+        )
+    if not info.workload_pool:
+        gaps.append(
+            f"Workload Identity is off: gcloud container clusters update {where} "
+            "--workload-pool=PROJECT_ID.svc.id.goog"
+        )
+    if not info.managed_prometheus or "DCGM" not in info.monitoring:
+        gaps.append(
+            f"GPU metrics are off: gcloud container clusters update {where} "
+            "--enable-managed-prometheus --monitoring=SYSTEM,DCGM"
+        )
+    return gaps
+
+
+def check_gateway_cluster(claim: StepClaim) -> StepResult:
+    name = claim.step.params["name"]
+    info = container.get_cluster(name)
+    parts = name.split("/")
+    gaps = inference_gateway_gaps(info, name=parts[-1], location=parts[3])
+    if gaps:
+        return Failed(
+            f"Cluster {parts[-1]} cannot run the Inference Gateway: {' '.join(gaps)}",
+            "Fix the cluster as said (or choose another), then retry.",
+        )
+    return Succeeded(f"Cluster {parts[-1]} has the Gateway API, Workload Identity and DCGM.")
+
+
+# The token's Secret and the Gateway
 
 
 def apply_secret_from_secret_manager(claim: StepClaim) -> StepResult:
@@ -61,8 +167,10 @@ def wait_gateway(claim: StepClaim) -> StepResult:
         if "proxy-only" in message:  # it never will until someone makes the subnet
             return Failed(f"GKE cannot program the Gateway: {message}", NO_SUBNET_HINT)
         if late:
-            return Failed(f"The Gateway was not programmed in 30 minutes: {message}",
-                          "Look at the Gateway's events (kubectl describe gateway).")  # fmt: skip
+            return Failed(
+                f"The Gateway was not programmed in 30 minutes: {message}",
+                "Look at the Gateway's events (kubectl describe gateway).",
+            )
         return Waiting("gateway", f"GKE is programming the load balancer: {message}")
     route = kube.read(conn, GATEWAY_API, "HTTPRoute", params["route"], ns) or {}
     parents = (route.get("status") or {}).get("parents") or []
@@ -73,11 +181,22 @@ def wait_gateway(claim: StepClaim) -> StepResult:
     if not ok:
         message = f"{_said(conditions, 'Accepted')}, {_said(conditions, 'ResolvedRefs')}"
         if late:
-            return Failed(f"The HTTPRoute is not serving: {message}",
-                          "Check the route's Gateway and InferencePool names.")  # fmt: skip
+            return Failed(
+                f"The HTTPRoute is not serving: {message}",
+                "Check the route's Gateway and InferencePool names.",
+            )
         return Waiting("gateway", f"The Gateway is at {addresses[0]}; its route: {message}")
     return Succeeded(
         f"The Gateway serves at {addresses[0]}; the route is Accepted.",
         # The listener is HTTP on port 80 (gateway.py): the endpoint's base URL.
         outputs={"gateway_address": addresses[0], "gateway_url": f"http://{addresses[0]}"},
     )
+
+
+EXECUTORS: Mapping[str, Executor] = {
+    "container.check_gateway_cluster": check_gateway_cluster,
+    "container.create_node_pool": create_node_pool,
+    "container.delete_node_pool": delete_node_pool,
+    "kube.apply_secret_from_secret_manager": apply_secret_from_secret_manager,
+    "kube.wait_gateway": wait_gateway,
+}

@@ -1,11 +1,13 @@
 """GPU node pools on a GKE Standard cluster, as plan steps: pure functions from what a
-deployment needs to the exact container_v1 request.
+deployment needs to the exact container_v1 request, and the check that a cluster has what
+the Inference Gateway needs.
 
 A pool belongs to the deployment that made it (its plan creates it, its tear down
 deletes it); the cluster outlives it. GKE runs one operation per cluster at a time, so
 the create is only sent once the cluster is RUNNING (a cluster Hangar creates reaches
 `ready` only after its create operation is DONE), and an executor that finds the cluster
-busy waits and tries again (workers/rollout/executors/node_pools.py). REST reference:
+busy waits and tries again (executors.py). The cluster's own roles and default pool are
+the cluster plans' (clusters/plans.py). REST reference:
 https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters.nodePools
 """
 

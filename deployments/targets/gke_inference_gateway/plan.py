@@ -3,7 +3,7 @@ vLLM with LoRA adapters behind a GKE Inference Gateway that routes by model name
 
 Deploy: the Inference Extension's CRDs (pinned, versions.py); the team's namespace and
 GPU quota; the deployment's GPU node pool (created only once the cluster is idle:
-clusters/node_pools.py); the model server (manifests.py) with the token read from the
+node_pools.py); the model server (manifests.py) with the token read from the
 team's Secret Manager secret at rollout; the wait for Available; what the
 `inferencepool` chart renders for GKE, an InferenceObjective per model name, the Gateway
 and the HTTPRoute (gateway.py); the wait for the Gateway to be Programmed with an address
@@ -21,17 +21,18 @@ the request was bound to its team.
 from dataclasses import replace
 from typing import Any
 
-from clusters.node_pools import (
+from deployments.choices import Phase
+from deployments.targets import kube_steps
+from deployments.targets.capabilities import NodeLifetime
+from deployments.targets.endpoint import openai_smoke_body
+from deployments.targets.gke_inference_gateway import gateway as gw
+from deployments.targets.gke_inference_gateway import manifests, versions
+from deployments.targets.gke_inference_gateway.node_pools import (
     GpuNodePool,
     check_gateway_cluster_step,
     create_node_pool_step,
     delete_node_pool_step,
 )
-from deployments.choices import Phase
-from deployments.targets import kube_steps
-from deployments.targets.endpoint import openai_smoke_body
-from deployments.targets.gke_inference_gateway import gateway as gw
-from deployments.targets.gke_inference_gateway import manifests, versions
 from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 from deployments.targets.gke_inference_gateway.steps import (
     apply_hf_secret_step,
@@ -71,6 +72,17 @@ def node_pool(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> GpuNodePool:
         spot=spec.spot,
         flex_start=spec.flex_start,
         labels={"hangar-deployment": ref.slug, "hangar-team": ref.team_slug},
+    )
+
+
+def metering(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> NodeLifetime:
+    """The deployment's own node pool (its create starts the billing): Google bills each
+    of its nodes whole while it lives. The cluster's fee and default pool are shared by
+    its tenants and stay in the estimate only."""
+    return NodeLifetime(
+        cluster=_cluster_id(spec),
+        machine_type=spec.machine_type,
+        node_pool=node_pool(ref, spec).name,
     )
 
 

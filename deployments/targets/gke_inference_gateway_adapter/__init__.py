@@ -9,6 +9,7 @@ from typing import Any
 
 from deployments.pricing.estimator import Estimate
 from deployments.targets.base import ModelSizes, TargetDef, TargetOption
+from deployments.targets.capabilities import no_logs, not_metered
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke_inference_gateway import GATEWAY_URL_OUTPUT
 from deployments.targets.gke_inference_gateway_adapter.plan import (
@@ -16,7 +17,11 @@ from deployments.targets.gke_inference_gateway_adapter.plan import (
     deploy_plan,
     teardown_plan,
 )
-from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec, bind_base
+from deployments.targets.gke_inference_gateway_adapter.spec import (
+    GatewayAdapterSpec,
+    bind_base,
+    depends_on,
+)
 
 LABEL = "LoRA adapter on a GKE Inference Gateway deployment"
 
@@ -74,5 +79,9 @@ GKE_INFERENCE_GATEWAY_ADAPTER = TargetDef(
     scaling_summary=scaling_summary,
     form_template="deployments/new_gke_inference_gateway_adapter.html",
     initial_model="llama-3.1-8b-instruct",
+    metering=not_metered,  # the base deployment's nodes serve it, metered there
+    log_sources=no_logs,
+    approver_allowances=frozenset(),
+    depends_on=depends_on,
     bind_team=bind_base,
 )

@@ -10,14 +10,20 @@ from typing import Any
 
 from deployments.hf_catalog import vllm_needs_gib
 from deployments.pricing.estimator import Estimate
-from deployments.targets.base import ModelSizes, TargetDef, TargetOption
+from deployments.targets.base import ModelSizes, TargetDef, TargetOption, runs_on_its_own
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke import cost
 from deployments.targets.gke.binding import bind_cluster
 from deployments.targets.gke.machines import H100_GIB, MACHINES, right_sized
-from deployments.targets.gke_vllm.plan import TARGET, deploy_plan, teardown_plan
+from deployments.targets.gke_vllm.plan import (
+    TARGET,
+    deploy_plan,
+    log_sources,
+    metering,
+    teardown_plan,
+)
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
-from runbook.executors.kube_endpoint import SERVICE_PROXY_URL_OUTPUT
+from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 
 LABEL = "GKE Autopilot + vLLM"
 
@@ -91,5 +97,9 @@ GKE_VLLM = TargetDef(
     scaling_summary=scaling_summary,
     form_template="deployments/new_gke_vllm.html",
     initial_model="gemma-4-26b-a4b-it",  # seed 003's first model
+    metering=metering,
+    log_sources=log_sources,
+    approver_allowances=frozenset(),
+    depends_on=runs_on_its_own,
     bind_team=bind_cluster,
 )

@@ -67,7 +67,12 @@ class ModelServer:
 
     @property
     def selector(self) -> dict[str, str]:
-        return {"app": self.name}
+        return pod_selector(self.name)
+
+
+def pod_selector(name: str) -> dict[str, str]:
+    """The labels that pick the model server's pods (its Deployment's selector)."""
+    return {"app": name}
 
 
 def _meta(name: str, labels: dict[str, str], namespace: str | None = None) -> dict[str, Any]:

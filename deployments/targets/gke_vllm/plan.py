@@ -15,11 +15,13 @@ ceiling were set when the request was bound to its team; the universe domain com
 the plan context. Nothing here reads settings.
 """
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from deployments.choices import Phase
 from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
+from deployments.targets.capabilities import LogSource, NodeLifetime, build_log
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.endpoint import openai_smoke_body
 from deployments.targets.gke_vllm import identity, manifests
@@ -34,6 +36,26 @@ def _cluster_id(spec: GkeVllmSpec) -> int:
     """A request always names its cluster; only a spec priced before one is chosen (an
     estimate, or every plan shape walked for the preflight) has none: 0, no cluster."""
     return spec.cluster or 0
+
+
+def metering(ref: DeploymentRef, spec: GkeVllmSpec) -> NodeLifetime:
+    """The nodes vLLM's pods run on (the Deployment whose apply starts the billing): Google
+    bills each whole, from the moment Autopilot provisions it until it is removed."""
+    selector = manifests.pod_selector(ref.slug)
+    return NodeLifetime(
+        cluster=_cluster_id(spec),
+        machine_type=spec.machine_type,
+        namespace=identity.team_namespace(ref.team_slug),
+        selector=",".join(f"{key}={value}" for key, value in sorted(selector.items())),
+    )
+
+
+def log_sources(
+    ref: DeploymentRef, spec: GkeVllmSpec, outputs: Mapping[str, Any]
+) -> list[LogSource]:
+    """The weights' download build (the pods' logs are the cluster's, not Cloud Logging's
+    per-service view)."""
+    return build_log(outputs)
 
 
 def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifests.ModelServer:

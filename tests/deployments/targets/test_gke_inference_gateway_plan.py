@@ -11,10 +11,11 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from deployments.choices import OWNER_KIND
 from deployments.targets.gke_inference_gateway import plan as gig
 from deployments.targets.gke_inference_gateway import versions
 from deployments.targets.plan import DeploymentRef, PlanContext
-from runbook.executors import EXECUTORS
+from runbook.runner import executor_for
 from sandbox.kube import custom_resources as kube_crds
 from sandbox.kube import gateway as kube_gateway
 from sandbox.kube.resources import BY_KIND
@@ -135,7 +136,7 @@ def test_the_token_is_named_never_carried():
 def test_every_step_has_its_executor_and_billing_follows_the_node_pool():
     for build in (gig.deploy_plan, gig.teardown_plan):
         plan = build(REF, SEED, CTX)
-        assert all(s.action in EXECUTORS for s in plan.steps)
+        assert all(executor_for(OWNER_KIND, s.action) for s in plan.steps)
         assert len({s.key for s in plan.steps}) == len(plan.steps)
     deploy = gig.deploy_plan(REF, SEED, CTX)
     assert [s.key for s in deploy.steps if s.billing] == ["create_node_pool"]

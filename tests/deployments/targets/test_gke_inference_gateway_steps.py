@@ -14,6 +14,7 @@ import requests
 from clusters.choices import ClusterPhase
 from clusters.models import Cluster
 from clusters.plans import ClusterRef, cluster_plan
+from deployments.choices import OWNER_KIND
 from deployments.plans import plan_context_from_settings
 from deployments.targets.endpoint import Credential
 from deployments.targets.gke_inference_gateway import plan as gig
@@ -25,9 +26,9 @@ from deployments.targets.gke_inference_gateway.adapters import (
 from deployments.targets.plan import DeploymentPlan, DeploymentRef
 from gcp import container, endpoint, kube, secret_manager
 from portal.secret_names import hf_secret_name
-from runbook.executors import EXECUTORS
 from runbook.plan import Step
 from runbook.results import Failed, StepResult, Succeeded, Waiting
+from runbook.runner import executor_for
 from tests.step_claims import step_claim
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def run(step: Step, timeout: float = 30) -> StepResult:
     deadline = time.monotonic() + timeout
     while True:
         claim = step_claim(step, operation, owner_id=REF.id, started_at=started)
-        result = EXECUTORS[step.action](claim)
+        result = executor_for(OWNER_KIND, step.action)(claim)
         if isinstance(result, Succeeded | Failed):
             return result
         assert isinstance(result, Waiting), (step.key, result)

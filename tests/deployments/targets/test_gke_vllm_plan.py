@@ -3,12 +3,12 @@ to end, tear down goes in the issue's order."""
 
 import json
 
-from deployments.choices import Phase
+from deployments.choices import OWNER_KIND, Phase
 from deployments.hf_catalog import HF_MODELS
 from deployments.targets.gke_vllm.plan import deploy_plan, teardown_plan
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from deployments.targets.plan import DeploymentRef, PlanContext
-from runbook.executors import EXECUTORS
+from runbook.runner import executor_for
 
 REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
 CTX = PlanContext(
@@ -29,7 +29,7 @@ def test_deploy_steps_in_order_each_with_its_executor():
         "apply_service_account", "apply_compute_class", "apply_deployment", "wait_available",
         "apply_service", "check_health", "smoke_test",
     ]  # fmt: skip
-    assert all(s.action in EXECUTORS for s in plan.steps)
+    assert all(executor_for(OWNER_KIND, s.action) for s in plan.steps)
     assert [s.key for s in plan.steps if s.billing] == ["apply_deployment"]
     json.dumps(plan.as_dict())  # the approvals page and the snapshots read it as JSON
 
@@ -67,6 +67,6 @@ def test_tear_down_in_order_and_the_cluster_and_namespace_stay():
         "cancel_build", "delete_service", "delete_deployment", "delete_computeclass",
         "delete_serviceaccount", "delete_service_account", "delete_bucket",
     ]  # fmt: skip
-    assert all(s.action in EXECUTORS for s in plan.steps)
+    assert all(executor_for(OWNER_KIND, s.action) for s in plan.steps)
     assert [s.key for s in plan.steps if s.billing] == ["delete_deployment"]
     assert not any("namespace" in s.key or "cluster" in s.action for s in plan.steps)
