@@ -96,7 +96,11 @@ def test_approve_queues_the_rollout_after_commit(
     # The task carries its due time: the deployment's one queued advance (dispatch.py).
     deployment.refresh_from_db()
     assert no_queue == [
-        ("workers.tasks.advance", [deployment.pk, deployment.advance_due_at.isoformat()], 0)
+        (
+            "workers.tasks.advance",
+            ["deployment", deployment.pk, deployment.advance_due_at.isoformat()],
+            0,
+        )
     ]
 
 
