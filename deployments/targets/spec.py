@@ -8,7 +8,7 @@ are derived from those declarations.
 
 import re
 from dataclasses import asdict, fields
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Self
 
 from deployments.targets.fields import FieldErrors, Kind, bound_errors, declarations, declared
 
@@ -89,26 +89,3 @@ class SpecBase:
     def gpus_held(self) -> int:
         """GPUs the deployment holds at its largest: what quotas count."""
         raise NotImplementedError
-
-
-class DeploymentSpec(Protocol):
-    """What code that is not about one target may ask of any spec."""
-
-    @property
-    def model(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def gpu_type(self) -> str: ...
-    @property
-    def gpu_count(self) -> int: ...
-    @property
-    def gpus_held(self) -> int: ...
-    @classmethod
-    def field_names(cls) -> list[str]: ...
-    @classmethod
-    def from_values(cls, values: dict[str, Any]) -> Any: ...
-    @classmethod
-    def from_deployment(cls, deployment: Any) -> Any: ...
-    def spec_json(self) -> dict[str, Any]: ...
-    def errors(self) -> FieldErrors: ...

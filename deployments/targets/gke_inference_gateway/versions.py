@@ -40,9 +40,3 @@ def crds() -> list[dict[str, Any]]:
                                               "managed-by": "hangar"}}  # fmt: skip
         out.append({**crd, "metadata": meta})
     return out
-
-
-def served_version(crd: dict[str, Any]) -> str:
-    """`group/version` of the kind the CRD stores (the one Hangar writes)."""
-    version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
-    return f"{crd['spec']['group']}/{version}"
