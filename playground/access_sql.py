@@ -206,8 +206,18 @@ _DEPLOYMENT = Deployment._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table
 _TOKEN = ApiToken._meta.db_table
 _SESSION = Session._meta.db_table
-_DEPLOYMENT_COLUMNS = ("id", "slug", "target", "model", "region", "gpu_type", "gpu_count",
-                       "spec", "status", "endpoint_url")  # fmt: skip
+_DEPLOYMENT_COLUMNS = (
+    "id",
+    "slug",
+    "target",
+    "model",
+    "region",
+    "gpu_type",
+    "gpu_count",
+    "spec",
+    "status",
+    "endpoint_url",
+)
 _D = ", ".join(f"d.{c}" for c in _DEPLOYMENT_COLUMNS)
 
 # One row per key asked for (each row starts with its key), found through the session's
@@ -318,9 +328,16 @@ async def token_row(prefix: str, deployment_id: int) -> TokenRow | None:
     token_id, key_hash, scope, team_id, revoked_at, expires_at, last_used_at = row[:7]
     user_id, username, is_active, of_team, *deployment = row[7:]
     token = ApiToken(
-        pk=token_id, key_hash=key_hash, scope=scope, team_id=team_id, owner_id=user_id,
-        prefix=prefix, revoked_at=revoked_at, expires_at=expires_at, last_used_at=last_used_at,
-    )  # fmt: skip
+        pk=token_id,
+        key_hash=key_hash,
+        scope=scope,
+        team_id=team_id,
+        owner_id=user_id,
+        prefix=prefix,
+        revoked_at=revoked_at,
+        expires_at=expires_at,
+        last_used_at=last_used_at,
+    )
     visible = bool(of_team) and deployment[0] is not None
     return TokenRow(
         token,

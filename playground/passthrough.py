@@ -18,7 +18,7 @@ from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access
 from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
-from playground.protocols import SseEvents, Usage, sse_data
+from playground.protocols import SseEvents, Usage, sse_data, token_count
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
@@ -33,21 +33,15 @@ if TYPE_CHECKING:
 
 # A whole (not streamed) reply larger than this is not a chat reply; it is refused.
 WHOLE_REPLY_MAX = 16 * 2**20
-_COUNT_MAX = 2**31 - 1
-
-
-def _count(value: Any) -> int:
-    """A token count from the endpoint, which is trusted for nothing, not even its types."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return 0
-    return min(max(value, 0), _COUNT_MAX)
 
 
 def _usage_of(obj: Any) -> Usage | None:
     usage = obj.get("usage") if isinstance(obj, dict) else None
     if not isinstance(usage, dict):
         return None
-    return Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+    return Usage(
+        token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
+    )
 
 
 def _record_later(access: Access, request: PassthroughRequest, tally: Tally) -> None:

@@ -167,7 +167,7 @@ class NdjsonParser:
             piece.finish_reason = _short(obj.get("done_reason"))
             if "eval_count" in obj or "prompt_eval_count" in obj:
                 piece.usage = Usage(
-                    _count(obj.get("prompt_eval_count")), _count(obj.get("eval_count"))
+                    token_count(obj.get("prompt_eval_count")), token_count(obj.get("eval_count"))
                 )
         return piece
 
@@ -271,12 +271,12 @@ class SseParser:
         usage = obj.get("usage")
         if isinstance(usage, dict):
             piece.usage = Usage(
-                _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+                token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
             )
         return piece
 
 
-def _count(value: Any) -> int:
+def token_count(value: Any) -> int:
     """A token count from an endpoint, which is trusted for nothing, not even its types."""
     if isinstance(value, bool) or not isinstance(value, int):
         return 0

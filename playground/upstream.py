@@ -192,9 +192,13 @@ async def _served(
     while True:
         try:
             response = await _send(
-                method=method, url=url, headers=headers, body=body, timeout=timeout,
+                method=method,
+                url=url,
+                headers=headers,
+                body=body,
+                timeout=timeout,
                 tls=_trusting(ca_pem) if ca_pem else True,
-            )  # fmt: skip
+            )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise cold_start_timeout(time.monotonic() - started) from exc
         except aiohttp.ClientError as exc:

@@ -21,10 +21,20 @@ class WorkerProcess:
     def __init__(self, log: Path, env: dict[str, str], tmp: Path) -> None:
         self.log = log
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
-            f"--schedule={tmp / 'beat-schedule'}", "--loglevel=INFO", "--concurrency=2",
-            "--without-gossip", "--without-mingle", f"--hostname=test-{time.monotonic_ns()}@%h",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            f"--schedule={tmp / 'beat-schedule'}",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=test-{time.monotonic_ns()}@%h",
+        ]
         # In its own process group (`group`): a signal reaches the pool children too.
         self.process = start_server(
             command, log=log, ready=self._ready, what="worker", group=True, cwd=ROOT, env=env

@@ -135,7 +135,7 @@ def start_web(processes: int, log: Path) -> subprocess.Popen[bytes]:
         try:
             requests.get(f"http://127.0.0.1:{ARGS.port}/login/", timeout=1)
             return web
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, reset or slow: not up yet
             time.sleep(0.2)
     raise RuntimeError(log.read_text()[-3000:])
 

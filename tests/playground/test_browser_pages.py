@@ -139,9 +139,13 @@ def test_the_spend_chart_is_drawn_with_axes_and_labels(browser, portal_server, t
     deployment = DeploymentFactory(team=team, slug="spendy")
     now = timezone.now()
     CostAccrual.objects.create(
-        deployment=deployment, team=team, period_start=now - timedelta(hours=1),
-        period_end=now, amount=Decimal("1037.27"), hourly_rate=Decimal("1037.27"),
-    )  # fmt: skip
+        deployment=deployment,
+        team=team,
+        period_start=now - timedelta(hours=1),
+        period_end=now,
+        amount=Decimal("1037.27"),
+        hourly_rate=Decimal("1037.27"),
+    )
     page = open_as(browser, portal_server, member)
     page.goto(f"{portal_server.url}/teams/{team.slug}/")
 
@@ -169,9 +173,10 @@ def test_the_logs_panel_shows_the_builds_lines_from_cloud_logging(
         )
     )
     deployment = DeploymentFactory(
-        team=team, status=Status.DEPLOYING,
+        team=team,
+        status=Status.DEPLOYING,
         outputs={"build": f"{helpers.PARENT}/builds/{build.id}"},
-    )  # fmt: skip
+    )
     page = open_as(browser, portal_server, deployer)
     page.goto(f"{portal_server.url}/deployments/{deployment.pk}/")
 

@@ -72,8 +72,19 @@ def test_a_reply_that_cannot_be_saved_is_still_counted(deployer, team, monkeypat
         raise DatabaseError("the database refused the exchange")
 
     monkeypatch.setattr(chat, "chat_exchange_record", refuse)
-    access = Access(deployer.pk, "dev", None, deployment.pk, deployment.slug, deployment.target,
-                    "http://127.0.0.1:9", Protocol.OLLAMA, "none", "gemma3:4b", False)  # fmt: skip
+    access = Access(
+        deployer.pk,
+        "dev",
+        None,
+        deployment.pk,
+        deployment.slug,
+        deployment.target,
+        "http://127.0.0.1:9",
+        Protocol.OLLAMA,
+        "none",
+        "gemma3:4b",
+        False,
+    )
     tally = Tally(content=["Hello", " there"], pieces=2)
     params = ChatParams(model="gemma3:4b", messages=[{"role": "user", "content": "hi"}])
     stats, conversation, _ = asyncio.run(

@@ -31,8 +31,11 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def chat(http, url, deployment, model=""):
-    body = {"deployment": deployment.pk, "model": model,
-            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}  # fmt: skip
+    body = {
+        "deployment": deployment.pk,
+        "model": model,
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
     with http.post(url + "/playground/api/chat", json=body, stream=True, timeout=30) as response:
         assert response.status_code == 200
         return read_events(response)
@@ -54,16 +57,26 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     sandbox.iam(proxy_only_subnets=["us-central1"])  # what an internal Gateway needs
     hf_token_save(team=team, token=HF_TOKEN, by=team_admin)
     cluster = cluster_create(
-        project="hangar-sandbox", location="us-central1", name="llm-std",
-        release_channel="RAPID", teams=[team], by=approver, autopilot=False,
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="llm-std",
+        release_channel="RAPID",
+        teams=[team],
+        by=approver,
+        autopilot=False,
+    )
     cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
     assert cluster.status == ClusterStatus.READY, cluster.failure_message
 
     deployment = request_and_approve(
-        api, team_token, approver, "llama-lora",
-        target="gke-inference-gateway", model="llama-3.1-8b-instruct", cluster=cluster.pk,
-    )  # fmt: skip
+        api,
+        team_token,
+        approver,
+        "llama-lora",
+        target="gke-inference-gateway",
+        model="llama-3.1-8b-instruct",
+        cluster=cluster.pk,
+    )
     deployment = wait_for_status(deployment, Status.READY, Status.FAILED, timeout=90)
     assert deployment.status == Status.READY, (deployment.failure_step, deployment.failure_message)
     steps = {e.step: e for e in runs_of("deployment", deployment.pk).filter(phase="deploy")}
@@ -96,10 +109,18 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     # Self-service: the team requests an adapter on the ready deployment; the same
     # approval and runner load it, and it is served by name at the base's Gateway.
     adapter = request_and_approve(
-        api, team_token, approver, "sql-lora", target="gke-inference-gateway-adapter",
-        model="llama-3.1-8b-instruct", base=deployment.pk, name="sql-expert",
-        source="someone/llama3.1-sql-lora-r8", rank=8, priority=5,
-    )  # fmt: skip
+        api,
+        team_token,
+        approver,
+        "sql-lora",
+        target="gke-inference-gateway-adapter",
+        model="llama-3.1-8b-instruct",
+        base=deployment.pk,
+        name="sql-expert",
+        source="someone/llama3.1-sql-lora-r8",
+        rank=8,
+        priority=5,
+    )
     adapter = wait_for_status(adapter, Status.READY, Status.FAILED, timeout=60)
     assert adapter.status == Status.READY, (adapter.failure_step, adapter.failure_message)
     assert adapter.endpoint_url == deployment.endpoint_url
@@ -118,8 +139,9 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     adapter = tear_down(api, approver, adapter)
     assert adapter.status == Status.TORN_DOWN, adapter.failure_message
     assert served(http, portal_server, deployment) == seed_models
-    objectives = kube.list_objects(conn, "inference.networking.x-k8s.io/v1alpha2",
-                                   "InferenceObjective", ns)  # fmt: skip
+    objectives = kube.list_objects(
+        conn, "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", ns
+    )
     assert "sql-expert" not in {o["metadata"]["name"] for o in objectives}
 
     deployment = tear_down(api, approver, deployment)
@@ -127,11 +149,15 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
 
     # Nothing Hangar made for the deployment is left: its objects, its Secret, its pool.
     for api_version, kind in [
-        ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("inference.networking.k8s.io/v1", "InferencePool"),
         ("inference.networking.x-k8s.io/v1alpha2", "InferenceObjective"),
-        ("apps/v1", "Deployment"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Pod"),
-    ]:  # fmt: skip
+        ("apps/v1", "Deployment"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Pod"),
+    ]:
         assert kube.list_objects(conn, api_version, kind, ns) == [], kind
     assert container.node_pool_status(pool) is None
     # What other deployments may use stays: the cluster, the CRDs, the team's namespace.

@@ -44,9 +44,13 @@ def conn(sandbox, sandbox_process):
 @pytest.fixture
 def cluster(conn) -> Cluster:
     return Cluster.objects.create(
-        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
-        endpoint=conn.endpoint, ca_certificate=conn.ca_certificate,
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="kube",
+        status="ready",
+        endpoint=conn.endpoint,
+        ca_certificate=conn.ca_certificate,
+    )
 
 
 @pytest.fixture
@@ -93,9 +97,13 @@ def test_one_access_token_minted_off_the_loop_serves_every_cluster(sandbox):
 def test_the_ca_is_the_one_on_the_clusters_record(db):
     ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     Cluster.objects.create(
-        project="hangar-sandbox", location="us-central1", name="kube", status="ready",
-        endpoint="34.1.2.3", ca_certificate=base64.b64encode(ca.encode()).decode(),
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="kube",
+        status="ready",
+        endpoint="34.1.2.3",
+        ca_certificate=base64.b64encode(ca.encode()).decode(),
+    )
     url = "https://34.1.2.3/api/v1/namespaces/hangar-ml/services/llm:8000/proxy"
     assert upstream_trust_now(credential=GKE, endpoint_url=url) == ca
     # No cluster there (or one deleted): Hangar cannot tell the server is genuine.
@@ -117,10 +125,14 @@ async def _stream(base: str, ca_pem: str, refused_hint: str = "") -> tuple[str, 
     text, done = "", False
     try:
         async with upstream_request(
-            method="POST", url=base + path, headers=json_headers(headers),
-            body=json.dumps(body).encode(), started=time.monotonic(), ca_pem=ca_pem,
+            method="POST",
+            url=base + path,
+            headers=json_headers(headers),
+            body=json.dumps(body).encode(),
+            started=time.monotonic(),
+            ca_pem=ca_pem,
             refused_hint=refused_hint,
-        ) as response:  # fmt: skip
+        ) as response:
             assert response.headers["Content-Type"].startswith("text/event-stream")
             parser = parser_for(Protocol.OPENAI)
             async for data in response.content.iter_any():
@@ -161,9 +173,12 @@ def test_the_worker_side_client_reaches_it_too(model_behind_proxy):
     health = get(address=model_behind_proxy, credential=GKE, path="/health", timeout=10)
     assert health.status == 200
     reply = post_json(
-        address=model_behind_proxy, credential=GKE, path="/v1/chat/completions",
-        body={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}, timeout=10,
-    )  # fmt: skip
+        address=model_behind_proxy,
+        credential=GKE,
+        path="/v1/chat/completions",
+        body={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=10,
+    )
     assert reply.status == 200 and reply.body["choices"][0]["message"]["content"]
     status, text = get_text(address=model_behind_proxy, credential=GKE, path="/metrics", timeout=10)
     assert status == 200 and "vllm:" in text

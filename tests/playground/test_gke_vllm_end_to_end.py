@@ -31,16 +31,25 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
 ):
     sandbox.config(operation_delay=0.3, model_load_delay=0.3)
     cluster = cluster_create(
-        project="hangar-sandbox", location="us-central1", name="llm-ap",
-        release_channel="REGULAR", teams=[team], by=approver,
-    )  # fmt: skip
+        project="hangar-sandbox",
+        location="us-central1",
+        name="llm-ap",
+        release_channel="REGULAR",
+        teams=[team],
+        by=approver,
+    )
     cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
     assert cluster.status == ClusterStatus.READY, cluster.failure_message
 
     deployment = request_and_approve(
-        api, team_token, approver, "gemma-gke",
-        target="gke-vllm", model="gemma-4-26b-a4b-it", cluster=cluster.pk,
-    )  # fmt: skip
+        api,
+        team_token,
+        approver,
+        "gemma-gke",
+        target="gke-vllm",
+        model="gemma-4-26b-a4b-it",
+        cluster=cluster.pk,
+    )
     deployment = wait_for_status(deployment, Status.READY, Status.FAILED, timeout=90)
     assert deployment.status == Status.READY, (deployment.failure_step, deployment.failure_message)
     steps = {e.step: e for e in runs_of("deployment", deployment.pk).filter(phase="deploy")}
@@ -55,8 +64,10 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
 
     # The playground streams a chat through the proxy, with the portal's credentials.
     http = sign_in(portal_server, deployer)
-    body = {"deployment": deployment.pk,
-            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}  # fmt: skip
+    body = {
+        "deployment": deployment.pk,
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
     with http.post(
         portal_server.url + "/playground/api/chat", json=body, stream=True, timeout=30
     ) as response:
@@ -75,8 +86,11 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
     cluster.refresh_from_db()
     assert cluster.status == ClusterStatus.READY
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
-    for api_version, kind in [("v1", "Service"), ("apps/v1", "Deployment"),
-                              ("v1", "ServiceAccount")]:  # fmt: skip
+    for api_version, kind in [
+        ("v1", "Service"),
+        ("apps/v1", "Deployment"),
+        ("v1", "ServiceAccount"),
+    ]:
         assert kube.read(conn, api_version, kind, "gemma-gke", ns) is None
     assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", "gemma-gke") is None
     assert kube.list_objects(conn, "v1", "Pod", ns) == []

@@ -49,8 +49,19 @@ async def _client_gone_before_the_first_chunk(monkeypatch) -> bool:
 
     monkeypatch.setattr(passthrough, "upstream_headers", no_credential)
     monkeypatch.setattr(passthrough, "usage_enqueue", lambda record: None)
-    access = Access(1, "dev", None, 1, "llm", "cloud-run-ollama", f"http://127.0.0.1:{port}",
-                    Protocol.OLLAMA, "none", "gemma3:4b", False)  # fmt: skip
+    access = Access(
+        1,
+        "dev",
+        None,
+        1,
+        "llm",
+        "cloud-run-ollama",
+        f"http://127.0.0.1:{port}",
+        Protocol.OLLAMA,
+        "none",
+        "gemma3:4b",
+        False,
+    )
     request = passthrough_parse(
         route="chat/completions",
         method="POST",

@@ -12,8 +12,19 @@ from playground.passthrough_request import passthrough_parse
 from playground.protocols import Protocol, SseParser, Usage
 from tests.playground.test_protocols import SSE_EXPECTED, sse_stream, summary
 
-ACCESS = Access(1, "dev", 7, 1, "llm", "cloud-run-vllm", "http://127.0.0.1:1",
-                Protocol.OPENAI, "none", "m", False)  # fmt: skip
+ACCESS = Access(
+    1,
+    "dev",
+    7,
+    1,
+    "llm",
+    "cloud-run-vllm",
+    "http://127.0.0.1:1",
+    Protocol.OPENAI,
+    "none",
+    "m",
+    False,
+)
 REQUEST = passthrough_parse(
     route="chat/completions",
     method="POST",

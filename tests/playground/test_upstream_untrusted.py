@@ -49,8 +49,19 @@ async def _call(monkeypatch, status: int, shape: str) -> tuple[int, dict]:
         return {"Authorization": f"Bearer {ID_TOKEN}"}
 
     monkeypatch.setattr(passthrough, "upstream_headers", id_token)
-    access = Access(1, "dev", None, 1, "llm", "cloud-run-vllm", f"http://127.0.0.1:{port}",
-                    Protocol.OPENAI, "none", "m", False)  # fmt: skip
+    access = Access(
+        1,
+        "dev",
+        None,
+        1,
+        "llm",
+        "cloud-run-vllm",
+        f"http://127.0.0.1:{port}",
+        Protocol.OPENAI,
+        "none",
+        "m",
+        False,
+    )
     request = passthrough_parse(
         route="chat/completions", method="POST", raw_body=b'{"messages": [], "stream": false}'
     )
