@@ -90,9 +90,12 @@ def grant_bucket_reader(*, bucket: str, member: str, title: str) -> Step:
 
 def grant_bucket_writer(*, bucket: str, member: str, title: str) -> Step:
     return _grant_bucket_role(
-        key="grant_builder_bucket_writer", bucket=bucket, member=member, role=OBJECT_USER,
+        key="grant_builder_bucket_writer",
+        bucket=bucket,
+        member=member,
+        role=OBJECT_USER,
         title=title,
-    )  # fmt: skip
+    )
 
 
 def _grant_bucket_role(*, key: str, bucket: str, member: str, role: str, title: str) -> Step:

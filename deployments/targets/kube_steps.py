@@ -20,10 +20,14 @@ DEVELOPER = "roles/container.developer"
 ADMIN = "roles/container.admin"
 ADMIN_KINDS = frozenset(
     {
-        "Namespace", "ResourceQuota", "ComputeClass", "ClusterRole", "ClusterRoleBinding",
+        "Namespace",
+        "ResourceQuota",
+        "ComputeClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "CustomResourceDefinition",
     }
-)  # fmt: skip
+)
 
 
 def object_path(manifest: dict[str, Any]) -> str:

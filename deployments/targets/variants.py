@@ -49,9 +49,10 @@ def distinct_specs(
     for target in targets:
         for spec in valid_specs(target):
             shape = frozenset(
-                (p.phase.value, s.key, s.action) for p in plans(target, spec, ref, ctx)
+                (p.phase.value, s.key, s.action)
+                for p in plans(target, spec, ref, ctx)
                 for s in p.steps
-            )  # fmt: skip
+            )
             same = [f for f in found if f[0] == target.name]
             if any(shape <= kept for _, kept, _, _ in same):
                 continue

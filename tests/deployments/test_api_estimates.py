@@ -31,9 +31,19 @@ def test_estimate_of_seed_000_and_the_comparison(api, deployer):
 
 def test_a_model_too_big_for_an_l4_moves_to_a_larger_gpu_or_does_not_fit(api, deployer):
     api.force_authenticate(deployer)
-    body = api.post(URL, {"model": "gemma4-31b", "ollama_parallel": 1, "concurrency": 1,
-                          "gpu_type": "nvidia-rtx-pro-6000", "cpu": 20, "memory_gib": 80,
-                          "region": "us-central1"}, format="json").json()  # fmt: skip
+    body = api.post(
+        URL,
+        {
+            "model": "gemma4-31b",
+            "ollama_parallel": 1,
+            "concurrency": 1,
+            "gpu_type": "nvidia-rtx-pro-6000",
+            "cpu": 20,
+            "memory_gib": 80,
+            "region": "us-central1",
+        },
+        format="json",
+    ).json()
     rows = {row["target"]: row for row in body["comparison"]}
     assert "RTX PRO 6000" in rows["cloud-run-ollama"]["hardware"]
     assert rows["cloud-run-vllm"]["fits"] is True  # 57.2 GiB of bf16 weights on 96 GB
@@ -46,8 +56,9 @@ def test_with_a_team_it_shows_quota_and_the_decision(api, team, deployer):
     TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=1)
     ProjectGpuCapacity.objects.create(region="europe-west1", gpu_type="nvidia-l4", max_gpus=4)
     api.force_authenticate(deployer)
-    body = api.post(URL, {"model": "gemma3-4b", "team": "ml-research", "max_instances": 2},
-                    format="json").json()  # fmt: skip
+    body = api.post(
+        URL, {"model": "gemma3-4b", "team": "ml-research", "max_instances": 2}, format="json"
+    ).json()
     assert body["quota"]["team_quota"] == 1
     assert body["quota"]["team_after"] == 2
     assert body["quota"]["project_after"] == 2
@@ -65,8 +76,17 @@ def test_request_carries_justification_busy_hours_and_expiry(api, team, deployer
     team.default_ttl_hours = 24
     team.save()
     api.force_authenticate(deployer)
-    body = api.post("/api/v1/deployments/", {"team": "ml-research", "slug": "gov-api", "model": "gemma3-1b",
-                    "justification": "eval", "busy_hours_per_day": "2"}, format="json").json()  # fmt: skip
+    body = api.post(
+        "/api/v1/deployments/",
+        {
+            "team": "ml-research",
+            "slug": "gov-api",
+            "model": "gemma3-1b",
+            "justification": "eval",
+            "busy_hours_per_day": "2",
+        },
+        format="json",
+    ).json()
     assert body["justification"] == "eval"
     assert body["busy_hours_per_day"] == "2.0"
     assert body["expires_at"] is not None
@@ -99,10 +119,22 @@ def test_the_chosen_targets_row_is_priced_in_the_requests_own_shape(api, deploye
 
 def test_the_live_panel_row_matches_the_estimate_above_it(client, deployer, team):
     client.force_login(deployer)
-    form = {"target": "cloud-run-ollama", "team": team.pk, "model": "gemma3-4b",
-            "region": "europe-west1", "gpu_type": "nvidia-l4", "gpu_count": 1, "cpu": 8,
-            "memory_gib": 32, "ollama_parallel": 4, "concurrency": 4, "min_instances": 0,
-            "max_instances": 3, "timeout_seconds": 600, "busy_hours_per_day": 8}  # fmt: skip
+    form = {
+        "target": "cloud-run-ollama",
+        "team": team.pk,
+        "model": "gemma3-4b",
+        "region": "europe-west1",
+        "gpu_type": "nvidia-l4",
+        "gpu_count": 1,
+        "cpu": 8,
+        "memory_gib": 32,
+        "ollama_parallel": 4,
+        "concurrency": 4,
+        "min_instances": 0,
+        "max_instances": 3,
+        "timeout_seconds": 600,
+        "busy_hours_per_day": 8,
+    }
 
     html = client.post("/deployments/estimate/", form).content.decode()
 

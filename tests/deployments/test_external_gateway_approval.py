@@ -36,9 +36,16 @@ def gateway_request(team: Any, deployer: Any) -> Any:
     spec = GkeInferenceGatewaySpec(
         cluster=1, cluster_name=CLUSTER, region="us-central1", team_gpus=8
     )
-    return DeploymentFactory(team=team, requested_by=deployer, target="gke-inference-gateway",
-                             model=spec.model, region=spec.region, gpu_type=spec.gpu_type,
-                             gpu_count=spec.gpu_count, spec=spec.spec_json())  # fmt: skip
+    return DeploymentFactory(
+        team=team,
+        requested_by=deployer,
+        target="gke-inference-gateway",
+        model=spec.model,
+        region=spec.region,
+        gpu_type=spec.gpu_type,
+        gpu_count=spec.gpu_count,
+        spec=spec.spec_json(),
+    )
 
 
 def gateway_class(deployment: Any) -> str:
@@ -61,8 +68,10 @@ def test_approving_on_the_page_with_the_box_ticked_plans_an_external_gateway(
     page = client.get("/deployments/approvals/").content.decode()
     assert 'name="external_gateway"' in page
 
-    client.post(f"/deployments/{deployment.pk}/approve/",
-                {"reason": "public demo", "external_gateway": "on"})  # fmt: skip
+    client.post(
+        f"/deployments/{deployment.pk}/approve/",
+        {"reason": "public demo", "external_gateway": "on"},
+    )
 
     deployment.refresh_from_db()
     assert deployment.status == Status.APPROVED
@@ -90,8 +99,11 @@ def test_an_approval_token_allows_an_external_gateway(api, team, deployer, appro
     deployment = gateway_request(team, deployer)
     approver_token, secret = approval_token_create(owner=approver, name="approver-bot")
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    response = api.post(f"{URL}{deployment.pk}/approve/",
-                        {"reason": "demo", "external_gateway": True}, format="json")  # fmt: skip
+    response = api.post(
+        f"{URL}{deployment.pk}/approve/",
+        {"reason": "demo", "external_gateway": True},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     assert gateway_class(deployment) == gw.EXTERNAL
     event = approval(deployment)

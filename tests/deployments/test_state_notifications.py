@@ -19,8 +19,9 @@ def notes(user: Any) -> list[str]:
 
 
 def test_ready_is_announced_with_a_link(team: Any, deployer: Any) -> None:
-    deployment: Any = DeploymentFactory(team=team, slug="soon", status=Status.DEPLOYING,
-                                   requested_by=deployer)  # fmt: skip
+    deployment: Any = DeploymentFactory(
+        team=team, slug="soon", status=Status.DEPLOYING, requested_by=deployer
+    )
 
     deployment_transition(deployment=deployment, to=Status.READY)
 
@@ -30,8 +31,9 @@ def test_ready_is_announced_with_a_link(team: Any, deployer: Any) -> None:
 
 
 def test_a_failure_is_announced_with_the_step_and_googles_reason(team: Any, deployer: Any) -> None:
-    deployment: Any = DeploymentFactory(team=team, slug="broke", status=Status.DEPLOYING,
-                                   requested_by=deployer)  # fmt: skip
+    deployment: Any = DeploymentFactory(
+        team=team, slug="broke", status=Status.DEPLOYING, requested_by=deployer
+    )
 
     deployment_transition(
         deployment=deployment,
@@ -45,8 +47,9 @@ def test_a_failure_is_announced_with_the_step_and_googles_reason(team: Any, depl
 def test_a_tear_down_by_someone_else_is_announced_with_who_and_why(
     team: Any, deployer: Any, approver: Any
 ) -> None:
-    deployment: Any = DeploymentFactory(team=team, slug="gone", status=Status.READY,
-                                   requested_by=deployer)  # fmt: skip
+    deployment: Any = DeploymentFactory(
+        team=team, slug="gone", status=Status.READY, requested_by=deployer
+    )
     Notification.objects.all().delete()
 
     deployment_tear_down(deployment=deployment, by=approver, reason="Budget is spent")

@@ -467,8 +467,10 @@ def test_a_failed_request_opens_the_form_with_its_values_and_a_free_name(
     assert form["slug"].value() == "ollama-gemma-2"  # the failed one still holds its name
     assert "Quota exceeded." in response.content.decode()
 
-    created = client.post(reverse("deployments:new"), {**VALID, "team": deployment.team.pk,
-                                                        "slug": "ollama-gemma-2", "max_instances": 2})  # fmt: skip
+    created = client.post(
+        reverse("deployments:new"),
+        {**VALID, "team": deployment.team.pk, "slug": "ollama-gemma-2", "max_instances": 2},
+    )
     assert created.status_code == 302
     again = Deployment.objects.get(slug="ollama-gemma-2")
     assert again.pk != deployment.pk and again.spec["max_instances"] == 2
@@ -520,13 +522,25 @@ def test_the_timeline_says_how_long_a_step_usually_takes(
     now = timezone.now()
     for seconds in (40, 60, 300):  # earlier rollouts of the same target
         earlier: Any = DeploymentFactory(status=Status.READY)
-        StepRun.objects.create(owner_kind="deployment", owner_id=earlier.pk, phase=Phase.DEPLOY, step="build_image", outcome=Outcome.SUCCEEDED,
-            started_at=now - timedelta(seconds=seconds), finished_at=now,
-        )  # fmt: skip
+        StepRun.objects.create(
+            owner_kind="deployment",
+            owner_id=earlier.pk,
+            phase=Phase.DEPLOY,
+            step="build_image",
+            outcome=Outcome.SUCCEEDED,
+            started_at=now - timedelta(seconds=seconds),
+            finished_at=now,
+        )
     deployment = _roll_to_deploying(deployment, approver)
-    StepRun.objects.create(owner_kind="deployment", owner_id=deployment.pk, phase=Phase.DEPLOY, attempt=1,
-        step="build_image", outcome=Outcome.RUNNING, started_at=now,
-    )  # fmt: skip
+    StepRun.objects.create(
+        owner_kind="deployment",
+        owner_id=deployment.pk,
+        phase=Phase.DEPLOY,
+        attempt=1,
+        step="build_image",
+        outcome=Outcome.RUNNING,
+        started_at=now,
+    )
     client.force_login(deployer)
 
     html = client.get(reverse("deployments:timeline", args=[deployment.pk])).content.decode()

@@ -79,9 +79,13 @@ def test_a_gated_model_without_the_team_token_is_refused_on_the_form(client, tea
 def test_the_approvals_page_shows_vllms_own_fields(client, team, deployer, approver):
     from deployments.services.requests import deployment_request
 
-    deployment_request(team=team, requested_by=deployer, target="cloud-run-vllm",
-                       slug="vllm-ask", values={"model": "gemma-4-e2b-it", "weights_source": "bucket",
-                                                      "max_instances": 3})  # fmt: skip
+    deployment_request(
+        team=team,
+        requested_by=deployer,
+        target="cloud-run-vllm",
+        slug="vllm-ask",
+        values={"model": "gemma-4-e2b-it", "weights_source": "bucket", "max_instances": 3},
+    )
     client.force_login(approver)
 
     html = client.get("/deployments/approvals/").content.decode()

@@ -12,11 +12,20 @@ from deployments.services import deployment_request
 pytestmark = pytest.mark.django_db
 
 FORM = {
-    "target": "cloud-run-ollama", "model": "gemma3-4b", "region": "europe-west1",
-    "gpu_type": "nvidia-l4", "gpu_count": "1", "cpu": "8", "memory_gib": "32",
-    "ollama_parallel": "4", "concurrency": "4", "min_instances": "0", "max_instances": "1",
-    "timeout_seconds": "600", "busy_hours_per_day": "8",
-}  # fmt: skip
+    "target": "cloud-run-ollama",
+    "model": "gemma3-4b",
+    "region": "europe-west1",
+    "gpu_type": "nvidia-l4",
+    "gpu_count": "1",
+    "cpu": "8",
+    "memory_gib": "32",
+    "ollama_parallel": "4",
+    "concurrency": "4",
+    "min_instances": "0",
+    "max_instances": "1",
+    "timeout_seconds": "600",
+    "busy_hours_per_day": "8",
+}
 
 
 def test_live_estimate_shows_price_comparison_and_decision(client, team, deployer):
@@ -72,9 +81,13 @@ def test_approvals_queue_shows_why_estimate_and_quota(client, team, deployer, ap
     TeamGpuQuota.objects.create(team=team, gpu_type="nvidia-l4", max_gpus=1)
     ProjectGpuCapacity.objects.create(region="europe-west1", gpu_type="nvidia-l4", max_gpus=6)
     deployment_request(
-        team=team, requested_by=deployer, target="cloud-run-ollama", slug="queue-gov",
-        values={"model": "gemma3-4b", "max_instances": 2}, justification="Load test for launch",
-    )  # fmt: skip
+        team=team,
+        requested_by=deployer,
+        target="cloud-run-ollama",
+        slug="queue-gov",
+        values={"model": "gemma3-4b", "max_instances": 2},
+        justification="Load test for launch",
+    )
     client.force_login(approver)
     html = unescape(client.get(reverse("deployments:approvals")).content.decode())
     assert "Load test for launch" in html
@@ -92,18 +105,29 @@ def test_detail_shows_approved_estimate_spend_and_cost_per_million_tokens(client
     from playground.models import UsageRecord
 
     deployment = deployment_request(
-        team=team, requested_by=deployer, target="cloud-run-ollama", slug="costed",
-        values={"model": "gemma3-4b"}, justification="demo",
-    )  # fmt: skip
+        team=team,
+        requested_by=deployer,
+        target="cloud-run-ollama",
+        slug="costed",
+        values={"model": "gemma3-4b"},
+        justification="demo",
+    )
     now = timezone.now()
     CostAccrual.objects.create(
-        deployment=deployment, team=team, period_start=now - timedelta(hours=1), period_end=now,
-        amount=Decimal("3"), hourly_rate=Decimal("3"),
-    )  # fmt: skip
+        deployment=deployment,
+        team=team,
+        period_start=now - timedelta(hours=1),
+        period_end=now,
+        amount=Decimal("3"),
+        hourly_rate=Decimal("3"),
+    )
     UsageRecord.objects.create(
-        deployment=deployment, user=deployer, source="playground",
-        prompt_tokens=400_000, completion_tokens=600_000,
-    )  # fmt: skip
+        deployment=deployment,
+        user=deployer,
+        source="playground",
+        prompt_tokens=400_000,
+        completion_tokens=600_000,
+    )
     client.force_login(deployer)
     html = unescape(
         client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
@@ -117,10 +141,22 @@ def test_detail_shows_approved_estimate_spend_and_cost_per_million_tokens(client
 
 def test_live_estimate_on_the_vllm_form(client, deployer):
     client.force_login(deployer)
-    form = {"target": "cloud-run-vllm", "model": "gemma-4-e2b-it", "region": "europe-west1",
-            "gpu_type": "nvidia-l4", "gpu_count": "1", "cpu": "4", "memory_gib": "16",
-            "concurrency": "4", "min_instances": "0", "max_instances": "1", "timeout_seconds": "600",
-            "weights_source": "bucket", "gpu_memory_utilization": "0.90", "busy_hours_per_day": "8"}  # fmt: skip
+    form = {
+        "target": "cloud-run-vllm",
+        "model": "gemma-4-e2b-it",
+        "region": "europe-west1",
+        "gpu_type": "nvidia-l4",
+        "gpu_count": "1",
+        "cpu": "4",
+        "memory_gib": "16",
+        "concurrency": "4",
+        "min_instances": "0",
+        "max_instances": "1",
+        "timeout_seconds": "600",
+        "weights_source": "bucket",
+        "gpu_memory_utilization": "0.90",
+        "busy_hours_per_day": "8",
+    }
     html = unescape(client.post(reverse("deployments:estimate"), form).content.decode())
     assert "$1.05" in html  # 1 L4 + 4 vCPU + 16 GiB per instance-hour
     assert "Cloud Run + vLLM" in html

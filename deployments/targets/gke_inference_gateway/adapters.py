@@ -76,8 +76,9 @@ def adapter_errors(ask: AdapterAsk, spec: "GkeInferenceGatewaySpec") -> FieldErr
             "a new base deployment with a larger one would take it."
         ]
     if ask.base_model != spec.hf_model.hf_id:
-        errors["base_model"] = [f"The server runs {spec.hf_model.hf_id}; this adapter was trained "
-                                f"for {ask.base_model}."]  # fmt: skip
+        errors["base_model"] = [
+            f"The server runs {spec.hf_model.hf_id}; this adapter was trained for {ask.base_model}."
+        ]
     if len(spec.adapters) + 1 > spec.max_cpu_loras:
         full = (
             f"The server keeps at most {spec.max_cpu_loras} adapters (--max-cpu-loras); remove "

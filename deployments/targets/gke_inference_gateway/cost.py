@@ -42,8 +42,12 @@ def estimate(prices: dict[str, Any], spec: "GkeInferenceGatewaySpec", busy: Deci
         )
     pool = default_pool_nodes(spec.location)
     if DEFAULT_POOL_MACHINE in machines:
-        lines.append((f"{pool} × {DEFAULT_POOL_MACHINE} default pool node",
-                      Decimal(machines[DEFAULT_POOL_MACHINE]) * pool))  # fmt: skip
+        lines.append(
+            (
+                f"{pool} × {DEFAULT_POOL_MACHINE} default pool node",
+                Decimal(machines[DEFAULT_POOL_MACHINE]) * pool,
+            )
+        )
     else:
         warnings.append(
             f"The cluster's default pool ({pool} × {DEFAULT_POOL_MACHINE}) runs too; the price "

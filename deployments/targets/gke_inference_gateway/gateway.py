@@ -94,39 +94,65 @@ def _epp_rbac(gw: InferenceGateway) -> list[dict[str, Any]]:
     here = meta(gw.epp, gw.labels, gw.namespace)
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": here},
-        rbac_object("Role", here, rules=[
-            {"apiGroups": ["inference.networking.x-k8s.io"],
-             "resources": ["inferenceobjectives"], "verbs": watch},
-            {"apiGroups": ["inference.networking.k8s.io"],
-             "resources": ["inferencepools"], "verbs": watch},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": watch},
-        ]),
+        rbac_object(
+            "Role",
+            here,
+            rules=[
+                {
+                    "apiGroups": ["inference.networking.x-k8s.io"],
+                    "resources": ["inferenceobjectives"],
+                    "verbs": watch,
+                },
+                {
+                    "apiGroups": ["inference.networking.k8s.io"],
+                    "resources": ["inferencepools"],
+                    "verbs": watch,
+                },
+                {"apiGroups": [""], "resources": ["pods"], "verbs": watch},
+            ],
+        ),
         rbac_object("RoleBinding", here, subjects=subject, roleRef=role_ref("Role", gw.epp)),
-        rbac_object("ClusterRole", meta(wide, gw.labels), rules=[
-            {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"],
-             "verbs": ["create"]},
-            {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"],
-             "verbs": ["create"]},
-        ]),
-        rbac_object("ClusterRoleBinding", meta(wide, gw.labels), subjects=subject,
-                    roleRef=role_ref("ClusterRole", wide)),
-    ]  # fmt: skip
+        rbac_object(
+            "ClusterRole",
+            meta(wide, gw.labels),
+            rules=[
+                {
+                    "apiGroups": ["authentication.k8s.io"],
+                    "resources": ["tokenreviews"],
+                    "verbs": ["create"],
+                },
+                {
+                    "apiGroups": ["authorization.k8s.io"],
+                    "resources": ["subjectaccessreviews"],
+                    "verbs": ["create"],
+                },
+            ],
+        ),
+        rbac_object(
+            "ClusterRoleBinding",
+            meta(wide, gw.labels),
+            subjects=subject,
+            roleRef=role_ref("ClusterRole", wide),
+        ),
+    ]
 
 
 def _epp_deployment(gw: InferenceGateway) -> dict[str, Any]:
     health = {"grpc": {"port": EPP_HEALTH, "service": "inference-extension"}}
+    # fmt: skip below: each flag beside its value, as on the chart's command line.
+    args = [
+        "--pool-name", gw.pool,
+        "--pool-namespace", gw.namespace,
+        "--zap-encoder", "json",
+        "--config-file", "/config/default-plugins.yaml",
+        # v1.0's default is vLLM's old name, which the pinned vLLM no longer emits.
+        "--kv-cache-usage-percentage-metric", versions.KV_CACHE_METRIC,
+    ]  # fmt: skip
     container = {
         "name": "epp",
         "image": versions.EPP_IMAGE,
         "imagePullPolicy": "IfNotPresent",
-        "args": [
-            "--pool-name", gw.pool,
-            "--pool-namespace", gw.namespace,
-            "--zap-encoder", "json",
-            "--config-file", "/config/default-plugins.yaml",
-            # v1.0's default is vLLM's old name, which the pinned vLLM no longer emits.
-            "--kv-cache-usage-percentage-metric", versions.KV_CACHE_METRIC,
-        ],
+        "args": args,
         "ports": [
             {"name": "grpc", "containerPort": EPP_GRPC},
             {"name": "grpc-health", "containerPort": EPP_HEALTH},
@@ -135,7 +161,7 @@ def _epp_deployment(gw: InferenceGateway) -> dict[str, Any]:
         "livenessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
         "readinessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
         "volumeMounts": [{"name": "plugins-config-volume", "mountPath": "/config"}],
-    }  # fmt: skip
+    }
     selector = {"inferencepool": gw.epp}
     return {
         "apiVersion": "apps/v1",
@@ -167,12 +193,16 @@ def _epp_service(gw: InferenceGateway) -> dict[str, Any]:
             "type": "ClusterIP",
             "selector": {"inferencepool": gw.epp},
             "ports": [
-                {"name": "grpc-ext-proc", "protocol": "TCP", "port": EPP_GRPC,
-                 "appProtocol": "http2"},
+                {
+                    "name": "grpc-ext-proc",
+                    "protocol": "TCP",
+                    "port": EPP_GRPC,
+                    "appProtocol": "http2",
+                },
                 {"name": "http-metrics", "protocol": "TCP", "port": EPP_METRICS},
             ],
         },
-    }  # fmt: skip
+    }
 
 
 def _target(gw: InferenceGateway) -> dict[str, str]:
@@ -184,15 +214,25 @@ def gke_policies(gw: InferenceGateway) -> list[dict[str, Any]]:
     and a backend timeout long enough for a long generation."""
     check = {"type": "HTTP", "httpHealthCheck": {"requestPath": "/health", "port": PORT}}
     return [
-        {"apiVersion": GKE_POLICY_API, "kind": "HealthCheckPolicy",
-         "metadata": meta(gw.pool, gw.labels, gw.namespace),
-         "spec": {"targetRef": _target(gw),
-                  "default": {"timeoutSec": 2, "checkIntervalSec": 2, "config": check}}},
-        {"apiVersion": GKE_POLICY_API, "kind": "GCPBackendPolicy",
-         "metadata": meta(gw.pool, gw.labels, gw.namespace),
-         "spec": {"targetRef": _target(gw),
-                  "default": {"timeoutSec": 300, "logging": {"enabled": True}}}},
-    ]  # fmt: skip
+        {
+            "apiVersion": GKE_POLICY_API,
+            "kind": "HealthCheckPolicy",
+            "metadata": meta(gw.pool, gw.labels, gw.namespace),
+            "spec": {
+                "targetRef": _target(gw),
+                "default": {"timeoutSec": 2, "checkIntervalSec": 2, "config": check},
+            },
+        },
+        {
+            "apiVersion": GKE_POLICY_API,
+            "kind": "GCPBackendPolicy",
+            "metadata": meta(gw.pool, gw.labels, gw.namespace),
+            "spec": {
+                "targetRef": _target(gw),
+                "default": {"timeoutSec": 300, "logging": {"enabled": True}},
+            },
+        },
+    ]
 
 
 def chart_objects(gw: InferenceGateway) -> list[dict[str, Any]]:

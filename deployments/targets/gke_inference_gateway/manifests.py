@@ -114,20 +114,43 @@ def metrics_rbac(server: ModelServer) -> list[dict[str, Any]]:
     token_meta = meta(secret, labels, ns)
     token_meta["annotations"] = {"kubernetes.io/service-account.name": reader}
     return [
-        rbac_object("ClusterRole", meta(reader, labels),
-                    rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]),
+        rbac_object(
+            "ClusterRole",
+            meta(reader, labels),
+            rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+        ),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(reader, labels, ns)},
-        rbac_object("ClusterRoleBinding", meta(reader, labels),
-                    subjects=[service_account_subject(reader, ns)],
-                    roleRef=role_ref("ClusterRole", reader)),
-        {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-         "metadata": token_meta},
-        rbac_object("Role", meta(read, labels, ns),
-                    rules=[{"apiGroups": [""], "resources": ["secrets"],
-                            "verbs": ["get", "list", "watch"], "resourceNames": [secret]}]),
-        rbac_object("RoleBinding", meta(read, labels, ns), roleRef=role_ref("Role", read),
-                    subjects=[service_account_subject(GMP_COLLECTOR[1], GMP_COLLECTOR[0])]),
-    ]  # fmt: skip
+        rbac_object(
+            "ClusterRoleBinding",
+            meta(reader, labels),
+            subjects=[service_account_subject(reader, ns)],
+            roleRef=role_ref("ClusterRole", reader),
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/service-account-token",
+            "metadata": token_meta,
+        },
+        rbac_object(
+            "Role",
+            meta(read, labels, ns),
+            rules=[
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "verbs": ["get", "list", "watch"],
+                    "resourceNames": [secret],
+                }
+            ],
+        ),
+        rbac_object(
+            "RoleBinding",
+            meta(read, labels, ns),
+            roleRef=role_ref("Role", read),
+            subjects=[service_account_subject(GMP_COLLECTOR[1], GMP_COLLECTOR[0])],
+        ),
+    ]
 
 
 def hf_token_secret(server: ModelServer) -> dict[str, Any]:
@@ -172,6 +195,7 @@ def adapters_config(server: ModelServer) -> dict[str, Any]:
 
 
 def vllm_args(server: ModelServer) -> list[str]:
+    # fmt: skip below: each flag beside its value, as on the seed's command line.
     return [
         "--model", server.model.hf_id,
         "--tensor-parallel-size", "1",
@@ -216,19 +240,22 @@ def _vllm(server: ModelServer) -> dict[str, Any]:
         "ports": [{"containerPort": PORT, "name": "http", "protocol": "TCP"}],
         # vLLM stops taking connections on SIGTERM: wait for the load balancer first.
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-        "livenessProbe": _health(periodSeconds=1, successThreshold=1, failureThreshold=5,
-                                 timeoutSeconds=1),
-        "readinessProbe": _health(periodSeconds=1, successThreshold=1, failureThreshold=1,
-                                  timeoutSeconds=1),
-        "startupProbe": _health(failureThreshold=STARTUP_FAILURES, initialDelaySeconds=2,
-                                periodSeconds=1),
+        "livenessProbe": _health(
+            periodSeconds=1, successThreshold=1, failureThreshold=5, timeoutSeconds=1
+        ),
+        "readinessProbe": _health(
+            periodSeconds=1, successThreshold=1, failureThreshold=1, timeoutSeconds=1
+        ),
+        "startupProbe": _health(
+            failureThreshold=STARTUP_FAILURES, initialDelaySeconds=2, periodSeconds=1
+        ),
         "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}},
         "volumeMounts": [
             {"mountPath": "/data", "name": "data"},
             {"mountPath": "/dev/shm", "name": "shm"},  # noqa: S108 - a mount
             {"mountPath": "/adapters", "name": "adapters"},
         ],
-    }  # fmt: skip
+    }
 
 
 def _syncer(server: ModelServer) -> dict[str, Any]:

@@ -130,8 +130,13 @@ def _key(prefix: str, ref: DeploymentRef, obj: dict[str, Any]) -> str:
     return "_".join(filter(None, (prefix, obj["kind"].lower(), name.replace("-", "_"))))[:64]
 
 
-def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
-           title: str = "", **kw: Any) -> Step:  # fmt: skip
+def _apply(
+    ref: DeploymentRef,
+    spec: GkeInferenceGatewaySpec,
+    obj: dict[str, Any],
+    title: str = "",
+    **kw: Any,
+) -> Step:
     where = obj["metadata"].get("namespace")
     step = kube_steps.apply_step(
         key=_key("apply", ref, obj),
@@ -143,8 +148,9 @@ def _apply(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any
     return replace(step, **kw)
 
 
-def _delete(ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any],
-            **kw: Any) -> Step:  # fmt: skip
+def _delete(
+    ref: DeploymentRef, spec: GkeInferenceGatewaySpec, obj: dict[str, Any], **kw: Any
+) -> Step:
     step = kube_steps.delete_step(
         key=_key("delete", ref, obj),
         title=f"Delete the {obj['kind']} {obj['metadata']['name']} (and wait until it is gone)",
@@ -173,17 +179,31 @@ def deploy_plan(
     server, gateway, objs = _server(ref, spec), _gateway(ref, spec), _objects(ref, spec)
     ns = server.namespace
     crds = [
-        _apply(ref, spec, crd, f"Install the Inference Extension's {crd['spec']['names']['kind']} "
-               f"CRD ({versions.GIE_VERSION})")
+        _apply(
+            ref,
+            spec,
+            crd,
+            f"Install the Inference Extension's {crd['spec']['names']['kind']} "
+            f"CRD ({versions.GIE_VERSION})",
+        )
         for crd in versions.crds()
-    ]  # fmt: skip
+    ]
     team = [
         # Its key names no team: a step's key is the same for every deployment's plan.
-        _apply(ref, spec, team_manifests.namespace(ns, ref.team_slug),
-               f"The team's namespace {ns}", key="apply_namespace"),
-        _apply(ref, spec, team_manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus),
-               "The team's GPU quota, held by Kubernetes too"),
-    ]  # fmt: skip
+        _apply(
+            ref,
+            spec,
+            team_manifests.namespace(ns, ref.team_slug),
+            f"The team's namespace {ns}",
+            key="apply_namespace",
+        ),
+        _apply(
+            ref,
+            spec,
+            team_manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus),
+            "The team's GPU quota, held by Kubernetes too",
+        ),
+    ]
     pool = [create_node_pool_step(node_pool(ref, spec), billing="starts")]
     token = []
     if server.hf_secret:
@@ -200,9 +220,10 @@ def deploy_plan(
         *token,
         _apply(ref, spec, objs["adapters"][0], "The adapters the lora-syncer loads"),
         _apply(ref, spec, objs["server"][0], "vLLM's Deployment (LoRA, native syncer sidecar)"),
-        kube_steps.wait_available_step(cluster=_cluster_id(spec), namespace=ns, name=ref.slug,
-                                       selector=server.selector),
-    ]  # fmt: skip
+        kube_steps.wait_available_step(
+            cluster=_cluster_id(spec), namespace=ns, name=ref.slug, selector=server.selector
+        ),
+    ]
     picker = kube_steps.wait_available_step(
         cluster=_cluster_id(spec),
         namespace=ns,
@@ -212,16 +233,31 @@ def deploy_plan(
     inference = [
         *(_apply(ref, spec, o) for o in objs["chart"]),
         # A pool whose picker is down fails closed: no request passes until it is up.
-        replace(picker, key="wait_epp_available",
-                title=f"Wait for the endpoint picker {gateway.epp} to be Available"),
-        *(_apply(ref, spec, o, f"InferenceObjective {o['metadata']['name']} "
-                 f"(priority {o['spec']['priority']})") for o in objs["objectives"]),
-        _apply(ref, spec, objs["gateway"][0],
-               f"The Gateway ({gateway.gateway_class}: needs a proxy-only subnet)"),
+        replace(
+            picker,
+            key="wait_epp_available",
+            title=f"Wait for the endpoint picker {gateway.epp} to be Available",
+        ),
+        *(
+            _apply(
+                ref,
+                spec,
+                o,
+                f"InferenceObjective {o['metadata']['name']} (priority {o['spec']['priority']})",
+            )
+            for o in objs["objectives"]
+        ),
+        _apply(
+            ref,
+            spec,
+            objs["gateway"][0],
+            f"The Gateway ({gateway.gateway_class}: needs a proxy-only subnet)",
+        ),
         _apply(ref, spec, objs["route"][0], "The HTTPRoute to the InferencePool"),
-        wait_gateway_step(cluster=_cluster_id(spec), namespace=ns, gateway=gateway.pool,
-                          route=gateway.pool),
-    ]  # fmt: skip
+        wait_gateway_step(
+            cluster=_cluster_id(spec), namespace=ns, gateway=gateway.pool, route=gateway.pool
+        ),
+    ]
     check = [check_gateway_cluster_step(_cluster_name(spec))]
     steps = [*check, *crds, *team, *pool, *model_server, *inference, *_smoke_steps(spec)]
     return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))

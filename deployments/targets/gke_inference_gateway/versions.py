@@ -36,7 +36,9 @@ def crds() -> list[dict[str, Any]]:
     """The release's CRDs, with Hangar's label (they are cluster-wide: kept while in use)."""
     out = []
     for crd in _crds():
-        meta = {**crd["metadata"], "labels": {**crd["metadata"].get("labels", {}),
-                                              "managed-by": "hangar"}}  # fmt: skip
+        meta = {
+            **crd["metadata"],
+            "labels": {**crd["metadata"].get("labels", {}), "managed-by": "hangar"},
+        }
         out.append({**crd, "metadata": meta})
     return out

@@ -29,8 +29,12 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
     base, server = base_ref(ref, spec), spec.base_spec()
     load = adapter_deploy_plan(base, server, spec.ask, ctx).steps
     gateway = _gateway(base, server)
-    wait = wait_gateway_step(cluster=server.cluster or 0, namespace=gateway.namespace,
-                             gateway=gateway.pool, route=gateway.pool)  # fmt: skip
+    wait = wait_gateway_step(
+        cluster=server.cluster or 0,
+        namespace=gateway.namespace,
+        gateway=gateway.pool,
+        route=gateway.pool,
+    )
     smoke = call_gateway(
         key="smoke_test",
         title=f"Chat with {spec.name} through the Gateway (the syncer has loaded it)",
@@ -42,6 +46,7 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
 
 
 def teardown_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
-    steps: tuple[Step, ...] = adapter_teardown_plan(base_ref(ref, spec), spec.base_spec(),
-                                                    spec.ask, ctx).steps  # fmt: skip
+    steps: tuple[Step, ...] = adapter_teardown_plan(
+        base_ref(ref, spec), spec.base_spec(), spec.ask, ctx
+    ).steps
     return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, steps)

@@ -143,8 +143,9 @@ class GatewayAdapterSpec(SpecBase):
 
     @property
     def ask(self) -> lora.AdapterAsk:
-        return lora.AdapterAsk(self.name, self.source, self.rank, self.hf_model.hf_id,
-                               self.priority)  # fmt: skip
+        return lora.AdapterAsk(
+            self.name, self.source, self.rank, self.hf_model.hf_id, self.priority
+        )
 
     def base_spec(self) -> GkeInferenceGatewaySpec:
         """The base deployment's spec as bound, with the adapters other requests loaded."""

@@ -129,6 +129,7 @@ def compute_class(server: ModelServer) -> dict[str, Any]:
 
 
 def vllm_args(server: ModelServer) -> list[str]:
+    # fmt: skip below: the command on one line, then its flags, as the seed writes them.
     args = [
         "python", "-m", "vllm.entrypoints.openai.api_server",
         "--host=0.0.0.0",

@@ -162,11 +162,19 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
         "serviceAccount": {"displayName": f"Hangar {ref.slug}"},
     }
     team = [
-        _apply(spec, "apply_namespace", f"The team's namespace {ns}",
-               manifests.namespace(ns, ref.team_slug)),
-        _apply(spec, "apply_quota", "The team's GPU quota, held by Kubernetes too",
-               manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus)),
-    ]  # fmt: skip
+        _apply(
+            spec,
+            "apply_namespace",
+            f"The team's namespace {ns}",
+            manifests.namespace(ns, ref.team_slug),
+        ),
+        _apply(
+            spec,
+            "apply_quota",
+            "The team's GPU quota, held by Kubernetes too",
+            manifests.gpu_quota(ns, ref.team_slug, spec.team_gpus),
+        ),
+    ]
     google = [
         iam_steps.ensure_service_account(
             ctx, account_id=account_id, display_name=f"Hangar {ref.slug}", body=account
@@ -177,17 +185,35 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
         ),
     ]
     kubernetes = [
-        _apply(spec, "apply_service_account", "The pod's account, bound to the Google one",
-               manifests.service_account(server)),
-        _apply(spec, "apply_compute_class", f"The ComputeClass: {spec.machine_type} nodes",
-               manifests.compute_class(server)),
-        _apply(spec, "apply_deployment", "vLLM's Deployment", manifests.deployment(server),
-               billing="starts"),
-        kube_steps.wait_available_step(cluster=_cluster_id(spec), namespace=ns, name=ref.slug,
-                                       selector=server.selector),
-        _apply(spec, "apply_service", "The private Service (ClusterIP, no load balancer)",
-               manifests.service(server)),
-    ]  # fmt: skip
+        _apply(
+            spec,
+            "apply_service_account",
+            "The pod's account, bound to the Google one",
+            manifests.service_account(server),
+        ),
+        _apply(
+            spec,
+            "apply_compute_class",
+            f"The ComputeClass: {spec.machine_type} nodes",
+            manifests.compute_class(server),
+        ),
+        _apply(
+            spec,
+            "apply_deployment",
+            "vLLM's Deployment",
+            manifests.deployment(server),
+            billing="starts",
+        ),
+        kube_steps.wait_available_step(
+            cluster=_cluster_id(spec), namespace=ns, name=ref.slug, selector=server.selector
+        ),
+        _apply(
+            spec,
+            "apply_service",
+            "The private Service (ClusterIP, no load balancer)",
+            manifests.service(server),
+        ),
+    ]
     steps = [*team, *google, *kubernetes, *_smoke_steps(ref, spec, ns)]
     return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 

@@ -26,20 +26,38 @@ def no_queue(monkeypatch):
 
 def base_deployment(team: Any, status: str = Status.READY, **spec: Any) -> Any:
     bound = GkeInferenceGatewaySpec(
-        cluster=3, region="us-central1", team_gpus=2,
-        cluster_name="projects/hangar-sandbox/locations/us-central1/clusters/std", **spec,
-    )  # fmt: skip
+        cluster=3,
+        region="us-central1",
+        team_gpus=2,
+        cluster_name="projects/hangar-sandbox/locations/us-central1/clusters/std",
+        **spec,
+    )
     return DeploymentFactory(
-        team=team, slug="llama-lora", target="gke-inference-gateway", model=bound.model,
-        region=bound.region, gpu_type=bound.gpu_type, gpu_count=1, spec=bound.spec_json(),
+        team=team,
+        slug="llama-lora",
+        target="gke-inference-gateway",
+        model=bound.model,
+        region=bound.region,
+        gpu_type=bound.gpu_type,
+        gpu_count=1,
+        spec=bound.spec_json(),
         status=status,
-    )  # fmt: skip
+    )
 
 
 def body(base: Any, **values: Any) -> dict[str, Any]:
-    return {"team": "ml-research", "slug": "sql-lora", "target": "gke-inference-gateway-adapter",
-            "model": "llama-3.1-8b-instruct", "base": base, "name": "sql-expert",
-            "source": "someone/llama3.1-sql-lora-r8", "rank": 8, "priority": 5, **values}  # fmt: skip
+    return {
+        "team": "ml-research",
+        "slug": "sql-lora",
+        "target": "gke-inference-gateway-adapter",
+        "model": "llama-3.1-8b-instruct",
+        "base": base,
+        "name": "sql-expert",
+        "source": "someone/llama3.1-sql-lora-r8",
+        "rank": 8,
+        "priority": 5,
+        **values,
+    }
 
 
 def test_an_adapter_on_a_ready_base_is_bound_to_it_and_holds_no_gpus(api, team, deployer):

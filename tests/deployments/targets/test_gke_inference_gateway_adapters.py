@@ -29,15 +29,18 @@ def test_a_fitting_adapter_has_no_errors():
     ("ask", "field", "says"),
     [
         (AdapterAsk("sql-expert", "a/b", 32, BASE), "rank", "rank up to 16 (--max-lora-rank)"),
-        (AdapterAsk("sql-expert", "a/b", 8, "google/gemma-3-1b-it"), "base_model",
-         "trained for google/gemma-3-1b-it"),
+        (
+            AdapterAsk("sql-expert", "a/b", 8, "google/gemma-3-1b-it"),
+            "base_model",
+            "trained for google/gemma-3-1b-it",
+        ),
         (AdapterAsk("food-review", "a/b", 8, BASE), "name", "already answers to food-review"),
         (AdapterAsk(BASE, "a/b", 8, BASE), "name", "Lowercase letters"),
         (AdapterAsk("sql", "not a repo", 8, BASE), "source", "owner/name"),
         (AdapterAsk("sql", "a/b", 0, BASE), "rank", "rank up to 16"),
         (AdapterAsk("sql", "a/b", 8, BASE, priority=10**9), "priority", "Between"),
     ],
-)  # fmt: skip
+)
 def test_what_does_not_fit_is_refused_on_the_field(ask, field, says):
     errors = adapter_errors(ask, SEED)
     assert says in " ".join(errors[field])
@@ -66,7 +69,10 @@ def test_loading_adds_to_the_syncers_list_and_its_objective():
     assert plan.phase == Phase.DEPLOY
     lists = _syncer_lists(plan)
     assert [m["id"] for m in lists["ensureExist"]["models"]] == [
-        "food-review", "cad-fabricator", "sql-expert"]  # fmt: skip
+        "food-review",
+        "cad-fabricator",
+        "sql-expert",
+    ]
     objective = plan.step("apply_objective").request.body
     assert objective["apiVersion"] == "inference.networking.x-k8s.io/v1alpha2"
     assert objective["metadata"]["name"] == "sql-expert"

@@ -22,21 +22,29 @@ from sandbox.kube.resources import BY_KIND
 from sandbox.kube.validation import check_rules
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-CTX = PlanContext(project="proj-1", portal_service_account="portal@proj-1.iam.gserviceaccount.com",
-                  registry_repository="hangar", vllm_image="vllm/vllm-openai:v0.21.0")  # fmt: skip
+CTX = PlanContext(
+    project="proj-1",
+    portal_service_account="portal@proj-1.iam.gserviceaccount.com",
+    registry_repository="hangar",
+    vllm_image="vllm/vllm-openai:v0.21.0",
+)
 REF = DeploymentRef(id=9, slug="llama-lora", team_slug="ml", attempt=1)
 CLUSTER = "projects/proj-1/locations/us-central1/clusters/llm-std"
-SEED = gig.GkeInferenceGatewaySpec(cluster=4, cluster_name=CLUSTER, region="us-central1",
-                                   team_gpus=8)  # fmt: skip
+SEED = gig.GkeInferenceGatewaySpec(
+    cluster=4, cluster_name=CLUSTER, region="us-central1", team_gpus=8
+)
 CASES = {
     "gke_inference_gateway_seed": SEED,
     # An external Gateway an admin allowed, Flex-start nodes, no adapters at start, a
     # higher rank.
     "gke_inference_gateway_external_flex": replace(
-        SEED, provisioning="flex-start", external_gateway=True, starter_adapters="none",
+        SEED,
+        provisioning="flex-start",
+        external_gateway=True,
+        starter_adapters="none",
         max_lora_rank=32,
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("phase", ["deploy", "teardown"])
@@ -60,8 +68,10 @@ def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """Every CRD the cluster has: the release's (applied by the plan), GKE's own."""
     crds = [*versions.crds(), *kube_crds.load(kube_crds.GATEWAY_API), *kube_gateway.policy_crds()]
     return {
-        (kind.api_version, kind.kind): schema for crd in crds for kind, schema in kube_crds.served(crd)
-    }  # fmt: skip
+        (kind.api_version, kind.kind): schema
+        for crd in crds
+        for kind, schema in kube_crds.served(crd)
+    }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -77,9 +87,19 @@ def test_every_manifest_is_valid_against_its_schema_or_crd(case):
             kubernetes_validate.validate(obj, "1.34.0", strict=True)
             check_rules(BY_KIND[key], obj)  # names, pod rules: what the API server adds
         checked.add(obj["kind"])
-    assert {"InferencePool", "InferenceObjective", "Gateway", "HTTPRoute", "HealthCheckPolicy",
-            "GCPBackendPolicy", "CustomResourceDefinition", "Deployment", "ClusterRole",
-            "ConfigMap", "Secret"} <= checked  # fmt: skip
+    assert {
+        "InferencePool",
+        "InferenceObjective",
+        "Gateway",
+        "HTTPRoute",
+        "HealthCheckPolicy",
+        "GCPBackendPolicy",
+        "CustomResourceDefinition",
+        "Deployment",
+        "ClusterRole",
+        "ConfigMap",
+        "Secret",
+    } <= checked
 
 
 def test_the_seeds_two_mistakes_are_never_emitted():
@@ -87,7 +107,10 @@ def test_the_seeds_two_mistakes_are_never_emitted():
     objectives = [o for o in objs if o["kind"] == "InferenceObjective"]
     assert {o["apiVersion"] for o in objectives} == {"inference.networking.x-k8s.io/v1alpha2"}
     assert [o["metadata"]["name"] for o in objectives] == [
-        "meta-llama-llama-3-1-8b-instruct", "food-review", "cad-fabricator"]  # fmt: skip
+        "meta-llama-llama-3-1-8b-instruct",
+        "food-review",
+        "cad-fabricator",
+    ]
     assert [o["spec"]["priority"] for o in objectives] == [20, 10, 10]  # the seed's
     for obj in objs:
         if obj["kind"] != "Deployment":
@@ -146,8 +169,15 @@ def test_every_step_has_its_executor_and_billing_follows_the_node_pool():
 
 def test_tear_down_in_the_documented_order():
     keys = [s.key for s in gig.teardown_plan(REF, SEED, CTX).steps]
-    order = ["delete_httproute", "delete_gateway", "delete_inferencepool", "delete_deployment_epp",
-             "delete_deployment", "delete_secret_hf", "delete_node_pool"]  # fmt: skip
+    order = [
+        "delete_httproute",
+        "delete_gateway",
+        "delete_inferencepool",
+        "delete_deployment_epp",
+        "delete_deployment",
+        "delete_secret_hf",
+        "delete_node_pool",
+    ]
     assert [keys.index(k) for k in order] == sorted(keys.index(k) for k in order)
     assert keys[-1] == "delete_node_pool"
     # CRDs and the team's namespace stay: other deployments may use them.

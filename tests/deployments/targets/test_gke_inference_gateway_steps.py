@@ -74,9 +74,14 @@ def cluster(sandbox) -> Cluster:
         time.sleep(0.1)
     info = container.get_cluster(CLUSTER.resource_name)
     return Cluster.objects.create(
-        project=CLUSTER.project, location=CLUSTER.location, name=CLUSTER.name, status="ready",
-        endpoint=info.endpoint, ca_certificate=info.ca_certificate, autopilot=False,
-    )  # fmt: skip
+        project=CLUSTER.project,
+        location=CLUSTER.location,
+        name=CLUSTER.name,
+        status="ready",
+        endpoint=info.endpoint,
+        ca_certificate=info.ca_certificate,
+        autopilot=False,
+    )
 
 
 def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
@@ -112,13 +117,18 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     assert served.outputs["gateway_url"] == f"http://{served.outputs['gateway_address']}"
     route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
     assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
-        "Accepted": "True", "ResolvedRefs": "True"}  # fmt: skip
+        "Accepted": "True",
+        "ResolvedRefs": "True",
+    }
     serving_through_the_gateway(sandbox_process, conn, served.outputs["gateway_address"], spec)
 
     drive(gig.teardown_plan(REF, spec, ctx))
-    for api_version, kind in [("gateway.networking.k8s.io/v1", "Gateway"),
-                              ("inference.networking.k8s.io/v1", "InferencePool"),
-                              ("apps/v1", "Deployment"), ("v1", "ConfigMap")]:  # fmt: skip
+    for api_version, kind in [
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("inference.networking.k8s.io/v1", "InferencePool"),
+        ("apps/v1", "Deployment"),
+        ("v1", "ConfigMap"),
+    ]:
         assert kube.list_objects(conn, api_version, kind, NS) == []
     assert kube.read(conn, "v1", "Secret", "llama-lora-hf", NS) is None
     assert (
@@ -149,11 +159,19 @@ def serving_through_the_gateway(
         ("cad-fabricator", "meta-llama/Llama-3.1-8B-Instruct"),
     ]
     for model in ("food-review", "meta-llama/Llama-3.1-8B-Instruct"):
-        chat = requests.post(f"{base}/v1/chat/completions", proxies=via, timeout=10, json={
-            "model": model, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+        chat = requests.post(
+            f"{base}/v1/chat/completions",
+            proxies=via,
+            timeout=10,
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        )
         assert chat.status_code == 200 and chat.json()["model"] == model
-    missing = requests.post(f"{base}/v1/completions", proxies=via, timeout=10,
-                            json={"model": "not-loaded", "prompt": "hi"})  # fmt: skip
+    missing = requests.post(
+        f"{base}/v1/completions",
+        proxies=via,
+        timeout=10,
+        json={"model": "not-loaded", "prompt": "hi"},
+    )
     assert missing.status_code == 404
     # An adapter asked for loads; taking one away unloads it and deletes its objective.
     ask = AdapterAsk("sql-expert", "someone/llama3.1-sql-r8", 8, spec.hf_model.hf_id, priority=5)
@@ -165,9 +183,13 @@ def serving_through_the_gateway(
     models = requests.get(f"{base}/v1/models", proxies=via, timeout=10).json()["data"]
     # The syncer only acts on its two lists: sql-expert, in neither now, stays loaded.
     assert [m["id"] for m in models] == [
-        "meta-llama/Llama-3.1-8B-Instruct", "food-review", "sql-expert"]  # fmt: skip
-    objectives = kube.list_objects(conn, "inference.networking.x-k8s.io/v1alpha2",
-                                   "InferenceObjective", NS)  # fmt: skip
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "food-review",
+        "sql-expert",
+    ]
+    objectives = kube.list_objects(
+        conn, "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", NS
+    )
     assert "cad-fabricator" not in {o["metadata"]["name"] for o in objectives}
 
 
@@ -182,9 +204,12 @@ def test_an_external_gateway_is_reached_at_its_public_address(sandbox, cluster):
     secret_manager.ensure_secret(name=secret, labels={"managed-by": "hangar"})
     secret_manager.add_version(secret=secret, data=TOKEN)
     spec = gig.GkeInferenceGatewaySpec(
-        cluster=cluster.pk, cluster_name=CLUSTER.resource_name, region="us-central1",
-        team_gpus=8, external_gateway=True,
-    )  # fmt: skip
+        cluster=cluster.pk,
+        cluster_name=CLUSTER.resource_name,
+        region="us-central1",
+        team_gpus=8,
+        external_gateway=True,
+    )
     deploy = gig.deploy_plan(REF, spec, ctx)
     drive(deploy, until="wait_gateway")
 

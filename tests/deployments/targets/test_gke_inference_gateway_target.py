@@ -32,8 +32,9 @@ def no_queue(monkeypatch):
 @pytest.fixture
 def token(team):
     secret = f"projects/hangar-sandbox/secrets/hangar-{team.slug}-hf"
-    return TeamHfSecret.objects.create(team=team, secret_name=secret,
-                                       latest_version=f"{secret}/versions/1", set_at=timezone.now())  # fmt: skip
+    return TeamHfSecret.objects.create(
+        team=team, secret_name=secret, latest_version=f"{secret}/versions/1", set_at=timezone.now()
+    )
 
 
 def make_cluster(*teams: Any, name: str = "std", autopilot: bool = False, **kw: Any) -> Cluster:
@@ -44,8 +45,14 @@ def make_cluster(*teams: Any, name: str = "std", autopilot: bool = False, **kw: 
 
 
 def body(cluster: Any, **values: Any) -> dict[str, Any]:
-    return {"team": "ml-research", "slug": "llama-lora", "target": "gke-inference-gateway",
-            "model": "llama-3.1-8b-instruct", "cluster": cluster, **values}  # fmt: skip
+    return {
+        "team": "ml-research",
+        "slug": "llama-lora",
+        "target": "gke-inference-gateway",
+        "model": "llama-3.1-8b-instruct",
+        "cluster": cluster,
+        **values,
+    }
 
 
 def test_the_seed_is_a_valid_request_holding_the_pools_gpus():
@@ -164,6 +171,15 @@ def test_the_request_page_lays_out_every_field(client, team, deployer):
     page = client.get(reverse("deployments:new") + "?target=gke-inference-gateway")
     assert page.status_code == 200
     html = page.content.decode()
-    for name in ("cluster", "machine_type", "nodes", "provisioning", "starter_adapters",
-                 "max_loras", "max_cpu_loras", "max_lora_rank", "base_priority"):  # fmt: skip
+    for name in (
+        "cluster",
+        "machine_type",
+        "nodes",
+        "provisioning",
+        "starter_adapters",
+        "max_loras",
+        "max_cpu_loras",
+        "max_lora_rank",
+        "base_priority",
+    ):
         assert f'name="{name}"' in html, name

@@ -14,20 +14,29 @@ LABELS = {"managed-by": "hangar", "hangar-deployment": "gemma-26b", "hangar-team
 
 def server(**changes) -> manifests.ModelServer:
     values = {
-        "name": "gemma-26b", "namespace": NS, "labels": LABELS,
-        "hf_id": "google/gemma-4-26B-A4B-it", "model_label": "gemma-4-26b-a4b-it",
-        "bucket": "gemma-26b-weights-1a2b3c4d", "ksa": "gemma-26b",
+        "name": "gemma-26b",
+        "namespace": NS,
+        "labels": LABELS,
+        "hf_id": "google/gemma-4-26B-A4B-it",
+        "model_label": "gemma-4-26b-a4b-it",
+        "bucket": "gemma-26b-weights-1a2b3c4d",
+        "ksa": "gemma-26b",
         "gsa_email": identity.service_account_email("hg-gemma-26b", PROJECT, UNIVERSE),
-        "machine_type": "a3-edgegpu-8g-nolssd", "accelerator": "nvidia-h100-80gb",
-        "node_gpus": 8, "universe": UNIVERSE,
-    }  # fmt: skip
+        "machine_type": "a3-edgegpu-8g-nolssd",
+        "accelerator": "nvidia-h100-80gb",
+        "node_gpus": 8,
+        "universe": UNIVERSE,
+    }
     return manifests.ModelServer(**{**values, **changes})
 
 
 def all_objects(s=None):
     s = s or server()
-    return [manifests.namespace(NS, "ml-research"), manifests.gpu_quota(NS, "ml-research", 8),
-            *manifests.server_objects(s)]  # fmt: skip
+    return [
+        manifests.namespace(NS, "ml-research"),
+        manifests.gpu_quota(NS, "ml-research", 8),
+        *manifests.server_objects(s),
+    ]
 
 
 # The ComputeClass is a custom resource: the sandbox checks it as GKE documents it.
@@ -65,9 +74,11 @@ def test_openai_server_probes_and_the_seeds_resources():
     assert not any(a.startswith("--max-model-len") for a in container["args"])
     assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": 8080}
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
-    assert container["resources"]["requests"] == container["resources"]["limits"] == {
-        "cpu": "20", "memory": "80Gi", "ephemeral-storage": "80Gi", "nvidia.com/gpu": "1"
-    }  # fmt: skip
+    assert (
+        container["resources"]["requests"]
+        == container["resources"]["limits"]
+        == {"cpu": "20", "memory": "80Gi", "ephemeral-storage": "80Gi", "nvidia.com/gpu": "1"}
+    )
     with_len = manifests.deployment(server(max_model_len=16384))
     assert "--max-model-len=16384" in with_len["spec"]["template"]["spec"]["containers"][0]["args"]
 
@@ -88,14 +99,26 @@ def test_service_is_private():
 @pytest.mark.parametrize(
     ("project", "universe", "email", "member"),
     [
-        ("acme-llm", "s3nsapis.fr", "sa@acme-llm.s3ns.iam.gserviceaccount.com",
-         "serviceAccount:acme-llm.s3ns.svc.id.goog[ns/ksa]"),
-        ("example.com:acme", "s3nsapis.fr", "sa@acme.example.com.s3ns.iam.gserviceaccount.com",
-         "serviceAccount:acme.example.com.s3ns.svc.id.goog[ns/ksa]"),
-        ("acme-llm", "googleapis.com", "sa@acme-llm.iam.gserviceaccount.com",
-         "serviceAccount:acme-llm.svc.id.goog[ns/ksa]"),
+        (
+            "acme-llm",
+            "s3nsapis.fr",
+            "sa@acme-llm.s3ns.iam.gserviceaccount.com",
+            "serviceAccount:acme-llm.s3ns.svc.id.goog[ns/ksa]",
+        ),
+        (
+            "example.com:acme",
+            "s3nsapis.fr",
+            "sa@acme.example.com.s3ns.iam.gserviceaccount.com",
+            "serviceAccount:acme.example.com.s3ns.svc.id.goog[ns/ksa]",
+        ),
+        (
+            "acme-llm",
+            "googleapis.com",
+            "sa@acme-llm.iam.gserviceaccount.com",
+            "serviceAccount:acme-llm.svc.id.goog[ns/ksa]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_identity_names_derive_from_the_universe(project, universe, email, member):
     assert identity.service_account_email("sa", project, universe) == email
     assert identity.workload_identity_member(project, universe, "ns", "ksa") == member

@@ -12,9 +12,11 @@ from runbook.runner import executor_for
 
 REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
 CTX = PlanContext(
-    project="acme-llm", portal_service_account="p@x", registry_repository="r",
+    project="acme-llm",
+    portal_service_account="p@x",
+    registry_repository="r",
     universe_domain="s3nsapis.fr",
-)  # fmt: skip
+)
 GEMMA_26B = HF_MODELS["gemma-4-26b-a4b-it"]
 # As a request bound to its team leaves it: the cluster's region, the team's GPU ceiling.
 SPEC = GkeVllmSpec(cluster=3, model=GEMMA_26B.key, region="us-central1", team_gpus=8)
@@ -24,11 +26,22 @@ def test_deploy_steps_in_order_each_with_its_executor():
     plan = deploy_plan(REF, SPEC, CTX)
     assert plan.phase == Phase.DEPLOY
     assert [s.key for s in plan.steps] == [
-        "apply_namespace", "apply_quota", "ensure_service_account", "ensure_bucket",
-        "grant_bucket_reader", "grant_builder_bucket_writer", "download_weights", "grant_workload_identity",
-        "apply_service_account", "apply_compute_class", "apply_deployment", "wait_available",
-        "apply_service", "check_health", "smoke_test",
-    ]  # fmt: skip
+        "apply_namespace",
+        "apply_quota",
+        "ensure_service_account",
+        "ensure_bucket",
+        "grant_bucket_reader",
+        "grant_builder_bucket_writer",
+        "download_weights",
+        "grant_workload_identity",
+        "apply_service_account",
+        "apply_compute_class",
+        "apply_deployment",
+        "wait_available",
+        "apply_service",
+        "check_health",
+        "smoke_test",
+    ]
     assert all(executor_for(OWNER_KIND, s.action) for s in plan.steps)
     assert [s.key for s in plan.steps if s.billing] == ["apply_deployment"]
     json.dumps(plan.as_dict())  # the approvals page and the snapshots read it as JSON
@@ -64,9 +77,14 @@ def test_the_smoke_test_goes_through_the_proxy_to_the_served_name():
 def test_tear_down_in_order_and_the_cluster_and_namespace_stay():
     plan = teardown_plan(REF, SPEC, CTX)
     assert [s.key for s in plan.steps] == [
-        "cancel_build", "delete_service", "delete_deployment", "delete_computeclass",
-        "delete_serviceaccount", "delete_service_account", "delete_bucket",
-    ]  # fmt: skip
+        "cancel_build",
+        "delete_service",
+        "delete_deployment",
+        "delete_computeclass",
+        "delete_serviceaccount",
+        "delete_service_account",
+        "delete_bucket",
+    ]
     assert all(executor_for(OWNER_KIND, s.action) for s in plan.steps)
     assert [s.key for s in plan.steps if s.billing] == ["delete_deployment"]
     assert not any("namespace" in s.key or "cluster" in s.action for s in plan.steps)

@@ -55,8 +55,10 @@ def test_the_seed_is_a_valid_request_holding_the_nodes_eight_gpus():
     spec = GkeVllmSpec(cluster=1, model="gemma-4-26b-a4b-it")
     assert spec.errors() == {}
     assert (spec.machine_type, spec.gpu_count, spec.max_model_len) == (
-        "a3-edgegpu-8g-nolssd", 1, 16384
-    )  # fmt: skip
+        "a3-edgegpu-8g-nolssd",
+        1,
+        16384,
+    )
     assert spec.gpus_held == 8  # the node's GPUs, not the pod's one
     assert GkeVllmSpec(model="gemma-4-26b-a4b-it", machine_type="a3-highgpu-1g").gpus_held == 1
 
@@ -71,10 +73,16 @@ def test_the_model_and_its_context_must_fit_the_pods_gpus():
     # (60 layers × 16 heads × 256 × 2 × 2 bytes): 9284 tokens, 9216 in steps of 1024.
     one = GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-1g")
     assert "Set max model length to 9216 or less" in one.errors()["max_model_len"][0]
-    assert GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-1g",
-                       max_model_len=9216).errors() == {}  # fmt: skip
-    assert GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-2g",
-                       gpu_count=2).errors() == {}  # fmt: skip
+    assert (
+        GkeVllmSpec(
+            model="gemma-4-31b-it", machine_type="a3-highgpu-1g", max_model_len=9216
+        ).errors()
+        == {}
+    )
+    assert (
+        GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-2g", gpu_count=2).errors()
+        == {}
+    )
     # The model's own 256K context does not fit beside the 26B's weights on one H100.
     full = GkeVllmSpec(model="gemma-4-26b-a4b-it", max_model_len=262144)
     assert "Set max model length to 79872 or less" in full.errors()["max_model_len"][0]
@@ -84,9 +92,12 @@ def test_a_model_of_another_target_is_a_field_error_not_a_crash(team, deployer):
     cluster = make_cluster(team)
     with pytest.raises(ValidationFailed) as refused:
         deployment_request(
-            team=team, requested_by=deployer, target="gke-vllm", slug="wrong-model",
+            team=team,
+            requested_by=deployer,
+            target="gke-vllm",
+            slug="wrong-model",
             values={"model": "gemma3-4b", "cluster": cluster.pk},
-        )  # fmt: skip
+        )
     assert "seed 003 serves" in refused.value.fields["model"][0]
 
 
@@ -124,8 +135,10 @@ def test_a_request_on_a_cluster_open_to_the_team(api, team, deployer):
     assert response.status_code == 201, response.json()
     deployment = Deployment.objects.get()
     assert (deployment.region, deployment.gpu_type, deployment.gpu_count) == (
-        "europe-west4", "nvidia-h100-80gb", 1
-    )  # fmt: skip
+        "europe-west4",
+        "nvidia-h100-80gb",
+        1,
+    )
     assert deployment.spec["cluster"] == cluster.pk
     assert deployment.spec["team_gpus"] == 8  # no quota set: what the team then holds
     assert deployment.estimate["hourly_max"] == "88.59"
@@ -186,8 +199,16 @@ def test_quotas_count_the_nodes_gpus(api, team, deployer):
 
 def test_an_estimate_needs_no_cluster_but_with_a_team_checks_it(api, team, other_team, deployer):
     api.force_authenticate(deployer)
-    alone = api.post(ESTIMATES, {"target": "gke-vllm", "model": "gemma-4-31b-it",
-                                 "machine_type": "a3-highgpu-2g", "gpu_count": 2}, "json")  # fmt: skip
+    alone = api.post(
+        ESTIMATES,
+        {
+            "target": "gke-vllm",
+            "model": "gemma-4-31b-it",
+            "machine_type": "a3-highgpu-2g",
+            "gpu_count": 2,
+        },
+        "json",
+    )
     assert alone.status_code == 200, alone.json()
     assert alone.json()["estimate"]["hourly_max"] == "22.22"
     theirs = make_cluster(other_team, name="theirs")
@@ -209,8 +230,14 @@ def test_the_form_offers_the_teams_clusters_and_warns_about_idle_gpus(
     assert f'<option value="{mine.pk}">ours (hangar-sandbox, us-central1)</option>' in page
     assert "theirs" not in page
     assert 'name="machine_type"' in page and 'name="cpu"' not in page
-    form = {**body(mine.pk), "team": team.pk, "gpu_count": 1, "busy_hours_per_day": "8",
-            "machine_type": "a3-edgegpu-8g-nolssd", "max_model_len": "16384"}  # fmt: skip
+    form = {
+        **body(mine.pk),
+        "team": team.pk,
+        "gpu_count": 1,
+        "busy_hours_per_day": "8",
+        "machine_type": "a3-edgegpu-8g-nolssd",
+        "max_model_len": "16384",
+    }
     # Priced before a cluster is chosen: every cluster bills the same node.
     unbound = client.post(reverse("deployments:estimate"), {**form, "cluster": ""})
     assert "$88.59" in unbound.content.decode()
