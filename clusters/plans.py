@@ -1,8 +1,10 @@
 """Cluster plans: pure functions from a cluster's identity to the exact container_v1 calls.
 
-A cluster's plans run on the same step results and the same executor shape as a
-deployment's (deployments/plans/base.py), through the cluster runner
-(workers/rollout/cluster_runner.py). GKE's REST reference:
+A cluster is an owner of plans on the engine (runbook/), as a deployment is; its adapter
+is clusters/rollout.py. The GPU node pool a gke-inference-gateway deployment adds to a
+Standard cluster is that target's (deployments/targets/gke_inference_gateway/node_pools.py),
+which uses the roles here and whose cost counts the default pool's machine. GKE's REST
+reference:
 https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters
 """
 
