@@ -21,7 +21,7 @@ from portal.services_hf_token import hf_token_save
 from runbook.ledger import runs_of
 from runbook.models import Outcome
 from tests.playground.conftest import read_events, sign_in
-from tests.runbook.helpers import wait_for_status
+from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import HF_TOKEN, request_and_approve, tear_down
 from tests.workers.test_rollout_clusters import wait_cluster
 

@@ -17,7 +17,7 @@ from runbook.ledger import runs_of
 from runbook.models import Outcome
 from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 from tests.playground.conftest import read_events, sign_in
-from tests.runbook.helpers import wait_for_status
+from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
 from tests.workers.test_rollout_clusters import wait_cluster
 

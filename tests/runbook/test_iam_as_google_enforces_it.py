@@ -5,8 +5,8 @@ grants it, and a new account is waited for until IAM sees it."""
 import pytest
 
 from deployments.choices import Phase, Status
-from deployments.models import DeploymentEvent
 from deployments.plans import plan_for
+from runbook.ledger import runs_of
 from runbook.results import Failed, Retry
 from runbook.runner import run_step
 from tests.factories import DeploymentFactory, TeamFactory
@@ -94,7 +94,7 @@ def test_a_new_account_is_waited_for_until_iam_sees_it(fast):
 
     assert drive(deployment, until=Status.READY) == []
 
-    grant = DeploymentEvent.objects.get(deployment=deployment, step="grant_act_as")
+    grant = runs_of("deployment", deployment.pk).get(step="grant_act_as")
     assert grant.retries == 0  # a wait, not a failure: the step's retries are untouched
     refused = [e for e in fast.requests(path_regex=r":setIamPolicy$") if e["status"] == 400]
     assert refused, "the sandbox never refused a grant on the new account"

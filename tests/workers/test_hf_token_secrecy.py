@@ -21,7 +21,8 @@ from deployments.targets import spec_for
 from deployments.targets.cloud_run_vllm.bodies import dockerfile
 from gcp.clients import make_client
 from portal.services_hf_token import hf_token_save
-from tests.runbook.helpers import wait_for_status
+from runbook.ledger import runs_of
+from tests.workers.helpers import wait_for_status
 from tests.workers.test_rollout_cloud_run_vllm import request_and_approve, tear_down
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -53,8 +54,8 @@ def test_the_token_is_only_in_secret_manager(
     assert_absent("the portal's log", caplog.text)
     assert_absent("the worker's log", worker.log.read_text())
     assert_absent("the plans", json.dumps(plans))
-    events = list(deployment.events.values())
-    assert_absent("the events", json.dumps(events, default=str))
+    events = [*deployment.events.values(), *runs_of("deployment", deployment.pk).values()]
+    assert_absent("the events and step runs", json.dumps(events, default=str))
     assert_absent("the Dockerfile", dockerfile(spec_for(deployment), plan_context_from_settings()))
     builds = sandbox.requests(path_regex=r"/builds")
     assert builds, "the rollout built an image"

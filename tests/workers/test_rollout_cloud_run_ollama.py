@@ -14,7 +14,7 @@ from gcp.endpoint import post_json
 from portal.services import approval_token_create
 from runbook.ledger import runs_of
 from runbook.models import Outcome
-from tests.runbook.helpers import wait_for_status, wait_until
+from tests.workers.helpers import wait_for_status, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +41,9 @@ def as_message(message_class, body):
 
 
 def steps_finished(deployment, step):
-    return deployment.events.get(step=step, outcome=Outcome.SUCCEEDED).finished_at
+    return (
+        runs_of("deployment", deployment.pk).get(step=step, outcome=Outcome.SUCCEEDED).finished_at
+    )
 
 
 def step_events(deployment, phase="deploy"):
@@ -169,7 +171,11 @@ def test_worker_killed_during_the_build_is_replaced_without_a_second_build(
     deployment = request_and_approve(api, team_token, approver)
 
     def build_waiting():
-        return deployment.events.filter(step="build_image", outcome=Outcome.WAITING).exists()
+        return (
+            runs_of("deployment", deployment.pk)
+            .filter(step="build_image", outcome=Outcome.WAITING)
+            .exists()
+        )
 
     wait_until(build_waiting, timeout=30, message="the build to be running")
     first.kill()

@@ -17,7 +17,7 @@ from portal.services import approval_token_create
 from portal.services_hf_token import hf_token_save
 from runbook.ledger import runs_of
 from runbook.models import Outcome
-from tests.runbook.helpers import wait_for_status
+from tests.workers.helpers import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

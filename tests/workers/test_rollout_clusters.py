@@ -149,14 +149,18 @@ def test_permission_denied_names_the_role(sandbox, worker, admin):
 def test_worker_killed_while_the_cluster_is_created_is_replaced_without_a_second_create(
     sandbox, start_worker, admin
 ):
-    from tests.runbook.helpers import wait_until
+    from tests.workers.helpers import wait_until
 
     sandbox.config(operation_delay=4)  # long enough to kill the worker while GKE works
     first = start_worker()
     cluster = cluster_create(**WHERE, name="llm-ap", release_channel="RAPID", teams=[], by=admin)
 
     def create_waiting():
-        return cluster.events.filter(step="create_cluster", outcome=Outcome.WAITING).exists()
+        return (
+            runs_of("cluster", cluster.pk)
+            .filter(step="create_cluster", outcome=Outcome.WAITING)
+            .exists()
+        )
 
     wait_until(create_waiting, timeout=30, message="the create to be running")
     first.kill()
