@@ -2,8 +2,8 @@
 
 deployment_transition() checks the move against choices.TRANSITIONS on a locked row (the
 engine's guarded_transition, which clusters use too) and writes the deployment's event and
-the audit row in the same transaction. Callers run
-their side effects (queuing the worker, emails) only after it returns.
+the audit row in the same transaction. Callers run their side effects (queuing the
+worker, emails) only after it returns.
 """
 
 from typing import Any
