@@ -9,6 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
+# What a secret's value is logged as, wherever the log meets one.
+REDACTED = "<redacted>"
+
 
 class RequestLog:
     def __init__(self) -> None:
@@ -48,7 +51,7 @@ def _redacted(path: str, body: Any) -> Any:
     if path.endswith(":addVersion") and isinstance(body, dict):
         payload = body.get("payload")
         if isinstance(payload, dict) and "data" in payload:
-            body["payload"] = {**payload, "data": "<redacted>"}
+            body["payload"] = {**payload, "data": REDACTED}
     return body
 
 

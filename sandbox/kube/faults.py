@@ -13,16 +13,26 @@ server answers that status, as a `Status` object
   their Kubernetes reason.
 Delay faults hold the request before or after the API server acts on it. Discovery is
 neither logged nor faulted: clients cache it, so a test could not count on meeting it.
+
+A Secret's values are logged as `<redacted>`, as a Secret Manager payload is
+(sandbox/core/requestlog.py): its `data` (base64 of each value) and `stringData` (the plain,
+write-only form merged into `data`), https://kubernetes.io/docs/concepts/configuration/secret/
+and https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/.
+The keys stay, so a test still sees which were written. The API server itself holds and
+returns the values; replies are not logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from aiohttp import web
 
 from sandbox.core.faults import Fault
+from sandbox.core.requestlog import REDACTED
 
 if TYPE_CHECKING:
     from sandbox.core.state import State
@@ -116,7 +126,83 @@ def logged(state: State, request: web.Request, body: bytes) -> dict[str, Any] | 
     """The request's log entry (kind "kube"), or None for discovery."""
     if is_discovery(request.path):
         return None
-    return state.log.start(request, body, "kube")
+    return state.log.start(request, _loggable(request.path, body), "kube")
+
+
+_SECRET_FIELDS = ("data", "stringData")
+
+
+def _is_secrets_path(path: str) -> bool:
+    """/api/v1/secrets, /api/v1/namespaces/NS/secrets[/NAME[/...]]: the core group's Secrets."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] != ["api", "v1"] or len(parts) < 3:
+        return False
+    if parts[2] == "namespaces":
+        return len(parts) > 4 and parts[4] == "secrets"
+    return parts[2] == "secrets"
+
+
+def _hidden(values: Any) -> Any:
+    """`{key: <redacted>}` for a map of values, `<redacted>` for anything else."""
+    if isinstance(values, dict):
+        return {key: REDACTED for key in values}
+    return REDACTED
+
+
+def _redact_secrets(body: Any) -> bool:
+    """Redacts, in place, every object of kind Secret in `body` (a List's items too)."""
+    found = False
+    if isinstance(body, dict):
+        if body.get("kind") == "Secret":
+            for key in _SECRET_FIELDS:
+                if key in body:
+                    body[key] = _hidden(body[key])
+            found = True
+        for value in body.values():
+            found = _redact_secrets(value) or found
+    elif isinstance(body, list):
+        for value in body:
+            found = _redact_secrets(value) or found
+    return found
+
+
+def _redact_secret_patch(body: Any) -> None:
+    """A write to a Secret's path that names no kind: a merge, strategic-merge or apply
+    body ({"data": ...}), or a JSON patch ([{"op", "path": "/data/KEY", "value"}])."""
+    if isinstance(body, dict):
+        for key in _SECRET_FIELDS:
+            if key in body:
+                body[key] = _hidden(body[key])
+    elif isinstance(body, list):
+        for op in body:
+            if not isinstance(op, dict) or "value" not in op:
+                continue
+            target = str(op.get("path", ""))
+            if target.startswith(("/data", "/stringData")):
+                op["value"] = _hidden(op["value"])
+            elif target in ("", "/"):
+                _redact_secret_patch(op["value"])
+
+
+def _loggable(path: str, raw: bytes) -> bytes:
+    """The body as the log may keep it: unchanged unless it carries a Secret's values."""
+    if not raw.strip():
+        return raw
+    secrets_path = _is_secrets_path(path)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        try:
+            body = yaml.safe_load(raw.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            # Unreadable, so nothing in it can be checked: kept only off a Secret's path.
+            return json.dumps({"unparsed": REDACTED}).encode() if secrets_path else raw
+    found = _redact_secrets(body)
+    if secrets_path:
+        _redact_secret_patch(body)
+    if not (found or secrets_path):
+        return raw
+    return json.dumps(body, default=str).encode()
 
 
 def injected(state: State, request: web.Request, entry: dict[str, Any] | None) -> Fault | None:

@@ -19,6 +19,7 @@ and, as GKE installs them, the Gateway API's (gateway.py).
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import heapq
@@ -317,6 +318,14 @@ def _defaults(kind: Kind, obj: dict[str, Any]) -> None:
     elif kind.kind == "Service" and spec is not None:
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
+    elif kind.kind == "Secret" and "stringData" in obj:
+        # stringData is write-only: each value is base64-encoded into data, overwriting
+        # the key there, and stringData is never output on a read
+        # (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).
+        data = obj.get("data") or {}
+        for key, value in (obj.pop("stringData") or {}).items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def _status_for(kind: Kind, obj: dict[str, Any], *, fresh: bool) -> dict[str, Any]:
