@@ -17,11 +17,13 @@ from typing import Any
 from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground.access import Access, access_for_session, access_for_token
 from playground.chat import chat_stream
+from playground.db import run_db
 from playground.limits import stream_slot_acquire, stream_slot_release
 from playground.passthrough import openai_passthrough
 from playground.passthrough_request import json_object, passthrough_parse
 from playground.protocols import ChatParams, model_names, models_path
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
+from playground.selectors import conversation_continue_check
 from playground.upstream import UpstreamError, read_bounded, upstream_request
 from portal.exceptions import ApplicationError, ValidationFailed
 
@@ -100,6 +102,13 @@ async def chat(incoming: Incoming) -> Reply:
     try:
         deployment_id, conversation_id, params = parse_chat(incoming.body)
         access = await access_for_session(incoming.session_key, deployment_id)
+        if conversation_id is not None:
+            await run_db(
+                conversation_continue_check,
+                user_id=access.user_id,
+                conversation_id=conversation_id,
+                deployment_id=deployment_id,
+            )
         if not params.model:
             params = ChatParams(**{**params.__dict__, "model": access.default_model})
         if params.think and not access.supports_reasoning:

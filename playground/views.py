@@ -16,6 +16,7 @@ from playground.selectors import (
     conversation_export,
     conversation_get,
     conversation_list,
+    conversation_open,
 )
 from portal.exceptions import NotFound
 
@@ -46,7 +47,8 @@ def playground_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def conversation_detail_view(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(conversation_export(conversation=_conversation(request, pk)))
+    conversation = _conversation(request, pk)
+    return JsonResponse(conversation_open(conversation=conversation, user=request.user))
 
 
 @login_required

@@ -1,12 +1,13 @@
 // The playground page: stream a reply with fetch (POST, CSRF header), render it as sanitised
 // Markdown as tokens arrive, fold the model's reasoning, show per-reply figures.
-// Event format: see playground/chat.py.
+// Event format: see playground/chat.py. A conversation keeps its deployment: reopened once
+// that is gone, it is shown read-only, and nothing of it is ever sent to another deployment.
 (function () {
   "use strict";
 
   const root = document.getElementById("playground");
-  const form = document.getElementById("pg-form");
-  if (!root || !form) return;
+  if (!root) return;
+  const form = document.getElementById("pg-form"); // absent when nothing is ready to chat with
 
   const $ = (id) => document.getElementById(id);
   const endpointSelect = $("pg-endpoint");
@@ -19,6 +20,7 @@
   const thinkLabel = $("pg-think-label");
   const exportLink = $("pg-export");
   const title = $("pg-title");
+  const readOnlyNote = $("pg-read-only");
 
   const csrfToken = () => {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -27,6 +29,8 @@
   const urlFor = (template, id) => template.replace(/\/0\//, "/" + id + "/").replace(/\/0$/, "/" + id);
 
   let conversation = null; // id once the first reply is stored
+  let conversationDeployment = null; // the deployment an opened conversation belongs to
+  let readOnly = false;
   let history = []; // [{role, content}] sent with every turn
   let controller = null;
 
@@ -36,10 +40,11 @@
 
   for (const id of ["pg-temperature", "pg-top-p"]) {
     const input = $(id);
-    input.addEventListener("input", () => { $(id + "-value").value = input.value; });
+    if (input) input.addEventListener("input", () => { $(id + "-value").value = input.value; });
   }
 
   async function loadModels() {
+    if (!endpointSelect) return;
     const id = endpointSelect.value;
     modelSelect.innerHTML = "";
     const response = await fetch(urlFor(root.dataset.modelsUrl, id), { credentials: "same-origin" });
@@ -138,7 +143,8 @@
     busy(true);
     setStatus("Sending…");
     const payload = {
-      deployment: Number(endpointSelect.value),
+      // An opened conversation goes on with its own deployment only (the server refuses others).
+      deployment: conversationDeployment !== null ? conversationDeployment : Number(endpointSelect.value),
       conversation: conversation,
       model: modelSelect.value,
       messages: history,
@@ -184,6 +190,7 @@
             if (data.conversation_id === null) continue; // counted, but not saved
             if (conversation !== data.conversation_id) listConversation(data.conversation_id, text);
             conversation = data.conversation_id;
+            conversationDeployment = payload.deployment;
             exportLink.href = urlFor(root.dataset.exportUrl, conversation);
             exportLink.hidden = false;
           }
@@ -219,15 +226,20 @@
     const data = await response.json();
     newConversation();
     conversation = data.id;
+    conversationDeployment = data.deployment_id;
     title.textContent = data.title;
     exportLink.href = urlFor(root.dataset.exportUrl, id);
     exportLink.hidden = false;
-    if ([...endpointSelect.options].some((o) => o.value === String(data.deployment_id))) {
+    const offered = endpointSelect && [...endpointSelect.options].some((o) => o.value === String(data.deployment_id));
+    if (data.read_only || !offered) {
+      // Never another deployment in its place: its replies came from this one's model.
+      setReadOnly(data.read_only_reason || "Read-only: " + data.deployment + " is not one you can chat with now.");
+    } else {
       endpointSelect.value = String(data.deployment_id);
       await loadModels();
       if (data.model) modelSelect.value = data.model;
+      $("pg-system").value = data.system_prompt || "";
     }
-    $("pg-system").value = data.system_prompt || "";
     for (const m of data.messages) {
       const item = bubble(m.role, m.content);
       if (m.reasoning) reasoningBox(item).textContent = m.reasoning;
@@ -252,28 +264,39 @@
     list.prepend(item);
   }
 
+  function setReadOnly(reason) {
+    readOnly = Boolean(reason);
+    readOnlyNote.textContent = reason || "";
+    readOnlyNote.hidden = !readOnly;
+    if (form) form.hidden = readOnly;
+  }
+
   function newConversation() {
     conversation = null;
+    conversationDeployment = null;
+    setReadOnly("");
     history = [];
     log.innerHTML = "";
-    title.textContent = "New conversation";
+    title.textContent = form ? "New conversation" : "";
     exportLink.hidden = true;
     setStatus("");
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = prompt.value.trim();
-    if (!text || controller) return;
-    prompt.value = "";
-    send(text);
-  });
-  prompt.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
-  });
-  // Aborting the fetch closes the connection; the proxy then cancels the upstream request.
-  stopButton.addEventListener("click", () => { if (controller) controller.abort(); });
-  endpointSelect.addEventListener("change", () => { newConversation(); loadModels(); });
+  if (form) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = prompt.value.trim();
+      if (!text || controller || readOnly) return;
+      prompt.value = "";
+      send(text);
+    });
+    prompt.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+    });
+    // Aborting the fetch closes the connection; the proxy then cancels the upstream request.
+    stopButton.addEventListener("click", () => { if (controller) controller.abort(); });
+    endpointSelect.addEventListener("change", () => { newConversation(); loadModels(); });
+  }
   $("pg-new").addEventListener("click", newConversation);
   document.getElementById("pg-conversations").addEventListener("click", (event) => {
     const link = event.target.closest("a[data-conversation]");
@@ -282,7 +305,7 @@
     openConversation(link.dataset.conversation);
   });
 
-  if (root.dataset.selected && [...endpointSelect.options].some((o) => o.value === root.dataset.selected)) {
+  if (endpointSelect && root.dataset.selected && [...endpointSelect.options].some((o) => o.value === root.dataset.selected)) {
     endpointSelect.value = root.dataset.selected;
   }
   loadModels();
