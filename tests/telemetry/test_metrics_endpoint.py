@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -78,20 +79,20 @@ def test_rollout_steps_by_target_from_their_events(client, metrics_on):
 
 
 ANOTHER_PROCESS = (
-    "from telemetry import instruments; instruments.ADVANCE_TASKS.labels("
-    "step='deploy_service', action='cloud_run.apply_service').inc()"
+    "import sys; from telemetry import instruments; instruments.ADVANCE_TASKS.labels("
+    "step=sys.argv[1], action='cloud_run.apply_service').inc()"
 )
 
 
 def test_counters_of_other_processes_are_summed(client, metrics_on):
-    key = (
-        "hangar_advance_tasks_total",
-        (("action", "cloud_run.apply_service"), ("step", "deploy_service")),
-    )
+    # A step name no rollout has: the test processes beside this one share the metrics
+    # directory, and their rollouts count real steps while this test runs.
+    step = f"metrics-test-{uuid.uuid4().hex}"
+    key = ("hangar_advance_tasks_total", (("action", "cloud_run.apply_service"), ("step", step)))
     before = scrape(client).get(key, 0)
-    instruments.ADVANCE_TASKS.labels(step="deploy_service", action="cloud_run.apply_service").inc()
+    instruments.ADVANCE_TASKS.labels(step=step, action="cloud_run.apply_service").inc()
     # A worker or another web process: the same metrics directory (inherited), its own file.
-    subprocess.run([sys.executable, "-c", ANOTHER_PROCESS], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", ANOTHER_PROCESS, step], check=True, timeout=60)
     assert scrape(client)[key] == before + 2
 
 
