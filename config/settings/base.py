@@ -116,11 +116,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler.hangar_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "portal.api.parsing.BoundedLimitOffsetPagination",
-    "DEFAULT_PARSER_CLASSES": [
-        "portal.api.parsing.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API takes JSON only, and so its schema advertises JSON only: a client generated
+    # from it would otherwise pick multipart and send fields DRF cannot read as JSON.
+    # (The HTML forms are Django views, parsed by Django, not by these.)
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsing.StrictJSONParser"],
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -236,8 +235,15 @@ ROLLOUT = {
     # A new service account may stay invisible to IAM "for 60 seconds or more"
     # (https://cloud.google.com/iam/docs/service-accounts-create); grants on it wait this long.
     "ACCOUNT_PROPAGATION_SECONDS": env.float("ROLLOUT_ACCOUNT_PROPAGATION_SECONDS", default=420.0),
-    # Transient Google errors (429, 5xx) are retried this many times per step.
+    # Transient Google errors (429, 5xx) are retried this many times per call, in a row:
+    # the count starts again once the call gets through (runbook/ledger.py).
     "MAX_RETRIES": env.int("ROLLOUT_MAX_RETRIES", default=6),
+    # The most any step may take when its plan declares no deadline of its own (a plan
+    # declares its waits': a rollout's, a GKE operation's, a Gateway's). Longer than the
+    # longest Cloud Build Hangar starts (its timeout, 1 h) so a build fails by its own.
+    "STEP_DEADLINE_SECONDS": env.float("ROLLOUT_STEP_DEADLINE_SECONDS", default=2 * 3600.0),
+    # Every deadline is multiplied by this: tests shrink it to play a wait that never ends.
+    "DEADLINE_SCALE": env.float("ROLLOUT_DEADLINE_SCALE", default=1.0),
     # How long a fresh service may take to answer its first chat (model loading).
     "SMOKE_TEST_TIMEOUT_SECONDS": env.float("ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS", default=300.0),
     # A probe of a model server still starting (Cloud Run holds the request meanwhile)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deployments.api.money import estimate_out, money, option_out
+from deployments.api.responses import EstimateResponseSerializer
 from deployments.api.serializers import (
     NewDeploymentRequestSerializer,
     request_schema,
@@ -41,8 +42,9 @@ class EstimateView(APIView):
         request=request_schema(EstimateRequestSerializer, "Estimate"),
         responses={
             200: OpenApiResponse(
+                EstimateResponseSerializer,
                 description="The estimate (price table version included), the targets side by "
-                "side, and with a team, its quota and the approval the request would get."
+                "side, and with a team, its quota and the approval the request would get.",
             )
         },
     )

@@ -4,10 +4,11 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from deployments.api.money import estimate_out
+from deployments.api.responses import EstimateSerializer
 from deployments.choices import Phase, Status
 from deployments.models import Deployment
 from deployments.services.reasons import REASON_MAX
@@ -161,9 +162,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(EstimateSerializer(allow_null=True))
     def get_estimate(self, deployment: Deployment) -> dict[str, Any] | None:
         return estimate_out(deployment.estimate)
 
+    @extend_schema_field(FailureSerializer(allow_null=True))
     def get_failure(self, deployment: Deployment) -> dict[str, str] | None:
         if not deployment.failure_step:
             return None
@@ -179,12 +182,20 @@ class DeploymentEventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     actor = serializers.CharField(source="actor.username", read_only=True, default=None)
     message = serializers.CharField(read_only=True)
-    from_status = serializers.ChoiceField(choices=Status.choices, read_only=True, default="")
-    to_status = serializers.ChoiceField(choices=Status.choices, read_only=True, default="")
-    phase = serializers.ChoiceField(choices=Phase.choices, read_only=True, default="")
+    from_status = serializers.ChoiceField(
+        choices=Status.choices, read_only=True, allow_blank=True, default=""
+    )
+    to_status = serializers.ChoiceField(
+        choices=Status.choices, read_only=True, allow_blank=True, default=""
+    )
+    phase = serializers.ChoiceField(
+        choices=Phase.choices, read_only=True, allow_blank=True, default=""
+    )
     attempt = serializers.IntegerField(read_only=True, default=0)
     step = serializers.CharField(read_only=True, default="")
-    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True, default="")
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, read_only=True, allow_blank=True, default=""
+    )
     operation = serializers.CharField(read_only=True, default="")
     started_at = serializers.DateTimeField(read_only=True, default=None)
     finished_at = serializers.DateTimeField(read_only=True, default=None)

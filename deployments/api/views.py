@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from deployments import selectors, services
+from deployments.api.responses import PlanSerializer
 from deployments.api.serializers import (
     ApproveSerializer,
     DeploymentEventSerializer,
@@ -145,7 +146,9 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="The plan: what the rollout (or tear down) does, step by step",
         responses={
-            200: OpenApiResponse(description="The plan: ordered steps, each an exact API request.")
+            200: OpenApiResponse(
+                PlanSerializer, description="The plan: ordered steps, each an exact API request."
+            )
         },
     )
     @action(detail=True, methods=["get"])
