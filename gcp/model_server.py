@@ -26,6 +26,18 @@ class Credential(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class AnswerTime:
+    """How long a warm model server takes, seen from Hangar, to answer a probe (vLLM's
+    /health, Ollama's root), and why the target expects that. A probe that waits longer
+    is taking "no answer yet" for "still starting": the smoke test checks again later
+    instead of holding a worker for the model's load (runbook/executors/endpoint_calls.py).
+    """
+
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Endpoint:
     # The rollout output (Deployment.outputs) that holds the base URL once it is ready.
     address_output: str
@@ -39,3 +51,6 @@ class Endpoint:
     description: str = ""
     # What to check when the endpoint refuses Hangar's credential (401/403).
     access_hint: str = ""
+    # How soon a probe of a warm server answers; None: not declared, a probe may wait
+    # ROLLOUT_SMOKE_TEST_CHECK_SECONDS (a front end that answers 503 at once needs no more).
+    answer_time: AnswerTime | None = None

@@ -5,9 +5,9 @@ A target's plan declares this; the smoke test, the playground and the deployment
 read it, so none of them asks which target they are talking to.
 """
 
-from gcp.model_server import Credential, Endpoint, Protocol
+from gcp.model_server import AnswerTime, Credential, Endpoint, Protocol
 
-__all__ = ["Credential", "Endpoint", "Protocol", "openai_smoke_body"]
+__all__ = ["AnswerTime", "Credential", "Endpoint", "Protocol", "openai_smoke_body"]
 
 # What every rollout asks its model before calling the deployment ready.
 SMOKE_TEST_PROMPT = "Reply with one short sentence: are you ready?"

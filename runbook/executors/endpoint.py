@@ -3,7 +3,6 @@ once the model answers through its private address."""
 
 from typing import Any
 
-from gcp import endpoint
 from gcp.endpoint import EndpointReply
 from runbook.executors.endpoint_calls import call_endpoint
 from runbook.owners import StepClaim
@@ -16,25 +15,10 @@ def ollama_chat(claim: StepClaim) -> StepResult:
     Ollama has no health route; its root answers "Ollama is running" once the server is up,
     so a short probe of it comes first, and the chat only once it answered."""
     request = claim.step.request
-    probe = call_endpoint(
-        claim,
-        lambda address, credential, timeout: endpoint.get(
-            address=address, credential=credential, path="/", timeout=timeout
-        ),
-        probe=True,
-    )
+    probe = call_endpoint(claim, "GET", "/", probe=True)
     if not isinstance(probe, EndpointReply):
         return probe
-    reply = call_endpoint(
-        claim,
-        lambda address, credential, timeout: endpoint.post_json(
-            address=address,
-            credential=credential,
-            path=request.path,
-            body=request.body or {},
-            timeout=timeout,
-        ),
-    )
+    reply = call_endpoint(claim, "POST", request.path, request.body or {})
     if not isinstance(reply, EndpointReply):
         return reply
     content = (
@@ -50,14 +34,7 @@ def ollama_chat(claim: StepClaim) -> StepResult:
 
 def vllm_health(claim: StepClaim) -> StepResult:
     """vLLM answers /health with 200 once its engine is up; before that, wait."""
-    path = claim.step.request.path
-    reply = call_endpoint(
-        claim,
-        lambda address, credential, timeout: endpoint.get(
-            address=address, credential=credential, path=path, timeout=timeout
-        ),
-        probe=True,
-    )
+    reply = call_endpoint(claim, "GET", claim.step.request.path, probe=True)
     if not isinstance(reply, EndpointReply):
         return reply
     if reply.status != 200:
@@ -72,12 +49,7 @@ def openai_chat(claim: StepClaim) -> StepResult:
     """A real chat completion: the deployment is ready only if the model answers."""
     request = claim.step.request
     body: dict[str, Any] = request.body or {}
-    reply = call_endpoint(
-        claim,
-        lambda address, credential, timeout: endpoint.post_json(
-            address=address, credential=credential, path=request.path, body=body, timeout=timeout
-        ),
-    )
+    reply = call_endpoint(claim, "POST", request.path, body)
     if not isinstance(reply, EndpointReply):
         return reply
     choices = (reply.body or {}).get("choices") if reply.status == 200 else None

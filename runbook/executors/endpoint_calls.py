@@ -1,59 +1,85 @@
 """Calling a deployed model server from a smoke-test step, the same way for every target:
-one short check inside the step's time budget, a model still loading re-queued, a refused
-token explained."""
+one short call, a server still starting re-checked later by countdown, a refused token
+explained, and the smoke test's deadline over all of it.
+
+A probe (is the server up?) must not hold a worker while the model loads: a server still
+starting answers at once (connection refused, a 503 from vLLM or a front end with no ready
+instance) or, behind a front end that holds requests meanwhile (Cloud Run), does not
+answer within the time a warm one takes, which its target declares (Endpoint.answer_time).
+Either way the step asks to be checked again in a while and the worker moves on.
+"""
 
 import time
-from collections.abc import Callable
+from typing import Any
 
 import requests
 from django.conf import settings
 
+from gcp import endpoint as endpoint_client
 from gcp.endpoint import EndpointReply
 from gcp.model_server import Endpoint
 from runbook.owners import StepClaim
 from runbook.results import Failed, Retry, StepResult
 from runbook.settings import rollout_setting
 
+DEADLINE_HINT = (
+    "A cold start loads the weights into GPU memory (from a bucket mount it is slower, and a "
+    "larger model needs longer). Raise ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS or read the "
+    "service's logs, then retry."
+)
 
-def _budget_left(claim: StepClaim) -> float | Failed:
-    """Seconds left of the smoke test's budget (counted from the step's start, across
-    re-queues), or Failed once it is spent."""
-    budget = float(rollout_setting("SMOKE_TEST_TIMEOUT_SECONDS"))
-    left = budget - (time.time() - claim.started_at.timestamp())
-    if left <= 0:
-        return Failed(
-            f"The model server did not answer within {budget:.0f} s.",
-            "A cold start loads the weights into GPU memory (from a bucket mount it is "
-            "slower, and a larger model needs longer). Raise ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS "
-            "or read the service's logs, then retry.",
-        )
-    return left
+
+def _waited(claim: StepClaim) -> float:
+    """Seconds since the step started (across re-queues)."""
+    return time.time() - claim.started_at.timestamp()
+
+
+def _budget() -> float:
+    return float(rollout_setting("SMOKE_TEST_TIMEOUT_SECONDS"))
+
+
+def past_deadline(claim: StepClaim, waited_for: str, last_answer: str) -> Failed:
+    """The smoke test's deadline passed: fail, naming what it waited for and the last
+    answer seen."""
+    return Failed(
+        f"Waited {_budget():.0f} s for {waited_for} (the smoke test's deadline); the last "
+        f"answer: {last_answer}",
+        DEADLINE_HINT,
+    )
+
+
+def probe_timeout(claim: StepClaim) -> float:
+    """How long one probe may wait for an answer: the time a warm server takes, as the
+    target declares it, at most SMOKE_TEST_CHECK_SECONDS. Past half the smoke test's
+    budget, SMOKE_TEST_CHECK_SECONDS: a network slower than the target expects still gets
+    an answer through before the deadline."""
+    check = float(rollout_setting("SMOKE_TEST_CHECK_SECONDS"))
+    declared = claim.endpoint.answer_time if claim.endpoint is not None else None
+    if declared is None or _waited(claim) > _budget() / 2:
+        return check
+    return min(declared.seconds, check)
 
 
 def smoke_check_timeout(claim: StepClaim, *, probe: bool = True) -> float | Failed:
     """How long one call to the model server may hold the worker, or Failed once the smoke
-    test's budget is spent.
-
-    A probe (is the server up?) is short, SMOKE_TEST_CHECK_SECONDS: a server still loading
-    its model (Cloud Run holds the request while the instance starts) answers "not yet" and
-    the step is re-queued, so a worker slot is held for the call only, never for the load.
-    A chat, sent once the probe answered, may take what is left of the budget."""
-    left = _budget_left(claim)
-    if isinstance(left, Failed):
-        return left
-    cap = settings.CELERY_TASK_SOFT_TIME_LIMIT - 10
+    test's budget is spent. A probe: probe_timeout. A chat, sent once a probe answered,
+    may take what is left of the budget (the task's time limit permitting)."""
+    left = _budget() - _waited(claim)
+    if left <= 0:
+        return past_deadline(claim, "the model server to answer", "none in time")
     if probe:
-        cap = min(cap, float(rollout_setting("SMOKE_TEST_CHECK_SECONDS")))
-    return max(0.1, min(cap, left))
+        return max(0.05, min(probe_timeout(claim), left))
+    return max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
 
 
 def not_ready_yet(claim: StepClaim, message: str) -> Retry:
     """The model server is still starting: check again later. Not a failure, so not
     counted against the step's retries (the smoke budget bounds it); the pause grows with
-    the time already waited, since a load that took 20 s is unlikely to end in the next 1."""
-    waited = time.time() - claim.started_at.timestamp()
+    the time already waited, since a load that took 20 s is unlikely to end in the next 1,
+    and never runs past the deadline, where the last check is made."""
+    waited = _waited(claim)
     poll, most = rollout_setting("POLL_SECONDS"), rollout_setting("POLL_MAX_SECONDS")
-    countdown = min(max(waited / 2, poll), most)
+    countdown = min(max(waited / 2, poll), most, max(_budget() - waited, 0.0) + 0.1)
     return Retry(message, counted=False, countdown=float(countdown))
 
 
@@ -64,34 +90,64 @@ def _endpoint(claim: StepClaim) -> Endpoint:
 
 
 def call_endpoint(
-    claim: StepClaim, send: Callable[[str, str, float], EndpointReply], *, probe: bool = False
+    claim: StepClaim,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    probe: bool = False,
 ) -> EndpointReply | StepResult:
-    """Call the private address once, within the smoke-test budget; a reply, or what to do
-    instead. `probe`: a short call asking whether the server is up (smoke_check_timeout).
+    """Call the private address once; the reply, or what to do instead. `probe`: a short
+    call asking whether the server is up (probe_timeout); otherwise (a chat) the call may
+    take what is left of the smoke test's budget.
 
-    `send(address, credential, timeout)`; the address is the rollout output the target's
-    endpoint names, and the credential the kind it declares."""
-    uri = claim.outputs.get(_endpoint(claim).address_output, "")
-    timeout = smoke_check_timeout(claim, probe=probe)
-    if isinstance(timeout, Failed):
-        return timeout
+    The address is the rollout output the target's endpoint names, the credential the
+    kind it declares. A server not answering yet (no connection, a 503, no answer in time)
+    is checked again by countdown until the deadline, which fails the step with the last
+    answer seen."""
+    server = _endpoint(claim)
+    uri = claim.outputs.get(server.address_output, "")
+    waited_for = f"{method} {path} on {uri or 'the model server'} to answer"
+    left = _budget() - _waited(claim)
+    if probe or left <= 0:
+        # Past the deadline a call is still made once, short: its answer is the last one
+        # seen, which the failure names (or, in time after all, the step goes on).
+        timeout = max(0.05, probe_timeout(claim))
+    else:
+        timeout = max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
     try:
-        reply = send(uri, _endpoint(claim).credential, timeout)
+        if method == "GET":
+            reply = endpoint_client.get(
+                address=uri, credential=server.credential, path=path, timeout=timeout
+            )
+        else:
+            reply = endpoint_client.post_json(
+                address=uri,
+                credential=server.credential,
+                path=path,
+                body=body or {},
+                timeout=timeout,
+            )
     except requests.Timeout:
         # Cloud Run holds a request while an instance starts; the start goes on without it.
-        return not_ready_yet(
-            claim, f"No answer within {timeout:.1f} s (the model may still be loading)."
-        )
+        answer = f"no answer within {timeout:.2f} s (the model may still be loading)"
     except requests.ConnectionError as exc:
-        return Retry(f"Could not connect to {uri}: {exc}")
-    if reply.status in (401, 403):
-        return Failed(
-            f"The endpoint refused the portal's credential ({reply.status}): {reply.text}",
-            _endpoint(claim).access_hint,
-        )
-    if reply.status == 503:
+        # Nothing listening yet (a server starting), or a network on its way up.
+        answer = f"could not connect to {uri}: {str(exc)[:200]}"
+    else:
+        if reply.status in (401, 403):
+            return Failed(
+                f"The endpoint refused the portal's credential ({reply.status}): {reply.text}",
+                server.access_hint,
+            )
+        if reply.status == 429 or (reply.status >= 500 and reply.status != 503):
+            if left <= 0:
+                return past_deadline(claim, waited_for, f"{reply.status}: {reply.text}")
+            return Retry(f"The service answered {reply.status}: {reply.text}")
+        if reply.status != 503:
+            return reply
         # No instance can take it yet, or vLLM's /health before its engine is up.
-        return not_ready_yet(claim, f"The service answered 503: {reply.text}")
-    if reply.status == 429 or reply.status >= 500:
-        return Retry(f"The service answered {reply.status}: {reply.text}")
-    return reply
+        answer = f"503: {reply.text}"
+    if left <= 0:
+        return past_deadline(claim, waited_for, answer)
+    return not_ready_yet(claim, f"Not ready yet: {answer}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from deployments.targets.capabilities import InstanceTime, LogSource, ServiceLog, build_log
 from deployments.targets.cloud_build import location
+from deployments.targets.endpoint import AnswerTime
 from deployments.targets.plan import DeploymentRef, PlanContext
 from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
@@ -16,6 +17,16 @@ INVOKER_ROLE = "roles/run.invoker"
 CLOUD_RUN_ACCESS_HINT = (
     "The portal's service account needs roles/run.invoker on the service, and the token's "
     "audience must be the service URL."
+)
+# Cloud Run holds a request while an instance starts, up to the request timeout
+# (https://cloud.google.com/run/docs/about-instance-autoscaling: pending requests wait for
+# the instance a scale from zero starts), so a probe of a service still loading its model
+# gets no answer at all rather than a 503: only a short wait tells "starting" apart.
+CLOUD_RUN_ANSWER_TIME = AnswerTime(
+    0.25,
+    "A warm instance answers vLLM's /health or Ollama's root from memory in milliseconds; "
+    "the rest is Google's front end and the round trips of a new TLS connection, well "
+    "under 250 ms from the same continent.",
 )
 
 

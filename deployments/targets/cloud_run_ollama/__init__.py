@@ -6,7 +6,7 @@ from typing import Any
 
 from deployments.targets.base import ModelSizes, TargetDef, TargetOption, runs_on_its_own
 from deployments.targets.cloud_run import cost, steps
-from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
+from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT, CLOUD_RUN_ANSWER_TIME
 from deployments.targets.cloud_run_ollama.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_ollama.spec import CloudRunOllamaSpec
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
@@ -23,6 +23,7 @@ def endpoint(spec: CloudRunOllamaSpec) -> Endpoint:
         reasoning=spec.catalog_model.reasoning,
         description="Ollama's /api/chat, /api/generate and OpenAI-compatible /v1 are served here.",
         access_hint=CLOUD_RUN_ACCESS_HINT,
+        answer_time=CLOUD_RUN_ANSWER_TIME,
     )
 
 

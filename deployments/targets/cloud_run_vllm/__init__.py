@@ -8,7 +8,7 @@ from typing import Any
 from deployments.hf_catalog import vllm_needs_gib
 from deployments.targets.base import ModelSizes, TargetDef, TargetOption, runs_on_its_own
 from deployments.targets.cloud_run import cost, steps
-from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT
+from deployments.targets.cloud_run.steps import CLOUD_RUN_ACCESS_HINT, CLOUD_RUN_ANSWER_TIME
 from deployments.targets.cloud_run_vllm.plan import TARGET, deploy_plan, teardown_plan
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
@@ -27,6 +27,7 @@ def endpoint(spec: CloudRunVllmSpec) -> Endpoint:
         description="vLLM's OpenAI-compatible /v1 (chat completions, completions, models) is "
         "served here.",
         access_hint=CLOUD_RUN_ACCESS_HINT,
+        answer_time=CLOUD_RUN_ANSWER_TIME,
     )
 
 
