@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib import auth
+from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 
@@ -49,6 +51,13 @@ from portal.tokens import token_hash, token_matches, token_parse_prefix
 class NotSignedIn(ApplicationError):
     code = "not_authenticated"
     http_status = 401
+
+
+class DatabaseAway(ApplicationError):
+    """Postgres did not answer (even on a fresh connection): a moment's outage, not a bug."""
+
+    code = "database_unavailable"
+    http_status = 503
 
 
 class UntrustedEndpoint(ApplicationError):
@@ -303,23 +312,42 @@ class _Shared:
 _shared = _Shared()
 
 
+def _bounded(deployment_id: int) -> None:
+    if not access_sql.id_bounded(deployment_id):
+        raise NotFound(f"No deployment {deployment_id} among your teams'.")
+
+
+async def _answered(resolve: Coroutine[Any, Any, Access]) -> Access:
+    """The check's answer; a database that does not answer is a 503, never a 500."""
+    try:
+        return await resolve
+    except (psycopg.Error, DatabaseError) as exc:
+        raise DatabaseAway("The database did not answer; try again in a moment.") from exc
+
+
 async def access_for_session(session_key: str | None, deployment_id: int) -> Access:
-    if not session_key:
+    if not session_key or not access_sql.session_key_bounded(session_key):
         raise NotSignedIn("Sign in to use the playground.")
+    _bounded(deployment_id)
     # A session's answer is shared only while in flight: it is two index reads, and a
     # sign-out (its row deleted) then takes effect at once, in every process.
     ttl = 0.0 if access_sql.fast_path_enabled() else settings.PLAYGROUND["ACCESS_CACHE_SECONDS"]
     return await _shared.get(
-        ("s", session_key, deployment_id), lambda: _session_access(session_key, deployment_id), ttl
+        ("s", session_key, deployment_id),
+        lambda: _answered(_session_access(session_key, deployment_id)),
+        ttl,
     )
 
 
 async def access_for_token(authorization: str | None, deployment_id: int) -> Access:
     if not authorization:
         raise NotSignedIn("Send a team API token as 'Authorization: Bearer hgr_…'.")
+    _bounded(deployment_id)
     key = ("t", token_hash(authorization), deployment_id)
     ttl = settings.PLAYGROUND["ACCESS_CACHE_SECONDS"]
-    return await _shared.get(key, lambda: _token_access(authorization, deployment_id), ttl)
+    return await _shared.get(
+        key, lambda: _answered(_token_access(authorization, deployment_id)), ttl
+    )
 
 
 def access_cache_clear() -> None:

@@ -46,6 +46,7 @@ from datetime import datetime
 from importlib import import_module
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
@@ -60,6 +61,24 @@ from deployments.models import Deployment
 from portal.models import ApiToken, Membership
 
 DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+# Every key is bounded before it is put in a query: a value Postgres refuses (an id past
+# bigint, a NUL in text) would otherwise fail the whole batch, every caller in it.
+BIGINT_MAX = 2**63 - 1
+# Django makes session keys of 32 characters from VALID_KEY_CHARS (a-z, 0-9); the column
+# holds 40 (django.contrib.sessions.base_session.AbstractBaseSession.session_key).
+SESSION_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+SESSION_KEY_MAX = 40
+
+
+def id_bounded(value: int) -> bool:
+    """Whether `value` can be a primary key (a positive bigint)."""
+    return 0 < value <= BIGINT_MAX
+
+
+def session_key_bounded(key: str) -> bool:
+    """Whether `key` could be a key Django made; anything else is no session, unasked."""
+    return 8 <= len(key) <= SESSION_KEY_MAX and SESSION_KEY_CHARS.issuperset(key)
 
 
 def _eligible() -> bool:
@@ -151,21 +170,72 @@ class _Batch:
     async def _flush(self) -> None:
         waiting, self.waiting = self.waiting, {}
         try:
-            pool = _pools[asyncio.get_running_loop()]
-            async with pool.connection() as conn:
-                cursor = await conn.execute(self.sql, self.params(list(waiting)))
-                rows = await cursor.fetchall()
-        except Exception as exc:  # the database is away: every caller in the batch hears it
-            for futures in waiting.values():
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(exc)
+            found = await self._query(list(waiting))
+        except psycopg.DataError:
+            # A value Postgres refuses (the keys are bounded before they are asked for, so
+            # this is a rule not foreseen): one caller's bad key must not fail the others,
+            # so each key is asked again on its own and only its own caller hears of it.
+            await asyncio.gather(*(self._alone(key, futures) for key, futures in waiting.items()))
             return
-        found = {tuple(row[: self.width]): tuple(row[self.width :]) for row in rows}
+        except Exception as exc:  # the database is away: every caller in the batch hears it
+            _fail(waiting, exc)
+            return
         for key, futures in waiting.items():
-            for future in futures:
-                if not future.done():
-                    future.set_result(found.get(key))
+            _settle(futures, found.get(key))
+
+    async def _alone(
+        self, key: tuple[Any, ...], futures: list[asyncio.Future[tuple[Any, ...] | None]]
+    ) -> None:
+        try:
+            found = await self._query([key])
+        except Exception as exc:
+            _fail({key: futures}, exc)
+            return
+        _settle(futures, found.get(key))
+
+    async def _query(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        rows = await pooled_fetch(self.sql, self.params(keys))
+        return {tuple(row[: self.width]): tuple(row[self.width :]) for row in rows}
+
+
+def _settle(futures: list[asyncio.Future[Any]], result: Any) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(result)
+
+
+def _fail(waiting: dict[Any, list[asyncio.Future[Any]]], exc: BaseException) -> None:
+    for futures in waiting.values():
+        for future in futures:
+            if not future.done():
+                future.set_exception(exc)
+
+
+def pool() -> AsyncConnectionPool:
+    """This loop's pool (opened by access_sql_open)."""
+    return _pools[asyncio.get_running_loop()]
+
+
+async def pooled_fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of one read on this loop's pool, on a live connection.
+
+    A connection the server dropped (a failover, a restart, pg_terminate_backend) fails
+    the first statement sent on it; the pool's idle connections are then as dead. They are
+    checked and replaced, and the read, which changes nothing, is sent once more."""
+    pool = _pools[asyncio.get_running_loop()]
+    try:
+        return await _fetch(pool, sql, params)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        await pool.check()
+        return await _fetch(pool, sql, params)
+
+
+async def _fetch(
+    pool: AsyncConnectionPool, sql: str, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(sql, params)
+        return await cursor.fetchall()
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Batch]] = (
@@ -266,6 +336,8 @@ class Caller:
 async def session_caller(session_key: str, deployment_id: int) -> Caller | None:
     """The signed-in user of a session, as django.contrib.auth.get_user finds them; None
     for no session, an expired one, a signed-out or inactive user or a changed password."""
+    if not session_key_bounded(session_key):
+        return None
     row = await _one("session", session_key)
     if row is None:
         return None
@@ -278,6 +350,8 @@ async def session_caller(session_key: str, deployment_id: int) -> Caller | None:
     try:
         user_id = int(User._meta.pk.to_python(raw_id))
     except (TypeError, ValueError, ValidationError):
+        return None
+    if not id_bounded(user_id):
         return None
     found = await _one("member", user_id, deployment_id)
     if found is None:
@@ -322,6 +396,8 @@ class TokenRow:
 async def token_row(prefix: str, deployment_id: int) -> TokenRow | None:
     """The token with this prefix, its owner and, if it is of the token's team and its owner
     is still a member there, the deployment; None for no such token."""
+    if not id_bounded(deployment_id):
+        return None
     row = await _one("token", prefix, deployment_id)
     if row is None:
         return None
@@ -375,9 +451,18 @@ async def _write_marks(loop: asyncio.AbstractEventLoop, wait: bool = True) -> No
     if not marks:
         return
     pool = _pools[loop]
+    sql = (
+        f"UPDATE {_TOKEN} t SET last_used_at = q.at "  # noqa: S608 - names from the models
+        "FROM unnest(%(ids)s::bigint[], %(at)s::timestamptz[]) AS q(id, at) WHERE t.id = q.id"
+    )
+    params = {"ids": list(marks), "at": list(marks.values())}
+    try:
+        await _execute(pool, sql, params)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        await pool.check()  # a dropped connection: the same UPDATE again changes nothing more
+        await _execute(pool, sql, params)
+
+
+async def _execute(pool: AsyncConnectionPool, sql: str, params: dict[str, Any]) -> None:
     async with pool.connection() as conn:
-        await conn.execute(
-            f"UPDATE {_TOKEN} t SET last_used_at = q.at "  # noqa: S608 - names from the models
-            "FROM unnest(%(ids)s::bigint[], %(at)s::timestamptz[]) AS q(id, at) WHERE t.id = q.id",
-            {"ids": list(marks), "at": list(marks.values())},
-        )
+        await conn.execute(sql, params)

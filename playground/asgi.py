@@ -32,9 +32,9 @@ from playground import handlers
 from playground.access_sql import access_sql_close, access_sql_open
 from playground.db import db_pool_close
 from playground.limits import limits_close
+from playground.records import records_drain, records_start
 from playground.replies import Reply, error_reply
 from playground.upstream import upstream_close
-from playground.usage_queue import usage_drain
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,9 +43,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CHAT = re.compile(r"/playground/api/chat")
-MODELS = re.compile(r"/playground/api/deployments/(?P<pk>\d+)/models")
+MODELS = re.compile(r"/playground/api/deployments/(?P<pk>[0-9]+)/models")
 OPENAI = re.compile(
-    r"/api/v1/deployments/(?P<pk>\d+)/openai/v1/(?P<route>chat/completions|completions|models)"
+    r"/api/v1/deployments/(?P<pk>[0-9]+)/openai/v1/(?P<route>chat/completions|completions|models)"
 )
 MAX_BODY = 8 * 2**20
 logger = logging.getLogger(__name__)
@@ -200,9 +200,10 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await access_sql_open()
+            await records_start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await usage_drain()
+            await records_drain()
             await upstream_close()
             await limits_close()
             await access_sql_close()

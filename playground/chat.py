@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
+from playground import records
 from playground.access import Access
 from playground.db import run_db
 from playground.models import UsageRecord
@@ -34,6 +35,8 @@ from playground.protocols import ChatParams, Piece, chat_request, parser_for
 from playground.services import (
     Tally,
     chat_exchange_record,
+    conversation_title,
+    settings_used,
     storable,
     storable_params,
     usage_counts,
@@ -125,6 +128,7 @@ async def chat_stream(
     # leaves (at any yield) the finally below runs at once, with nothing left suspended.
     cfg = settings.PLAYGROUND
     tally = Tally()
+    keeper = _Keeper(access, params, conversation_id, tally, started)
     it = _pieces(access, params, started)
     waiting: asyncio.Task[list[Piece] | None] | None = None
     finished = False
@@ -135,25 +139,26 @@ async def chat_stream(
         while not await _arrived(waiting, started, tick, cfg):
             if time.monotonic() - started >= tick:
                 yield _warming(started)
+                await keeper.checkpoint()  # a cold start: keep the question meanwhile
                 tick += cfg["WARMING_EVERY_SECONDS"]
         first = waiting.result()
         if first:
             yield _take(tally, first)
             if tally.first_token_at is not None:
                 PROXY_TTFT.observe(tally.first_token_at - started)
+            await keeper.checkpoint()
         if tally.error is None and not any(p.done for p in first or []):
             async for batch in it:
                 chunk = _take(tally, batch)
                 if chunk:
                     yield chunk
+                    await keeper.checkpoint_due()
                 if tally.error is not None:
                     break
         if tally.error is not None:
             yield sse("error", {"code": "upstream_error", "message": tally.error})
         finished = True
-        stats, conversation, message = await _record(
-            access, params, conversation_id, tally, started
-        )
+        stats, conversation, message = await keeper.final()
         yield sse("done", {**stats, "conversation_id": conversation, "message_id": message})
     except (UpstreamError, UpstreamCredentialError) as exc:
         yield _failed(tally, exc)
@@ -162,7 +167,7 @@ async def chat_stream(
             waiting.cancel()
         await _close_quietly(it)
         if not finished and tally.pieces:
-            _record_in_background(access, params, conversation_id, tally, started)
+            _record_in_background(keeper)
 
 
 async def _arrived(
@@ -201,12 +206,10 @@ def _failed(tally: Tally, exc: UpstreamError | UpstreamCredentialError) -> bytes
     return sse("error", {"code": code, "message": tally.error})
 
 
-def _record_in_background(
-    access: Access, params: ChatParams, conversation_id: int | None, tally: Tally, started: float
-) -> None:
+def _record_in_background(keeper: _Keeper) -> None:
     # The browser left (stop button, closed tab) or the stream failed part-way:
     # keep what was said and count it, without holding anything up.
-    task = asyncio.ensure_future(_record(access, params, conversation_id, tally, started))
+    task = asyncio.ensure_future(keeper.final())
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -244,11 +247,123 @@ UNSTORABLE_NOTICE = (
 UNSAVED_NOTICE = "The reply could not be saved to the conversation; it was counted."
 
 
-async def _record(
+class _Keeper:
+    """What one chat leaves behind: on a server's loop journaled as it goes and written in
+    batches (playground/records.py); elsewhere written through the ORM at the end."""
+
+    def __init__(
+        self,
+        access: Access,
+        params: ChatParams,
+        conversation_id: int | None,
+        tally: Tally,
+        started: float,
+    ) -> None:
+        self.access, self.params, self.tally, self.started = access, params, tally, started
+        self.conversation_id = conversation_id
+        self.batched = records.enabled()
+        self.ids: dict[str, int] | None = None
+        self.asked_at = records.now_iso()
+        self.checked_at = 0.0
+        self.kept = False
+
+    async def _ids(self) -> dict[str, int]:
+        if self.ids is None:
+            conversation = (
+                [self.conversation_id]
+                if self.conversation_id is not None
+                else await records.ids_take("conversation", 1)
+            )
+            question, answer = await records.ids_take("message", 2)
+            [usage] = await records.ids_take("usage", 1)
+            self.ids = {
+                "conversation": conversation[0],
+                "question": question,
+                "answer": answer,
+                "usage": usage,
+            }
+        return self.ids
+
+    async def _record(self, *, final: bool) -> tuple[records.Record, dict[str, Any]]:
+        ids = await self._ids()
+        prompt_text = " ".join(m["content"] for m in self.params.all_messages())
+        counts = usage_counts(tally=self.tally, prompt_text=prompt_text)
+        stats = _stats(self.tally, counts, self.started)
+        params, cleaned = storable_params(self.params)
+        reply = storable(self.tally.text())
+        if cleaned or reply != self.tally.text():
+            stats["notice"] = UNSTORABLE_NOTICE
+        question = params.messages[-1]["content"] if params.messages else ""
+        now = records.now_iso()
+        access = self.access
+        usage = None
+        if counts is not None:
+            usage = records.UsageRow(
+                id=ids["usage"],
+                deployment=access.deployment_id,
+                user=access.user_id,
+                token=None,
+                source=UsageRecord.Source.PLAYGROUND,
+                model=params.model[:200],
+                prompt=counts[0],
+                completion=counts[1],
+                estimated=counts[2],
+                at=now,
+            )
+        used = settings_used(params)
+        chat = records.ChatRow(
+            conversation=ids["conversation"],
+            new=self.conversation_id is None,
+            user=access.user_id,
+            deployment=access.deployment_id,
+            title=conversation_title(question),
+            model=used["model_name"],
+            system=used["system_prompt"],
+            params=used["params"],
+            question_id=ids["question"],
+            question=question,
+            asked_at=self.asked_at,
+            answer_id=ids["answer"],
+            answer=reply,
+            reasoning=storable("".join(self.tally.reasoning)),
+            stats=storable(stats) if final else {**storable(stats), "interrupted": True},
+            at=now,
+        )
+        return records.Record(key=f"c{ids['answer']}", usage=usage, chat=chat), stats
+
+    async def checkpoint(self) -> None:
+        """Journal the exchange as it stands (not awaited): what a dying process leaves."""
+        if not self.batched or self.kept:
+            return
+        self.checked_at = time.monotonic()
+        record, _ = await self._record(final=False)
+        records.record_checkpoint(record)
+
+    async def checkpoint_due(self) -> None:
+        if self.batched and time.monotonic() - self.checked_at >= records.CHECKPOINT_SECONDS:
+            await self.checkpoint()
+
+    async def final(self) -> tuple[dict[str, Any], int | None, int | None]:
+        """Keep the exchange and count it; (stats, conversation id, reply message id)."""
+        if self.kept:
+            raise RuntimeError("an exchange is kept once")
+        self.kept = True
+        if not self.batched:
+            return await _record_orm(
+                self.access, self.params, self.conversation_id, self.tally, self.started
+            )
+        record, stats = await self._record(final=True)
+        await records.record_final(record)
+        assert record.chat is not None  # noqa: S101 - a chat's record has its exchange
+        return stats, record.chat.conversation, record.chat.answer_id
+
+
+async def _record_orm(
     access: Access, params: ChatParams, conversation_id: int | None, tally: Tally, started: float
 ) -> tuple[dict[str, Any], int | None, int | None]:
-    """Keep the exchange and count it. Text Postgres refuses is cleaned first (and the user
-    told); if the exchange still cannot be written, the usage is recorded on its own."""
+    """Keep the exchange and count it through the ORM. Text Postgres refuses is cleaned first
+    (and the user told); if the exchange still cannot be written, the usage is recorded on
+    its own."""
     prompt_text = " ".join(m["content"] for m in params.all_messages())
     counts = usage_counts(tally=tally, prompt_text=prompt_text)
     stats = _stats(tally, counts, started)

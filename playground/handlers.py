@@ -22,6 +22,7 @@ from playground.limits import stream_slot_acquire, stream_slot_release
 from playground.passthrough import openai_passthrough
 from playground.passthrough_request import json_object, passthrough_parse
 from playground.protocols import ChatParams, model_names, models_path
+from playground.records import conversation_unwritten
 from playground.replies import SSE_HEADERS, Reply, error_reply, json_reply
 from playground.selectors import conversation_continue_check
 from playground.upstream import UpstreamError, read_bounded, upstream_request
@@ -102,13 +103,16 @@ async def chat(incoming: Incoming) -> Reply:
     try:
         deployment_id, conversation_id, params = parse_chat(incoming.body)
         access = await access_for_session(incoming.session_key, deployment_id)
-        if conversation_id is not None:
-            await run_db(
+        if conversation_id is not None and not conversation_unwritten(
+            conversation_id, access.user_id, deployment_id
+        ):
+            theirs = await run_db(
                 conversation_continue_check,
                 user_id=access.user_id,
                 conversation_id=conversation_id,
                 deployment_id=deployment_id,
             )
+            conversation_id = conversation_id if theirs else None  # else a new one starts
         if not params.model:
             params = ChatParams(**{**params.__dict__, "model": access.default_model})
         if params.think and not access.supports_reasoning:

@@ -79,12 +79,12 @@ class _Batch:
     """
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...], asyncio.Future[Any]]] = []
+        self.calls: list[tuple[str, int, tuple[Any, ...], asyncio.Future[Any]]] = []
         self.flushing: set[asyncio.Task[None]] = set()
 
-    def run(self, script: str, *args: Any) -> asyncio.Future[Any]:
+    def run(self, script: str, *args: Any, keys: int = 1) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.calls.append((script, args, future))
+        self.calls.append((script, keys, args, future))
         if len(self.calls) == 1:
             asyncio.get_running_loop().call_soon(self._start_flush)
         return future
@@ -98,15 +98,15 @@ class _Batch:
         calls, self.calls = self.calls, []
         try:
             async with _client().pipeline(transaction=False) as pipe:
-                for script, args, _ in calls:
-                    pipe.eval(script, 1, *args)
+                for script, keys, args, _ in calls:
+                    pipe.eval(script, keys, *args)
                 results = await pipe.execute(raise_on_error=False)
         except Exception as exc:  # the broker is down: every caller in the batch hears it
-            for _, _, future in calls:
+            for *_, future in calls:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, future), result in zip(calls, results, strict=True):
+        for (*_, future), result in zip(calls, results, strict=True):
             if future.done():
                 continue
             if isinstance(result, Exception):
@@ -124,6 +124,16 @@ def _batch() -> _Batch:
     if batch is None:
         batch = _batches[loop] = _Batch()
     return batch
+
+
+def redis_enabled() -> bool:
+    return bool(_redis_url())
+
+
+def redis_script(script: str, keys: list[str], *args: Any) -> asyncio.Future[Any]:
+    """Run a Lua script in the next pipeline, with the stream slots' own calls: a burst of
+    streams costs one round trip, whatever each asks of Redis."""
+    return _batch().run(script, *keys, *args, keys=len(keys))
 
 
 def slot_lifetime() -> int:

@@ -19,10 +19,10 @@ from playground.access import Access
 from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
 from playground.protocols import SseEvents, Usage, sse_data, token_count
+from playground.records import UsageRow, now_iso, usage_keep
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
-from playground.usage_queue import usage_enqueue
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -44,24 +44,28 @@ def _usage_of(obj: Any) -> Usage | None:
     )
 
 
-def _record_later(access: Access, request: PassthroughRequest, tally: Tally) -> None:
+async def _keep_usage(access: Access, request: PassthroughRequest, tally: Tally) -> None:
     counts = usage_counts(tally=tally, prompt_tokens=request.prompt_tokens)
     if counts is None:
         return
     prompt, completion, estimated = counts
-    usage_enqueue(
-        UsageRecord(
-            deployment_id=access.deployment_id,
-            user_id=access.user_id,
-            api_token_id=access.token_id,
+
+    def usage(usage_id: int) -> UsageRow:
+        return UsageRow(
+            id=usage_id,
+            deployment=access.deployment_id,
+            user=access.user_id,
+            token=access.token_id,
             source=UsageRecord.Source.API,
             # One record Postgres refuses would lose the batch it is written with.
-            model_name=storable(request.model or access.default_model)[:200],
-            prompt_tokens=prompt,
-            completion_tokens=completion,
+            model=storable(request.model or access.default_model)[:200],
+            prompt=prompt,
+            completion=completion,
             estimated=estimated,
+            at=now_iso(),
         )
-    )
+
+    await usage_keep(usage)
 
 
 async def openai_passthrough(
@@ -80,7 +84,7 @@ async def openai_passthrough(
         if data is None:
             return error_reply(502, "upstream_too_large", "The endpoint's reply is too large.")
         if request.method == "POST" and response.status == 200:
-            _record_later(access, request, _whole_reply_tally(data))
+            await _keep_usage(access, request, _whole_reply_tally(data))
         return Reply(response.status, data, content_type)
 
     stream = _Stream(context, response, access, request)
@@ -154,7 +158,7 @@ class _Stream:
         try:
             await self.context.__aexit__(None, None, None)
         finally:
-            _record_later(self.access, self.request, self.tally)
+            await _keep_usage(self.access, self.request, self.tally)
 
     async def relay(self) -> AsyncIterator[bytes]:
         """The endpoint's events as they come, whole events only; usage counted on the way."""

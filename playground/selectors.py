@@ -75,16 +75,19 @@ def conversation_open(*, conversation: Conversation, user: Any) -> dict[str, Any
     }
 
 
-def conversation_continue_check(*, user_id: int, conversation_id: int, deployment_id: int) -> None:
-    """Refuse to send the user's conversation to any deployment but its own. An id that is
-    not the user's is not refused here: a new conversation starts (services)."""
+def conversation_continue_check(*, user_id: int, conversation_id: int, deployment_id: int) -> bool:
+    """Refuse to send the user's conversation to any deployment but its own; whether it is
+    the user's on this deployment. An id that is not the user's is not refused: a new
+    conversation starts instead."""
     conversation = (
         Conversation.objects.filter(pk=conversation_id, user_id=user_id)
         .select_related("deployment")
         .first()
     )
-    if conversation is None or conversation.deployment_id == deployment_id:
-        return
+    if conversation is None:
+        return False
+    if conversation.deployment_id == deployment_id:
+        return True
     deployment = conversation.deployment
     status = deployment.get_status_display().lower()
     raise ConversationElsewhere(

@@ -1,6 +1,7 @@
 """Writes of the playground: a finished exchange into its conversation, and token usage.
 
-Both run once per request, after the stream, on the proxy's database threads.
+Through the ORM, once per request, where records are not written in batches
+(playground/records.py writes them on a server's loop).
 """
 
 from __future__ import annotations
@@ -170,22 +171,27 @@ def _conversation_for(
         if conversation_id
         else None
     )
-    settings_used = _settings_used(params)
+    used = settings_used(params)
     if conversation is None:
         return Conversation.objects.create(
             user_id=user_id,
             deployment_id=deployment_id,
-            title=" ".join(question.split())[:80] or "New conversation",
-            **settings_used,
+            title=conversation_title(question),
+            **used,
         )
     # Settings describe the latest reply; a full save() also moves it up the list (updated_at).
-    for name, value in settings_used.items():
+    for name, value in used.items():
         setattr(conversation, name, value)
     conversation.save()
     return conversation
 
 
-def _settings_used(params: ChatParams) -> dict[str, Any]:
+def conversation_title(question: str) -> str:
+    return " ".join(question.split())[:80] or "New conversation"
+
+
+def settings_used(params: ChatParams) -> dict[str, Any]:
+    """What a conversation keeps of the exchange's settings (the latest reply's)."""
     return {
         "model_name": params.model,
         "system_prompt": params.system,

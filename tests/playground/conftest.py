@@ -7,6 +7,7 @@ through the official clients), so ID tokens and the invoker role are enforced.
 """
 
 import json
+import time
 import os
 import socket
 import sys
@@ -154,3 +155,14 @@ def endpoint(transactional_db, sandbox, registry_client, build_client, run_clien
 def warm(deployment, sandbox) -> None:
     """Take the cold start out of a test that is not about it."""
     sandbox.config(model_load_delay=0)
+
+
+def eventually(check, timeout: float = 5.0):
+    """check()'s first truthy answer within `timeout` (the last answer if none): records are
+    written in batches a moment after the stream ends (playground/records.py)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)

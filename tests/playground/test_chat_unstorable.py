@@ -3,7 +3,7 @@
 import pytest
 
 from playground.models import Conversation, Message, UsageRecord
-from tests.playground.conftest import read_events, sign_in
+from tests.playground.conftest import eventually, read_events, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,13 +34,16 @@ def test_a_message_that_cannot_be_stored_is_cleaned_kept_and_counted(
     assert names[0] == "start" and names[-1] == "done", events[-1]
     done = events[-1][1]
     assert "could not be stored" in done["notice"]
-    user_message = Message.objects.get(
-        conversation_id=done["conversation_id"], role=Message.Role.USER
+    user_message = eventually(
+        lambda: Message.objects.filter(
+            conversation_id=done["conversation_id"], role=Message.Role.USER
+        ).first()
     )
     assert user_message.content == stored
     conversation = Conversation.objects.get(pk=done["conversation_id"])
     assert "\x00" not in conversation.system_prompt
-    assert UsageRecord.objects.get().completion_tokens == done["completion_tokens"] > 0
+    [usage] = eventually(lambda: list(UsageRecord.objects.all()))
+    assert usage.completion_tokens == done["completion_tokens"] > 0
 
 
 def test_a_clean_message_has_no_notice(portal_server, endpoint, deployer):
@@ -88,7 +91,7 @@ def test_a_reply_that_cannot_be_saved_is_still_counted(deployer, team, monkeypat
     tally = Tally(content=["Hello", " there"], pieces=2)
     params = ChatParams(model="gemma3:4b", messages=[{"role": "user", "content": "hi"}])
     stats, conversation, _ = asyncio.run(
-        chat._record(access, params, None, tally, time.monotonic())
+        chat._record_orm(access, params, None, tally, time.monotonic())
     )
     assert conversation is None and "counted" in stats["notice"]
     usage = UsageRecord.objects.get()

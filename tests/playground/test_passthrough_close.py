@@ -48,7 +48,7 @@ async def _client_gone_before_the_first_chunk(monkeypatch) -> bool:
         return {}
 
     monkeypatch.setattr(passthrough, "upstream_headers", no_credential)
-    monkeypatch.setattr(passthrough, "usage_enqueue", lambda record: None)
+    monkeypatch.setattr(passthrough, "_keep_usage", _keep_nothing)
     access = Access(
         1,
         "dev",
@@ -98,3 +98,7 @@ async def passthrough_upstream_close() -> None:
 
 def test_the_upstream_closes_when_the_client_leaves_before_the_first_chunk(monkeypatch):
     assert asyncio.run(_client_gone_before_the_first_chunk(monkeypatch))
+
+
+async def _keep_nothing(*_: object) -> None:
+    return None

@@ -58,7 +58,7 @@ async def _relayed(reads: list[bytes]) -> tuple[bytes, passthrough._Stream]:
 
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n", b"\r"], ids=["crlf", "lf", "cr"])
 def test_relayed_events_are_whole_wherever_one_read_ends_and_the_next_begins(eol, monkeypatch):
-    monkeypatch.setattr(passthrough, "usage_enqueue", lambda record: None)
+    monkeypatch.setattr(passthrough, "_keep_usage", _keep_nothing)
     upstream = sse_stream(eol)
     for cut in range(len(upstream) + 1):
         relayed, stream = asyncio.run(_relayed([upstream[:cut], upstream[cut:]]))
@@ -69,3 +69,7 @@ def test_relayed_events_are_whole_wherever_one_read_ends_and_the_next_begins(eol
         assert relayed.endswith(b"data: [DONE]\n\n"), (eol, cut)
         assert stream.tally.usage == Usage(9, 3), (eol, cut)
         assert stream.tally.pieces == 3, (eol, cut)
+
+
+async def _keep_nothing(*_: object) -> None:
+    return None
