@@ -5,10 +5,14 @@ Like GKE's API server it takes a Google OAuth access token as the bearer credent
 https://cloud.google.com/kubernetes-engine/docs/how-to/api-server-authentication), and
 answers errors as a `Status` object
 (https://kubernetes.io/docs/reference/using-api/api-concepts/#status-object). It serves
-discovery, server-side apply (PATCH with `application/apply-patch+yaml`; `fieldManager`
-is required for it: https://kubernetes.io/docs/reference/using-api/server-side-apply/),
-GET of an object or a collection, and DELETE. Other writes (POST, PUT, other patch
-types) are not what Hangar sends and are refused with 405/415.
+discovery, the OpenAPI v2 and v3 documents (sandbox/kube/openapi.py), server-side apply
+(PATCH with `application/apply-patch+yaml`; `fieldManager` is required for it:
+https://kubernetes.io/docs/reference/using-api/server-side-apply/), create (POST), update
+(PUT) and the JSON, merge and strategic-merge patches (sandbox/kube/writes.py), GET of an
+object or a collection (as a Table for `kubectl get`: sandbox/kube/tables.py), watch
+(sandbox/kube/watch.py), DELETE with the propagation policies (garbage collection:
+sandbox/kube/store.py), a Deployment's `scale` subresource and a pod's `log`
+(sandbox/kube/logs.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from sandbox.kube import custom_resources, faults, proxy
+from sandbox.kube import custom_resources, faults, logs, openapi, proxy, tables, watch, writes
 from sandbox.kube import resources as res
 from sandbox.kube.store import KubeError, KubeStore
 from sandbox.kube.validation import Invalid, Undeclared, check_rules, check_schema
@@ -204,26 +208,156 @@ def _field(obj: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
-    if target.name:
-        return web.json_response(store.get(target.kind, target.namespace, target.name))
-    kind = target.kind
+def _matching(request: web.Request, store: KubeStore, target: res.Target) -> list[dict[str, Any]]:
     labels = _selector(request.query.get("labelSelector", ""), "labelSelector")
     fields = _selector(request.query.get("fieldSelector", ""), "fieldSelector")
-    items = [
+    return [
         obj
-        for obj in store.list(kind, target.namespace)
+        for obj in store.list(target.kind, target.namespace)
         if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in labels)
         and all(str(_field(obj, k)) == v for k, v in fields)
+        and (not target.name or obj["metadata"]["name"] == target.name)
     ]
+
+
+def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
+    kind = target.kind
+    as_table = tables.accepts_table(request.headers.get("Accept", ""))
+    include = request.query.get("includeObject", "Metadata")
+    if target.name:
+        obj = store.get(kind, target.namespace, target.name)
+        if as_table:
+            version = obj["metadata"].get("resourceVersion", "")
+            return web.json_response(tables.table(store, kind, [obj], version, include))
+        return web.json_response(obj)
+    items = _matching(request, store, target)
+    version = store.current_version()
+    if as_table:
+        return web.json_response(tables.table(store, kind, items, version, include))
     return web.json_response(
         {
             "kind": f"{kind.kind}List",
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": ""},
+            "metadata": {"resourceVersion": version},
             "items": items,
         }
     )
+
+
+async def _watch(
+    request: web.Request, state: State, store: KubeStore, target: res.Target
+) -> web.StreamResponse:
+    as_table = tables.accepts_table(request.headers.get("Accept", ""))
+    include = request.query.get("includeObject", "Metadata")
+    kind = target.kind
+
+    def snapshot() -> dict[tuple[str, str, str, str], dict[str, Any]]:
+        return {
+            (kind.group, kind.plural, o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+            for o in _matching(request, store, target)
+        }
+
+    def render(obj: dict[str, Any]) -> dict[str, Any]:
+        if not as_table:
+            return obj
+        version = obj["metadata"].get("resourceVersion", "")
+        return tables.table(store, kind, [obj], version, include)
+
+    def tick() -> None:
+        state.advance()
+        store.settle()
+
+    head = {"kind": kind.kind, "apiVersion": kind.api_version}
+    return await watch.stream(request, store, head, snapshot, render, tick)
+
+
+def _openapi(request: web.Request, store: KubeStore) -> web.Response:
+    """/openapi/v2 (JSON; the protobuf form is not served) and /openapi/v3[/GROUP-VERSION]."""
+    path = request.path.rstrip("/")
+    if path == "/openapi/v2":
+        accept = request.headers.get("Accept", "")
+        if accept and not any(
+            t.split(";")[0].strip() in ("application/json", "*/*", "application/*")
+            for t in accept.split(",")
+        ):
+            # What the API server answers an Accept it has no serializer for.
+            return status(
+                406,
+                "NotAcceptable",
+                "only the following media types are accepted: application/json",
+            )
+        return web.json_response(openapi.v2(store))
+    if path == "/openapi/v3":
+        return web.json_response(openapi.v3_index(store))
+    document = openapi.v3_document(store, path[len("/openapi/v3/") :])
+    if document is None:
+        return status(404, "NotFound", "the server could not find the requested resource")
+    headers = {}
+    if "hash" in request.query:  # the index's URLs name the content: cacheable for good
+        headers["Cache-Control"] = "public, immutable"
+        headers["Etag"] = f'"{openapi.digest(document)}"'
+    return web.json_response(document, headers=headers)
+
+
+SCALE = {"kind": "Scale", "apiVersion": "autoscaling/v1"}
+
+
+def _scale_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The autoscaling/v1 Scale of a Deployment
+    (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#read-scale-read-scale-of-the-specified-deployment)."""
+    meta = deployment["metadata"]
+    selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {
+        **SCALE,
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": int((deployment.get("spec") or {}).get("replicas", 1))},
+        "status": {
+            "replicas": int((deployment.get("status") or {}).get("replicas", 0)),
+            "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
+        },
+    }
+
+
+async def _subresource(
+    request: web.Request, store: KubeStore, target: res.Target
+) -> web.StreamResponse:
+    kind, sub = target.kind, target.subresource
+    if kind.kind == "Pod" and sub == "log" and request.method == "GET":
+        pod = store.get(kind, target.namespace, target.name or "")
+        return await logs.serve(request, store, pod)
+    if kind.kind != "Deployment" or sub != "scale":
+        return status(404, "NotFound", "the server could not find the requested resource")
+    deployment = store.get(kind, target.namespace, target.name or "")
+    current = _scale_of(deployment)
+    if request.method == "GET":
+        return web.json_response(current)
+    raw = await request.read()
+    if request.method == "PUT":
+        wanted = writes.read_json(raw)
+    elif request.method == "PATCH" and request.content_type in writes.PATCHABLE:
+        scale_kind = res.Kind("autoscaling", "v1", "scale", "Scale", True)
+        wanted = writes.patched(store, scale_kind, current, request.content_type, raw)
+    else:
+        raise KubeError(405, "MethodNotAllowed", f"{request.method} is not supported here")
+    replicas = ((wanted or {}).get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise KubeError(
+            422,
+            "Invalid",
+            f'Scale.autoscaling "{target.name}" is invalid: spec.replicas: Invalid value: '
+            f"{replicas}: must be greater than or equal to 0",
+        )
+    body = {**deployment, "spec": {**deployment["spec"], "replicas": replicas}}
+    body["metadata"] = {k: v for k, v in deployment["metadata"].items() if k != "managedFields"}
+    sent = ((wanted or {}).get("metadata") or {}).get("resourceVersion")
+    if sent:
+        body["metadata"]["resourceVersion"] = sent
+    updated = store.update(kind, target.namespace, body, writes.manager_of(request))
+    return web.json_response(_scale_of(updated))
 
 
 async def _serve(request: web.Request, state: State, plane: ControlPlane) -> web.StreamResponse:
@@ -256,6 +390,8 @@ async def _served(
     request: web.Request, state: State, plane: ControlPlane, store: KubeStore
 ) -> web.StreamResponse:
     if request.method == "GET":
+        if request.path.startswith("/openapi/"):
+            return _openapi(request, store)
         found = _discovery(request.path, plane)
         if found is not None:
             return web.json_response(found)
@@ -266,16 +402,10 @@ async def _served(
     if proxied is not None:
         return proxied
     target = res.parse_path(request.path, store.kinds)
-    if target is None or target.subresource:
+    if target is None:
         return status(404, "NotFound", "the server could not find the requested resource")
     try:
-        if request.method == "GET":
-            return _get(request, store, target)
-        if request.method == "PATCH" and target.name:
-            return _apply(request, store, target, await request.read())
-        if request.method == "DELETE":
-            return await _delete(request, store, target)
-        raise KubeError(405, "MethodNotAllowed", f"{request.method} is not supported here")
+        return await _verb(request, state, store, target)
     except KubeError as exc:
         return status(exc.code, exc.reason, exc.message, **exc.details)
     except Invalid as exc:
@@ -289,6 +419,37 @@ async def _served(
             kind=exc.kind.kind,
             causes=causes,
         )
+
+
+async def _verb(
+    request: web.Request, state: State, store: KubeStore, target: res.Target
+) -> web.StreamResponse:
+    method = request.method
+    if target.subresource:
+        return await _subresource(request, store, target)
+    if method == "GET" and watch.wanted(request):
+        return await _watch(request, state, store, target)
+    if method == "GET":
+        return _get(request, store, target)
+    if method == "POST" and not target.name:
+        return await writes.create(request, store, target)
+    if method == "PUT" and target.name:
+        return await writes.update(request, store, target)
+    if method == "PATCH" and target.name:
+        if request.content_type == APPLY:
+            return _apply(request, store, target, await request.read())
+        if request.content_type in writes.PATCHABLE:
+            return await writes.patch(request, store, target)
+        raise KubeError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, "
+            "application/apply-patch+yaml, application/strategic-merge-patch+json",
+        )
+    if method == "DELETE":
+        return await _delete(request, store, target)
+    raise KubeError(405, "MethodNotAllowed", f"{method} is not supported here")
 
 
 def build_app(state: State, plane: ControlPlane) -> web.Application:

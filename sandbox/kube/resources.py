@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-VERBS = ["create", "delete", "get", "list", "patch", "update"]
+VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,19 @@ KINDS = (
         ("crd", "crds"),
     ),
 )
+# The subresources served (sandbox/kube/api.py), listed in discovery as the API server lists
+# them; kubectl finds a Deployment's Scale kind there (`kubectl scale`).
+SUBRESOURCES: dict[str, dict[str, dict[str, Any]]] = {
+    "Deployment": {
+        "scale": {
+            "group": "autoscaling",
+            "version": "v1",
+            "kind": "Scale",
+            "verbs": ["get", "patch", "update"],
+        }
+    },
+    "Pod": {"log": {"kind": "Pod", "verbs": ["get"]}},
+}
 BY_PLURAL = {(k.group, k.version, k.plural): k for k in KINDS}
 BY_KIND = {(k.api_version, k.kind): k for k in KINDS}
 
@@ -121,11 +134,18 @@ def resource_list(group: str, version: str, kinds: Iterable[Kind]) -> dict[str, 
     kinds = [k for k in kinds if k.group == group and k.version == version]
     if not kinds:
         return None
+    resources = []
+    for k in kinds:
+        resources.append(k.discovery())
+        resources += [
+            {"name": f"{k.plural}/{sub}", "singularName": "", "namespaced": k.namespaced, **extra}
+            for sub, extra in SUBRESOURCES.get(k.kind, {}).items()
+        ]
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": kinds[0].api_version,
-        "resources": [k.discovery() for k in kinds],
+        "resources": resources,
     }
 
 

@@ -94,6 +94,8 @@ class KubeStore(WorkloadsMixin):
         # Per Deployment (namespace, name): when its rollout started, when it became
         # available, why pods could not be created.
         self.workloads: dict[tuple[str, str], dict[str, Any]] = {}
+        # What a container printed, by (pod uid, container name): sandbox/kube/logs.py.
+        self.container_logs: dict[tuple[str, str], list[str]] = {}
         # Node name: when (sandbox clock) it last hosted no pod (sandbox/kube/nodes.py).
         self.unneeded_since: dict[str, float] = {}
         # What the server serves now: built-in kinds, then those of the CRDs applied.
@@ -136,8 +138,11 @@ class KubeStore(WorkloadsMixin):
             effect()
         self._refresh_deployments(now)
         gateway.refresh(self, now)
+        self.collect_garbage()
         for key, stored in list(self.objects.items()):
             if stored.gone_at is not None and stored.gone_at <= now and key in self.objects:
+                if self._dependents(stored.obj["metadata"].get("uid")):
+                    continue  # foreground: the owner goes after its dependents
                 del self.objects[key]
                 if key[:2] == (custom_resources.CRDS.group, custom_resources.CRDS.plural):
                     self._unregister(stored.obj)
@@ -148,8 +153,70 @@ class KubeStore(WorkloadsMixin):
                     self.drop_pods(key[2], key[3])
         nodes.refresh(self)
 
+    # -- garbage collection ----------------------------------------------------------
+    # https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion:
+    # Background deletes the owner at once and the collector then deletes every object
+    # whose owners (ownerReferences, by uid) are all gone; Foreground marks the owner
+    # (deletionTimestamp, finalizer foregroundDeletion), deletes its dependents, then the
+    # owner; Orphan removes the owner's references from its dependents, which stay.
+
+    def _dependents(self, uid: Any) -> list[Key]:
+        return [
+            key
+            for key, stored in self.objects.items()
+            if any(r.get("uid") == uid for r in stored.obj["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _orphan(self, uid: str) -> None:
+        for key in self._dependents(uid):
+            meta = self.objects[key].obj["metadata"]
+            meta["ownerReferences"] = [r for r in meta["ownerReferences"] if r.get("uid") != uid]
+            if not meta["ownerReferences"]:
+                del meta["ownerReferences"]
+            meta["resourceVersion"] = self._next_version()
+
+    def collect_garbage(self) -> None:
+        for _ in range(8):  # owners of owners: a pass per generation
+            alive = {s.obj["metadata"].get("uid") for s in self.objects.values()}
+            doomed = {
+                s.obj["metadata"].get("uid")
+                for s in self.objects.values()
+                if "foregroundDeletion" in (s.obj["metadata"].get("finalizers") or [])
+            }
+            garbage = [
+                key
+                for key, stored in self.objects.items()
+                if (refs := stored.obj["metadata"].get("ownerReferences"))
+                and stored.gone_at is None
+                and (
+                    all(r.get("uid") not in alive for r in refs)
+                    or any(r.get("uid") in doomed for r in refs)
+                )
+            ]
+            if not garbage:
+                return
+            for key in garbage:
+                kind = self._kind_of(key)
+                if kind is None:
+                    del self.objects[key]
+                else:
+                    self.delete(kind, key[2] or None, key[3], "Background")
+
+    def _kind_of(self, key: Key) -> Kind | None:
+        return next(
+            (k for k in self.kinds.values() if (k.group, k.plural) == key[:2]),
+            None,
+        )
+
     def _next_version(self) -> str:
         self._version += 1
+        return str(self._version)
+
+    def fresh_version(self) -> str:
+        """A new resourceVersion, for a change made outside a write (sandbox/kube/watch.py)."""
+        return self._next_version()
+
+    def current_version(self) -> str:
         return str(self._version)
 
     # -- reads -----------------------------------------------------------------------
@@ -188,27 +255,86 @@ class KubeStore(WorkloadsMixin):
     ) -> tuple[dict[str, Any], bool]:
         """Store `applied` as `manager`'s intent; the object and whether it is new."""
         name = applied["metadata"]["name"]
-        key = (kind.group, kind.plural, namespace or "", name)
-        stored = self.objects.get(key)
+        stored = self.objects.get((kind.group, kind.plural, namespace or "", name))
         if stored is None:
-            if namespace is not None:
-                self._namespace_ready(namespace)
-            created = self._create(kind, namespace, applied, manager)
-            if kind.kind == "Deployment":
-                workloads.roll(self, created)
-            if kind is custom_resources.CRDS:
-                self._register(created)
-            return created, True
+            return self.create(kind, namespace, applied, manager, "Apply"), True
         if stored.manager != manager and not force:
             raise KubeError(
                 409,
                 "Conflict",
                 f'Apply failed with 1 conflict: conflict with "{stored.manager}": .metadata',
             )
+        keep = (*SERVER_METADATA, "deletionTimestamp", "finalizers")
+        return self._replace(stored, kind, namespace, applied, manager, "Apply", keep), False
+
+    def create(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        body: dict[str, Any],
+        manager: str,
+        operation: str = "Update",
+    ) -> dict[str, Any]:
+        """A new object (POST, or the first apply); 409 AlreadyExists if the name is taken
+        (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris)."""
+        name = body["metadata"]["name"]
+        if (kind.group, kind.plural, namespace or "", name) in self.objects:
+            raise KubeError(
+                409,
+                "AlreadyExists",
+                f'{kind.qualified} "{name}" already exists',
+                name=name,
+                group=kind.group,
+                kind=kind.plural,
+            )
+        if namespace is not None:
+            self._namespace_ready(namespace)
+        created = self._create(kind, namespace, body, manager, operation)
+        if kind.kind == "Deployment":
+            workloads.roll(self, created)
+        if kind is custom_resources.CRDS:
+            self._register(created)
+        return created
+
+    def update(
+        self, kind: Kind, namespace: str | None, body: dict[str, Any], manager: str
+    ) -> dict[str, Any]:
+        """Replace the object (PUT, or a patch's result). A resourceVersion in the body must
+        be the stored one: optimistic concurrency
+        (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions)."""
+        name = body["metadata"]["name"]
+        stored = self.objects.get((kind.group, kind.plural, namespace or "", name))
+        if stored is None:
+            raise not_found(kind, name)
+        sent = body["metadata"].get("resourceVersion")
+        if sent and sent != stored.obj["metadata"].get("resourceVersion"):
+            raise KubeError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has '
+                "been modified; please apply your changes to the latest version and try again",
+                name=name,
+                group=kind.group,
+                kind=kind.plural,
+            )
+        keep = (*SERVER_METADATA, "deletionTimestamp")
+        return self._replace(stored, kind, namespace, body, manager, "Update", keep)
+
+    def _replace(
+        self,
+        stored: Stored,
+        kind: Kind,
+        namespace: str | None,
+        new: dict[str, Any],
+        manager: str,
+        operation: str,
+        keep: tuple[str, ...],
+    ) -> dict[str, Any]:
         old = stored.obj
-        obj = copy.deepcopy(applied)
+        obj = copy.deepcopy(new)
         meta = obj.setdefault("metadata", {})
-        for field in (*SERVER_METADATA, "deletionTimestamp", "finalizers"):
+        meta.pop("managedFields", None)
+        for field in keep:
             if field in old["metadata"]:
                 meta[field] = old["metadata"][field]
         if namespace is not None:
@@ -216,19 +342,24 @@ class KubeStore(WorkloadsMixin):
         if obj.get("spec") != old.get("spec"):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         meta["resourceVersion"] = self._next_version()
-        meta["managedFields"] = _managed(manager, kind)
+        meta["managedFields"] = _managed(manager, kind, operation)
         _defaults(kind, obj)
-        if "status" in old:
+        if "status" in old:  # the server's (or its /status subresource's), not the writer's
             obj["status"] = {**old["status"], **_status_for(kind, obj, fresh=False)}
         stored.obj, stored.manager = obj, manager
         if kind.kind == "Deployment" and meta["generation"] != old["metadata"]["generation"]:
             workloads.roll(self, obj)
         if kind is custom_resources.CRDS:
             self._register(obj)
-        return obj, False
+        return obj
 
     def _create(
-        self, kind: Kind, namespace: str | None, applied: dict[str, Any], manager: str
+        self,
+        kind: Kind,
+        namespace: str | None,
+        applied: dict[str, Any],
+        manager: str,
+        operation: str = "Apply",
     ) -> dict[str, Any]:
         obj = copy.deepcopy(applied)
         meta = obj.setdefault("metadata", {})
@@ -239,7 +370,7 @@ class KubeStore(WorkloadsMixin):
             resourceVersion=self._next_version(),
             generation=1,
             creationTimestamp=now_rfc3339(),
-            managedFields=_managed(manager, kind),
+            managedFields=_managed(manager, kind, operation),
         )
         _defaults(kind, obj)
         obj["status"] = _status_for(kind, obj, fresh=True)
@@ -276,6 +407,9 @@ class KubeStore(WorkloadsMixin):
         elif propagation == "Foreground":
             meta["finalizers"] = [*meta.get("finalizers", []), "foregroundDeletion"]
         else:
+            if propagation == "Orphan":
+                self._orphan(str(meta.get("uid", "")))
+            # Background: gone now; collect_garbage() takes its dependents next.
             del self.objects[key]
             return stored.obj
         meta["deletionTimestamp"] = now_rfc3339()
@@ -285,11 +419,11 @@ class KubeStore(WorkloadsMixin):
         return stored.obj
 
 
-def _managed(manager: str, kind: Kind) -> list[dict[str, Any]]:
+def _managed(manager: str, kind: Kind, operation: str = "Apply") -> list[dict[str, Any]]:
     return [
         {
             "manager": manager,
-            "operation": "Apply",
+            "operation": operation,
             "apiVersion": kind.api_version,
             "time": now_rfc3339(),
             "fieldsType": "FieldsV1",
