@@ -12,11 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from clusters.choices import ClusterPhase
-from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
+from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Deadline, Step
 
 ADMIN_ROLE = "roles/container.admin"
 # get_cluster needs container.clusters.get, which the viewer role grants.
 VIEWER_ROLE = "roles/container.clusterViewer"
+
+# GKE creates an Autopilot or a Standard cluster in about 10 minutes ("several minutes":
+# https://cloud.google.com/kubernetes-engine/docs/how-to/creating-an-autopilot-cluster) and
+# deletes one in a few; gcloud's own wait for a cluster operation gives up after an hour
+# (`gcloud container clusters create --timeout`, 3600 s by default). Past that, GKE is not
+# slow but stuck, and the step says so.
+CLUSTER_OPERATION_DEADLINE = Deadline(
+    3600,
+    "GKE makes or removes a cluster in minutes; gcloud's own wait gives up after 3600 s",
+)
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,29 @@ def create_cluster_step(ref: ClusterRef) -> Step:
         request=ApiRequest("container", "POST", f"/v1/{ref.parent}/clusters", body),
         cli=cli,
         required_role=ADMIN_ROLE,
-        params={"parent": ref.parent, "name": ref.resource_name},
+        params={
+            "parent": ref.parent,
+            "name": ref.resource_name,
+            "deadline": CLUSTER_OPERATION_DEADLINE.as_param(),
+        },
+    )
+
+
+def remove_failed_cluster_step(ref: ClusterRef) -> Step:
+    """A create that failed leaves the cluster in ERROR; a retry removes the one Hangar made
+    (its label) before creating it again, on the record. Nothing else is removed."""
+    return Step(
+        key="remove_failed_cluster",
+        title=f"Remove {ref.name} if a failed create left it in ERROR",
+        action="container.remove_failed_cluster",
+        request=ApiRequest("container", "DELETE", f"/v1/{ref.resource_name}"),
+        cli=(
+            f"gcloud container clusters describe {ref.name} {_where(ref)} "
+            f'--format="value(status,resourceLabels)"  # ERROR and managed-by=hangar: '
+            f"gcloud container clusters delete {ref.name} {_where(ref)} --quiet"
+        ),
+        required_role=ADMIN_ROLE,
+        params={"name": ref.resource_name, "deadline": CLUSTER_OPERATION_DEADLINE.as_param()},
     )
 
 
@@ -145,17 +177,18 @@ def delete_cluster_step(ref: ClusterRef) -> Step:
         request=ApiRequest("container", "DELETE", f"/v1/{ref.resource_name}"),
         cli=f"gcloud container clusters delete {ref.name} {_where(ref)} --quiet",
         required_role=ADMIN_ROLE,
-        params={"name": ref.resource_name},
+        params={"name": ref.resource_name, "deadline": CLUSTER_OPERATION_DEADLINE.as_param()},
     )
 
 
 def cluster_plan(phase: ClusterPhase, ref: ClusterRef) -> ClusterPlan:
-    """Register reads what exists; create makes it and then reads it; delete removes it."""
+    """Register reads what exists; create removes the ERROR cluster a failed create of
+    Hangar's left, makes it and then reads it; delete removes it."""
     steps: tuple[Step, ...]
     if phase == ClusterPhase.REGISTER:
         steps = (read_cluster_step(ref),)
     elif phase == ClusterPhase.CREATE:
-        steps = (create_cluster_step(ref), read_cluster_step(ref))
+        steps = (remove_failed_cluster_step(ref), create_cluster_step(ref), read_cluster_step(ref))
     else:
         steps = (delete_cluster_step(ref),)
     return ClusterPlan(phase, ref, steps)

@@ -120,10 +120,10 @@ def is_busy(exc: Exception) -> bool:
 def operation_state(name: str) -> OperationState:
     op = _client().get_operation(request={"name": name}, retry=NO_RETRY, timeout=call_timeout())
     if op.status != OpStatus.DONE:
-        return OperationState(done=False)
+        return OperationState(done=False, status=OpStatus(op.status).name)
     if op.error and op.error.code:
         name = code_pb2.Code.Name(op.error.code)
-        return OperationState(done=True, error=f"{name}: {op.error.message}")
+        return OperationState(done=True, error=f"{name}: {op.error.message}", code=name)
     return OperationState(done=True)
 
 

@@ -62,20 +62,42 @@ def dynamic_client(conn: ClusterConn) -> DynamicClient:
     return DynamicClient(k8s.ApiClient(configuration(conn)))
 
 
-def _as_google_error(exc: kexc.DynamicApiError) -> gexc.GoogleAPICallError:
+def _as_google_error(exc: kexc.DynamicApiError, call: str = "") -> gexc.GoogleAPICallError:
     message = exc.reason or ""
-    with contextlib.suppress(ValueError, AttributeError):
-        message = json.loads(exc.body or "{}").get("message") or message
-    return gexc.from_http_status(int(exc.status or 500), f"Kubernetes API: {message}")
+    status: dict[str, Any] = {}
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        status = dict(json.loads(exc.body or "{}"))
+        message = status.get("message") or message
+    error = gexc.from_http_status(int(exc.status or 500), f"Kubernetes API: {message}")
+    # The Status object (https://kubernetes.io/docs/reference/using-api/api-concepts/#status-object):
+    # its details name the resource a 403 refused (gcp/errors.py kube_permission_hint).
+    error.kube_status = status  # type: ignore[attr-defined]
+    # Which call it answered: the runner counts retries per call.
+    error.failed_call = call  # type: ignore[attr-defined]
+    return error
+
+
+def _call_name(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """'delete apps/v1 Deployment ns/name': one call of the dynamic client, told apart from
+    the others a step makes."""
+    resource = args[0] if args else None
+    kind = f"{getattr(resource, 'group_version', '')} {getattr(resource, 'kind', '')}".strip()
+    body = kwargs.get("body") or {}
+    name = kwargs.get("name") or (body.get("metadata") or {}).get("name") or ""
+    namespace = kwargs.get("namespace") or ""
+    where = f"{namespace}/{name}" if namespace else str(name)
+    return f"{getattr(fn, '__name__', 'call')} {kind} {where}".strip()
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, _request_timeout=call_timeout(), **kwargs)
     except kexc.DynamicApiError as exc:
-        raise _as_google_error(exc) from exc
+        raise _as_google_error(exc, _call_name(fn, args, kwargs)) from exc
     except urllib3.exceptions.HTTPError as exc:
-        raise ConnectionError(f"Could not reach the cluster's API server: {exc}") from exc
+        lost = ConnectionError(f"Could not reach the cluster's API server: {exc}")
+        lost.failed_call = _call_name(fn, args, kwargs)  # type: ignore[attr-defined]
+        raise lost from exc
 
 
 def _resource(conn: ClusterConn, api_version: str, kind: str) -> Any:

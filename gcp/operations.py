@@ -14,6 +14,10 @@ class OperationState:
     error: str = ""
     # The failed operation's google.rpc.ErrorInfo, e.g. which quota ran out.
     detail: ErrorDetail = field(default_factory=ErrorDetail)
+    # The google.rpc.Code name of a failed operation (RESOURCE_EXHAUSTED...).
+    code: str = ""
+    # Where a running one is, as the API says it (GKE: PENDING, RUNNING, ABORTING).
+    status: str = ""
 
 
 def operation_state(operation: Any) -> OperationState:
@@ -26,5 +30,6 @@ def operation_state(operation: Any) -> OperationState:
             done=True,
             error=f"{name}: {operation.error.message}",
             detail=status_detail(operation.error.details),
+            code=name,
         )
     return OperationState(done=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from runbook import dispatch
 from runbook.models import IN_FLIGHT_OUTCOMES, Outcome, StepRun
 from runbook.owners import Owner, StepClaim, owner_of, owners
-from runbook.plan import Plan, Step, step_of
+from runbook.plan import Deadline, Plan, Step, deadline_of, step_of
 from runbook.results import Failed, Retry, StepResult, Succeeded, Waiting
 from runbook.settings import rollout_setting
 
@@ -188,19 +188,87 @@ def record(*, claim: StepClaim, result: StepResult) -> None:
             run.error = ""
             run.save()
             dispatch.schedule(owner.kind, row.pk)
+        elif not isinstance(result, Failed) and _past_deadline(claim.step, run, now):
+            _fail(owner, row, run, _deadline_failure(claim.step, run, result, now), now)
         elif isinstance(result, Waiting):
             run.outcome = Outcome.WAITING
             run.operation = result.operation
+            # Every call of this check got through: a later failure starts its own count.
+            _calls_got_through(run)
             _check_later(run, now, backoff(0))
         elif isinstance(result, Retry) and not result.counted:
             run.error = result.error
             _check_later(run, now, result.countdown if result.countdown else backoff(0))
-        elif isinstance(result, Retry) and run.retries < rollout_setting("MAX_RETRIES"):
+        elif isinstance(result, Retry) and _retries_left(run, result):
             run.retries += 1
             run.error = result.error
             _check_later(run, now, backoff(run.retries))
         else:
             _fail(owner, row, run, result, now)
+
+
+# Where a step run keeps which call its retries count (Retry.call).
+_RETRYING_CALL = "retrying_call"
+
+
+def _retries_left(run: StepRun, result: Retry) -> bool:
+    """Count a transient failure against the call that failed. Retries are per call: a
+    step that makes many calls (a bucket's objects deleted one by one) reruns from its
+    first, so a failure of another call than the one retried means that one got through,
+    and the new one starts its own count."""
+    if run.detail.get(_RETRYING_CALL, "") != result.call:
+        run.retries = 0
+        run.detail = {**run.detail, _RETRYING_CALL: result.call}
+    return run.retries < int(rollout_setting("MAX_RETRIES"))
+
+
+def _calls_got_through(run: StepRun) -> None:
+    run.retries = 0
+    if _RETRYING_CALL in run.detail:
+        run.detail = {k: v for k, v in run.detail.items() if k != _RETRYING_CALL}
+
+
+def step_deadline(step: Step) -> Deadline:
+    """How long the step may take before it fails: what its plan declared (scaled by
+    DEADLINE_SCALE), else the engine's STEP_DEADLINE_SECONDS."""
+    declared = deadline_of(step) or Deadline(
+        float(rollout_setting("STEP_DEADLINE_SECONDS")),
+        "no step holds a rollout longer than ROLLOUT_STEP_DEADLINE_SECONDS unless its plan "
+        "declares a longer wait",
+    )
+    return Deadline(declared.seconds * float(rollout_setting("DEADLINE_SCALE")), declared.reason)
+
+
+def _past_deadline(step: Step, run: StepRun, now: datetime) -> bool:
+    started = run.started_at or run.created_at
+    return (now - started).total_seconds() > step_deadline(step).seconds
+
+
+def _waited(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} s"
+
+
+def _deadline_failure(step: Step, run: StepRun, result: StepResult, now: datetime) -> Failed:
+    """What a step that ran out of time says: what it waited for, its last known state."""
+    deadline = step_deadline(step)
+    started = run.started_at or run.created_at
+    waited = (now - started).total_seconds()
+    last = (
+        getattr(result, "message", "")
+        or getattr(result, "error", "")
+        or run.detail.get("message", "")
+        or run.error
+    )
+    operation = getattr(result, "operation", "") or run.operation
+    on = f" (operation {operation})" if operation and "/" in operation else ""
+    return Failed(
+        f"{step.title}{on}: gave up after {_waited(waited)}, past its deadline of "
+        f"{_waited(deadline.seconds)} ({deadline.reason}). Last known state: "
+        f"{last or 'nothing reported'}",
+        f"Look at what it waited for ({step.cli}); retry once the cause is fixed.",
+    )
 
 
 def _check_later(run: StepRun, now: datetime, countdown: float) -> None:
@@ -215,8 +283,8 @@ def _fail(owner: Owner, row: Any, run: StepRun, result: Retry | Failed, now: dat
         result.hint
         if isinstance(result, Failed)
         else (
-            f"Google kept answering with a transient error after {run.retries} retries; "
-            "retry it later."
+            f"Google kept answering {result.call or 'the step'} with a transient error, "
+            f"{run.retries} retries in a row; retry it later."
         )
     )
     run.outcome = Outcome.FAILED

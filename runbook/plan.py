@@ -11,6 +11,9 @@ MANAGED_BY_LABEL = {"managed-by": "hangar"}
 # behind (runbook/executors/kube_endpoint.py): the proxy's base URL, the address a GKE
 # target's endpoint names.
 SERVICE_PROXY_URL_OUTPUT = "service_proxy_url"
+# The step param a plan declares a wait's deadline in ({"seconds": N, "reason": "..."}): how
+# long the step may wait on Google or Kubernetes before it fails, and why that long.
+DEADLINE_PARAM = "deadline"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,26 @@ class Step:
     # "starts" when this step creates what Google bills, "ends" when it deletes it: an
     # owner that keeps a spend clock follows these.
     billing: str = ""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long a step may wait, and why: the documented time it stands on (a Kubernetes
+    default, GKE's stated duration, a seed's own timeout)."""
+
+    seconds: float
+    reason: str
+
+    def as_param(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "reason": self.reason}
+
+
+def deadline_of(step: Step) -> Deadline | None:
+    """The deadline the step's plan declared, if any."""
+    declared = step.params.get(DEADLINE_PARAM)
+    if not isinstance(declared, dict):
+        return None
+    return Deadline(float(declared["seconds"]), str(declared.get("reason", "")))
 
 
 class Plan(Protocol):

@@ -34,6 +34,9 @@ class Retry:
     # For an uncounted wait: seconds until the next check, when the executor knows the
     # thing it waits on better than the poll backoff does (a model loading for minutes).
     countdown: float | None = None
+    # Which call failed ("DELETE /storage/v1/b/B/o/O"): retries are counted per call, and
+    # start again once a call gets through (runbook/ledger.py). Empty: the step's own.
+    call: str = ""
 
 
 @dataclass(frozen=True)

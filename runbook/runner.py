@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from gcp.errors import diagnose
+from gcp.errors import diagnose, failed_call
 from gcp.settings import gcp_setting
 from runbook import ledger
 from runbook.executors import EXECUTORS
@@ -62,5 +62,5 @@ def run_executor(executor: Executor, claim: StepClaim) -> StepResult:
                 "worker's log. Retry once it is fixed.",
             )
         if diagnosis.transient:
-            return Retry(diagnosis.message)
+            return Retry(diagnosis.message, call=failed_call(exc))
         return Failed(diagnosis.message, diagnosis.hint)

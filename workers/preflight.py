@@ -77,6 +77,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "container.create_cluster": ("container.clusters.create", "container.operations.get"),
     "container.read_cluster": ("container.clusters.get",),
     "container.delete_cluster": ("container.clusters.delete", "container.operations.get"),
+    "container.remove_failed_cluster": (
+        "container.clusters.get",
+        "container.clusters.delete",
+        "container.operations.get",
+    ),
     "container.check_gateway_cluster": ("container.clusters.get",),
     # A node pool is part of its cluster: creating or deleting one updates the cluster.
     "container.create_node_pool": ("container.clusters.update", "container.operations.get"),

@@ -327,6 +327,11 @@ GCP = {
     # as from a portal running in the VPC.
     "VPC_HTTP_PROXY": env("GCP_VPC_HTTP_PROXY", default=""),
     "PUBLIC_HTTP_PROXY": env("GCP_PUBLIC_HTTP_PROXY", default=""),
+    # The VPC's subnet ranges (CIDRs, comma-separated): an internal Gateway's address must be
+    # inside one to become an endpoint. The default is what an auto mode VPC's subnets take
+    # their ranges from, 10.128.0.0/9 (https://cloud.google.com/vpc/docs/subnets#ip-ranges);
+    # a custom mode VPC lists its own.
+    "VPC_RANGES": env.list("GCP_VPC_RANGES", default=["10.128.0.0/9"]),
     # Google's universe: googleapis.com, or a sovereign one such as seed 003's s3nsapis.fr.
     # The clients reach SERVICE.UNIVERSE (unless API_ENDPOINT is set), and service-account
     # e-mails and Workload Identity pools are named after it (gcp/universe.py).

@@ -112,6 +112,12 @@ def wait_available_step(
     *, cluster: int, namespace: str, name: str, selector: dict[str, str]
 ) -> Step:
     """Wait (polled) until the Deployment is Available, for up to 30 minutes."""
+    deadline = Deadline(
+        1800,
+        "seed 003's kubectl wait --timeout=1800s for a GPU node, the image and the weights; "
+        "Kubernetes reports a stalled rollout earlier, after progressDeadlineSeconds "
+        "(600 s by default)",
+    )
     return Step(
         key="wait_available",
         title=f"Wait for {name} to be Available (GPU node, image, weights)",

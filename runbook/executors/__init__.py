@@ -37,6 +37,7 @@ EXECUTORS: dict[str, Executor] = {
     "container.create_cluster": container.create_cluster,
     "container.read_cluster": container.read_cluster,
     "container.delete_cluster": container.delete_cluster,
+    "container.remove_failed_cluster": container.remove_failed_cluster,
     "endpoint.ollama_chat": endpoint.ollama_chat,
     "endpoint.vllm_health": endpoint.vllm_health,
     "endpoint.openai_chat": endpoint.openai_chat,

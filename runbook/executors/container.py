@@ -1,13 +1,16 @@
-"""Cluster steps (clusters/plans.py): create an Autopilot cluster, read it, delete it.
+"""Cluster steps (clusters/plans.py): remove a failed create's ERROR cluster, create a
+cluster, read it, delete it.
 
 They run for the cluster owner (clusters/rollout.py) and return the same results as every
 executor. Each is idempotent: a create that finds its own cluster (the `managed-by:
 hangar` label) carries on, a delete that finds nothing is done, and none of them sleeps.
+Only a cluster carrying Hangar's label is ever deleted.
 """
 
 from google.api_core import exceptions as gexc
 
 from gcp import container
+from runbook.executors.operations import operation_hint
 from runbook.owners import StepClaim
 from runbook.plan import MANAGED_BY_LABEL
 from runbook.results import Failed, StepResult, Succeeded, Waiting
@@ -19,12 +22,9 @@ _USABLE = frozenset({"RUNNING", "RECONCILING", "DEGRADED"})
 def _after(claim: StepClaim, done_message: str) -> StepResult:
     state = container.operation_state(claim.operation)
     if not state.done:
-        return Waiting(claim.operation)
+        return Waiting(claim.operation, f"GKE reports the operation {state.status}.")
     if state.error:
-        return Failed(
-            f"GKE reported: {state.error}",
-            f"Compare the step's request with GKE's message ({claim.step.cli}).",
-        )
+        return Failed(f"GKE reported: {state.error}", operation_hint(claim, state))
     return Succeeded(done_message)
 
 
@@ -42,13 +42,59 @@ def create_cluster(claim: StepClaim) -> StepResult:
         )
     except gexc.Conflict:
         # A create that ran before a crash, or someone else's cluster under that name.
-        if _ours(container.get_cluster(params["name"]).labels):
+        found = container.get_cluster(params["name"])
+        if _ours(found.labels) and found.status == "ERROR":
+            return Failed(
+                f"The cluster {_short(params['name'])} Hangar made is in ERROR"
+                f"{f': {found.status_message}' if found.status_message else ''}.",
+                "Retry: the retry removes it (on the record) and creates it again.",
+            )
+        if _ours(found.labels):
             return Succeeded("The cluster already exists (Hangar created it).")
         return Failed(
             f"A cluster named {params['name']} exists and Hangar did not create it.",
             "Register it instead, or choose another name.",
         )
     return Waiting(operation, "GKE is creating the cluster (about 10 minutes).")
+
+
+def remove_failed_cluster(claim: StepClaim) -> StepResult:
+    """Before a create: a cluster Hangar made that GKE left in ERROR (a create that failed,
+    on quota say) is deleted, so the create can make it again; GKE keeps a failed cluster
+    until it is deleted (https://cloud.google.com/kubernetes-engine/docs/troubleshooting/clusters).
+    A cluster in any other state, or one Hangar did not make, is left as it is: the create
+    then carries on with it or names it."""
+    name = claim.step.params["name"]
+    if claim.operation:
+        return _after(claim, f"Removed the cluster {_short(name)} GKE had left in ERROR.")
+    try:
+        info = container.get_cluster(name)
+    except gexc.NotFound:
+        return Succeeded(f"No cluster {_short(name)} yet: nothing to remove.")
+    if info.status != "ERROR":
+        return Succeeded(f"The cluster {_short(name)} is {info.status}: nothing to remove.")
+    if not _ours(info.labels):
+        return Succeeded(
+            f"The cluster {_short(name)} is in ERROR but Hangar did not make it: left alone."
+        )
+    try:
+        operation = container.delete_cluster(name)
+    except gexc.BadRequest as exc:
+        if not container.is_busy(exc):
+            raise
+        return Waiting("", f"GKE is busy with another operation: {exc.message}")
+    if operation is None:
+        return Succeeded(f"The cluster {_short(name)} was already gone.")
+    said = f" ({info.status_message})" if info.status_message else ""
+    return Waiting(
+        operation,
+        f"Deleting the cluster {_short(name)} Hangar made, which GKE left in ERROR{said}; "
+        "it is created again next.",
+    )
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
 
 
 def read_cluster(claim: StepClaim) -> StepResult:

@@ -1,11 +1,20 @@
 """Smoke tests of a GKE model server through the API server's service proxy: /health,
 then a real chat completion. There is no load balancer; the portal's Google credentials
-and the cluster's CA are what reach it."""
+and the cluster's CA are what reach it.
 
+And the check a Gateway's address passes before it becomes an endpoint: a Gateway's
+status.addresses[].value is free text to the API server
+(https://gateway-api.sigs.k8s.io/reference/spec/#gatewaystatusaddress), and an endpoint is
+where the portal sends requests from inside the VPC, so only an IP address of the VPC (an
+internal Gateway) or a public one (an external Gateway an approver allowed) is taken."""
+
+import ipaddress
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from gcp import kube
+from gcp.settings import gcp_setting
 from runbook.executors.endpoint_calls import not_ready_yet, smoke_check_timeout
 from runbook.executors.kube import conn_for
 from runbook.owners import StepClaim
@@ -82,3 +91,53 @@ def proxy_chat(claim: StepClaim) -> StepResult:
             "Deployment's arguments.",
         )
     return Succeeded(f"The model answered: {content[:200]}")
+
+
+# The metadata server's addresses (https://cloud.google.com/compute/docs/metadata/querying-metadata):
+# link-local already, named so the failure says what it is.
+METADATA_SERVER = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd20:ce::254")}
+)
+
+
+def gateway_address_problem(value: str, *, vpc_ranges: Iterable[str], external: bool) -> str:
+    """Why a Gateway's reported address may not become an endpoint; "" when it may.
+
+    Only a bare IP address: no host name (it would resolve wherever DNS says, and bypass
+    the VPC proxy), no port, credentials or path. Never loopback, link-local (the metadata
+    server among them), unspecified, multicast or reserved. An internal Gateway's is inside
+    the VPC's ranges; an external one's is a public address."""
+    shown = repr(value[:200])
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return f"The Gateway reports the address {shown}, which is not an IP address."
+    if address in METADATA_SERVER:
+        return f"The Gateway reports {shown}, the metadata server's address."
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        return f"The Gateway reports {shown}, a loopback, link-local or unspecified address."
+    if address.is_multicast or address.is_reserved:
+        return f"The Gateway reports {shown}, a multicast or reserved address."
+    if external:
+        if address.is_global:
+            return ""
+        return f"The Gateway is external but reports {shown}, which is not a public address."
+    networks = [ipaddress.ip_network(r, strict=False) for r in vpc_ranges]
+    if any(address.version == n.version and address in n for n in networks):
+        return ""
+    ranges = ", ".join(str(n) for n in networks) or "none configured"
+    return f"The Gateway reports {shown}, outside the VPC's ranges ({ranges})."
+
+
+def checked_gateway_address(value: str, *, external: bool) -> str:
+    """gateway_address_problem against the VPC's ranges as configured (GCP_VPC_RANGES)."""
+    return gateway_address_problem(
+        value, vpc_ranges=gcp_setting("VPC_RANGES") or (), external=external
+    )
+
+
+GATEWAY_ADDRESS_HINT = (
+    "Hangar takes a Gateway's address only when it is an IP address in the VPC's ranges "
+    "(GCP_VPC_RANGES), or a public one for an external Gateway. Look at the Gateway's "
+    "status (kubectl get gateway -o yaml) and who may write it."
+)

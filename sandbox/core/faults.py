@@ -1,15 +1,39 @@
-"""Failures a test switches on: error responses, failed operations, failed builds."""
+"""Failures a test switches on: error responses, failed operations, failed builds, and
+what Google and Kubernetes also do now and then:
+
+- `per_call`: an error fault's `times` counts for each distinct call (method and path)
+  instead of all of them together: "two 503s on every object delete", as Google answers
+  any call with a transient error and a client retries each call on its own
+  (https://cloud.google.com/storage/docs/retry-strategy).
+- `operation_stuck`: the long-running operation the matching request starts never
+  finishes. Nothing in the API bounds one: `done` stays false while it is "still in
+  progress" (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.operations),
+  and GKE documents operations that stay RUNNING until support steps in
+  (https://cloud.google.com/kubernetes-engine/docs/troubleshooting/cluster-operations).
+- `gateway_address`: the Gateway controller reports `value` as the Gateway's status
+  address. status.addresses[].value is free text to the API server (type IPAddress,
+  Hostname or a vendor's own: https://gateway-api.sigs.k8s.io/reference/spec/#gatewaystatusaddress),
+  so whatever a controller, or anyone who may write the status, puts there is served.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.core import errors
 from sandbox.core.errors import ApiError
 
-KINDS = ("error", "operation_error", "build_failure", "delay_before", "delay_after")
+KINDS = (
+    "error",
+    "operation_error",
+    "operation_stuck",
+    "build_failure",
+    "delay_before",
+    "delay_after",
+    "gateway_address",
+)
 # A request held before Google handles it (it may land after the client gave up), or a
 # reply held after Google handled it (the client times out on work that was done).
 DELAYS = ("delay_before", "delay_after")
@@ -31,6 +55,11 @@ class Fault:
     reason: str | None = None
     metric: str | None = None
     seconds: float = 0.0
+    # `times` counts per distinct call (method, path), not for all calls together.
+    per_call: bool = False
+    # gateway_address: the address the Gateway's status reports.
+    value: str | None = None
+    fired: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method.upper():
@@ -51,6 +80,8 @@ class Fault:
             "reason": self.reason,
             "metric": self.metric,
             "seconds": self.seconds,
+            "per_call": self.per_call,
+            "value": self.value,
         }
 
 
@@ -79,6 +110,8 @@ class FaultStore:
             "reason",
             "metric",
             "seconds",
+            "per_call",
+            "value",
         }
         unknown = set(spec) - allowed
         if unknown:
@@ -113,6 +146,12 @@ class FaultStore:
             or not 0 < seconds <= MAX_DELAY_SECONDS
         ):
             raise ValueError(f"seconds must be a number above 0 and at most {MAX_DELAY_SECONDS}")
+        per_call = spec.get("per_call", False)
+        if not isinstance(per_call, bool) or (per_call and (kind != "error" or times == -1)):
+            raise ValueError("per_call: true or false, on an error fault of a set number of times")
+        value = spec.get("value")
+        if (kind == "gateway_address") != isinstance(value, str):
+            raise ValueError("value (the address to report) goes with kind gateway_address only")
         fault = Fault(
             id=self._next_id,
             kind=kind,
@@ -126,6 +165,8 @@ class FaultStore:
             reason=reason,
             metric=metric,
             seconds=float(seconds) if kind in DELAYS else 0.0,
+            per_call=per_call,
+            value=value,
         )
         self._next_id += 1
         self._faults.append(fault)
@@ -136,6 +177,12 @@ class FaultStore:
         for fault in self._faults:
             if fault.kind != kind or not fault.matches(method, path):
                 continue
+            if fault.per_call:
+                call = (method.upper(), path)
+                if fault.fired.get(call, 0) >= fault.times:
+                    continue  # this call has had its failures: it goes through now
+                fault.fired[call] = fault.fired.get(call, 0) + 1
+                return fault
             if fault.times > 0:
                 fault.times -= 1
                 if fault.times == 0:

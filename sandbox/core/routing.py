@@ -119,9 +119,13 @@ class ApiCall:
         fault = self.state.faults.take("operation_error", self.method, self.path)
         if fault is not None:
             self.log_entry["fault"] = fault.describe()
+        stuck = self.state.faults.take("operation_stuck", self.method, self.path)
+        if stuck is not None:
+            self.log_entry["fault"] = stuck.describe()
+        wait = self.config.operation_delay if delay is None else delay
         return self.state.operations.create(
             parent,
-            self.config.operation_delay if delay is None else delay,
+            float("inf") if stuck is not None else wait,
             metadata,
             finish,
             on_error=on_error,

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 
 # A request's verb as RBAC and GKE's IAM name it.
 _VERBS = {"GET": "get", "PATCH": "update", "PUT": "update", "POST": "create", "DELETE": "delete"}
+# ...and as RBAC names it (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
+_RBAC_VERBS = {
+    "GET": "get",
+    "PATCH": "patch",
+    "PUT": "update",
+    "POST": "create",
+    "DELETE": "delete",
+}
 _REASONS = {
     400: "BadRequest",
     401: "Unauthorized",
@@ -83,16 +91,44 @@ def _resource(path: str) -> str:
     return parts[-2] if len(parts) >= 2 else "resources"
 
 
-def _forbidden_message(request: web.Request, user: str) -> str:
+def _where(path: str) -> tuple[str, str, str]:
+    """The API group, namespace and object name a request path names ("" where none)."""
+    parts = [p for p in path.split("/") if p]
+    group = parts[1] if parts[:1] == ["apis"] and len(parts) > 1 else ""
+    namespace, name = "", ""
+    if "namespaces" in parts:
+        at = parts.index("namespaces")
+        namespace = parts[at + 1] if len(parts) > at + 1 else ""
+        name = parts[at + 3] if len(parts) > at + 3 else ""
+    return group, namespace, name
+
+
+def _forbidden(request: web.Request, user: str) -> tuple[str, dict[str, str]]:
+    """GKE's 403, worded as Kubernetes' authorizer words it ('cannot VERB resource "R" in
+    API group "G" in the namespace "NS"', kubernetes/apiserver's forbidden message) with the
+    IAM permission GKE adds, and the Status details naming the object: name, group and
+    kind (the resource) (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/status/)."""
     path = request.path
     resource = _resource(path)
+    group, namespace, name = _where(path)
     proxy = "/proxy" in path and resource == "services"
     verb = "proxy" if proxy else _VERBS.get(request.method, request.method.lower())
     permission = f"container.{resource}.{verb}"
-    return (
-        f'{resource} is forbidden: User "{user}" cannot {request.method.lower()} resource '
-        f'"{resource}": requires one of ["{permission}"] permission(s).'
+    # RBAC's own verb: a PATCH (server-side apply too) is "patch", a GET of a collection "list".
+    rbac = "proxy" if proxy else _RBAC_VERBS.get(request.method, request.method.lower())
+    if rbac == "get" and not name:
+        rbac = "list"
+    where = f' in the namespace "{namespace}"' if namespace else ""
+    named = (
+        f'{resource}.{group} "{name}"'
+        if group and name
+        else (f'{resource} "{name}"' if name else resource)
     )
+    message = (
+        f'{named} is forbidden: User "{user}" cannot {rbac} resource "{resource}" in API '
+        f'group "{group}"{where}: requires one of ["{permission}"] permission(s).'
+    )
+    return message, {"name": name, "group": group, "kind": resource}
 
 
 def fault_response(fault: Fault, request: web.Request, user: str) -> web.Response:
@@ -100,15 +136,17 @@ def fault_response(fault: Fault, request: web.Request, user: str) -> web.Respons
 
     code = _BY_NAME.get(fault.status, 500)
     reason = _REASONS.get(code, "InternalError")
+    details: dict[str, str] = {}
     if code == 403:
-        message = fault.message or _forbidden_message(request, user)
+        message, details = _forbidden(request, user)
+        message = fault.message or message
     elif code == 429:
         message = fault.message or (
             "the server has received too many requests and has asked us to try again later"
         )
     else:
         message = fault.message or f"Injected {reason} fault."
-    response = status(code, reason, message)
+    response = status(code, reason, message, **details)
     if code == 429:
         response.headers["Retry-After"] = "1"
     return response

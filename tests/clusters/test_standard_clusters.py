@@ -16,7 +16,7 @@ REF = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=
 
 
 def test_standard_create_is_seed_004s_cluster():
-    create, read = cluster_plan(ClusterPhase.CREATE, REF).steps
+    _, create, read = cluster_plan(ClusterPhase.CREATE, REF).steps
     assert create.title == "Create the Standard cluster llm-std"
     cluster = create.request.body["cluster"]
     assert cluster["initialNodeCount"] == 1
@@ -53,5 +53,5 @@ def test_a_standard_cluster_may_be_zonal_and_plans_as_standard():
         autopilot=False,
     )
     assert cluster.autopilot is False
-    create = plan_for_cluster(cluster, ClusterPhase.CREATE).steps[0]
+    create = plan_for_cluster(cluster, ClusterPhase.CREATE).step("create_cluster")
     assert create.request.body["cluster"]["initialNodeCount"] == 1

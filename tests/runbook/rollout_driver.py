@@ -46,7 +46,7 @@ def sandbox_cluster(team: Any, name: str = "hangar-tests", autopilot: bool = Tru
     body: dict[str, Any] = {"cluster": {"name": name, "autopilot": {"enabled": True}}}
     if not autopilot:
         ref = ClusterRef(settings.GCP["PROJECT"], "us-central1", name, "RAPID", autopilot=False)
-        body = cluster_plan(ClusterPhase.CREATE, ref).steps[0].request.body or {}
+        body = cluster_plan(ClusterPhase.CREATE, ref).step("create_cluster").request.body or {}
         # An internal Gateway there needs the region's proxy-only subnet.
         SandboxClient(settings.SANDBOX_URL).iam(proxy_only_subnets=["us-central1"])
     # Starting a cluster's API server may outlast a test's short client timeout.

@@ -87,7 +87,7 @@ def _until_done(step, first: Any, timeout: float = 20) -> Succeeded:
 
 def test_node_pool_steps_wait_for_the_cluster_then_create_and_delete(sandbox):
     sandbox.config(operation_delay=1.0)
-    create_cluster = cluster_plan(ClusterPhase.CREATE, REF).steps[0]
+    create_cluster = cluster_plan(ClusterPhase.CREATE, REF).step("create_cluster")
     op = container.create_cluster(parent=REF.parent, body=create_cluster.request.body)
     step = create_node_pool_step(POOL)
     busy = executor_for(OWNER_KIND, step.action)(_claim(step))
@@ -117,7 +117,7 @@ def test_node_pool_steps_wait_for_the_cluster_then_create_and_delete(sandbox):
 
 
 def test_a_registered_cluster_is_checked_for_what_the_gateway_needs(sandbox):
-    seed = cluster_plan(ClusterPhase.CREATE, REF).steps[0].request.body
+    seed = cluster_plan(ClusterPhase.CREATE, REF).step("create_cluster").request.body
     bare = {"cluster": {"name": "bare", "initialNodeCount": 1}}
     for body in (seed, bare):
         op = container.create_cluster(parent=REF.parent, body=body)

@@ -66,7 +66,7 @@ def drive(plan: DeploymentPlan, until: str = "") -> dict[str, StepResult]:
 
 @pytest.fixture
 def cluster(sandbox) -> Cluster:
-    create = cluster_plan(ClusterPhase.CREATE, CLUSTER).steps[0]
+    create = cluster_plan(ClusterPhase.CREATE, CLUSTER).step("create_cluster")
     op = container.create_cluster(parent=CLUSTER.parent, body=create.request.body or {})
     deadline = time.monotonic() + 20
     while not container.operation_state(op).done:
