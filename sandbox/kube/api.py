@@ -409,7 +409,11 @@ async def _served(
     except KubeError as exc:
         return status(exc.code, exc.reason, exc.message, **exc.details)
     except Invalid as exc:
-        causes = [{"reason": "FieldValueInvalid", "message": c} for c in exc.causes]
+        # A cause names its field apart, as kubectl prints it ("field: message").
+        causes = [
+            {"reason": "FieldValueInvalid", "message": m, "field": f}
+            for f, _, m in (c.partition(": ") for c in exc.causes)
+        ]
         return status(
             422,
             "Invalid",

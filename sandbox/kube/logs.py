@@ -67,8 +67,6 @@ def vllm_startup(container: dict[str, Any], started: float, ready: bool) -> list
         f"(APIServer pid=1) INFO {t1} [api_server.py:1839] vLLM API server version 0.11.0",
         f"(APIServer pid=1) INFO {t1} [utils.py:233] non-default args: "
         f"{{'model_tag': '{model}', 'port': {port}, 'model': '{model}'}}",
-        f"(APIServer pid=1) INFO {t1} [model.py:547] Resolved architecture: LlamaForCausalLM",
-        f"(APIServer pid=1) INFO {t1} [model.py:1510] Using max model len 131072",
         f"(EngineCore_DP0 pid=256) INFO {t1} [core.py:644] Waiting for init message from "
         "front-end.",
         f"(EngineCore_DP0 pid=256) INFO {t1} [gpu_model_runner.py:2602] Starting to load "

@@ -59,6 +59,7 @@ PATCH_TYPES = (
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
 )
+CUSTOM_PATCH_TYPES = PATCH_TYPES[:3]
 
 
 def _schema_dir() -> Path:
@@ -241,6 +242,9 @@ def _op(
 
 def _paths(kind: Kind, name: str, prefix: str, v3: bool) -> dict[str, Any]:
     ref = prefix + name
+    # A custom resource takes no strategic merge patch: kubectl's client-side apply reads
+    # this list to choose between a strategic and a JSON merge patch.
+    patch_types = PATCH_TYPES if definition_name(kind) else CUSTOM_PATCH_TYPES
     ns = "/namespaces/{namespace}" if kind.namespaced else ""
     collection = f"{_base(kind)}{ns}/{kind.plural}"
     json_only = ("application/json",)
@@ -252,7 +256,7 @@ def _paths(kind: Kind, name: str, prefix: str, v3: bool) -> dict[str, Any]:
         f"{collection}/{{name}}": {
             "get": _op(kind, "get", ("pretty",), ref, v3),
             "put": _op(kind, "put", WRITE_PARAMS, ref, v3, consumes=json_only),
-            "patch": _op(kind, "patch", PATCH_PARAMS, ref, v3, consumes=PATCH_TYPES),
+            "patch": _op(kind, "patch", PATCH_PARAMS, ref, v3, consumes=patch_types),
             "delete": _op(kind, "delete", DELETE_PARAMS, ref, v3),
         },
     }

@@ -258,11 +258,16 @@ class KubeStore(WorkloadsMixin):
         stored = self.objects.get((kind.group, kind.plural, namespace or "", name))
         if stored is None:
             return self.create(kind, namespace, applied, manager, "Apply"), True
-        if stored.manager != manager and not force:
+        changed = _changed_fields(applied, stored.obj)
+        if stored.manager != manager and not force and changed:
+            # A field another manager set, given another value, conflicts; the same
+            # value does not (server-side-apply/#conflicts). Field ownership is kept
+            # per object here, not per field.
             raise KubeError(
                 409,
                 "Conflict",
-                f'Apply failed with 1 conflict: conflict with "{stored.manager}": .metadata',
+                f"Apply failed with {len(changed)} conflict{'s' if len(changed) > 1 else ''}: "
+                + "; ".join(f'conflict with "{stored.manager}": {f}' for f in changed),
             )
         keep = (*SERVER_METADATA, "deletionTimestamp", "finalizers")
         return self._replace(stored, kind, namespace, applied, manager, "Apply", keep), False
@@ -419,6 +424,22 @@ class KubeStore(WorkloadsMixin):
         return stored.obj
 
 
+def _changed_fields(applied: Any, current: Any, at: str = "") -> list[str]:
+    """The paths of the leaves `applied` sets to a value `current` does not have."""
+    if isinstance(applied, dict) and isinstance(current, dict):
+        out = []
+        for key, value in applied.items():
+            if at == "" and key in ("apiVersion", "kind"):
+                continue
+            if at == ".metadata" and key in ("name", "namespace"):
+                continue
+            out += _changed_fields(value, current.get(key), f"{at}.{key}")
+        return out
+    if isinstance(applied, list) and isinstance(current, list) and len(applied) == len(current):
+        return [f for i, v in enumerate(applied) for f in _changed_fields(v, current[i], at)]
+    return [] if applied == current else [at or "."]
+
+
 def _managed(manager: str, kind: Kind, operation: str = "Apply") -> list[dict[str, Any]]:
     return [
         {
@@ -452,7 +473,9 @@ def _defaults(kind: Kind, obj: dict[str, Any]) -> None:
     elif kind.kind == "Service" and spec is not None:
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
-    elif kind.kind == "Secret" and "stringData" in obj:
+    if kind.kind == "Secret":
+        obj.setdefault("type", "Opaque")  # the API server's default
+    if kind.kind == "Secret" and "stringData" in obj:
         # stringData is write-only: each value is base64-encoded into data, overwriting
         # the key there, and stringData is never output on a read
         # (https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/).

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from sandbox.kube import custom_resources, openapi, patches
+from sandbox.kube import custom_resources, openapi, patches, protobuf
 from sandbox.kube import resources as res
 from sandbox.kube.store import KubeError, KubeStore
 from sandbox.kube.validation import Invalid, Undeclared, check_rules, check_schema
@@ -179,8 +179,30 @@ def _dry_run(request: web.Request) -> bool:
     return value == "All"
 
 
+async def _body(request: web.Request) -> Any:
+    """JSON or YAML, or the protobuf kubectl's generators send (sandbox/kube/protobuf.py)."""
+    raw = await request.read()
+    if request.content_type == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(raw)
+        except protobuf.Undecodable as exc:
+            raise KubeError(
+                415,
+                "UnsupportedMediaType",
+                f"the sandbox cannot decode this protobuf body ({exc}); send application/json",
+            ) from exc
+    if request.content_type not in ("application/json", "application/yaml", ""):
+        raise KubeError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types "
+            "include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        )
+    return read_json(raw)
+
+
 async def create(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
-    body = _identity(target, read_json(await request.read()))
+    body = _identity(target, await _body(request))
     meta = body["metadata"]
     if not meta.get("name") and meta.get("generateName"):
         # https://kubernetes.io/docs/reference/using-api/api-concepts/#generated-values
@@ -203,7 +225,7 @@ async def create(request: web.Request, store: KubeStore, target: res.Target) -> 
 
 
 async def update(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
-    body = _identity(target, read_json(await request.read()))
+    body = _identity(target, await _body(request))
     name = body["metadata"].get("name")
     if name != target.name:
         raise KubeError(
