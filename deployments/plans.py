@@ -40,7 +40,13 @@ def plan_for(
     ctx = ctx or plan_context_from_settings()
     target = target_for(deployment)
     build = target.deploy_plan if phase == Phase.DEPLOY else target.teardown_plan
-    return build(ref_for(deployment), spec_for(deployment), ctx)
+    ref, spec = ref_for(deployment), spec_for(deployment)
+    if target.with_live is not None:
+        # What other live rows contribute (an adapter list), read now, for this plan only.
+        from deployments.services.offers import live_deployments_of_team
+
+        spec = target.with_live(spec, ref, live_deployments_of_team(deployment.team_id))
+    return build(ref, spec, ctx)
 
 
 def ref_for(deployment: Any) -> DeploymentRef:

@@ -149,6 +149,19 @@ def node_pool_status(name: str) -> str | None:
     return str(container_v1.NodePool.Status(pool.status).name)
 
 
+def node_pool_labels(name: str) -> tuple[str, dict[str, str]] | None:
+    """The pool's status and the labels it puts on its nodes' VMs (`config.resourceLabels`,
+    where Hangar writes its owner), or None when there is none."""
+    try:
+        pool = _client().get_node_pool(
+            request={"name": name}, retry=NO_RETRY, timeout=call_timeout()
+        )
+    except gexc.NotFound:
+        return None
+    status = str(container_v1.NodePool.Status(pool.status).name)
+    return status, {**dict(pool.config.labels), **dict(pool.config.resource_labels)}
+
+
 def delete_node_pool(name: str) -> str | None:
     """Start deleting the node pool; the operation's full name, or None if it was gone."""
     try:

@@ -52,6 +52,12 @@ def offer_for_user(*, user: Any) -> Offer:
     )
 
 
+def live_deployments_of_team(team_id: int) -> tuple[OfferedDeployment, ...]:
+    """The team's live deployments as plain values: what a plan reads of the rows that
+    contribute to an object it shares with them (TargetDef.with_live)."""
+    return tuple(o for _, o in _live(Deployment.objects.filter(team_id=team_id)))
+
+
 def _cluster(cluster: Cluster) -> OfferedCluster:
     return OfferedCluster(
         id=cluster.pk,

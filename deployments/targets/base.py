@@ -11,7 +11,7 @@ from deployments.pricing.estimator import Estimate
 from deployments.targets.capabilities import LogSource, Metering
 from deployments.targets.endpoint import Endpoint
 from deployments.targets.fields import FieldErrors
-from deployments.targets.offer import Offer
+from deployments.targets.offer import Offer, OfferedDeployment
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from deployments.targets.spec import SpecBase
 from runbook.owners import Executor
@@ -108,6 +108,11 @@ class TargetDef:
     # location), or field errors when the team may not use what the spec names. None:
     # the spec is the same for every team.
     bind_team: Callable[[Any, Offer], tuple[Any, FieldErrors]] | None = None
+    # (spec, deployment, the team's live deployments) → the spec its plans are made from,
+    # with what other live rows contribute to objects it shares with them (an Inference
+    # Gateway's adapter list, from its live adapter rows), read afresh for every plan
+    # (deployments/plans.py), never kept on a row. None: the spec as stored.
+    with_live: Callable[[Any, DeploymentRef, tuple[OfferedDeployment, ...]], Any] | None = None
 
 
 def runs_on_its_own(spec: Any) -> int | None:

@@ -9,7 +9,8 @@ moved is reached where it is now.
 import json
 from typing import Any
 
-from runbook.plan import ApiRequest, Step
+from runbook.ownership import owner_keys_of
+from runbook.plan import ApiRequest, Deadline, Step
 
 # `kubectl apply --server-side` under Hangar's field manager: what gcp/kube.py does.
 APPLY_FLAGS = "--server-side --field-manager=hangar --force-conflicts"
@@ -69,16 +70,31 @@ def _where(manifest: dict[str, Any]) -> str:
 
 
 def _ref(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Where the object is, and whose it must be: an object met under its name is adopted
+    or deleted only when its labels name the same owner (runbook/executors/kube.py)."""
     meta = manifest["metadata"]
     return {
         "api_version": manifest["apiVersion"],
         "kind": manifest["kind"],
         "name": meta["name"],
         "namespace": meta.get("namespace"),
+        "owner": owner_keys_of(meta.get("labels")),
     }
 
 
-def apply_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any]) -> Step:
+def apply_step(
+    *,
+    key: str,
+    title: str,
+    cluster: int,
+    manifest: dict[str, Any],
+    create: bool = True,
+    missing_ok: bool = False,
+) -> Step:
+    """Server-side apply the object. `create=False` for another deployment's object this
+    one contributes to (its base's adapter list): only updated while it is there, never
+    made again once its owner has deleted it; `missing_ok` when its absence is fine (an
+    adapter unloaded from a base already gone)."""
     kind = manifest["kind"]
     return Step(
         key=key,
@@ -87,8 +103,14 @@ def apply_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any]) 
         request=ApiRequest("kubernetes", "PATCH", object_path(manifest), manifest),
         cli=f"kubectl apply {APPLY_FLAGS} -f {kind.lower()}-{manifest['metadata']['name']}.yaml",
         required_role=ADMIN if kind in ADMIN_KINDS else DEVELOPER,
-        params={"cluster": cluster, **_ref(manifest)},
+        params={"cluster": cluster, **_ref(manifest), **_contributes(create, missing_ok)},
     )
+
+
+def _contributes(create: bool, missing_ok: bool) -> dict[str, bool]:
+    if create:
+        return {}
+    return {"create": False, "missing_ok": True} if missing_ok else {"create": False}
 
 
 def delete_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any]) -> Step:
@@ -130,7 +152,13 @@ def wait_available_step(
             f"deployment/{name}"
         ),
         required_role=DEVELOPER,
-        params={"cluster": cluster, "namespace": namespace, "name": name, "selector": selector},
+        params={
+            "cluster": cluster,
+            "namespace": namespace,
+            "name": name,
+            "selector": selector,
+            "deadline": deadline.as_param(),
+        },
     )
 
 

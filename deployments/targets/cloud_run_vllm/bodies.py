@@ -157,9 +157,10 @@ def weights_path(spec: WeightsDownload) -> str:
 
 
 def download_build_body(
-    ref: DeploymentRef, spec: WeightsDownload, ctx: PlanContext
+    ref: DeploymentRef, spec: WeightsDownload, ctx: PlanContext, *, bucket: str = ""
 ) -> dict[str, object]:
-    """Seed 002's download: the weights go once into the bucket that the service mounts."""
+    """Seed 002's download: the weights go once into the bucket that the service mounts
+    (this deployment's, or the one a GKE plan names)."""
     local = f"/workspace/weights/{weights_path(spec)}"
     download: dict[str, object] = {
         "id": "download",
@@ -178,7 +179,7 @@ def download_build_body(
             "rsync",
             "--recursive",
             local,
-            f"gs://{bucket_name(ref, ctx)}/{weights_path(spec)}",
+            f"gs://{bucket or bucket_name(ref, ctx)}/{weights_path(spec)}",
         ],
     }
     return {"steps": [download, upload], **_build_common(ref, spec, ctx)}

@@ -25,6 +25,7 @@ from deployments.targets.capabilities import no_logs
 from deployments.targets.endpoint import Credential, Endpoint, Protocol
 from deployments.targets.gke.machines import H100_GIB
 from deployments.targets.gke_inference_gateway import cost
+from deployments.targets.gke_inference_gateway.adapters import with_live_adapters
 from deployments.targets.gke_inference_gateway.plan import (
     TARGET,
     deploy_plan,
@@ -120,4 +121,5 @@ GKE_INFERENCE_GATEWAY = TargetDef(
     depends_on=runs_on_its_own,
     executors=own_executors,
     bind_team=bind_standard_cluster,
+    with_live=with_live_adapters,
 )

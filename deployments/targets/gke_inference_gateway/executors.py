@@ -3,8 +3,10 @@
 ones (runbook/executors/). Each is idempotent and never sleeps, as those are.
 
 - Node pools (node_pools.py): create the deployment's GPU node pool once the cluster is
-  idle, delete it. A create that finds its pool carries on, a delete that finds none is
-  done; a cluster busy with another operation (GKE runs one at a time) is waited for.
+  idle, delete it. A create that finds a pool of its name carries on only when the pool's
+  labels name this deployment (else it fails naming the owner); a delete reads first and
+  removes only its own (none: done); a cluster busy with another operation (GKE runs one
+  at a time) is waited for.
 - The check before anything of seed 004's is applied to a cluster: a cluster Hangar
   created has all the Inference Gateway needs (clusters/plans.py standard_create_body); a
   registered one may not, and what it lacks is named with the gcloud line that adds it.
@@ -22,9 +24,10 @@ from google.api_core import exceptions as gexc
 
 from gcp import container, kube, secret_manager
 from gcp.container import ClusterInfo
-from runbook.executors.kube import conn_for
+from runbook.executors.kube import NOT_OURS_HINT, conn_for, owned_apply
 from runbook.executors.operations import after_operation
 from runbook.owners import Executor, StepClaim
+from runbook.ownership import owned_by, owner_of
 from runbook.results import Failed, StepResult, Succeeded, Waiting
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -44,6 +47,14 @@ def _busy(exc: gexc.GoogleAPICallError) -> StepResult:
     return Waiting("", f"GKE is busy with another operation on the cluster: {exc.message}")
 
 
+def _pool_not_ours(claim: StepClaim, labels: dict[str, str]) -> Failed:
+    return Failed(
+        f"The node pool {claim.step.params['name'].rsplit('/', 1)[-1]} already exists and "
+        f"belongs to {owner_of(labels)}, not to {owner_of(claim.step.params.get('owner'))}.",
+        NOT_OURS_HINT,
+    )
+
+
 def create_node_pool(claim: StepClaim) -> StepResult:
     params = claim.step.params
     if claim.operation:
@@ -53,10 +64,16 @@ def create_node_pool(claim: StepClaim) -> StepResult:
             parent=params["parent"], body=claim.step.request.body or {}
         )
     except gexc.Conflict:
-        # Created before a crash: GKE names pools, so the name is this deployment's.
-        status = container.node_pool_status(params["name"])
+        # Ours only if its labels say so (created before a crash); a pool of the same name
+        # someone else made is neither used nor, later, deleted.
+        found = container.node_pool_labels(params["name"])
+        if found is None:
+            return Waiting("", "The node pool was being deleted; GKE is asked again.")
+        status, labels = found
+        if not owned_by(labels, params.get("owner") or {}):
+            return _pool_not_ours(claim, labels)
         if status in ("RUNNING", "RUNNING_WITH_ERROR"):
-            return Succeeded("The node pool already exists.")
+            return Succeeded("The node pool, this deployment's own, already exists.")
         return Waiting("", f"The node pool is {status}.")
     except gexc.BadRequest as exc:
         if not container.is_busy(exc):
@@ -66,10 +83,20 @@ def create_node_pool(claim: StepClaim) -> StepResult:
 
 
 def delete_node_pool(claim: StepClaim) -> StepResult:
+    """Read first: only a pool whose labels say it is this deployment's is deleted."""
+    params = claim.step.params
     if claim.operation:
         return after_operation(claim, container.operation_state(claim.operation))
+    found = container.node_pool_labels(params["name"])
+    if found is None:
+        return Succeeded("The node pool was already gone.")
+    if not owned_by(found[1], params.get("owner") or {}):
+        return Succeeded(
+            f"The node pool {params['name'].rsplit('/', 1)[-1]} belongs to "
+            f"{owner_of(found[1])}: left in place."
+        )
     try:
-        operation = container.delete_node_pool(claim.step.params["name"])
+        operation = container.delete_node_pool(params["name"])
     except gexc.BadRequest as exc:
         if not container.is_busy(exc):
             raise
@@ -134,7 +161,9 @@ def apply_secret_from_secret_manager(claim: StepClaim) -> StepResult:
     token = secret_manager.access_latest(secret=params["secret"])
     manifest = dict(claim.step.request.body or {})
     manifest["data"] = {params["secret_key"]: base64.b64encode(token).decode()}
-    kube.apply(conn_for(claim), manifest)
+    applied = owned_apply(claim, manifest)
+    if not isinstance(applied, dict):
+        return applied
     # The message names where the value came from, never the value.
     return Succeeded(
         f"Secret {params['namespace']}/{params['name']} holds the latest version of "

@@ -54,7 +54,9 @@ class InferenceGateway:
 
     @property
     def epp(self) -> str:
-        return f"{self.pool[:40]}-epp"
+        """The picker's name; the pool's is unique to its deployment and leaves room for
+        it within a DNS label (plan.py BASE_NAME_MAX)."""
+        return f"{self.pool}-epp"
 
 
 def inference_pool(gw: InferenceGateway) -> dict[str, Any]:
@@ -247,15 +249,21 @@ def chart_objects(gw: InferenceGateway) -> list[dict[str, Any]]:
     ]
 
 
-def objective(gw: InferenceGateway, wanted: Objective) -> dict[str, Any]:
-    """The InferenceObjective for one model name (base model or adapter).
+def objective(
+    gw: InferenceGateway, wanted: Objective, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The InferenceObjective for one model name (base model or adapter), owned by the
+    deployment whose labels it carries (an adapter's own, else the pool's).
 
-    Kubernetes names are DNS subdomains, so a Hugging Face id's `/` cannot be one: the
-    object's name is the served name made safe (objective_name)."""
+    Clients pick an objective by its name (the `x-gateway-inference-objective` header),
+    within the pool's namespace, which a team's deployments share: the name is the pool's
+    (unique to its deployment) and the served name made safe, as a DNS subdomain allows
+    (a Hugging Face id's `/` cannot be in one)."""
+    name = f"{gw.pool}-{objective_name(wanted.name)}"[:253].rstrip("-")
     return {
         "apiVersion": OBJECTIVE_API,
         "kind": "InferenceObjective",
-        "metadata": meta(objective_name(wanted.name), gw.labels, gw.namespace),
+        "metadata": meta(name, labels or gw.labels, gw.namespace),
         "spec": {
             "priority": wanted.priority,
             "poolRef": {"group": POOL_API.split("/")[0], "kind": "InferencePool", "name": gw.pool},

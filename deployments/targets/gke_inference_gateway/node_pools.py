@@ -3,7 +3,9 @@ deployment needs to the exact container_v1 request, and the check that a cluster
 the Inference Gateway needs.
 
 A pool belongs to the deployment that made it (its plan creates it, its tear down
-deletes it); the cluster outlives it. GKE runs one operation per cluster at a time, so
+deletes it): its name is unique to the deployment and its labels name it (gke/names.py),
+and the executors adopt or delete a pool only when those labels say it is theirs; the
+cluster outlives it. GKE runs one operation per cluster at a time, so
 the create is only sent once the cluster is RUNNING (a cluster Hangar creates reaches
 `ready` only after its create operation is DONE), and an executor that finds the cluster
 busy waits and tries again (executors.py). The cluster's own roles and default pool are
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusters.plans import ADMIN_ROLE, VIEWER_ROLE
+from runbook.ownership import owner_keys_of
 from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
 
@@ -110,7 +113,11 @@ def create_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
         ),
         cli=_cli(pool),
         required_role=ADMIN_ROLE,
-        params={"parent": pool.cluster, "name": pool.resource_name},
+        params={
+            "parent": pool.cluster,
+            "name": pool.resource_name,
+            "owner": owner_keys_of(pool.labels),
+        },
         billing=billing,
     )
 
@@ -126,7 +133,7 @@ def delete_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
             f"--location={pool.location} --quiet"
         ),
         required_role=ADMIN_ROLE,
-        params={"name": pool.resource_name},
+        params={"name": pool.resource_name, "owner": owner_keys_of(pool.labels)},
         billing=billing,
     )
 

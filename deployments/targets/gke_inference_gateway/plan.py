@@ -25,6 +25,7 @@ from deployments.choices import Phase
 from deployments.targets import kube_steps
 from deployments.targets.capabilities import NodeLifetime
 from deployments.targets.endpoint import openai_smoke_body
+from deployments.targets.gke import names
 from deployments.targets.gke_inference_gateway import gateway as gw
 from deployments.targets.gke_inference_gateway import manifests, versions
 from deployments.targets.gke_inference_gateway.node_pools import (
@@ -60,10 +61,26 @@ def _cluster_name(spec: GkeInferenceGatewaySpec) -> str:
     return spec.cluster_name or f"projects/-/locations/{spec.location}/clusters/-"
 
 
+# The model server's and the pool's name: unique to the deployment (gke/names.py), with
+# room for the picker's `-epp` within a DNS label (it is a Service and a label value).
+BASE_NAME_MAX = names.DNS_LABEL_MAX - len("-epp")
+
+
+def base_name(ref: DeploymentRef) -> str:
+    """What the deployment's objects are named after: its slug, cut to fit, and its tag."""
+    return names.unique_name(ref, limit=BASE_NAME_MAX)
+
+
+def owner_labels(ref: DeploymentRef) -> dict[str, str]:
+    """The deployment's labels on what it owns (managed-by is added by manifests.meta)."""
+    return {k: v for k, v in names.owner_labels(ref).items() if k != "managed-by"}
+
+
 def node_pool(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> GpuNodePool:
     return GpuNodePool(
         cluster=_cluster_name(spec),
-        name=f"{ref.slug[:36].rstrip('-')}-gpu",
+        # Cluster-wide and shared by teams: the tag keeps it apart (GKE: 40 characters).
+        name=names.unique_name(ref, "gpu", limit=names.NODE_POOL_MAX),
         machine_type=spec.machine_type,
         accelerator=spec.accelerator,
         gpus_per_node=spec.gpus_per_node,
@@ -71,7 +88,7 @@ def node_pool(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> GpuNodePool:
         locations=spec.zones,
         spot=spec.spot,
         flex_start=spec.flex_start,
-        labels={"hangar-deployment": ref.slug, "hangar-team": ref.team_slug},
+        labels=owner_labels(ref),
     )
 
 
@@ -87,26 +104,28 @@ def metering(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> NodeLifetime:
 
 
 def _server(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> manifests.ModelServer:
+    name = base_name(ref)
     return manifests.ModelServer(
-        name=ref.slug,
+        name=name,
         namespace=identity.team_namespace(ref.team_slug),
-        labels={k: v for k, v in ref.labels.items() if k != "managed-by"},
+        labels=owner_labels(ref),
         model=spec.hf_model,
         node_pool=node_pool(ref, spec).name,
         accelerator=spec.accelerator,
         replicas=spec.replicas,
         adapters=spec.adapters,
+        removed=spec.removed_adapters,
         max_loras=spec.max_loras,
         max_cpu_loras=spec.max_cpu_loras,
         max_lora_rank=spec.max_lora_rank,
-        hf_secret=f"{ref.slug}-hf" if spec.needs_hf_token else None,
+        hf_secret=f"{name}-hf" if spec.needs_hf_token else None,
     )
 
 
 def _gateway(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> gw.InferenceGateway:
     server = _server(ref, spec)
     return gw.InferenceGateway(
-        pool=ref.slug,
+        pool=server.name,
         namespace=server.namespace,
         labels=server.labels,
         selector=server.selector,
@@ -125,7 +144,7 @@ def _key(prefix: str, ref: DeploymentRef, obj: dict[str, Any]) -> str:
     if obj["kind"] == "CustomResourceDefinition":
         return f"{prefix}_crd_{obj['spec']['names']['plural']}"
     name = obj["metadata"]["name"]
-    for known in (f"{identity.team_namespace(ref.team_slug)}-", ref.slug):
+    for known in (f"{identity.team_namespace(ref.team_slug)}-", base_name(ref)):
         name = name[len(known) :].strip("-") if name.startswith(known) else name
     return "_".join(filter(None, (prefix, obj["kind"].lower(), name.replace("-", "_"))))[:64]
 
@@ -221,7 +240,7 @@ def deploy_plan(
         _apply(ref, spec, objs["adapters"][0], "The adapters the lora-syncer loads"),
         _apply(ref, spec, objs["server"][0], "vLLM's Deployment (LoRA, native syncer sidecar)"),
         kube_steps.wait_available_step(
-            cluster=_cluster_id(spec), namespace=ns, name=ref.slug, selector=server.selector
+            cluster=_cluster_id(spec), namespace=ns, name=server.name, selector=server.selector
         ),
     ]
     picker = kube_steps.wait_available_step(

@@ -167,6 +167,10 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
     # Adapters loaded later by adapter requests (gke_inference_gateway_adapter/), set only
     # on the copy of this spec an adapter's plan renders the syncer's list from.
     extra_adapters: tuple[Adapter, ...] = ()
+    # Adapters being taken away (their rows tear down): the syncer's ensureNotExist. Both
+    # lists come from the live adapter rows each time a plan is made (with_live), never
+    # from a copy a row kept.
+    removed_adapters: tuple[Adapter, ...] = ()
     gpu_type: str = H100
     gpu_count: int = 1  # GPUs per vLLM pod: one replica per GPU of the pool
 

@@ -7,6 +7,7 @@ import shlex
 from typing import Any
 
 from deployments.targets.kube_steps import DEVELOPER, object_path
+from runbook.ownership import owner_keys_of
 from runbook.plan import ApiRequest, Step
 
 # The portal's identity reads the team's token to put it in the cluster.
@@ -35,6 +36,7 @@ def apply_hf_secret_step(*, cluster: int, manifest: dict[str, Any], secret: str,
             "kind": manifest["kind"],
             "name": meta["name"],
             "namespace": meta["namespace"],
+            "owner": owner_keys_of(meta.get("labels")),
             "secret": secret,
             "secret_key": key,
         },

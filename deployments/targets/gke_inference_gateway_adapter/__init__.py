@@ -21,6 +21,7 @@ from deployments.targets.gke_inference_gateway_adapter.spec import (
     GatewayAdapterSpec,
     bind_base,
     depends_on,
+    with_live_base,
 )
 
 LABEL = "LoRA adapter on a GKE Inference Gateway deployment"
@@ -84,4 +85,5 @@ GKE_INFERENCE_GATEWAY_ADAPTER = TargetDef(
     approver_allowances=frozenset(),
     depends_on=depends_on,
     bind_team=bind_base,
+    with_live=with_live_base,
 )

@@ -21,13 +21,14 @@ TARGET = spec_target()
 
 
 def base_ref(ref: DeploymentRef, spec: GatewayAdapterSpec) -> DeploymentRef:
-    """The base deployment's identity: its objects are named and labelled after it."""
+    """The base deployment's identity (same team): its objects are named and labelled after
+    it."""
     return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base")
 
 
 def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
     base, server = base_ref(ref, spec), spec.base_spec()
-    load = adapter_deploy_plan(base, server, spec.ask, ctx).steps
+    load = adapter_deploy_plan(base, server, spec.ask, ctx, owner=ref).steps
     gateway = _gateway(base, server)
     wait = wait_gateway_step(
         cluster=server.cluster or 0,
@@ -47,6 +48,6 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
 
 def teardown_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
     steps: tuple[Step, ...] = adapter_teardown_plan(
-        base_ref(ref, spec), spec.base_spec(), spec.ask, ctx
+        base_ref(ref, spec), spec.base_spec(), spec.ask, ctx, owner=ref
     ).steps
     return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, steps)

@@ -8,12 +8,12 @@ pool, whose estimate counts them.
 At request time the adapter is bound to its base (bind_base): a ready gke-inference-gateway
 deployment of the same team, found among the team's live deployments the request service
 offers (targets/offer.py). The binding copies what the plan needs from the base (its
-cluster, region and server settings) and the adapters already loaded there by other
-adapter requests, and checks the adapter fits the server (adapters.adapter_errors: rank,
-base model, a name not taken, room under --max-cpu-loras). The syncer's list is the base's
-adapters as they were when this one was requested: two adapters requested at once each
-leave the other out of the list; the syncer keeps an adapter in neither list loaded, so
-both stay served, but a restarted pod reloads only the last list.
+cluster, region and server settings) and checks the adapter fits the server beside the
+adapters the base's live adapter rows load (adapters.adapter_errors: rank, base model, a
+name that is neither the base model's nor another adapter's, as a model name or as an
+InferenceObjective, room under --max-cpu-loras). Nothing of the other rows is kept: each
+plan reads the base and its adapters from the live rows again (with_live_base), so the
+syncer's list is always what the live rows call for.
 """
 
 from dataclasses import dataclass, field, replace
@@ -27,7 +27,7 @@ from deployments.targets.gke_inference_gateway import adapters as lora
 from deployments.targets.gke_inference_gateway.manifests import Adapter
 from deployments.targets.gke_inference_gateway.seed import SEED_ADAPTERS
 from deployments.targets.gke_inference_gateway.spec import SEED_MODELS, GkeInferenceGatewaySpec
-from deployments.targets.offer import Offer
+from deployments.targets.offer import Offer, OfferedDeployment
 from deployments.targets.spec import SpecBase
 
 BASE_TARGET = "gke-inference-gateway"
@@ -124,8 +124,10 @@ class GatewayAdapterSpec(SpecBase):
     region: str = ""
     base_slug: str = ""
     base_values: dict[str, Any] = field(default_factory=dict)
-    # Adapters other requests loaded on the base: [name, source, priority] each.
-    loaded: list[list[Any]] = field(default_factory=list)
+    # What the base's other live adapter rows call for, read for each plan (with_live_base)
+    # and never stored (spec_json).
+    live_loaded: tuple[Adapter, ...] = ()
+    live_removed: tuple[Adapter, ...] = ()
     gpu_type: str = H100
     gpu_count: int = 0
 
@@ -147,13 +149,16 @@ class GatewayAdapterSpec(SpecBase):
             self.name, self.source, self.rank, self.hf_model.hf_id, self.priority
         )
 
+    def spec_json(self) -> dict[str, Any]:
+        stored = super().spec_json()
+        for live in ("live_loaded", "live_removed"):
+            stored.pop(live, None)
+        return stored
+
     def base_spec(self) -> GkeInferenceGatewaySpec:
-        """The base deployment's spec as bound, with the adapters other requests loaded."""
+        """The base deployment's spec, with the adapters its other live rows call for."""
         base = GkeInferenceGatewaySpec.from_values(self.base_values)
-        others = tuple(
-            Adapter(name, source, int(priority)) for name, source, priority in self.loaded
-        )
-        return replace(base, extra_adapters=others)
+        return replace(base, extra_adapters=self.live_loaded, removed_adapters=self.live_removed)
 
 
 def bind_base(spec: GatewayAdapterSpec, offer: Offer) -> tuple[GatewayAdapterSpec, FieldErrors]:
@@ -165,22 +170,35 @@ def bind_base(spec: GatewayAdapterSpec, offer: Offer) -> tuple[GatewayAdapterSpe
     if not base.ready:
         return spec, {"base": [f"{base.slug} is {base.status}, not ready."]}
     base_spec: GkeInferenceGatewaySpec = base.spec
-    # The adapters other live requests loaded on the base (their depends_on is the base).
-    loaded = [
-        [o.spec.name, o.spec.source, o.spec.priority]
-        for o in offer.dependents(base.id, target=spec_target())
-    ]
     bound = replace(
         spec,
         region=base.region,
         base_slug=base.slug,
         base_values={**base_spec.spec_json(), "model": base_spec.model, "region": base.region},
-        loaded=loaded,
     )
-    errors = lora.adapter_errors(spec.ask, bound.base_spec())
+    # Checked beside what the base's live adapter rows load now; not kept.
+    live = lora.live_adapters(base.id, offer.deployments)
+    checked = replace(bound, live_loaded=live.loaded, live_removed=live.removed)
+    errors = lora.adapter_errors(spec.ask, checked.base_spec())
     if "base_model" in errors:
         errors["model"] = errors.pop("base_model")
     return bound, errors
+
+
+def with_live_base(
+    spec: GatewayAdapterSpec, ref: Any, around: tuple[OfferedDeployment, ...]
+) -> GatewayAdapterSpec:
+    """The adapter's spec as its plans need it now: its base as the base's row says (a base
+    changed since the binding is rendered as it is), and the adapters the base's other live
+    rows load and unload. A base no longer live keeps the values bound."""
+    live = lora.live_adapters(spec.base or 0, around, besides=ref.id)
+    spec = replace(spec, live_loaded=live.loaded, live_removed=live.removed)
+    base = next((d for d in around if d.id == spec.base and d.target == BASE_TARGET), None)
+    if base is None:
+        return spec
+    base_spec: GkeInferenceGatewaySpec = base.spec
+    values = {**base_spec.spec_json(), "model": base_spec.model, "region": base.region}
+    return replace(spec, base_slug=base.slug, base_values=values)
 
 
 def depends_on(spec: GatewayAdapterSpec) -> int | None:

@@ -15,6 +15,7 @@ ceiling were set when the request was bound to its team; the universe domain com
 the plan context. Nothing here reads settings.
 """
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -24,6 +25,7 @@ from deployments.targets import bucket_steps, cloud_build, iam_steps, kube_steps
 from deployments.targets.capabilities import LogSource, NodeLifetime, build_log
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.endpoint import openai_smoke_body
+from deployments.targets.gke import names
 from deployments.targets.gke_vllm import identity, manifests
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
@@ -41,7 +43,7 @@ def _cluster_id(spec: GkeVllmSpec) -> int:
 def metering(ref: DeploymentRef, spec: GkeVllmSpec) -> NodeLifetime:
     """The nodes vLLM's pods run on (the Deployment whose apply starts the billing): Google
     bills each whole, from the moment Autopilot provisions it until it is removed."""
-    selector = manifests.pod_selector(ref.slug)
+    selector = manifests.pod_selector(server_name(ref))
     return NodeLifetime(
         cluster=_cluster_id(spec),
         machine_type=spec.machine_type,
@@ -58,16 +60,37 @@ def log_sources(
     return build_log(outputs)
 
 
+def server_name(ref: DeploymentRef) -> str:
+    """Its Deployment, Service, Kubernetes account and (cluster-wide) ComputeClass: unique to
+    the deployment on a cluster teams share (gke/names.py), a DNS label."""
+    return names.unique_name(ref)
+
+
+def account_id(ref: DeploymentRef) -> str:
+    """Its Google account: 6–30 characters, a letter first
+    (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/create),
+    unique to the deployment (two teams' same slug would share one otherwise)."""
+    return f"hg-{names.unique_name(ref, limit=27)}"
+
+
+def bucket_name(ref: DeploymentRef, ctx: PlanContext) -> str:
+    """Its weights' bucket: names are global across Google Cloud (3–63 characters,
+    https://cloud.google.com/storage/docs/buckets#naming), so the deployment's tag and the
+    project's hash join in."""
+    project = hashlib.sha256(ctx.project.encode()).hexdigest()[:8]
+    return names.unique_name(ref, f"weights-{project}", limit=63)
+
+
 def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifests.ModelServer:
     return manifests.ModelServer(
-        name=ref.slug,
+        name=server_name(ref),
         namespace=identity.team_namespace(ref.team_slug),
-        labels=ref.labels,
+        labels=names.owner_labels(ref),
         hf_id=spec.hf_model.hf_id,
         model_label=spec.hf_model.key,
-        bucket=run_bodies.bucket_name(ref, ctx),
+        bucket=bucket_name(ref, ctx),
         weights_path=spec.hf_model.hf_id,
-        ksa=ref.slug,
+        ksa=server_name(ref),
         gsa_email=gsa_email(ref, spec, ctx),
         machine_type=spec.machine.key,
         accelerator=spec.machine.accelerator,
@@ -79,9 +102,7 @@ def _server(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> manifest
 
 
 def gsa_email(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> str:
-    return identity.service_account_email(
-        run_bodies.service_account_id(ref), ctx.project, ctx.universe_domain
-    )
+    return identity.service_account_email(account_id(ref), ctx.project, ctx.universe_domain)
 
 
 def _apply(spec: GkeVllmSpec, key: str, title: str, obj: dict[str, Any], **kw: Any) -> Step:
@@ -90,8 +111,8 @@ def _apply(spec: GkeVllmSpec, key: str, title: str, obj: dict[str, Any], **kw: A
 
 
 def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> list[Step]:
-    bucket = run_bodies.bucket_name(ref, ctx)
-    download = run_bodies.download_build_body(ref, spec, ctx)
+    bucket = bucket_name(ref, ctx)
+    download = run_bodies.download_build_body(ref, spec, ctx, bucket=bucket)
     token = []
     if spec.needs_hf_token:  # gated weights: the build downloads them with the team's token
         token.append(
@@ -134,7 +155,7 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
         action="kube.proxy_health",
         cluster=_cluster_id(spec),
         namespace=namespace,
-        service=ref.slug,
+        service=server_name(ref),
         port=manifests.PORT,
         path="/health",
     )
@@ -144,7 +165,7 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
         action="kube.proxy_chat",
         cluster=_cluster_id(spec),
         namespace=namespace,
-        service=ref.slug,
+        service=server_name(ref),
         port=manifests.PORT,
         path="/v1/chat/completions",
         body=chat,
@@ -155,10 +176,10 @@ def _smoke_steps(ref: DeploymentRef, spec: GkeVllmSpec, namespace: str) -> list[
 def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> DeploymentPlan:
     server = _server(ref, spec, ctx)
     ns = server.namespace
-    account_id = run_bodies.service_account_id(ref)
+    gsa = account_id(ref)
     member = identity.workload_identity_member(ctx.project, ctx.universe_domain, ns, server.ksa)
     account: dict[str, object] = {
-        "accountId": account_id,
+        "accountId": gsa,
         "serviceAccount": {"displayName": f"Hangar {ref.slug}"},
     }
     team = [
@@ -177,7 +198,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
     ]
     google = [
         iam_steps.ensure_service_account(
-            ctx, account_id=account_id, display_name=f"Hangar {ref.slug}", body=account
+            ctx, account_id=gsa, display_name=f"Hangar {ref.slug}", body=account
         ),
         *_weights_steps(ref, spec, ctx),
         iam_steps.grant_workload_identity_user(
@@ -205,7 +226,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
             billing="starts",
         ),
         kube_steps.wait_available_step(
-            cluster=_cluster_id(spec), namespace=ns, name=ref.slug, selector=server.selector
+            cluster=_cluster_id(spec), namespace=ns, name=server.name, selector=server.selector
         ),
         _apply(
             spec,
@@ -231,7 +252,7 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> De
         )
         # The GPU node goes once its pod does: the spend clock stops there.
         deletes.append(replace(step, billing="ends") if obj["kind"] == "Deployment" else step)
-    bucket = run_bodies.bucket_name(ref, ctx)
+    bucket = bucket_name(ref, ctx)
     steps = [
         cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         *deletes,

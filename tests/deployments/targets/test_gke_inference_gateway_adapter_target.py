@@ -5,9 +5,11 @@ server is refused on the field, with nothing stored."""
 from typing import Any
 
 import pytest
+import yaml
 
 from deployments.choices import Status
 from deployments.models import Deployment
+from deployments.plans import plan_for
 from deployments.targets import TARGETS
 from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec
@@ -70,11 +72,22 @@ def test_an_adapter_on_a_ready_base_is_bound_to_it_and_holds_no_gpus(api, team, 
     spec = GatewayAdapterSpec.from_deployment(adapter)
     assert spec.gpus_held == 0
     assert [a.name for a in spec.base_spec().adapters] == ["food-review", "cad-fabricator"]
-    # A second adapter sees the first as loaded on the server.
+    # A second adapter keeps nothing of the first: its plan reads the live rows, the
+    # first (approved) loaded beside it.
     second = api.post(URL, body(base.pk, slug="chat-lora", name="chat-style"), "json")
     assert second.status_code == 201, second.json()
-    stored = Deployment.objects.get(slug="chat-lora").spec["loaded"]
-    assert stored == [["sql-expert", "someone/llama3.1-sql-lora-r8", 5]]
+    row = Deployment.objects.get(slug="chat-lora")
+    assert not {"loaded", "live_loaded", "live_removed"} & set(row.spec)
+    adapter.status = Status.APPROVED
+    adapter.save(update_fields=["status"])
+    config = plan_for(row).step("apply_adapters").request.body["data"]["configmap.yaml"]
+    wanted = yaml.safe_load(config)["vLLMLoRAConfig"]["ensureExist"]["models"]
+    assert [m["id"] for m in wanted] == [
+        "food-review",
+        "cad-fabricator",
+        "sql-expert",
+        "chat-style",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,6 +95,9 @@ def test_an_adapter_on_a_ready_base_is_bound_to_it_and_holds_no_gpus(api, team, 
     [
         ({"rank": 32}, "rank", "rank up to 16"),
         ({"name": "food-review"}, "name", "already answers to food-review"),
+        # The base model's InferenceObjective name (meta-llama/Llama-3.1-8B-Instruct made
+        # safe): the same objective, so refused.
+        ({"name": "meta-llama-llama-3-1-8b-instruct"}, "name", "same model name"),
         ({"name": "Not A Name"}, "name", "Kubernetes name"),
         ({"source": "no-slash"}, "source", "owner/name"),
         ({"source": "a/" + "b" * 200}, "source", "characters"),

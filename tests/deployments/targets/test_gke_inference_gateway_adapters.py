@@ -15,6 +15,7 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_teardown_plan,
     server_errors,
 )
+from deployments.targets.plan import DeploymentRef
 from tests.deployments.targets.test_gke_inference_gateway_plan import CTX, REF, SEED, SNAPSHOTS
 
 BASE = "meta-llama/Llama-3.1-8B-Instruct"
@@ -36,6 +37,12 @@ def test_a_fitting_adapter_has_no_errors():
         ),
         (AdapterAsk("food-review", "a/b", 8, BASE), "name", "already answers to food-review"),
         (AdapterAsk(BASE, "a/b", 8, BASE), "name", "Lowercase letters"),
+        # The base model's objective name: the same InferenceObjective, refused.
+        (
+            AdapterAsk("meta-llama-llama-3-1-8b-instruct", "a/b", 8, BASE),
+            "name",
+            "same model name and InferenceObjective as meta-llama/Llama-3.1-8B-Instruct",
+        ),
         (AdapterAsk("sql", "not a repo", 8, BASE), "source", "owner/name"),
         (AdapterAsk("sql", "a/b", 0, BASE), "rank", "rank up to 16"),
         (AdapterAsk("sql", "a/b", 8, BASE, priority=10**9), "priority", "Between"),
@@ -75,7 +82,7 @@ def test_loading_adds_to_the_syncers_list_and_its_objective():
     ]
     objective = plan.step("apply_objective").request.body
     assert objective["apiVersion"] == "inference.networking.x-k8s.io/v1alpha2"
-    assert objective["metadata"]["name"] == "sql-expert"
+    assert objective["metadata"]["name"] == "llama-lora-647c65-sql-expert"
     assert objective["spec"]["priority"] == 5
 
 
@@ -87,13 +94,16 @@ def test_removing_unloads_and_deletes_its_objective():
     assert [m["id"] for m in lists["ensureNotExist"]["models"]] == ["food-review"]
     delete = plan.step("delete_objective")
     assert delete.action == "kube.delete"
-    assert delete.request.path.endswith("/inferenceobjectives/food-review")
+    assert delete.request.path.endswith("/inferenceobjectives/llama-lora-647c65-food-review")
 
 
 @pytest.mark.parametrize("phase", ["deploy", "teardown"])
 def test_adapter_plan_matches_snapshot(phase):
     build = adapter_deploy_plan if phase == "deploy" else adapter_teardown_plan
-    current = json.dumps(build(REF, SEED, SQL, CTX).as_dict(), indent=2, sort_keys=True) + "\n"
+    # The ConfigMap stays the base's (REF); the objective is the adapter row's own.
+    owner = DeploymentRef(id=12, slug="sql-lora", team_slug="ml", attempt=1)
+    plan = build(REF, SEED, SQL, CTX, owner=owner)
+    current = json.dumps(plan.as_dict(), indent=2, sort_keys=True) + "\n"
     path = SNAPSHOTS / f"gke_inference_gateway_adapter_{phase}.json"
     if os.environ.get("UPDATE_SNAPSHOTS"):
         path.write_text(current)

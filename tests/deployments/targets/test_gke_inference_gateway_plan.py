@@ -29,6 +29,9 @@ CTX = PlanContext(
     vllm_image="vllm/vllm-openai:v0.21.0",
 )
 REF = DeploymentRef(id=9, slug="llama-lora", team_slug="ml", attempt=1)
+# What the deployment's objects are named after: its slug and its tag (gke/names.py).
+NAME = gig.base_name(REF)
+assert NAME == "llama-lora-647c65"
 CLUSTER = "projects/proj-1/locations/us-central1/clusters/llm-std"
 SEED = gig.GkeInferenceGatewaySpec(
     cluster=4, cluster_name=CLUSTER, region="us-central1", team_gpus=8
@@ -106,10 +109,11 @@ def test_the_seeds_two_mistakes_are_never_emitted():
     objs = manifests()
     objectives = [o for o in objs if o["kind"] == "InferenceObjective"]
     assert {o["apiVersion"] for o in objectives} == {"inference.networking.x-k8s.io/v1alpha2"}
+    # Each is named after its pool (the deployment's own) and the served name made safe.
     assert [o["metadata"]["name"] for o in objectives] == [
-        "meta-llama-llama-3-1-8b-instruct",
-        "food-review",
-        "cad-fabricator",
+        f"{NAME}-meta-llama-llama-3-1-8b-instruct",
+        f"{NAME}-food-review",
+        f"{NAME}-cad-fabricator",
     ]
     assert [o["spec"]["priority"] for o in objectives] == [20, 10, 10]  # the seed's
     for obj in objs:
@@ -117,9 +121,7 @@ def test_the_seeds_two_mistakes_are_never_emitted():
             continue
         pod = obj["spec"]["template"]["spec"]
         assert all("restartPolicy" not in c for c in pod["containers"])
-    vllm = next(
-        o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "llama-lora"
-    )
+    vllm = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == NAME)
     (syncer,) = vllm["spec"]["template"]["spec"]["initContainers"]
     assert syncer["restartPolicy"] == "Always"  # a native sidecar
     assert syncer["volumeMounts"] == [{"name": "config-volume", "mountPath": "/config"}]
@@ -127,9 +129,7 @@ def test_the_seeds_two_mistakes_are_never_emitted():
 
 def test_the_model_server_keeps_the_seeds_settings():
     vllm = next(
-        o
-        for o in manifests()
-        if o["kind"] == "Deployment" and o["metadata"]["name"] == "llama-lora"
+        o for o in manifests() if o["kind"] == "Deployment" and o["metadata"]["name"] == NAME
     )
     pod = vllm["spec"]["template"]["spec"]
     (server,) = pod["containers"]
@@ -142,7 +142,7 @@ def test_the_model_server_keeps_the_seeds_settings():
     assert server["startupProbe"]["failureThreshold"] == 600
     assert pod["terminationGracePeriodSeconds"] == 130
     assert pod["enableServiceLinks"] is False
-    assert pod["nodeSelector"]["cloud.google.com/gke-nodepool"] == "llama-lora-gpu"
+    assert pod["nodeSelector"]["cloud.google.com/gke-nodepool"] == f"{NAME}-gpu"
     # One pod per GPU of the pool: a3-highgpu-2g in one zone holds two (the seed asks 3).
     assert vllm["spec"]["replicas"] == 2
     assert server["image"] == versions.VLLM_IMAGE and ":latest" not in server["image"]

@@ -34,6 +34,9 @@ from tests.step_claims import step_claim
 pytestmark = pytest.mark.django_db
 
 REF = DeploymentRef(id=9, slug="llama-lora", team_slug="ml", attempt=1)
+# What the deployment's objects are named after: its slug and its tag (gke/names.py).
+NAME = gig.base_name(REF)
+assert NAME == "llama-lora-647c65"
 CLUSTER = ClusterRef("hangar-sandbox", "us-central1", "llm-std", "RAPID", autopilot=False)
 NS = "hangar-ml"
 TOKEN = b"hf_" + b"x" * 34  # shaped like a Hugging Face token
@@ -97,10 +100,8 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     deploy = gig.deploy_plan(REF, spec, ctx)
 
     said = drive(deploy, until="wait_gateway")
-    assert (
-        container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/llama-lora-gpu") == "RUNNING"
-    )
-    stored = kube.read(conn, "v1", "Secret", "llama-lora-hf", NS)
+    assert container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/{NAME}-gpu") == "RUNNING"
+    stored = kube.read(conn, "v1", "Secret", f"{NAME}-hf", NS)
     assert base64.b64decode(stored["data"]["hf_api_token"]) == TOKEN
     assert TOKEN.decode() not in said["apply_hf_token_secret"].message  # type: ignore[union-attr]
     assert TOKEN.decode() not in str(deploy.as_dict())
@@ -115,7 +116,7 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
     assert isinstance(served, Succeeded), served
     assert served.outputs["gateway_address"].startswith("10.")
     assert served.outputs["gateway_url"] == f"http://{served.outputs['gateway_address']}"
-    route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", "llama-lora", NS)
+    route = kube.read(conn, "gateway.networking.k8s.io/v1", "HTTPRoute", NAME, NS)
     assert {c["type"]: c["status"] for c in route["status"]["parents"][0]["conditions"]} == {
         "Accepted": "True",
         "ResolvedRefs": "True",
@@ -130,12 +131,12 @@ def test_deploy_then_tear_down(sandbox, sandbox_process, cluster):
         ("v1", "ConfigMap"),
     ]:
         assert kube.list_objects(conn, api_version, kind, NS) == []
-    assert kube.read(conn, "v1", "Secret", "llama-lora-hf", NS) is None
+    assert kube.read(conn, "v1", "Secret", f"{NAME}-hf", NS) is None
     assert (
-        kube.read(conn, "rbac.authorization.k8s.io/v1", "ClusterRole", "llama-lora-metrics-reader")
+        kube.read(conn, "rbac.authorization.k8s.io/v1", "ClusterRole", f"{NAME}-metrics-reader")
         is None
     )
-    assert container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/llama-lora-gpu") is None
+    assert container.node_pool_status(f"{CLUSTER.resource_name}/nodePools/{NAME}-gpu") is None
     # What other deployments may use stays: the CRDs, the team's namespace, the cluster.
     assert kube.read(conn, "v1", "Namespace", NS) is not None
     crd = "inferencepools.inference.networking.k8s.io"

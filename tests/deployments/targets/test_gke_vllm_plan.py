@@ -53,7 +53,7 @@ def test_workload_identity_is_wired_end_to_end():
     assert gsa.endswith("@acme-llm.s3ns.iam.gserviceaccount.com")
     assert steps["grant_bucket_reader"].params["member"] == f"serviceAccount:{gsa}"
     assert steps["grant_workload_identity"].params["member"] == (
-        "serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/gemma-26b]"
+        "serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/gemma-26b-e43219]"
     )
     ksa = steps["apply_service_account"].request.body
     assert ksa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == gsa
@@ -69,7 +69,7 @@ def test_the_smoke_test_goes_through_the_proxy_to_the_served_name():
     steps = {s.key: s for s in deploy_plan(REF, SPEC, CTX).steps}
     smoke = steps["smoke_test"]
     assert smoke.request.path == (
-        "/api/v1/namespaces/hangar-ml-research/services/gemma-26b:8080/proxy/v1/chat/completions"
+        "/api/v1/namespaces/hangar-ml-research/services/gemma-26b-e43219:8080/proxy/v1/chat/completions"
     )
     assert smoke.request.body["model"] == "google/gemma-4-26B-A4B-it"
 
