@@ -44,7 +44,7 @@ from playground.models import Conversation, Message, UsageRecord
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.1
-CHECKPOINT_SECONDS = 2.0
+CHECKPOINT_SECONDS = 1.0
 RECOVER_EVERY_SECONDS = 10.0
 # A final entry its own writer has not written this long after is taken up by any writer.
 FINAL_LAPSE_SECONDS = 30.0
@@ -383,14 +383,16 @@ class _Writer:
         except Exception:  # written; a recovery writing them again changes nothing
             logger.warning("playground: journal entries not dropped", exc_info=True)
 
-    async def recover(self) -> int:
-        """Write journal entries whose lapse has passed (their process died or failed)."""
+    async def recover(self, now: float | None = None) -> int:
+        """Write journal entries whose lapse has passed by `now` (their process died or
+        failed); how many."""
         if not limits.redis_enabled():
             return 0
         entries, lapses = _journal_keys()
         done = 0
         while True:
-            found = await limits.redis_script(_DUE, [entries, lapses], time.time(), RECOVER_BATCH)
+            due = time.time() if now is None else now
+            found = await limits.redis_script(_DUE, [entries, lapses], due, RECOVER_BATCH)
             if not found:
                 return done
             records, dead = [], []

@@ -7,10 +7,10 @@ through the official clients), so ID tokens and the invoker role are enforced.
 """
 
 import json
-import time
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest

@@ -52,7 +52,9 @@ def test_reply_streams_as_tokens_and_is_kept_and_counted(
     assert upstream["body"]["options"] == {"temperature": 0.2, "top_p": 0.9, "num_predict": 12}
     assert upstream["body"]["messages"][0] == {"role": "system", "content": "Be brief."}
 
-    conversation = eventually(lambda: Conversation.objects.filter(pk=done["conversation_id"]).first())
+    conversation = eventually(
+        lambda: Conversation.objects.filter(pk=done["conversation_id"]).first()
+    )
     assert conversation.user == deployer and conversation.deployment == endpoint
     assert conversation.title == "Why is the sky blue?"
     reply = Message.objects.get(pk=done["message_id"])
