@@ -1,12 +1,20 @@
-"""Concurrent rollouts on two workers: wall time, tasks per step, the deepest queue.
+"""Concurrent rollouts on two workers: wall time against a single rollout's, the share of
+the worker slots spent waiting on probes of model servers still loading, tasks per step,
+the deepest queue.
 
-    .venv/bin/python benchmarks/rollouts/run.py --rollouts 50 200
+    .venv/bin/python benchmarks/rollouts/run.py --rollouts 1 200 --model-load-delay 30 \
+        --targets cloud-run-ollama gke-vllm
 
 Needs Postgres and Redis on localhost (see --database, --redis); starts the sandbox and
 one Celery worker with beat (two pool processes, as the tests do). Not run by CI. For each
-N it creates N approved cloud-run-ollama deployments at once and runs them to ready, then
-keeps watching for --after seconds; it prints:
-- wall time until every rollout was ready (or failed);
+target and N it creates N approved deployments of that target at once (a GKE target's on
+one sandbox cluster, open to the team) and runs them to ready, then keeps watching for
+--after seconds; it prints, with the 1-minute load average before and after each run:
+- wall time until every rollout was ready (or failed), and its ratio to the target's
+  single rollout (N = 1, when it was run);
+- the slot time of the tasks that waited on the model server and found it not ready (the
+  smoke test's probes; on GKE also the wait for the model server's Deployment to become
+  Available), from the worker's log, and its share of the slot time (2 slots × wall time);
 - advance tasks run (the worker's log) per step that succeeded;
 - the largest queue depth seen: messages waiting in the queue plus those the worker holds
   (reserved or counting down), sampled every --every seconds; of those, the advance tasks,
@@ -25,8 +33,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +44,13 @@ sys.path.insert(0, str(ROOT))
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rollouts", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--rollouts", type=int, nargs="+", default=[1, 200])
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        default=["cloud-run-ollama"],
+        choices=["cloud-run-ollama", "cloud-run-vllm", "gke-vllm", "gke-inference-gateway"],
+    )
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/hangar_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--sandbox-port", type=int, default=18899)
@@ -84,12 +99,39 @@ from django.db import transaction  # noqa: E402
 
 from deployments.choices import Status  # noqa: E402
 from deployments.models import Deployment  # noqa: E402
+from deployments.plans import plan_for  # noqa: E402
 from deployments.services.rollout import rollout_schedule  # noqa: E402
+from portal.models import Membership, Role, Team  # noqa: E402
+from portal.services_hf_token import hf_token_save  # noqa: E402
 from runbook.models import Outcome, StepRun  # noqa: E402
 from sandbox.testing import SandboxProcess, point_google_auth_at  # noqa: E402
 from tests.factories import DeploymentFactory, TeamFactory, UserFactory  # noqa: E402
+from tests.plan_variants import plan_variants, target_of  # noqa: E402
+from tests.runbook.rollout_driver import HF_TOKEN, _bound  # noqa: E402
 
 TASK_DONE = re.compile(r"Task workers\.tasks\.advance\[[^\]]+\] succeeded")
+# The worker's log: "[time: INFO/ForkPoolWorker-1] deployment 7 step smoke_test: Retry",
+# then, from the same process, "... Task workers.tasks.advance[id] succeeded in 0.25s".
+STEP_LINE = re.compile(
+    r": INFO/(?P<proc>[\w-]+)\] deployment \d+ step (?P<step>\w+): (?P<result>\w+)"
+)
+TASK_LINE = re.compile(
+    r": INFO/(?P<proc>[\w-]+)\] Task workers\.tasks\.advance\[[^\]]+\] "
+    r"succeeded in (?P<s>[\d.e-]+)s"
+)
+# The actions that wait on the model server: the smoke test's calls and, on GKE, the wait
+# for its Deployment to be Available (its pod ready: the model loaded).
+WAITS_ON_MODEL = frozenset(
+    {
+        "endpoint.ollama_chat",
+        "endpoint.vllm_health",
+        "endpoint.openai_chat",
+        "kube.proxy_health",
+        "kube.proxy_chat",
+        "kube.wait_available",
+    }
+)
+SLOTS = 2
 
 
 def fresh_database() -> None:
@@ -160,16 +202,39 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def create(n: int) -> list[int]:
-    team = TeamFactory(slug="bench")
+def spec_for(target: str, team: Team, n: int) -> Any:
+    """The spec every rollout of `target` gets (None: the factory's cloud-run-ollama one, as
+    earlier runs had); a GKE target's is bound to a sandbox cluster open to the team, with
+    room in the team's namespace quota for all N."""
+    if target == "cloud-run-ollama":
+        return None
+    variant, spec = next((v, s) for v, s in plan_variants() if target_of(v).name == target)
+    admin = UserFactory(username="bench-admin")
+    Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})
+    hf_token_save(team=team, token=HF_TOKEN, by=admin)
+    spec = _bound(variant, spec, team)
+    if hasattr(spec, "team_gpus"):
+        spec = replace(spec, team_gpus=spec.gpus_held * n)
+    return spec
+
+
+def create(n: int, target: str, team: Team, spec: Any) -> list[int]:
     user = UserFactory(username="bench")
+    extra: dict[str, Any] = {}
+    if spec is not None:
+        extra = {name: getattr(spec, name) for name in type(spec).COLUMN_FIELDS}
+        extra |= {"target": target, "spec": spec.spec_json()}
     ids = []
     with transaction.atomic():
         for i in range(n):
             d = cast(
                 Deployment,
                 DeploymentFactory(
-                    team=team, requested_by=user, slug=f"bench-{n}-{i}", status=Status.APPROVED
+                    team=team,
+                    requested_by=user,
+                    slug=f"bench-{n}-{i}",
+                    status=Status.APPROVED,
+                    **extra,
                 ),
             )
             ids.append(d.pk)
@@ -177,14 +242,49 @@ def create(n: int) -> list[int]:
     return ids
 
 
-def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
+def waiting_on_model(log: str, deployment: Deployment) -> tuple[float, int]:
+    """Slot seconds of the advance tasks that ran a step waiting on the model server and
+    found it not ready (anything but Succeeded), and how many there were."""
+    waits = {s.key for s in plan_for(deployment).steps if s.action in WAITS_ON_MODEL}
+    pending: dict[str, tuple[str, str]] = {}
+    seconds, count = 0.0, 0
+    for line in log.splitlines():
+        step = STEP_LINE.search(line)
+        if step:
+            pending[step["proc"]] = (step["step"], step["result"])
+            continue
+        task = TASK_LINE.search(line)
+        if task:
+            key, result = pending.pop(task["proc"], ("", ""))
+            if key in waits and result != "Succeeded":
+                seconds += float(task["s"])
+                count += 1
+    return seconds, count
+
+
+def first_wait_started(ids: list[int], deployment: Deployment, at: float) -> float:
+    """Seconds from the start until the last rollout began waiting on its model server."""
+    waits = [s.key for s in plan_for(deployment).steps if s.action in WAITS_ON_MODEL]
+    first = (
+        StepRun.objects.filter(owner_kind="deployment", owner_id__in=ids, step=waits[0])
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return round(first.timestamp() - at, 1) if first else float("nan")
+
+
+def run(n: int, target: str, r: redis.Redis, tmp: Path) -> dict[str, object]:
     fresh_database()
     r.flushdb()
-    log = tmp / f"worker-{n}.log"
+    team = cast(Team, TeamFactory(slug="bench"))
+    spec = spec_for(target, team, n)
+    log = tmp / f"worker-{target}-{n}.log"
     worker = start_worker(log)
+    load_before = os.getloadavg()[0]
     try:
-        started = time.monotonic()
-        ids = create(n)
+        started, started_at = time.monotonic(), time.time()
+        ids = create(n, target, team, spec)
         deepest = most = advances = 0
         wall = None
         deadline = started + ARGS.timeout
@@ -199,8 +299,12 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
                 wall = time.monotonic() - started
                 break
             time.sleep(ARGS.every)
+        load_after = os.getloadavg()[0]
         at_ready = queue_depth(r)
-        tasks_at_ready = len(TASK_DONE.findall(log.read_text()))
+        text = log.read_text()
+        tasks_at_ready = len(TASK_DONE.findall(text))
+        first = Deployment.objects.get(pk=ids[0])
+        probe_s, probes = waiting_on_model(text, first)
         end = time.monotonic() + ARGS.after
         while time.monotonic() < end:
             deepest = max(deepest, queue_depth(r))
@@ -209,10 +313,20 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
             owner_kind="deployment", owner_id__in=ids, outcome=Outcome.SUCCEEDED
         ).count()
         failed = Deployment.objects.filter(pk__in=ids, status=Status.FAILED).count()
+        busy = sum(
+            float(m) for m in re.findall(r"advance\[[^\]]+\] succeeded in ([\d.e-]+)s", text)
+        )
+        slot_s = SLOTS * wall if wall is not None else float("nan")
         return {
+            "target": target,
             "rollouts": n,
             "failed": failed,
             "wall_s": round(wall, 1) if wall is not None else float("nan"),
+            "last_load_start_s": first_wait_started(ids, first, started_at),
+            "probe_s": round(probe_s, 1),
+            "probes": probes,
+            "probe_share": f"{probe_s / slot_s:.0%}",
+            "busy_share": f"{busy / slot_s:.0%}",
             "steps": steps,
             "tasks": tasks_at_ready,
             "tasks_per_step": round(tasks_at_ready / max(steps, 1), 2),
@@ -222,10 +336,32 @@ def run(n: int, r: redis.Redis, tmp: Path) -> dict[str, float]:
             "queued_at_ready": at_ready,
             "queued_after": queue_depth(r),
             "tasks_after": len(TASK_DONE.findall(log.read_text())) - tasks_at_ready,
+            "load_before": round(load_before, 2),
+            "load_after": round(load_after, 2),
         }
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
+
+
+# The printed table; the JSON line of each run has every figure.
+COLUMNS = (
+    "target",
+    "rollouts",
+    "failed",
+    "wall_s",
+    "vs_single",
+    "last_load_start_s",
+    "probes",
+    "probe_s",
+    "probe_share",
+    "busy_share",
+    "tasks",
+    "tasks_per_step",
+    "max_queue",
+    "load_before",
+    "load_after",
+)
 
 
 def main() -> None:
@@ -242,16 +378,27 @@ def main() -> None:
     r = redis.Redis.from_url(ARGS.redis)
     rows = []
     try:
-        for n in ARGS.rollouts:
-            requests_reset(sandbox.url)
-            rows.append(run(n, r, tmp))
-            print(rows[-1], flush=True)
+        for target in ARGS.targets:
+            single = None
+            for n in ARGS.rollouts:
+                requests_reset(sandbox.url)
+                row = run(n, target, r, tmp)
+                if n == 1:
+                    single = row["wall_s"]
+                row["vs_single"] = (
+                    round(float(row["wall_s"]) / float(single), 2) if single else "-"  # type: ignore[arg-type]
+                )
+                rows.append(row)
+                print(json.dumps(rows[-1]), flush=True)
     finally:
         sandbox.stop()
-    keys = list(rows[0])
-    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    print(
+        f"\nmodel load {ARGS.model_load_delay:g} s, operations {ARGS.operation_delay:g} s, "
+        f"{SLOTS} worker slots; load average = 1-minute, before and after each run"
+    )
+    print("\n| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
     for row in rows:
-        print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+        print("| " + " | ".join(str(row[k]) for k in COLUMNS) + " |")
 
 
 def requests_reset(url: str) -> None:
