@@ -109,6 +109,10 @@ class Notification(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
+    # The team whose work it is about: shown only while the user is still its member.
+    team = models.ForeignKey(
+        "portal.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     message = models.TextField()
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

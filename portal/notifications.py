@@ -5,13 +5,20 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from portal.models import Notification
+from portal.models import Membership, Notification, Team
 
 
-def notify(*, user: Any, subject: str, message: str, link: str = "") -> Notification:
-    """Store the notification now; send the email only once the decision has committed."""
-    notification = Notification.objects.create(user=user, message=message, link=link)
+def notify(
+    *, user: Any, subject: str, message: str, link: str = "", team: Team | None = None
+) -> Notification | None:
+    """Store the notification now; send the email only once the decision has committed.
+    News of a team's work goes only to its members: someone removed from the team hears
+    nothing more of it (None)."""
+    if team is not None and not Membership.objects.filter(team=team, user=user).exists():
+        return None
+    notification = Notification.objects.create(user=user, team=team, message=message, link=link)
     if user.email:
         transaction.on_commit(
             partial(
@@ -26,18 +33,23 @@ def notify(*, user: Any, subject: str, message: str, link: str = "") -> Notifica
     return notification
 
 
+def _shown(user: Any) -> QuerySet[Notification]:
+    """The user's notifications they may still see: a team's only while they are in it."""
+    return Notification.objects.filter(user=user).filter(
+        Q(team__isnull=True) | Q(team__memberships__user=user)
+    )
+
+
 def notifications_unread_count(*, user: Any) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return _shown(user).filter(read_at__isnull=True).count()
 
 
 def notifications_recent(*, user: Any, limit: int = 50) -> list[Notification]:
     """The user's latest notifications, read or not (the page shows which were new)."""
-    return list(Notification.objects.filter(user=user)[:limit])
+    return list(_shown(user)[:limit])
 
 
 def notifications_mark_read(*, user: Any) -> int:
     from django.utils import timezone
 
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    return _shown(user).filter(read_at__isnull=True).update(read_at=timezone.now())

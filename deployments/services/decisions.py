@@ -122,6 +122,7 @@ def _approve(
     )
     notify(
         user=deployment.requested_by,
+        team=deployment.team,
         subject=f"{deployment.slug} approved",
         message=f"Your deployment {deployment.slug} was approved: {reason or 'approved'}. "
         "The rollout has started.",
@@ -175,6 +176,7 @@ def deployment_reject(
     )
     notify(
         user=deployment.requested_by,
+        team=deployment.team,
         subject=f"{deployment.slug} rejected",
         message=f"Your deployment {deployment.slug} was rejected: {reason}",
         link=_detail_link(deployment),

@@ -57,6 +57,7 @@ def expiry_run(*, now: datetime) -> ExpiryRun:
             )
             notify(
                 user=deployment.requested_by,
+                team=deployment.team,
                 subject=f"{deployment.slug} expires soon",
                 message=message,
                 link=_detail_link(deployment),

@@ -25,7 +25,7 @@ def deployment_state_notify(*, deployment: Deployment, to: Status, actor: Any = 
     subject, message = _wording(deployment, to, actor)
     if message:
         link = reverse("deployments:detail", args=[deployment.pk])
-        notify(user=requester, subject=subject, message=message, link=link)
+        notify(user=requester, subject=subject, message=message, link=link, team=deployment.team)
 
 
 def _tear_down_asked(deployment: Deployment, actor: Any) -> tuple[Any, str]:
