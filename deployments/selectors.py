@@ -1,21 +1,24 @@
 """Reads shared by the pages and the API: what a user may see, and what it has cost."""
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.core.paginator import Page, Paginator
+from django.db.models import DecimalField, Func, Min, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
 from deployments.models import CostAccrual, Deployment, DeploymentEvent
-from deployments.pricing.estimator import Estimate
+from deployments.pricing.estimator import HOURS_PER_MONTH, Estimate
 from portal.access import is_platform_admin, teams_visible_to
 from portal.exceptions import NotFound
 from portal.models import ApiToken
 from runbook.ledger import runs_of
-from runbook.models import Outcome, StepRun
+from runbook.models import IN_FLIGHT_OUTCOMES, Outcome, StepRun
 
 
 def deployment_list(*, user: Any, token: ApiToken | None = None) -> QuerySet[Deployment]:
@@ -71,21 +74,78 @@ def _free_slug(slug: str) -> str:
 
 
 def deployment_pending_approval() -> QuerySet[Deployment]:
+    """Requests waiting on a decision, oldest first, each with `policy`: its first event's
+    message (what the approval policy said of it)."""
+    first_event = DeploymentEvent.objects.filter(deployment=OuterRef("pk")).order_by(
+        "created_at", "pk"
+    )
     return (
         Deployment.objects.filter(status=Status.PENDING_APPROVAL)
         .select_related("team", "requested_by")
-        .order_by("created_at")
+        .annotate(policy=Subquery(first_event.values("message")[:1]))
+        .order_by("created_at", "pk")
     )
 
 
 def deployment_timeline(*, deployment: Deployment) -> list[DeploymentEvent | StepRun]:
     """Its state changes and the runs of its plans' steps, oldest first: two tables (the
     engine keeps one ledger for every owner), one timeline."""
-    rows: list[DeploymentEvent | StepRun] = [
-        *deployment.events.select_related("actor"),
-        *runs_of(OWNER_KIND, deployment.pk),
-    ]
-    return sorted(rows, key=lambda row: row.created_at)
+    return _timeline(deployment.events.all(), runs_of(OWNER_KIND, deployment.pk))
+
+
+def _timeline(events: Any, runs: Any) -> list[DeploymentEvent | StepRun]:
+    rows: list[DeploymentEvent | StepRun] = [*events.select_related("actor"), *runs]
+    return sorted(rows, key=lambda row: (row.created_at, row.kind != "transition", row.pk))
+
+
+def deployment_timeline_page(*, deployment: Deployment, number: Any, size: int) -> Page:
+    """One page of the timeline, newest page first, its rows oldest first: the page is
+    picked over both tables in SQL (a union of times and ids), then its rows are read."""
+    events = deployment.events.annotate(row_kind=Value("transition")).values_list(
+        "created_at", "pk", "row_kind"
+    )
+    runs = (
+        runs_of(OWNER_KIND, deployment.pk)
+        .annotate(row_kind=Value("step"))
+        .values_list("created_at", "pk", "row_kind")
+    )
+    keys = events.union(runs, all=True).order_by("-created_at", "row_kind", "-pk")
+    page = Paginator(keys, size).get_page(number)
+    ids: dict[str, set[int]] = {"transition": set(), "step": set()}
+    for _, pk, kind in page.object_list:
+        ids[kind].add(pk)
+    rows = _timeline(
+        deployment.events.filter(pk__in=ids["transition"]),
+        runs_of(OWNER_KIND, deployment.pk).filter(pk__in=ids["step"]),
+    )
+    return Page(rows, page.number, page.paginator)
+
+
+def deployment_timeline_since(
+    *, deployment: Deployment, since: datetime
+) -> list[DeploymentEvent | StepRun]:
+    """The timeline's rows written at or after `since`, oldest first: what a page that
+    holds the rows before it lacks."""
+    return _timeline(
+        deployment.events.filter(created_at__gte=since),
+        runs_of(OWNER_KIND, deployment.pk).filter(created_at__gte=since),
+    )
+
+
+# A row becomes visible when its transaction commits, a moment after the time it carries;
+# rows younger than this are sent again, so one committed late is never skipped.
+TIMELINE_SETTLE = timedelta(seconds=10)
+
+
+def deployment_timeline_cursor(*, deployment: Deployment, now: datetime) -> datetime:
+    """From when a client holding the timeline up to `now` must ask again: rows that may
+    still appear (younger than TIMELINE_SETTLE) or still change (a step in flight)."""
+    in_flight = (
+        runs_of(OWNER_KIND, deployment.pk)
+        .filter(outcome__in=IN_FLIGHT_OUTCOMES)
+        .aggregate(first=Min("created_at"))["first"]
+    )
+    return min(now - TIMELINE_SETTLE, in_flight or now)
 
 
 def step_usual_durations(*, target: str, sample: int = 20) -> dict[tuple[str, str], timedelta]:
@@ -112,21 +172,18 @@ def step_usual_durations(*, target: str, sample: int = 20) -> dict[tuple[str, st
     return {key: timedelta(seconds=median(values)) for key, values in seconds.items()}
 
 
-def deployment_review_facts(*, deployment: Deployment) -> dict[str, Any]:
-    """What an approver weighs: the stored estimate, and the quotas before and after."""
-    from deployments.pricing.estimator import Estimate
-    from deployments.services.quotas import quota_check
-    from deployments.targets import spec_for
+def deployment_review_facts_of(deployments: Sequence[Deployment]) -> dict[int, dict[str, Any]]:
+    """What an approver weighs, per request: the stored estimate, and the quotas before
+    and after (read for every request at once: deployments.services.quotas)."""
+    from deployments.services.quotas import quota_checks_of
 
+    quotas = quota_checks_of(deployments)
     return {
-        "estimate": Estimate.from_json(deployment.estimate) if deployment.estimate else None,
-        "quota": quota_check(
-            team=deployment.team,
-            region=deployment.region,
-            gpu_type=deployment.gpu_type,
-            requested=spec_for(deployment).gpus_held,
-            exclude=deployment,
-        ),
+        d.pk: {
+            "estimate": Estimate.from_json(d.estimate) if d.estimate else None,
+            "quota": quotas[d.pk],
+        }
+        for d in deployments
     }
 
 
@@ -192,14 +249,28 @@ def spend_month_to_date(
     return accruals.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
-def spend_by_deployment(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+def spend_month_to_date_by_team(
+    *, team_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, Decimal]:
+    """spend_month_to_date of each team, in one query."""
+    rows = (
+        CostAccrual.objects.filter(
+            period_end__gte=_month_start(now or timezone.now()), team_id__in=list(team_ids)
+        )
+        .values("team_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["team_id"]: row["total"] or Decimal(0) for row in rows}
+
+
+def spend_by_deployment(*, team: Any, now: datetime | None = None) -> QuerySet[Any]:
     rows = (
         CostAccrual.objects.filter(team=team, period_end__gte=_month_start(now or timezone.now()))
         .values("deployment_id", "deployment__slug", "deployment__status")
         .annotate(total=Sum("amount"))
-        .order_by("-total")
+        .order_by("-total", "deployment_id")
     )
-    return list(rows)
+    return rows
 
 
 def spend_by_day(*, team: Any = None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -217,14 +288,32 @@ def spend_by_day(*, team: Any = None, now: datetime | None = None) -> list[dict[
 def spend_projected_month(*, team: Any, now: datetime | None = None) -> Decimal:
     """Month-to-date spend plus what the team's running deployments will add by month end."""
     now = now or timezone.now()
-    hours_left = hours_left_in_month(now)
-    running = (
-        Deployment.objects.filter(team=team)
+    coming = spend_coming_by_team(team_ids=[team.pk], now=now).get(team.pk, Decimal(0))
+    return spend_month_to_date(team=team, now=now) + coming
+
+
+def spend_coming_by_team(
+    *, team_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, Decimal]:
+    """What each team's running deployments will add by month end, each at the average
+    hourly rate of the estimate it was approved with (deployment_hourly_rate), summed in
+    one query: the rate is the estimate's monthly figure over the month's hours."""
+    hours_left = hours_left_in_month(now or timezone.now())
+    monthly = Func(
+        KeyTextTransform("monthly", "estimate"),
+        template="CAST(%(expressions)s AS numeric)",
+        output_field=DecimalField(),
+    )
+    rows = (
+        Deployment.objects.filter(team_id__in=list(team_ids))
         .exclude(estimate=None)
         .exclude(status__in=[s.value for s in TERMINAL_STATES])
+        .values("team_id")
+        .annotate(monthly=Sum(monthly))
     )
-    coming = sum((deployment_hourly_rate(deployment=d) * hours_left for d in running), Decimal(0))
-    return spend_month_to_date(team=team, now=now) + coming
+    return {
+        row["team_id"]: Decimal(row["monthly"] or 0) / HOURS_PER_MONTH * hours_left for row in rows
+    }
 
 
 def hours_left_in_month(now: datetime) -> Decimal:

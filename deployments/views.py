@@ -7,7 +7,7 @@ ApplicationError into a message next to a field or at the top of the page.
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -17,21 +17,24 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
 from deployments.filters import deployment_filter
 from deployments.forms import request_form_class
 from deployments.logs import deployment_logs
-from deployments.models import Deployment
+from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.selectors import (
     deployment_get,
     deployment_list,
     deployment_pending_approval,
     deployment_request_values,
-    deployment_review_facts,
-    deployment_timeline,
+    deployment_review_facts_of,
+    deployment_timeline_cursor,
+    deployment_timeline_page,
+    deployment_timeline_since,
     step_usual_durations,
 )
 from deployments.services.decisions import (
@@ -46,6 +49,7 @@ from deployments.targets import spec_for, target_choices, target_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
+from portal.paging import page_of, with_links
 from runbook.models import StepRun
 
 # Pages showing a deployment in these states refresh themselves until it moves on.
@@ -54,6 +58,10 @@ WATCHED_STATES = frozenset({Status.PENDING_APPROVAL})
 RESUBMITTABLE_STATES = frozenset({Status.FAILED, Status.REJECTED})
 # Rows per page of the deployments list: a page stays small however many there are.
 LIST_PAGE_SIZE = 50
+# Requests per page of the approvals page, each with its plan and quotas.
+APPROVALS_PAGE_SIZE = 50
+# Rows per page of a deployment's timeline (newest page first); the poll adds to it.
+TIMELINE_PAGE_SIZE = 100
 
 
 @login_required
@@ -150,9 +158,14 @@ def deployment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def deployment_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live part of the detail page (status, endpoint, actions, timeline), for htmx polls."""
+    """The live part of the detail page (status, endpoint, actions, timeline), for htmx
+    polls. With `after` (the cursor the last answer gave), the timeline holds only the
+    rows from then on, which the page puts in place of its own (static/hangar.js)."""
     deployment = _get_or_404(request, pk)
-    return render(request, "deployments/_live.html", _live_context(request, deployment))
+    after = _cursor(request.GET.get("after", ""))
+    return render(
+        request, "deployments/_live.html", _live_context(request, deployment, after=after)
+    )
 
 
 @login_required
@@ -174,6 +187,9 @@ def deployment_logs_view(request: HttpRequest, pk: int) -> HttpResponse:
 def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins review deployment requests.")
+    page = page_of(request, deployment_pending_approval(), size=APPROVALS_PAGE_SIZE)
+    requests = list(page.object_list)
+    facts = deployment_review_facts_of(requests)
     pending = [
         {
             "deployment": d,
@@ -182,11 +198,11 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
             "settings": _settings_rows(d),
             "own_request": is_own_request(d, request.user),
             "offer_external_gateway": offers_external_gateway(d),
-            **deployment_review_facts(deployment=d),
+            **facts[d.pk],
         }
-        for d in deployment_pending_approval()
+        for d in requests
     ]
-    return render(request, "deployments/approvals.html", {"pending": pending})
+    return render(request, "deployments/approvals.html", {"pending": pending, "page": page})
 
 
 def _action(
@@ -243,7 +259,9 @@ def _get_or_404(request: HttpRequest, pk: int) -> Deployment:
         raise Http404(exc.message) from exc
 
 
-def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any]:
+def _live_context(
+    request: HttpRequest, deployment: Deployment, *, after: datetime | None = None
+) -> dict[str, Any]:
     status = Status(deployment.status)
     user = request.user
     role = role_in_team(user=user, team=deployment.team)
@@ -251,6 +269,15 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
     can_operate = is_admin or role_at_least(role, Role.DEPLOYER)
     titles = _step_titles(deployment)
     endpoint = target_for(deployment).endpoint(spec_for(deployment))
+    now = timezone.now()
+    if after is None:
+        page = deployment_timeline_page(
+            deployment=deployment, number=request.GET.get("timeline"), size=TIMELINE_PAGE_SIZE
+        )
+        with_links(request, page, "timeline")
+        events = list(page.object_list)
+    else:
+        page, events = None, deployment_timeline_since(deployment=deployment, since=after)
     return {
         "deployment": deployment,
         "endpoint": endpoint,
@@ -258,7 +285,13 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         # A request waiting on its decision also watches for it, less often.
         "poll_seconds": 2 if status in ROLLING_STATES else 5 if status in WATCHED_STATES else 0,
         "calling": _calling(request, deployment, endpoint.served_models),
-        "timeline": _timeline_rows(deployment, titles),
+        "timeline": _timeline_rows(deployment, titles, events),
+        "timeline_page": page,
+        # Only the newest page grows as the rollout writes; the poll asks from here on.
+        "timeline_since": _cursor_text(after) if after else "",
+        "timeline_cursor": _cursor_text(deployment_timeline_cursor(deployment=deployment, now=now))
+        if page is None or page.number == 1
+        else "",
         "failure_title": next(
             (t for (_, key), t in titles.items() if key == deployment.failure_step), ""
         ),
@@ -269,6 +302,18 @@ def _live_context(request: HttpRequest, deployment: Deployment) -> dict[str, Any
         "show_retry": can_operate and status == Status.FAILED,
         "show_resubmit": can_operate and status in RESUBMITTABLE_STATES,
     }
+
+
+def _cursor(raw: str) -> datetime | None:
+    """A timeline cursor (microseconds since the epoch, as _cursor_text writes it); None
+    for anything else, which then gets the whole first page."""
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(raw))
+
+
+def _cursor_text(moment: datetime) -> str:
+    return str((moment - datetime.fromtimestamp(0, UTC)) // timedelta(microseconds=1))
 
 
 def _calling(
@@ -310,19 +355,23 @@ def _step_positions(deployment: Deployment) -> dict[tuple[str, str], tuple[int, 
 
 
 def _timeline_rows(
-    deployment: Deployment, titles: dict[tuple[str, str], str]
+    deployment: Deployment,
+    titles: dict[tuple[str, str], str],
+    events: list[DeploymentEvent | StepRun],
 ) -> list[dict[str, Any]]:
     positions = _step_positions(deployment)
-    usual = step_usual_durations(target=deployment.target)
+    usual = step_usual_durations(target=deployment.target) if events else {}
     rows: list[dict[str, Any]] = []
-    for event in deployment_timeline(deployment=deployment):
+    for event in events:
+        at = _cursor_text(event.created_at)
         if not isinstance(event, StepRun):
-            rows.append({"event": event})
+            rows.append({"event": event, "at": at})
             continue
         key = (event.phase, event.step)
         rows.append(
             {
                 "event": event,
+                "at": at,
                 "title": titles.get(key, event.step),
                 "duration": _duration(event),
                 "position": positions.get(key),

@@ -8,6 +8,7 @@ estimates' rates: the future has no measurement. The budget warning, the team an
 pages and the approval policy's budget check all read it here.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from deployments.selectors import spend_month_to_date, spend_projected_month
+from deployments.selectors import spend_coming_by_team, spend_month_to_date_by_team
 from metering.models import SpendDay
 
 
@@ -43,13 +44,33 @@ class BudgetSpend:
 
 
 def budget_spend(*, team: Any, now: datetime | None = None) -> BudgetSpend:
+    return budget_spends(teams=[team], now=now)[team.pk]
+
+
+def budget_spends(*, teams: Iterable[Any], now: datetime | None = None) -> dict[int, BudgetSpend]:
+    """team id → its BudgetSpend, for any number of teams in three queries."""
     now = now or timezone.now()
-    accrued = spend_month_to_date(team=team, now=now)
-    days = SpendDay.objects.filter(
-        team=team, day__gte=now.date().replace(day=1), day__lte=now.date()
-    ).aggregate(measured=Sum("measured"), estimated=Sum("estimated"))
-    measured = days["measured"] or Decimal(0)
-    # The measured days' own estimate is replaced by their measurement.
-    estimated = max(accrued - (days["estimated"] or Decimal(0)), Decimal(0))
-    coming = spend_projected_month(team=team, now=now) - accrued
-    return BudgetSpend(measured=measured, estimated=estimated, coming=coming)
+    ids = [team.pk for team in teams]
+    accrued = spend_month_to_date_by_team(team_ids=ids, now=now)
+    coming = spend_coming_by_team(team_ids=ids, now=now)
+    days = {
+        row["team_id"]: row
+        for row in SpendDay.objects.filter(
+            team_id__in=ids, day__gte=now.date().replace(day=1), day__lte=now.date()
+        )
+        .values("team_id")
+        .annotate(measured=Sum("measured"), estimated=Sum("estimated"))
+    }
+    spends = {}
+    for pk in ids:
+        measured_days = days.get(pk, {})
+        team_accrued = accrued.get(pk, Decimal(0))
+        spends[pk] = BudgetSpend(
+            measured=measured_days.get("measured") or Decimal(0),
+            # The measured days' own estimate is replaced by their measurement.
+            estimated=max(
+                team_accrued - (measured_days.get("estimated") or Decimal(0)), Decimal(0)
+            ),
+            coming=coming.get(pk, Decimal(0)),
+        )
+    return spends

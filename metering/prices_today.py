@@ -22,8 +22,11 @@ def _per_second(estimate: Estimate) -> Decimal:
     return sum((cost for _, cost in estimate.lines), Decimal(0)) / SECONDS_PER_HOUR
 
 
-def instance_second_prices(*, deployment: Any) -> InstancePrices:
-    prices = price_table_active().data
+def instance_second_prices(
+    *, deployment: Any, prices: dict[str, Any] | None = None
+) -> InstancePrices:
+    """At `prices` (a price table's data; the active one's when not given)."""
+    prices = prices or price_table_active().data
     target = target_for(deployment)
     busy = Decimal(deployment.busy_hours_per_day)
     current = _per_second(target.estimate(spec_for(deployment), prices, busy))

@@ -9,17 +9,19 @@ million prompt tokens cost when nothing else is counted, likewise for output.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from deployments.models import Deployment
 from deployments.pricing.estimator import cents
+from deployments.services.prices import price_table_active
 from metering.models import SpendDay
 from metering.prices_today import instance_second_prices
 from playground.models import UsageRecord
@@ -49,14 +51,15 @@ class TokenCost:
         return self._per_million(self.input_tokens + self.output_tokens)
 
 
-def _days(rows: Any) -> dict[int, dict[date, SpendDay]]:
-    by_deployment: dict[int, dict[date, SpendDay]] = defaultdict(dict)
-    for row in rows:
-        by_deployment[row.deployment_id][row.day] = row
+def _days(rows: Any) -> dict[int, dict[date, Decimal]]:
+    """deployment id → day → what Google measured that day."""
+    by_deployment: dict[int, dict[date, Decimal]] = defaultdict(dict)
+    for pk, day, measured in rows.values_list("deployment_id", "day", "measured"):
+        by_deployment[pk][day] = measured
     return by_deployment
 
 
-def _tokens_by_day(deployment_ids: list[int]) -> dict[tuple[int, date], tuple[int, int]]:
+def _tokens_by_day(deployment_ids: Any) -> dict[tuple[int, date], tuple[int, int]]:
     rows = (
         UsageRecord.objects.filter(deployment_id__in=deployment_ids)
         .annotate(day=TruncDate("created_at"))
@@ -76,12 +79,13 @@ def token_cost(*, deployment: Any) -> TokenCost:
 def token_costs(rows: Any) -> dict[int, TokenCost]:
     """deployment id → its TokenCost over the given ledger rows."""
     days = _days(rows)
-    tokens = _tokens_by_day(list(days))
+    # The ledger rows' deployments, as a subquery: no list of ids however many there are.
+    tokens = _tokens_by_day(rows.values("deployment_id"))
     out = {}
     for pk, by_day in days.items():
         served = [tokens.get((pk, day), (0, 0)) for day in by_day]
         out[pk] = TokenCost(
-            measured=sum((row.measured for row in by_day.values()), Decimal(0)),
+            measured=sum(by_day.values(), Decimal(0)),
             input_tokens=sum(p for p, _ in served),
             output_tokens=sum(c for _, c in served),
         )
@@ -95,43 +99,52 @@ def _month(team: Any, now: datetime | None) -> Any:
     )
 
 
-def token_costs_ranked(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The team's deployments this month, the dearest per token first (no tokens: first)."""
-    costs = token_costs(_month(team, now))
-    deployments = Deployment.objects.in_bulk(list(costs))
-    rows = [{"deployment": deployments[pk], "cost": cost} for pk, cost in costs.items()]
-    return sorted(
-        rows,
-        key=lambda r: (
-            r["cost"].per_million_tokens is not None,
-            -(r["cost"].per_million_tokens or 0),
-            -r["cost"].measured,
-        ),
-    )
-
-
-def token_costs_by_model(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The same, summed per model (its catalog key)."""
-    costs = token_costs(_month(team, now))
-    models = dict(Deployment.objects.filter(pk__in=list(costs)).values_list("pk", "model"))
-    summed: dict[str, TokenCost] = {}
-    for pk, cost in costs.items():
-        seen = summed.get(models[pk], TokenCost(Decimal(0), 0, 0))
-        summed[models[pk]] = TokenCost(
-            seen.measured + cost.measured,
-            seen.input_tokens + cost.input_tokens,
-            seen.output_tokens + cost.output_tokens,
-        )
-    return [{"model": model, "cost": cost} for model, cost in sorted(summed.items())]
-
-
-def team_token_cost(*, team: Any, now: datetime | None = None) -> TokenCost:
-    costs = token_costs(_month(team, now)).values()
+def _summed(costs: Iterable[TokenCost]) -> TokenCost:
+    costs = list(costs)
     return TokenCost(
         sum((c.measured for c in costs), Decimal(0)),
         sum(c.input_tokens for c in costs),
         sum(c.output_tokens for c in costs),
     )
+
+
+@dataclass(frozen=True)
+class TeamTokenCosts:
+    """A team's month of cost per token, read once for every table of the team page."""
+
+    costs: dict[int, TokenCost]  # deployment id → its cost
+    models: dict[int, str]  # deployment id → its model's catalog key
+
+    @property
+    def total(self) -> TokenCost:
+        return _summed(self.costs.values())
+
+    def ranked(self) -> list[tuple[int, TokenCost]]:
+        """(deployment id, cost), the dearest per token first (no tokens: first)."""
+        return sorted(
+            self.costs.items(),
+            key=lambda item: (
+                item[1].per_million_tokens is not None,
+                -(item[1].per_million_tokens or 0),
+                -item[1].measured,
+            ),
+        )
+
+    def by_model(self) -> list[dict[str, Any]]:
+        """The same, summed per model (its catalog key)."""
+        summed: dict[str, list[TokenCost]] = defaultdict(list)
+        for pk, cost in self.costs.items():
+            summed[self.models[pk]].append(cost)
+        return [{"model": m, "cost": _summed(costs)} for m, costs in sorted(summed.items())]
+
+
+def team_token_costs(*, team: Any, now: datetime | None = None) -> TeamTokenCosts:
+    month = _month(team, now)
+    costs = token_costs(month)
+    models = dict(
+        Deployment.objects.filter(pk__in=month.values("deployment_id")).values_list("pk", "model")
+    )
+    return TeamTokenCosts(costs=costs, models=models)
 
 
 @dataclass(frozen=True)
@@ -147,32 +160,50 @@ class IdleDeployment:
     smaller_shape_saves: Decimal
 
 
-def idle_deployments(*, team: Any, now: datetime | None = None) -> list[IdleDeployment]:
-    """The team's deployments billed this month on days they served no request."""
-    rows = list(_month(team, now).filter(billed_seconds__gt=0))
-    days = _days(rows)
-    served = _tokens_by_day(list(days))
-    deployments = Deployment.objects.in_bulk(list(days))
+def idle_days(*, team: Any, now: datetime | None = None) -> QuerySet[Any]:
+    """The team's deployments billed this month on days they served no request, the most
+    measured while idle first: per deployment its idle days, their billed seconds and
+    measured spend, and the seconds billed on every day (summed in SQL)."""
+    served = UsageRecord.objects.filter(
+        deployment_id=OuterRef("deployment_id"), created_at__date=OuterRef("day")
+    )
+    idle = Q(served=False)
+    return (
+        _month(team, now)
+        .filter(billed_seconds__gt=0)
+        .annotate(served=Exists(served))
+        .values("deployment_id")
+        .annotate(
+            idle_days=Count("id", filter=idle),
+            idle_seconds=Sum("billed_seconds", filter=idle),
+            idle_measured=Sum("measured", filter=idle),
+            billed=Sum("billed_seconds"),
+        )
+        .filter(idle_days__gt=0)
+        .order_by("-idle_measured", "deployment_id")
+    )
+
+
+def idle_savings(rows: Iterable[dict[str, Any]]) -> list[IdleDeployment]:
+    """What each of idle_days' rows would have saved, at today's prices (read once)."""
+    rows = list(rows)
+    deployments = Deployment.objects.in_bulk([row["deployment_id"] for row in rows])
+    table = price_table_active().data
     out = []
-    for pk, by_day in days.items():
-        idle = [row for day, row in by_day.items() if (pk, day) not in served]
-        if not idle:
-            continue
-        deployment = deployments[pk]
-        idle_seconds = sum((row.billed_seconds for row in idle), Decimal(0))
-        billed = sum((row.billed_seconds for row in by_day.values()), Decimal(0))
-        prices = instance_second_prices(deployment=deployment)
+    for row in rows:
+        deployment = deployments[row["deployment_id"]]
+        prices = instance_second_prices(deployment=deployment, prices=table)
         out.append(
             IdleDeployment(
                 deployment=deployment,
-                idle_days=len(idle),
-                idle_seconds=idle_seconds,
-                idle_measured=sum((row.measured for row in idle), Decimal(0)),
-                scale_to_zero_saves=cents(idle_seconds * prices.current),
+                idle_days=row["idle_days"],
+                idle_seconds=row["idle_seconds"],
+                idle_measured=row["idle_measured"],
+                scale_to_zero_saves=cents(row["idle_seconds"] * prices.current),
                 smaller_shape=prices.smallest_label,
                 smaller_shape_saves=cents(
-                    billed * max(prices.current - prices.smallest, Decimal(0))
+                    row["billed"] * max(prices.current - prices.smallest, Decimal(0))
                 ),
             )
         )
-    return sorted(out, key=lambda i: -i.idle_measured)
+    return out

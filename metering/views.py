@@ -10,13 +10,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from deployments.selectors import deployment_get, spend_by_day
-from metering.budget import budget_spend
+from metering.budget import budget_spends
 from metering.templatetags.measured import server_metrics
 from portal.access import is_platform_admin
 from portal.charts import daily_spend_chart
 from portal.exceptions import NotFound
 from portal.models import Team
+from portal.paging import page_of
 from portal.selectors import budget_status
+
+# Teams per page of the spend page, closest to their budget first.
+SPEND_PAGE_SIZE = 50
 
 
 @login_required
@@ -34,14 +38,19 @@ def server_metrics_view(request: HttpRequest, pk: int) -> HttpResponse:
 def spend_view(request: HttpRequest) -> HttpResponse:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins see this page.")
+    teams = list(Team.objects.all())
+    spends = budget_spends(teams=teams)
     rows = []
-    for team in Team.objects.all():
-        spend = budget_spend(team=team)
+    for team in teams:
+        spend = spends[team.pk]
         status = budget_status(budget=team.monthly_budget, spent=spend.month_to_date)
         rows.append({"team": team, "projected": spend.projected, "basis": spend.basis, **status})
     rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
     chart = daily_spend_chart(
         days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"
     )
-    context = {"rows": rows, "spend_chart": chart if any(chart["values"]) else None}
+    context = {
+        "page": page_of(request, rows, size=SPEND_PAGE_SIZE),
+        "spend_chart": chart if any(chart["values"]) else None,
+    }
     return render(request, "metering/spend.html", context)

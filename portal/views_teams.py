@@ -14,8 +14,12 @@ from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError
 from portal.forms import ApiTokenForm
 from portal.models import ApiToken, Role, Team
+from portal.paging import page_of
 from portal.selectors import team_list_for, team_members, team_tokens
 from portal.services import api_token_create, api_token_revoke
+
+# Teams per page of the team list.
+TEAMS_PAGE_SIZE = 50
 
 
 def _team_or_404(request: HttpRequest, slug: str) -> Team:
@@ -35,7 +39,9 @@ def _hf_token_url(team: Team) -> str:
 @login_required
 @require_GET
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/team_list.html", {"teams": team_list_for(user=request.user)})
+    teams = team_list_for(user=request.user).order_by("name", "pk")
+    page = page_of(request, teams, size=TEAMS_PAGE_SIZE)
+    return render(request, "portal/team_list.html", {"page": page, "teams": page.object_list})
 
 
 def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:

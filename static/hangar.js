@@ -36,3 +36,33 @@ document.addEventListener("click", (event) => {
   field.value = button.dataset.value;
   field.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// The deployment page's live section polls with `after` (its data-timeline-cursor); the
+// answer's timeline then holds only the rows from that moment (data-timeline-since), so
+// the rows before it are kept from the section being replaced and put back in front.
+let keptTimeline = null;
+
+document.addEventListener("htmx:configRequest", (event) => {
+  const section = event.detail.elt;
+  if (section.id === "deployment-live" && section.dataset.timelineCursor) {
+    event.detail.parameters.after = section.dataset.timelineCursor;
+  }
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const section = event.detail.target;
+  if (section.id !== "deployment-live" || !event.detail.shouldSwap) return;
+  const since = section.dataset.timelineCursor;
+  keptTimeline = !since ? null : [...section.querySelectorAll("ol.timeline > li[data-at]")]
+    .filter((row) => Number(row.dataset.at) < Number(since));
+});
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const section = event.target;
+  if (section.id !== "deployment-live") return;
+  const kept = keptTimeline;
+  keptTimeline = null;
+  if (!kept || !section.dataset.timelineSince) return;
+  const list = section.querySelector("ol.timeline");
+  if (list) list.prepend(...kept);
+});

@@ -1,6 +1,13 @@
 """The web tier at 1, 2 and 4 processes: deployment list pages per second, and queries a page.
 
     .venv/bin/python benchmarks/web/run.py                  # Postgres on localhost
+    .venv/bin/python benchmarks/web/run.py --only pages     # the pages in-process only
+
+First (--only pages stops there) every page that lists what grows is rendered in-process
+at --rows' last count of deployments with --pending requests waiting, the team's spend
+measured for each deployment and --events rows on one rolling deployment's timeline:
+its queries and its time (the median and the slowest of --rounds, after one warm-up),
+the 1-minute load average read beside each.
 
 Creates a fresh database with --rows deployments (the last count is the one served),
 prints the queries one page of the API list and of the HTML list takes at each row count
@@ -36,6 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--port", type=int, default=18932)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/hangar_bench_web")
+    parser.add_argument("--only", choices=["pages", "throughput"], default=None)
+    parser.add_argument("--pending", type=int, default=50)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
     return parser.parse_args()
 
 
@@ -59,9 +70,17 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from deployments.choices import Status  # noqa: E402
-from deployments.models import Deployment  # noqa: E402
+from deployments.models import Deployment, TeamGpuQuota  # noqa: E402
+from metering.models import SpendDay  # noqa: E402
 from portal.models import Role  # noqa: E402
-from tests.factories import DeploymentFactory, MembershipFactory, TeamFactory, UserFactory  # noqa: E402
+from tests.factories import (  # noqa: E402
+    DeploymentFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    platform_admin,
+)
+from tests.page_rows import fill_deployments, fill_pending, fill_spend, fill_timeline  # noqa: E402
 
 PAGES = {"api": "/api/v1/deployments/?limit=50", "html": "/deployments/"}
 
@@ -79,29 +98,9 @@ def fresh_database() -> None:
 
 
 def fill(team: Any, users: list[Any], upto: int) -> None:
-    """Deployments up to `upto`, each asked for and decided by one of several people."""
-    template: Any = DeploymentFactory.build(team=team, requested_by=users[0])
-    have = Deployment.objects.count()
-    Deployment.objects.bulk_create(
-        [
-            Deployment(
-                team=team,
-                slug=f"bench-{i}",
-                target=template.target,
-                model=template.model,
-                region=template.region,
-                gpu_type=template.gpu_type,
-                gpu_count=1,
-                spec=template.spec,
-                status=Status.READY,
-                endpoint_url=f"https://bench-{i}.a.run.app",
-                requested_by=users[i % len(users)],
-                decided_by=users[(i + 1) % len(users)],
-            )
-            for i in range(have, upto)
-        ],
-        batch_size=2000,
-    )
+    """Deployments up to `upto`, each asked for and decided by one of several people, with
+    the estimate and GPU holding a request stores."""
+    fill_deployments(team, users, upto - Deployment.objects.count(), prefix="bench")
 
 
 def queries(client: Client, path: str) -> int:
@@ -162,6 +161,64 @@ async def pages_per_second(path: str, cookies: dict[str, str]) -> tuple[float, i
         return done / (time.monotonic() - started), errors
 
 
+def timed(client: Client, path: str) -> tuple[int, float, float, int, float]:
+    """(queries, median ms, slowest ms, bytes, load average) of `path`, after a warm-up."""
+    count = queries(client, path)
+    times, size = [], 0
+    for _ in range(ARGS.rounds):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        size = len(response.content)
+    times.sort()
+    return count, times[len(times) // 2], times[-1], size, os.getloadavg()[0]
+
+
+def pages_in_process(team: Any, users: list[Any]) -> None:
+    """Every page that lists what grows, at this many rows, timed in this process."""
+    from django.urls import reverse
+
+    for n in range(5):  # the requests come from five teams, one with a quota
+        asking = team if n == 0 else TeamFactory(slug=f"asking-{n}")
+        fill_pending(asking, users, ARGS.pending // 5 + (n < ARGS.pending % 5))
+    TeamGpuQuota.objects.get_or_create(team=team, gpu_type="nvidia-l4", defaults={"max_gpus": 64})
+    if not SpendDay.objects.exists():
+        fill_spend(list(Deployment.objects.filter(team=team, status=Status.READY)))
+    rolling: Any = DeploymentFactory(team=team, status=Status.DEPLOYING, requested_by=users[0])
+    fill_timeline(rolling, ARGS.events)
+    admin = Client()
+    admin.force_login(platform_admin("bench-admin"))
+    detail = reverse("deployments:detail", args=[rolling.pk])
+    cursor = admin.get(detail).content.decode().split('data-timeline-cursor="')[1].split('"')[0]
+    pages = {
+        "approvals": reverse("deployments:approvals"),
+        "team page": reverse("team-detail", args=[team.slug]),
+        "spend": reverse("spend"),
+        "team list": reverse("team-list"),
+        "deployment page": detail,
+        "timeline poll, first": reverse("deployments:timeline", args=[rolling.pk]),
+        "timeline poll, after": f"{reverse('deployments:timeline', args=[rolling.pk])}"
+        f"?after={cursor}",
+        "deployments list": PAGES["html"],
+        "API deployments list": PAGES["api"],
+        "API events (50)": f"/api/v1/deployments/{rolling.pk}/events/",
+    }
+    print(
+        f"\n{Deployment.objects.count():,} deployments, "
+        f"{Deployment.objects.filter(status=Status.PENDING_APPROVAL).count()} pending, "
+        f"{ARGS.events:,} timeline rows on one, {SpendDay.objects.count():,} measured days; "
+        f"in-process, {ARGS.rounds} rounds, {os.cpu_count()} cores"
+    )
+    print("| page | queries | median ms | slowest ms | KB | load avg (1 min) |")
+    print("|---|---|---|---|---|---|")
+    for name, path in pages.items():
+        count, median, slowest, size, load = timed(admin, path)
+        print(
+            f"| {name} | {count} | {median:.0f} | {slowest:.0f} | {size / 1024:.0f} | {load:.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     fresh_database()
     team = TeamFactory(slug="bench")
@@ -176,6 +233,10 @@ def main() -> None:
         api = queries(client, PAGES["api"])
         html = queries(client, PAGES["html"])
         print(f"| {rows:,} | {api} | {html} |", flush=True)
+    if ARGS.only != "throughput":
+        pages_in_process(team, users)
+    if ARGS.only == "pages":
+        return
     cookies = {"sessionid": client.cookies["sessionid"].value}
 
     tmp = ROOT / "var" / "bench-web"

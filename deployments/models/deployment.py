@@ -1,11 +1,16 @@
 """Deployments and their events: the request, its settings, its state and its timeline."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from deployments.choices import TERMINAL_STATES, Phase, Status
-from deployments.targets import target_choices
+from deployments.targets import spec_for, target_choices
+
+# The columns a row's GPU holding is derived from: saving any of them derives it again.
+HOLDING_SOURCES = frozenset({"spec", "target", "model", "region", "gpu_type", "gpu_count"})
 
 
 class Deployment(models.Model):
@@ -19,6 +24,9 @@ class Deployment(models.Model):
     gpu_count = models.PositiveSmallIntegerField(default=1)
     # Target-specific settings (CPU, memory, scaling...), validated by the target's spec.
     spec = models.JSONField(default=dict)
+    # What the spec holds against quotas (its gpus_held), derived on every save: quotas
+    # sum it in SQL rather than reading every holding row's spec in Python.
+    gpus_held = models.PositiveIntegerField(default=0, editable=False)
 
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
@@ -77,6 +85,14 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} ({self.target}, {self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        fields = kwargs.get("update_fields")
+        if fields is None or HOLDING_SOURCES & set(fields):
+            self.gpus_held = spec_for(self).gpus_held
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "gpus_held"}
+        super().save(*args, **kwargs)
 
     @property
     def phase(self) -> Phase:

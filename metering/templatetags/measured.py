@@ -1,7 +1,7 @@
 """`{% measured_cost deployment %}` and `{% team_measured team %}`: what Google measured
 beside the estimate, and what a token really cost, for the deployment and team pages;
-`{% team_spend team %}` and `{% team_budget team as row %}`: a team's month against its
-budget; `{% server_metrics deployment %}`: the model server's own metrics, charted."""
+`{% team_spend team %}` and `{% team_budgets teams as rows %}`: a team's month against
+its budget; `{% server_metrics deployment %}`: the model server's own metrics, charted."""
 
 from datetime import timedelta
 from typing import Any
@@ -10,22 +10,21 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
+from deployments.models import Deployment
 from deployments.selectors import spend_by_day, spend_by_deployment
-from metering.budget import budget_spend
+from metering.budget import budget_spend, budget_spends
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
 from metering.server_charts import server_charts
-from metering.token_costs import (
-    idle_deployments,
-    team_token_cost,
-    token_cost,
-    token_costs_by_model,
-    token_costs_ranked,
-)
+from metering.token_costs import idle_days, idle_savings, team_token_costs, token_cost
 from portal.charts import daily_spend_chart
+from portal.paging import page_of
 from portal.selectors import budget_status
 
 register = template.Library()
+
+# Rows per page of each table on the team page (each paged on its own).
+TABLE_ROWS = 25
 
 
 @register.inclusion_tag("metering/_deployment_measured.html")
@@ -39,8 +38,8 @@ def measured_cost(deployment: Any) -> dict[str, Any]:
     }
 
 
-@register.inclusion_tag("metering/_team_spend.html")
-def team_spend(team: Any) -> dict[str, Any]:
+@register.inclusion_tag("metering/_team_spend.html", takes_context=True)
+def team_spend(context: Any, team: Any) -> dict[str, Any]:
     """The team page's month: spent against the budget, by day and by deployment."""
     budget = budget_spend(team=team)
     chart = daily_spend_chart(
@@ -50,31 +49,45 @@ def team_spend(team: Any) -> dict[str, Any]:
         "spend": budget_status(budget=team.monthly_budget, spent=budget.month_to_date),
         "budget_spend": budget,
         "projected": budget.projected,
-        "by_deployment": spend_by_deployment(team=team),
+        "by_deployment": page_of(
+            context["request"], spend_by_deployment(team=team), size=TABLE_ROWS, param="spent"
+        ),
         "spend_chart": chart if any(chart["values"]) else None,
     }
 
 
 @register.simple_tag
-def team_budget(team: Any) -> dict[str, Any]:
-    """Spent this month against the budget, and whether it is close (the team list)."""
-    return budget_status(budget=team.monthly_budget, spent=budget_spend(team=team).month_to_date)
-
-
-@register.inclusion_tag("metering/_team_measured.html")
-def team_measured(team: Any) -> dict[str, Any]:
-    compared = spend_compared_by_deployment(team=team)
-    ranked = [
-        {**row, "compared": compared.get(row["deployment"].pk)}
-        for row in token_costs_ranked(team=team)
+def team_budgets(teams: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """Each team with its month against its budget, and whether it is close (the team
+    list), read for every team at once."""
+    teams = list(teams)
+    spends = budget_spends(teams=teams)
+    return [
+        (team, budget_status(budget=team.monthly_budget, spent=spends[team.pk].month_to_date))
+        for team in teams
     ]
+
+
+@register.inclusion_tag("metering/_team_measured.html", takes_context=True)
+def team_measured(context: Any, team: Any) -> dict[str, Any]:
+    request = context["request"]
+    compared = spend_compared_by_deployment(team=team)
+    costs = team_token_costs(team=team)
+    ranked = page_of(request, costs.ranked(), size=TABLE_ROWS, param="ranked")
+    shown = Deployment.objects.in_bulk([pk for pk, _ in ranked.object_list])
+    idle = page_of(request, idle_days(team=team), size=TABLE_ROWS, param="idle")
     return {
         "team": team,
         "month": spend_compared(team=team),
-        "ranked": ranked,
-        "tokens": team_token_cost(team=team),
-        "by_model": token_costs_by_model(team=team),
-        "idle": idle_deployments(team=team),
+        "ranked": [
+            {"deployment": shown[pk], "cost": cost, "compared": compared.get(pk)}
+            for pk, cost in ranked.object_list
+        ],
+        "ranked_page": ranked,
+        "tokens": costs.total,
+        "by_model": costs.by_model(),
+        "idle": idle_savings(idle.object_list),
+        "idle_page": idle,
     }
 
 
