@@ -210,6 +210,8 @@ async def serve(request: web.Request, store: KubeStore, pod: dict[str, Any]) -> 
     try:
         # Followed until the pod goes (or the client hangs up), as the kubelet streams it.
         while store.find(PODS, meta.get("namespace"), meta["name"]) is pod:
+            if request.transport is None or request.transport.is_closing():
+                break
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
             store.settle()
             try:

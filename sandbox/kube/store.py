@@ -208,6 +208,22 @@ class KubeStore(WorkloadsMixin):
             None,
         )
 
+    def pending(self) -> bool:
+        """Whether anything is still to happen later (a pod's next move)."""
+        return bool(self._timeline)
+
+    def settle_all(self, limit: int) -> None:
+        """Play out everything still to happen, in order, as if its time had come (a
+        sandbox restarting: sandbox/server/snapshot.py); at most `limit` effects (pods
+        that crash keep scheduling their restart), the rest dropped."""
+        for _ in range(limit):
+            if not self._timeline:
+                break
+            _, _, effect = heapq.heappop(self._timeline)
+            effect()
+        self._timeline.clear()
+        self.settle()
+
     def _next_version(self) -> str:
         self._version += 1
         return str(self._version)
@@ -474,7 +490,7 @@ def _defaults(kind: Kind, obj: dict[str, Any]) -> None:
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
     if kind.kind == "Secret":
-        obj.setdefault("type", "Opaque")  # the API server's default
+        obj["type"] = obj.get("type") or "Opaque"  # the API server's default for none or ""
     if kind.kind == "Secret" and "stringData" in obj:
         # stringData is write-only: each value is base64-encoded into data, overwriting
         # the key there, and stringData is never output on a read

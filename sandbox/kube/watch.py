@@ -114,7 +114,8 @@ async def stream(
                 next_bookmark = loop.time() + BOOKMARK_SECONDS
             if out:
                 await response.write(b"".join(out))
-            if loop.time() >= deadline:
+            transport = request.transport
+            if loop.time() >= deadline or transport is None or transport.is_closing():
                 break
             await asyncio.sleep(POLL_SECONDS)
         await response.write_eof()

@@ -160,7 +160,9 @@ def _identity(target: res.Target, body: Any) -> dict[str, Any]:
 def _reply(obj: dict[str, Any], code: int, warnings: list[str]) -> web.Response:
     response = web.json_response(obj, status=code)
     for warning in warnings:
-        response.headers.add("Warning", f'299 - "{warning}"')
+        # RFC 7234 warn-text: a quoted-string, its quotes escaped.
+        quoted = warning.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{quoted}"')
     return response
 
 
