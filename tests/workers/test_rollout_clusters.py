@@ -9,7 +9,7 @@ from google.cloud import container_v1
 
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
-from clusters.services import cluster_create, cluster_register, cluster_remove, cluster_retry
+from clusters.services import cluster_create, cluster_register, cluster_remove
 from portal.models import AuditEvent
 from runbook.ledger import runs_of
 from runbook.models import Outcome
@@ -102,29 +102,6 @@ def test_register_a_cluster_that_is_not_there_fails_with_what_to_check(sandbox, 
     assert cluster.failure_step == "read_cluster"
     assert "has no cluster" in cluster.failure_message
     assert "gcloud container clusters list" in cluster.failure_hint
-
-
-def test_a_failed_create_operation_fails_then_retry_resumes(sandbox, worker, admin):
-    sandbox.add_fault(kind="operation_error", code=8, message="Insufficient regional quota")
-    cluster = cluster_create(**WHERE, name="llm-ap", release_channel="REGULAR", teams=[], by=admin)
-    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
-    assert cluster.status == ClusterStatus.FAILED
-    assert "RESOURCE_EXHAUSTED: Insufficient regional quota" in cluster.failure_message
-
-    # The failed cluster is left in ERROR, as GKE leaves it: a retry finds it (ours) and
-    # the read step reports what GKE says.
-    cluster = cluster_retry(cluster=cluster, by=admin)
-    cluster = wait_cluster(cluster, ClusterStatus.READY, ClusterStatus.FAILED)
-    assert cluster.status == ClusterStatus.FAILED
-    assert cluster.failure_step == "read_cluster"
-    assert "ERROR" in cluster.failure_message
-    # ...and removal deletes it.
-    cluster = wait_cluster(
-        cluster_remove(cluster=cluster, by=admin, reason="broken"),
-        ClusterStatus.DELETED,
-        ClusterStatus.FAILED,
-    )
-    assert cluster.status == ClusterStatus.DELETED
 
 
 def test_transient_errors_are_retried(sandbox, worker, admin):
