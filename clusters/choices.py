@@ -10,6 +10,9 @@ class ClusterStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DELETING = "deleting", "Deleting"
     DELETED = "deleted", "Deleted"
+    # Hangar had it ready and GKE no longer has it (deleted outside Hangar): nothing runs
+    # on it any more, and retrying a step on it cannot help (clusters/health.py).
+    LOST = "lost", "Lost (GKE no longer has it)"
 
 
 # The worker drives a cluster in these states.
@@ -24,7 +27,9 @@ CLUSTER_TERMINAL_STATES = frozenset({ClusterStatus.DELETED})
 CLUSTER_TRANSITIONS: dict[ClusterStatus, frozenset[ClusterStatus]] = {
     ClusterStatus.REGISTERING: frozenset({ClusterStatus.READY, ClusterStatus.FAILED}),
     ClusterStatus.CREATING: frozenset({ClusterStatus.READY, ClusterStatus.FAILED}),
-    ClusterStatus.READY: frozenset({ClusterStatus.DELETING, ClusterStatus.DELETED}),
+    ClusterStatus.READY: frozenset(
+        {ClusterStatus.DELETING, ClusterStatus.DELETED, ClusterStatus.LOST}
+    ),
     ClusterStatus.FAILED: frozenset(
         {
             ClusterStatus.REGISTERING,
@@ -35,6 +40,10 @@ CLUSTER_TRANSITIONS: dict[ClusterStatus, frozenset[ClusterStatus]] = {
     ),
     ClusterStatus.DELETING: frozenset({ClusterStatus.DELETED, ClusterStatus.FAILED}),
     ClusterStatus.DELETED: frozenset(),
+    # A lost cluster can be registered again (it came back) or forgotten.
+    ClusterStatus.LOST: frozenset(
+        {ClusterStatus.REGISTERING, ClusterStatus.DELETING, ClusterStatus.DELETED}
+    ),
 }
 
 

@@ -7,11 +7,13 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
 from sandbox.core.config import Config
 from sandbox.server.app import build_app
+from sandbox.server.snapshot import Keeper
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--account-propagation-delay", type=float, default=defaults.account_propagation_delay
     )
+    # Where the state is kept across restarts (sandbox/server/snapshot.py); empty: memory only.
+    parser.add_argument("--state-file", default=os.environ.get("SANDBOX_STATE_FILE", ""))
     parser.add_argument("--project", default=defaults.project)
     parser.add_argument("--project-number", default=defaults.project_number)
     parser.add_argument("--service-account", default=defaults.service_account)
@@ -56,12 +60,16 @@ async def serve(args: argparse.Namespace) -> None:
     # Service URLs must be reachable, so a wildcard bind advertises the loopback address.
     host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104
     app["state"].base_url = args.public_url.rstrip("/") or f"http://{host}:{port}"
+    keeper = Keeper(app["state"], Path(args.state_file)) if args.state_file else None
+    saving = keeper.start() if keeper is not None else None
     print(f"sandbox listening on http://{host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if keeper is not None and saving is not None:
+        keeper.stop(saving)
     await runner.cleanup()
 
 

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from clusters.health import clusters_check
 from deployments.services.expiry import expiry_run
 from deployments.services.spend import spend_accrue
 from runbook import ledger, runner
@@ -20,6 +21,12 @@ def advance(kind: str, owner_id: int, due: str | None = None) -> None:
 def reconcile() -> int:
     """Re-queue plans whose task was lost (a killed worker, a broker restart), any owner."""
     return ledger.requeue_stalled()
+
+
+@shared_task(name="workers.tasks.check_clusters")
+def check_clusters() -> list[int]:
+    """Mark lost the ready clusters GKE no longer has; the ids of those marked."""
+    return clusters_check()
 
 
 @shared_task(name="workers.tasks.governance_tick")

@@ -66,28 +66,39 @@ class ControlPlanes:
     def start(self, cluster: str, spec: Callable[[], Any]) -> ControlPlane:
         """A new control plane for `cluster` (its full resource name); `spec` gives the
         cluster as GKE describes it now (sandbox/gke/clusters.py), None once deleted."""
-        from sandbox.kube import api, store
+        from sandbox.kube import store
+
+        tls = make_cluster_tls(cluster.rsplit("/", 1)[-1], self._host())
+        plane = ControlPlane(cluster=cluster, endpoint="", tls=tls)
+        plane.kube = store.KubeStore(self._state, cluster, spec)
+        self.listen(plane)
+        return plane
+
+    def listen(self, plane: ControlPlane, port: int = 0) -> None:
+        """Serve `plane` on `port` (any free one with 0) and set its endpoint; a plane kept
+        across a restart (sandbox/server/snapshot.py) asks for its old port back."""
+        from sandbox.kube import api
 
         host = self._host()
-        tls = make_cluster_tls(cluster.rsplit("/", 1)[-1], host)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # The old port back after a restart, though its last connections linger in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         loopback = host in ("127.0.0.1", "localhost")
-        sock.bind(("127.0.0.1" if loopback else "0.0.0.0", 0))  # noqa: S104 - compose
+        sock.bind(("127.0.0.1" if loopback else "0.0.0.0", port))  # noqa: S104 - compose
         sock.listen(128)
         sock.setblocking(False)
-        port = sock.getsockname()[1]
-        plane = ControlPlane(cluster=cluster, endpoint=f"{host}:{port}", tls=tls)
-        plane.kube = store.KubeStore(self._state, cluster, spec)
-        self.planes[cluster] = plane
+        plane.endpoint = f"{host}:{sock.getsockname()[1]}"
+        self.planes[plane.cluster] = plane
         app = api.build_app(self._state, plane)
         plane.runner = web.AppRunner(app, access_log=None)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # outside the server (unit tests of the store): no listener
             sock.close()
-            return plane
-        plane.tasks.append(loop.create_task(self._serve(plane.runner, sock, _ssl_context(tls))))
-        return plane
+            return
+        plane.tasks.append(
+            loop.create_task(self._serve(plane.runner, sock, _ssl_context(plane.tls)))
+        )
 
     @staticmethod
     async def _serve(runner: web.AppRunner, sock: socket.socket, ctx: ssl.SSLContext) -> None:

@@ -1,0 +1,72 @@
+"""What a deployment hears when the cluster it runs on is lost (clusters/health.py).
+
+GKE no longer has the cluster, so whatever Hangar ran there is gone with it, and a step
+that tries to reach its API server can only fail, however often it is retried. A
+deployment rolling out or tearing down on it fails its step now, naming the lost cluster
+(its requester is notified of the failure, as of any); any other live one gets the news
+on its timeline and its requester a notification.
+"""
+
+from django.db import transaction
+from django.urls import reverse
+
+from clusters.models import Cluster
+from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
+from deployments.models import Deployment, DeploymentEvent
+from deployments.selectors import SPEC_CLUSTER_KEY
+from deployments.services.transitions import deployment_transition
+from portal.notifications import notify
+from runbook.ledger import runs_of
+from runbook.models import Outcome
+
+# A deployment whose worker talks to the cluster now.
+FAILS_NOW = (Status.DEPLOYING, Status.TEARING_DOWN)
+HINT = (
+    "The cluster this deployment runs on is gone from GKE, and with it what Hangar ran "
+    "there; retrying the step cannot bring it back. Once a platform admin has the cluster "
+    "again (created or registered anew), request the deployment again, or tear this one "
+    "down to remove what it holds outside the cluster."
+)
+
+
+def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
+    """Tell each live deployment on `cluster` that it is lost; how many were told."""
+    message = f"Cluster {cluster.name} ({cluster.project}/{cluster.location}) is lost: {reason}"
+    live = Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
+        status__in=[s.value for s in TERMINAL_STATES]
+    )
+    told = 0
+    for deployment in live.select_related("requested_by"):
+        with transaction.atomic():
+            if deployment.status in FAILS_NOW:
+                deployment_transition(
+                    deployment=deployment,
+                    to=Status.FAILED,
+                    message=f"{_step_in_flight(deployment)} failed: cluster {cluster.name} lost",
+                    changes={
+                        "failure_step": _step_in_flight(deployment),
+                        "failure_message": message,
+                        "failure_hint": HINT,
+                    },
+                )
+            else:
+                DeploymentEvent.objects.create(deployment=deployment, message=message)
+                notify(
+                    user=deployment.requested_by,
+                    subject=f"{deployment.slug}: cluster {cluster.name} lost",
+                    message=message,
+                    link=reverse("deployments:detail", args=[deployment.pk]),
+                )
+        told += 1
+    return told
+
+
+def _step_in_flight(deployment: Deployment) -> str:
+    """The step the worker is on (the last one not done), else the cluster itself."""
+    run = (
+        runs_of(OWNER_KIND, deployment.pk)
+        .exclude(outcome=Outcome.SUCCEEDED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return run.step if run is not None else "cluster"
