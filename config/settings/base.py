@@ -281,7 +281,16 @@ METERING = {
     "CHART_REFRESH_SECONDS": env.float("METERING_CHART_REFRESH_SECONDS", default=10.0),
 }
 
+# How often the ready clusters are read from GKE (clusters/health.py): a cluster deleted
+# outside Hangar is marked lost within this long.
+CLUSTER_CHECK_EVERY_SECONDS = env.float("CLUSTER_CHECK_EVERY_SECONDS", default=60.0)
+
 CELERY_BEAT_SCHEDULE = {
+    "check-clusters": {
+        "task": "workers.tasks.check_clusters",
+        "schedule": CLUSTER_CHECK_EVERY_SECONDS,
+        "options": {"expires": CLUSTER_CHECK_EVERY_SECONDS},
+    },
     # Every owner's plans (deployments, clusters): runbook/ledger.py requeue_stalled.
     "reconcile-rollouts": {
         "task": "workers.tasks.reconcile",
