@@ -48,7 +48,10 @@ class Command(BaseCommand):
             user, _ = user_model.objects.get_or_create(
                 username=username, defaults={"email": f"{username}@example.com"}
             )
-            user.set_password(password)
+            # A new hash (new salt) would sign everyone out: Django ties each session to
+            # the password hash. Only a changed password is set.
+            if not user.check_password(password):
+                user.set_password(password)
             user.is_staff = platform_admin
             user.save()
             if platform_admin:
