@@ -1,8 +1,14 @@
-"""A fake OpenAI-compatible model server that streams at a fixed pace.
+"""A fake OpenAI-compatible model server that streams at a fixed pace, and can drop reused
+connections as a keep-alive race does.
 
 POST /v1/chat/completions streams CHUNKS content chunks INTERVAL seconds apart (the
 first at once), then a usage chunk when asked, then [DONE]. GET /v1/models lists one
 model. Authorization is accepted and ignored: the proxies under test add their own.
+
+POST /_faults {"drop_reused": N} closes, without answering, every Nth request that comes
+on a connection already used for an earlier one (0: never): what a client sees when the
+server closes an idle connection just as a request is written on it. GET /_faults says
+how many were dropped.
 
     python upstream.py --port 9100 --chunks 50 --interval 0.01
 """
@@ -20,7 +26,27 @@ MODEL = "bench-model"
 
 
 def build(chunks: int, interval: float) -> web.Application:
+    faults = {"drop_reused": 0, "reused": 0, "dropped": 0}
+    served: dict[object, int] = {}  # requests per connection (peer address)
+
+    def dropped(request: web.Request) -> bool:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        served[peer] = served.get(peer, 0) + 1
+        if len(served) > 100_000:
+            served.clear()
+        if served[peer] == 1 or not faults["drop_reused"]:
+            return False
+        faults["reused"] += 1
+        if faults["reused"] % faults["drop_reused"]:
+            return False
+        faults["dropped"] += 1
+        if request.transport is not None:
+            request.transport.close()  # no byte of an answer: the keep-alive race
+        return True
+
     async def chat(request: web.Request) -> web.StreamResponse:
+        if dropped(request):
+            raise asyncio.CancelledError  # the connection is gone; aiohttp drops the handler
         body = await request.json()
         usage = bool((body.get("stream_options") or {}).get("include_usage"))
         response = web.StreamResponse(
@@ -47,9 +73,19 @@ def build(chunks: int, interval: float) -> web.Application:
     async def models(request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model"}]})
 
+    async def set_faults(request: web.Request) -> web.Response:
+        faults["drop_reused"] = int((await request.json()).get("drop_reused", 0))
+        faults["reused"] = faults["dropped"] = 0
+        return web.json_response(faults)
+
+    async def get_faults(request: web.Request) -> web.Response:
+        return web.json_response(faults)
+
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/v1/models", models)
+    app.router.add_post("/_faults", set_faults)
+    app.router.add_get("/_faults", get_faults)
     return app
 
 
