@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 from google.api_core.client_options import ClientOptions
-from google.cloud import container_v1, secretmanager, storage
+from google.cloud import container_v1, secretmanager
+from google.cloud import storage as gcs  # type: ignore[attr-defined]
 from google.oauth2.credentials import Credentials
 
 from sandbox.server.snapshot import SAVE_EVERY_SECONDS
@@ -63,8 +64,8 @@ class Kept:
             transport="rest", client_options=self.options(), credentials=self.credentials
         )
 
-    def storage(self) -> storage.Client:
-        return storage.Client(
+    def storage(self) -> gcs.Client:
+        return gcs.Client(
             project=PROJECT,
             credentials=self.credentials,
             client_options={"api_endpoint": self.process.url},
