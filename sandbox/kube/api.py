@@ -18,6 +18,7 @@ sandbox/kube/store.py), a Deployment's `scale` subresource and a pod's `log`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -208,16 +209,25 @@ def _field(obj: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _matching(request: web.Request, store: KubeStore, target: res.Target) -> list[dict[str, Any]]:
+def _matcher(request: web.Request, target: res.Target) -> Callable[[dict[str, Any]], bool]:
     labels = _selector(request.query.get("labelSelector", ""), "labelSelector")
     fields = _selector(request.query.get("fieldSelector", ""), "fieldSelector")
-    return [
-        obj
-        for obj in store.list(target.kind, target.namespace)
-        if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in labels)
-        and all(str(_field(obj, k)) == v for k, v in fields)
-        and (not target.name or obj["metadata"]["name"] == target.name)
-    ]
+
+    def matches(obj: dict[str, Any]) -> bool:
+        meta = obj["metadata"]
+        return (
+            (target.namespace is None or meta.get("namespace") == target.namespace)
+            and (not target.name or meta["name"] == target.name)
+            and all((meta.get("labels") or {}).get(k) == v for k, v in labels)
+            and all(str(_field(obj, k)) == v for k, v in fields)
+        )
+
+    return matches
+
+
+def _matching(request: web.Request, store: KubeStore, target: res.Target) -> list[dict[str, Any]]:
+    matches = _matcher(request, target)
+    return [obj for obj in store.list(target.kind, target.namespace) if matches(obj)]
 
 
 def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
@@ -230,6 +240,7 @@ def _get(request: web.Request, store: KubeStore, target: res.Target) -> web.Resp
             version = obj["metadata"].get("resourceVersion", "")
             return web.json_response(tables.table(store, kind, [obj], version, include))
         return web.json_response(obj)
+    watch.start_journal(store)  # a watch from this list's resourceVersion may follow
     items = _matching(request, store, target)
     version = store.current_version()
     if as_table:
@@ -251,12 +262,6 @@ async def _watch(
     include = request.query.get("includeObject", "Metadata")
     kind = target.kind
 
-    def snapshot() -> dict[tuple[str, str, str, str], dict[str, Any]]:
-        return {
-            (kind.group, kind.plural, o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-            for o in _matching(request, store, target)
-        }
-
     def render(obj: dict[str, Any]) -> dict[str, Any]:
         if not as_table:
             return obj
@@ -268,7 +273,9 @@ async def _watch(
         store.settle()
 
     head = {"kind": kind.kind, "apiVersion": kind.api_version}
-    return await watch.stream(request, store, head, snapshot, render, tick)
+    kind_key = (kind.group, kind.plural)
+    matches = _matcher(request, target)
+    return await watch.stream(request, store, head, kind_key, matches, render, tick)
 
 
 def _openapi(request: web.Request, store: KubeStore) -> web.Response:
@@ -383,6 +390,7 @@ async def _answer(request: web.Request, state: State, plane: ControlPlane) -> we
         response = await _served(request, state, plane, store)
     if entry is not None:
         entry["status"] = response.status
+    watch.record(store)  # what this request changed, for the watches
     return response
 
 
