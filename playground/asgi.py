@@ -74,12 +74,14 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     openai = None if chat or models else OPENAI.fullmatch(path)
     if not (chat or models or openai):
         return None
-    refused = _host_refusal(scope)
-    if refused is not None:
-        return error_reply(400, "disallowed_host", refused)
     body = await _read_body(receive)
     if body is None:
         return error_reply(413, "too_large", "The request body is larger than 8 MiB.")
+    # One Django request for both of Django's checks (the host, and CSRF for the chat).
+    django_request = ASGIRequest(scope, io.BytesIO(body if chat else b""))
+    refused = _host_refusal(django_request)
+    if refused is not None:
+        return error_reply(400, "disallowed_host", refused)
     method = scope["method"]
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     cookies = parse_cookie(headers.get("cookie", ""))
@@ -92,7 +94,7 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     if chat:
         if method != "POST":
             return error_reply(405, "method_not_allowed", "Use POST.")
-        refused = _csrf_refusal(scope, body)
+        refused = _csrf_refusal(django_request)
         if refused is not None:
             return error_reply(403, "csrf_failed", refused)
         return await handlers.chat(incoming)
@@ -105,19 +107,18 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     return await handlers.openai(incoming, int(openai["pk"]), openai["route"])
 
 
-def _host_refusal(scope: Scope) -> str | None:
+def _host_refusal(request: ASGIRequest) -> str | None:
     """Django's own ALLOWED_HOSTS check (HttpRequest.get_host), as every Django view gets it."""
     try:
-        ASGIRequest(scope, io.BytesIO(b"")).get_host()
+        request.get_host()
     except DisallowedHost:
         # Django's message suggests a setting; like Django outside DEBUG, say less.
         return "The Host header names a host this portal does not serve."
     return None
 
 
-def _csrf_refusal(scope: Scope, body: bytes) -> str | None:
+def _csrf_refusal(request: ASGIRequest) -> str | None:
     """Django's own CSRF check (token and origin), as its middleware would run it."""
-    request = ASGIRequest(scope, io.BytesIO(body))
     check = CsrfViewMiddleware(lambda r: HttpResponse())
     try:
         check.process_request(request)

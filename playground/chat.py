@@ -56,8 +56,23 @@ logger = logging.getLogger(__name__)
 _background: set[asyncio.Task[Any]] = set()
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per event
+
+
 def sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    return f"event: {event}\ndata: {_COMPACT.encode(data)}\n\n".encode()
+
+
+# A token is the one event sent per chunk: its text goes through the C string encoder alone.
+_quoted = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _token_event(piece: Piece) -> bytes:
+    if not piece.reasoning:
+        return b'event: token\ndata: {"content":' + _quoted(piece.content).encode() + b"}\n\n"
+    if not piece.content:
+        return b'event: token\ndata: {"reasoning":' + _quoted(piece.reasoning).encode() + b"}\n\n"
+    return sse("token", {"content": piece.content, "reasoning": piece.reasoning})
 
 
 async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIterator[list[Piece]]:
@@ -102,14 +117,11 @@ def _take(tally: Tally, batch: list[Piece]) -> bytes:
             tally.pieces += 1
             tally.first_token_at = tally.first_token_at or now
             tally.last_token_at = now
-            data = {}
             if piece.content:
                 tally.content.append(piece.content)
-                data["content"] = piece.content
             if piece.reasoning:
                 tally.reasoning.append(piece.reasoning)
-                data["reasoning"] = piece.reasoning
-            out.append(sse("token", data))
+            out.append(_token_event(piece))
         if piece.usage is not None:
             tally.usage = piece.usage
         if piece.finish_reason:

@@ -30,7 +30,7 @@ import json
 import logging
 import time
 import weakref
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -100,8 +100,9 @@ class Record:
         return json.dumps(
             {
                 "lapse": lapse,
-                "usage": self.usage and asdict(self.usage),
-                "chat": self.chat and asdict(self.chat),
+                # vars(), not asdict(): asdict deep-copies every dict, per checkpoint.
+                "usage": self.usage and vars(self.usage),
+                "chat": self.chat and vars(self.chat),
             }
         )
 
@@ -298,7 +299,7 @@ def _rows(records: list[Record]) -> dict[str, list[dict[str, Any]]]:
                 }
             )
         if record.usage is not None:
-            usage.append(asdict(record.usage) | {"dep": record.usage.deployment})
+            usage.append({**vars(record.usage), "dep": record.usage.deployment})
     return {"new": new, "continued": continued, "messages": messages, "usage": usage}
 
 
