@@ -202,13 +202,19 @@ def record(*, claim: StepClaim, result: StepResult) -> None:
         elif isinstance(result, Retry) and _retries_left(run, result):
             run.retries += 1
             run.error = result.error
-            _check_later(run, now, backoff(run.retries))
+            _check_later(run, now, backoff(_call_retries(run)))
         else:
             _fail(owner, row, run, result, now)
 
 
-# Where a step run keeps which call its retries count (Retry.call).
+# Where a step run keeps which call is being retried (Retry.call) and how many times in a
+# row; run.retries stays the step's total, for the record.
 _RETRYING_CALL = "retrying_call"
+_CALL_RETRIES = "call_retries"
+
+
+def _call_retries(run: StepRun) -> int:
+    return int(run.detail.get(_CALL_RETRIES, 0))
 
 
 def _retries_left(run: StepRun, result: Retry) -> bool:
@@ -216,16 +222,16 @@ def _retries_left(run: StepRun, result: Retry) -> bool:
     step that makes many calls (a bucket's objects deleted one by one) reruns from its
     first, so a failure of another call than the one retried means that one got through,
     and the new one starts its own count."""
-    if run.detail.get(_RETRYING_CALL, "") != result.call:
-        run.retries = 0
-        run.detail = {**run.detail, _RETRYING_CALL: result.call}
-    return run.retries < int(rollout_setting("MAX_RETRIES"))
+    same = run.detail.get(_RETRYING_CALL) == result.call
+    in_a_row = _call_retries(run) if same else 0
+    if in_a_row >= int(rollout_setting("MAX_RETRIES")):
+        return False
+    run.detail = {**run.detail, _RETRYING_CALL: result.call, _CALL_RETRIES: in_a_row + 1}
+    return True
 
 
 def _calls_got_through(run: StepRun) -> None:
-    run.retries = 0
-    if _RETRYING_CALL in run.detail:
-        run.detail = {k: v for k, v in run.detail.items() if k != _RETRYING_CALL}
+    run.detail = {k: v for k, v in run.detail.items() if k not in (_RETRYING_CALL, _CALL_RETRIES)}
 
 
 def step_deadline(step: Step) -> Deadline:
@@ -284,7 +290,7 @@ def _fail(owner: Owner, row: Any, run: StepRun, result: Retry | Failed, now: dat
         if isinstance(result, Failed)
         else (
             f"Google kept answering {result.call or 'the step'} with a transient error, "
-            f"{run.retries} retries in a row; retry it later."
+            f"{_call_retries(run)} retries in a row; retry it later."
         )
     )
     run.outcome = Outcome.FAILED

@@ -21,7 +21,7 @@ VPC = ["10.128.0.0/9"]
         ("user:pw@10.128.0.9", "not an IP address"),
         ("10.128.0.9/v1/chat", "not an IP address"),
         ("10.128.0.9:80", "not an IP address"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - a value checked, not bound
         ("224.0.0.1", "multicast"),
         ("192.168.1.10", "outside the VPC's ranges (10.128.0.0/9)"),
         ("34.1.2.3", "outside the VPC's ranges"),

@@ -53,10 +53,11 @@ def _record(cluster, result):
 def test_retries_count_per_call_and_start_again_when_a_call_gets_through(cluster, two_retries):
     for _ in range(2):
         run = _record(cluster, Retry("503 ServiceUnavailable", call=DELETE_A))
-    assert run.retries == 2 and run.outcome == Outcome.RUNNING
+    assert run.detail["call_retries"] == 2 and run.outcome == Outcome.RUNNING
     # A fails no more: the step got past it to B, which starts its own count.
     run = _record(cluster, Retry("503 ServiceUnavailable", call=DELETE_B))
-    assert run.retries == 1 and run.outcome == Outcome.RUNNING
+    assert run.detail["call_retries"] == 1 and run.outcome == Outcome.RUNNING
+    assert run.retries == 3  # the step's total, for the record
     run = _record(cluster, Retry("503 ServiceUnavailable", call=DELETE_B))
     assert cluster.status == ClusterStatus.CREATING
     # The third failure in a row of the same call is one too many.
@@ -70,7 +71,7 @@ def test_a_check_that_got_through_starts_the_count_again(cluster, two_retries):
     for _ in range(2):
         _record(cluster, Retry("503", call=DELETE_A))
     run = _record(cluster, Waiting("op", "GKE reports the operation RUNNING."))
-    assert run.retries == 0
+    assert "call_retries" not in run.detail
     for _ in range(2):
         run = _record(cluster, Retry("503", call=DELETE_A))
     assert run.outcome == Outcome.WAITING and cluster.status == ClusterStatus.CREATING
@@ -79,7 +80,8 @@ def test_a_check_that_got_through_starts_the_count_again(cluster, two_retries):
 def test_an_uncounted_wait_spends_no_retries(cluster, two_retries):
     for _ in range(5):
         run = _record(cluster, Retry("not visible yet", counted=False))
-    assert run.retries == 0 and cluster.status == ClusterStatus.CREATING
+    assert run.retries == 0 and "call_retries" not in run.detail
+    assert cluster.status == ClusterStatus.CREATING
 
 
 def _started(cluster, seconds_ago):
