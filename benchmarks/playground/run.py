@@ -317,7 +317,7 @@ def main() -> None:
                 str(MAIN_PY),
                 str(HERE / "bench_data.py"),
                 up,
-                str(callers_needed(args.concurrency) + args.fault_rounds * FAULT_STREAMS),
+                str(callers_needed(args.concurrency) + 2 * args.fault_rounds * FAULT_STREAMS),
             ],
             cwd=ROOT,
             env=env_all,
@@ -501,10 +501,9 @@ async def run_all(paths: list[Path_], args: argparse.Namespace, meter: Meter, up
         finally:
             for http in sessions.values():
                 await http.close()
-    faults = await fault_rounds(wanted, args.fault_rounds, meter, up)
     print(f"  after: {load()}", flush=True)
     print_table(wanted, args.concurrency, results, args)
-    print_faults(faults)
+    print_faults(await fault_rounds(wanted, args.fault_rounds, meter, up))
 
 
 def _client() -> aiohttp.ClientSession:
