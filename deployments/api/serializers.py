@@ -11,6 +11,7 @@ from deployments.api.money import estimate_out
 from deployments.api.responses import EstimateSerializer
 from deployments.choices import Phase, Status
 from deployments.models import Deployment
+from deployments.services import dependents
 from deployments.services.reasons import REASON_MAX
 from deployments.services.requests import MAX_EXPIRY_HOURS
 from deployments.targets import TARGETS, UnknownTarget, default_target, target_get
@@ -115,6 +116,15 @@ class FailureSerializer(serializers.Serializer):
     hint = serializers.CharField(source="failure_hint")
 
 
+class DependentSerializer(serializers.Serializer):
+    """A deployment that runs on another one (a LoRA adapter on its base)."""
+
+    id = serializers.IntegerField(read_only=True)
+    slug = serializers.CharField(read_only=True)
+    target = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+
+
 class DeploymentSerializer(serializers.ModelSerializer):
     team: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -130,6 +140,14 @@ class DeploymentSerializer(serializers.ModelSerializer):
     estimate = serializers.SerializerMethodField(
         help_text="The estimate it was approved with (price table version included); "
         "money as decimal strings with two places."
+    )
+    depends_on = serializers.SerializerMethodField(
+        help_text="The id of the deployment it runs on (a LoRA adapter's base); null for "
+        "one that runs on its own."
+    )
+    dependents = serializers.SerializerMethodField(
+        help_text="The live deployments that run on it (a base's LoRA adapters): tearing it "
+        "down tears them down first."
     )
 
     class Meta:
@@ -157,10 +175,23 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "estimate",
             "auto_approved",
             "expires_at",
+            "depends_on",
+            "dependents",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_depends_on(self, deployment: Deployment) -> int | None:
+        return dependents.depends_on(deployment)
+
+    @extend_schema_field(DependentSerializer(many=True))
+    def get_dependents(self, deployment: Deployment) -> list[dict[str, Any]]:
+        return [
+            {"id": d.pk, "slug": d.slug, "target": d.target, "status": d.status}
+            for d in dependents.live_dependents(deployment)
+        ]
 
     @extend_schema_field(EstimateSerializer(allow_null=True))
     def get_estimate(self, deployment: Deployment) -> dict[str, Any] | None:

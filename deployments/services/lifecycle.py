@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from deployments.choices import Status
 from deployments.models import Deployment, DeploymentEvent
+from deployments.services.dependents import live_dependents
 from deployments.services.reasons import reason_checked
 from deployments.services.rollout import rollout_schedule
 from deployments.services.transitions import deployment_transition
@@ -36,8 +37,22 @@ def _require_operator(
 def _tear_down(
     deployment: Deployment, *, by: Any, token: ApiToken | None, reason: str
 ) -> Deployment:
+    """Tear down the deployment and, first, every live deployment that runs on it (each
+    on its own record); its own plan starts once they are gone (services/rollout.py)."""
     if deployment.status in (Status.TEARING_DOWN, Status.TORN_DOWN, Status.REJECTED):
         return deployment
+    dependents = live_dependents(deployment)
+    for dependent in dependents:
+        _tear_down(
+            dependent,
+            by=by,
+            token=token,
+            reason=f"Torn down first: its base {deployment.slug} is being torn down"
+            + (f" ({reason})" if reason else "."),
+        )
+    if dependents and deployment.status != Status.PENDING_APPROVAL:
+        names = ", ".join(d.slug for d in dependents)
+        reason = f"{reason or 'Tear down requested'}; after what runs on it: {names}"
     if deployment.status == Status.PENDING_APPROVAL:
         return deployment_transition(
             deployment=deployment,

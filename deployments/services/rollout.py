@@ -16,6 +16,7 @@ from clusters.selectors import cluster_connection
 from deployments.choices import OWNER_KIND, ROLLING_STATES, Phase, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from deployments.services.dependents import base_gone_reason, depends_on, live_dependents
 from deployments.services.spend import spend_accrue_deployment
 from deployments.services.transitions import deployment_transition
 from deployments.targets import TARGETS, spec_for, target_for
@@ -36,6 +37,9 @@ class DeploymentOwner:
 
     def begin(self, row: Deployment) -> Deployment | None:
         if row.status not in ROLLING_STATES:
+            return None
+        if row.status == Status.TEARING_DOWN and _waits_for_dependents(row):
+            # Its dependents' tear downs go first; the last one queues this one again.
             return None
         if row.status == Status.APPROVED:
             return deployment_transition(
@@ -75,6 +79,19 @@ class DeploymentOwner:
 
     def finish(self, row: Deployment, phase: str) -> None:
         if phase == Phase.DEPLOY:
+            gone = base_gone_reason(row)
+            if gone:  # never ready on a base that is not: it would answer for nothing
+                deployment_transition(
+                    deployment=row,
+                    to=Status.FAILED,
+                    message=f"Not ready: {gone}",
+                    changes={
+                        "failure_step": "base",
+                        "failure_message": gone,
+                        "failure_hint": "Request it again on a ready base deployment.",
+                    },
+                )
+                return
             address = row.outputs.get(target_for(row).endpoint(spec_for(row)).address_output, "")
             deployment_transition(
                 deployment=row,
@@ -89,6 +106,7 @@ class DeploymentOwner:
                 message="Everything Hangar created for this deployment is gone.",
                 changes={"endpoint_url": ""},
             )
+            _resume_base(row)
 
     def fail(self, row: Deployment, step: str, result: Retry | Failed, hint: str) -> None:
         if row.status in (Status.DEPLOYING, Status.TEARING_DOWN):
@@ -102,10 +120,27 @@ class DeploymentOwner:
                     "failure_hint": hint,
                 },
             )
+            _resume_base(row)
 
     def executors(self) -> Mapping[str, Executor]:
         """Every target's own executors (an action only its plans use)."""
         return {action: run for t in TARGETS.values() for action, run in t.executors().items()}
+
+
+def _waits_for_dependents(row: Deployment) -> bool:
+    """A base's tear down waits while a deployment that runs on it is still live, unless
+    that one failed (it keeps its own record and retry; the base goes on)."""
+    return any(d.status != Status.FAILED for d in live_dependents(row))
+
+
+def _resume_base(row: Deployment) -> None:
+    """A dependent is done (or failed): the base whose tear down waited for it goes on."""
+    base_id = depends_on(row)
+    if (
+        base_id is not None
+        and Deployment.objects.filter(pk=base_id, status=Status.TEARING_DOWN).exists()
+    ):
+        rollout_schedule(deployment_id=base_id)
 
 
 def rollout_schedule(*, deployment_id: int, countdown: float = 0) -> None:

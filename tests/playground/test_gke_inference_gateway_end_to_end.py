@@ -85,7 +85,8 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     # The address is the internal Gateway's, inside the VPC.
     address = deployment.outputs["gateway_address"]
     assert address.startswith("10.") and deployment.endpoint_url == f"http://{address}"
-    pool = f"{cluster.resource_name}/nodePools/llama-lora-gpu"
+    # Its own pool, named for it (deployments/targets/gke/names.py).
+    pool = plan_for(deployment).step("create_node_pool").params["name"]
     ns = identity.team_namespace(team.slug)
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     assert container.node_pool_status(pool) == "RUNNING"
@@ -142,7 +143,7 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     objectives = kube.list_objects(
         conn, "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", ns
     )
-    assert "sql-expert" not in {o["metadata"]["name"] for o in objectives}
+    assert not [o for o in objectives if o["metadata"]["name"].endswith("-sql-expert")]
 
     deployment = tear_down(api, approver, deployment)
     assert deployment.status == Status.TORN_DOWN, deployment.failure_message

@@ -134,8 +134,10 @@ def _gateway(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> gw.InferenceG
 
 
 def objectives(spec: GkeInferenceGatewaySpec) -> list[gw.Objective]:
+    """The deployment's own objectives: the base model's and its starter adapters'. Each
+    adapter row makes (and owns) its own."""
     base = gw.Objective(spec.hf_model.hf_id, spec.base_priority)
-    return [base, *(gw.Objective(a.name, a.priority) for a in spec.adapters)]
+    return [base, *(gw.Objective(a.name, a.priority) for a in spec.starters)]
 
 
 def _key(prefix: str, ref: DeploymentRef, obj: dict[str, Any]) -> str:

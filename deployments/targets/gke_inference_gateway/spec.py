@@ -191,9 +191,14 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
         return self.provisioning == Provisioning.FLEX_START
 
     @property
+    def starters(self) -> tuple[Adapter, ...]:
+        """The adapters the server starts with: this deployment's own (their objectives
+        too); the adapter rows' own are theirs."""
+        return seed.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
+
+    @property
     def adapters(self) -> tuple[Adapter, ...]:
-        starters = seed.SEED_ADAPTERS if self.starter_adapters == StarterAdapters.SEED else ()
-        return (*starters, *self.extra_adapters)
+        return (*self.starters, *self.extra_adapters)
 
     @property
     def location(self) -> str:
