@@ -11,6 +11,7 @@ parsed (and refused) before this runs: playground/passthrough_request.py.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from playground.access import Access
 from playground.models import UsageRecord
 from playground.passthrough_request import PassthroughRequest
 from playground.protocols import SseEvents, Usage, sse_data, token_count
-from playground.records import UsageRow, now_iso, usage_keep
+from playground.records import CHECKPOINT_SECONDS, UsageRow, now_iso, usage_keep
 from playground.replies import SSE_HEADERS, Reply, error_reply
 from playground.services import Tally, estimate_tokens, storable, usage_counts
 from playground.upstream import UpstreamError, json_headers, read_bounded, upstream_request
@@ -44,10 +45,18 @@ def _usage_of(obj: Any) -> Usage | None:
     )
 
 
-async def _keep_usage(access: Access, request: PassthroughRequest, tally: Tally) -> None:
+async def _keep_usage(
+    access: Access,
+    request: PassthroughRequest,
+    tally: Tally,
+    usage_id: int | None = None,
+    *,
+    final: bool = True,
+) -> int | None:
+    """Keep the request's usage (None: nothing to count yet); its record's id."""
     counts = usage_counts(tally=tally, prompt_tokens=request.prompt_tokens)
     if counts is None:
-        return
+        return usage_id
     prompt, completion, estimated = counts
 
     def usage(usage_id: int) -> UsageRow:
@@ -65,7 +74,7 @@ async def _keep_usage(access: Access, request: PassthroughRequest, tally: Tally)
             at=now_iso(),
         )
 
-    await usage_keep(usage)
+    return await usage_keep(usage, usage_id, final=final)
 
 
 async def openai_passthrough(
@@ -150,6 +159,10 @@ class _Stream:
         self.access, self.request = access, request
         self.tally = Tally()
         self.closed = False
+        # A long stream's usage is journaled as it goes: a process that dies mid-stream
+        # leaves it counted (playground/records.py).
+        self.usage_id: int | None = None
+        self.checked_at = time.monotonic()
 
     async def close(self) -> None:
         if self.closed:
@@ -158,7 +171,7 @@ class _Stream:
         try:
             await self.context.__aexit__(None, None, None)
         finally:
-            await _keep_usage(self.access, self.request, self.tally)
+            await _keep_usage(self.access, self.request, self.tally, self.usage_id)
 
     async def relay(self) -> AsyncIterator[bytes]:
         """The endpoint's events as they come, whole events only; usage counted on the way."""
@@ -168,6 +181,8 @@ class _Stream:
                 out = [event + b"\n\n" for event in reader.feed(data) if self._passes(event)]
                 if out:
                     yield b"".join(out)
+                    if time.monotonic() - self.checked_at >= CHECKPOINT_SECONDS:
+                        await self._checkpoint()
             events, rest = reader.end()
             out = [event + b"\n\n" for event in events if self._passes(event)]
             if rest:
@@ -176,6 +191,12 @@ class _Stream:
                 yield b"".join(out)
         finally:
             await self.close()
+
+    async def _checkpoint(self) -> None:
+        self.checked_at = time.monotonic()
+        self.usage_id = await _keep_usage(
+            self.access, self.request, self.tally, self.usage_id, final=False
+        )
 
     def _passes(self, event: bytes) -> bool:
         """Count one event into the tally; False for the usage chunk only Hangar asked for."""

@@ -14,12 +14,15 @@ more CPU than relaying the stream (issue 24). On a server's loop with the Postgr
 
 Nothing is lost when the connection to Postgres drops (the batch is written again on a
 fresh connection: every row has its id from the start, taken from the sequences ahead of
-time, and is inserted ON CONFLICT DO NOTHING, so writing twice is writing once) nor when the
-process dies: any process's writer takes up journal entries whose lapse has passed (a
-stream's own entries lapse only after it would have ended on its own: the cold-start and
-idle limits) and writes them as they stand. tests/playground/test_records_durable.py
-kills a server mid-stream and drops a client and the database connections, and finds the
-rows. Elsewhere (SQLite, Django's test client) the ORM writes each record as it ends.
+time, and is inserted ON CONFLICT DO NOTHING, so writing twice is writing once), nor when
+a client leaves mid-stream (what came is kept), nor when the process dies after a request
+ended: any process's writer takes up journal entries whose lapse has passed and writes
+them as they stand. A process that dies mid-stream leaves its last checkpoint, so the
+exchange, the question and the usage are kept, less at most the reply's last
+CHECKPOINT_SECONDS (a stream's own entries lapse only after it would have ended on its
+own: the cold-start and idle limits). tests/playground/test_access_hostile.py kills a
+server mid-stream, and drops the database connections under load, and finds the rows.
+Elsewhere (SQLite, Django's test client) the ORM writes each record as it ends.
 """
 
 from __future__ import annotations
@@ -516,11 +519,19 @@ def usage_write_orm(usage: UsageRow) -> None:
     )
 
 
-async def usage_keep(usage_of: Any) -> None:
-    """Keep a passthrough request's usage; `usage_of(ids)` builds it from an id, if needed."""
+async def usage_keep(usage_of: Any, usage_id: int | None = None, *, final: bool = True) -> int:
+    """Keep a passthrough request's usage, built by `usage_of(id)`: at its end (`final`), or
+    as it stands mid-stream (a checkpoint). The same `usage_id` names the same record, so
+    a final one replaces the checkpoints. Returns the id."""
     if enabled():
-        [usage_id] = await ids_take("usage", 1)
-        usage: UsageRow = usage_of(usage_id)
-        await record_final(Record(key=f"u{usage_id}", usage=usage))
-        return
-    await run_db(usage_write_orm, usage_of(0))
+        if usage_id is None:
+            [usage_id] = await ids_take("usage", 1)
+        record = Record(key=f"u{usage_id}", usage=usage_of(usage_id))
+        if final:
+            await record_final(record)
+        else:
+            record_checkpoint(record)
+        return usage_id
+    if final:
+        await run_db(usage_write_orm, usage_of(0))
+    return 0

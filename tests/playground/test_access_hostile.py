@@ -285,3 +285,49 @@ def test_a_server_killed_mid_stream_leaves_the_exchange_to_the_next_writer(
     usage = UsageRecord.objects.get()
     assert usage.estimated is True and usage.completion_tokens >= 5
     assert _run(recover) == 0  # taken off the journal once written
+
+
+def test_a_server_killed_mid_stream_leaves_the_passthroughs_usage_counted(
+    endpoint, team, team_admin, sandbox, sandbox_process, tmp_path
+):
+    import requests
+
+    from playground import records
+    from tests.playground.conftest import PortalServer
+
+    sandbox.config(model_load_delay=0, token_delay=0.1)
+    row, secret = api_token_create(team=team, owner=team_admin, name="ci")
+    server = PortalServer(tmp_path / "uvicorn.log")
+    chunks, first = 0, None
+    try:
+        response = requests.post(
+            f"{server.url}/api/v1/deployments/{endpoint.pk}/openai/v1/chat/completions",
+            json={"model": "gemma3:4b", "messages": [{"role": "user", "content": "hi"}],
+                  "stream": True},
+            headers={"Authorization": f"Bearer {secret}"},
+            stream=True,
+            timeout=20,
+        )  # fmt: skip
+        assert response.status_code == 200
+        for line in response.iter_lines(decode_unicode=True):
+            if line.startswith("data: {"):
+                chunks += 1
+                first = first or time.monotonic()
+            if first and time.monotonic() - first > records.CHECKPOINT_SECONDS + 0.5:
+                break
+    finally:
+        server.process.kill()
+        server.process.wait(timeout=10)
+        server.stop()
+    assert chunks >= 10
+    time.sleep(0.3)
+    assert not UsageRecord.objects.exists()  # the request never ended in that process
+
+    async def recover() -> int:
+        return await records._writer().recover(now=time.time() + 3600)
+
+    assert _run(recover) >= 1
+    usage = UsageRecord.objects.get()
+    assert (usage.user, usage.api_token, usage.source) == (team_admin, row, "api")
+    # Counted up to the last checkpoint: all but at most CHECKPOINT_SECONDS of the chunks.
+    assert usage.estimated is True and 5 <= usage.completion_tokens <= chunks
