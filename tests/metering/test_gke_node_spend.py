@@ -73,6 +73,11 @@ def gke_vllm(team: Any, deployer: Any) -> tuple[Any, Any]:
     return cluster, deployment
 
 
+def server_name(deployment: Any) -> str:
+    """The model server's Deployment, as the plan names it (slug and tag)."""
+    return str(plan_for(deployment).step("apply_deployment").params["name"])
+
+
 def apply_plan(deployment: Any, conn: kube.ClusterConn) -> None:
     for step in plan_for(deployment).steps:
         if step.action == "kube.apply":
@@ -107,7 +112,7 @@ def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, dep
 
     # The pod goes at 00:30; the node stays, unneeded, and is still read at 00:35.
     ns = meter.namespace
-    kube.delete(conn, "apps/v1", "Deployment", "gemma-gke", ns)
+    kube.delete(conn, "apps/v1", "Deployment", server_name(deployment), ns)
     until(lambda: not kube.list_objects(conn, "v1", "Pod", ns), "the pod to go")
     now = clock(sandbox, advance_seconds=300)
     spend_measure(now=now)
@@ -148,7 +153,9 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=T0)
     deployment.refresh_from_db()
     meter = meter_for(deployment)
-    assert isinstance(meter, NodeMeter) and meter.node_pool == "llama-pool-gpu"
+    # The deployment's own pool, named for it (deployments/targets/gke/names.py).
+    pool = plan_for(deployment).step("create_node_pool").params["name"].rsplit("/", 1)[-1]
+    assert isinstance(meter, NodeMeter) and meter.node_pool == pool
     hourly = Decimal(
         price_table_active().data["gke"]["machines_per_hour"][deployment.spec["machine_type"]]
     )
@@ -159,7 +166,7 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     (create,) = [s for s in plan_for(deployment).steps if s.action == "container.create_node_pool"]
     container.create_node_pool(parent=create.params["parent"], body=create.request.body or {})
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
-    selector = "cloud.google.com/gke-nodepool=llama-pool-gpu"
+    selector = f"cloud.google.com/gke-nodepool={pool}"
     nodes = until(
         lambda: kube.list_objects(conn, "v1", "Node", label_selector=selector), "the pool's nodes"
     )
@@ -204,7 +211,7 @@ def test_a_node_that_outlives_a_tear_down_past_midnight_is_measured_the_next_day
     now = clock(sandbox, advance_seconds=3300)  # 23:55: torn down
     spend_accrue(now=now)
     Deployment.objects.filter(pk=deployment.pk).update(cost_accrued_until=None)
-    kube.delete(conn, "apps/v1", "Deployment", "gemma-gke", meter_namespace(deployment))
+    kube.delete(conn, "apps/v1", "Deployment", server_name(deployment), meter_namespace(deployment))
     until(
         lambda: not kube.list_objects(conn, "v1", "Pod", meter_namespace(deployment)),
         "the pod to go",
