@@ -320,25 +320,31 @@ async def _write_sql(records: list[Record]) -> None:
                 await cursor.executemany(sql, params)
 
 
+_AWAY = (psycopg.OperationalError, psycopg.InterfaceError)  # PoolTimeout included
+
+
 async def records_write(records: list[Record]) -> None:
     """Write `records` in one transaction, again on a fresh connection if the one it had was
-    dropped; one a rule refuses is written alone, so it fails no other."""
+    dropped. A database still away raises (the records stay in the journal for later); a
+    record a rule refuses is written alone, so it fails no other, and is given up, logged."""
     try:
         try:
             await _write_sql(records)
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except _AWAY:
             await access_sql.pool().check()
             await _write_sql(records)
+    except _AWAY:
+        raise
     except psycopg.Error:
         if len(records) == 1:
             raise
         for record in records:
             try:
                 await records_write([record])
+            except _AWAY:
+                raise
             except psycopg.Error:
-                logger.exception(
-                    "playground: record %s not written; kept in the journal", record.key
-                )
+                logger.exception("playground: record %s refused by Postgres", record.key)
 
 
 class _Writer:
@@ -406,8 +412,12 @@ class _Writer:
                     records.append(Record.loads(key, raw))
                 except (ValueError, TypeError):
                     dead.append(key)  # nothing anyone could write
-            if records:
+            try:
                 await records_write(records)
+            except _AWAY:
+                raise  # the database is away: kept, tried again later
+            except psycopg.Error:
+                logger.exception("playground: journal entries refused by Postgres; given up")
             await _journal_drop([r.key for r in records] + dead)
             done += len(records)
             if len(found) < 2 * RECOVER_BATCH:
