@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gcp import kube
+from gcp.errors import kube_permission_hint
 from gcp.settings import gcp_setting
 from runbook.executors.endpoint_calls import not_ready_yet, smoke_check_timeout
 from runbook.executors.kube import conn_for
@@ -33,12 +34,29 @@ def _api_server_trouble(claim: StepClaim, status: int, data: bytes) -> StepResul
     if status == 429 or status in (500, 502, 504):
         return Retry(f"The cluster's API server answered {status}: {_text(data)}")
     if status in (401, 403):
+        refusal = _status_object(data)
+        hint = (
+            kube_permission_hint(
+                refusal, gcp_setting("PORTAL_SERVICE_ACCOUNT"), claim.step.required_role
+            )
+            if status == 403 and refusal
+            else f"Hangar's identity needs {claim.step.required_role} on the project (it "
+            "carries container.services.proxy, what the API server's service proxy asks for)."
+        )
         return Failed(
             f"The cluster's API server refused Hangar's credential ({status}): {_text(data)}",
-            f"Hangar's identity needs {claim.step.required_role} on the project (it carries "
-            "container.services.proxy, what the API server's service proxy asks for).",
+            hint,
         )
     return None
+
+
+def _status_object(data: bytes) -> dict[str, Any]:
+    """The API server's Status object in a reply body, or {} when it is none."""
+    try:
+        parsed = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return parsed if isinstance(parsed, dict) and parsed.get("kind") == "Status" else {}
 
 
 def proxy_health(claim: StepClaim) -> StepResult:

@@ -5,9 +5,10 @@ Kubernetes and GKE report, and the Deployment's status, moving with time.
   does not exist, is never created; the ReplicaSet reports FailedCreate
   (https://kubernetes.io/docs/concepts/policy/resource-quotas/).
 - Scheduling on Autopilot: the pod's ComputeClass must exist and its nodes must carry the
-  GPUs the pod asks for; otherwise the pod stays Pending with FailedScheduling. When it
-  fits, GKE scales up (TriggeredScaleUp), then the pod is scheduled after the sandbox's
-  operation delay.
+  GPUs the pod asks for; otherwise the pod stays Pending with FailedScheduling, and the
+  autoscaler reports NotTriggerScaleUp (no node it can make fits). When it fits, GKE
+  scales up (TriggeredScaleUp), then the pod is scheduled after the sandbox's operation
+  delay.
 - Workload Identity (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity):
   the container reads gs://BUCKET as the Google account its Kubernetes account is annotated
   with, only if that account lets `serviceAccount:POOL[NS/KSA]` act as it
@@ -193,6 +194,20 @@ def roll(store: KubeStore, deployment: dict[str, Any]) -> None:
     unschedulable = _unschedulable(store, pod_spec, gpus)
     if unschedulable:
         event(store, pod, "FailedScheduling", unschedulable, warning=True)
+        cluster = store.cluster_spec()
+        if cluster is not None and cluster.autopilot.enabled:
+            # Autopilot provisions nodes itself; when no node it could make fits the pod,
+            # its autoscaler says so (noScaleUp, "pod didn't trigger scale-up":
+            # https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-autoscaler-visibility).
+            # A Standard cluster's pools here have no autoscaling: nothing says it there.
+            event(
+                store,
+                pod,
+                "NotTriggerScaleUp",
+                f"pod didn't trigger scale-up: {unschedulable}",
+                warning=False,
+                component="cluster-autoscaler",
+            )
         return
     _play(store, pod, deployment, ksa, now)
 

@@ -41,6 +41,17 @@ def test_a_pod_the_resource_quota_refuses_fails_at_once_naming_the_quota(sandbox
     assert f"ResourceQuota hangar-gpus in {NS}" in result.hint
 
 
+def test_a_pod_no_node_can_be_made_for_fails_at_once_saying_why(sandbox, conn):  # noqa: F811
+    started = datetime.now(UTC)
+    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    apply_all(conn, s)
+    result = kube_rollout.wait_available(claim_on(conn, started))
+    assert isinstance(result, Failed)
+    assert "No node pool can grow to fit the pod" in result.error
+    assert "pod didn't trigger scale-up" in result.error
+    assert "Insufficient nvidia.com/gpu" in result.error
+
+
 def test_a_pod_being_scheduled_is_waited_for(sandbox, conn):  # noqa: F811
     sandbox.config(operation_delay=30)  # GKE still provisioning its node
     apply_all(conn, server(universe=UNIVERSE))

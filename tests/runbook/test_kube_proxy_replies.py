@@ -79,3 +79,19 @@ def test_a_refused_credential_names_the_role(answers, action, path, body, status
     assert isinstance(result, Failed), result
     assert ROLE in result.hint and "container.services.proxy" in result.hint
     assert "image" not in result.hint
+
+
+@pytest.mark.parametrize(("action", "path", "body"), CALLS)
+def test_a_403_status_names_the_verb_resource_and_namespace(answers, action, path, body):
+    answers(
+        403,
+        b'{"kind":"Status","status":"Failure","reason":"Forbidden","code":403,'
+        b'"details":{"name":"vllm:8000","kind":"services"},'
+        b'"message":"services \\"vllm:8000\\" is forbidden: User \\"portal\\" cannot get '
+        b'resource \\"services/proxy\\" in API group \\"\\" in the namespace \\"team-ml\\": '
+        b'requires one of [\\"container.services.proxy\\"] permission(s)."}',
+    )
+    result = EXECUTORS[action](_claim(action, path, body))
+    assert isinstance(result, Failed), result
+    assert "may not get services in the namespace team-ml" in result.hint
+    assert "container.services.proxy" in result.hint and ROLE in result.hint

@@ -282,20 +282,31 @@ def test_wait_step_succeeds_once_available(sandbox, conn, wait_step):
 def test_wait_step_shows_why_it_waits_then_fails_on_the_deadline(sandbox, conn, wait_step):
     from runbook.results import Failed, Waiting
 
-    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    sandbox.config(operation_delay=60)  # GKE still making the pod's node
+    s = server(universe=UNIVERSE)
     apply_all(conn, s)
     waiting = wait_for(
         lambda: (
-            isinstance(r := run_wait(wait_step), Waiting) and "FailedScheduling" in r.message and r
+            isinstance(r := run_wait(wait_step), Waiting) and "TriggeredScaleUp" in r.message and r
         ),
-        what="the scheduling news",
+        what="the scale-up news",
     )
-    assert "Insufficient nvidia.com/gpu" in waiting.message
+    assert "pod triggered scale-up" in waiting.message
     stuck = manifests.deployment(s)
     stuck["spec"]["progressDeadlineSeconds"] = 1
     kube.apply(conn, stuck)
     failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
     assert "timed out progressing" in failed.error
+
+
+def test_wait_step_fails_at_once_when_no_node_can_be_made_for_the_pod(sandbox, conn, wait_step):
+    from runbook.results import Failed
+
+    s = server(universe=UNIVERSE, gpus=2, node_gpus=1, machine_type="a3-highgpu-1g")
+    apply_all(conn, s)
+    failed = wait_for(lambda: isinstance(r := run_wait(wait_step), Failed) and r, what="failure")
+    assert "No node pool can grow to fit the pod" in failed.error
+    assert "Insufficient nvidia.com/gpu" in failed.error
 
 
 def test_wait_step_fails_fast_on_a_crash_loop(sandbox, conn, wait_step):

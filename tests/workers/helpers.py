@@ -24,3 +24,9 @@ def wait_until(predicate, timeout: float = 30, message: str = "condition") -> No
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+def scale_deadlines(monkeypatch, scale: float) -> None:
+    """Workers started after this keep every step deadline `scale` times the declared one
+    (ROLLOUT_DEADLINE_SCALE), so a wait that never ends ends within a test."""
+    monkeypatch.setenv("ROLLOUT_DEADLINE_SCALE", str(scale))

@@ -2,27 +2,32 @@
 ends fails at its deadline naming it and its last state; a create that failed on quota is
 retried by removing the ERROR cluster Hangar made (a step on the record) and creating it
 again; an ERROR cluster Hangar did not make is never removed."""
+# The fixtures `admin` and `gke` are test_rollout_clusters.py's, named again as arguments.
+# ruff: noqa: F811
 
 import os
 import time
 
 import pytest
 from google.api_core import exceptions as gexc
-from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
 from clusters.choices import ClusterStatus
-from clusters.models import Cluster
 from clusters.plans import CLUSTER_OPERATION_DEADLINE
 from clusters.services import cluster_create, cluster_remove, cluster_retry
 from runbook.ledger import runs_of
 from runbook.models import Outcome
-from tests.factories import platform_admin
+from tests.workers.helpers import scale_deadlines
+from tests.workers.test_rollout_clusters import (  # noqa: F401 - admin, gke: fixtures
+    PARENT,
+    WHERE,
+    admin,
+    gke,
+    wait_cluster,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-WHERE = {"project": "hangar-sandbox", "location": "us-central1"}
-PARENT = "projects/hangar-sandbox/locations/us-central1"
 # What GKE says when a region's Compute Engine quota is short
 # (https://cloud.google.com/kubernetes-engine/docs/troubleshooting/cluster-autoscaler-scale-up).
 SHORT_OF_CPUS = (
@@ -33,38 +38,9 @@ SHORT_OF_CPUS = (
 DEADLINE_SCALE = 0.003
 
 
-def wait_cluster(cluster: Cluster, *statuses: ClusterStatus, timeout: float = 60) -> Cluster:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        cluster.refresh_from_db()
-        if cluster.status in statuses:
-            return cluster
-        time.sleep(0.2)
-    steps = list(runs_of("cluster", cluster.pk).values_list("step", "outcome", "error"))
-    raise AssertionError(f"{cluster.name} is still {cluster.status}; steps: {steps}")
-
-
-@pytest.fixture
-def admin():
-    return platform_admin("root")
-
-
-@pytest.fixture
-def gke(sandbox_process):
-    from gcp.clients import credentials
-
-    return container_v1.ClusterManagerClient(
-        transport="rest",
-        client_options=ClientOptions(api_endpoint=sandbox_process.url),
-        credentials=credentials(),
-    )
-
-
 @pytest.fixture
 def scaled_deadlines(monkeypatch):
-    """Workers started after this keep deadlines DEADLINE_SCALE times the declared ones."""
-    monkeypatch.setenv("ROLLOUT_DEADLINE_SCALE", str(DEADLINE_SCALE))
-    return DEADLINE_SCALE
+    scale_deadlines(monkeypatch, DEADLINE_SCALE)
 
 
 def _status(gke, name: str) -> str:
