@@ -61,26 +61,36 @@ def probe_timeout(claim: StepClaim) -> float:
 
 
 def smoke_check_timeout(claim: StepClaim, *, probe: bool = True) -> float | Failed:
-    """How long one call to the model server may hold the worker, or Failed once the smoke
-    test's budget is spent. A probe: probe_timeout. A chat, sent once a probe answered,
-    may take what is left of the budget (the task's time limit permitting)."""
+    """How long one call to the model server may hold the worker. A probe: probe_timeout,
+    past the deadline too (that last check's answer is the one not_ready_yet's failure
+    names). A chat, sent once a probe answered, may take what is left of the budget (the
+    task's time limit permitting), and is Failed once it is spent."""
+    if probe:
+        return max(0.05, probe_timeout(claim))
     left = _budget() - _waited(claim)
     if left <= 0:
-        return past_deadline(claim, "the model server to answer", "none in time")
-    if probe:
-        return max(0.05, min(probe_timeout(claim), left))
+        return past_deadline(claim, _step_call(claim), "none in time")
     return max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
 
 
-def not_ready_yet(claim: StepClaim, message: str) -> Retry:
+def _step_call(claim: StepClaim) -> str:
+    request = claim.step.request
+    return f"{request.method} {request.path} to answer"
+
+
+def not_ready_yet(claim: StepClaim, message: str, *, waited_for: str = "") -> Retry | Failed:
     """The model server is still starting: check again later. Not a failure, so not
     counted against the step's retries (the smoke budget bounds it); the pause grows with
     the time already waited, since a load that took 20 s is unlikely to end in the next 1,
-    and never runs past the deadline, where the last check is made."""
+    and never runs past the deadline, where the last check is made: past it, Failed,
+    naming what was waited for (the step's own call, unless said) and `message`, the last
+    answer."""
     waited = _waited(claim)
+    if waited >= _budget():
+        return past_deadline(claim, waited_for or _step_call(claim), message)
     poll, most = rollout_setting("POLL_SECONDS"), rollout_setting("POLL_MAX_SECONDS")
     countdown = min(max(waited / 2, poll), most, max(_budget() - waited, 0.0) + 0.1)
-    return Retry(message, counted=False, countdown=float(countdown))
+    return Retry(f"Not ready yet: {message}", counted=False, countdown=float(countdown))
 
 
 def _endpoint(claim: StepClaim) -> Endpoint:
@@ -147,7 +157,5 @@ def call_endpoint(
         if reply.status != 503:
             return reply
         # No instance can take it yet, or vLLM's /health before its engine is up.
-        answer = f"503: {reply.text}"
-    if left <= 0:
-        return past_deadline(claim, waited_for, answer)
-    return not_ready_yet(claim, f"Not ready yet: {answer}")
+        answer = f"the service answered 503: {reply.text}"
+    return not_ready_yet(claim, answer, waited_for=waited_for)

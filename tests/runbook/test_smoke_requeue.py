@@ -145,7 +145,7 @@ def test_health_stops_waiting_once_the_smoke_test_budget_is_spent(
     claim = _claim("endpoint.vllm_health", "/health", loading.url, started=long_ago)
     result = EXECUTORS["endpoint.vllm_health"](claim)
     assert isinstance(result, Failed)
-    assert "Waited" in result.error and "the last answer: 503: loading" in result.error
+    assert "the last answer: the service answered 503: loading" in result.error
 
 
 class _Reply:
@@ -202,3 +202,20 @@ def test_an_uncounted_retry_is_re_queued_with_its_countdown(settings: Any) -> No
     for due in (event.not_before, deployment.advance_due_at):
         assert due is not None
         assert 3.0 <= (due - datetime.now(UTC)).total_seconds() <= 4.0
+
+
+def test_gke_proxy_health_past_the_deadline_fails_naming_the_last_answer(
+    monkeypatch: Any, settings: Any
+) -> None:
+    """The last check is still made at the deadline; its answer is the one named."""
+    monkeypatch.setattr(
+        kube, "proxy", lambda *a, **kw: _Reply(503, b"no endpoints available for service")
+    )
+    monkeypatch.setattr(kube_endpoint, "conn_for", lambda params: kube.ClusterConn("10.0.0.1", ""))
+    budget = settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"]
+    path = "/api/v1/namespaces/n/services/s:8000/proxy/health"
+    long_ago = datetime.now(UTC) - timedelta(seconds=budget + 1)
+    result = EXECUTORS["kube.proxy_health"](_claim("kube.proxy_health", path, "", started=long_ago))
+    assert isinstance(result, Failed), result
+    assert f"Waited {budget:.0f} s for GET {path} to answer" in result.error
+    assert "the last answer: The service proxy answered 503: no endpoints" in result.error
