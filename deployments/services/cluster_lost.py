@@ -10,6 +10,7 @@ on its timeline and its requester a notification.
 from django.db import transaction
 from django.urls import reverse
 
+from clusters.choices import ClusterStatus
 from clusters.models import Cluster
 from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
 from deployments.models import Deployment, DeploymentEvent
@@ -29,9 +30,13 @@ HINT = (
 )
 
 
+def lost_message(cluster: Cluster, reason: str) -> str:
+    return f"Cluster {cluster.name} ({cluster.project}/{cluster.location}) is lost: {reason}"
+
+
 def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
     """Tell each live deployment on `cluster` that it is lost; how many were told."""
-    message = f"Cluster {cluster.name} ({cluster.project}/{cluster.location}) is lost: {reason}"
+    message = lost_message(cluster, reason)
     live = Deployment.objects.filter(**{f"spec__{SPEC_CLUSTER_KEY}": cluster.pk}).exclude(
         status__in=[s.value for s in TERMINAL_STATES]
     )
@@ -59,6 +64,15 @@ def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
                 )
         told += 1
     return told
+
+
+def lost_cluster_of(deployment: Deployment) -> Cluster | None:
+    """The lost cluster the deployment runs on, if it is lost: a step that fails on it
+    (a tear down asked later) says so instead of blaming Google."""
+    cluster_id = deployment.spec.get(SPEC_CLUSTER_KEY)
+    if not cluster_id:
+        return None
+    return Cluster.objects.filter(pk=cluster_id, status=ClusterStatus.LOST).first()
 
 
 def _step_in_flight(deployment: Deployment) -> str:

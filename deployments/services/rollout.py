@@ -16,6 +16,8 @@ from clusters.selectors import cluster_connection
 from deployments.choices import OWNER_KIND, ROLLING_STATES, Phase, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
+from deployments.services.cluster_lost import HINT as LOST_HINT
+from deployments.services.cluster_lost import lost_cluster_of, lost_message
 from deployments.services.dependents import base_gone_reason, depends_on, live_dependents
 from deployments.services.spend import spend_accrue_deployment
 from deployments.services.transitions import deployment_transition
@@ -110,15 +112,16 @@ class DeploymentOwner:
 
     def fail(self, row: Deployment, step: str, result: Retry | Failed, hint: str) -> None:
         if row.status in (Status.DEPLOYING, Status.TEARING_DOWN):
+            error = result.error
+            lost = lost_cluster_of(row)
+            if lost is not None:  # not Google failing: the cluster is gone
+                error = f"{lost_message(lost, lost.failure_message)} ({error})"
+                hint = LOST_HINT
             deployment_transition(
                 deployment=row,
                 to=Status.FAILED,
                 message=f"{step} failed",
-                changes={
-                    "failure_step": step,
-                    "failure_message": result.error,
-                    "failure_hint": hint,
-                },
+                changes={"failure_step": step, "failure_message": error, "failure_hint": hint},
             )
             _resume_base(row)
 
