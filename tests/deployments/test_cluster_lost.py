@@ -5,6 +5,7 @@ import pytest
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
 from deployments.choices import Status
+from deployments.models import Deployment
 from deployments.services.cluster_lost import HINT
 from deployments.services.rollout import DeploymentOwner
 from runbook.results import Retry
@@ -23,9 +24,11 @@ def _deployment_on(cluster_status: ClusterStatus):
         status=cluster_status,
         failure_message="GKE has no cluster llm-ap: 404 Not found.",
     )
-    deployment = DeploymentFactory(status=Status.TEARING_DOWN)
-    deployment.spec = {**deployment.spec, "cluster": cluster.pk}
-    deployment.save()
+    deployment = Deployment.objects.get(pk=DeploymentFactory(status=Status.TEARING_DOWN).pk)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        spec={**deployment.spec, "cluster": cluster.pk}
+    )
+    deployment.refresh_from_db()
     return deployment
 
 
