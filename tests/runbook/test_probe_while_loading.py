@@ -4,11 +4,9 @@ declares, and the step is re-queued by countdown; the smoke test's deadline stil
 the step, naming what it waited for and the last answer seen."""
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from runbook.models import IN_FLIGHT_OUTCOMES, Outcome, StepRun
 from runbook.plan import ApiRequest, Step
 from runbook.results import Failed, Retry, Succeeded
 from tests.factories import DeploymentFactory
+from tests.runbook.loading_server import LoadingServer
 from tests.step_claims import step_claim
 
 QUICK = AnswerTime(0.2, "a test server on this machine")
@@ -55,44 +54,9 @@ def _claim(url: str, *, answer_time: AnswerTime | None = QUICK, waited: float = 
     )
 
 
-class _Holding:
-    """A front end that holds every request (as Cloud Run does while an instance starts)
-    until released."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.calls = 0
-        state = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                state.calls += 1
-                state.release.wait(60)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"{}")
-                except OSError:
-                    pass  # the probe gave up long ago
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def holding() -> Iterator[_Holding]:
-    server = _Holding()
+def holding() -> Iterator[LoadingServer]:
+    server = LoadingServer(hold=True)
     yield server
     server.stop()
 
@@ -143,7 +107,7 @@ def test_a_probe_of_a_sandbox_service_still_loading_returns_and_is_re_queued(
 
 
 def test_a_held_probe_waits_the_declared_answer_time_then_asks_for_a_countdown(
-    settings: Any, holding: _Holding
+    settings: Any, holding: LoadingServer
 ) -> None:
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 30.0}
     result = EXECUTORS["endpoint.vllm_health"](_claim(holding.url))
@@ -154,7 +118,7 @@ def test_a_held_probe_waits_the_declared_answer_time_then_asks_for_a_countdown(
 
 
 def test_an_endpoint_declaring_no_answer_time_is_probed_for_the_check_time(
-    settings: Any, holding: _Holding
+    settings: Any, holding: LoadingServer
 ) -> None:
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 0.3}
     result = EXECUTORS["endpoint.vllm_health"](_claim(holding.url, answer_time=None))
@@ -162,7 +126,7 @@ def test_an_endpoint_declaring_no_answer_time_is_probed_for_the_check_time(
 
 
 def test_past_half_the_budget_a_probe_gets_the_full_check_time(
-    settings: Any, holding: _Holding
+    settings: Any, holding: LoadingServer
 ) -> None:
     """A network slower than the target declares still gets an answer in before the
     deadline."""
@@ -183,7 +147,7 @@ def test_connection_refused_is_a_server_not_started_yet(settings: Any) -> None:
     assert "could not connect" in result.error
 
 
-def test_the_countdown_never_runs_past_the_deadline(settings: Any, holding: _Holding) -> None:
+def test_the_countdown_never_runs_past_the_deadline(settings: Any, holding: LoadingServer) -> None:
     settings.ROLLOUT = {
         **settings.ROLLOUT,
         "POLL_SECONDS": 1.0,
@@ -201,7 +165,7 @@ def test_the_countdown_never_runs_past_the_deadline(settings: Any, holding: _Hol
     [("holds", "no answer within 0.40 s"), ("refuses", "could not connect")],
 )
 def test_the_deadline_fails_the_step_naming_the_wait_and_the_last_answer(
-    settings: Any, holding: _Holding, server: str, last_answer: str
+    settings: Any, holding: LoadingServer, server: str, last_answer: str
 ) -> None:
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 0.4}
     budget = settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"]
@@ -213,9 +177,10 @@ def test_the_deadline_fails_the_step_naming_the_wait_and_the_last_answer(
     assert "ROLLOUT_SMOKE_TEST_TIMEOUT_SECONDS" in result.hint
 
 
-def test_an_answer_at_the_deadline_still_counts(settings: Any, holding: _Holding) -> None:
+def test_an_answer_at_the_deadline_still_counts(settings: Any, holding: LoadingServer) -> None:
     """The last check is made even once the budget is spent: a server that answers it is
     healthy, not failed."""
+    holding.ready.set()
     holding.release.set()
     budget = settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"]
     result = EXECUTORS["endpoint.vllm_health"](_claim(holding.url, waited=budget + 1))
@@ -224,7 +189,7 @@ def test_an_answer_at_the_deadline_still_counts(settings: Any, holding: _Holding
 
 @pytest.mark.django_db
 def test_a_step_past_its_deadline_fails_the_rollout_with_the_last_answer(
-    sandbox: Any, settings: Any, holding: _Holding
+    sandbox: Any, settings: Any, holding: LoadingServer
 ) -> None:
     """Through the engine: the step's Failed result fails the deployment, and the failure
     the person reads names the wait and the last answer."""

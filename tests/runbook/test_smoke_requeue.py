@@ -2,10 +2,8 @@
 still loading, asks to be re-queued with the rollout's poll countdown (not counted as a
 failure, bounded by the smoke-test budget) instead of holding its worker slot for the load."""
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,48 +14,12 @@ from runbook.executors import EXECUTORS, kube_endpoint
 from runbook.owners import StepClaim
 from runbook.plan import SERVICE_PROXY_URL_OUTPUT, ApiRequest, Step
 from runbook.results import Failed, Retry, Succeeded
-
-
-class _Loading:
-    """A model server: /health answers 503 (or holds the request, as Cloud Run holds one
-    while an instance starts) until `ready` is set."""
-
-    def __init__(self, *, hold: bool) -> None:
-        self.ready = threading.Event()
-        self.release = threading.Event()
-        self.calls = 0
-        state = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                state.calls += 1
-                if not state.ready.is_set() and hold:
-                    state.release.wait(60)  # longer than any check may take
-                status = 200 if state.ready.is_set() else 503
-                body = b"{}" if status == 200 else b'{"detail": "loading"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+from tests.runbook.loading_server import LoadingServer
 
 
 @pytest.fixture
-def loading(request: Any) -> Iterator[_Loading]:
-    server = _Loading(hold=request.param == "holds")
+def loading(request: Any) -> Iterator[LoadingServer]:
+    server = LoadingServer(hold=request.param == "holds")
     yield server
     server.stop()
 
@@ -88,7 +50,7 @@ def _claim(action: str, path: str, url: str, *, started: datetime | None = None)
 
 @pytest.mark.parametrize("loading", ["answers 503", "holds"], indirect=True)
 def test_cloud_run_health_re_queues_while_the_model_loads(
-    sandbox: Any, settings: Any, loading: _Loading
+    sandbox: Any, settings: Any, loading: LoadingServer
 ) -> None:
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 1.0}
     claim = _claim("endpoint.vllm_health", "/health", loading.url)
@@ -108,7 +70,7 @@ def test_cloud_run_health_re_queues_while_the_model_loads(
 
 @pytest.mark.parametrize("loading", ["holds"], indirect=True)
 def test_ollama_chat_probes_the_server_before_chatting_and_re_queues_while_it_starts(
-    sandbox: Any, settings: Any, loading: _Loading
+    sandbox: Any, settings: Any, loading: LoadingServer
 ) -> None:
     settings.ROLLOUT = {**settings.ROLLOUT, "SMOKE_TEST_CHECK_SECONDS": 1.0}
     claim = _claim("endpoint.ollama_chat", "/api/chat", loading.url)
@@ -119,7 +81,7 @@ def test_ollama_chat_probes_the_server_before_chatting_and_re_queues_while_it_st
 
 @pytest.mark.parametrize("loading", ["answers 503"], indirect=True)
 def test_the_pause_grows_with_the_time_already_waited(
-    sandbox: Any, settings: Any, loading: _Loading
+    sandbox: Any, settings: Any, loading: LoadingServer
 ) -> None:
     settings.ROLLOUT = {
         **settings.ROLLOUT,
@@ -138,7 +100,7 @@ def test_the_pause_grows_with_the_time_already_waited(
 
 @pytest.mark.parametrize("loading", ["answers 503"], indirect=True)
 def test_health_stops_waiting_once_the_smoke_test_budget_is_spent(
-    sandbox: Any, settings: Any, loading: _Loading
+    sandbox: Any, settings: Any, loading: LoadingServer
 ) -> None:
     budget = settings.ROLLOUT["SMOKE_TEST_TIMEOUT_SECONDS"]
     long_ago = datetime.now(UTC) - timedelta(seconds=budget + 1)
