@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 GOOGLE_HINT = "Google Cloud had a problem; retry later."
 
 
-def _deployment_on(cluster_status: ClusterStatus):
+def _deployment_on(cluster_status):
     cluster = Cluster.objects.create(
         project="hangar-sandbox",
         location="us-central1",
