@@ -283,7 +283,12 @@ def _document(store: KubeStore, kinds: list[Kind], v3: bool) -> dict[str, Any]:
 
 
 def v2(store: KubeStore) -> dict[str, Any]:
-    return _document(store, sorted(store.kinds.values(), key=_group_version), v3=False)
+    kinds = sorted(store.kinds.values(), key=_group_version)
+    key = ("v2", tuple((k.group, k.version, k.plural, id(store.schemas.get(k))) for k in kinds))
+    cache = _CACHE.setdefault(store, {})
+    if key not in cache:
+        cache[key] = _document(store, kinds, v3=False)
+    return cache[key]
 
 
 def _by_group_version(store: KubeStore) -> dict[str, list[Kind]]:
@@ -312,10 +317,21 @@ def v3_document(store: KubeStore, group_version: str) -> dict[str, Any] | None:
     return cache[key]
 
 
+_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
+
+
 def digest(document: dict[str, Any]) -> str:
-    """The hash a v3 index gives each document (its content's: it changes with a CRD)."""
+    """The hash a v3 index gives each document (its content's: it changes with a CRD).
+    Documents are cached and never changed, so each is hashed once."""
+    held = _DIGESTS.get(id(document))
+    if held is not None and held[0] is document:
+        return held[1]
     text = json.dumps(document, sort_keys=True).encode()
-    return hashlib.sha512(text).hexdigest()[:128].upper()
+    value = hashlib.sha512(text).hexdigest()[:128].upper()
+    if len(_DIGESTS) > 256:
+        _DIGESTS.clear()
+    _DIGESTS[id(document)] = (document, value)
+    return value
 
 
 def v3_index(store: KubeStore) -> dict[str, Any]:

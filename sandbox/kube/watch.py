@@ -43,9 +43,11 @@ Key = tuple[str, str, str, str]
 
 @dataclass
 class Journal:
-    # What each object looked like when last recorded (its JSON), and the entries:
-    # (resourceVersion, event type, key, the object then).
+    # What each object looked like when last recorded (its JSON, and a cheap fingerprint
+    # that changes whenever it does), and the entries: (resourceVersion, event type, key,
+    # the object then).
     last: dict[Key, str] = field(default_factory=dict)
+    prints: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
     entries: list[tuple[int, str, Key, dict[str, Any]]] = field(default_factory=list)
     dropped_before: int = 0  # the resourceVersion of the oldest entry let go
     offset: int = 0  # how many entries were let go (positions are counted from the first)
@@ -60,6 +62,16 @@ def start_journal(store: KubeStore) -> None:
         journal = Journal(dropped_before=int(store.current_version()))
         _JOURNALS[store] = journal
         journal.last = {k: json.dumps(s.obj, sort_keys=True) for k, s in store.objects.items()}
+        journal.prints = {k: _fingerprint(s.obj) for k, s in store.objects.items()}
+
+
+def _fingerprint(obj: dict[str, Any]) -> tuple[Any, ...]:
+    """Changes when the object does: a write replaces it or gives it a resourceVersion;
+    the cluster's own updates replace its status or change it in place (compared whole),
+    or replace its spec or metadata."""
+    meta = obj.get("metadata") or {}
+    status = json.dumps(obj.get("status"), sort_keys=True)
+    return (id(obj), meta.get("resourceVersion"), id(obj.get("spec")), id(meta), status)
 
 
 def record(store: KubeStore) -> None:
@@ -68,9 +80,14 @@ def record(store: KubeStore) -> None:
     if journal is None:
         return
     current: dict[Key, str] = {}
+    prints: dict[Key, tuple[Any, ...]] = {}
     for key, stored in list(store.objects.items()):
-        text = json.dumps(stored.obj, sort_keys=True)
+        prints[key] = _fingerprint(stored.obj)
         before = journal.last.get(key)
+        if before is not None and journal.prints.get(key) == prints[key]:
+            current[key] = before
+            continue
+        text = json.dumps(stored.obj, sort_keys=True)
         if before != text:
             meta = stored.obj["metadata"]
             if before is not None and json.loads(before)["metadata"].get(
@@ -81,12 +98,13 @@ def record(store: KubeStore) -> None:
             event = "ADDED" if before is None else "MODIFIED"
             version = int(meta.get("resourceVersion") or store.fresh_version())
             journal.entries.append((version, event, key, json.loads(text)))
+            prints[key] = _fingerprint(stored.obj)
         current[key] = text
     for key in [k for k in journal.last if k not in current]:
         gone = json.loads(journal.last[key])
         gone["metadata"]["resourceVersion"] = store.fresh_version()
         journal.entries.append((int(gone["metadata"]["resourceVersion"]), "DELETED", key, gone))
-    journal.last = current
+    journal.last, journal.prints = current, prints
     if len(journal.entries) > HISTORY:
         cut = len(journal.entries) - HISTORY
         journal.dropped_before = journal.entries[cut - 1][0]
