@@ -6,7 +6,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import DecimalField, Func, Min, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    DecimalField,
+    Func,
+    Min,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -22,8 +32,13 @@ from runbook.models import IN_FLIGHT_OUTCOMES, Outcome, StepRun
 
 
 def deployment_list(*, user: Any, token: ApiToken | None = None) -> QuerySet[Deployment]:
-    """Deployments of the user's teams; platform admins (without a token) see all."""
-    deployments = Deployment.objects.select_related("team", "requested_by", "decided_by")
+    """Deployments of the user's teams; platform admins (without a token) see all. Each
+    comes with the deployments that run on it (`dependents`), read once for a page."""
+    deployments = Deployment.objects.select_related(
+        "team", "requested_by", "decided_by"
+    ).prefetch_related(
+        Prefetch("dependents", queryset=Deployment.objects.select_related("team").order_by("pk"))
+    )
     if token is None and is_platform_admin(user):
         return deployments
     return deployments.filter(team__in=teams_visible_to(user=user, token=token))

@@ -59,7 +59,7 @@ RESUBMITTABLE_STATES = frozenset({Status.FAILED, Status.REJECTED})
 # Rows per page of the deployments list: a page stays small however many there are.
 LIST_PAGE_SIZE = 50
 # Requests per page of the approvals page, each with its plan and quotas.
-APPROVALS_PAGE_SIZE = 50
+APPROVALS_PAGE_SIZE = 20
 # Rows per page of a deployment's timeline (newest page first); the poll adds to it.
 TIMELINE_PAGE_SIZE = 100
 

@@ -1,6 +1,7 @@
 """Reads of the measured spend ledger the pages share: estimated, measured and the
 difference, per deployment or team, this month."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -52,13 +53,16 @@ def spend_compared(
     return _comparison(rows)
 
 
-def spend_compared_by_deployment(*, team: Any, now: datetime | None = None) -> dict[int, Any]:
-    """deployment id → its SpendComparison this month, for the team page's table."""
-    rows = (
-        _month_days(now)
-        .filter(team=team)
-        .values("deployment_id")
-        .annotate(days=Count("id"), estimated=Sum("estimated"), measured=Sum("measured"))
+def spend_compared_by_deployment(
+    *, team: Any, deployment_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> dict[int, Any]:
+    """deployment id → its SpendComparison this month, for the team page's table (the
+    rows of `deployment_ids` only, when given: the page's)."""
+    days = _month_days(now).filter(team=team)
+    if deployment_ids is not None:
+        days = days.filter(deployment_id__in=list(deployment_ids))
+    rows = days.values("deployment_id").annotate(
+        days=Count("id"), estimated=Sum("estimated"), measured=Sum("measured")
     )
     return {
         row["deployment_id"]: SpendComparison(

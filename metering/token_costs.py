@@ -51,10 +51,10 @@ class TokenCost:
         return self._per_million(self.input_tokens + self.output_tokens)
 
 
-def _days(rows: Any) -> dict[int, dict[date, Decimal]]:
+def _days(rows: Iterable[tuple[int, date, Decimal]]) -> dict[int, dict[date, Decimal]]:
     """deployment id → day → what Google measured that day."""
     by_deployment: dict[int, dict[date, Decimal]] = defaultdict(dict)
-    for pk, day, measured in rows.values_list("deployment_id", "day", "measured"):
+    for pk, day, measured in rows:
         by_deployment[pk][day] = measured
     return by_deployment
 
@@ -78,7 +78,10 @@ def token_cost(*, deployment: Any) -> TokenCost:
 
 def token_costs(rows: Any) -> dict[int, TokenCost]:
     """deployment id → its TokenCost over the given ledger rows."""
-    days = _days(rows)
+    return _costs(_days(rows.values_list("deployment_id", "day", "measured")), rows)
+
+
+def _costs(days: dict[int, dict[date, Decimal]], rows: Any) -> dict[int, TokenCost]:
     # The ledger rows' deployments, as a subquery: no list of ids however many there are.
     tokens = _tokens_by_day(rows.values("deployment_id"))
     out = {}
@@ -121,14 +124,12 @@ class TeamTokenCosts:
 
     def ranked(self) -> list[tuple[int, TokenCost]]:
         """(deployment id, cost), the dearest per token first (no tokens: first)."""
-        return sorted(
-            self.costs.items(),
-            key=lambda item: (
-                item[1].per_million_tokens is not None,
-                -(item[1].per_million_tokens or 0),
-                -item[1].measured,
-            ),
-        )
+
+        def dearest(item: tuple[int, TokenCost]) -> tuple[bool, Decimal, Decimal]:
+            per_million = item[1].per_million_tokens
+            return per_million is not None, -(per_million or Decimal(0)), -item[1].measured
+
+        return sorted(self.costs.items(), key=dearest)
 
     def by_model(self) -> list[dict[str, Any]]:
         """The same, summed per model (its catalog key)."""
@@ -140,10 +141,9 @@ class TeamTokenCosts:
 
 def team_token_costs(*, team: Any, now: datetime | None = None) -> TeamTokenCosts:
     month = _month(team, now)
-    costs = token_costs(month)
-    models = dict(
-        Deployment.objects.filter(pk__in=month.values("deployment_id")).values_list("pk", "model")
-    )
+    rows = list(month.values_list("deployment_id", "day", "measured", "deployment__model"))
+    models = {pk: model for pk, _, _, model in rows}
+    costs = _costs(_days((pk, day, measured) for pk, day, measured, _ in rows), month)
     return TeamTokenCosts(costs=costs, models=models)
 
 

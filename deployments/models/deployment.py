@@ -7,10 +7,10 @@ from django.db import models
 from django.db.models import Q
 
 from deployments.choices import TERMINAL_STATES, Phase, Status
-from deployments.targets import spec_for, target_choices
+from deployments.targets import spec_for, target_choices, target_for
 
-# The columns a row's GPU holding is derived from: saving any of them derives it again.
-HOLDING_SOURCES = frozenset({"spec", "target", "model", "region", "gpu_type", "gpu_count"})
+# The columns gpus_held and runs_on are derived from: saving any of them derives them again.
+DERIVED_FROM = frozenset({"spec", "target", "model", "region", "gpu_type", "gpu_count"})
 
 
 class Deployment(models.Model):
@@ -27,6 +27,18 @@ class Deployment(models.Model):
     # What the spec holds against quotas (its gpus_held), derived on every save: quotas
     # sum it in SQL rather than reading every holding row's spec in Python.
     gpus_held = models.PositiveIntegerField(default=0, editable=False)
+    # The deployment this one runs on (its target's depends_on: a LoRA adapter's base),
+    # derived on every save, so a base's dependents are one indexed read. No constraint:
+    # the spec names the base, and a base's row outlives nothing it does not own.
+    runs_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="dependents",
+    )
 
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
@@ -88,10 +100,12 @@ class Deployment(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         fields = kwargs.get("update_fields")
-        if fields is None or HOLDING_SOURCES & set(fields):
-            self.gpus_held = spec_for(self).gpus_held
+        if fields is None or DERIVED_FROM & set(fields):
+            spec = spec_for(self)
+            self.gpus_held = spec.gpus_held
+            self.runs_on_id = target_for(self).depends_on(spec)
             if fields is not None:
-                kwargs["update_fields"] = {*fields, "gpus_held"}
+                kwargs["update_fields"] = {*fields, "gpus_held", "runs_on"}
         super().save(*args, **kwargs)
 
     @property

@@ -71,10 +71,10 @@ def team_budgets(teams: Any) -> list[tuple[Any, dict[str, Any]]]:
 @register.inclusion_tag("metering/_team_measured.html", takes_context=True)
 def team_measured(context: Any, team: Any) -> dict[str, Any]:
     request = context["request"]
-    compared = spend_compared_by_deployment(team=team)
     costs = team_token_costs(team=team)
     ranked = page_of(request, costs.ranked(), size=TABLE_ROWS, param="ranked")
     shown = Deployment.objects.in_bulk([pk for pk, _ in ranked.object_list])
+    compared = spend_compared_by_deployment(team=team, deployment_ids=shown)
     idle = page_of(request, idle_days(team=team), size=TABLE_ROWS, param="idle")
     return {
         "team": team,

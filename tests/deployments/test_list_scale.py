@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/deployments/"
 # A signed-in user: their permissions (two, for the platform-admin check), the count and
-# the page, the teams a subquery of both.
-API_LIST_QUERIES = 4
+# the page, the teams a subquery of both, and the deployments that run on the page's (one
+# read for the page: deployments.selectors deployment_list).
+API_LIST_QUERIES = 5
 
 
 def _decided(team: Any, n: int) -> None:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from deployments.choices import Status
 from deployments.models import Deployment, TeamGpuQuota
-from deployments.views import TIMELINE_PAGE_SIZE
+from deployments.views import APPROVALS_PAGE_SIZE, TIMELINE_PAGE_SIZE
 from portal.models import Role, Team
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.page_rows import fill_deployments, fill_pending, fill_spend, fill_timeline
@@ -65,26 +65,28 @@ def test_the_approvals_page_takes_the_same_queries_for_1_or_50_requests_among_10
         fill_pending(other_team, people, 24)
 
     _, large = _same_count(admin_client, reverse("deployments:approvals"), grow)
-    assert large.count('class="approval"') == 50
+    assert large.count('class="approval"') == APPROVALS_PAGE_SIZE
+    assert f"1–{APPROVALS_PAGE_SIZE} of 50" in large
     # The quota line still counts what every live deployment holds: 100 of the team's
     # and its 26 requests, each request not counting itself.
     assert "team quota: 125 → 126 of 20000" in large
     assert "Needs a platform admin" in large
 
 
-def test_the_team_page_takes_the_same_queries_at_100_and_10000_deployments(
+def test_the_team_page_and_list_take_the_same_queries_at_100_and_10000_deployments(
     team: Any, people: list[Any]
 ) -> None:
     MembershipFactory(team=team, user=people[0], role=Role.ADMIN)
     client = Client()
     client.force_login(people[0])
     fill_spend(fill_deployments(team, people, SMALL))
+    pages = (reverse("team-detail", kwargs={"slug": team.slug}), reverse("team-list"))
+    small = [_queries(client, url)[0] for url in pages]
 
-    def grow() -> None:
-        fill_spend(fill_deployments(team, people, LARGE - SMALL, prefix="more"))
+    fill_spend(fill_deployments(team, people, LARGE - SMALL, prefix="more"))
 
-    _, large = _same_count(client, reverse("team-detail", kwargs={"slug": team.slug}), grow)
-    assert 'id="idle-deployments"' in large
+    assert [_queries(client, url)[0] for url in pages] == small
+    assert 'id="idle-deployments"' in _queries(client, pages[0])[1]
 
 
 def test_the_spend_page_and_team_list_take_the_same_queries_for_3_or_300_teams(
@@ -104,17 +106,6 @@ def test_the_spend_page_and_team_list_take_the_same_queries_for_3_or_300_teams(
     assert _queries(admin_client, reverse("spend"))[0] == small_spend
     assert _queries(admin_client, reverse("team-list"))[0] == small_list
     assert Team.objects.count() == 300
-
-
-def test_the_team_list_takes_the_same_queries_at_100_and_10000_deployments(
-    admin_client: Client, team: Any, people: list[Any]
-) -> None:
-    fill_spend(fill_deployments(team, people, SMALL))
-    _same_count(
-        admin_client,
-        reverse("team-list"),
-        lambda: fill_spend(fill_deployments(team, people, LARGE - SMALL, prefix="more")),
-    )
 
 
 def test_the_deployment_page_takes_the_same_queries_at_100_and_10000_events(
@@ -137,3 +128,17 @@ def test_the_deployment_page_takes_the_same_queries_at_100_and_10000_events(
     # The page holds one page of the timeline; the poll only what is newer than its cursor.
     assert _queries(admin_client, page)[1].count("data-at=") == TIMELINE_PAGE_SIZE
     assert "data-at=" not in answer
+
+
+def test_the_deployment_lists_take_the_same_queries_at_100_and_10000_deployments(
+    admin_client: Client, team: Any, people: list[Any]
+) -> None:
+    fill_deployments(team, people, SMALL)
+    small = [_queries(admin_client, url)[0] for url in LISTS]
+
+    fill_deployments(team, people, LARGE - SMALL, prefix="more")
+
+    assert [_queries(admin_client, url)[0] for url in LISTS] == small
+
+
+LISTS = ("/api/v1/deployments/?limit=50", "/deployments/")
