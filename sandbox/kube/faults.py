@@ -187,6 +187,17 @@ def _hidden(values: Any) -> Any:
     return REDACTED
 
 
+# kubectl's client-side apply copies the whole manifest, a Secret's values included, into
+# this annotation of the object it sends (POST) and patches (PATCH).
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _redact_last_applied(body: dict[str, Any]) -> None:
+    annotations = (body.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
+        annotations[_LAST_APPLIED] = REDACTED
+
+
 def _redact_secrets(body: Any) -> bool:
     """Redacts, in place, every object of kind Secret in `body` (a List's items too)."""
     found = False
@@ -195,6 +206,7 @@ def _redact_secrets(body: Any) -> bool:
             for key in _SECRET_FIELDS:
                 if key in body:
                     body[key] = _hidden(body[key])
+            _redact_last_applied(body)
             found = True
         for value in body.values():
             found = _redact_secrets(value) or found
@@ -211,12 +223,13 @@ def _redact_secret_patch(body: Any) -> None:
         for key in _SECRET_FIELDS:
             if key in body:
                 body[key] = _hidden(body[key])
+        _redact_last_applied(body)
     elif isinstance(body, list):
         for op in body:
             if not isinstance(op, dict) or "value" not in op:
                 continue
             target = str(op.get("path", ""))
-            if target.startswith(("/data", "/stringData")):
+            if target.startswith(("/data", "/stringData", "/metadata/annotations")):
                 op["value"] = _hidden(op["value"])
             elif target in ("", "/"):
                 _redact_secret_patch(op["value"])

@@ -3,6 +3,7 @@ what Kubernetes accepts is accepted, what it refuses is refused with its reason.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -252,3 +253,22 @@ def test_what_kubernetes_refuses_is_refused_with_its_reason(kubectl):
         "spec.template.spec.containers[1].restartPolicy: Forbidden: may not be set for "
         "non-init containers" in err
     )
+
+
+def test_kubectls_secret_writes_leave_no_value_in_the_request_log(kubectl, sandbox):
+    token = "hf_KubectlCanary0123456789"
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hf-secret\n"
+        f"stringData:\n  hf_api_token: {token}\n"
+    )
+    manifest = _write(kubectl, "secret.yaml", secret)
+    kubectl.out("apply", "-f", manifest)  # POST, with the last-applied annotation
+    _write(kubectl, "secret.yaml", secret.replace(token, token + "X"))
+    kubectl.out("apply", "-f", manifest)  # a strategic merge patch of that annotation
+    kubectl.out("create", "secret", "generic", "hf-2", f"--from-literal=hf_api_token={token}")
+    held = kubectl.json("get", "secret", "hf-secret")
+    assert "hf_api_token" in held["data"]  # the API server keeps and returns it
+    logged = json.dumps(sandbox.requests())
+    assert "/secrets" in logged
+    for form in (token, base64.b64encode(token.encode()).decode()[:-4]):
+        assert form not in logged
