@@ -69,6 +69,8 @@ class LiveAdapters:
 
     loaded: tuple[Adapter, ...] = ()
     removed: tuple[Adapter, ...] = ()
+    # Requested, not approved yet: in no list, but their names are taken.
+    pending: tuple[Adapter, ...] = ()
 
 
 def live_adapters(
@@ -76,7 +78,7 @@ def live_adapters(
 ) -> LiveAdapters:
     """What the live adapter rows on deployment `base` call for (oldest first), leaving
     out `besides` (the adapter whose own plan is being made)."""
-    loaded, removed = [], []
+    loaded, removed, pending = [], [], []
     for row in sorted(around, key=lambda d: d.id):
         if row.depends_on != base or row.target != ADAPTER_TARGET or row.id == besides:
             continue
@@ -85,7 +87,9 @@ def live_adapters(
             loaded.append(adapter)
         elif row.status in UNLOADING:
             removed.append(adapter)
-    return LiveAdapters(tuple(loaded), tuple(removed))
+        elif row.status == Status.PENDING_APPROVAL:
+            pending.append(adapter)
+    return LiveAdapters(tuple(loaded), tuple(removed), tuple(pending))
 
 
 def with_live_adapters(

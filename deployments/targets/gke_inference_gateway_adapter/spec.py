@@ -176,9 +176,10 @@ def bind_base(spec: GatewayAdapterSpec, offer: Offer) -> tuple[GatewayAdapterSpe
         base_slug=base.slug,
         base_values={**base_spec.spec_json(), "model": base_spec.model, "region": base.region},
     )
-    # Checked beside what the base's live adapter rows load now; not kept.
+    # Checked beside what the base's live adapter rows load now, or will once approved;
+    # not kept.
     live = lora.live_adapters(base.id, offer.deployments)
-    checked = replace(bound, live_loaded=live.loaded, live_removed=live.removed)
+    checked = replace(bound, live_loaded=(*live.loaded, *live.pending), live_removed=live.removed)
     errors = lora.adapter_errors(spec.ask, checked.base_spec())
     if "base_model" in errors:
         errors["model"] = errors.pop("base_model")

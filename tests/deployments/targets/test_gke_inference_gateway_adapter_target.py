@@ -143,3 +143,14 @@ def test_its_estimate_is_none_of_its_own():
 
     priced = ADAPTER.estimate(GatewayAdapterSpec(), price_file_data(), 8)
     assert priced.monthly == 0 and "base deployment" in priced.lines[0][0]
+
+
+def test_a_name_another_request_awaits_approval_under_is_taken(api, team, deployer):
+    base = base_deployment(team)
+    api.force_authenticate(deployer)
+    first = api.post(URL, body(base.pk), "json")
+    assert first.status_code == 201, first.json()
+    assert Deployment.objects.get(slug="sql-lora").status == Status.PENDING_APPROVAL
+    again = api.post(URL, body(base.pk, slug="sql-lora-2"), "json")
+    assert again.status_code == 400, again.json()
+    assert "already answers to sql-expert" in " ".join(again.json()["error"]["fields"]["name"])
