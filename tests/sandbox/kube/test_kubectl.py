@@ -272,3 +272,20 @@ def test_kubectls_secret_writes_leave_no_value_in_the_request_log(kubectl, sandb
     assert "/secrets" in logged
     for form in (token, base64.b64encode(token.encode()).decode()[:-4]):
         assert form not in logged
+
+
+def test_logs_follow_streams_until_the_pod_goes(kubectl):
+    kubectl.out("apply", "-f", _write(kubectl, "003.yaml", SEED_003_READY))
+    kubectl.out("wait", "--for=condition=Available", f"deployment/{DEPLOYMENT}", "--timeout=30s")
+    # Seed 003's own command: kubectl logs -f -l app=gemma-server
+    follower = kubectl.start("logs", "-f", "-l", "app=gemma-server")
+    try:
+        time.sleep(1.5)
+        assert follower.poll() is None, "kubectl logs -f ended while the pod runs"
+        kubectl.out("delete", "deployment", DEPLOYMENT)
+        out, _ = follower.communicate(timeout=20)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0
+    assert "Application startup complete." in out
