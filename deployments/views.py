@@ -61,7 +61,7 @@ LIST_PAGE_SIZE = 50
 # Requests per page of the approvals page, each with its plan and quotas.
 APPROVALS_PAGE_SIZE = 20
 # Rows per page of a deployment's timeline (newest page first); the poll adds to it.
-TIMELINE_PAGE_SIZE = 100
+TIMELINE_PAGE_SIZE = 50
 
 
 @login_required
