@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox.core.config import Config
+from sandbox.core.config import Config, region_list
 from sandbox.server.app import build_app
 from sandbox.server.snapshot import Keeper
 
@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     # Where the state is kept across restarts (sandbox/server/snapshot.py); empty: memory only.
     parser.add_argument("--state-file", default=os.environ.get("SANDBOX_STATE_FILE", ""))
+    # Regions (comma-separated) whose VPC has a proxy-only subnet from the start, which a
+    # regional GKE Gateway needs: scripts/run's demo project has them where it deploys.
+    parser.add_argument("--proxy-only-subnets", default=",".join(defaults.proxy_only_subnets))
     parser.add_argument("--project", default=defaults.project)
     parser.add_argument("--project-number", default=defaults.project_number)
     parser.add_argument("--service-account", default=defaults.service_account)
@@ -44,6 +47,7 @@ async def serve(args: argparse.Namespace) -> None:
         model_load_delay=args.model_load_delay,
         token_delay=args.token_delay,
         account_propagation_delay=args.account_propagation_delay,
+        proxy_only_subnets=region_list(args.proxy_only_subnets),
         project=args.project,
         project_number=args.project_number,
         service_account=args.service_account,
@@ -62,6 +66,8 @@ async def serve(args: argparse.Namespace) -> None:
     app["state"].base_url = args.public_url.rstrip("/") or f"http://{host}:{port}"
     keeper = Keeper(app["state"], Path(args.state_file)) if args.state_file else None
     saving = keeper.start() if keeper is not None else None
+    # Subnets made since are kept; the ones the command line names are there either way.
+    app["state"].setup.proxy_only_subnets |= set(config.proxy_only_subnets)
     print(f"sandbox listening on http://{host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -15,6 +15,11 @@ def _env_str(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def region_list(value: str) -> tuple[str, ...]:
+    """`europe-west1, us-central1` → ("europe-west1", "us-central1")."""
+    return tuple(sorted({part.strip() for part in value.split(",") if part.strip()}))
+
+
 @dataclass
 class Config:
     operation_delay: float = field(
@@ -35,6 +40,12 @@ class Config:
     )
     monitoring_delay: float = field(
         default_factory=lambda: _env_float("SANDBOX_MONITORING_DELAY", 0.0)
+    )
+    # Regions whose VPC has a proxy-only subnet from the start, as an operator would have
+    # made them in the project (ProjectSetup): none by default, as in a new project;
+    # scripts/run's demo project has them in the regions it offers.
+    proxy_only_subnets: tuple[str, ...] = field(
+        default_factory=lambda: region_list(os.environ.get("SANDBOX_PROXY_ONLY_SUBNETS", ""))
     )
     project: str = field(default_factory=lambda: _env_str("SANDBOX_PROJECT", "hangar-sandbox"))
     project_number: str = field(

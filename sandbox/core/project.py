@@ -49,7 +49,8 @@ class ProjectSetup:
     disabled_services: set[str] = field(default_factory=set)
     gpu_quota: dict[str, int] = field(default_factory=dict)
     # Regions whose VPC has an active proxy-only subnet (purpose REGIONAL_MANAGED_PROXY),
-    # which GKE's regional Gateways need: none until an operator makes one.
+    # which GKE's regional Gateways need: those Config names (none unless the sandbox was
+    # started with some), until /_sandbox/iam changes them.
     proxy_only_subnets: set[str] = field(default_factory=set)
     # The build account's project roles: what README has an operator grant it.
     builder_roles: set[str] = field(default_factory=set)
@@ -59,7 +60,7 @@ class ProjectSetup:
         self.act_as = {compute_account(config), builder_account(config)}
         self.disabled_services = set()
         self.gpu_quota = dict.fromkeys(GPU_REGIONS, 3)
-        self.proxy_only_subnets = set()
+        self.proxy_only_subnets = set(config.proxy_only_subnets)
         self.builder_roles = set(BUILDER_ROLES)
 
     def as_dict(self) -> dict[str, Any]:
