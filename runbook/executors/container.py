@@ -70,7 +70,11 @@ def remove_failed_cluster(claim: StepClaim) -> StepResult:
     try:
         info = container.get_cluster(name)
     except gexc.NotFound:
-        return Succeeded(f"No cluster {_short(name)} yet: nothing to remove.")
+        return Succeeded(f"No cluster {_short(name)}: nothing to remove.")
+    if info.status == "STOPPING" and _ours(info.labels):
+        # Its removal was asked for before a worker was lost: wait until it is gone, or
+        # the create would meet it still there.
+        return Waiting("", f"GKE is deleting the cluster {_short(name)} Hangar made.")
     if info.status != "ERROR":
         return Succeeded(f"The cluster {_short(name)} is {info.status}: nothing to remove.")
     if not _ours(info.labels):
