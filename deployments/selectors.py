@@ -249,6 +249,20 @@ def deployment_hourly_rate(*, deployment: Deployment) -> Decimal:
     return Estimate.from_json(deployment.estimate).average_hourly
 
 
+def deployment_still_billed(*, deployment: Deployment) -> dict[str, Any] | None:
+    """What Google still bills a failed deployment for, and at what hourly rate: the
+    resource its plan's billing step made, until a tear down deletes it (None when
+    nothing billed is held). The rate is the one the spend clock accrues."""
+    if deployment.status != Status.FAILED or deployment.cost_accrued_until is None:
+        return None
+    from deployments.choices import Phase
+    from deployments.plans import plan_for
+
+    steps = plan_for(deployment, Phase.DEPLOY).steps
+    billed = next((step.title for step in steps if step.billing == "starts"), "")
+    return {"what": billed, "hourly": deployment_hourly_rate(deployment=deployment)}
+
+
 def _month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 

@@ -32,6 +32,7 @@ from deployments.selectors import (
     deployment_pending_approval,
     deployment_request_values,
     deployment_review_facts_of,
+    deployment_still_billed,
     deployment_timeline_cursor,
     deployment_timeline_page,
     deployment_timeline_since,
@@ -300,6 +301,7 @@ def _live_context(
         "offer_external_gateway": is_admin and offers_external_gateway(deployment),
         "show_tear_down": can_operate and status not in TERMINAL_STATES,
         "show_retry": can_operate and status == Status.FAILED,
+        "still_billed": deployment_still_billed(deployment=deployment),
         "show_resubmit": can_operate and status in RESUBMITTABLE_STATES,
     }
 
