@@ -311,7 +311,10 @@ def _cursor(raw: str) -> datetime | None:
     for anything else, which then gets the whole first page."""
     if not raw.isdigit() or len(raw) > 18:
         return None
-    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(raw))
+    try:
+        return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(raw))
+    except OverflowError:  # past the year 9999
+        return None
 
 
 def _cursor_text(moment: datetime) -> str:

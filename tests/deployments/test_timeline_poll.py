@@ -115,12 +115,13 @@ def test_a_step_in_flight_is_sent_again_until_it_settles(
     assert _rows(_poll(viewer, rolling, _cursor(answer))) == []
 
 
-def test_a_cursor_that_is_no_number_gets_the_whole_first_page(
-    viewer: Client, rolling: Deployment
+@pytest.mark.parametrize("cursor", ["yesterday", "-1", "999999999999999999", "9" * 40])
+def test_a_cursor_that_is_no_time_gets_the_whole_first_page(
+    viewer: Client, rolling: Deployment, cursor: str
 ) -> None:
     fill_timeline(rolling, 10)
 
-    html = _poll(viewer, rolling, "yesterday")
+    html = _poll(viewer, rolling, cursor)
 
     assert len(_rows(html)) == 10
     assert "data-timeline-since" not in html
