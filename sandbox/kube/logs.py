@@ -157,7 +157,8 @@ def lines_of(store: KubeStore, pod: dict[str, Any], name: str, previous: bool) -
             f'container "{container["name"]}" in pod "{pod_name}" is waiting to start: {reason}',
         )
     key = (pod["metadata"].get("uid", ""), container["name"])
-    recorded = list(store.container_logs.get(key, []))
+    # (a store restored from a state file written before this field existed has none)
+    recorded = list(getattr(store, "container_logs", {}).get(key, []))
     started = _ts((state.get("running") or {}).get("startedAt"))
     if not _is_vllm(container):
         return recorded
