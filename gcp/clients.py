@@ -55,15 +55,22 @@ def make_client(client_class: type) -> Any:
     )
 
 
-def rest(service: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def rest(
+    service: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    timeout: float | None = None,
+) -> Any:
     """One REST call for the APIs without a REST client here (IAM Admin, Resource Manager,
     Service Usage, Cloud Quotas): the same credentials, endpoint override and errors
-    (google.api_core exceptions) as every client."""
+    (google.api_core exceptions) as every client. `timeout` shortens the usual one for a
+    read a person is waiting on."""
     from google.api_core import exceptions as gexc
     from google.auth.transport.requests import AuthorizedSession
 
     response = AuthorizedSession(credentials()).request(
-        method, f"{api_base(service)}{path}", json=body, timeout=call_timeout()
+        method, f"{api_base(service)}{path}", json=body, timeout=timeout or call_timeout()
     )
     if response.status_code >= 400:
         raise gexc.from_http_response(response)

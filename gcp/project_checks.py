@@ -5,13 +5,24 @@ the calls go through clients.rest like IAM Admin's."""
 
 from typing import Any
 
-from gcp.clients import rest
+from gcp.clients import rest, universe_domain
 
 # The APIs by service name; clients.rest finds them in the configured universe.
 RESOURCE_MANAGER = "cloudresourcemanager"
 IAM = "iam"
 SERVICE_USAGE = "serviceusage"
 CLOUD_QUOTAS = "cloudquotas"
+# Cloud Run's per-region GPU quota with zonal redundancy off (what the plans ask for), by
+# GPU type; reference/cloud-run.md §1.3 names the L4's. The preflight reports it and the
+# request assessment reads it where no project capacity is recorded.
+CLOUD_RUN_GPU_QUOTAS = {"nvidia-l4": "NvidiaL4GpuAllocNoZonalRedundancyPerProjectRegion"}
+
+
+def service_name(api: str) -> str:
+    """An API as Service Usage names it: its host in the configured universe (run.googleapis.com
+    on Google's; a sovereign universe names its services after its own domain [verify against
+    a live one])."""
+    return f"{api}.{universe_domain()}"
 
 
 def project_permissions(project: str, permissions: list[str]) -> set[str]:
@@ -40,12 +51,15 @@ def service_enabled(project: str, service: str) -> bool:
     return bool(reply.get("state") == "ENABLED")
 
 
-def quota_by_region(project: str, service: str, quota_id: str) -> dict[str, int]:
+def quota_by_region(
+    project: str, service: str, quota_id: str, timeout: float | None = None
+) -> dict[str, int]:
     """A per-region quota's value in each region it names (-1: unlimited)."""
     reply: dict[str, Any] = rest(
         CLOUD_QUOTAS,
         "GET",
         f"/v1/projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}",
+        timeout=timeout,
     )
     values = {}
     for info in reply.get("dimensionsInfos", []):

@@ -10,6 +10,26 @@ from tests.factories import MembershipFactory, TeamFactory, UserFactory, platfor
 pytest_plugins = ["tests.sandbox_fixtures", "tests.worker_fixtures"]
 
 
+@pytest.fixture(autouse=True)
+def google_gpu_quota(request, monkeypatch):
+    """Google's GPU quota as the sandbox serves it by default, for tests that weigh a request
+    without starting the sandbox (those that start it read the sandbox's own). The cached
+    read is dropped either way, so no test sees another's."""
+    from django.core.cache import cache
+
+    from deployments.services import google_capacity
+    from sandbox.core.project import GPU_REGIONS
+    from sandbox.project_apis.api import DEFAULT_GPU_QUOTA
+
+    cache.clear()
+    if "sandbox" not in request.fixturenames:
+        monkeypatch.setattr(
+            google_capacity, "_read", lambda quota_id: dict.fromkeys(GPU_REGIONS, DEFAULT_GPU_QUOTA)
+        )
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(slug="ml-research", name="ML Research")

@@ -22,8 +22,8 @@ from deployments.targets import TARGETS
 from deployments.targets.plan import DeploymentRef
 from deployments.targets.variants import distinct_specs, plans
 from gcp import project_checks
-from gcp.clients import universe_domain
 from gcp.errors import ACT_AS, SERVICE_ACCOUNT_USER
+from gcp.project_checks import CLOUD_RUN_GPU_QUOTAS, service_name
 
 # What each plan action's calls need (https://cloud.google.com/iam/docs/permissions-reference).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -140,16 +140,6 @@ APIS = {
     "secret_manager": "secretmanager",
     "storage": "storage",
 }
-# Cloud Run's per-region GPU quota with zonal redundancy off (what the plans ask for), by
-# GPU type; reference/cloud-run.md §1.3 names the L4's. A GPU without one here is reported.
-CLOUD_RUN_GPU_QUOTAS = {"nvidia-l4": "NvidiaL4GpuAllocNoZonalRedundancyPerProjectRegion"}
-
-
-def service_name(api: str) -> str:
-    """An API as Service Usage names it: its host in the configured universe (run.googleapis.com
-    on Google's; a sovereign universe names its services after its own domain [verify against
-    a live one])."""
-    return f"{api}.{universe_domain()}"
 
 
 @dataclass(frozen=True)

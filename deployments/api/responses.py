@@ -56,10 +56,21 @@ class QuotaSerializer(serializers.Serializer):
     team_used = serializers.IntegerField()
     team_after = serializers.IntegerField()
     project_capacity = serializers.IntegerField(
-        allow_null=True, help_text="Google's quota as recorded; null when none is."
+        allow_null=True,
+        help_text="The project's GPU capacity: recorded by an admin, else Google's quota; "
+        "null when it is unknown or not checked (project_capacity_source).",
     )
     project_used = serializers.IntegerField()
     project_after = serializers.IntegerField()
+    project_capacity_source = serializers.ChoiceField(
+        choices=["recorded", "google", "unknown", "untracked"],
+        help_text="recorded: set by a platform admin; google: read from Google's Cloud Quotas; "
+        "unknown: Google's could not be read (an admin decides); untracked: Hangar reads no "
+        "Google quota for this GPU type.",
+    )
+    project_capacity_read_at = serializers.DateTimeField(
+        allow_null=True, help_text="When Google's quota was read (source google)."
+    )
 
 
 class DecisionSerializer(serializers.Serializer):

@@ -65,10 +65,15 @@ def deployment_assess(
         fits_team_quota=quota.fits_team,
         under_cost_limit=estimate.monthly <= limit,
         within_budget=budget is None or projected <= budget,
+        capacity_known=quota.capacity_known,
         explain={
+            "capacity": (
+                f"the project's {gpu} capacity in {quota.region} is {quota.capacity_note()}"
+            ),
             "project": (
-                f"The project can hold {quota.project_capacity} × {gpu} in {quota.region}; "
-                f"{quota.project_used} are taken, and this request needs {quota.requested}."
+                f"The project can hold {quota.project_capacity} × {gpu} in {quota.region}"
+                f"{'' if quota.capacity_source == 'recorded' else f' ({quota.capacity_note()})'}"
+                f"; {quota.project_used} are taken, and this request needs {quota.requested}."
             ),
             "team_quota": (
                 f"over the team's {gpu} quota ({quota.team_after} of {quota.team_quota} with "

@@ -7,12 +7,14 @@ spec's gpus_held, kept on the row (Deployment.gpus_held), so holdings are summed
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
 from deployments.choices import TERMINAL_STATES
 from deployments.models import Deployment, ProjectGpuCapacity, TeamGpuQuota
+from deployments.services.google_capacity import GoogleCapacity, Source, google_capacity
 from portal.models import Team
 
 
@@ -23,8 +25,12 @@ class QuotaCheck:
     requested: int
     team_quota: int  # 0 when no quota is set: everything then needs an admin
     team_used: int
-    project_capacity: int | None  # None when the admins have not recorded Google's quota
+    # The recorded capacity, else Google's quota (google_capacity.py); None when neither is
+    # known (capacity_source says why).
+    project_capacity: int | None
     project_used: int
+    capacity_source: str = Source.RECORDED
+    capacity_read_at: datetime | None = None  # when Google's value was read
 
     @property
     def team_after(self) -> int:
@@ -42,6 +48,22 @@ class QuotaCheck:
     def fits_project(self) -> bool:
         return self.project_capacity is None or self.project_after <= self.project_capacity
 
+    @property
+    def capacity_known(self) -> bool:
+        """False when Google's quota could not be read: an admin weighs the request."""
+        return self.capacity_source != Source.UNKNOWN
+
+    def capacity_note(self) -> str:
+        """Where the project's capacity comes from, for people."""
+        if self.capacity_source == Source.RECORDED:
+            return "recorded by a platform admin"
+        if self.capacity_source == Source.UNTRACKED:
+            return "not checked: Hangar reads no Google quota for this GPU type; record one"
+        if self.capacity_source == Source.UNKNOWN:
+            return "unknown: Google's quota could not be read; record one or retry"
+        age = GoogleCapacity(self.capacity_source, None, self.capacity_read_at).age_seconds()
+        return f"Google's quota, read {_age(age)} ago"
+
     def as_json(self) -> dict[str, Any]:
         return {
             "region": self.region,
@@ -53,7 +75,33 @@ class QuotaCheck:
             "project_capacity": self.project_capacity,
             "project_used": self.project_used,
             "project_after": self.project_after,
+            "project_capacity_source": self.capacity_source,
+            "project_capacity_read_at": (
+                self.capacity_read_at.isoformat() if self.capacity_read_at else None
+            ),
         }
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _capacity(recorded: int | None, *, region: str, gpu_type: str) -> dict[str, Any]:
+    """QuotaCheck's capacity fields: the recorded value, else Google's (cached read)."""
+    if recorded is not None:
+        return {"project_capacity": recorded}
+    read = google_capacity(region=region, gpu_type=gpu_type)
+    return {
+        "project_capacity": read.max_gpus,
+        "capacity_source": read.source,
+        "capacity_read_at": read.read_at,
+    }
 
 
 def _live_holdings() -> QuerySet[Deployment]:
@@ -94,8 +142,8 @@ def quota_check(
         requested=requested,
         team_quota=quota.max_gpus if quota else 0,
         team_used=held["team"] or 0,
-        project_capacity=capacity.max_gpus if capacity else None,
         project_used=held["project"] or 0,
+        **_capacity(capacity.max_gpus if capacity else None, region=region, gpu_type=gpu_type),
     )
 
 
@@ -133,7 +181,10 @@ def quota_checks_of(deployments: Sequence[Deployment]) -> dict[int, QuotaCheck]:
             requested=d.gpus_held,
             team_quota=quotas.get((d.team_id, d.gpu_type), 0),
             team_used=team_used - own,
-            project_capacity=capacities.get((d.region, d.gpu_type)),
             project_used=project_used - own,
+            # Google's values come from one cached read per GPU type, not one per row.
+            **_capacity(
+                capacities.get((d.region, d.gpu_type)), region=d.region, gpu_type=d.gpu_type
+            ),
         )
     return checks
