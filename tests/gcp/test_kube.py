@@ -152,9 +152,11 @@ def test_the_api_server_wants_apply_with_a_field_manager_and_a_token(conn, tmp_p
     no_manager = requests.patch(url, data=body, headers=apply, verify=str(ca_file), timeout=10)
     assert no_manager.status_code == 422
     assert "fieldManager: Required value" in no_manager.json()["message"]
-    merge = {**token, "Content-Type": "application/merge-patch+json"}
+    # A patch type Kubernetes does not know is refused: 415, as for any PATCH body
+    # that is not apply, strategic-merge, merge or JSON patch.
+    not_a_patch = {**token, "Content-Type": "text/plain"}
     wrong_type = requests.patch(
-        url + "?fieldManager=me", data=body, headers=merge, verify=str(ca_file), timeout=10
+        url + "?fieldManager=me", data=body, headers=not_a_patch, verify=str(ca_file), timeout=10
     )
     assert wrong_type.status_code == 415
     assert requests.get(url, verify=str(ca_file), timeout=10).status_code == 401
