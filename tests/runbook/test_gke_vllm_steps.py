@@ -9,7 +9,7 @@ import pytest
 
 from clusters.models import Cluster
 from deployments.targets.gke_vllm.manifests import PORT
-from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, teardown_plan
+from deployments.targets.gke_vllm.plan import GkeVllmSpec, deploy_plan, server_name, teardown_plan
 from deployments.targets.plan import DeploymentPlan
 from gcp import kube
 from runbook.executors import EXECUTORS
@@ -17,6 +17,9 @@ from runbook.plan import SERVICE_PROXY_URL_OUTPUT
 from runbook.results import Failed, Retry, Succeeded, Waiting
 from tests.deployments.targets.test_gke_vllm_plan import REF
 from tests.step_claims import step_claim
+
+# Its objects' name: the slug and the deployment's tag (deployments/targets/gke/names.py).
+NAME = server_name(REF)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,10 +69,9 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
     assert said["smoke_test"].startswith("The model answered")
     # The endpoint's address: the Service's proxy on the API server, no load balancer.
     assert outputs[SERVICE_PROXY_URL_OUTPUT] == (
-        f"https://{conn.endpoint}/api/v1/namespaces/hangar-ml-research/services/"
-        f"gemma-26b:{PORT}/proxy"
+        f"https://{conn.endpoint}/api/v1/namespaces/hangar-ml-research/services/{NAME}:{PORT}/proxy"
     )
-    assert said["wait_available"] == "Deployment gemma-26b is Available."
+    assert said["wait_available"] == f"Deployment {NAME} is Available."
     deployed = sandbox.state()
     assert len(deployed["serviceAccounts"]) == 1
     (bucket,) = deployed["buckets"]
@@ -83,8 +85,8 @@ def test_deploy_chat_and_tear_down(sandbox, sandbox_process):
         ("apps/v1", "Deployment"),
         ("v1", "ServiceAccount"),
     ]:
-        assert kube.read(conn, api_version, kind, "gemma-26b", ns) is None
-    assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", "gemma-26b") is None
+        assert kube.read(conn, api_version, kind, NAME, ns) is None
+    assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", NAME) is None
     assert kube.list_objects(conn, "v1", "Pod", ns) == []
     assert kube.read(conn, "v1", "Namespace", ns) is not None  # the team's: it stays
     state = sandbox.state()
