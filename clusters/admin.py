@@ -4,18 +4,15 @@ clusters/services.py, so it is on the cluster's timeline and in the audit trail.
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from clusters.choices import OWNER_KIND, ClusterStatus, ReleaseChannel
+from clusters.choices import OWNER_KIND, ClusterStatus
+from clusters.forms import ClusterAddForm
 from clusters.models import Cluster, ClusterEvent
 from clusters.services import (
-    cluster_create,
-    cluster_name_errors,
-    cluster_register,
     cluster_remove,
     cluster_retry,
     cluster_teams_set,
@@ -23,47 +20,6 @@ from clusters.services import (
 from portal.access import is_platform_admin
 from portal.exceptions import ApplicationError
 from runbook.ledger import runs_of
-
-REGISTER, CREATE, CREATE_STANDARD = "register", "create", "create-standard"
-
-
-class ClusterAddForm(forms.ModelForm):
-    mode = forms.ChoiceField(
-        choices=[
-            (REGISTER, "Register an existing cluster (Hangar reads its endpoint and CA)"),
-            (CREATE, "Create a new Autopilot cluster (Hangar owns it and may delete it)"),
-            (
-                CREATE_STANDARD,
-                "Create a new Standard cluster as seed 004 does: GPU node pools, Gateway API, "
-                "Managed Prometheus with DCGM (Hangar owns it)",
-            ),
-        ],
-        initial=REGISTER,
-    )
-    reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea)
-
-    class Meta:
-        model = Cluster
-        fields = ["mode", "project", "location", "name", "release_channel", "teams", "reason"]
-        help_texts = {"release_channel": "Only when creating; create-auto's --release-channel."}
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        creating = data.get("mode") in (CREATE, CREATE_STANDARD)
-        if creating and not data.get("release_channel"):
-            data["release_channel"] = ReleaseChannel.REGULAR
-        if not self.errors:
-            errors = cluster_name_errors(
-                project=data["project"],
-                location=data["location"],
-                name=data["name"],
-                creating=creating,
-                autopilot=data.get("mode") != CREATE_STANDARD,
-            )
-            for field, problems in errors.items():
-                for problem in problems:
-                    self.add_error(field if field in self.fields else None, problem)
-        return data
 
 
 class ClusterEventInline(admin.TabularInline):
@@ -154,23 +110,7 @@ class ClusterAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             return  # only the teams change here; save_related records them
-        data = form.cleaned_data
-        common = {
-            "project": data["project"],
-            "location": data["location"],
-            "name": data["name"],
-            "teams": data["teams"],
-            "by": request.user,
-            "reason": data.get("reason", ""),
-        }
-        if data["mode"] in (CREATE, CREATE_STANDARD):
-            saved = cluster_create(
-                release_channel=data["release_channel"],
-                autopilot=data["mode"] == CREATE,
-                **common,
-            )
-        else:
-            saved = cluster_register(**common)
+        saved = form.submit(request.user)
         obj.pk = saved.pk
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

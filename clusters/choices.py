@@ -2,6 +2,10 @@
 
 from django.db import models
 
+# The regions the cluster form offers, first the default: where Hangar offers GPUs
+# (deployments/catalog.py's Cloud Run regions; this layer cannot read the catalog).
+CLUSTER_REGIONS = ("us-central1", "europe-west1", "europe-west4", "us-east4", "asia-southeast1")
+
 
 class ClusterStatus(models.TextChoices):
     REGISTERING = "registering", "Registering (reading its endpoint)"

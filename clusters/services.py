@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -41,6 +42,17 @@ def cluster_name_errors(
         probe.clean_fields(exclude=[f.name for f in Cluster._meta.fields if f.name not in checked])
     except ValidationError as exc:
         return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    home = settings.GCP["PROJECT"]
+    if project != home:
+        # What runs on a cluster uses the weights bucket, the Google account and the
+        # Workload Identity bindings of Hangar's project (deployments/targets/gke/binding.py).
+        return {
+            "project": [
+                f"Hangar deploys into {home} only (its weights bucket, Google account and "
+                f"Workload Identity are there): register or create a cluster of {home}, "
+                f"not of {project}."
+            ]
+        }
     if creating and autopilot and _ZONE_RE.fullmatch(location):
         return {"location": ["Autopilot clusters are regional: a region, e.g. us-central1."]}
     live = Cluster.objects.filter(project=project, location=location, name=name).exclude(

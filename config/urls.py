@@ -20,6 +20,7 @@ urlpatterns = [
         name="metering-server-metrics",
     ),
     path("", include("portal.urls")),
+    path("clusters/", include("clusters.urls")),
     path("spend/", spend_view, name="spend"),
     path("playground/", include("playground.urls")),
     # Before the API include: the OpenAI-compatible passthrough other platforms call.

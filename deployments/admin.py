@@ -9,10 +9,11 @@ from django.http import HttpRequest
 from deployments.models import PriceTable, ProjectGpuCapacity, TeamGpuQuota
 from deployments.services.prices import price_table_update
 from deployments.services.quota_admin import project_capacity_set, team_quota_set
+from portal.admin import PlatformAdminOnly
 
 
 @admin.register(TeamGpuQuota)
-class TeamGpuQuotaAdmin(admin.ModelAdmin):
+class TeamGpuQuotaAdmin(PlatformAdminOnly, admin.ModelAdmin):
     list_display = ("team", "gpu_type", "max_gpus")
     list_filter = ("gpu_type",)
 
@@ -24,7 +25,7 @@ class TeamGpuQuotaAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProjectGpuCapacity)
-class ProjectGpuCapacityAdmin(admin.ModelAdmin):
+class ProjectGpuCapacityAdmin(PlatformAdminOnly, admin.ModelAdmin):
     list_display = ("region", "gpu_type", "max_gpus", "quota_name")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -39,7 +40,7 @@ class ProjectGpuCapacityAdmin(admin.ModelAdmin):
 
 
 @admin.register(PriceTable)
-class PriceTableAdmin(admin.ModelAdmin):
+class PriceTableAdmin(PlatformAdminOnly, admin.ModelAdmin):
     """New prices are a new version (add one); old ones stay with the estimates made from them."""
 
     list_display = ("version", "active", "created_at", "created_by")

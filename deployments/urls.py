@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import views, views_estimate
+from deployments import views, views_estimate, views_quotas
 
 app_name = "deployments"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.deployment_new_view, name="new"),
     path("estimate/", views_estimate.deployment_estimate_view, name="estimate"),
     path("approvals/", views.deployment_approvals_view, name="approvals"),
+    path("quotas/", views_quotas.quotas_view, name="quotas"),
     path("<int:pk>/", views.deployment_detail_view, name="detail"),
     path("<int:pk>/timeline/", views.deployment_timeline_view, name="timeline"),
     path("<int:pk>/logs/", views.deployment_logs_view, name="logs"),

@@ -46,12 +46,15 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
 
 def _team_context(request: HttpRequest, team: Team, **extra: Any) -> dict[str, Any]:
     role = role_in_team(user=request.user, team=team)
+    members = list(team_members(team=team))
     return {
         "team": team,
         "role": role,
         "is_team_admin": role_at_least(role, Role.ADMIN),
         "is_platform_admin": is_platform_admin(request.user),
-        "members": team_members(team=team),
+        "members": members,
+        # Whom a member without the role asks for an API token.
+        "team_admins": [m.user.get_username() for m in members if m.role == Role.ADMIN],
         "tokens": team_tokens(team=team),
         "token_form": ApiTokenForm(),
         "hf_token_url": _hf_token_url(team),

@@ -18,6 +18,7 @@ from django.contrib.messages import get_messages
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from clusters.models import Cluster
 from deployments.choices import Status
 from playground.db import db_pool_close
 from playground.models import Conversation
@@ -66,6 +67,13 @@ class Route:
 
 REASON = {"reason": "matrix"}
 NEW = {"team": "ml-research", "slug": "matrix", "model": "gemma3-4b"}
+CLUSTER = {"mode": "register", "project": "hangar-sandbox", "location": "us-central1", "name": "m"}
+CAPACITY = {
+    "form": "project",
+    "project-region": "us-east4",
+    "project-gpu_type": "nvidia-l4",
+    "project-max_gpus": "3",
+}
 
 ROUTES: dict[str, Route] = {
     "": Route(get=Call(SIGNED_IN | {ANON, TOKEN})),  # a redirect to the list for everyone
@@ -135,6 +143,14 @@ ROUTES: dict[str, Route] = {
     # Off without METRICS_TOKEN, as here; on, its bearer or a platform admin (tests/telemetry).
     "metrics": Route(get=Call(NOBODY)),
     "metering-server-metrics": Route(get=Call(TEAM | ADMINS)),
+    # The platform admins' administration pages (tests/portal/test_platform_admin_pages.py).
+    "clusters:list": Route(get=Call(ADMINS)),
+    "clusters:new": Route(get=Call(ADMINS), post=Call(ADMINS, CLUSTER)),
+    "clusters:detail": Route(get=Call(ADMINS), post=Call(ADMINS, REASON)),
+    # A ready cluster has nothing to retry: reaching the rule is the point here.
+    "clusters:retry": Route(post=Call(ADMINS, either=ADMINS)),
+    "clusters:remove": Route(post=Call(ADMINS, REASON)),
+    "deployments:quotas": Route(get=Call(ADMINS), post=Call(ADMINS, CAPACITY)),
 }
 # The Django admin is one rule for all its pages: staff only (platform admins are staff,
 # and each model page asks for its own permission). Its sign-in and sign-out are open.
@@ -183,6 +199,9 @@ def world(team, other_team, member, deployer, team_admin, outsider, approver):
     conversation = Conversation.objects.create(
         user=deployer, deployment=deployment, title="matrix", model_name="gemma3:4b"
     )
+    cluster = Cluster.objects.create(
+        project="hangar-sandbox", location="us-central1", name="matrix", status="ready"
+    )
     return {
         "users": {
             OUTSIDER: outsider,
@@ -209,6 +228,7 @@ def world(team, other_team, member, deployer, team_admin, outsider, approver):
             "playground:conversation": conversation.pk,
             "playground:export": conversation.pk,
             "playground:delete": conversation.pk,
+            **{f"clusters:{n}": cluster.pk for n in ("detail", "retry", "remove")},
         },
         "deployment": deployment,
     }
