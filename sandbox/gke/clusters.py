@@ -25,6 +25,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from google.cloud import container_v1
@@ -40,6 +41,7 @@ from sandbox.kube.control_plane import ControlPlanes
 Cluster = container_v1.Cluster.pb()
 Operation = container_v1.Operation.pb()
 CStatus = Cluster.Status
+PoolStatus = container_v1.NodePool.pb().Status
 OpStatus = Operation.Status
 OpType = Operation.Type
 Channel = container_v1.ReleaseChannel.pb().Channel
@@ -76,7 +78,7 @@ def _store(call: ApiCall) -> ContainerStore:
     return call.state.store(ContainerStore)
 
 
-def _spec(store: ContainerStore, name: str) -> Message | None:
+def cluster_spec(store: ContainerStore, name: str) -> Message | None:
     """What the cluster's Kubernetes API reads of it: its Cluster, None once deleted."""
     stored = store.clusters.get(name)
     return stored.pb if stored is not None else None
@@ -118,14 +120,77 @@ def _validate_new(cluster: Message, project: str, location: str) -> None:
             raise errors.invalid(
                 "Autopilot clusters must be regional clusters.", "cluster.autopilot.enabled"
             )
-        if len(cluster.node_pools) or cluster.initial_node_count or cluster.HasField("node_config"):
+        if cluster.initial_node_count or cluster.HasField("node_config"):
             raise errors.invalid(
-                "Node pools, initial_node_count and node_config cannot be set on an "
-                "Autopilot cluster: GKE manages its nodes.",
-                "cluster.node_pools",
+                "initial_node_count and node_config cannot be set on an Autopilot cluster: "
+                "GKE manages its nodes.",
+                "cluster.node_config",
             )
+        _autopilot_pools_ok(cluster)
     else:
         standard.validate(cluster, project, location)
+
+
+def _autopilot_pools_ok(cluster: Message) -> None:
+    """gcloud's `create-auto` sends a `default-pool` carrying only the nodes' identity
+    (`--scopes`, `--service-account`), which GKE accepts; any other node setting is
+    Autopilot's to make ("GKE Autopilot clusters do not recognize parameters in
+    NodeConfig. Use AutoprovisioningNodePoolDefaults instead.",
+    https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeConfig;
+    https://cloud.google.com/sdk/gcloud/reference/container/clusters/create-auto)."""
+    identity = {"oauth_scopes", "service_account"}
+    for pool in cluster.node_pools:
+        set_fields = {f.name for f, _ in pool.config.ListFields()}
+        if len(cluster.node_pools) > 1 or not set_fields <= identity or len(pool.locations):
+            raise errors.invalid(
+                "Autopilot clusters do not recognize node pool settings other than the "
+                "nodes' service account and OAuth scopes: GKE manages their nodes.",
+                "cluster.node_pools",
+            )
+
+
+def _fill_in(cluster: Message, name: str, location: str) -> None:
+    """The fields GKE fills in on a cluster it creates, as `clusters describe` shows them
+    (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#Cluster)."""
+    project = name.split("/")[1]
+    zones = list(cluster.locations) or standard.zones_of(location)
+    del cluster.locations[:]
+    cluster.locations.extend(zones)
+    cluster.current_node_version = MASTER_VERSION
+    cluster.network = cluster.network or "default"
+    cluster.subnetwork = cluster.subnetwork or "default"
+    cluster.network_config.network = f"projects/{project}/global/networks/{cluster.network}"
+    cluster.network_config.subnetwork = (
+        f"projects/{project}/regions/{standard.region_of(location)}/subnetworks/"
+        f"{cluster.subnetwork}"
+    )
+    # VPC-native unless routes were asked for (sandbox/gke/standard.py).
+    policy = cluster.ip_allocation_policy
+    if not policy.use_routes:
+        policy.use_ip_aliases = True
+        policy.cluster_ipv4_cidr_block = policy.cluster_ipv4_cidr_block or "10.52.0.0/14"
+        policy.services_ipv4_cidr_block = policy.services_ipv4_cidr_block or "34.118.224.0/20"
+        policy.stack_type = policy.stack_type or container_v1.StackType.IPV4
+    cluster.cluster_ipv4_cidr = cluster.cluster_ipv4_cidr or "10.52.0.0/14"
+    cluster.services_ipv4_cidr = "34.118.224.0/20"
+    cluster.logging_service = cluster.logging_service or "logging.googleapis.com/kubernetes"
+    cluster.monitoring_service = (
+        cluster.monitoring_service or "monitoring.googleapis.com/kubernetes"
+    )
+    for pool in cluster.node_pools:
+        standard.fill_pool(pool, name, zones, MASTER_VERSION)
+        pool.status = PoolStatus.PROVISIONING
+    if len(cluster.node_pools):
+        # The deprecated cluster-level node_config mirrors the first pool's.
+        cluster.node_config.CopyFrom(cluster.node_pools[0].config)
+    cluster.current_node_count = node_count(cluster)
+
+
+def node_count(cluster: Message) -> int:
+    """`currentNodeCount`: a Standard cluster's pools' nodes (initial count per zone)."""
+    if cluster.autopilot.enabled:
+        return 0
+    return sum(p.initial_node_count * max(1, len(p.locations)) for p in cluster.node_pools)
 
 
 def _new_cluster(call: ApiCall, parent: str, cluster: Message) -> Message:
@@ -145,6 +210,7 @@ def _new_cluster(call: ApiCall, parent: str, cluster: Message) -> Message:
         cluster.workload_identity_config.workload_pool = f"{project}.svc.id.goog"
     else:
         standard.add_default_pool(cluster, location)
+    _fill_in(cluster, name, location)
     # New clusters are enrolled in the Regular channel unless told otherwise
     # (https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels).
     if cluster.release_channel.channel == Channel.UNSPECIFIED:
@@ -205,8 +271,10 @@ def create_cluster(call: ApiCall) -> Message:
     store.clusters[name] = stored
 
     def running() -> None:
-        plane = call.state.store(ControlPlanes).start(name, lambda: _spec(store, name))
+        plane = call.state.store(ControlPlanes).start(name, partial(cluster_spec, store, name))
         stored.pb.status = CStatus.RUNNING
+        for pool in stored.pb.node_pools:
+            pool.status = PoolStatus.RUNNING
         stored.pb.endpoint = plane.endpoint
         stored.pb.master_auth.cluster_ca_certificate = plane.tls.ca_base64
         stored.busy_with = ""
@@ -223,6 +291,16 @@ def create_cluster(call: ApiCall) -> Message:
 
 def get_cluster(call: ApiCall) -> Message:
     return get_stored(call, call.fields["name"]).pb
+
+
+def list_clusters(call: ApiCall) -> Message:
+    """`locations/-` lists every location's clusters (gcloud's `clusters list`)."""
+    parent = call.fields["parent"]
+    reply = container_v1.ListClustersResponse.pb()()
+    for name, stored in sorted(_store(call).clusters.items()):
+        if parent.endswith("/locations/-") or name.startswith(f"{parent}/clusters/"):
+            reply.clusters.add().CopyFrom(stored.pb)
+    return reply
 
 
 def delete_cluster(call: ApiCall) -> Message:
@@ -277,6 +355,10 @@ def routes() -> list[Route]:
     operation.regex = re.compile(
         r"/v1/(?P<f0>projects/[^/]+/locations/[^/]+/operations/operation-[^/]+)$"
     )
+    listing = r(
+        "GET", clusters, list_clusters, container_v1.ListClustersRequest, "container.clusters.list"
+    )
+    listing.locations = locs | {"-"}  # "-": all locations
     return [
         r(
             "POST",
@@ -286,6 +368,7 @@ def routes() -> list[Route]:
             "container.clusters.create",
         ),
         r("GET", name, get_cluster, container_v1.GetClusterRequest, "container.clusters.get"),
+        listing,
         r(
             "DELETE",
             name,
@@ -310,6 +393,13 @@ def _node_pool_routes(r: Any) -> list[Route]:
             pools.create_node_pool,
             container_v1.CreateNodePoolRequest,
             "container.clusters.update",
+        ),
+        r(
+            "GET",
+            parent,
+            pools.list_node_pools,
+            container_v1.ListNodePoolsRequest,
+            "container.clusters.get",
         ),
         r(
             "GET",

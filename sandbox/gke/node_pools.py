@@ -106,15 +106,13 @@ def create_node_pool(call: ApiCall) -> Message:
     name = f"{parent}/nodePools/{pool.name}"
     if _pool(stored, pool.name) is not None:
         raise errors.ApiError("ALREADY_EXISTS", f"Already exists: {name}.")
-    if not pool.config.machine_type:
-        pool.config.machine_type = standard.DEFAULT_MACHINE
-    if not len(pool.locations):
-        pool.locations.extend(
-            [p for p in stored.pb.node_pools[:1] for p in p.locations]
-            or standard.zones_of(location)
-        )
-    pool.self_link = f"https://{clusters.SERVICE}/v1/{name}"
-    pool.version = stored.pb.current_master_version
+    # By default a pool's nodes are in the cluster's node locations.
+    standard.fill_pool(
+        pool,
+        parent,
+        list(stored.pb.locations) or standard.zones_of(location),
+        stored.pb.current_master_version,
+    )
     pool.status = PoolStatus.PROVISIONING
     added = stored.pb.node_pools.add()
     added.CopyFrom(pool)
@@ -123,6 +121,7 @@ def create_node_pool(call: ApiCall) -> Message:
         found = _pool(stored, pool.name)
         if found is not None:
             found.status = PoolStatus.RUNNING
+        stored.pb.current_node_count = clusters.node_count(stored.pb)
         stored.busy_with = ""
 
     def failed() -> None:
@@ -141,6 +140,12 @@ def _drop(stored: clusters.StoredCluster, name: str) -> None:
     kept = [p for p in stored.pb.node_pools if p.name != name]
     del stored.pb.node_pools[:]
     stored.pb.node_pools.extend(kept)
+
+
+def list_node_pools(call: ApiCall) -> Message:
+    reply = container_v1.ListNodePoolsResponse.pb()()
+    reply.node_pools.extend(clusters.get_stored(call, call.fields["parent"]).pb.node_pools)
+    return reply
 
 
 def get_node_pool(call: ApiCall) -> Message:
@@ -165,6 +170,7 @@ def delete_node_pool(call: ApiCall) -> Message:
 
     def gone() -> None:
         _drop(stored, name.rsplit("/", 1)[-1])
+        stored.pb.current_node_count = clusters.node_count(stored.pb)
         stored.busy_with = ""
 
     def failed() -> None:

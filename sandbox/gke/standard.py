@@ -5,6 +5,10 @@ seed 004 uses, and the default node pool it makes.
   (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity).
 - The Gateway API "is supported on VPC-native clusters only" and needs the
   HttpLoadBalancing add-on (https://cloud.google.com/kubernetes-engine/docs/how-to/deploying-gateways).
+  A new cluster is VPC-native unless it asks for routes (`ip_allocation_policy.use_routes`):
+  "By default, GKE creates VPC-native clusters"
+  (https://cloud.google.com/kubernetes-engine/docs/concepts/alias-ips), so gcloud's
+  `clusters create` without `--enable-ip-alias` (seed 004) is VPC-native.
 - Monitoring components: SYSTEM_COMPONENTS must be among them when any is set, and DCGM
   metrics come through Managed Service for Prometheus, which must be on
   (https://cloud.google.com/kubernetes-engine/docs/how-to/configure-metrics,
@@ -13,6 +17,12 @@ seed 004 uses, and the default node pool it makes.
   makes `default-pool` with that many nodes in each of the cluster's zones, three for a
   regional cluster (https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters#pricing).
 - Node locations are zones of the cluster's region.
+- A pool's nodes as GKE fills them in when the request leaves them out (NodeConfig in
+  https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeConfig): machine
+  type e2-medium, a 100 GB boot disk, of type pd-balanced
+  (https://cloud.google.com/kubernetes-engine/docs/how-to/custom-boot-disks), Container-
+  Optimized OS with containerd, the Compute Engine default service account and gcloud's
+  default scopes (https://cloud.google.com/kubernetes-engine/docs/how-to/access-scopes).
 """
 
 from __future__ import annotations
@@ -25,6 +35,17 @@ from sandbox.core import errors
 Channel = container_v1.GatewayAPIConfig.pb().Channel
 Component = container_v1.MonitoringComponentConfig.pb().Component
 DEFAULT_MACHINE = "e2-medium"  # what GKE gives a node pool that names none
+DEFAULT_DISK_GB = 100
+DEFAULT_DISK_TYPE = "pd-balanced"
+DEFAULT_SCOPES = (
+    "https://www.googleapis.com/auth/devstorage.read_only",
+    "https://www.googleapis.com/auth/logging.write",
+    "https://www.googleapis.com/auth/monitoring",
+    "https://www.googleapis.com/auth/service.management.readonly",
+    "https://www.googleapis.com/auth/servicecontrol",
+    "https://www.googleapis.com/auth/trace.append",
+)
+PoolStatus = container_v1.NodePool.pb().Status
 
 
 def region_of(location: str) -> str:
@@ -70,10 +91,10 @@ def validate(cluster: Message, project: str, location: str) -> None:
         )
     gateway = cluster.network_config.gateway_api_config.channel
     if gateway in (Channel.CHANNEL_STANDARD, Channel.CHANNEL_EXPERIMENTAL):
-        if not cluster.ip_allocation_policy.use_ip_aliases:
+        if cluster.ip_allocation_policy.use_routes:
             raise errors.invalid(
-                "The Gateway API is supported on VPC-native clusters only: set "
-                "cluster.ip_allocation_policy.use_ip_aliases.",
+                "The Gateway API is supported on VPC-native clusters only: this cluster "
+                "asks for routes (cluster.ip_allocation_policy.use_routes).",
                 "cluster.network_config.gateway_api_config",
             )
         if cluster.addons_config.http_load_balancing.disabled:
@@ -111,4 +132,37 @@ def add_default_pool(cluster: Message, location: str) -> None:
     if not pool.config.machine_type:
         pool.config.machine_type = DEFAULT_MACHINE
     pool.locations.extend(list(cluster.locations) or zones_of(location))
-    pool.status = container_v1.NodePool.Status.RUNNING
+
+
+def fill_pool(pool: Message, cluster_name: str, locations: list[str], version: str) -> None:
+    """What GKE fills in on a node pool it creates (the request's own values kept)."""
+    config = pool.config
+    if not config.machine_type:
+        config.machine_type = DEFAULT_MACHINE
+    if not config.disk_size_gb:
+        config.disk_size_gb = DEFAULT_DISK_GB
+    if not config.disk_type:
+        config.disk_type = DEFAULT_DISK_TYPE
+    if not config.image_type:
+        config.image_type = "COS_CONTAINERD"
+    if not config.service_account:
+        config.service_account = "default"
+    if not len(config.oauth_scopes):
+        config.oauth_scopes.extend(DEFAULT_SCOPES)
+    if not len(pool.locations):
+        pool.locations.extend(locations)
+    pool.version = version
+    pool.self_link = f"https://container.googleapis.com/v1/{cluster_name}/nodePools/{pool.name}"
+    short = cluster_name.rsplit("/", 1)[-1][:20]
+    project = cluster_name.split("/")[1]
+    del pool.instance_group_urls[:]
+    pool.instance_group_urls.extend(
+        f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{zone}/"
+        f"instanceGroupManagers/gke-{short}-{pool.name}-grp"
+        for zone in pool.locations
+    )
+    # Routes-based pods get a /24 per node; VPC-native ones too by default (110 pods).
+    if not pool.pod_ipv4_cidr_size:
+        pool.pod_ipv4_cidr_size = 24
+    if not pool.max_pods_constraint.max_pods_per_node:
+        pool.max_pods_constraint.max_pods_per_node = 110

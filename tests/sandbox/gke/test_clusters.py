@@ -84,9 +84,18 @@ def test_autopilot_default_channel_is_regular(sandbox, gke):
         (PARENT, autopilot(initial_node_count=3), "cannot be set on an Autopilot cluster"),
         (
             PARENT,
-            autopilot(node_pools=[container_v1.NodePool(name="p", initial_node_count=1)]),
-            "cannot be set on an Autopilot cluster",
+            autopilot(
+                node_pools=[
+                    container_v1.NodePool(
+                        name="default-pool",
+                        initial_node_count=1,
+                        config=container_v1.NodeConfig(machine_type="e2-standard-4"),
+                    )
+                ]
+            ),
+            "Autopilot clusters do not recognize node pool settings",
         ),
+        (PARENT, autopilot(initial_node_count=1), "cannot be set on an Autopilot cluster"),
         (PARENT, container_v1.Cluster(name="std"), "initial_node_count must be greater"),
         ("projects/hangar-sandbox/locations/mars-north1", autopilot(), "not a valid location"),
     ],

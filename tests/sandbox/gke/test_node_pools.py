@@ -100,7 +100,7 @@ def test_seed_cluster_gets_its_default_pool_in_three_zones(sandbox, gke):
             'must be "hangar-sandbox.svc.id.goog"',
         ),
         (
-            {"ip_allocation_policy": c.IPAllocationPolicy(use_ip_aliases=False)},
+            {"ip_allocation_policy": c.IPAllocationPolicy(use_routes=True)},
             "VPC-native clusters only",
         ),
         (
