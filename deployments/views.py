@@ -100,6 +100,9 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
     form = form_class(
         request.POST or None, user=request.user, **({"initial": initial} if initial else {})
     )
+    base = request.GET.get("base", "")
+    if initial is None and base.isdigit() and len(base) <= 12:  # "Request an adapter" on a base
+        form.initial["base"] = int(base)
     if request.method == "POST" and form.is_valid():
         try:
             deployment = deployment_request(

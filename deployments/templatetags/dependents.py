@@ -4,8 +4,13 @@ from typing import Any
 
 from django import template
 
+from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.services.dependents import depends_on, live_dependents
+from deployments.targets.gke_inference_gateway_adapter.spec import BASE_TARGET
+
+# The target that runs on a ready base of BASE_TARGET: its form is offered from the base.
+ADAPTER_TARGET = "gke-inference-gateway-adapter"
 
 register = template.Library()
 
@@ -17,4 +22,7 @@ def deployment_dependents(deployment: Deployment) -> dict[str, Any]:
         "deployment": deployment,
         "base": Deployment.objects.filter(pk=base_id).first() if base_id else None,
         "dependents": live_dependents(deployment),
+        "adapter_target": ADAPTER_TARGET
+        if deployment.target == BASE_TARGET and deployment.status == Status.READY
+        else "",
     }
