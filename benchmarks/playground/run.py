@@ -117,6 +117,7 @@ class Sample:
     ttft: list[float] = field(default_factory=list)
     gaps: list[float] = field(default_factory=list)
     errors: int = 0
+    failures: list[str] = field(default_factory=list)  # what each error was
     streams: int = 0
     cpu: float = 0.0  # the serving process's CPU seconds over the burst
     cpu_db: float = 0.0  # and its Postgres backends' (Hangar only)
@@ -137,7 +138,7 @@ async def one_stream(
         async with http.post(path.url, json=path.body, headers=headers) as response:
             if response.status != 200:
                 s.errors += 1
-                await response.read()
+                s.failures.append(f"{response.status} {(await response.read())[:120]!r}")
                 return
             async for data in response.content.iter_any():
                 count = data.count(path.marker)
@@ -153,8 +154,9 @@ async def one_stream(
                     # read: bunching shows as slow, never as a gap of 0.
                     s.gaps.extend([now - last] * count)
                 last = now
-    except aiohttp.ClientError:
+    except aiohttp.ClientError as exc:
         s.errors += 1
+        s.failures.append(type(exc).__name__)
 
 
 async def burst(http: aiohttp.ClientSession, path: Path_, concurrency: int, meter: Meter) -> Sample:
@@ -251,7 +253,8 @@ def setup_database(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50, 200])
+    # None (`--concurrency` alone): only the keep-alive fault bursts.
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 50, 200])
     parser.add_argument("--chunks", type=int, default=50)
     parser.add_argument("--interval", type=float, default=0.01)
     parser.add_argument("--skip", nargs="*", default=[], help="paths to leave out, e.g. litellm")
@@ -671,6 +674,7 @@ def print_faults(faults: list[tuple[str, Sample, int, str]]) -> None:
     )
     print("| path | bursts | streams | dropped by the upstream | errors | TTFT p50 | load |")
     print("|---|---|---|---|---|---|---|")
+    failures: list[str] = []
     for name in dict.fromkeys(n for n, *_ in faults):
         mine = [f for f in faults if f[0] == name]
         ttft = pct([t for _, s, _, _ in mine for t in s.ttft], 0.5)
@@ -681,7 +685,10 @@ def print_faults(faults: list[tuple[str, Sample, int, str]]) -> None:
             f"| {name} | {len(mine)} | {streams} | {drops} | {errors} | {ttft:.1f} "
             f"| {mine[-1][3]} |"
         )
+        failures += [f"{name}: {f}" for _, s, _, _ in mine for f in s.failures]
     print()
+    for failure in dict.fromkeys(failures):
+        print(f"  error: {failure}")
 
 
 if __name__ == "__main__":

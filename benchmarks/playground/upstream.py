@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import time
+import weakref
 
 from aiohttp import web
 
@@ -27,21 +28,22 @@ MODEL = "bench-model"
 
 def build(chunks: int, interval: float) -> web.Application:
     faults = {"drop_reused": 0, "reused": 0, "dropped": 0}
-    served: dict[object, int] = {}  # requests per connection (peer address)
+    # Requests per connection, by its transport: not by the peer's address, whose port a
+    # later connection may be given again (that would count a new connection as reused).
+    served: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
     def dropped(request: web.Request) -> bool:
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        served[peer] = served.get(peer, 0) + 1
-        if len(served) > 100_000:
-            served.clear()
-        if served[peer] == 1 or not faults["drop_reused"]:
+        transport = request.transport
+        if transport is None:
+            return False
+        served[transport] = served.get(transport, 0) + 1
+        if served[transport] == 1 or not faults["drop_reused"]:
             return False
         faults["reused"] += 1
         if faults["reused"] % faults["drop_reused"]:
             return False
         faults["dropped"] += 1
-        if request.transport is not None:
-            request.transport.close()  # no byte of an answer: the keep-alive race
+        transport.close()  # no byte of an answer: the keep-alive race
         return True
 
     async def chat(request: web.Request) -> web.StreamResponse:
