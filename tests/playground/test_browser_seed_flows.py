@@ -3,7 +3,9 @@ the demo sandbox project as scripts/run starts it (a proxy-only subnet in each G
 `dev` requests on the form with its defaults, `root` approves where the policy asks, a
 real worker rolls it out to ready, the page's Chat link streams a reply in the
 playground, and the tear down leaves it torn down. Seed 004 also requests an adapter from
-the base's page and talks to it. One test per target, the sandbox at its short delays.
+the base's page and talks to it, and where a test removed the region's proxy-only subnet
+fails at the Gateway, saying what is still billed per hour, and tears down from there.
+One test per target, the sandbox at its short delays.
 Clusters and the team's Hugging Face token are set up through their services: their pages
 are tested on their own."""
 
@@ -19,6 +21,7 @@ from clusters.models import Cluster
 from clusters.services import cluster_create
 from deployments.choices import Status
 from deployments.models import Deployment
+from deployments.selectors import deployment_hourly_rate
 from portal.models import Team
 from portal.services_hf_token import hf_token_save
 from sandbox.core.project import GPU_REGIONS
@@ -175,4 +178,29 @@ def test_a_seed_flow_from_request_to_chat_to_tear_down(
         page.goto(f"{url}/deployments/{deployment.pk}/")
         assert page.locator(".dependents li:has-text('demo-sql')").count() == 1
 
+    _tear_down(page, url, deployment)
+
+
+def test_seed_004_where_the_subnet_was_removed_fails_says_what_is_billed_and_tears_down(
+    browser: Any, portal_server: Any, demo: dict[str, Any], sandbox: Any, worker: Any
+) -> None:
+    # Someone deleted us-central1's proxy-only subnet: the sandbox refuses the Gateway.
+    sandbox.iam(proxy_only_subnets=[r for r in GPU_REGIONS if r != "us-central1"])
+    url = portal_server.url
+    hf_token_save(team=demo["team"], token=HF_TOKEN, by=demo["ada"])
+    cluster = _cluster("standard", demo)
+    page = open_as(browser, portal_server, demo["dev"])
+    page.goto(f"{url}/deployments/new/?target=gke-inference-gateway")
+    deployment = _submit_request(page, url, "demo", {"cluster": str(cluster.pk)})
+    _approve_if_asked(browser, portal_server, deployment, demo["root"])
+    deployment = wait_for_status(deployment, Status.FAILED, Status.READY, timeout=ROLLOUT_SECONDS)
+    assert deployment.status == Status.FAILED
+    assert "proxy-only subnetwork is required" in deployment.failure_message
+
+    # Its GPU node pool is still there and billed: the page says so, and what it costs.
+    page.goto(f"{url}/deployments/{deployment.pk}/")
+    billed = page.text_content(".failure .failure-billed") or ""
+    rate = deployment_hourly_rate(deployment=deployment)
+    assert f"about ${rate:,.2f} per hour" in billed and "node pool" in billed, billed
+    assert page.is_visible("button:has-text('Retry from the failed step')")
     _tear_down(page, url, deployment)
