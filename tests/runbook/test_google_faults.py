@@ -12,6 +12,8 @@ import re
 import pytest
 
 from deployments.choices import Status
+from deployments.plans import ref_for
+from deployments.targets.gke.names import owner_tag
 from tests.factories import TeamFactory
 from tests.plan_variants import plan_variants
 from tests.runbook.rollout_driver import deployment_for, drive, duplicates, google_calls, tear_down
@@ -37,6 +39,9 @@ NOT_ON_KUBERNETES = {"allocation_quota"}
 KUBE_HELD = {"timeout_after_google_handled_it"}
 WAIT_READS = re.compile(r"/(pods|events)\$$")
 _CALLS: dict[str, dict[str, list[tuple[str, str]]]] = {}
+# The recorded deployment's tag: what a GKE plan names its objects with (gke/names.py), a
+# hash of team, slug and id, so another deployment's calls have its own in their place.
+_TAGS: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -67,6 +72,7 @@ def _calls(variant, sandbox, fault):
         # a run slowed by faults may never make them, so no fault is set on them.
         kube = [c for c in google_calls(log, kind="kube") if not WAIT_READS.search(c[1])]
         _CALLS[variant] = {"api": google_calls(log), "kube": kube}
+        _TAGS[variant] = owner_tag(ref_for(deployment))
         deployment.delete()
         sandbox.reset()
         sandbox.config(operation_delay=0.05, model_load_delay=0.05, account_propagation_delay=0.3)
@@ -82,8 +88,11 @@ def _calls(variant, sandbox, fault):
     return calls["api"] + kube
 
 
-def _fault_every_call(sandbox, calls, fault):
+def _fault_every_call(sandbox, calls, fault, variant, deployment):
+    """A fault on each recorded call, as this deployment makes it (its own tag)."""
+    tag = owner_tag(ref_for(deployment))
     for method, path in calls:
+        path = path.replace(_TAGS[variant], tag)
         sandbox.add_fault(method=method, path=path, times=1, **fault)
 
 
@@ -94,7 +103,7 @@ def test_a_transient_fault_at_every_call_is_survived(variant, fault, fast):
     deployment = deployment_for(
         variant, VARIANTS[variant], TeamFactory(slug="fault-team"), _slug(variant)
     )
-    _fault_every_call(fast, calls, TRANSIENT[fault])
+    _fault_every_call(fast, calls, TRANSIENT[fault], variant, deployment)
 
     assert drive(deployment, until=Status.READY) == []
     assert drive(tear_down(deployment), until=Status.TORN_DOWN) == []
@@ -120,7 +129,7 @@ def test_a_permanent_fault_at_every_call_fails_with_what_to_do_and_retry_resumes
         variant, VARIANTS[variant], TeamFactory(slug="fault-team"), _slug(variant)
     )
     spec, hint = PERMANENT[fault]
-    _fault_every_call(fast, calls, spec)
+    _fault_every_call(fast, calls, spec, variant, deployment)
 
     failures = drive(deployment, until=Status.READY, retry_failed=True)
     failures += drive(tear_down(deployment), until=Status.TORN_DOWN, retry_failed=True)
