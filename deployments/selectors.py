@@ -233,6 +233,7 @@ def deployment_cost_facts(*, deployment: Deployment) -> dict[str, Any]:
         "tokens_served": served,
         "cost_per_million_tokens": total_cost * 1_000_000 / served if served else None,
         "billing": deployment.cost_accrued_until is not None,
+        "hourly": deployment_hourly_rate(deployment=deployment),
     }
 
 

@@ -58,6 +58,9 @@ def test_a_failure_that_holds_the_service_says_what_is_billed_per_hour(
     assert reverse("deployments:retry", args=[deployment.pk]) in html
     assert reverse("deployments:tear_down", args=[deployment.pk]) in html
     assert "Tear down (stops the billing)" in text
+    # The cost section says the same, in the same figure.
+    detail = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+    assert f"(Google bills it now, about ${rate:,.2f} per hour)" in detail
 
 
 def test_a_failure_before_anything_billed_says_nothing_of_billing(
@@ -68,3 +71,5 @@ def test_a_failure_before_anything_billed_says_nothing_of_billing(
     text = _page(client, deployment)
     assert "Still billed" not in text
     assert "Tear down" in text and "stops the billing" not in text
+    detail = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+    assert "Google bills it now" not in detail
