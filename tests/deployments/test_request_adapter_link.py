@@ -1,0 +1,45 @@
+"""A ready gke-inference-gateway deployment's page offers "Request an adapter" to those
+who may request one for its team; the form it opens has that base chosen."""
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from deployments.choices import Status
+from tests.deployments.targets.test_gke_inference_gateway_adapter_target import base_deployment
+
+pytestmark = pytest.mark.django_db
+
+LINK = "Request an adapter"
+
+
+def test_a_ready_base_offers_an_adapter_form_with_itself_chosen(
+    client: Any, team: Any, deployer: Any
+) -> None:
+    base = base_deployment(team)
+    client.force_login(deployer)
+    html = client.get(reverse("deployments:detail", args=[base.pk])).content.decode()
+    link = f"{reverse('deployments:new')}?target=gke-inference-gateway-adapter&amp;base={base.pk}"
+    assert LINK in html and link in html
+
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{base.pk}" selected>' in form
+    assert 'name="target" value="gke-inference-gateway-adapter"' in form
+
+
+@pytest.mark.parametrize("status", [Status.DEPLOYING, Status.FAILED])
+def test_a_base_that_is_not_ready_offers_none(
+    client: Any, team: Any, deployer: Any, status: Status
+) -> None:
+    base = base_deployment(team, status=status)
+    client.force_login(deployer)
+    assert LINK not in client.get(reverse("deployments:detail", args=[base.pk])).content.decode()
+
+
+def test_a_member_who_cannot_request_is_not_offered_one(
+    client: Any, team: Any, member: Any
+) -> None:
+    base = base_deployment(team)
+    client.force_login(member)
+    assert LINK not in client.get(reverse("deployments:detail", args=[base.pk])).content.decode()
