@@ -223,6 +223,12 @@ def substitute(build: Message, builtins: dict[str, str]) -> None:
         each(step.env, expand)
     each(build.options.env, expand)
     each(build.images, expand)
+    # A secret's version name takes substitutions too: the codelab behind seed 001 names
+    # `projects/${PROJECT_ID}/secrets/HF_TOKEN/versions/latest` and runs as written
+    # (https://cloud.google.com/build/docs/securing-builds/use-secrets,
+    # https://cloud.google.com/build/docs/configuring-builds/substitute-variable-values).
+    for secret in build.available_secrets.secret_manager:
+        secret.version_name = expand(secret.version_name)
     if not loose:
         for key in user:
             if key not in seen:

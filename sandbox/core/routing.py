@@ -161,6 +161,12 @@ def check_scope(call: ApiCall) -> None:
         m = re.match(r"projects/([^/]+)", value)
         if m:
             project = m.group(1)
+        # IAM infers a service account's project from `projects/-/serviceAccounts/EMAIL`
+        # (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/getIamPolicy:
+        # "Using the - wildcard character instead of a project ID will infer the project
+        # from the account"), as gcloud iam service-accounts names them.
+        if project == "-" and "/serviceAccounts/" in value:
+            continue
         if project is not None and project not in (cfg.project, cfg.project_number):
             raise errors.permission_denied(
                 call.route.permission, call.resource(), call.route.service

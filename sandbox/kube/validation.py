@@ -31,6 +31,10 @@ DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # Kinds whose names are DNS labels (63), not subdomains (253).
 LABEL_NAMED = frozenset({"Namespace", "Service"})
+# Kinds whose names need only be path segments: not "." or "..", no "/" or "%"
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#path-segment-names;
+# pkg/apis/rbac/validation ValidateRBACName), so seed 004's `gmp-system:collector:...`.
+PATH_SEGMENT_NAMED = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 # The API server's quantity syntax (k8s.io/apimachinery/pkg/api/resource).
 QUANTITY = re.compile(r"[+-]?[0-9.]+([eEinumkKMGTP]*[-+]?[0-9]*)")
 
@@ -72,7 +76,18 @@ def check_schema(kind: Kind, obj: dict[str, Any]) -> None:
         raise Undeclared(f"{where or '.'}: {exc.message}") from exc
 
 
+def _path_segment_errors(name: str) -> list[str]:
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in "/%" if c in name]
+
+
 def check_name(kind: Kind, name: str) -> None:
+    if kind.kind in PATH_SEGMENT_NAMED:
+        bad = _path_segment_errors(name)
+        if bad:
+            raise Invalid(kind, name, [f'metadata.name: Invalid value: "{name}": {bad[0]}'])
+        return
     if kind.kind in LABEL_NAMED:
         ok = len(name) <= 63 and DNS_LABEL.fullmatch(name)
         rule = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"  # noqa: E501

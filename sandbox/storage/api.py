@@ -395,6 +395,58 @@ def _objects(stored: StoredBucket, query: dict[str, str]) -> web.Response:
     )
 
 
+def _upload(request: web.Request, query: dict[str, str], body: bytes) -> tuple[str, bytes]:
+    """A simple (`media`, name in the query) or `multipart` upload: a multipart/related body
+    of the object's JSON metadata, then its data, as gcloud sends a small file
+    (https://cloud.google.com/storage/docs/uploading-objects#uploading-an-object,
+    https://cloud.google.com/storage/docs/json_api/v1/how-tos/multipart-upload)."""
+    kind = query.get("uploadType")
+    if kind == "media" and query.get("name"):
+        return query["name"], body
+    if kind != "multipart":
+        raise _storage_error(
+            400, "invalid", "The sandbox takes uploadType=media&name=N or uploadType=multipart."
+        )
+    boundary = re.search(r"boundary=[\"']?([^\"';]+)", request.headers.get("Content-Type", ""))
+    if boundary is None:
+        raise _storage_error(400, "invalid", "Multipart upload needs a multipart/related body.")
+    sections = body.split(b"--" + boundary.group(1).encode())
+    parts = [s.split(b"\r\n\r\n", 1) if b"\r\n\r\n" in s else s.split(b"\n\n", 1) for s in sections]
+    payloads = [p[1] for p in parts if len(p) == 2]
+    if len(payloads) < 2:
+        raise _storage_error(400, "invalid", "Multipart upload needs metadata and media parts.")
+    try:
+        metadata = json.loads(payloads[0])
+    except ValueError as exc:
+        raise _storage_error(400, "parseError", "Parse Error") from exc
+    name = query.get("name") or metadata.get("name")
+    if not name:
+        raise _storage_error(400, "required", "Required: object name.")
+    media = payloads[1]
+    for ending in (b"\r\n", b"\n"):
+        if media.endswith(ending):
+            return str(name), media[: -len(ending)]
+    return str(name), media
+
+
+def _list_buckets(state: Any, query: dict[str, str]) -> web.Response:
+    """buckets.list for the project, by name prefix."""
+    cfg = state.config
+    if query.get("project") not in (cfg.project, cfg.project_number):
+        raise errors.permission_denied(
+            "storage.buckets.list", f"projects/{query.get('project', '')}", "storage"
+        )
+    prefix = query.get("prefix", "")
+    items = [
+        b.resource
+        for n, b in sorted(state.store(StorageStore).buckets.items())
+        if n.startswith(prefix)
+    ]
+    return _json(
+        {"kind": "storage#buckets", "items": items} if items else {"kind": "storage#buckets"}
+    )
+
+
 def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
     query = dict(request.query)
     unknown = set(query) - QUERY
@@ -403,11 +455,10 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
     path, method = request.raw_path.split("?", 1)[0], request.method
     parts = [urllib.parse.unquote(p) for p in path.split("/")[1:]]
     if parts[:3] == ["upload", "storage", "v1"] and method == "POST" and len(parts) == 6:
-        if query.get("uploadType") != "media" or not query.get("name"):
-            raise _storage_error(400, "invalid", "The sandbox takes uploadType=media&name=N.")
+        name, content = _upload(request, query, body)
         stored = _bucket(state, parts[4])
-        state.store(StorageStore).put(parts[4], query["name"], body)
-        return _json(_object_resource(parts[4], query["name"], stored.objects[query["name"]]))
+        state.store(StorageStore).put(parts[4], name, content)
+        return _json(_object_resource(parts[4], name, stored.objects[name]))
     if parts[:2] != ["storage", "v1"] or len(parts) < 3 or parts[2] != "b":
         raise errors.not_found(f"The requested URL {path} was not found on this server.")
     data: dict[str, Any] = {}
@@ -420,6 +471,8 @@ def _route(request: web.Request, state: Any, body: bytes) -> web.Response:
     if not rest:
         if method == "POST":
             return _create_bucket(state, query, data)
+        if method == "GET":
+            return _list_buckets(state, query)
         raise errors.not_found(f"The requested URL {path} was not found on this server.")
     stored = _bucket(state, rest[0])
     if len(rest) == 1:
