@@ -5,6 +5,7 @@ read fails."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from deployments.choices import Status
@@ -78,7 +79,7 @@ def test_a_recorded_capacity_overrides_googles(quota_of_three, team, deployer):
     ids=["google-fails", "google-slow"],
 )
 def test_an_unread_capacity_is_unknown_and_waits_for_an_admin(
-    quota_of_three, team, deployer, fault
+    quota_of_three, team, deployer, fault, client, approver
 ):
     quota_of_three.add_fault(method="GET", path=QUOTA_INFO, **fault)
 
@@ -90,6 +91,9 @@ def test_an_unread_capacity_is_unknown_and_waits_for_an_admin(
     check = quota_check(team=team, region="us-east4", gpu_type="nvidia-l4", requested=1)
     assert (check.project_capacity, check.capacity_source) == (None, "unknown")
     assert not check.capacity_known
+    client.force_login(approver)
+    approvals = client.get(reverse("deployments:approvals")).content.decode()
+    assert "project capacity in us-east4 <strong>unknown: Google&#x27;s quota" in approvals
 
 
 def test_a_failed_read_falls_back_on_the_last_value_with_its_age(quota_of_three, team, monkeypatch):
