@@ -30,10 +30,10 @@ LOST_HINT = (
 )
 
 # (cluster, reason) → None: told once when a cluster is marked lost.
-_LOST_LISTENERS: list[Callable[[Cluster, str], None]] = []
+_LOST_LISTENERS: list[Callable[[Cluster, str], object]] = []
 
 
-def add_cluster_lost_listener(listener: Callable[[Cluster, str], None]) -> None:
+def add_cluster_lost_listener(listener: Callable[[Cluster, str], object]) -> None:
     """`listener(cluster, reason)` hears of each cluster marked lost (AppConfig.ready)."""
     _LOST_LISTENERS.append(listener)
 

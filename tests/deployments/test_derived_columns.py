@@ -3,6 +3,7 @@ holds against quotas (gpus_held) and the deployment it runs on (runs_on), each w
 target says of the spec, derived again whenever the spec is saved."""
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -16,14 +17,16 @@ pytestmark = pytest.mark.django_db
 
 def _row(target_name: str, **values: object) -> Deployment:
     target = TARGETS[target_name]
-    spec = replace(target.spec_class.from_values({"model": target.initial_model}), **values)
-    return DeploymentFactory(
+    spec: Any = target.spec_class.from_values({"model": target.initial_model})
+    spec = replace(spec, **values)
+    row: Any = DeploymentFactory(
         target=target.name,
         model=spec.model,
         region=spec.region,
         gpu_type=spec.gpu_type,
         spec=spec.spec_json(),
     )
+    return row
 
 
 @pytest.mark.parametrize("target_name", sorted(TARGETS))
@@ -49,7 +52,7 @@ def test_saving_a_changed_spec_derives_the_holding_again() -> None:
 def test_a_row_that_runs_on_another_names_it(target_name: str) -> None:
     base = _row("cloud-run-ollama")
     target = TARGETS[target_name]
-    spec = target.spec_class.from_values({"model": target.initial_model})
+    spec: Any = target.spec_class.from_values({"model": target.initial_model})
     naming = [
         name
         for name, _, _ in declarations(target.spec_class)

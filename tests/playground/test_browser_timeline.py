@@ -25,7 +25,7 @@ ROWS = "#deployment-live ol.timeline > li"
 def test_the_poll_adds_only_new_rows_to_those_the_page_shows(
     browser: Any, portal_server: Any, team: Any, deployer: Any
 ) -> None:
-    deployment = DeploymentFactory(team=team, slug="rolling", status=Status.DEPLOYING)
+    deployment: Any = DeploymentFactory(team=team, slug="rolling", status=Status.DEPLOYING)
     fill_timeline(deployment, TIMELINE_PAGE_SIZE + 20)
     page = open_as(browser, portal_server, deployer)
     polls: list[str] = []

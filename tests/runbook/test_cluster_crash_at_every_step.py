@@ -35,7 +35,7 @@ def _due_now(cluster):
 def _drive(cluster, *, crash: bool, timeout=60):
     """Advance until the cluster leaves its rolling state; with `crash`, the first claim of
     each step loses the worker before the call, the second after it."""
-    crashed = []
+    crashed: list[tuple[str, str]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cluster.refresh_from_db()
