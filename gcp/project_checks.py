@@ -61,9 +61,16 @@ def quota_by_region(
         f"/v1/projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}",
         timeout=timeout,
     )
-    values = {}
+    # An entry without a region applies to every region no other entry names, as its
+    # applicableLocations list (DimensionsInfo: https://cloud.google.com/docs/quotas/reference/rest/v1/DimensionsInfo).
+    values: dict[str, int] = {}
+    defaults: dict[str, int] = {}
     for info in reply.get("dimensionsInfos", []):
+        value = int(info.get("details", {}).get("value", 0))
         region = info.get("dimensions", {}).get("region")
         if region:
-            values[region] = int(info.get("details", {}).get("value", 0))
-    return values
+            values[region] = value
+        else:
+            defaults.update(dict.fromkeys(info.get("applicableLocations", []), value))
+    defaults.pop("global", None)
+    return {**defaults, **values}

@@ -1,0 +1,24 @@
+"""Reading a per-region quota from Cloud Quotas' quotaInfos.get reply."""
+
+from gcp import project_checks
+
+
+def test_an_entry_without_a_region_covers_the_regions_no_other_entry_names(monkeypatch):
+    # Shaped as DimensionsInfo documents it: specific regions first, then the default entry
+    # (no region dimension) with the locations it applies to.
+    reply = {
+        "dimensionsInfos": [
+            {"dimensions": {"region": "us-east4"}, "details": {"value": "3"}},
+            {"dimensions": {"region": "us-central1"}, "details": {"value": "-1"}},
+            {
+                "dimensions": {},
+                "details": {"value": "1"},
+                "applicableLocations": ["europe-west1", "us-east4", "us-central1"],
+            },
+        ]
+    }
+    monkeypatch.setattr(project_checks, "rest", lambda *args, **kwargs: reply)
+
+    values = project_checks.quota_by_region("p", "run.googleapis.com", "Q")
+
+    assert values == {"us-east4": 3, "us-central1": -1, "europe-west1": 1}
