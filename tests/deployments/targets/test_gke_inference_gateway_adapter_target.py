@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.urls import reverse
 
 from deployments.choices import Status
 from deployments.models import Deployment
@@ -154,3 +155,22 @@ def test_a_name_another_request_awaits_approval_under_is_taken(api, team, deploy
     again = api.post(URL, body(base.pk, slug="sql-lora-2"), "json")
     assert again.status_code == 400, again.json()
     assert "already answers to sql-expert" in " ".join(again.json()["error"]["fields"]["name"])
+
+
+def test_a_base_names_what_runs_on_it_on_its_page_and_in_the_api(api, client, team, deployer):
+    base = base_deployment(team)
+    api.force_authenticate(deployer)
+    assert api.post(URL, body(base.pk), "json").status_code == 201
+    adapter = Deployment.objects.get(slug="sql-lora")
+    shown = api.get(f"{URL}{base.pk}/").json()
+    assert shown["depends_on"] is None
+    assert shown["dependents"] == [
+        {"id": adapter.pk, "slug": "sql-lora", "target": ADAPTER.name, "status": adapter.status}
+    ]
+    assert api.get(f"{URL}{adapter.pk}/").json()["depends_on"] == base.pk
+
+    client.force_login(deployer)
+    page = client.get(reverse("deployments:detail", args=[base.pk])).content.decode()
+    assert "Runs on this deployment" in page and "sql-lora" in page
+    page = client.get(reverse("deployments:detail", args=[adapter.pk])).content.decode()
+    assert "Runs on" in page and "llama-lora" in page
