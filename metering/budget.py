@@ -1,24 +1,51 @@
 """A team's month against its budget, on measured spend where Google measured it and on
-the estimate elsewhere, and which of the two each figure is.
+the estimate elsewhere, and which of the two each figure is: the one place every spend
+figure of the month is read, so the pages' figures agree.
 
-Month to date = what Google measured on the days it measured (the ledger) + what the
-estimate accrued on everything else (deployments without a meter, days not read yet).
-The projection adds what the running deployments will cost by month end at their
-estimates' rates: the future has no measurement. The budget warning, the team and spend
-pages and the approval policy's budget check all read it here.
+A deployment's day is measured when the ledger has a row for it (SpendDay): its figure is
+what Google measured, and what the estimate accrued that day is left out. Every other day
+is estimated: what the spend clock accrued (CostAccrual, dated by the end of its period).
+The month to date, the spend per day, the spend per deployment and the measured total are
+sums of those same day figures, so they add up. The projection adds what the running
+deployments will cost by month end at their estimates' rates: the future has no
+measurement. The budget warning, the team and spend pages and the approval policy's budget
+check all read it here.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from deployments.selectors import spend_coming_by_team, spend_month_to_date_by_team
+from deployments.models import CostAccrual
+from deployments.selectors import spend_coming_by_team
 from metering.models import SpendDay
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SpendFigures:
+    """One slice of the month (a day, a deployment): measured and estimated parts."""
+
+    measured: Decimal = ZERO
+    estimated: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.measured + self.estimated
+
+    @property
+    def basis(self) -> str:
+        """ "measured", "estimated", or "measured and estimated"."""
+        if self.measured and self.estimated:
+            return "measured and estimated"
+        return "measured" if self.measured else "estimated"
 
 
 @dataclass(frozen=True)
@@ -37,10 +64,57 @@ class BudgetSpend:
 
     @property
     def basis(self) -> str:
-        """ "measured", "estimated", or "measured and estimated"."""
-        if self.measured and self.estimated:
-            return "measured and estimated"
-        return "measured" if self.measured else "estimated"
+        return SpendFigures(self.measured, self.estimated).basis
+
+
+def _measured_days(now: datetime, team_ids: list[int] | None) -> QuerySet[SpendDay]:
+    days = SpendDay.objects.filter(day__gte=now.date().replace(day=1), day__lte=now.date())
+    return days if team_ids is None else days.filter(team_id__in=team_ids)
+
+
+def _estimated_accruals(now: datetime, team_ids: list[int] | None) -> QuerySet[CostAccrual]:
+    """This month's accruals on the deployment-days Google did not measure."""
+    measured = SpendDay.objects.filter(deployment_id=OuterRef("deployment_id"), day=OuterRef("day"))
+    accruals = CostAccrual.objects.annotate(day=TruncDate("period_end")).filter(
+        day__gte=now.date().replace(day=1), day__lte=now.date()
+    )
+    if team_ids is not None:
+        accruals = accruals.filter(team_id__in=team_ids)
+    return accruals.filter(~Exists(measured))
+
+
+def _split(key: str, *, now: datetime, team_ids: list[int] | None) -> dict[Any, SpendFigures]:
+    """key value → its month's SpendFigures, one query for each part."""
+    measured = {
+        row[key]: row["total"]
+        for row in _measured_days(now, team_ids).values(key).annotate(total=Sum("measured"))
+    }
+    estimated = {
+        row[key]: row["total"]
+        for row in _estimated_accruals(now, team_ids).values(key).annotate(total=Sum("amount"))
+    }
+    return {
+        value: SpendFigures(
+            measured=measured.get(value) or ZERO, estimated=estimated.get(value) or ZERO
+        )
+        for value in {*measured, *estimated}
+    }
+
+
+def spend_per_day(*, team: Any = None, now: datetime | None = None) -> dict[date, SpendFigures]:
+    """Each day of this month with spend → its figures, for a team or every team."""
+    now = now or timezone.now()
+    return _split("day", now=now, team_ids=None if team is None else [team.pk])
+
+
+def spend_per_deployment(
+    *, team: Any, now: datetime | None = None
+) -> list[tuple[int, SpendFigures]]:
+    """(deployment id, its month's figures) for the team's deployments that cost
+    something, dearest first."""
+    now = now or timezone.now()
+    rows = _split("deployment_id", now=now, team_ids=[team.pk])
+    return sorted(rows.items(), key=lambda row: (-row[1].total, row[0]))
 
 
 def budget_spend(*, team: Any, now: datetime | None = None) -> BudgetSpend:
@@ -51,26 +125,14 @@ def budget_spends(*, teams: Iterable[Any], now: datetime | None = None) -> dict[
     """team id → its BudgetSpend, for any number of teams in three queries."""
     now = now or timezone.now()
     ids = [team.pk for team in teams]
-    accrued = spend_month_to_date_by_team(team_ids=ids, now=now)
+    split = _split("team_id", now=now, team_ids=ids)
     coming = spend_coming_by_team(team_ids=ids, now=now)
-    days = {
-        row["team_id"]: row
-        for row in SpendDay.objects.filter(
-            team_id__in=ids, day__gte=now.date().replace(day=1), day__lte=now.date()
-        )
-        .values("team_id")
-        .annotate(measured=Sum("measured"), estimated=Sum("estimated"))
-    }
     spends = {}
     for pk in ids:
-        measured_days = days.get(pk, {})
-        team_accrued = accrued.get(pk, Decimal(0))
+        figures = split.get(pk, SpendFigures())
         spends[pk] = BudgetSpend(
-            measured=measured_days.get("measured") or Decimal(0),
-            # The measured days' own estimate is replaced by their measurement.
-            estimated=max(
-                team_accrued - (measured_days.get("estimated") or Decimal(0)), Decimal(0)
-            ),
-            coming=coming.get(pk, Decimal(0)),
+            measured=figures.measured,
+            estimated=figures.estimated,
+            coming=coming.get(pk, ZERO),
         )
     return spends

@@ -6,14 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from deployments.selectors import deployment_get, spend_by_day
-from metering.budget import budget_spends
-from metering.templatetags.measured import server_metrics
+from deployments.selectors import deployment_get
+from metering.budget import budget_spends, spend_per_day
+from metering.templatetags.measured import server_metrics, spend_split_chart
 from portal.access import is_platform_admin
-from portal.charts import daily_spend_chart
 from portal.exceptions import NotFound
 from portal.models import Team
 from portal.paging import page_of
@@ -43,14 +41,19 @@ def spend_view(request: HttpRequest) -> HttpResponse:
     rows = []
     for team in teams:
         spend = spends[team.pk]
-        status = budget_status(budget=team.monthly_budget, spent=spend.month_to_date)
-        rows.append({"team": team, "projected": spend.projected, "basis": spend.basis, **status})
-    rows.sort(key=lambda r: (not r["close"], -(r["ratio"] or 0), r["team"].name))
-    chart = daily_spend_chart(
-        days=spend_by_day(), today=timezone.localdate(), title="Spend per day, every team"
+        status = budget_status(
+            budget=team.monthly_budget, spent=spend.month_to_date, projected=spend.projected
+        )
+        rows.append({"team": team, "basis": spend.basis, **status})
+    rows.sort(
+        key=lambda r: (
+            not r["close"] and not r["projected_over"],
+            -(r["ratio"] or 0),
+            r["team"].name,
+        )
     )
     context = {
         "page": page_of(request, rows, size=SPEND_PAGE_SIZE),
-        "spend_chart": chart if any(chart["values"]) else None,
+        "spend_chart": spend_split_chart(spend_per_day(), "Spend per day, every team"),
     }
     return render(request, "metering/spend.html", context)

@@ -32,10 +32,22 @@ def hf_token_status(*, team: Team) -> TeamHfSecret | None:
     return TeamHfSecret.objects.filter(team=team).select_related("set_by").first()
 
 
-def budget_status(*, budget: Decimal | None, spent: Decimal) -> dict[str, Any]:
+def budget_status(
+    *, budget: Decimal | None, spent: Decimal, projected: Decimal | None = None
+) -> dict[str, Any]:
+    """Spend against a budget: the ratio, whether it is close, and whether the projection
+    (when given) goes over it, so a page can warn before the month runs out."""
     ratio = (spent / budget) if budget else None
     close = ratio is not None and ratio >= Decimal(str(settings.GOVERNANCE["BUDGET_WARNING_RATIO"]))
-    return {"budget": budget, "spent": spent, "ratio": ratio, "close": close}
+    over = budget is not None and projected is not None and projected > budget > 0
+    return {
+        "budget": budget,
+        "spent": spent,
+        "ratio": ratio,
+        "close": close,
+        "projected": projected,
+        "projected_over": over,
+    }
 
 
 def audit_events(

@@ -11,13 +11,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from deployments.models import Deployment
-from deployments.selectors import spend_by_day, spend_by_deployment
-from metering.budget import budget_spend, budget_spends
+from metering.budget import (
+    SpendFigures,
+    budget_spend,
+    budget_spends,
+    spend_per_day,
+    spend_per_deployment,
+)
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
 from metering.server_charts import server_charts
 from metering.token_costs import idle_days, idle_savings, team_token_costs, token_cost
-from portal.charts import daily_spend_chart
+from portal.charts import daily_split_chart
 from portal.paging import page_of
 from portal.selectors import budget_status
 
@@ -38,21 +43,38 @@ def measured_cost(deployment: Any) -> dict[str, Any]:
     }
 
 
+def spend_split_chart(days: dict[Any, SpendFigures], title: str) -> dict[str, Any] | None:
+    """The month's spend per day, measured and estimated parts stacked (None if nothing)."""
+    chart = daily_split_chart(
+        days={day: {"measured": f.measured, "estimated": f.estimated} for day, f in days.items()},
+        parts=["measured", "estimated"],
+        today=timezone.localdate(),
+        title=title,
+    )
+    return chart if any(chart["values"]) else None
+
+
 @register.inclusion_tag("metering/_team_spend.html", takes_context=True)
 def team_spend(context: Any, team: Any) -> dict[str, Any]:
-    """The team page's month: spent against the budget, by day and by deployment."""
+    """The team page's month: spent against the budget, by day and by deployment, every
+    figure a sum of the same measured and estimated days (metering.budget)."""
     budget = budget_spend(team=team)
-    chart = daily_spend_chart(
-        days=spend_by_day(team=team), today=timezone.localdate(), title="Spend per day"
+    by_deployment = page_of(
+        context["request"], spend_per_deployment(team=team), size=TABLE_ROWS, param="spent"
+    )
+    shown = Deployment.objects.in_bulk([pk for pk, _ in by_deployment.object_list])
+    status = budget_status(
+        budget=team.monthly_budget, spent=budget.month_to_date, projected=budget.projected
     )
     return {
-        "spend": budget_status(budget=team.monthly_budget, spent=budget.month_to_date),
+        "spend": status,
         "budget_spend": budget,
-        "projected": budget.projected,
-        "by_deployment": page_of(
-            context["request"], spend_by_deployment(team=team), size=TABLE_ROWS, param="spent"
-        ),
-        "spend_chart": chart if any(chart["values"]) else None,
+        "by_deployment": by_deployment,
+        "rows": [
+            {"deployment": shown[pk], "figures": figures}
+            for pk, figures in by_deployment.object_list
+        ],
+        "spend_chart": spend_split_chart(spend_per_day(team=team), "Spend per day"),
     }
 
 
