@@ -124,6 +124,10 @@ def quota_check(
     ones committed before it.
     """
     capacity_rows = ProjectGpuCapacity.objects.filter(region=region, gpu_type=gpu_type)
+    if lock and not capacity_rows.exists():
+        # Google's quota is read (or its cached value found) before any row is locked, so a
+        # slow Google never holds other requests for the team waiting on the lock.
+        google_capacity(region=region, gpu_type=gpu_type)
     if lock:
         capacity_rows = capacity_rows.select_for_update()
         Team.objects.select_for_update().filter(pk=team.pk).first()
