@@ -112,6 +112,28 @@ def get_quota_info(call: ApiCall) -> Message:
     if (service, quota_id) != ("run.googleapis.com", L4_QUOTA_ID):
         raise errors.not_found(f"QuotaInfo {name} not found.")
     regions = call.state.setup.gpu_quota
+    # As Google answers: one entry without a region dimension for every region at the
+    # default value (it "applies to all the dimension values except for those that have
+    # another DimensionsInfo", its applicableLocations naming them), then one entry per
+    # region whose value differs, more specific first
+    # (https://cloud.google.com/docs/quotas/reference/rest/v1/DimensionsInfo).
+    at_default = sorted(r for r, v in regions.items() if v == DEFAULT_GPU_QUOTA)
+    infos = [
+        {
+            "dimensions": {"region": region},
+            "details": {"value": str(value)},
+            "applicableLocations": [region],
+        }
+        for region, value in sorted(regions.items())
+        if value != DEFAULT_GPU_QUOTA
+    ]
+    if at_default:
+        infos.append(
+            {
+                "details": {"value": str(DEFAULT_GPU_QUOTA)},
+                "applicableLocations": at_default,
+            }
+        )
     return _struct(
         {
             "name": name,
@@ -119,14 +141,7 @@ def get_quota_info(call: ApiCall) -> Message:
             "service": service,
             "isPrecise": True,
             "dimensions": ["region"],
-            "dimensionsInfos": [
-                {
-                    "dimensions": {"region": region},
-                    "details": {"value": str(value)},
-                    "applicableLocations": [region],
-                }
-                for region, value in sorted(regions.items())
-            ],
+            "dimensionsInfos": infos,
         }
     )
 
