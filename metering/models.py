@@ -75,9 +75,10 @@ class ServerSample(models.Model):
 
 class NodeLifetime(models.Model):
     """A GKE node seen hosting a deployment's pods (or in its node pool), from the node's
-    creationTimestamp to when a read last saw it. A removed node vanishes from the API, so
-    its end is the last read that saw it: each read moves `last_seen_at` forward (never
-    back), and a read that no longer finds it marks it gone."""
+    creationTimestamp to its end: each read that lists it moves `last_seen_at` forward
+    (never back); once it is gone the node controller's removal event sets it to when the
+    node was removed, or, with that record expired, it stays the last sight
+    (metering/node_lifetimes.py)."""
 
     deployment = models.ForeignKey(
         "deployments.Deployment", on_delete=models.CASCADE, related_name="node_lifetimes"

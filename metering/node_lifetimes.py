@@ -3,16 +3,19 @@ Kubernetes API.
 
 GKE bills a node from its creation to its removal, whatever runs on it (Autopilot's
 Accelerator class bills the whole node: https://cloud.google.com/kubernetes-engine/pricing).
-A node's creationTimestamp says when it began; nothing says when a removed one ended (it is
-gone from the API), so each read records the nodes it sees and a node's end is the last read
-that saw it. The observed end is early by at most one read interval (the beat task's).
+A node's creationTimestamp says when it began. A removed node is gone from the API, but the
+node lifecycle controller records its removal as an Event on it (reason `RemovingNode`, the
+node's uid, in `default`: kubernetes pkg/controller/nodelifecycle, `RecordNodeEvent`), and
+that event's time is its end. Events live an hour (kube-apiserver `--event-ttl`): a node
+whose removal was not read within the hour ends at the last read that saw it (early by at
+most one read interval). Until then each read moves the end of a listed node to the read.
 
 A node is the deployment's when it belongs to the node pool Hangar made for it, or once a
 read sees one of its pods bound to it (spec.nodeName); it stays the deployment's until it
 is gone, since GKE keeps billing an emptied node until the autoscaler removes it.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +27,8 @@ from metering.models import NodeLifetime
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 NODEPOOL = "cloud.google.com/gke-nodepool"
+REMOVED = "RemovingNode"
+EVENT_TTL = timedelta(hours=1)
 
 
 def _time(stamp: str) -> datetime:
@@ -52,21 +57,49 @@ def nodes_observe(
     else:
         pods = kube.list_objects(conn, "v1", "Pod", namespace, label_selector=selector)
         hosting = {p["spec"]["nodeName"] for p in pods if p.get("spec", {}).get("nodeName")}
+    listed = {node["metadata"]["uid"] for node in nodes.values()}
+    open_uids = NodeLifetime.objects.filter(deployment_id=deployment_id, gone=False)
+    missing = set(open_uids.values_list("uid", flat=True)) - listed
+    removed = _removals(conn) if missing else {}
     with transaction.atomic():
         known = NodeLifetime.objects.select_for_update().filter(
             deployment_id=deployment_id, gone=False
         )
         for lifetime in known:
-            node = nodes.get(lifetime.name)
-            if node is None or node["metadata"]["uid"] != lifetime.uid:
-                lifetime.gone = True
-                lifetime.save(update_fields=["gone"])
-            else:
+            if lifetime.uid in listed:
                 hosting.add(lifetime.name)
+            else:
+                _ended(lifetime, removed.get(lifetime.uid), now)
         for name in hosting:
             node = nodes.get(name)
             if node is not None:
                 _seen(deployment_id, node, now)
+
+
+def _removals(conn: kube.ClusterConn) -> dict[str, datetime]:
+    """When each removed node the controller still has an event for went, by uid."""
+    events = kube.list_objects(
+        conn, "v1", "Event", "default", field_selector=f"involvedObject.kind=Node,reason={REMOVED}"
+    )
+    out: dict[str, datetime] = {}
+    for event in events:
+        uid = (event.get("involvedObject") or {}).get("uid")
+        stamp = event.get("eventTime") or event.get("firstTimestamp")
+        if uid and stamp:
+            at = _time(str(stamp))
+            out[uid] = min(out.get(uid, at), at)
+    return out
+
+
+def _ended(lifetime: NodeLifetime, removed_at: datetime | None, now: datetime) -> None:
+    """Close a node no longer listed at its removal; at its last sight once the removal's
+    record would have expired; else leave it for a later read to find the record."""
+    if removed_at is not None:
+        lifetime.last_seen_at = max(removed_at, lifetime.created_at)
+    elif now - lifetime.last_seen_at < EVENT_TTL:
+        return
+    lifetime.gone = True
+    lifetime.save(update_fields=["last_seen_at", "gone"])
 
 
 def _seen(deployment_id: int, node: dict[str, Any], now: datetime) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.kube import custom_resources, gateway, nodes, workloads
+from sandbox.kube import custom_resources, gateway, node_controller, nodes, workloads
 from sandbox.kube.resources import BY_PLURAL, Kind
 from sandbox.kube.status import WorkloadsMixin
 
@@ -152,6 +152,7 @@ class KubeStore(WorkloadsMixin):
                 if key[1] == "deployments":
                     self.drop_pods(key[2], key[3])
         nodes.refresh(self)
+        node_controller.observe(self)
 
     # -- garbage collection ----------------------------------------------------------
     # https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion:

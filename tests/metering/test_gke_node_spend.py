@@ -120,22 +120,26 @@ def test_a_node_from_creation_to_removal_matches_a_hand_count(sandbox, team, dep
         node["metadata"]["name"]
     ]
 
-    # 10 minutes unneeded: the autoscaler removed it by 00:45; the read finds it gone.
+    # 10 minutes unneeded: the autoscaler removes it at 00:40, between two reads.
     late = now
-    now = clock(sandbox, advance_seconds=600)
+    clock(sandbox, advance_seconds=300)
     assert kube.list_objects(conn, "v1", "Node") == []
+    now = clock(sandbox, advance_seconds=300)  # 00:45: the read finds it gone
     spend_measure(now=now)
     spend_measure(now=now)  # a repeated read changes nothing
     spend_measure(now=late)  # nor does a late one (it saw the node at 00:35)
+    now = clock(sandbox, advance_seconds=1800)
+    spend_measure(now=now)  # nor a later one
     (lifetime,) = NodeLifetime.objects.filter(deployment=deployment)
     assert lifetime.gone
+    assert lifetime.last_seen_at == T0 + timedelta(minutes=100)  # removed at 00:40
 
-    # Hand count: 30 Nov, 23:00-24:00 = 3,600 s; 1 Dec, 00:00 to the last sight at 00:35
-    # = 2,100 s; each at the node's price per second.
+    # Hand count: 30 Nov, 23:00-24:00 = 3,600 s; 1 Dec, 00:00 to its removal at 00:40
+    # = 2,400 s (not to the last read that saw it, 00:35); each at the node's price.
     nov, dec = row(deployment, NOV_30), row(deployment, DEC_1)
     assert SpendDay.objects.filter(deployment=deployment).count() == 2
     assert (nov.billed_seconds, nov.measured) == (Decimal(3600), cents(3600 * hourly / 3600))
-    assert (dec.billed_seconds, dec.measured) == (Decimal(2100), cents(2100 * hourly / 3600))
+    assert (dec.billed_seconds, dec.measured) == (Decimal(2400), cents(2400 * hourly / 3600))
     assert nov.source == dec.source == GKE_NODE_LIFETIME
 
 
@@ -174,9 +178,10 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     assert count == deployment.spec["nodes"] * len(create.request.body["nodePool"]["locations"])
     spend_measure(now=now)
 
-    # Read at 00:30, then the pool is deleted; the next read finds its nodes gone.
-    now = clock(sandbox, advance_seconds=5400)
+    # Read at 00:20, the pool deleted at 00:30; the next read finds its nodes gone.
+    now = clock(sandbox, advance_seconds=4800)
     spend_measure(now=now)
+    clock(sandbox, advance_seconds=600)
     until(lambda: container.node_pool_status(create.params["name"]) == "RUNNING", "the pool")
     container.delete_node_pool(create.params["name"])
     until(
@@ -188,7 +193,8 @@ def test_a_node_pool_hangar_made_is_measured_while_it_lives(sandbox, team, team_
     spend_measure(now=now)  # a repeated read changes nothing
     assert NodeLifetime.objects.filter(deployment=deployment, gone=True).count() == count
 
-    # Hand count: each node 23:00-24:00 on 30 Nov and 00:00-00:30 (its last sight) on 1 Dec.
+    # Hand count: each node 23:00-24:00 on 30 Nov and 00:00-00:30 (its removal, not its
+    # last sight at 00:20) on 1 Dec.
     nov, dec = row(deployment, NOV_30), row(deployment, DEC_1)
     assert nov.billed_seconds == Decimal(3600 * count)
     assert dec.billed_seconds == Decimal(1800 * count)
@@ -221,12 +227,47 @@ def test_a_node_that_outlives_a_tear_down_past_midnight_is_measured_the_next_day
     spend_measure(now=now)
     now = clock(sandbox, advance_seconds=210)  # 00:04, still there (9 minutes unneeded)
     spend_measure(now=now)
-    now = clock(sandbox, advance_seconds=660)  # 00:15: removed
+    clock(sandbox, advance_seconds=60)  # 00:05: removed
     assert kube.list_objects(conn, "v1", "Node") == []
+    now = clock(sandbox, advance_seconds=600)  # 00:15: read
     spend_measure(now=now)
 
     assert row(deployment, NOV_30).billed_seconds == Decimal(3600)
-    assert row(deployment, DEC_1).billed_seconds == Decimal(240)  # 00:00 to its last sight
+    assert row(deployment, DEC_1).billed_seconds == Decimal(300)  # 00:00 to its removal
+
+
+def test_a_node_whose_removal_record_expired_ends_at_its_last_sight(sandbox, team, deployer):
+    """Events live an hour: read after its removal's event is gone, a node ends where it was
+    last seen; until the hour is up a read without the record leaves the node open."""
+    cluster, deployment = gke_vllm(team, deployer)
+    clock(sandbox, set=T0.isoformat())
+    conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
+    apply_plan(deployment, conn)
+    until(lambda: kube.list_objects(conn, "v1", "Node"), "the pod's node")
+    spend_measure(now=T0)
+    ns = meter_namespace(deployment)
+    kube.delete(conn, "apps/v1", "Deployment", server_name(deployment), ns)
+    until(lambda: not kube.list_objects(conn, "v1", "Pod", ns), "the pod to go")
+    seen = clock(sandbox, advance_seconds=300)  # 23:05, last sight
+    spend_measure(now=seen)
+    clock(sandbox, advance_seconds=300)  # 23:10: removed
+    assert kube.list_objects(conn, "v1", "Node") == []
+
+    def removals() -> list[dict[str, Any]]:
+        events = kube.list_objects(conn, "v1", "Event", "default")
+        return [e for e in events if e["reason"] == "RemovingNode"]
+
+    for event in removals():  # as if the hour were up: the record expired
+        kube.delete(conn, "v1", "Event", event["metadata"]["name"], "default")
+    until(lambda: not removals(), "the removal event to go")
+
+    spend_measure(now=clock(sandbox, advance_seconds=600))  # 23:20: within the hour
+    (lifetime,) = NodeLifetime.objects.filter(deployment=deployment)
+    assert not lifetime.gone
+    spend_measure(now=clock(sandbox, advance_seconds=3600))  # 00:20
+    lifetime.refresh_from_db()
+    assert lifetime.gone and lifetime.last_seen_at == seen
+    assert row(deployment, NOV_30).billed_seconds == Decimal(300)
 
 
 def meter_namespace(deployment: Any) -> str:
