@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
+import posixpath
 import re
+import tarfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -90,6 +93,7 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     ws = Workspace(
         storage=state.store(StorageStore), account=build.service_account.rsplit("/", 1)[-1]
     )
+    _fetch_source(state, build, ws)
     secrets = _resolve_secrets(state, build)
     steps = build.steps
     for i, step in enumerate(steps):
@@ -130,6 +134,30 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     out = Build()
     out.CopyFrom(build)
     return out
+
+
+def _fetch_source(state: State, build: Message, ws: Workspace) -> None:
+    """A storageSource is a gzipped tarball the build's /workspace starts from, as
+    `gcloud builds submit DIR` uploads it
+    (https://cloud.google.com/build/docs/api/reference/rest/v1/projects.builds#StorageSource)."""
+    if not build.source.HasField("storage_source"):
+        return
+    source = build.source.storage_source
+    name = source.object_
+    bucket = state.store(StorageStore).buckets.get(source.bucket)
+    found = bucket.objects.get(name) if bucket is not None else None
+    try:
+        if found is None:
+            raise tarfile.TarError("the object does not exist")
+        with tarfile.open(fileobj=io.BytesIO(found.data), mode="r:*") as tar:
+            for member in tar.getmembers():
+                data = tar.extractfile(member) if member.isfile() else None
+                if data is not None:
+                    ws.files[posixpath.normpath(member.name)] = data.read()
+    except tarfile.TarError as exc:
+        detail = f"failed to fetch source gs://{source.bucket}/{name}: {exc}"
+        _fail(build, None, detail, "FETCH_SOURCE_FAILED")
+        raise OperationFailed(2, FAILED_MESSAGE) from exc
 
 
 def _resolve_secrets(state: State, build: Message) -> dict[str, str]:

@@ -109,7 +109,14 @@ def run_step(
         if m:
             _write_base64(ws, step.dir_, m, env)
             return
-    if step.name in DOCKER_NAMES and not step.entrypoint and args:
+    entrypoint = step.entrypoint
+    if step.name in DOCKER_NAMES and entrypoint == "bash" and len(args) == 2 and args[0] == "-c":
+        # Seed 001's step: a bash script of one `docker build` command, its
+        # `$$SECRET_ENV` (now `$SECRET_ENV`) expanded by the shell.
+        words = _one_command(args[1], env)
+        if words[:2] == ["docker", "build"]:
+            entrypoint, args = "", words[1:]
+    if step.name in DOCKER_NAMES and not entrypoint and args:
         if args[0] == "build":
             try:
                 _docker_build(ws, step.dir_, args[1:], env)
@@ -126,6 +133,20 @@ def run_step(
         f"> FILE', docker build, docker push); got name={step.name!r} "
         f"entrypoint={step.entrypoint!r} args={args!r}"
     )
+
+
+def _one_command(script: str, env: dict[str, str]) -> list[str]:
+    """The words of a script that is one simple command, its variables expanded; [] if
+    it is more than that (lists, pipes)."""
+    lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return []
+    if any(w and set(w) <= set(";&|") for w in words):
+        return []
+    return [VAR.sub(lambda v: env.get(v.group(1) or v.group(2), ""), w) for w in words]
 
 
 def _write_base64(ws: Workspace, step_dir: str, m: re.Match[str], env: dict[str, str]) -> None:
@@ -207,7 +228,7 @@ def _docker_build(ws: Workspace, step_dir: str, args: list[str], env: dict[str, 
             f"lstat /workspace/{path}: no such file or directory"
         )
     text = ws.files[path].decode("utf-8", "replace")
-    base, image_env, model = parse_dockerfile(text, ws, step_dir)
+    base, image_env, model = parse_dockerfile(text, ws, step_dir, build_args)
     runs = [line for line in _logical_lines(text) if line.upper().startswith("RUN ")]
     downloads = hf.dockerfile_downloads(runs, secrets, {**build_args, **image_env}, buildkit)
     for tag in tags:
@@ -233,9 +254,12 @@ def _logical_lines(text: str) -> list[str]:
 
 
 def parse_dockerfile(
-    text: str, ws: Workspace, step_dir: str
+    text: str, ws: Workspace, step_dir: str, build_args: dict[str, str] | None = None
 ) -> tuple[str, dict[str, str], str | None]:
-    """Base image, environment and pulled Ollama model of the final stage."""
+    """Base image, environment and pulled Ollama model of the final stage. An `ARG` takes
+    its `--build-arg` value when given one, else its default
+    (https://docs.docker.com/reference/dockerfile/#arg)."""
+    given = build_args or {}
     base = ""
     env: dict[str, str] = {}
     args: dict[str, str] = {}
@@ -264,7 +288,8 @@ def parse_dockerfile(
             env, model = {}, None
         elif instruction == "ARG":
             key, _, default = rest.partition("=")
-            args[key.strip()] = expand(default.strip().strip('"'))
+            key = key.strip()
+            args[key] = given[key] if key in given else expand(default.strip().strip('"'))
         elif instruction == "ENV":
             env.update(_env_pairs(rest, number, expand))
         elif instruction == "RUN":

@@ -21,6 +21,7 @@ HF_IMAGES = re.compile(r"(docker\.io/)?(vllm/vllm-openai|huggingface/[\w-]+|pyth
 GCLOUD_IMAGES = re.compile(
     r"gcr\.io/google\.com/cloudsdktool/(google-)?cloud-sdk(:[\w.-]+)?|gcr\.io/cloud-builders/gcloud"
 )
+VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 SECRET_MOUNT = re.compile(r"--mount=type=secret,id=([\w.-]+)(?:,[\w=/.-]+)*")
 
 
@@ -126,7 +127,9 @@ def dockerfile_downloads(
 ) -> list[str]:
     """The repos the RUN lines download, checking each had what it needs to do so."""
     repos: list[str] = []
-    for line in run_lines:
+    for written in run_lines:
+        # The RUN's shell expands the build's ARG and ENV values.
+        line = VAR.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), written)
         mounts = SECRET_MOUNT.findall(line)
         if "--mount=" in line and not buildkit:
             raise HfFailure(

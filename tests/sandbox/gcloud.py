@@ -41,10 +41,18 @@ class Gcloud:
     env: dict[str, str]
     home: Path
 
-    def run(self, *args: str, check: bool = True, cwd: Path | None = None, timeout: float = 120):
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        cwd: Path | None = None,
+        timeout: float = 120,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         assert GCLOUD is not None
         done = subprocess.run(
             [GCLOUD, *args],
+            input=stdin,
             capture_output=True,
             text=True,
             env=self.env,
@@ -56,8 +64,8 @@ class Gcloud:
             raise AssertionError(f"gcloud {' '.join(args)}: {done.stderr}")
         return done
 
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--format=json").stdout)
+    def json(self, *args: str, cwd: Path | None = None) -> Any:
+        return json.loads(self.run(*args, "--format=json", cwd=cwd).stdout)
 
     def refused(self, *args: str) -> str:
         done = self.run(*args, check=False)
