@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clusters.models import Cluster
 from deployments.choices import ROLLING_STATES, TERMINAL_STATES, Phase, Status
 from deployments.filters import deployment_filter
 from deployments.forms import request_form_class
@@ -27,6 +28,7 @@ from deployments.logs import deployment_logs
 from deployments.models import Deployment, DeploymentEvent
 from deployments.plans import plan_for
 from deployments.selectors import (
+    SPEC_CLUSTER_KEY,
     deployment_get,
     deployment_list,
     deployment_pending_approval,
@@ -194,12 +196,13 @@ def deployment_approvals_view(request: HttpRequest) -> HttpResponse:
     page = page_of(request, deployment_pending_approval(), size=APPROVALS_PAGE_SIZE)
     requests = list(page.object_list)
     facts = deployment_review_facts_of(requests)
+    referenced = _referenced(requests)
     pending = [
         {
             "deployment": d,
             "plan": _plan(d, Phase.DEPLOY),
             "scaling": target_for(d).scaling_summary(spec_for(d)),
-            "settings": _settings_rows(d),
+            "settings": _settings_rows(d, referenced),
             "own_request": is_own_request(d, request.user),
             "offer_external_gateway": offers_external_gateway(d),
             **facts[d.pk],
@@ -403,8 +406,33 @@ def _format_seconds(delta: timedelta) -> str:
     return f"{minutes} min {rest} s"
 
 
-def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
-    """The request's settings, labelled and explained as on the request form."""
+def _referenced(deployments: list[Deployment]) -> dict[tuple[str, int], tuple[str, str]]:
+    """(field, id) → (name, page) of the clusters and base deployments the requests'
+    settings name by id, read for all of them in two queries."""
+    clusters: set[int] = set()
+    bases: dict[int, str] = {}  # base id → the field that names it
+    for deployment in deployments:
+        spec = spec_for(deployment)
+        if isinstance(cluster := getattr(spec, SPEC_CLUSTER_KEY, None), int):
+            clusters.add(cluster)
+        if (base := target_for(deployment).depends_on(spec)) is not None:
+            field = next((n for n in type(spec).field_names() if getattr(spec, n) == base), "base")
+            bases[base] = field
+    names: dict[tuple[str, int], tuple[str, str]] = {}
+    for pk, row in Cluster.objects.only("name").in_bulk(clusters).items():
+        names[(SPEC_CLUSTER_KEY, pk)] = (row.name, reverse("clusters:detail", args=[pk]))
+    for pk, dep in Deployment.objects.only("slug").in_bulk(list(bases)).items():
+        names[(bases[pk], pk)] = (dep.slug, reverse("deployments:detail", args=[pk]))
+    return names
+
+
+def _settings_rows(
+    deployment: Deployment, referenced: dict[tuple[str, int], tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """The request's settings, labelled and explained as on the request form; a cluster or
+    deployment the spec names by id shown by its name, linked."""
+    if referenced is None:
+        referenced = _referenced([deployment])
     form_fields = request_form_class(deployment.target).base_fields
     spec = spec_for(deployment)
     rows = []
@@ -415,11 +443,17 @@ def _settings_rows(deployment: Deployment) -> list[dict[str, Any]]:
             continue
         value = getattr(spec, name)
         choices = dict(getattr(field, "choices", []) or [])
+        shown, url = (
+            referenced.get((name, value), (None, "")) if isinstance(value, int) else (None, "")
+        )
+        if shown is None:
+            shown = "not set" if value in (None, "") else choices.get(value, value)
         rows.append(
             {
                 "name": name,
                 "label": field.label or name.replace("_", " ").capitalize(),
-                "value": choices.get(value, value),
+                "value": shown,
+                "url": url,
                 "help": field.help_text,
             }
         )

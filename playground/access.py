@@ -124,6 +124,8 @@ def _ready(deployment_id: int, deployment: Deployment | None) -> Deployment:
     """The deployment, if the caller found it among their teams' and it has an endpoint."""
     if deployment is None:
         raise NotFound(f"No deployment {deployment_id} among your teams'.")
+    if deployment.status == Status.TORN_DOWN:
+        raise InvalidTransition(f"{deployment.slug} was torn down: its endpoint is gone.")
     if deployment.status != Status.READY or not deployment.endpoint_url:
         raise InvalidTransition(
             f"{deployment.slug} is {deployment.get_status_display().lower()}, not ready: "

@@ -9,7 +9,7 @@ from typing import Any
 
 from deployments.pricing.estimator import Estimate, cents, estimate_gke
 from deployments.pricing.money import usd
-from deployments.targets.gke.machines import MACHINES, GpuMachine, right_sized
+from deployments.targets.gke.machines import MACHINES, GpuMachine, h100s, right_sized
 
 
 def machine_prices(prices: dict[str, Any]) -> dict[str, Any]:
@@ -29,8 +29,9 @@ def idle_gpu_warning(prices: dict[str, Any], machine: GpuMachine, pod_gpus: int)
     node = node_hourly(prices, machine)
     waste = node * idle / machine.gpus
     warning = (
-        f"{machine.key} provisions {machine.gpus} H100s for a pod that uses {pod_gpus}: Google "
-        f"bills the whole node ({usd(cents(node))}/h), so {idle} idle GPUs cost about "
+        f"Idle GPUs billed: {machine.key} provisions {h100s(machine.gpus)} for a pod that "
+        f"uses {pod_gpus}: Google bills the whole node ({usd(cents(node))}/h), so {idle} idle "
+        f"{'GPU costs' if idle == 1 else 'GPUs cost'} about "
         f"{usd(cents(waste))}/h."
     )
     better = right_sized(pod_gpus, machine_prices(prices))

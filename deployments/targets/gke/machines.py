@@ -55,6 +55,11 @@ class OnGpuMachine:
         return MACHINES[self.machine_type]
 
 
+def h100s(count: int) -> str:
+    """ "1 H100", "8 H100s": a count of GPUs as a sentence says it."""
+    return f"{count} H100" if count == 1 else f"{count} H100s"
+
+
 def machine_choices() -> list[tuple[str, str]]:
     return [(m.key, m.label) for m in MACHINES.values()]
 

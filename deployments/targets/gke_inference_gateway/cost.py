@@ -37,8 +37,8 @@ def estimate(prices: dict[str, Any], spec: "GkeInferenceGatewaySpec", busy: Deci
     if spec.spot or spec.flex_start:
         kind = "Spot" if spec.spot else "Flex-start"
         warnings.append(
-            f"The GPU pool is bought as {kind}: Google bills less than the on-demand list "
-            "price shown, and may reclaim Spot nodes."
+            f"{kind} pricing: the GPU pool is bought as {kind}: Google bills less than the "
+            "on-demand list price shown, and may reclaim Spot nodes."
         )
     pool = default_pool_nodes(spec.location)
     if DEFAULT_POOL_MACHINE in machines:
@@ -50,7 +50,8 @@ def estimate(prices: dict[str, Any], spec: "GkeInferenceGatewaySpec", busy: Deci
         )
     else:
         warnings.append(
-            f"The cluster's default pool ({pool} × {DEFAULT_POOL_MACHINE}) runs too; the price "
+            f"Default pool not priced: the cluster's default pool ({pool} × "
+            f"{DEFAULT_POOL_MACHINE}) runs too; the price "
             "table has no price for it, so it is not counted."
         )
     lines.append(("cluster management fee", Decimal(gke["cluster_fee_per_hour"])))

@@ -13,7 +13,7 @@ from typing import ClassVar
 from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, hf_model_choices
 from deployments.targets.fields import FieldErrors, choice_field, int_field
 from deployments.targets.gke import fields as gke
-from deployments.targets.gke.machines import H100, OnGpuMachine
+from deployments.targets.gke.machines import H100, OnGpuMachine, h100s
 from deployments.targets.hf_weights import HfWeights
 from deployments.targets.spec import SpecBase
 
@@ -71,7 +71,7 @@ class GkeVllmSpec(HfWeights, OnGpuMachine, SpecBase):
         machine, model = self.machine, self.hf_model
         if self.gpu_count > machine.gpus:
             errors["gpu_count"] = [
-                f"{machine.key} holds {machine.gpus} H100s; a pod cannot request "
+                f"{machine.key} holds {h100s(machine.gpus)}; a pod cannot request "
                 f"{self.gpu_count}. Pick a machine with more GPUs or request fewer."
             ]
             return errors
