@@ -60,7 +60,7 @@ def demo(sandbox: Any) -> dict[str, Any]:
     """What scripts/run makes: seed_demo's teams, users and limits, and its sandbox project."""
     call_command("seed_demo", password="pw", stdout=StringIO())
     sandbox.iam(proxy_only_subnets=list(GPU_REGIONS))  # scripts/run's --proxy-only-subnets
-    sandbox.config(model_load_delay=0, token_delay=0)
+    sandbox.config(operation_delay=0.05, model_load_delay=0, token_delay=0)
     from django.contrib.auth import get_user_model
 
     users = {u.username: u for u in get_user_model().objects.all()}
