@@ -66,6 +66,9 @@ def is_available(deployment: dict[str, Any]) -> bool:
         and _condition(deployment, "Available").get("status") == "True"
         and int(status.get("updatedReplicas", 0)) >= replicas
         and int(status.get("availableReplicas", 0)) >= replicas
+        # No old ReplicaSet's pods left, as `kubectl rollout status` waits for ("old
+        # replicas are pending termination"): until then an old pod may be the one available.
+        and int(status.get("replicas", 0)) <= int(status.get("updatedReplicas", 0))
     )
 
 

@@ -55,6 +55,7 @@ KINDS = (
     Kind("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     Kind("", "v1", "secrets", "Secret", True),
     Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
+    Kind("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",)),
     Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.kube import nodes
 from sandbox.kube.resources import BY_PLURAL, Kind
 
 if TYPE_CHECKING:
@@ -88,20 +87,23 @@ class WorkloadsMixin:
     def new_pod(
         self, namespace: str, name: str, template: dict[str, Any], owner: dict[str, Any]
     ) -> dict[str, Any]:
+        """A pod of `owner` (its ReplicaSet), Pending until the scheduler binds it."""
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
                 "name": name,
+                "generateName": f"{owner['metadata']['name']}-",
                 "namespace": namespace,
                 "labels": dict(template["metadata"].get("labels") or {}),
                 "ownerReferences": [
                     {
-                        "apiVersion": "apps/v1",
-                        "kind": "ReplicaSet",
-                        "name": name.rsplit("-", 1)[0],
-                        "controller": True,
+                        "apiVersion": owner["apiVersion"],
+                        "kind": owner["kind"],
+                        "name": owner["metadata"]["name"],
                         "uid": owner["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
                     }
                 ],
             },
@@ -118,12 +120,17 @@ class WorkloadsMixin:
         return pod
 
     def drop_pods(self, namespace: str, deployment: str) -> None:
+        """A deleted Deployment's ReplicaSets and pods (what the collector would take)."""
         for key, stored in list(self.objects.items()):
             owners = stored.obj["metadata"].get("ownerReferences") or []
             if (
-                key[1] == "pods"
+                key[1] in ("pods", "replicasets")
                 and key[2] == namespace
                 and any(o["name"].startswith(f"{deployment}-") for o in owners)
+            ) or (
+                key[1] == "replicasets"
+                and key[2] == namespace
+                and any(o["name"] == deployment and o["kind"] == "Deployment" for o in owners)
             ):
                 del self.objects[key]
 
@@ -140,21 +147,25 @@ class WorkloadsMixin:
         pod["status"]["containerStatuses"] = [status]
         pod["metadata"]["resourceVersion"] = self._next_version()
 
-    def pod_running(self, pod: dict[str, Any]) -> None:
+    def pod_running(self, pod: dict[str, Any], node: str) -> None:
         pod["status"]["phase"] = "Running"
         pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
-        pod["spec"]["nodeName"] = nodes.bind(self, pod)  # type: ignore[arg-type]
+        pod["spec"]["nodeName"] = node
+        pod["status"]["startTime"] = _rfc(time.time())
         self._container_status(
             pod, started=True, state={"running": {"startedAt": _rfc(time.time())}}
         )
 
-    def pod_ready(self, pod: dict[str, Any], deployment: dict[str, Any]) -> None:
+    def pod_ready(self, pod: dict[str, Any]) -> None:
+        previous = (pod["status"].get("containerStatuses") or [{}])[0].get("restartCount", 0)
         self._container_status(
-            pod, started=True, ready=True, state={"running": {"startedAt": _rfc(time.time())}}
+            pod,
+            started=True,
+            ready=True,
+            restartCount=previous,
+            state={"running": {"startedAt": _rfc(time.time())}},
         )
         pod["status"]["conditions"].append({"type": "Ready", "status": "True"})
-        meta = deployment["metadata"]
-        self.workloads.setdefault((meta["namespace"], meta["name"]), {})["ready_at"] = time.time()
 
     def pod_crashing(self, pod: dict[str, Any], message: str) -> None:
         previous = (pod["status"].get("containerStatuses") or [{}])[0].get("restartCount", 0)
@@ -176,19 +187,50 @@ class WorkloadsMixin:
         self.workloads.setdefault((namespace, name), {}).update(fields)
 
     def _refresh_deployments(self, now: float) -> None:
-        for key, stored in self.objects.items():
-            if key[1] == "deployments":
-                self._deployment_status(stored.obj, now)
+        """The controllers' pass: each Deployment's ReplicaSets and pods, the scheduler,
+        then each Deployment's status."""
+        from sandbox.kube import workloads
+
+        deployments = [s.obj for k, s in self.objects.items() if k[1] == "deployments"]
+        for deployment in deployments:
+            workloads.reconcile(self, deployment)  # type: ignore[arg-type]
+        workloads.schedule(self)  # type: ignore[arg-type]
+        for deployment in deployments:
+            self._deployment_status(deployment, now)
 
     def _deployment_status(self, deployment: dict[str, Any], now: float) -> None:
+        """calculateStatus and the conditions of the Deployment controller
+        (kubernetes/pkg/controller/deployment/sync.go, progress.go): Available when
+        availableReplicas >= replicas - maxUnavailable; Progressing False with
+        ProgressDeadlineExceeded when nothing moved for progressDeadlineSeconds
+        (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment)."""
+        from sandbox.kube import workloads
+
         meta, spec = deployment["metadata"], deployment["spec"]
-        state = self.workloads.get((meta["namespace"], meta["name"]), {})
+        if meta.get("deletionTimestamp"):
+            return
+        state = self.workloads.setdefault((meta["namespace"], meta["name"]), {})
         replicas = int(spec.get("replicas", 1))
-        ready = bool(state.get("ready_at"))
-        started = state.get("started", now)
-        deadline = started + float(spec.get("progressDeadlineSeconds", 600))
-        rs = f'ReplicaSet "{meta["name"]}"'
-        if ready:
+        new, olds = workloads.replicasets(self, deployment)  # type: ignore[arg-type]
+        all_rs = [r for r in [new, *olds] if r is not None]
+        pods = {r["metadata"]["uid"]: workloads.rs_pods(self, r) for r in all_rs}  # type: ignore[arg-type]
+        actual = sum(len(p) for p in pods.values())
+        updated = len(pods[new["metadata"]["uid"]]) if new is not None else 0
+        ready = sum(1 for p in pods.values() for pod in p if workloads._ready(pod))
+        if ready > int(state.get("available", 0)):
+            state["progress_at"] = now  # new pods available: progress
+        state["available"] = ready
+        wanted = sum(int(r["spec"]["replicas"]) for r in all_rs)
+        _, unavailable = workloads.surge_and_unavailable(deployment)
+        minimum = ready >= replicas - unavailable
+        old_pods = actual - updated
+        complete = updated == replicas and actual == replicas and ready == replicas
+        complete = complete and not old_pods
+        deadline = float(state.get("progress_at", now)) + float(
+            spec.get("progressDeadlineSeconds", 600)
+        )
+        rs = f'ReplicaSet "{new["metadata"]["name"] if new else meta["name"]}"'
+        if complete:
             progressing = _condition(
                 "Progressing",
                 "True",
@@ -208,26 +250,44 @@ class WorkloadsMixin:
             )
         available = _condition(
             "Available",
-            "True" if ready else "False",
-            "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
+            "True" if minimum else "False",
+            "MinimumReplicasAvailable" if minimum else "MinimumReplicasUnavailable",
             "Deployment has minimum availability."
-            if ready
+            if minimum
             else "Deployment does not have minimum availability.",
         )
         conditions = [available, progressing]
         if state.get("failed"):
             conditions.append(_condition("ReplicaFailure", "True", "FailedCreate", state["failed"]))
-        status = {
+        status: dict[str, Any] = {
             "observedGeneration": meta.get("generation", 1),
-            "replicas": 0 if state.get("failed") else replicas,
-            "updatedReplicas": 0 if state.get("failed") else replicas,
-            "readyReplicas": replicas if ready else 0,
-            "availableReplicas": replicas if ready else 0,
-            "unavailableReplicas": 0 if ready else replicas,
+            "replicas": actual,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": max(0, wanted - ready),
             "conditions": conditions,
         }
+        # The API server omits zero counts (omitempty).
+        for field in (
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+        ):
+            if not status[field]:
+                del status[field]
         old = deployment.get("status") or {}
-        if [c["reason"] for c in old.get("conditions", [])] != [c["reason"] for c in conditions]:
+        kept = {c["type"]: c for c in old.get("conditions", [])}
+        merged = []
+        for c in conditions:
+            before = kept.get(c["type"])
+            if before and (before["status"], before["reason"]) == (c["status"], c["reason"]):
+                merged.append(before)
+            else:
+                merged.append(c)
+        status["conditions"] = merged
+        if status != old:
             deployment["status"] = status
-        else:
-            deployment["status"] = {**status, "conditions": old["conditions"]}
+            meta["resourceVersion"] = self._next_version()

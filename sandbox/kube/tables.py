@@ -234,6 +234,22 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Row]] = {
         ],
         _deployment,
     ),
+    "ReplicaSet": (
+        [
+            NAME,
+            _col("Desired", "integer"),
+            _col("Current", "integer"),
+            _col("Ready", "integer"),
+            _col("Age"),
+        ],
+        lambda o, now: [
+            o["metadata"]["name"],
+            int(o["spec"].get("replicas", 0)),
+            int((o.get("status") or {}).get("replicas", 0)),
+            int((o.get("status") or {}).get("readyReplicas", 0)),
+            age(o, now),
+        ],
+    ),
     "Service": (
         [
             NAME,

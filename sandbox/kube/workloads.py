@@ -1,28 +1,38 @@
-"""What happens in a sandbox cluster after a Deployment is applied: its pod, the events
-Kubernetes and GKE report, and the Deployment's status, moving with time.
+"""What the cluster's controllers do after a Deployment is applied: its ReplicaSets, one
+pod per replica, the scheduler's choice of node, the containers, and the events Kubernetes
+and GKE report.
 
-- Admission: a pod past the namespace's ResourceQuota, or naming a service account that
-  does not exist, is never created; the ReplicaSet reports FailedCreate
-  (https://kubernetes.io/docs/concepts/policy/resource-quotas/).
-- Scheduling on Autopilot: the pod's ComputeClass must exist and its nodes must carry the
-  GPUs the pod asks for; otherwise the pod stays Pending with FailedScheduling, and the
-  autoscaler reports NotTriggerScaleUp (no node it can make fits). When it fits, GKE
-  scales up (TriggeredScaleUp), then the pod is scheduled after the sandbox's operation
-  delay.
+- The Deployment controller
+  (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/): each pod
+  template gets a ReplicaSet named `<deployment>-<pod-template-hash>`, labelled
+  `pod-template-hash` (so are its pods) and owned by the Deployment (ownerReferences: the
+  garbage collector in store.py removes it with the Deployment, and its pods with it). A
+  template change is a rollout: a new ReplicaSet scaled up while the old ones are scaled
+  down, never more than replicas + maxSurge pods in all and never fewer available than
+  replicas - maxUnavailable (#max-surge rounds up, #max-unavailable rounds down; both 0
+  makes maxUnavailable 1); `Recreate` removes the old pods first (#recreate-deployment).
+- The ReplicaSet controller: one pod per replica, named `<replicaset>-<5 characters>`;
+  admission may refuse one (a ResourceQuota, a missing service account: FailedCreate,
+  https://kubernetes.io/docs/concepts/policy/resource-quotas/) and it is tried again; a
+  ReplicaSet scaled down deletes unscheduled, then unready, then the newest pods first.
+- The scheduler and the autoscalers (nodes.py): a pod lands on a node with room for the
+  GPUs it asks for, or stays Pending with FailedScheduling naming what is short; Autopilot
+  makes a node for it (TriggeredScaleUp) or says why not (NotTriggerScaleUp); a Standard
+  pool grows only with autoscaling on.
 - Workload Identity (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity):
   the container reads gs://BUCKET as the Google account its Kubernetes account is annotated
   with, only if that account lets `serviceAccount:POOL[NS/KSA]` act as it
   (roles/iam.workloadIdentityUser) and may read the bucket. Otherwise it exits with the
-  storage error and restarts with back-off: CrashLoopBackOff, as on GKE.
-- Ready after the sandbox's model-load delay; the Deployment becomes Available. A pod not
-  available by spec.progressDeadlineSeconds turns Progressing False with
-  ProgressDeadlineExceeded
-  (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment).
+  storage error; a bucket or path with no `config.json` makes vLLM exit with its own
+  ValueError (vllm/transformers_utils/config.py, get_config). Either way the kubelet
+  restarts it with back-off: CrashLoopBackOff, restartCount growing.
+- Ready after the sandbox's model-load delay.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.iam.account_policy import may_act_as
 from sandbox.iam.service_accounts import AccountStore
-from sandbox.kube.nodes import unschedulable as no_node_pool
+from sandbox.kube import nodes
 from sandbox.kube.resources import BY_PLURAL
 from sandbox.storage.api import StorageStore
 
@@ -39,7 +49,13 @@ if TYPE_CHECKING:
 
 PODS = BY_PLURAL[("", "v1", "pods")]
 EVENTS = BY_PLURAL[("", "v1", "events")]
+REPLICASETS = BY_PLURAL[("apps", "v1", "replicasets")]
+DEPLOYMENTS = BY_PLURAL[("apps", "v1", "deployments")]
 GPU = "nvidia.com/gpu"
+HASH = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+# What Kubernetes' rand.String and SafeEncodeString draw from (no vowels, no 0, 1, 3).
+ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def _rfc(at: float) -> str:
@@ -84,16 +100,24 @@ def event(
         "lastTimestamp": _rfc(when),
         "source": {"component": component},
     }
-    store.later(when, lambda: store.put_internal(EVENTS, namespace, body))
+    if at is None:
+        store.put_internal(EVENTS, namespace, body)
+    else:
+        store.later(when, lambda: store.put_internal(EVENTS, namespace, body))
+
+
+def _once(store: KubeStore, key: tuple[str, str], what: str) -> bool:
+    """Whether `what` is new for `key` (the scheduler and controllers repeat an unchanged
+    event as a count on the first one; the sandbox records it once)."""
+    seen = store.workloads.setdefault(key, {}).setdefault("said", [])
+    if what in seen:
+        return False
+    seen.append(what)
+    return True
 
 
 def _gpus(template_spec: dict[str, Any]) -> int:
-    total = 0
-    for container in template_spec.get("containers", []):
-        requests = (container.get("resources") or {}).get("requests") or {}
-        limits = (container.get("resources") or {}).get("limits") or {}
-        total += int(str(requests.get(GPU, limits.get(GPU, 0))) or 0)
-    return total
+    return nodes.pod_gpus(template_spec)
 
 
 def _quota_refusal(store: KubeStore, namespace: str, gpus: int) -> str | None:
@@ -108,26 +132,6 @@ def _quota_refusal(store: KubeStore, namespace: str, gpus: int) -> str | None:
                 f"exceeded quota: {name}, requested: requests.{GPU}={gpus}, "
                 f"used: requests.{GPU}={used}, limited: requests.{GPU}={hard}"
             )
-    return None
-
-
-def _unschedulable(store: KubeStore, pod_spec: dict[str, Any], gpus: int) -> str | None:
-    refused = no_node_pool(store.cluster_spec(), pod_spec, gpus)
-    if refused:  # a Standard cluster: only its node pools' nodes exist
-        return refused
-    wanted = (pod_spec.get("nodeSelector") or {}).get("cloud.google.com/compute-class")
-    if not wanted:
-        return None
-    classes = {
-        c["metadata"]["name"]: c
-        for c in store.list(BY_PLURAL[("cloud.google.com", "v1", "computeclasses")], None)
-    }
-    found = classes.get(wanted)
-    if found is None:
-        return f"0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. ComputeClass {wanted} not found."  # noqa: E501
-    node_gpus = max((r.get("gpu") or {}).get("count", 0) for r in found["spec"]["priorities"])
-    if gpus > node_gpus:
-        return f"0/3 nodes are available: 3 Insufficient {GPU}. ComputeClass {wanted} provisions nodes with {node_gpus}."  # noqa: E501
     return None
 
 
@@ -154,89 +158,446 @@ def storage_refusal(
     return None
 
 
-def _bucket(container: dict[str, Any]) -> str | None:
-    for arg in [*container.get("args", []), *container.get("command", [])]:
-        if str(arg).startswith("--model=gs://"):
-            return str(arg)[len("--model=gs://") :].split("/", 1)[0]
+def _model_path(container: dict[str, Any]) -> str | None:
+    args = [str(a) for a in [*container.get("args", []), *container.get("command", [])]]
+    for i, arg in enumerate(args):
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+        if arg == "--model" and i + 1 < len(args):
+            return args[i + 1]
     return None
 
 
-def roll(store: KubeStore, deployment: dict[str, Any]) -> None:
-    """Replace the Deployment's pod with one of its current template, and play it out."""
+def _bucket(container: dict[str, Any]) -> str | None:
+    model = _model_path(container) or ""
+    return model[len("gs://") :].split("/", 1)[0] if model.startswith("gs://") else None
+
+
+def weights_missing(store: KubeStore, container: dict[str, Any]) -> str | None:
+    """vLLM's own error when gs://BUCKET[/PATH] holds no model: a missing bucket is the
+    storage client's 404; a bucket or path without config.json is vLLM's ValueError
+    (vllm/transformers_utils/config.py, get_config: no config.json nor params.json)."""
+    model = _model_path(container) or ""
+    if not model.startswith("gs://"):
+        return None
+    bucket, _, prefix = model[len("gs://") :].partition("/")
+    stored = store.state.store(StorageStore).buckets.get(bucket)
+    if stored is None:
+        return (
+            "google.api_core.exceptions.NotFound: 404 GET https://storage.googleapis.com/"
+            f"storage/v1/b/{bucket}/o?prefix={prefix}: The specified bucket does not exist."
+        )
+    config = f"{prefix.strip('/')}/config.json".lstrip("/")
+    if config in stored.objects:
+        return None
+    return "\n".join(
+        [
+            "(APIServer pid=1) Traceback (most recent call last):",
+            '(APIServer pid=1)   File "/usr/local/lib/python3.12/dist-packages/vllm/'
+            'transformers_utils/config.py", line 612, in get_config',
+            "(APIServer pid=1)     raise ValueError(",
+            f"(APIServer pid=1) ValueError: Invalid repository ID or local directory "
+            f"specified: '{model}'.",
+            "Please verify the following requirements:",
+            "1. Provide a valid Hugging Face repository ID.",
+            "2. Specify a local directory that contains a recognized configuration file.",
+            "   - For Hugging Face models: ensure the presence of a 'config.json'.",
+            "   - For Mistral models: ensure the presence of a 'params.json'.",
+        ]
+    )
+
+
+# -- the Deployment controller ------------------------------------------------------------
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A pod-template-hash: a hash of the template in Kubernetes' safe alphabet (the real
+    one is FNV-32a of the template's Go printing; only its stability matters)."""
+    digest = hashlib.sha256(repr(sorted_items(template)).encode()).digest()
+    return "".join(ALPHANUMS[b % len(ALPHANUMS)] for b in digest[:10])
+
+
+def sorted_items(value: Any) -> Any:
+    if isinstance(value, dict):
+        return [(k, sorted_items(v)) for k, v in sorted(value.items())]
+    if isinstance(value, list):
+        return [sorted_items(v) for v in value]
+    return value
+
+
+def _scaled(value: Any, replicas: int, round_up: bool) -> int:
+    """intstr.GetScaledValueFromIntOrPercent: a percentage of replicas, rounded up for
+    maxSurge and down for maxUnavailable
+    (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#max-surge)."""
+    text = str(value)
+    if text.endswith("%"):
+        share = int(text[:-1]) * replicas
+        return -(-share // 100) if round_up else share // 100
+    return int(text)
+
+
+def surge_and_unavailable(deployment: dict[str, Any]) -> tuple[int, int]:
+    """maxSurge and maxUnavailable as numbers of pods (deploymentutil.ResolveFenceposts):
+    both 0 makes maxUnavailable 1; Recreate (or no replicas) allows no unavailability
+    beyond what it removes."""
+    spec = deployment["spec"]
+    replicas = int(spec.get("replicas", 1))
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate" or replicas == 0:
+        return 0, 0
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", "25%"), replicas, True)
+    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, min(unavailable, replicas)
+
+
+def owned(store: KubeStore, kind: Any, namespace: str, uid: str) -> list[dict[str, Any]]:
+    return [
+        obj
+        for obj in store.list(kind, namespace)
+        if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
+        and not obj["metadata"].get("deletionTimestamp")
+    ]
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _new_replicaset(
+    store: KubeStore, deployment: dict[str, Any], digest: str, revision: int, replicas: int
+) -> dict[str, Any]:
+    meta, spec = deployment["metadata"], deployment["spec"]
+    template = {
+        **spec["template"],
+        "metadata": {
+            **(spec["template"].get("metadata") or {}),
+            "labels": {**(spec["template"].get("metadata") or {}).get("labels", {}), HASH: digest},
+        },
+    }
+    selector = spec.get("selector") or {}
+    rs = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{meta['name']}-{digest}",
+            "namespace": meta["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": {
+                REVISION: str(revision),
+                "deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
+                "deployment.kubernetes.io/max-replicas": str(
+                    int(spec.get("replicas", 1)) + surge_and_unavailable(deployment)[0]
+                ),
+            },
+            "ownerReferences": [_owner_ref(deployment)],
+            "generation": 1,
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {
+                **selector,
+                "matchLabels": {**(selector.get("matchLabels") or {}), HASH: digest},
+            },
+            "template": template,
+        },
+        "status": {"replicas": 0, "observedGeneration": 1},
+    }
+    store.put_internal(REPLICASETS, meta["namespace"], rs)
+    return rs
+
+
+def _set_replicas(store: KubeStore, rs: dict[str, Any], replicas: int) -> bool:
+    if rs["spec"]["replicas"] == replicas:
+        return False
+    rs["spec"]["replicas"] = replicas
+    rs["metadata"]["generation"] = int(rs["metadata"].get("generation", 1)) + 1
+    rs["metadata"]["resourceVersion"] = store.fresh_version()
+    return True
+
+
+def replicasets(
+    store: KubeStore, deployment: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The Deployment's ReplicaSet for its current template, and the others."""
     meta = deployment["metadata"]
+    digest = template_hash(deployment["spec"]["template"])
+    all_rs = owned(store, REPLICASETS, meta["namespace"], meta.get("uid", ""))
+    new = next((r for r in all_rs if r["metadata"]["labels"].get(HASH) == digest), None)
+    return new, [r for r in all_rs if r is not new]
+
+
+def rs_pods(store: KubeStore, rs: dict[str, Any]) -> list[dict[str, Any]]:
+    return owned(store, PODS, rs["metadata"]["namespace"], rs["metadata"]["uid"])
+
+
+def _available(store: KubeStore, rs: dict[str, Any]) -> int:
+    return sum(1 for p in rs_pods(store, rs) if _ready(p))
+
+
+def reconcile(store: KubeStore, deployment: dict[str, Any]) -> None:
+    """One pass of the Deployment controller, then of its ReplicaSets' controller."""
+    meta, spec = deployment["metadata"], deployment["spec"]
+    if meta.get("deletionTimestamp"):
+        return
+    state = store.workloads.setdefault((meta["namespace"], meta["name"]), {})
+    state.setdefault("progress_at", time.time())
+    replicas = int(spec.get("replicas", 1))
+    new, olds = replicasets(store, deployment)
+    old_replicas = sum(r["spec"]["replicas"] for r in olds)
+    recreate = (spec.get("strategy") or {}).get("type") == "Recreate"
+    if new is None:
+        revisions = [int(r["metadata"].get("annotations", {}).get(REVISION, 0)) for r in olds]
+        start = replicas if not old_replicas else 0
+        digest = template_hash(spec["template"])
+        new = _new_replicaset(store, deployment, digest, max(revisions, default=0) + 1, start)
+        state.update(progress_at=time.time(), failed="")
+    moved = False
+    if recreate:
+        for old in olds:
+            moved |= _set_replicas(store, old, 0)
+        if not any(rs_pods(store, old) for old in olds):
+            moved |= _set_replicas(store, new, replicas)
+    elif not old_replicas:
+        moved |= _set_replicas(store, new, replicas)
+    else:
+        moved |= _roll(store, deployment, new, olds, replicas)
+    if moved:
+        state["progress_at"] = time.time()
+    for rs in [new, *olds]:
+        _replicate(store, deployment, rs)
+
+
+def _roll(
+    store: KubeStore,
+    deployment: dict[str, Any],
+    new: dict[str, Any],
+    olds: list[dict[str, Any]],
+    replicas: int,
+) -> bool:
+    """reconcileNewReplicaSet and reconcileOldReplicaSets of a rolling update
+    (kubernetes/pkg/controller/deployment/rolling.go)."""
+    surge, unavailable = surge_and_unavailable(deployment)
+    moved = False
+    total = new["spec"]["replicas"] + sum(r["spec"]["replicas"] for r in olds)
+    room = replicas + surge - total
+    if new["spec"]["replicas"] > replicas:
+        moved |= _set_replicas(store, new, replicas)
+    elif room > 0:
+        moved |= _set_replicas(store, new, min(replicas, new["spec"]["replicas"] + room))
+    min_available = replicas - unavailable
+    all_pods = new["spec"]["replicas"] + sum(r["spec"]["replicas"] for r in olds)
+    new_unavailable = new["spec"]["replicas"] - _available(store, new)
+    # First the old pods that are not available (removing them costs nothing)...
+    budget = all_pods - min_available - new_unavailable
+    for old in olds:
+        if budget <= 0:
+            break
+        unhealthy = old["spec"]["replicas"] - _available(store, old)
+        cut = min(unhealthy, budget)
+        if cut > 0:
+            moved |= _set_replicas(store, old, old["spec"]["replicas"] - cut)
+            budget -= cut
+    # ...then available ones, down to the minimum available.
+    down = _available(store, new) + sum(_available(store, r) for r in olds) - min_available
+    for old in sorted(olds, key=lambda r: r["metadata"].get("creationTimestamp", "")):
+        if down <= 0:
+            break
+        cut = min(old["spec"]["replicas"], down)
+        if cut > 0:
+            moved |= _set_replicas(store, old, old["spec"]["replicas"] - cut)
+            down -= cut
+    return moved
+
+
+def _replicate(store: KubeStore, deployment: dict[str, Any], rs: dict[str, Any]) -> None:
+    """The ReplicaSet controller: as many pods as its replicas."""
+    pods = rs_pods(store, rs)
+    wanted = int(rs["spec"]["replicas"])
+    if len(pods) > wanted:
+        # controller.ActivePodsWithRanks: unscheduled, then not ready, then newest first.
+        def rank(pod: dict[str, Any]) -> tuple[int, int, str]:
+            placed = 1 if pod["spec"].get("nodeName") else 0
+            return (placed, 1 if _ready(pod) else 0, _neg(pod))
+
+        for pod in sorted(pods, key=rank)[: len(pods) - wanted]:
+            store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], "Background")
+    for _ in range(wanted - len(pods)):
+        if not _create_pod(store, deployment, rs):
+            break
+    _rs_status(store, rs)
+
+
+def _neg(pod: dict[str, Any]) -> str:
+    # Newest first: invert the creation time's characters so a sort ascending puts it first.
+    stamp = pod["metadata"].get("creationTimestamp", "")
+    return "".join(chr(255 - ord(c)) for c in stamp)
+
+
+def _rs_status(store: KubeStore, rs: dict[str, Any]) -> None:
+    pods = rs_pods(store, rs)
+    ready = sum(1 for p in pods if _ready(p))
+    status = {
+        "replicas": len(pods),
+        "fullyLabeledReplicas": len(pods),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "observedGeneration": rs["metadata"].get("generation", 1),
+    }
+    if not ready:
+        del status["readyReplicas"], status["availableReplicas"]
+    if rs.get("status") != status:
+        rs["status"] = status
+        rs["metadata"]["resourceVersion"] = store.fresh_version()
+
+
+def _create_pod(store: KubeStore, deployment: dict[str, Any], rs: dict[str, Any]) -> bool:
+    meta = rs["metadata"]
     namespace, name = meta["namespace"], meta["name"]
-    store.drop_pods(namespace, name)
-    template = deployment["spec"]["template"]
+    template = rs["spec"]["template"]
     pod_spec = template["spec"]
-    gpus = _gpus(pod_spec)
-    now = time.time()
-    store.deployment_state(namespace, name, started=now, ready_at=None, failed="")
     ksa_name = pod_spec.get("serviceAccountName") or "default"
     ksa = store.find(BY_PLURAL[("", "v1", "serviceaccounts")], namespace, ksa_name)
-    refusal = _quota_refusal(store, namespace, gpus)
+    refusal = _quota_refusal(store, namespace, _gpus(pod_spec))
     if ksa is None:
         refusal = f'error looking up service account {namespace}/{ksa_name}: serviceaccount "{ksa_name}" not found'  # noqa: E501
+    dep = deployment["metadata"]
     if refusal:
-        event(
-            store,
-            deployment,
-            "FailedCreate",
-            f'Error creating: pods "{name}-" is forbidden: {refusal}',
-            warning=True,
-            component="replicaset-controller",
-        )
-        store.deployment_state(namespace, name, failed=f"FailedCreate: {refusal}")
+        message = f'Error creating: pods "{name}-" is forbidden: {refusal}'
+        if _once(store, ("rs", meta["uid"]), message):
+            event(
+                store, rs, "FailedCreate", message, warning=True, component="replicaset-controller"
+            )
+        store.deployment_state(dep["namespace"], dep["name"], failed=f"FailedCreate: {refusal}")
+        return False
+    store.deployment_state(dep["namespace"], dep["name"], failed="")
+    suffix = "".join(secrets.choice(ALPHANUMS) for _ in range(5))
+    pod = store.new_pod(namespace, f"{name}-{suffix}", template, rs)
+    event(
+        store,
+        rs,
+        "SuccessfulCreate",
+        f"Created pod: {pod['metadata']['name']}",
+        component="replicaset-controller",
+    )
+    return True
+
+
+# -- the scheduler ------------------------------------------------------------------------
+
+
+def schedule(store: KubeStore) -> None:
+    """Bind each Pending pod to a node with room, or say why it stays Pending."""
+    nodes.refresh(store)
+    pending = [
+        p
+        for p in store.list(PODS, None)
+        if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp")
+    ]
+    pending.sort(key=lambda p: int(p["metadata"].get("resourceVersion", 0)))
+    for pod in pending:
+        _schedule_one(store, pod)
+
+
+def _pod_state(store: KubeStore, pod: dict[str, Any]) -> dict[str, Any]:
+    return store.workloads.setdefault(("pod", pod["metadata"]["uid"]), {})
+
+
+def _awaited(store: KubeStore) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for pod in store.list(PODS, None):
+        node = store.workloads.get(("pod", pod["metadata"].get("uid", "")), {}).get("awaiting")
+        if node and not pod["spec"].get("nodeName"):
+            out[node] = out.get(node, 0) + max(1, _gpus(pod["spec"]))
+    return out
+
+
+def _schedule_one(store: KubeStore, pod: dict[str, Any]) -> None:
+    node, why = nodes.fit(store, pod)
+    if node is not None:
+        _bind(store, pod, node)
         return
-    if ksa is None:  # the refusal above said so
-        return
-    digest = hashlib.sha256(str(template).encode()).hexdigest()[:10]
-    pod = store.new_pod(namespace, f"{name}-{digest}-{uuid.uuid4().hex[:5]}", template, deployment)
-    unschedulable = _unschedulable(store, pod_spec, gpus)
-    if unschedulable:
-        event(store, pod, "FailedScheduling", unschedulable, warning=True)
-        cluster = store.cluster_spec()
-        if cluster is not None and cluster.autopilot.enabled:
-            # Autopilot provisions nodes itself; when no node it could make fits the pod,
-            # its autoscaler says so (noScaleUp, "pod didn't trigger scale-up":
-            # https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-autoscaler-visibility).
-            # A Standard cluster's pools here have no autoscaling: nothing says it there.
+    state = _pod_state(store, pod)
+    key = ("pod", pod["metadata"]["uid"])
+    cluster = store.cluster_spec()
+    autopilot = cluster is None or cluster.autopilot.enabled
+    if autopilot:
+        awaiting = state.get("awaiting")
+        if awaiting and store.find(nodes.NODES, None, awaiting) is not None:
+            return  # its node is still booting
+        coming = nodes.coming_node(store, pod["spec"], _awaited(store))
+        if coming is not None:
+            state["awaiting"] = coming
+            return
+        refusal = nodes.no_scale_up(store, pod["spec"])
+        if refusal is None:
+            made = nodes.provision(store, pod["spec"])
+            state["awaiting"] = made
+            pool = store.find(nodes.NODES, None, made)["metadata"]["labels"][nodes.NODEPOOL]  # type: ignore[index]
             event(
                 store,
                 pod,
-                "NotTriggerScaleUp",
-                f"pod didn't trigger scale-up: {unschedulable}",
-                warning=False,
+                "TriggeredScaleUp",
+                f"pod triggered scale-up: [{{{pool} 0->1 (max: 1000)}}]",
                 component="cluster-autoscaler",
             )
+            return
+        if _once(store, key, why):
+            event(store, pod, "FailedScheduling", why, warning=True)
+        # Autopilot's autoscaler says why it made no node (noScaleUp:
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-autoscaler-visibility).
+        said = f"pod didn't trigger scale-up{refusal}"
+        if _once(store, key, said):
+            event(store, pod, "NotTriggerScaleUp", said, component="cluster-autoscaler")
         return
-    _play(store, pod, deployment, ksa, now)
+    if state.get("growing"):
+        return
+    grown = nodes.grow_pool(store, pod)
+    if grown is not None:
+        pool = grown.split(" ", 1)[0]
+        state["growing"] = pool
+        event(
+            store,
+            pod,
+            "TriggeredScaleUp",
+            f"pod triggered scale-up: [{{{grown}}}]",
+            component="cluster-autoscaler",
+        )
+
+        def added() -> None:
+            nodes.pool_grown(store, pool)
+            state.pop("growing", None)
+
+        store.later(time.time() + float(store.state.config.operation_delay), added)
+        return
+    if _once(store, key, why):
+        event(store, pod, "FailedScheduling", why, warning=True)
+    if nodes.autoscaled(store):
+        said = "pod didn't trigger scale-up: max node group size reached"
+        if _once(store, key, said):
+            event(store, pod, "NotTriggerScaleUp", said, component="cluster-autoscaler")
 
 
-def _play(
-    store: KubeStore,
-    pod: dict[str, Any],
-    deployment: dict[str, Any],
-    ksa: dict[str, Any],
-    now: float,
-) -> None:
-    cfg = store.state.config
-    scheduled = now + float(cfg.operation_delay)
-    loaded = scheduled + float(cfg.model_load_delay)
-    namespace = pod["metadata"]["namespace"]
-    event(
-        store,
-        pod,
-        "TriggeredScaleUp",
-        "pod triggered scale-up: [{gk3-autopilot-nap-h100 0->1 (max: 1000)}]",
-        component="cluster-autoscaler",
-    )
-    event(
-        store,
-        pod,
-        "Scheduled",
-        f"Successfully assigned {namespace}/{pod['metadata']['name']} to gk3-autopilot-nap-h100-1",
-        at=scheduled,
-    )
+def _bind(store: KubeStore, pod: dict[str, Any], node: str) -> None:
+    meta = pod["metadata"]
+    namespace = meta["namespace"]
+    now = time.time()
+    store.pod_running(pod, node)
+    event(store, pod, "Scheduled", f"Successfully assigned {namespace}/{meta['name']} to {node}")
     container = pod["spec"]["containers"][0]
     event(
         store,
@@ -244,28 +605,19 @@ def _play(
         "Pulled",
         f'Container image "{container["image"]}" already present on machine',
         component="kubelet",
-        at=scheduled,
     )
-    event(
-        store,
-        pod,
-        "Started",
-        f"Started container {container['name']}",
-        component="kubelet",
-        at=scheduled,
-    )
-    store.later(scheduled, _while_alive(store, pod, lambda: store.pod_running(pod)))
+    event(store, pod, "Started", f"Started container {container['name']}", component="kubelet")
     # Workload Identity is checked when the container reads the bucket, as on GKE: a
     # binding granted while the pod waited for its node still counts.
-    ksa_name = ksa["metadata"]["name"]
-    load = _while_alive(store, pod, lambda: _load_weights(store, pod, deployment, ksa_name))
-    store.later(loaded, load)
+    ksa_name = pod["spec"].get("serviceAccountName") or "default"
+    load = _while_alive(store, pod, lambda: _load_weights(store, pod, ksa_name))
+    store.later(now + float(store.state.config.model_load_delay), load)
 
 
 def _while_alive(
     store: KubeStore, pod: dict[str, Any], effect: Callable[[], None]
 ) -> Callable[[], None]:
-    """`effect`, unless a newer rollout has replaced the pod by then."""
+    """`effect`, unless the pod has been deleted (scaled down, rolled, collected) by then."""
 
     def run() -> None:
         meta = pod["metadata"]
@@ -275,18 +627,18 @@ def _while_alive(
     return run
 
 
-def _load_weights(
-    store: KubeStore, pod: dict[str, Any], deployment: dict[str, Any], ksa_name: str
-) -> None:
+def _load_weights(store: KubeStore, pod: dict[str, Any], ksa_name: str) -> None:
     namespace = pod["metadata"]["namespace"]
     container = pod["spec"]["containers"][0]
     ksa = store.find(BY_PLURAL[("", "v1", "serviceaccounts")], namespace, ksa_name)
     bucket = _bucket(container)
     refusal = None
     if bucket and ksa is not None:
-        refusal = storage_refusal(store, namespace, ksa, bucket)
+        refusal = storage_refusal(store, namespace, ksa, bucket) or weights_missing(
+            store, container
+        )
     if refusal is None:
-        store.pod_ready(pod, deployment)
+        store.pod_ready(pod)
         return
     store.pod_crashing(pod, refusal)
     back_off = (
@@ -295,8 +647,14 @@ def _load_weights(
     event(store, pod, "BackOff", back_off, warning=True, component="kubelet")
     # The kubelet restarts it with a doubling back-off (10 s, 20 s, ... 5 min on a real
     # node; here the model-load delay, doubling up to 8 times it); each start reads the
-    # bucket again, so a binding granted meanwhile lets it come up.
+    # bucket again, so a binding granted or weights copied meanwhile let it come up.
     restarts = pod["status"]["containerStatuses"][0]["restartCount"]
     delay = float(store.state.config.model_load_delay) * min(2 ** (restarts - 1), 8)
-    retry = _while_alive(store, pod, lambda: _load_weights(store, pod, deployment, ksa_name))
+    retry = _while_alive(store, pod, lambda: _load_weights(store, pod, ksa_name))
     store.later(time.time() + delay, retry)
+
+
+def roll(store: KubeStore, deployment: dict[str, Any]) -> None:
+    """A Deployment was created or its spec changed: the controllers act at once."""
+    reconcile(store, deployment)
+    schedule(store)

@@ -8,6 +8,7 @@ import pytest
 
 from deployments.targets.gke_vllm import identity, manifests
 from gcp import iam, kube, storage
+from runbook.executors import kube_rollout
 from tests.deployments.targets.test_gke_vllm_manifests import NS, server
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,8 @@ def read_deployment(conn, name="gemma-26b"):
 
 
 def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
-    """The deployment's Google account, its bucket, and (if bind) Workload Identity."""
+    """The deployment's Google account, its bucket with weights, and (if bind) Workload
+    Identity."""
     email, _ = iam.ensure_service_account(
         project=PROJECT, body={"accountId": "hg-gemma-26b-abc123", "serviceAccount": {}}
     )
@@ -68,6 +70,8 @@ def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
     storage.grant_bucket_role(
         bucket=bucket, member=f"serviceAccount:{email}", role="roles/storage.objectViewer"
     )
+    # The weights the plan's download build copies there (vLLM exits without config.json).
+    storage._client(PROJECT).bucket(bucket).blob("config.json").upload_from_string("{}")
     if bind:
         member = identity.workload_identity_member(PROJECT, UNIVERSE, NS, ksa)
         iam.grant_service_account_role(
@@ -129,7 +133,11 @@ def test_the_seeds_deployment_without_its_service_account_crash_loops(sandbox, c
     assert "storage.objects.list" in status["lastState"]["terminated"]["message"]
     assert crashed["spec"]["serviceAccountName"] == "default"
     assert "BackOff" in [e["reason"] for e in events(conn, crashed["metadata"]["name"])]
-    assert condition(read_deployment(conn), "Available")["status"] == "False"
+    # The first template's pod still serves (a rolling update keeps it until the new one
+    # is available), so the Deployment stays Available; the rollout never completes.
+    deployment = read_deployment(conn)
+    assert condition(deployment, "Progressing")["reason"] != "NewReplicaSetAvailable"
+    assert not kube_rollout.is_available(deployment)
 
 
 def test_hangars_plans_never_run_the_pod_as_default():
@@ -209,8 +217,12 @@ def test_a_pod_that_fits_no_node_stays_pending(sandbox, conn):
         ],
         what="FailedScheduling",
     )
-    assert "Insufficient nvidia.com/gpu" in scheduling[0]["message"]
     assert scheduling[0]["type"] == "Warning"
+    # No node could fit it: the autoscaler says what a new node would lack.
+    (no_scale_up,) = [
+        e for e in events(conn, pod["metadata"]["name"]) if e["reason"] == "NotTriggerScaleUp"
+    ]
+    assert "1 Insufficient nvidia.com/gpu" in no_scale_up["message"]
     assert pods(conn, "gemma-26b")[0]["status"]["phase"] == "Pending"
 
 
@@ -220,7 +232,10 @@ def test_past_the_team_quota_no_pod_is_created(sandbox, conn):
     deployment = read_deployment(conn)
     failure = condition(deployment, "ReplicaFailure")
     assert "exceeded quota: hangar-gpus" in failure["message"]
-    failed = wait_for(lambda: events(conn, "gemma-26b"), what="FailedCreate")
+    # The ReplicaSet's event, as the ReplicaSet controller reports it.
+    (rs,) = kube.list_objects(conn, "apps/v1", "ReplicaSet", NS)
+    assert rs["metadata"]["ownerReferences"][0]["name"] == "gemma-26b"
+    failed = wait_for(lambda: events(conn, rs["metadata"]["name"]), what="FailedCreate")
     assert failed[0]["reason"] == "FailedCreate"
 
 
