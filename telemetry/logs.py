@@ -33,6 +33,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """A 4xx response logged by Django (django.request) keeps its one line and loses the
+    traceback: a refusal is the expected outcome of a request, not a fault to debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if 400 <= getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 @contextmanager
 def log_context(
     *,

@@ -147,7 +147,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "telemetry.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "telemetry.logs.ContextFilter"},
+        "client_errors": {"()": "telemetry.logs.ClientErrorFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -168,6 +171,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own console handler (DEBUG only) printed each error a second time before
+        # it reached the root's: Django's lines go to the root's handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A refused request (403, 404...) is the client's doing: one line, no traceback.
+        "django.request": {"filters": ["client_errors"], "propagate": True},
+    },
 }
 
 # --- Hangar's own metrics (telemetry/) ---
