@@ -56,6 +56,10 @@ class State:
             raise LookupError(f"the state holds no {kind.__name__} (sandbox/server/app.py)")
         return cast(S, found)
 
+    def stores(self) -> list[Store]:
+        """Every API's store, in the order they were added."""
+        return list(self._stores.values())
+
     def reset(self) -> None:
         for name in self._defaults.TUNABLE:
             setattr(self.config, name, getattr(self._defaults, name))
