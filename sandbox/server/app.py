@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import traceback
 from typing import Any
 
@@ -87,7 +88,13 @@ def build_app(config: Config | None = None) -> web.Application:
 async def dispatch(request: web.Request) -> web.StreamResponse:
     try:
         return await _dispatch(request)
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
+        # The client went away mid-response (a playground's Stop): normal, so one line,
+        # and a stand-in response aiohttp fails to send quietly, instead of the handler's
+        # error that aiohttp would log with a traceback.
+        print(f"client went away: {request.method} {request.path}", file=sys.stderr, flush=True)
+        return web.Response(status=499)
+    except asyncio.CancelledError:
         raise
     except Exception:
         # A sandbox bug must look like a Google 500, and say where it came from.
