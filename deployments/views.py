@@ -52,6 +52,7 @@ from deployments.targets import spec_for, target_choices, target_for
 from portal.access import is_platform_admin, role_at_least, role_in_team
 from portal.exceptions import ApplicationError, NotFound, ValidationFailed
 from portal.models import Role
+from portal.notifications import notifications_mark_read
 from portal.paging import page_of, with_links
 from runbook.models import StepRun
 
@@ -152,6 +153,8 @@ def _requested_message(deployment: Deployment) -> str:
 @require_GET
 def deployment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = _get_or_404(request, pk)
+    # What the page shows is what its notifications said: they are seen, not new.
+    notifications_mark_read(user=request.user, link=reverse("deployments:detail", args=[pk]))
     context = {
         **_live_context(request, deployment),
         "settings_rows": _settings_rows(deployment),
@@ -169,6 +172,8 @@ def deployment_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
     rows from then on, which the page puts in place of its own (static/hangar.js)."""
     deployment = _get_or_404(request, pk)
     after = _cursor(request.GET.get("after", ""))
+    # News that arrives while the page is open (Ready, failed) is seen there.
+    notifications_mark_read(user=request.user, link=reverse("deployments:detail", args=[pk]))
     return render(
         request, "deployments/_live.html", _live_context(request, deployment, after=after)
     )

@@ -49,7 +49,12 @@ def notifications_recent(*, user: Any, limit: int = 50) -> list[Notification]:
     return list(_shown(user)[:limit])
 
 
-def notifications_mark_read(*, user: Any) -> int:
+def notifications_mark_read(*, user: Any, link: str | None = None) -> int:
+    """Mark the user's unread notifications read: all of them, or (with `link`) those
+    about the page at `link`, which the user has just seen for themselves."""
     from django.utils import timezone
 
-    return _shown(user).filter(read_at__isnull=True).update(read_at=timezone.now())
+    unread = _shown(user).filter(read_at__isnull=True)
+    if link is not None:
+        unread = unread.filter(link=link)
+    return unread.update(read_at=timezone.now())
