@@ -6,7 +6,9 @@ with the same Google credentials as every other Kubernetes call
 The request goes to a ready pod the Service selects; with none, the API server answers
 503 "no endpoints available for service". Behind it runs the sandbox's vLLM
 OpenAI-compatible server (sandbox/model_servers/vllm_server.py), named and sized from the pod's
-`--served-model-name` and `--max-model-len`; responses stream through unbuffered.
+`--served-model-name` and `--max-model-len`; responses stream through unbuffered. A pod
+started with `python -m vllm.entrypoints.api_server` runs vLLM's demo server, which has
+no OpenAI routes: /v1/* answers 404.
 """
 
 from __future__ import annotations
@@ -71,10 +73,12 @@ async def handle(
     model = _arg(container, "--served-model-name") or _arg(container, "--model") or ""
     length = _arg(container, "--max-model-len")
     key = f"{match['ns']}/{match['name']}"
+    words = [str(w) for w in [*container.get("command", []), *container.get("args", [])]]
     server = vllm_server.VllmServer(
         model,
         int(length) if length and length.isdigit() else None,
         state.config.token_delay,
         metrics.setdefault(key, vllm_server.Metrics()),
+        openai="vllm.entrypoints.api_server" not in words,
     )
     return await server.dispatch(request, match["path"] or "/", await request.read())

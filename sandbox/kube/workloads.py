@@ -148,6 +148,12 @@ def storage_refusal(
             "returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied "
             f"on resource (or it may not exist). ({member} may not act as {gsa})"
         )
+    if bucket not in state.store(StorageStore).buckets:
+        # Cloud Storage answers 404 for a bucket that does not exist, before permissions.
+        return (
+            "google.api_core.exceptions.NotFound: 404 GET https://storage.googleapis.com/"
+            f"storage/v1/b/{bucket}/o: The specified bucket does not exist."
+        )
     if not gsa or not state.store(StorageStore).can_read(bucket, gsa):
         who = gsa or f"{store.workload_pool()}[{namespace}/{ksa['metadata']['name']}]"
         return (
@@ -174,8 +180,8 @@ def _bucket(container: dict[str, Any]) -> str | None:
 
 
 def weights_missing(store: KubeStore, container: dict[str, Any]) -> str | None:
-    """vLLM's own error when gs://BUCKET[/PATH] holds no model: a missing bucket is the
-    storage client's 404; a bucket or path without config.json is vLLM's ValueError
+    """vLLM's own error when gs://BUCKET[/PATH] holds no model (an empty bucket, a wrong
+    path or model id under it): no config.json there is vLLM's ValueError
     (vllm/transformers_utils/config.py, get_config: no config.json nor params.json)."""
     model = _model_path(container) or ""
     if not model.startswith("gs://"):
@@ -183,10 +189,7 @@ def weights_missing(store: KubeStore, container: dict[str, Any]) -> str | None:
     bucket, _, prefix = model[len("gs://") :].partition("/")
     stored = store.state.store(StorageStore).buckets.get(bucket)
     if stored is None:
-        return (
-            "google.api_core.exceptions.NotFound: 404 GET https://storage.googleapis.com/"
-            f"storage/v1/b/{bucket}/o?prefix={prefix}: The specified bucket does not exist."
-        )
+        return None  # storage_refusal's 404
     config = f"{prefix.strip('/')}/config.json".lstrip("/")
     if config in stored.objects:
         return None

@@ -48,8 +48,19 @@ def _error(message: str, status: int, kind: str, param: str | None = None) -> we
 
 class VllmServer:
     def __init__(
-        self, model: str, max_model_len: int | None, token_delay: float, metrics: Metrics
+        self,
+        model: str,
+        max_model_len: int | None,
+        token_delay: float,
+        metrics: Metrics,
+        *,
+        openai: bool = True,
     ) -> None:
+        # `python -m vllm.entrypoints.api_server` (seed 003's command) is vLLM's demo
+        # server: /health and /generate only; FastAPI answers every other path 404
+        # {"detail": "Not Found"} (vllm/entrypoints/api_server.py). The OpenAI routes are
+        # `vllm serve` / `vllm.entrypoints.openai.api_server`'s.
+        self.openai = openai
         self.model = model
         self.max_model_len = max_model_len or 8192
         self.token_delay = token_delay
@@ -67,6 +78,8 @@ class VllmServer:
             ("POST", "/v1/chat/completions"): self.chat,
             ("POST", "/v1/completions"): self.completions,
         }
+        if not self.openai:
+            routes = {("GET", "/health"): self.health, ("POST", "/generate"): self.generate}
         handler = routes.get((request.method, path))
         if handler is None:
             return web.json_response({"detail": "Not Found"}, status=404)
@@ -83,6 +96,14 @@ class VllmServer:
 
     async def health(self, request: web.Request, data: dict[str, Any]) -> web.Response:
         return web.Response(status=200)
+
+    async def generate(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        """The demo server's /generate: {"prompt": ...} -> {"text": [prompt + output]}."""
+        prompt = data.get("prompt")
+        if not isinstance(prompt, str):
+            return web.json_response({"detail": "prompt is required"}, status=400)
+        reply = reply_for(self.model, prompt)
+        return web.json_response({"text": [prompt + reply]})
 
     async def version(self, request: web.Request, data: dict[str, Any]) -> web.Response:
         return web.json_response({"version": VERSION})

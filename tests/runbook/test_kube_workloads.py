@@ -52,7 +52,7 @@ def read_deployment(conn, name="gemma-26b"):
     return kube.read(conn, "apps/v1", "Deployment", name, NS)
 
 
-def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
+def google_side(bucket: str, ksa: str, *, bind: bool = True, weights: bool = True) -> str:
     """The deployment's Google account, its bucket with weights, and (if bind) Workload
     Identity."""
     email, _ = iam.ensure_service_account(
@@ -71,7 +71,8 @@ def google_side(bucket: str, ksa: str, *, bind: bool = True) -> str:
         bucket=bucket, member=f"serviceAccount:{email}", role="roles/storage.objectViewer"
     )
     # The weights the plan's download build copies there (vLLM exits without config.json).
-    storage._client(PROJECT).bucket(bucket).blob("config.json").upload_from_string("{}")
+    if weights:
+        storage._client(PROJECT).bucket(bucket).blob("config.json").upload_from_string("{}")
     if bind:
         member = identity.workload_identity_member(PROJECT, UNIVERSE, NS, ksa)
         iam.grant_service_account_role(
