@@ -50,6 +50,10 @@ def test_create_auto_as_seed_003_writes_it_then_describe_and_list(gcloud: Gcloud
         ("gemma-ap", REGION, "RUNNING")
     ]
 
+    # The seed's clean-up.
+    gcloud.run("container", "clusters", "delete", "gemma-ap", f"--location={REGION}", "--quiet")
+    assert gcloud.json("container", "clusters", "list") == []
+
 
 def test_standard_cluster_as_seed_004_with_its_gpu_pool(gcloud: Gcloud):
     # Seed 004's flags, verbatim: no --enable-ip-alias (VPC-native by default), yet the
