@@ -239,11 +239,16 @@ def no_scale_up(store: KubeStore, pod_spec: dict[str, Any]) -> str | None:
             _node_gpus(n)
             for n in store.list(NODES, None)
             if n["metadata"]["labels"].get(ACCELERATOR) == L4
-        )
+        ) + sum(n["gpus"] for n in _coming(store).values() if n["labels"].get(ACCELERATOR) == L4)
         if held + node_gpus > limit:
             # The scale-up's error as GKE's autoscaler reports it (scale.up.error.quota.exceeded).
             return f": Quota 'NVIDIA_L4_GPUS' exceeded. Limit: {limit}.0 in region {region}."
     return None
+
+
+def _coming(store: KubeStore) -> dict[str, dict[str, Any]]:
+    """Autopilot nodes asked for and still booting, by name: their labels and GPUs."""
+    return store.workloads.setdefault(("autopilot", "coming"), {})
 
 
 def coming_node(store: KubeStore, pod_spec: dict[str, Any], awaited: dict[str, int]) -> str | None:
@@ -251,20 +256,26 @@ def coming_node(store: KubeStore, pod_spec: dict[str, Any], awaited: dict[str, i
     pods already waiting for it (`awaited`: GPUs per node) are counted."""
     machine_type = _machine_type(store, pod_spec)
     gpus = pod_gpus(pod_spec)
-    for node in store.list(NODES, None):
-        name = node["metadata"]["name"]
-        if _ready(node) or node["metadata"]["labels"].get(INSTANCE_TYPE) != machine_type:
+    for name, node in _coming(store).items():
+        if node["labels"].get(INSTANCE_TYPE) != machine_type:
             continue
-        if (gpus and _node_gpus(node) - awaited.get(name, 0) >= gpus) or (
+        if (gpus and node["gpus"] - awaited.get(name, 0) >= gpus) or (
             not gpus and name not in awaited
         ):
-            return str(name)
+            return name
     return None
 
 
+def booting(store: KubeStore, name: str) -> dict[str, str] | None:
+    """The labels of an Autopilot node still booting; None if it is not one."""
+    coming = _coming(store).get(name)
+    return dict(coming["labels"]) if coming else None
+
+
 def provision(store: KubeStore, pod_spec: dict[str, Any]) -> str:
-    """A new Autopilot node for the pod's class, NotReady until it has booted (the
-    sandbox's operation delay); its name."""
+    """Ask for a new Autopilot node for the pod's class; its name. The Node joins the
+    cluster (its creationTimestamp, Ready) once it has booted: the sandbox's operation
+    delay later."""
     machine = _machine(store, pod_spec)
     machine_type = _machine_type(store, pod_spec)
     accelerator, gpus = _machine_gpus(machine)
@@ -276,13 +287,12 @@ def provision(store: KubeStore, pod_spec: dict[str, Any]) -> str:
         labels[COMPUTE_CLASS] = wanted
     if accelerator and gpus:
         labels[ACCELERATOR] = accelerator
-    node = _node(store, name, labels, gpus if accelerator else 0)
-    node["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    count = gpus if accelerator else 0
+    _coming(store)[name] = {"labels": labels, "gpus": count}
 
     def booted() -> None:
-        if store.find(NODES, None, name) is node:
-            node["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
-            node["metadata"]["resourceVersion"] = store.fresh_version()
+        if _coming(store).pop(name, None) is not None:
+            _node(store, name, labels, count)
 
     store.later(time.time() + float(store.state.config.operation_delay), booted)
     return name

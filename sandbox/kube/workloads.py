@@ -524,7 +524,7 @@ def _awaited(store: KubeStore) -> dict[str, int]:
     out: dict[str, int] = {}
     for pod in store.list(PODS, None):
         node = store.workloads.get(("pod", pod["metadata"].get("uid", "")), {}).get("awaiting")
-        if node and not pod["spec"].get("nodeName"):
+        if node and not pod["spec"].get("nodeName") and nodes.booting(store, node) is not None:
             out[node] = out.get(node, 0) + max(1, _gpus(pod["spec"]))
     return out
 
@@ -540,7 +540,7 @@ def _schedule_one(store: KubeStore, pod: dict[str, Any]) -> None:
     autopilot = cluster is None or cluster.autopilot.enabled
     if autopilot:
         awaiting = state.get("awaiting")
-        if awaiting and store.find(nodes.NODES, None, awaiting) is not None:
+        if awaiting and nodes.booting(store, awaiting) is not None:
             return  # its node is still booting
         coming = nodes.coming_node(store, pod["spec"], _awaited(store))
         if coming is not None:
@@ -550,7 +550,7 @@ def _schedule_one(store: KubeStore, pod: dict[str, Any]) -> None:
         if refusal is None:
             made = nodes.provision(store, pod["spec"])
             state["awaiting"] = made
-            pool = store.find(nodes.NODES, None, made)["metadata"]["labels"][nodes.NODEPOOL]  # type: ignore[index]
+            pool = (nodes.booting(store, made) or {}).get(nodes.NODEPOOL, made)
             event(
                 store,
                 pod,
