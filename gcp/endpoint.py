@@ -39,14 +39,27 @@ class EndpointReply:
 
 
 def post_json(
-    *, address: str, credential: str, path: str, body: dict[str, Any], timeout: float
+    *,
+    address: str,
+    credential: str,
+    path: str,
+    body: dict[str, Any],
+    timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> EndpointReply:
-    return _send("POST", address, credential, path, timeout, body)
+    return _send("POST", address, credential, path, timeout, body, headers)
 
 
-def get(*, address: str, credential: str, path: str, timeout: float) -> EndpointReply:
+def get(
+    *,
+    address: str,
+    credential: str,
+    path: str,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> EndpointReply:
     """A GET, e.g. vLLM's /health."""
-    return _send("GET", address, credential, path, timeout, None)
+    return _send("GET", address, credential, path, timeout, None, headers)
 
 
 def get_text(*, address: str, credential: str, path: str, timeout: float) -> tuple[int, str]:
@@ -96,10 +109,20 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _send(
-    method: str, address: str, credential: str, path: str, timeout: float, body: Any
+    method: str,
+    address: str,
+    credential: str,
+    path: str,
+    timeout: float,
+    body: Any,
+    extra: dict[str, str] | None = None,
 ) -> EndpointReply:
     url = address.rstrip("/") + path
-    headers = upstream_headers_now(credential=credential, endpoint_url=address)
+    # The credential's headers win: a request's own never replace them.
+    headers = {
+        **(extra or {}),
+        **upstream_headers_now(credential=credential, endpoint_url=address),
+    }
     verify = _verify(credential, address)
     for _ in range(MAX_REDIRECTS + 1):
         response = requests.request(

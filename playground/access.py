@@ -20,6 +20,7 @@ checks run through the ORM on playground/db.py's threads, kept for ACCESS_CACHE_
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from rest_framework import exceptions as drf_exceptions
 
 from deployments.choices import Status
 from deployments.models import Deployment
+from deployments.plans import ref_for
 from deployments.targets import spec_for, target_for
 from gcp.endpoint_credentials import UpstreamCredentialError, upstream_trust_now
 from playground import access_sql
@@ -84,6 +86,8 @@ class Access:
     ca_pem: str = ""
     # What the endpoint checks when it refuses Hangar's credential (its target's words).
     access_hint: str = ""
+    # model → the headers a request for it carries (an Inference Gateway's objective).
+    model_headers: Callable[[str], dict[str, str]] = lambda _model: {}
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class _EndpointFacts:
     default_model: str
     supports_reasoning: bool
     ca_pem: str
+    model_headers: Callable[[str], dict[str, str]]
 
 
 def _ready(deployment_id: int, deployment: Deployment | None) -> Deployment:
@@ -144,12 +149,17 @@ def _endpoint_facts(deployment: Deployment) -> _EndpointFacts:
         )
     except UpstreamCredentialError as exc:
         raise UntrustedEndpoint(str(exc)) from exc
+    # The row as read on the fast path has no team: its identity needs it.
+    full = Deployment.objects.select_related("team").get(pk=deployment.pk)
     return _EndpointFacts(
         protocol=endpoint.protocol,
         credential=endpoint.credential,
         default_model=endpoint.served_models[0],
         supports_reasoning=endpoint.reasoning,
         ca_pem=ca_pem,
+        model_headers=functools.partial(
+            target_for(full).request_headers, ref_for(full), spec_for(full)
+        ),
     )
 
 
@@ -169,6 +179,7 @@ def _access_of(
         default_model=facts.default_model,
         supports_reasoning=facts.supports_reasoning,
         ca_pem=facts.ca_pem,
+        model_headers=facts.model_headers,
     )
 
 

@@ -83,7 +83,7 @@ async def _pieces(access: Access, params: ChatParams, started: float) -> AsyncIt
     async with upstream_request(
         method="POST",
         url=access.endpoint_url.rstrip("/") + path,
-        headers=json_headers(credential),
+        headers={**access.model_headers(params.model), **json_headers(credential)},
         body=json.dumps(body).encode(),
         started=started,
         ca_pem=access.ca_pem,

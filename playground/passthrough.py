@@ -118,7 +118,10 @@ async def _open(
         context = upstream_request(
             method=request.method,
             url=f"{access.endpoint_url.rstrip('/')}/v1/{request.route}",
-            headers=json_headers(credential) if post else credential,
+            headers={
+                **access.model_headers(request.model or access.default_model if post else ""),
+                **(json_headers(credential) if post else credential),
+            },
             body=json.dumps(request.body).encode() if post else None,
             started=started,
             ca_pem=access.ca_pem,

@@ -28,6 +28,8 @@ class ApiRequest:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    # Headers the request carries beside the credential (an Inference Gateway's objective).
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,11 @@ class TargetDef:
     # Gateway's adapter list, from its live adapter rows), read afresh for every plan
     # (deployments/plans.py), never kept on a row. None: the spec as stored.
     with_live: Callable[[Any, DeploymentRef, tuple[OfferedDeployment, ...]], Any] | None = None
+    # (deployment, spec, model) → headers a request for that model carries beside the
+    # credential (an Inference Gateway's objective, which its endpoint picker reads).
+    request_headers: Callable[[DeploymentRef, Any, str], dict[str, str]] = (
+        lambda _ref, _spec, _model: {}
+    )
 
 
 def runs_on_its_own(spec: Any) -> int | None:

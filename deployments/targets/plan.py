@@ -68,5 +68,13 @@ class DeploymentPlan:
             "target": self.target,
             "phase": self.phase.value,
             "deployment": asdict(self.deployment),
-            "steps": [asdict(step) for step in self.steps],
+            "steps": [_step_dict(step) for step in self.steps],
         }
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    """A step as plain data; a request without headers of its own shows none."""
+    out = asdict(step)
+    if out["request"].get("headers") is None:
+        out["request"].pop("headers", None)
+    return out

@@ -125,10 +125,16 @@ def call_endpoint(
         timeout = max(0.05, probe_timeout(claim))
     else:
         timeout = max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
+    # The step's own headers (an Inference Gateway's objective) go with each of its calls.
+    headers = claim.step.request.headers
     try:
         if method == "GET":
             reply = endpoint_client.get(
-                address=uri, credential=server.credential, path=path, timeout=timeout
+                address=uri,
+                credential=server.credential,
+                path=path,
+                timeout=timeout,
+                headers=headers,
             )
         else:
             reply = endpoint_client.post_json(
@@ -137,6 +143,7 @@ def call_endpoint(
                 path=path,
                 body=body or {},
                 timeout=timeout,
+                headers=headers,
             )
     except requests.Timeout:
         # Cloud Run holds a request while an instance starts; the start goes on without it.

@@ -17,6 +17,13 @@ loads the `ensureExist` models of its ConfigMap and unloads the `ensureNotExist`
 leaving any other as it was (reference/gke.md 3.5); it can load only into a vLLM started
 with `--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=true`. Asked for another model it
 answers 404 as vLLM does.
+
+The endpoint picker classifies each request under the InferenceObjective its
+`x-gateway-inference-objective` header names (v1.0's pkg/epp/metadata/consts.go
+ObjectiveKey), an objective of the pool in its namespace; a request without one, or naming
+none the pool has, gets the default priority 0 (the CRD: "unset value is treated as 0").
+The request log's entry records the classification (`objective`: header, name found,
+priority), so a test sees what a caller's requests were served as.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ if TYPE_CHECKING:
     from sandbox.kube.store import KubeStore
 
 CONFIG_ENV = "DYNAMIC_LORA_ROLLOUT_CONFIG"
+OBJECTIVE_HEADER = "x-gateway-inference-objective"
+OBJECTIVE_GROUP = "inference.networking.x-k8s.io"
 
 
 def _programmed(gateway: dict[str, Any]) -> bool:
@@ -167,6 +176,9 @@ async def handle(
     ns = pool["metadata"]["namespace"]
     if not _picker_ready(store, pool):
         return _no_upstream()
+    entry = request.get("log_entry")
+    if entry is not None:
+        entry["objective"] = classify(store, pool, request.headers.get(OBJECTIVE_HEADER, ""))
     pods = _ready_pods(store, ns, pool["spec"]["selector"]["matchLabels"])
     if not pods:
         return _no_upstream()
@@ -190,6 +202,20 @@ async def handle(
     )
     server.base, server.adapters = model, adapters
     return await server.dispatch(request, request.path, body)
+
+
+def classify(store: KubeStore, pool: dict[str, Any], header: str) -> dict[str, Any]:
+    """The objective the picker serves a request under: the one the header names, if it
+    is the pool's, else none (priority 0)."""
+    kind = kube_gateway._kind(store, OBJECTIVE_GROUP, "inferenceobjectives")
+    found = store.find(kind, pool["metadata"]["namespace"], header) if kind and header else None
+    if (
+        found is not None
+        and (found["spec"].get("poolRef") or {}).get("name") != pool["metadata"]["name"]
+    ):
+        found = None
+    priority = int((found or {}).get("spec", {}).get("priority") or 0)
+    return {"header": header, "name": header if found else "", "priority": priority}
 
 
 def _asked_model(body: bytes) -> str:

@@ -110,6 +110,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if gateway is not None:  # a request to a GKE Gateway's address, the sandbox as its VPC
         body = await request.read()
         entry = state.log.start(request, body, "model")
+        request["log_entry"] = entry  # the endpoint picker records its classification there
         response = await gateway_proxy.handle(request, state, *gateway, body)
         entry["status"] = response.status
         return response

@@ -6,6 +6,7 @@ sandbox and chats through the Gateway; the playground lists the adapters and cha
 base model and an adapter by name, through the sandbox standing in for the cluster's VPC;
 the tear down leaves only the cluster, the CRDs and the team's namespace."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -39,6 +40,27 @@ def chat(http, url, deployment, model=""):
     with http.post(url + "/playground/api/chat", json=body, stream=True, timeout=30) as response:
         assert response.status_code == 200
         return read_events(response)
+
+
+def classified(sandbox, model):
+    """The objective the sandbox's endpoint picker served each Gateway request for `model`
+    under (the request log's), the model list's GETs when `model` is empty."""
+    return [
+        e["objective"]
+        for e in sandbox.requests("^/v1/")
+        if e["kind"] == "model" and ((e["body"] or {}).get("model") or "") == model
+    ]
+
+
+def objective_of(conn, ns, model):
+    """The InferenceObjective applied for `model`: its name and priority."""
+    found = kube.list_objects(
+        conn, "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", ns
+    )
+    suffix = "-" + "-".join(filter(None, re.split(r"[^a-z0-9]+", model.lower())))
+    (objective,) = [o for o in found if o["metadata"]["name"].endswith(suffix)]
+    name = objective["metadata"]["name"]
+    return {"header": name, "name": name, "priority": objective["spec"].get("priority", 0)}
 
 
 def served(http, portal_server, deployment):
@@ -91,6 +113,13 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     conn = kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
     assert container.node_pool_status(pool) == "RUNNING"
 
+    # Priorities: the smoke test's probe (the model list) and its chat each carried the
+    # base model's objective, which the endpoint picker served them under.
+    base = objective_of(conn, ns, LLAMA)
+    for model in ("", LLAMA):
+        assert classified(sandbox, model) and all(c == base for c in classified(sandbox, model))
+    sandbox.clear_requests()
+
     # The playground's picker lists what the Gateway serves: the base model, the adapters.
     http = sign_in(portal_server, deployer)
     seed_models = [LLAMA, "food-review", "cad-fabricator"]
@@ -102,6 +131,23 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
         assert events[0][1]["model"] == (model or LLAMA)
         assert "".join(d.get("content", "") for n, d in events if n == "token").strip()
 
+    # Each chat carried its model's objective: the base model's, then the adapter's.
+    assert classified(sandbox, LLAMA) == [base]
+    assert classified(sandbox, "food-review") == [objective_of(conn, ns, "food-review")]
+    # So does a completion through the OpenAI passthrough.
+    sandbox.clear_requests()
+    completions = (
+        f"{portal_server.url}/api/v1/deployments/{deployment.pk}/openai/v1/chat/completions"
+    )
+    answered = requests.post(
+        completions,
+        headers={"Authorization": f"Bearer {team_token}"},
+        json={"model": "cad-fabricator", "messages": [{"role": "user", "content": "Hi"}]},
+        timeout=30,
+    )
+    assert answered.status_code == 200, answered.text
+    assert classified(sandbox, "cad-fabricator") == [objective_of(conn, ns, "cad-fabricator")]
+
     # The Gateway routes by name: a model the server has not loaded is vLLM's 404.
     refused = chat(http, portal_server.url, deployment, "sql-expert")
     assert refused[-1][0] == "error", refused[-3:]
@@ -109,6 +155,7 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
 
     # Self-service: the team requests an adapter on the ready deployment; the same
     # approval and runner load it, and it is served by name at the base's Gateway.
+    sandbox.clear_requests()
     adapter = request_and_approve(
         api,
         team_token,
@@ -125,6 +172,10 @@ def test_standard_cluster_request_approve_chat_through_the_gateway_and_tear_down
     adapter = wait_for_status(adapter, Status.READY, Status.FAILED, timeout=60)
     assert adapter.status == Status.READY, (adapter.failure_step, adapter.failure_message)
     assert adapter.endpoint_url == deployment.endpoint_url
+    # Its smoke test chatted under its own objective, at the priority asked for.
+    sql = objective_of(conn, ns, "sql-expert")
+    assert sql["priority"] == 5 and classified(sandbox, "sql-expert")
+    assert all(c == sql for c in classified(sandbox, "sql-expert"))
     assert Decimal(adapter.estimate["hourly_max"]) == 0  # none of its own
     assert served(http, portal_server, deployment) == [*seed_models, "sql-expert"]
     passthrough = f"{portal_server.url}/api/v1/deployments/{deployment.pk}/openai/v1/models"

@@ -30,6 +30,7 @@ from deployments.targets.gke_inference_gateway.plan import (
     TARGET,
     deploy_plan,
     metering,
+    request_headers,
     teardown_plan,
 )
 from deployments.targets.gke_inference_gateway.spec import (
@@ -122,4 +123,5 @@ GKE_INFERENCE_GATEWAY = TargetDef(
     executors=own_executors,
     bind_team=bind_standard_cluster,
     with_live=with_live_adapters,
+    request_headers=request_headers,
 )

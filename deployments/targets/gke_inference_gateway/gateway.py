@@ -32,6 +32,11 @@ GATEWAY_API = "gateway.networking.k8s.io/v1"
 GKE_POLICY_API = "networking.gke.io/v1"
 EPP_GRPC, EPP_HEALTH, EPP_METRICS = 9002, 9003, 9090
 INTERNAL, EXTERNAL = "gke-l7-rilb", "gke-l7-regional-external-managed"
+# The request header the v1.0 endpoint picker reads a request's InferenceObjective from
+# (pkg/epp/metadata/consts.go ObjectiveKey; it replaced the model name as the key in
+# kubernetes-sigs/gateway-api-inference-extension#1242, before v1.0.0). A request without
+# it is served at the default priority, 0.
+OBJECTIVE_HEADER = "x-gateway-inference-objective"
 # The chart's default scheduling: queue depth, KV-cache use, prefix-cache hits.
 PLUGINS = ("queue-scorer", "kv-cache-utilization-scorer", "prefix-cache-scorer")
 
@@ -259,16 +264,25 @@ def objective(
     within the pool's namespace, which a team's deployments share: the name is the pool's
     (unique to its deployment) and the served name made safe, as a DNS subdomain allows
     (a Hugging Face id's `/` cannot be in one)."""
-    name = f"{gw.pool}-{objective_name(wanted.name)}"[:253].rstrip("-")
     return {
         "apiVersion": OBJECTIVE_API,
         "kind": "InferenceObjective",
-        "metadata": meta(name, labels or gw.labels, gw.namespace),
+        "metadata": meta(objective_ref(gw, wanted.name), labels or gw.labels, gw.namespace),
         "spec": {
             "priority": wanted.priority,
             "poolRef": {"group": POOL_API.split("/")[0], "kind": "InferencePool", "name": gw.pool},
         },
     }
+
+
+def objective_ref(gw: InferenceGateway, model: str) -> str:
+    """The InferenceObjective's name for a model name the pool serves."""
+    return f"{gw.pool}-{objective_name(model)}"[:253].rstrip("-")
+
+
+def objective_headers(gw: InferenceGateway, model: str) -> dict[str, str]:
+    """What a request for `model` carries so the picker classifies it under its objective."""
+    return {OBJECTIVE_HEADER: objective_ref(gw, model)} if model else {}
 
 
 def objective_name(model: str) -> str:

@@ -1,6 +1,6 @@
 """Seed 004's model server, corrected: pure functions from what a deployment asks to the
-Kubernetes objects Hangar applies (the metrics RBAC, the Hugging Face token's Secret, the
-adapters' ConfigMap, vLLM's Deployment).
+Kubernetes objects Hangar applies (the Hugging Face token's Secret, the adapters'
+ConfigMap, vLLM's Deployment).
 
 What differs from the seed, and why:
 - The lora-syncer runs as a native sidecar: an init container with `restartPolicy:
@@ -12,9 +12,12 @@ What differs from the seed, and why:
   only through the internal Gateway.
 - Pinned images (versions.py) instead of `:latest` and `:main`.
 - Everything lives in the team's namespace and is named after the deployment, cluster-wide
-  objects included (the seed's fixed names would collide between deployments); the
-  metrics token Secret is read by GMP's collector through a Role in that namespace (the
-  seed grants a ClusterRole for one Secret); its ClusterRoleBinding carries no namespace.
+  objects included (the seed's fixed names would collide between deployments).
+- No metrics RBAC and token (the seed's metrics-auth.yaml): they let GMP's collector scrape
+  /metrics only through a PodMonitoring, which Hangar does not make (README.md says why);
+  `retired_metrics_rbac` names what deployments rolled out before still hold.
+- The lora-syncer gets no Hugging Face token: it only asks vLLM to load an adapter by its
+  repo id, and vLLM downloads it with its own token.
 - The pods are placed on the deployment's own node pool, and there are as many replicas
   as its GPUs hold (the seed asks for 3 replicas of one GPU each on one 2-GPU node).
 - The Hugging Face token comes from the team's Secret Manager secret at rollout: the plan
@@ -107,8 +110,10 @@ def service_account_subject(name: str, namespace: str) -> dict[str, str]:
     return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
 
 
-def metrics_rbac(server: ModelServer) -> list[dict[str, Any]]:
-    """A token GMP's collector uses to scrape /metrics (the EPP's and vLLM's)."""
+def retired_metrics_rbac(server: ModelServer) -> list[dict[str, Any]]:
+    """The metrics token and RBAC deployments rolled out before held (a token GMP's
+    collector was to scrape /metrics with, which nothing did): no longer made, deleted
+    at tear down (an absent one is nothing to do)."""
     reader, ns, labels = server.metrics_reader, server.namespace, server.labels
     secret, read = f"{reader}-secret", f"{reader}-secret-read"
     token_meta = meta(secret, labels, ns)
@@ -154,7 +159,7 @@ def metrics_rbac(server: ModelServer) -> list[dict[str, Any]]:
 
 
 def hf_token_secret(server: ModelServer) -> dict[str, Any]:
-    """The Secret vLLM and the syncer read the token from, as the plan shows it: no data.
+    """The Secret vLLM reads the token from, as the plan shows it: no data.
     The step's executor fills `data` from the team's Secret Manager secret when it applies
     it, so the token is never in the plan, the database or an event."""
     if not server.hf_secret:
@@ -265,10 +270,8 @@ def _syncer(server: ModelServer) -> dict[str, Any]:
         "imagePullPolicy": "IfNotPresent",
         # A native sidecar: started before vLLM, kept running beside it.
         "restartPolicy": "Always",
-        "env": [
-            {"name": "DYNAMIC_LORA_ROLLOUT_CONFIG", "value": "/config/configmap.yaml"},
-            *[e for e in _env(server) if e["name"] == "HUGGING_FACE_HUB_TOKEN"],
-        ],
+        # No token: it only calls vLLM's load/unload routes; vLLM downloads the adapter.
+        "env": [{"name": "DYNAMIC_LORA_ROLLOUT_CONFIG", "value": "/config/configmap.yaml"}],
         # A directory, never a subPath: ConfigMap updates reach a directory mount only.
         "volumeMounts": [{"name": "config-volume", "mountPath": "/config"}],
     }
@@ -313,4 +316,4 @@ def deployment(server: ModelServer) -> dict[str, Any]:
 def server_objects(server: ModelServer) -> list[dict[str, Any]]:
     """The model server's objects in apply order (deleted in reverse); the token's Secret
     is applied by its own step (hf_token_secret)."""
-    return [*metrics_rbac(server), adapters_config(server), deployment(server)]
+    return [adapters_config(server), deployment(server)]

@@ -184,7 +184,8 @@ def _delete(
 def _objects(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> dict[str, list[dict[str, Any]]]:
     server, gateway = _server(ref, spec), _gateway(ref, spec)
     return {
-        "metrics": manifests.metrics_rbac(server),
+        # Not made any more; those of deployments rolled out before go at tear down.
+        "retired": manifests.retired_metrics_rbac(server),
         "adapters": [manifests.adapters_config(server)],
         "server": [manifests.deployment(server)],
         "chart": gw.chart_objects(gateway),
@@ -237,7 +238,6 @@ def deploy_plan(
             )
         )
     model_server = [
-        *(_apply(ref, spec, o) for o in objs["metrics"]),
         *token,
         _apply(ref, spec, objs["adapters"][0], "The adapters the lora-syncer loads"),
         _apply(ref, spec, objs["server"][0], "vLLM's Deployment (LoRA, native syncer sidecar)"),
@@ -280,20 +280,29 @@ def deploy_plan(
         ),
     ]
     check = [check_gateway_cluster_step(_cluster_name(spec))]
-    steps = [*check, *crds, *team, *pool, *model_server, *inference, *_smoke_steps(spec)]
+    steps = [*check, *crds, *team, *pool, *model_server, *inference, *_smoke_steps(ref, spec)]
     return DeploymentPlan(TARGET, Phase.DEPLOY, ref, tuple(steps))
 
 
-def _smoke_steps(spec: GkeInferenceGatewaySpec) -> list[Step]:
+def request_headers(
+    ref: DeploymentRef, spec: GkeInferenceGatewaySpec, model: str
+) -> dict[str, str]:
+    """What a request for `model` at the deployment's Gateway carries: its objective."""
+    return gw.objective_headers(_gateway(ref, spec), model)
+
+
+def _smoke_steps(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> list[Step]:
     """Through the Gateway, as the playground will call it: the route reaches vLLM (its
     model list; the HTTPRoute sends every path to the pool), then a real chat with the base
-    model, routed by its name."""
+    model, routed by its name; both under the base model's objective."""
+    headers = request_headers(ref, spec, spec.hf_model.hf_id)
     return [
         call_gateway(
             key="check_models",
             title="List the served models through the Gateway",
             action="endpoint.vllm_health",
             path="/v1/models",
+            headers=headers,
         ),
         call_gateway(
             key="smoke_test",
@@ -301,6 +310,7 @@ def _smoke_steps(spec: GkeInferenceGatewaySpec) -> list[Step]:
             action="endpoint.openai_chat",
             path="/v1/chat/completions",
             body=openai_smoke_body(spec.hf_model.hf_id),
+            headers=headers,
         ),
     ]
 
@@ -319,7 +329,7 @@ def teardown_plan(
         *objs["server"],
         *objs["adapters"],
         *([manifests.hf_token_secret(server)] if server.hf_secret else []),
-        *reversed(objs["metrics"]),
+        *reversed(objs["retired"]),
     ]
     deletes = [_delete(ref, spec, o) for o in ordered]
     return DeploymentPlan(

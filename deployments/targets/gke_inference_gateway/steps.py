@@ -63,10 +63,18 @@ def wait_gateway_step(*, cluster: int, namespace: str, gateway: str, route: str)
 
 
 def call_gateway(
-    *, key: str, title: str, action: str, path: str, body: dict[str, object] | None = None
+    *,
+    key: str,
+    title: str,
+    action: str,
+    path: str,
+    body: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Step:
     """A request to the model servers through the Gateway's address (the rollout output the
-    target's endpoint names), from inside the VPC: no credential (GatewayInVpc)."""
+    target's endpoint names), from inside the VPC: no credential (GatewayInVpc). `headers`:
+    the objective of the model it asks for, as the playground sends it."""
+    sent = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in (headers or {}).items())
     data = (
         ""
         if body is None
@@ -76,7 +84,9 @@ def call_gateway(
         key=key,
         title=title,
         action=action,
-        request=ApiRequest("endpoint", "GET" if body is None else "POST", path, body),
-        cli=f"curl http://GATEWAY_ADDRESS{path}{data}  # from a machine in the cluster's VPC",
+        request=ApiRequest(
+            "endpoint", "GET" if body is None else "POST", path, body, dict(headers or {})
+        ),
+        cli=f"curl http://GATEWAY_ADDRESS{path}{sent}{data}  # from a machine in the cluster's VPC",
         required_role="",  # no Google API: the VPC is what lets the caller in
     )

@@ -15,6 +15,7 @@ from deployments.targets.gke_inference_gateway import GATEWAY_URL_OUTPUT
 from deployments.targets.gke_inference_gateway_adapter.plan import (
     TARGET,
     deploy_plan,
+    request_headers,
     teardown_plan,
 )
 from deployments.targets.gke_inference_gateway_adapter.spec import (
@@ -86,4 +87,5 @@ GKE_INFERENCE_GATEWAY_ADAPTER = TargetDef(
     depends_on=depends_on,
     bind_team=bind_base,
     with_live=with_live_base,
+    request_headers=request_headers,
 )

@@ -11,6 +11,7 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_deploy_plan,
     adapter_teardown_plan,
 )
+from deployments.targets.gke_inference_gateway.gateway import objective_headers
 from deployments.targets.gke_inference_gateway.plan import _gateway
 from deployments.targets.gke_inference_gateway.steps import call_gateway, wait_gateway_step
 from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec, spec_target
@@ -24,6 +25,11 @@ def base_ref(ref: DeploymentRef, spec: GatewayAdapterSpec) -> DeploymentRef:
     """The base deployment's identity (same team): its objects are named and labelled after
     it."""
     return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base")
+
+
+def request_headers(ref: DeploymentRef, spec: GatewayAdapterSpec, model: str) -> dict[str, str]:
+    """What a request for `model` at the base's Gateway carries: its objective."""
+    return objective_headers(_gateway(base_ref(ref, spec), spec.base_spec()), model)
 
 
 def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) -> DeploymentPlan:
@@ -42,6 +48,7 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
         action="endpoint.openai_chat",
         path="/v1/chat/completions",
         body=openai_smoke_body(spec.name),
+        headers=objective_headers(gateway, spec.name),
     )
     return DeploymentPlan(TARGET, Phase.DEPLOY, ref, (*load, wait, smoke))
 

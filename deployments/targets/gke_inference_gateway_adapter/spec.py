@@ -137,7 +137,7 @@ class GatewayAdapterSpec(SpecBase):
 
     @property
     def needs_hf_token(self) -> bool:
-        return False  # the base's Secret carries the team's token to the syncer
+        return False  # the base's vLLM downloads it with the base's token
 
     @property
     def gpus_held(self) -> int:
