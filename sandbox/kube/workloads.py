@@ -360,6 +360,7 @@ def reconcile(store: KubeStore, deployment: dict[str, Any]) -> None:
     state = store.workloads.setdefault((meta["namespace"], meta["name"]), {})
     state.setdefault("progress_at", time.time())
     replicas = int(spec.get("replicas", 1))
+    _adopt(store, deployment)
     new, olds = replicasets(store, deployment)
     old_replicas = sum(r["spec"]["replicas"] for r in olds)
     recreate = (spec.get("strategy") or {}).get("type") == "Recreate"
@@ -383,6 +384,22 @@ def reconcile(store: KubeStore, deployment: dict[str, Any]) -> None:
         state["progress_at"] = time.time()
     for rs in [new, *olds]:
         _replicate(store, deployment, rs)
+
+
+def _adopt(store: KubeStore, deployment: dict[str, Any]) -> None:
+    """A ReplicaSet with no controller that the Deployment's selector matches becomes its
+    own (an orphan left by `--cascade=orphan`: ControllerRefManager's adoption,
+    https://kubernetes.io/docs/concepts/architecture/garbage-collection/#orphaned-dependents)."""
+    meta = deployment["metadata"]
+    wanted = (deployment["spec"].get("selector") or {}).get("matchLabels") or {}
+    for rs in store.list(REPLICASETS, meta["namespace"]):
+        refs = rs["metadata"].get("ownerReferences") or []
+        labels = rs["metadata"].get("labels") or {}
+        if any(r.get("controller") for r in refs) or rs["metadata"].get("deletionTimestamp"):
+            continue
+        if wanted and all(labels.get(k) == v for k, v in wanted.items()):
+            rs["metadata"]["ownerReferences"] = [*refs, _owner_ref(deployment)]
+            rs["metadata"]["resourceVersion"] = store.fresh_version()
 
 
 def _roll(

@@ -176,7 +176,7 @@ def test_logs_are_the_model_servers_own(kubectl):
     err = kubectl.refused("logs", pod, "-c", "sidecar")
     assert f"container sidecar is not valid for pod {pod}" in err
 
-    # The seed as written: the bucket cannot be read, the container exits with the error.
+    # The seed as written: its bucket is not there, the container exits with the error.
     kubectl.out("apply", "-f", _write(kubectl, "003.yaml", SEED_003))
     wait_for(
         lambda: any(
@@ -185,8 +185,15 @@ def test_logs_are_the_model_servers_own(kubectl):
         ),
         what="the pod to crash",
     )
-    crashed = kubectl.out("logs", f"deployment/{DEPLOYMENT}")
-    assert "storage.objects.list" in crashed
+    # The new template's pod crashes; the old one serves on until it is available (a
+    # rolling update), and `kubectl logs deployment/...` would pick that ready one.
+    broken = next(
+        p["metadata"]["name"]
+        for p in _pods(kubectl)
+        if (p["status"].get("containerStatuses") or [{}])[0].get("restartCount", 0) > 0
+    )
+    crashed = kubectl.out("logs", broken)
+    assert "404" in crashed and "The specified bucket does not exist." in crashed
     assert "Application startup complete." not in crashed
 
 
@@ -203,13 +210,16 @@ def test_delete_with_each_propagation_policy(kubectl, sandbox):
     _advance_clock(sandbox, 601)
     assert wait_for(lambda: not kubectl.json("get", "nodes")["items"], what="the node to go")
 
-    # Orphan: the pods stay, no longer owned.
+    # Orphan: the ReplicaSet stays, no longer owned, and keeps its pod.
     kubectl.out("apply", "-f", manifest)
     kubectl.out("wait", "--for=condition=Available", f"deployment/{DEPLOYMENT}", "--timeout=30s")
     kubectl.out("delete", "deployment", DEPLOYMENT, "--cascade=orphan")
-    orphans = _pods(kubectl)
-    assert len(orphans) == 1 and "ownerReferences" not in orphans[0]["metadata"]
-    kubectl.out("delete", "pods", "-l", "app=gemma-server")
+    (orphan,) = kubectl.json("get", "replicasets")["items"]
+    assert "ownerReferences" not in orphan["metadata"]
+    (pod,) = _pods(kubectl)
+    assert pod["metadata"]["ownerReferences"][0]["uid"] == orphan["metadata"]["uid"]
+    kubectl.out("delete", "replicasets", "-l", "app=gemma-server")
+    assert wait_for(lambda: _pods(kubectl) == [], what="the orphan's pod collected")
 
     # Foreground: the owner is held (deletionTimestamp, foregroundDeletion) until its
     # dependents are gone; kubectl waits for it.
