@@ -91,6 +91,11 @@ def deployment_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "deployments/list.html", context)
 
 
+# The request form's fields every target has, kept when the user switches target tab.
+CARRIED_FIELDS = ("team", "slug", "justification")
+CARRIED_MAX_CHARS = 2000
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def deployment_new_view(request: HttpRequest) -> HttpResponse:
@@ -106,6 +111,11 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
     base = request.GET.get("base", "")
     if initial is None and base.isdigit() and len(base) <= 12:  # "Request an adapter" on a base
         form.initial["base"] = int(base)
+    if initial is None and request.method == "GET":
+        # What the target tabs carry over (static/hangar.js): switching target keeps them.
+        for name in CARRIED_FIELDS:
+            if request.GET.get(name):
+                form.initial[name] = request.GET[name][:CARRIED_MAX_CHARS]
     if request.method == "POST" and form.is_valid():
         try:
             deployment = deployment_request(
@@ -129,6 +139,7 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
         "targets": target_choices(),
         "current_target": form_class.target_def.name,
         "previous": previous,
+        "carried": CARRIED_FIELDS,
     }
     return render(request, form_class.target_def.form_template, context, status=status)
 

@@ -37,6 +37,21 @@ document.addEventListener("click", (event) => {
   field.dispatchEvent(new Event("change", { bubbles: true }));
 });
 
+// The request form's target tabs carry the fields every target shares (their data-carry,
+// from CARRIED_FIELDS in deployments/views.py), so switching target keeps Name and
+// Justification.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest(".target-switch a[href]");
+  const form = document.getElementById("request-form");
+  if (!link || !form) return;
+  const url = new URL(link.href, window.location.href);
+  for (const name of (link.closest(".target-switch").dataset.carry || "").split(" ")) {
+    const field = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (field && field.value) url.searchParams.set(name, field.value);
+  }
+  link.href = url.toString();
+});
+
 // The deployment page's live section polls with `after` (its data-timeline-cursor); the
 // answer's timeline then holds only the rows from that moment (data-timeline-since), so
 // the rows before it are kept from the section being replaced and put back in front.

@@ -8,7 +8,7 @@ is written in one place and refused the same way by the form, the API and the es
 
 import enum
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -47,6 +47,9 @@ class SpecField:
     maximum_reason: str = ""
     choices: Choices | None = None
     choice_error: str = "Choose one of the offered values."
+    # CHOICE: other names a client may send for a choice (an Ollama tag for its catalog
+    # key), each → the choice it names; stored, priced and shown as the choice.
+    aliases: Callable[[], Mapping[str, str]] | None = None
     pattern: str = ""  # TEXT: what the whole value must match
     pattern_error: str = ""
     decimal_places: int = 2
@@ -79,6 +82,8 @@ class SpecField:
         """The stored form: a decimal as its string (what was asked, exactly), "" as None."""
         if self.optional and value in ("", None, 0):  # 0 too: "no limit" to a form or client
             return None
+        if self.aliases is not None and isinstance(value, str):
+            return self.aliases().get(value, value)
         if self.kind is Kind.DECIMAL and isinstance(value, Decimal | int | float):
             try:
                 return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-self.decimal_places)))
@@ -226,6 +231,18 @@ def form_fields(spec_class: Any) -> dict[str, forms.Field]:
     return {name: form_field(declaration) for name, declaration, _ in declarations(spec_class)}
 
 
+class _AliasedChoiceField(serializers.ChoiceField):
+    """A choice that also takes its aliases (normalised by the declaration, the one rule
+    the form, the API and the stored spec share)."""
+
+    def __init__(self, declaration: SpecField, **kwargs: Any) -> None:
+        self.declaration = declaration
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(self.declaration.normalise(data))
+
+
 def serializer_field(declaration: SpecField, default: Any) -> serializers.Field:
     common: dict[str, Any] = {"help_text": declaration.help_text, "label": declaration.label}
     if declaration.optional:
@@ -233,6 +250,8 @@ def serializer_field(declaration: SpecField, default: Any) -> serializers.Field:
     elif default is not MISSING:
         common["default"] = default
     if declaration.kind is Kind.CHOICE:
+        if declaration.aliases is not None:
+            return _AliasedChoiceField(declaration, choices=declaration.choice_values(), **common)
         return serializers.ChoiceField(choices=declaration.choice_values(), **common)
     if declaration.kind is Kind.TEXT:
         return serializers.RegexField(

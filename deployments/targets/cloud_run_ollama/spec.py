@@ -27,6 +27,7 @@ class CloudRunOllamaSpec(CloudRunSpec):
         "download weights.",
         choices=_model_choices,
         choice_error="Unknown model; pick one from the catalog.",
+        aliases=lambda: {m.ollama_tag: m.key for m in MODELS.values()},
     )
     region: str = cloud_run.region()
     gpu_type: str = cloud_run.gpu_type()
