@@ -33,10 +33,15 @@ def deployment_estimate_view(request: HttpRequest) -> HttpResponse:
     team = form.cleaned_data.get("team")
     spec, errors = spec_for_request(target=form.target_def, values=form.service_values(), team=team)
     if errors:
+        fixes = [
+            (name, form.fields[name].label or name, value)
+            for name, value in spec.fixes().items()
+            if name in errors and name in form.fields
+        ]
         return render(
             request,
             "deployments/_estimate.html",
-            {"errors": True, "refused": _refused(form, errors)},
+            {"errors": True, "refused": _refused(form, errors), "fixes": fixes},
         )
     busy = form.cleaned_data.get("busy_hours_per_day") or DEFAULT_BUSY_HOURS
     context: dict[str, Any] = {

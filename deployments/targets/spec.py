@@ -85,6 +85,11 @@ class SpecBase:
         """The target's rules across fields; only called on values within their bounds."""
         return {}
 
+    def fixes(self) -> dict[str, Any]:
+        """Values that would clear a rule error the rule can compute (field → value), for
+        the form to offer as one click; only called on values within their bounds."""
+        return {}
+
     @property
     def gpus_held(self) -> int:
         """GPUs the deployment holds at its largest: what quotas count."""

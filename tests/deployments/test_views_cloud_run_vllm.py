@@ -1,5 +1,7 @@
 """The request form for cloud-run-vllm, chosen by ?target=, and the detail page of one."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -92,3 +94,20 @@ def test_the_approvals_page_shows_vllms_own_fields(client, team, deployer, appro
 
     assert "Ollama" not in html.split('id="request-', 1)[1].split("<details>", 1)[0]
     assert "<dt>Max instances</dt><dd>3</dd>" in html
+
+
+def test_the_refused_length_is_offered_as_one_click(client, team, deployer):
+    client.force_login(deployer)
+    response = client.post(reverse("deployments:estimate"), form_data(team, model="gemma-4-e4b-it"))
+    panel = response.content.decode()
+    fits = re.search(r"Set max model length to (\d+) or less", panel)
+    assert fits, panel
+    button = f'data-set-field="max_model_len" data-value="{fits.group(1)}"'
+    assert button in panel
+
+    # The value it fills in is accepted: the estimate is priced.
+    priced = client.post(
+        reverse("deployments:estimate"),
+        form_data(team, model="gemma-4-e4b-it", max_model_len=fits.group(1)),
+    ).content.decode()
+    assert 'data-set-field="max_model_len"' not in priced and "per month" in priced

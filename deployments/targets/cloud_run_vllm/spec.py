@@ -139,6 +139,16 @@ class CloudRunVllmSpec(HfWeights, CloudRunSpec):
             self._fit_errors(add)
         return errors
 
+    def fixes(self) -> dict[str, Any]:
+        """The longest context that fits, when the one asked for (or the model's own, left
+        empty) does not: the number the refusal names, to fill in."""
+        if self.max_model_len is not None and self.max_model_len > self.hf_model.max_context:
+            return {}
+        fits = self.hf_model.max_fitting_context(self.gpu.memory_gib, self.utilization)
+        if MIN_CONTEXT_TOKENS <= fits < self.context_tokens:
+            return {"max_model_len": fits}
+        return {}
+
     def _fit_errors(self, add: Any) -> None:
         """vLLM refuses to start unless the weights and one full-length sequence fit."""
         model, gpu = self.hf_model, self.gpu
