@@ -88,8 +88,12 @@ def deployment_assess(
                 f"against a budget of {usd(budget)}"
             ),
             "auto": (
-                f"within the team's {gpu} quota ({quota.team_after} of {quota.team_quota}), "
-                f"{usd(estimate.monthly)}/month under the {usd(limit)} limit"
+                (
+                    "holds no GPU of its own"
+                    if not quota.requested
+                    else f"within the team's {gpu} quota ({quota.team_after} of {quota.team_quota})"
+                )
+                + f", {usd(estimate.monthly)}/month under the {usd(limit)} limit"
             ),
         },
     )

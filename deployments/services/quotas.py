@@ -40,18 +40,26 @@ class QuotaCheck:
     def project_after(self) -> int:
         return self.project_used + self.requested
 
+    # A request that holds no GPU (an adapter on its base's server) fits whatever the
+    # holdings: it cannot take the team or the project over, even where they already are.
+
     @property
     def fits_team(self) -> bool:
-        return self.team_after <= self.team_quota
+        return self.requested == 0 or self.team_after <= self.team_quota
 
     @property
     def fits_project(self) -> bool:
-        return self.project_capacity is None or self.project_after <= self.project_capacity
+        return (
+            self.requested == 0
+            or self.project_capacity is None
+            or self.project_after <= self.project_capacity
+        )
 
     @property
     def capacity_known(self) -> bool:
-        """False when Google's quota could not be read: an admin weighs the request."""
-        return self.capacity_source != Source.UNKNOWN
+        """False when Google's quota could not be read: an admin weighs the request (one
+        that holds no GPU needs no capacity)."""
+        return self.requested == 0 or self.capacity_source != Source.UNKNOWN
 
     def capacity_note(self) -> str:
         """Where the project's capacity comes from, for people."""
