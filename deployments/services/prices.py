@@ -10,7 +10,7 @@ from deployments.models import PriceTable
 from portal.audit import audit_record
 from portal.exceptions import ValidationFailed
 
-PRICE_FILE = Path(__file__).resolve().parent.parent / "pricing" / "prices-2026-12-05.json"
+PRICE_FILE = Path(__file__).resolve().parent.parent / "pricing" / "prices-2026-12-08.json"
 
 
 def price_file_data() -> dict[str, Any]:

@@ -21,8 +21,14 @@ seed 004 uses, and the default node pool it makes.
   https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeConfig): machine
   type e2-medium, a 100 GB boot disk, of type pd-balanced
   (https://cloud.google.com/kubernetes-engine/docs/how-to/custom-boot-disks), Container-
-  Optimized OS with containerd, the Compute Engine default service account and gcloud's
-  default scopes (https://cloud.google.com/kubernetes-engine/docs/how-to/access-scopes).
+  Optimized OS with containerd, and the Compute Engine default service account
+  (`serviceAccount`: "if no Service Account is specified, the "default" service account is
+  used"). Scopes are the request's own, kept as sent: gcloud sends its six defaults
+  (https://cloud.google.com/kubernetes-engine/docs/how-to/access-scopes); the API itself,
+  when a request names none, adds only what logging and monitoring need ("If unspecified,
+  no scopes are added, unless Cloud Logging or Cloud Monitoring are enabled, in which case
+  their required scopes will be added", NodeConfig.oauthScopes): without
+  devstorage.read_only such nodes cannot pull private images.
 """
 
 from __future__ import annotations
@@ -37,13 +43,11 @@ Component = container_v1.MonitoringComponentConfig.pb().Component
 DEFAULT_MACHINE = "e2-medium"  # what GKE gives a node pool that names none
 DEFAULT_DISK_GB = 100
 DEFAULT_DISK_TYPE = "pd-balanced"
-DEFAULT_SCOPES = (
-    "https://www.googleapis.com/auth/devstorage.read_only",
+# What the API adds to a pool that names no scopes, with Cloud Logging and Monitoring on
+# (GKE's default): their write scopes only (NodeConfig.oauthScopes, above).
+API_DEFAULT_SCOPES = (
     "https://www.googleapis.com/auth/logging.write",
     "https://www.googleapis.com/auth/monitoring",
-    "https://www.googleapis.com/auth/service.management.readonly",
-    "https://www.googleapis.com/auth/servicecontrol",
-    "https://www.googleapis.com/auth/trace.append",
 )
 PoolStatus = container_v1.NodePool.pb().Status
 
@@ -148,7 +152,7 @@ def fill_pool(pool: Message, cluster_name: str, locations: list[str], version: s
     if not config.service_account:
         config.service_account = "default"
     if not len(config.oauth_scopes):
-        config.oauth_scopes.extend(DEFAULT_SCOPES)
+        config.oauth_scopes.extend(API_DEFAULT_SCOPES)
     if not len(pool.locations):
         pool.locations.extend(locations)
     pool.version = version

@@ -17,15 +17,17 @@ def test_estimate_of_seed_000_and_the_comparison(api, deployer):
     body = response.json()
     assert Decimal(body["estimate"]["hourly_max"]).quantize(Decimal("0.01")) == Decimal("1.42")
     assert Decimal(body["estimate"]["monthly"]).quantize(Decimal("0.01")) == Decimal("345.76")
-    assert body["estimate"]["price_version"] == "2026-12-05"
+    assert body["estimate"]["price_version"] == "2026-12-08"
     rows = {row["target"]: row for row in body["comparison"]}
     assert set(rows) == {"cloud-run-ollama", "cloud-run-vllm", "gke-vllm", "gke-inference-gateway"}
     assert rows["cloud-run-ollama"]["fits"] is True
     assert rows["cloud-run-ollama"]["available_in_hangar"] is True
     assert rows["gke-inference-gateway"]["hardware"].startswith("GKE Standard, 1 × a3-highgpu-2g")
-    # seed 004's node pool plus the cluster fee, billed whatever the traffic
+    # seed 004's GPU node and the regional cluster's three e2-medium default nodes, their
+    # boot disks, and the cluster fee, billed whatever the traffic (the hand computation:
+    # tests/deployments/targets/test_gke_estimates_by_hand.py)
     gateway = rows["gke-inference-gateway"]["estimate"]
-    assert Decimal(gateway["hourly_min"]) == Decimal(gateway["hourly_max"]) == Decimal("22.22")
+    assert Decimal(gateway["hourly_min"]) == Decimal(gateway["hourly_max"]) == Decimal("22.39")
     assert "always-on" in rows["gke-vllm"]["cold_start"]
 
 

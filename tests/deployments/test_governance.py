@@ -132,7 +132,7 @@ def test_estimate_is_stored_with_its_price_version_and_not_recomputed(team, depl
 
     deployment = request(team, deployer)
     stored = dict(deployment.estimate)
-    assert stored["price_version"] == "2026-12-05"
+    assert stored["price_version"] == "2026-12-08"
     data = dict(price_table_active().data)
     data["version"] = "2026-12-01"
     data["cloud_run"] = {**data["cloud_run"], "vcpu_per_second": "0.001"}
@@ -140,7 +140,7 @@ def test_estimate_is_stored_with_its_price_version_and_not_recomputed(team, depl
     deployment.refresh_from_db()
     assert deployment.estimate == stored
     change = AuditEvent.objects.get(action="prices.update")
-    assert change.before["version"] == "2026-12-05"
+    assert change.before["version"] == "2026-12-08"
     assert change.after["version"] == "2026-12-01"
     assert change.actor == approver
 

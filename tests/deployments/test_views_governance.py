@@ -36,7 +36,7 @@ def test_live_estimate_shows_price_comparison_and_decision(client, team, deploye
     assert response.status_code == 200
     assert "$1.42" in html  # per hour at max instances (seed 000)
     assert "$345.76" in html  # per month at 8 busy hours a day
-    assert "prices of 2026-12-05" in html
+    assert "prices of 2026-12-08" in html
     assert "GKE Inference Gateway + vLLM" in html
     assert (
         "Needs a platform admin&#x27;s approval" in html
@@ -74,7 +74,7 @@ def test_the_form_sends_justification_and_expiry(client, team, deployer):
     deployment = team.deployments.get(slug="form-gov")
     assert deployment.justification == "A/B test"
     assert deployment.expires_at is not None
-    assert deployment.estimate["price_version"] == "2026-12-05"
+    assert deployment.estimate["price_version"] == "2026-12-08"
 
 
 def test_approvals_queue_shows_why_estimate_and_quota(client, team, deployer, approver):
@@ -133,7 +133,7 @@ def test_detail_shows_approved_estimate_spend_and_cost_per_million_tokens(client
         client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
     )
     assert "$345.76 per month" in html
-    assert "prices of 2026-12-05; not recomputed" in html
+    assert "prices of 2026-12-08; not recomputed" in html
     assert "$3.00 this month" in html
     assert "400000 prompt + 600000 completion" in html
     assert "$3.00 <small" in html  # $3 accrued over one million tokens

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from deployments.pricing.estimator import Estimate, cents, estimate_gke
+from deployments.pricing.estimator import HOURS_PER_MONTH, Estimate, cents, estimate_gke
 from deployments.pricing.money import usd
 from deployments.targets.gke.machines import MACHINES, GpuMachine, h100s, right_sized
 
@@ -18,6 +18,16 @@ def machine_prices(prices: dict[str, Any]) -> dict[str, Any]:
 
 def node_hourly(prices: dict[str, Any], machine: GpuMachine) -> Decimal:
     return Decimal(machine_prices(prices)[machine.key])
+
+
+def boot_disk_hourly(prices: dict[str, Any], disk_type: str, size_gb: int) -> Decimal | None:
+    """One node's boot disk per hour: Compute Engine bills provisioned GB by the month
+    (https://cloud.google.com/compute/disks-image-pricing), spread over the 730 hours the
+    estimate's month has. None when the table has no price for the type."""
+    per_gb_month = prices["gke"].get("boot_disk_gb_month", {}).get(disk_type)
+    if per_gb_month is None:
+        return None
+    return Decimal(per_gb_month) * size_gb / HOURS_PER_MONTH
 
 
 def idle_gpu_warning(prices: dict[str, Any], machine: GpuMachine, pod_gpus: int) -> str:

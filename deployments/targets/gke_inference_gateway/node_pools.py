@@ -21,6 +21,30 @@ from runbook.ownership import owner_keys_of
 from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
 
 
+# The nodes' boot disk. Hangar asks for 200 GB (the model server's image and emptyDir
+# scratch live there); the type is GKE's own default since 1.24, named so the estimate and
+# the request agree ("By default, GKE uses balanced Persistent Disks in version 1.24 or
+# later", https://cloud.google.com/kubernetes-engine/docs/how-to/custom-boot-disks).
+BOOT_DISK_GB = 200
+BOOT_DISK_TYPE = "pd-balanced"
+# The nodes' identity as gcloud makes it: the Compute Engine default service account with
+# gcloud's default scopes (https://cloud.google.com/kubernetes-engine/docs/how-to/access-scopes,
+# "Default access scopes", Standard clusters). The API alone adds only logging.write and
+# monitoring when a request names no scopes (NodeConfig.oauthScopes), so nodes could not
+# pull private images (devstorage.read_only). Pods never use these: Workload Identity
+# (GKE_METADATA) gives them their own account. Why not a dedicated node account: the
+# README's least-privilege section.
+NODE_SERVICE_ACCOUNT = "default"
+NODE_OAUTH_SCOPES = (
+    "https://www.googleapis.com/auth/devstorage.read_only",
+    "https://www.googleapis.com/auth/logging.write",
+    "https://www.googleapis.com/auth/monitoring",
+    "https://www.googleapis.com/auth/service.management.readonly",
+    "https://www.googleapis.com/auth/servicecontrol",
+    "https://www.googleapis.com/auth/trace.append",
+)
+
+
 @dataclass(frozen=True)
 class GpuNodePool:
     """What `gcloud container node-pools create` takes in seed 004, and how it is bought."""
@@ -35,7 +59,8 @@ class GpuNodePool:
     # A3 High 1g/2g/4g shapes may not be sold on demand: Spot or Flex-start (DWS).
     spot: bool = False
     flex_start: bool = False
-    disk_size_gb: int = 200
+    disk_size_gb: int = BOOT_DISK_GB
+    disk_type: str = BOOT_DISK_TYPE
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,6 +80,9 @@ def node_pool_body(pool: GpuNodePool) -> dict[str, Any]:
     config: dict[str, Any] = {
         "machineType": pool.machine_type,
         "diskSizeGb": pool.disk_size_gb,
+        "diskType": pool.disk_type,
+        "serviceAccount": NODE_SERVICE_ACCOUNT,
+        "oauthScopes": list(NODE_OAUTH_SCOPES),
         "accelerators": [
             {
                 "acceleratorType": pool.accelerator,
@@ -99,7 +127,8 @@ def _cli(pool: GpuNodePool) -> str:
         f"gcloud container node-pools create {pool.name} {where} "
         f"--machine-type={pool.machine_type} --accelerator type={pool.accelerator},"
         f"count={pool.gpus_per_node},gpu-driver-version=latest{nodes}{buying} "
-        f"--disk-size={pool.disk_size_gb} --workload-metadata=GKE_METADATA"
+        f"--disk-size={pool.disk_size_gb} --disk-type={pool.disk_type} "
+        "--workload-metadata=GKE_METADATA"
     )
 
 

@@ -9,13 +9,15 @@ from deployments.targets.gke_inference_gateway.cost import default_pool_nodes, e
 from tests.deployments.targets.test_gke_inference_gateway_plan import SEED
 
 PRICES = json.loads(
-    (Path(__file__).resolve().parents[3] / "deployments/pricing/prices-2026-12-05.json").read_text()
+    (Path(__file__).resolve().parents[3] / "deployments/pricing/prices-2026-12-08.json").read_text()
 )
 
 
 def test_the_seed_counts_its_gpu_pool_and_the_cluster_fee_and_names_the_rest():
     prices = json.loads(json.dumps(PRICES))
-    prices["gke"]["machines_per_hour"].pop("e2-medium", None)  # as the table ships today
+    # An admin's own table without the 2026-12-08 rows (e2-medium, boot disks).
+    prices["gke"]["machines_per_hour"].pop("e2-medium")
+    prices["gke"].pop("boot_disk_gb_month")
     priced = estimate(prices, SEED, Decimal(8))
     assert priced.lines == [
         ("1 × a3-highgpu-2g GPU node (on-demand list)", Decimal("22.1225")),
@@ -30,7 +32,6 @@ def test_the_seed_counts_its_gpu_pool_and_the_cluster_fee_and_names_the_rest():
 
 def test_the_default_pool_is_priced_when_the_table_has_its_machine():
     prices = json.loads(json.dumps(PRICES))
-    prices["gke"]["machines_per_hour"]["e2-medium"] = "0.033503"
     on_demand = replace(SEED, provisioning="on-demand", nodes=2)
     priced = estimate(prices, on_demand, Decimal(8))
     assert ("2 × a3-highgpu-2g GPU node (on-demand list)", Decimal("44.2450")) in priced.lines

@@ -56,8 +56,20 @@ def test_gpu_pool_is_seed_004s_node_pool_bought_as_spot():
         "gcloud container node-pools create gpupool --cluster=llm-std --location=us-central1 "
         "--machine-type=a3-highgpu-2g --accelerator type=nvidia-h100-80gb,count=2,"
         "gpu-driver-version=latest --node-locations=us-central1-a --spot --num-nodes=1 "
-        "--disk-size=200 --workload-metadata=GKE_METADATA"
+        "--disk-size=200 --disk-type=pd-balanced --workload-metadata=GKE_METADATA"
     )
+    # The nodes' identity as gcloud sends it without --service-account or --scopes, and the
+    # boot disk the estimate prices.
+    assert pool["config"]["serviceAccount"] == "default"
+    assert pool["config"]["oauthScopes"] == [
+        "https://www.googleapis.com/auth/devstorage.read_only",
+        "https://www.googleapis.com/auth/logging.write",
+        "https://www.googleapis.com/auth/monitoring",
+        "https://www.googleapis.com/auth/service.management.readonly",
+        "https://www.googleapis.com/auth/servicecontrol",
+        "https://www.googleapis.com/auth/trace.append",
+    ]
+    assert (pool["config"]["diskSizeGb"], pool["config"]["diskType"]) == (200, "pd-balanced")
     flex = create_node_pool_step(
         GpuNodePool(**{**POOL.__dict__, "spot": False, "flex_start": True})
     ).request.body
