@@ -15,7 +15,7 @@ from deployments.services.offers import offer_for_user
 from deployments.services.requests import DEFAULT_BUSY_HOURS, MAX_EXPIRY_HOURS
 from deployments.targets import UnknownTarget, default_target, target_choices, target_get
 from deployments.targets.base import TargetDef
-from deployments.targets.fields import declarations, defaults, form_fields
+from deployments.targets.fields import declarations, declared, defaults, form_fields
 from portal.access import teams_where_role
 from portal.models import Role, Team
 
@@ -87,6 +87,13 @@ class DeploymentRequestForm(GovernanceFieldsForm):
         }
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
+        if (named := target.spec_class.NAME_FROM_SLUG) and (
+            declaration := declared(target.spec_class, named)
+        ):
+            self.fields["slug"].help_text = (
+                f"{self.fields['slug'].help_text} Also the {declaration.label.lower()}: "
+                f"{declaration.help}"
+            )
         team_field = cast(forms.ModelChoiceField, self.fields["team"])
         team_field.queryset = requesting_teams(user=user)
         offer = None  # what the user's teams may use, read once if a field offers it
@@ -99,20 +106,27 @@ class DeploymentRequestForm(GovernanceFieldsForm):
     def service_values(self) -> dict[str, Any]:
         """The spec values, as deployment_request(values=...) takes them."""
         names = self.target_def.spec_class.field_names()
-        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        values = {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        if (named := self.target_def.spec_class.NAME_FROM_SLUG) and self.cleaned_data.get("slug"):
+            values[named] = self.cleaned_data["slug"]
+        return values
 
     def add_service_errors(self, fields_errors: dict[str, list[str]], message: str) -> None:
         """Put a service's ValidationFailed messages next to the fields they are about."""
+        named = self.target_def.spec_class.NAME_FROM_SLUG
         for field, messages in fields_errors.items():
+            shown_on = "slug" if named and field == named else field
             for text in messages:
-                self.add_error(field if field in self.fields else None, text)
+                self.add_error(shown_on if shown_on in self.fields else None, text)
         if not fields_errors:
             self.add_error(None, message)
 
 
 @cache
 def _form_class(target: TargetDef) -> type[DeploymentRequestForm]:
-    fields = form_fields(target.spec_class)
+    fields: dict[str, Any] = form_fields(target.spec_class)
+    if target.spec_class.NAME_FROM_SLUG:  # asked once, as the Name
+        fields[target.spec_class.NAME_FROM_SLUG] = None
     name = "".join(part.title() for part in target.name.split("-")) + "RequestForm"
     return type(name, (DeploymentRequestForm,), {"target_def": target, **fields})
 

@@ -34,6 +34,9 @@ class SpecBase:
     RULES_NEED: ClassVar[tuple[str, ...]] = ("model", "gpu_type")
     # The field a request is refused on when the project or the team cannot hold its GPUs.
     QUOTA_FIELD: ClassVar[str] = "max_instances"
+    # A spec field the request form fills from the request's Name instead of asking for a
+    # second name (an adapter's served name); "" for none. Clients of the API still set it.
+    NAME_FROM_SLUG: ClassVar[str] = ""
 
     model: str
     region: str

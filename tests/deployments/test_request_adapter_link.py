@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from deployments.choices import Status
+from deployments.models import Deployment
 from tests.deployments.targets.test_gke_inference_gateway_adapter_target import base_deployment
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +44,35 @@ def test_a_member_who_cannot_request_is_not_offered_one(
     base = base_deployment(team)
     client.force_login(member)
     assert LINK not in client.get(reverse("deployments:detail", args=[base.pk])).content.decode()
+
+
+def test_the_adapter_form_asks_one_name_and_no_busy_hours(
+    client: Any, team: Any, deployer: Any
+) -> None:
+    base = base_deployment(team)
+    client.force_login(deployer)
+    form = client.get(f"{reverse('deployments:new')}?target=gke-inference-gateway-adapter")
+    html = form.content.decode()
+    assert 'name="slug"' in html
+    assert 'name="name"' not in html
+    assert 'name="busy_hours_per_day"' not in html
+
+    posted = {
+        "team": team.pk,
+        "slug": "sql-lora",
+        "target": "gke-inference-gateway-adapter",
+        "model": "llama-3.1-8b-instruct",
+        "base": base.pk,
+        "source": "someone/llama3.1-sql-lora-r8",
+        "rank": 8,
+        "priority": 5,
+    }
+    response = client.post(reverse("deployments:new"), posted)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    adapter = Deployment.objects.get(slug="sql-lora")
+    assert adapter.spec["name"] == "sql-lora"  # the one Name is the served name too
+
+    # A name the base already serves is refused on the Name field.
+    taken = client.post(reverse("deployments:new"), {**posted, "slug": "food-review"})
+    assert taken.status_code == 400
+    assert "already answers to food-review" in taken.content.decode()

@@ -54,6 +54,7 @@ class GatewayAdapterSpec(SpecBase):
 
     RULES_NEED: ClassVar[tuple[str, ...]] = ("model",)
     QUOTA_FIELD: ClassVar[str] = "base"
+    NAME_FROM_SLUG: ClassVar[str] = "name"  # the form's one Name is the served name too
 
     base: int | None = int_field(
         None,
