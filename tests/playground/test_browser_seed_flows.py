@@ -167,7 +167,7 @@ def test_a_seed_flow_from_request_to_chat_to_tear_down(
         page.goto(f"{url}/deployments/{deployment.pk}/")
         page.click("a:has-text('Request an adapter')")
         assert page.input_value("select[name=base]") == str(deployment.pk)
-        page.fill("input[name=name]", "sql-expert")
+        # One Name: "demo-sql" (_submit_request) is its served name too.
         page.fill("input[name=source]", "someone/llama3.1-sql-lora-r8")
         adapter = _submit_request(page, url, "demo-sql", {})
         assert adapter.target == "gke-inference-gateway-adapter"
