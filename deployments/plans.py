@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from deployments.choices import Phase
-from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from deployments.targets.plan import LEGACY_NAMES, DeploymentPlan, DeploymentRef, PlanContext
 
 __all__ = [
     "DeploymentPlan",
@@ -56,4 +56,5 @@ def ref_for(deployment: Any) -> DeploymentRef:
         slug=deployment.slug,
         team_slug=deployment.team.slug,
         attempt=max(deployment.attempt, 1),
+        legacy_names=(deployment.spec or {}).get(LEGACY_NAMES) is True,
     )

@@ -39,6 +39,16 @@ def ensure_service_account(*, project: str, body: dict[str, Any]) -> tuple[str, 
     return iam_admin_v1.ServiceAccount.from_json(json.dumps(created)).email, True
 
 
+def service_account_description(name: str) -> str | None:
+    """The description of `projects/P/serviceAccounts/EMAIL` (where Hangar notes its owner);
+    None if there is no such account."""
+    try:
+        found = _send("GET", f"/v1/{name}")
+    except gexc.NotFound:
+        return None
+    return str(found.get("description") or "")
+
+
 def delete_service_account(name: str) -> bool:
     """Delete `projects/P/serviceAccounts/EMAIL`; False if it was already gone."""
     try:

@@ -41,12 +41,19 @@ def ensure_bucket(*, project: str, body: dict[str, Any]) -> bool:
             bucket, location=body["location"], retry=NO_RETRY, timeout=call_timeout()
         )
     except gexc.Conflict:
-        # Bucket names are global: a 409 is ours only if we can read it in our project.
-        existing = client.get_bucket(body["name"], retry=NO_RETRY, timeout=call_timeout())
-        if existing.labels.get("managed-by") != "hangar":
-            raise
+        # Bucket names are global: whose it is, the caller reads (bucket_labels; another
+        # project's answers 403 there).
         return False
     return True
+
+
+def bucket_labels(bucket: str) -> dict[str, str] | None:
+    """The bucket's labels (who owns it); None if there is no such bucket."""
+    try:
+        found = _client(_project()).get_bucket(bucket, retry=NO_RETRY, timeout=call_timeout())
+    except gexc.NotFound:
+        return None
+    return dict(found.labels or {})
 
 
 def grant_bucket_role(*, bucket: str, member: str, role: str) -> bool:

@@ -2,21 +2,39 @@
 where the model runs, and its removal with everything in it."""
 
 from deployments.targets.plan import DeploymentRef, PlanContext
+from runbook.ownership import owner_keys_of
 from runbook.plan import ApiRequest, Step
 
 
-def bucket_body(ref: DeploymentRef, bucket: str, location: str) -> dict[str, object]:
+def bucket_body(
+    ref: DeploymentRef, bucket: str, location: str, labels: dict[str, str] | None = None
+) -> dict[str, object]:
     return {
         "name": bucket,
         # Beside the service or cluster: the weights are read without crossing regions.
         "location": location.upper(),
-        "labels": ref.labels,
+        "labels": labels or ref.labels,
         "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
     }
 
 
-def ensure_bucket(ref: DeploymentRef, ctx: PlanContext, *, bucket: str, location: str) -> Step:
-    labels = ",".join(f"{k}={v}" for k, v in ref.labels.items())
+def ensure_bucket(
+    ref: DeploymentRef,
+    ctx: PlanContext,
+    *,
+    bucket: str,
+    location: str,
+    labels: dict[str, str] | None = None,
+    owned: bool = False,
+) -> Step:
+    """`labels`: the owner labels the bucket carries (the deployment's by default);
+    `owned`: a bucket met under its name is adopted only when they name the same owner."""
+    body = bucket_body(ref, bucket, location, labels)
+    carried: dict[str, str] = body["labels"]  # type: ignore[assignment]
+    said = ",".join(f"{k}={v}" for k, v in carried.items())
+    params: dict[str, object] = {"project": ctx.project, "bucket": bucket}
+    if owned:
+        params["owner"] = owner_keys_of(carried)
     return Step(
         key="ensure_bucket",
         title="Create the bucket that holds the weights",
@@ -25,18 +43,19 @@ def ensure_bucket(ref: DeploymentRef, ctx: PlanContext, *, bucket: str, location
             "storage",
             "POST",
             f"/storage/v1/b?project={ctx.project}",
-            bucket_body(ref, bucket, location),
+            body,
         ),
         cli=(
             f"gcloud storage buckets create gs://{bucket} --location={location} "
-            f"--uniform-bucket-level-access --update-labels={labels}"
+            f"--uniform-bucket-level-access --update-labels={said}"
         ),
         required_role="roles/storage.admin",
-        params={"project": ctx.project, "bucket": bucket},
+        params=params,
     )
 
 
-def delete_bucket(bucket: str) -> Step:
+def delete_bucket(bucket: str, owner: dict[str, str] | None = None) -> Step:
+    """`owner`: deleted only when the bucket's labels name the same owner."""
     return Step(
         key="delete_bucket",
         title="Delete the weights and their bucket",
@@ -44,5 +63,5 @@ def delete_bucket(bucket: str) -> Step:
         request=ApiRequest("storage", "DELETE", f"/storage/v1/b/{bucket}"),
         cli=f"gcloud storage rm --recursive gs://{bucket}",
         required_role="roles/storage.admin",
-        params={"bucket": bucket},
+        params={"bucket": bucket, **({"owner": owner} if owner else {})},
     )

@@ -5,6 +5,7 @@ gcp/iam_policy.py); these only say what to change."""
 import shlex
 
 from deployments.targets.plan import PlanContext
+from runbook.ownership import owner_note
 from runbook.plan import ApiRequest, Step
 
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
@@ -17,8 +18,23 @@ SERVICE_ACCOUNT_USER = "roles/iam.serviceAccountUser"
 
 
 def ensure_service_account(
-    ctx: PlanContext, *, account_id: str, body: dict[str, object], display_name: str
+    ctx: PlanContext,
+    *,
+    account_id: str,
+    body: dict[str, object],
+    display_name: str,
+    owner: dict[str, str] | None = None,
 ) -> Step:
+    """`owner`: the owner keys the account carries, noted in its description (an account
+    has no labels: runbook/ownership.py owner_note); an account met under its name is
+    adopted only when its note says the same. None: taken as found (Cloud Run's, as yet)."""
+    params: dict[str, object] = {"project": ctx.project, "account_id": account_id}
+    if owner:
+        account = dict(body.get("serviceAccount") or {})  # type: ignore[call-overload]
+        said = str(account.get("description") or "")
+        account["description"] = f"{said} ({owner_note(owner)})".strip()
+        body = {**body, "serviceAccount": account}
+        params["owner"] = owner
     return Step(
         key="ensure_service_account",
         title="Create the deployment's own service account",
@@ -29,11 +45,15 @@ def ensure_service_account(
             f"--display-name={shlex.quote(display_name)}"
         ),
         required_role="roles/iam.serviceAccountAdmin",
-        params={"project": ctx.project, "account_id": account_id},
+        params=params,
     )
 
 
-def delete_service_account(ctx: PlanContext, *, email: str) -> Step:
+def delete_service_account(
+    ctx: PlanContext, *, email: str, owner: dict[str, str] | None = None
+) -> Step:
+    """`owner`: deleted only when the account's owner note says the same."""
+    name = f"projects/{ctx.project}/serviceAccounts/{email}"
     return Step(
         key="delete_service_account",
         title="Delete the deployment's service account",
@@ -41,7 +61,7 @@ def delete_service_account(ctx: PlanContext, *, email: str) -> Step:
         request=ApiRequest("iam", "DELETE", f"/v1/projects/{ctx.project}/serviceAccounts/{email}"),
         cli=f"gcloud iam service-accounts delete {email} --quiet",
         required_role="roles/iam.serviceAccountAdmin",
-        params={"name": f"projects/{ctx.project}/serviceAccounts/{email}"},
+        params={"name": name, **({"owner": owner} if owner else {})},
     )
 
 

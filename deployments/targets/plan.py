@@ -39,6 +39,10 @@ class PlanContext:
         return self.build_service_account or self.service_account_email("hangar-builder")
 
 
+# The key a GKE target's spec stores legacy_names under (DeploymentRef below).
+LEGACY_NAMES = "legacy_names"
+
+
 @dataclass(frozen=True)
 class DeploymentRef:
     """The identity of the deployment a plan is for."""
@@ -47,6 +51,9 @@ class DeploymentRef:
     slug: str
     team_slug: str
     attempt: int
+    # Rolled out before its objects' names carried a tag (gke/names.py): they keep the
+    # names and labels they were made with. Set from the row (deployments/plans.py ref_for).
+    legacy_names: bool = False
 
     @property
     def labels(self) -> dict[str, str]:

@@ -74,6 +74,10 @@ def create(call: ApiCall) -> Message:
         project_id=project,
         unique_id=unique,
         email=email,
+        # Kept and returned as given: Hangar notes an account's owner in its description
+        # (an account has no labels). ServiceAccount.description, "optional, up to 256
+        # characters", returned by get
+        # (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts).
         display_name=given.display_name,
         description=given.description,
         oauth2_client_id=unique,

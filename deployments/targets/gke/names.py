@@ -8,6 +8,11 @@ the team, the slug and the deployment's id (unique to that deployment, stable ac
 retries), and carries the owner labels below, which a create reads before it adopts what
 it finds and a delete reads before it removes anything (runbook/executors/kube.py, the
 node-pool executors).
+
+Deployments rolled out before names carried tags (migration 0010 marks their rows:
+`DeploymentRef.legacy_names`) keep the names and labels they were made with, the slug
+alone and no id label, so their tear down finds and removes what actually runs (and is
+billed) rather than looking for tagged names that were never made.
 """
 
 import hashlib
@@ -38,8 +43,10 @@ def owner_tag(ref: DeploymentRef) -> str:
 
 
 def unique_name(ref: DeploymentRef, suffix: str = "", *, limit: int = DNS_LABEL_MAX) -> str:
-    """`<slug, cut to fit>-<tag>[-<suffix>]`, at most `limit` characters."""
-    tail = f"-{owner_tag(ref)}" + (f"-{suffix}" if suffix else "")
+    """`<slug, cut to fit>-<tag>[-<suffix>]`, at most `limit` characters; a deployment made
+    before tags keeps `<slug, cut to fit>[-<suffix>]`, as it was named then."""
+    tag = "" if ref.legacy_names else f"-{owner_tag(ref)}"
+    tail = tag + (f"-{suffix}" if suffix else "")
     room = limit - len(tail)
     if room < 1:
         raise ValueError(f"No room for a name within {limit} characters: {suffix!r}.")
@@ -47,7 +54,10 @@ def unique_name(ref: DeploymentRef, suffix: str = "", *, limit: int = DNS_LABEL_
 
 
 def owner_labels(ref: DeploymentRef) -> dict[str, str]:
-    """Hangar's labels for what this deployment owns: managed-by, team, slug and id."""
+    """Hangar's labels for what this deployment owns: managed-by, team, slug and id (not
+    the id for a deployment made before it was labelled: its objects do not carry it)."""
+    if ref.legacy_names:
+        return ref.labels
     # Label values are at most 63 characters: the slug (40), the team (30) and the id fit
     # (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set;
     # GKE's resource labels the same: https://cloud.google.com/compute/docs/labeling-resources).

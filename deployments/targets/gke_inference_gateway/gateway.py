@@ -56,6 +56,9 @@ class InferenceGateway:
     labels: dict[str, str]
     selector: dict[str, str]
     gateway_class: str = INTERNAL
+    # A pool rolled out before names carried tags (gke/names.py): its objectives were named
+    # after the served name alone, and keep that name.
+    legacy_names: bool = False
 
     @property
     def epp(self) -> str:
@@ -277,6 +280,8 @@ def objective(
 
 def objective_ref(gw: InferenceGateway, model: str) -> str:
     """The InferenceObjective's name for a model name the pool serves."""
+    if gw.legacy_names:
+        return objective_name(model)
     return f"{gw.pool}-{objective_name(model)}"[:253].rstrip("-")
 
 

@@ -29,6 +29,7 @@ from deployments.targets.gke import names
 from deployments.targets.gke_vllm import identity, manifests
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from runbook.ownership import owner_keys_of
 from runbook.plan import Step
 
 TARGET = "gke-vllm"
@@ -69,14 +70,25 @@ def server_name(ref: DeploymentRef) -> str:
 def account_id(ref: DeploymentRef) -> str:
     """Its Google account: 6–30 characters, a letter first
     (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/create),
-    unique to the deployment (two teams' same slug would share one otherwise)."""
+    unique to the deployment (two teams' same slug would share one otherwise). A deployment
+    made before tags keeps the one it was made with (Cloud Run's, from its slug)."""
+    if ref.legacy_names:
+        return run_bodies.service_account_id(ref)
     return f"hg-{names.unique_name(ref, limit=27)}"
+
+
+def account_owner(ref: DeploymentRef) -> dict[str, str] | None:
+    """Whose the Google account is, noted in its description (it has no labels); None for
+    one made before owners were noted (legacy names), which carries no note to check."""
+    return None if ref.legacy_names else owner_keys_of(names.owner_labels(ref))
 
 
 def bucket_name(ref: DeploymentRef, ctx: PlanContext) -> str:
     """Its weights' bucket: names are global across Google Cloud (3–63 characters,
     https://cloud.google.com/storage/docs/buckets#naming), so the deployment's tag and the
-    project's hash join in."""
+    project's hash join in (a deployment made before tags: its slug and the project's)."""
+    if ref.legacy_names:
+        return run_bodies.bucket_name(ref, ctx)
     project = hashlib.sha256(ctx.project.encode()).hexdigest()[:8]
     return names.unique_name(ref, f"weights-{project}", limit=63)
 
@@ -125,7 +137,14 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
         )
     return [
         *token,
-        bucket_steps.ensure_bucket(ref, ctx, bucket=bucket, location=spec.region),
+        bucket_steps.ensure_bucket(
+            ref,
+            ctx,
+            bucket=bucket,
+            location=spec.region,
+            labels=names.owner_labels(ref),
+            owned=True,
+        ),
         iam_steps.grant_bucket_reader(
             bucket=bucket,
             member=f"serviceAccount:{gsa_email(ref, spec, ctx)}",
@@ -198,7 +217,11 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
     ]
     google = [
         iam_steps.ensure_service_account(
-            ctx, account_id=gsa, display_name=f"Hangar {ref.slug}", body=account
+            ctx,
+            account_id=gsa,
+            display_name=f"Hangar {ref.slug}",
+            body=account,
+            owner=account_owner(ref),
         ),
         *_weights_steps(ref, spec, ctx),
         iam_steps.grant_workload_identity_user(
@@ -256,7 +279,7 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> De
     steps = [
         cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         *deletes,
-        iam_steps.delete_service_account(ctx, email=server.gsa_email),
-        bucket_steps.delete_bucket(bucket),
+        iam_steps.delete_service_account(ctx, email=server.gsa_email, owner=account_owner(ref)),
+        bucket_steps.delete_bucket(bucket, owner_keys_of(names.owner_labels(ref))),
     ]
     return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, tuple(steps))
