@@ -14,6 +14,7 @@ from google.oauth2 import credentials as oauth2
 from deployments.plans import plan_context_from_settings
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
 from deployments.targets.gke_vllm.plan import deploy_plan as gke_deploy_plan
+from deployments.targets.gke_vllm.plan import server_name
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from deployments.targets.plan import DeploymentRef
 from gcp import clients, cloud_logging, storage
@@ -89,9 +90,10 @@ def test_the_gke_plan_names_accounts_and_the_pool_in_the_configured_universe(s3n
     spec = GkeVllmSpec(cluster=3, model="gemma-4-26b-a4b-it", region="us-central1", team_gpus=8)
     steps = {s.key: s for s in gke_deploy_plan(REF, spec, plan_context_from_settings()).steps}
     gsa = steps["grant_workload_identity"].params["email"]
+    assert server_name(REF).startswith("gemma-26b-")  # the slug and the deployment's tag
     assert gsa.endswith("@acme-llm.s3ns.iam.gserviceaccount.com")
     assert steps["grant_workload_identity"].params["member"] == (
-        "serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/gemma-26b]"
+        f"serviceAccount:acme-llm.s3ns.svc.id.goog[hangar-ml-research/{server_name(REF)}]"
     )
     env = steps["apply_deployment"].request.body["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "GOOGLE_CLOUD_UNIVERSE_DOMAIN", "value": S3NS} in env["env"]

@@ -1,10 +1,9 @@
 """A Gateway that reports a hostile address, through a real worker: the rollout fails at the
 Gateway's wait naming the value, never calls it, and its tear down leaves nothing behind.
 
-The check is runbook/executors/kube_endpoint.py's checked_gateway_address; the Gateway's
-wait (deployments/targets/gke_inference_gateway/executors.py wait_gateway) must call it
-before the address becomes an output. Until it does, this test is expected to fail, and
-strictly: the day the wait checks the address it passes, and the mark must go.
+The check is runbook/executors/kube_endpoint.py's checked_gateway_address, which the
+Gateway's wait (deployments/targets/gke_inference_gateway/executors.py wait_gateway) calls
+before the address becomes an output.
 """
 
 import pytest
@@ -20,11 +19,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 HOSTILE = "metadata.google.internal"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wait_gateway (the gateway target's executors.py, another helper's) does not yet "
-    "call checked_gateway_address",
-)
 def test_a_gateway_reporting_a_host_name_fails_the_rollout_naming_it(sandbox, worker):
     sandbox.config(operation_delay=0.3, model_load_delay=0.3, account_propagation_delay=0.3)
     sandbox.add_fault(kind="gateway_address", value=HOSTILE, times=-1)

@@ -18,7 +18,20 @@ from typing import Any
 
 from clusters.plans import ADMIN_ROLE, VIEWER_ROLE
 from runbook.ownership import owner_keys_of
-from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Step
+from runbook.plan import MANAGED_BY_LABEL, ApiRequest, Deadline, Step
+
+# Google states no time for a node-pool operation. Its Workflows connector for
+# nodePools.create and nodePools.delete waits 1800 s by default before it calls the
+# operation timed out
+# (https://cloud.google.com/workflows/docs/reference/googleapis/container/v1/projects.locations.clusters.nodePools/create);
+# GPU nodes (Spot, Flex-start, a zone short of H100s) may take longer, so Hangar waits as
+# long as gcloud waits for a cluster operation (clusters/plans.py, 3600 s). Past that the
+# operation is stuck, not slow, and the step says so.
+NODE_POOL_OPERATION_DEADLINE = Deadline(
+    3600,
+    "Google states no node-pool operation time; its Workflows connector waits 1800 s for one, "
+    "GPU nodes may take longer, so as long as gcloud waits for a cluster operation",
+)
 
 
 # The nodes' boot disk. Hangar asks for 200 GB (the model server's image and emptyDir
@@ -146,6 +159,7 @@ def create_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
             "parent": pool.cluster,
             "name": pool.resource_name,
             "owner": owner_keys_of(pool.labels),
+            "deadline": NODE_POOL_OPERATION_DEADLINE.as_param(),
         },
         billing=billing,
     )
@@ -162,7 +176,11 @@ def delete_node_pool_step(pool: GpuNodePool, *, billing: str = "") -> Step:
             f"--location={pool.location} --quiet"
         ),
         required_role=ADMIN_ROLE,
-        params={"name": pool.resource_name, "owner": owner_keys_of(pool.labels)},
+        params={
+            "name": pool.resource_name,
+            "owner": owner_keys_of(pool.labels),
+            "deadline": NODE_POOL_OPERATION_DEADLINE.as_param(),
+        },
         billing=billing,
     )
 

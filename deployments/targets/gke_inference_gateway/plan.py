@@ -130,6 +130,7 @@ def _gateway(ref: DeploymentRef, spec: GkeInferenceGatewaySpec) -> gw.InferenceG
         labels=server.labels,
         selector=server.selector,
         gateway_class=gw.EXTERNAL if spec.external_gateway else gw.INTERNAL,
+        legacy_names=ref.legacy_names,
     )
 
 
@@ -276,7 +277,11 @@ def deploy_plan(
         ),
         _apply(ref, spec, objs["route"][0], "The HTTPRoute to the InferencePool"),
         wait_gateway_step(
-            cluster=_cluster_id(spec), namespace=ns, gateway=gateway.pool, route=gateway.pool
+            cluster=_cluster_id(spec),
+            namespace=ns,
+            gateway=gateway.pool,
+            route=gateway.pool,
+            external=gateway.gateway_class == gw.EXTERNAL,
         ),
     ]
     check = [check_gateway_cluster_step(_cluster_name(spec))]

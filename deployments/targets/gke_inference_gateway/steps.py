@@ -8,7 +8,7 @@ from typing import Any
 
 from deployments.targets.kube_steps import DEVELOPER, object_path
 from runbook.ownership import owner_keys_of
-from runbook.plan import ApiRequest, Step
+from runbook.plan import ApiRequest, Deadline, Step
 
 # The portal's identity reads the team's token to put it in the cluster.
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"  # noqa: S105 - a role name
@@ -43,9 +43,23 @@ def apply_hf_secret_step(*, cluster: int, manifest: dict[str, Any], secret: str,
     )
 
 
-def wait_gateway_step(*, cluster: int, namespace: str, gateway: str, route: str) -> Step:
+# No Google page states how long GKE takes to program a Gateway's load balancer, and seed
+# 004 (/work/shared/seeds/) applies its Gateway without any wait: 1800 s is the 30 minutes
+# Hangar has given it from the start, the same as a model server's rollout (kube_steps.py)
+# and the step's own `kubectl wait --timeout=1800s`.
+GATEWAY_DEADLINE = Deadline(
+    1800,
+    "Hangar's own figure (no Google page states how long GKE takes to program a Gateway's "
+    "load balancer; seed 004 does not wait for it): as long as a model server's rollout",
+)
+
+
+def wait_gateway_step(
+    *, cluster: int, namespace: str, gateway: str, route: str, external: bool = False
+) -> Step:
     """Wait (polled) until the Gateway is Programmed with an address and the HTTPRoute is
-    Accepted with its references resolved; the address is the step's output."""
+    Accepted with its references resolved; the address is the step's output. `external`:
+    the Gateway's class is an external one, so its address is public, not the VPC's."""
     path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/{gateway}"
     return Step(
         key="wait_gateway",
@@ -58,7 +72,14 @@ def wait_gateway_step(*, cluster: int, namespace: str, gateway: str, route: str)
             "-o jsonpath='{.status.parents[*].conditions}'"
         ),
         required_role=DEVELOPER,
-        params={"cluster": cluster, "namespace": namespace, "gateway": gateway, "route": route},
+        params={
+            "cluster": cluster,
+            "namespace": namespace,
+            "gateway": gateway,
+            "route": route,
+            "external": external,
+            "deadline": GATEWAY_DEADLINE.as_param(),
+        },
     )
 
 

@@ -11,11 +11,11 @@ from deployments.targets.gke_inference_gateway.adapters import (
     adapter_deploy_plan,
     adapter_teardown_plan,
 )
-from deployments.targets.gke_inference_gateway.gateway import objective_headers
+from deployments.targets.gke_inference_gateway.gateway import EXTERNAL, objective_headers
 from deployments.targets.gke_inference_gateway.plan import _gateway
 from deployments.targets.gke_inference_gateway.steps import call_gateway, wait_gateway_step
 from deployments.targets.gke_inference_gateway_adapter.spec import GatewayAdapterSpec, spec_target
-from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
+from deployments.targets.plan import LEGACY_NAMES, DeploymentPlan, DeploymentRef, PlanContext
 from runbook.plan import Step
 
 TARGET = spec_target()
@@ -24,7 +24,10 @@ TARGET = spec_target()
 def base_ref(ref: DeploymentRef, spec: GatewayAdapterSpec) -> DeploymentRef:
     """The base deployment's identity (same team): its objects are named and labelled after
     it."""
-    return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base")
+    # The base keeps the names it was made with (its own row's legacy_names, bound with
+    # its values), whatever the adapter's own row says.
+    legacy = bool(spec.base_values.get(LEGACY_NAMES))
+    return replace(ref, id=spec.base or 0, slug=spec.base_slug or "base", legacy_names=legacy)
 
 
 def request_headers(ref: DeploymentRef, spec: GatewayAdapterSpec, model: str) -> dict[str, str]:
@@ -41,6 +44,7 @@ def deploy_plan(ref: DeploymentRef, spec: GatewayAdapterSpec, ctx: PlanContext) 
         namespace=gateway.namespace,
         gateway=gateway.pool,
         route=gateway.pool,
+        external=gateway.gateway_class == EXTERNAL,
     )
     smoke = call_gateway(
         key="smoke_test",
