@@ -68,7 +68,9 @@ def pods(conn, app: str) -> list[dict]:
 
 
 def read(conn, name: str) -> dict:
-    return kube.read(conn, "apps/v1", "Deployment", name, NS)
+    found = kube.read(conn, "apps/v1", "Deployment", name, NS)
+    assert found is not None, name
+    return found
 
 
 def condition(obj: dict, kind: str) -> dict:
