@@ -10,8 +10,9 @@ import pytest
 from clusters.choices import ClusterStatus
 from clusters.services import cluster_create
 from deployments.choices import Status
-from deployments.plans import plan_for
+from deployments.plans import plan_for, ref_for
 from deployments.targets.gke_vllm import identity, manifests
+from deployments.targets.gke_vllm.plan import server_name
 from gcp import container, kube
 from runbook.ledger import runs_of
 from runbook.models import Outcome
@@ -56,10 +57,12 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
     assert list(steps) == [s.key for s in plan_for(deployment).steps]
     assert all(e.outcome == Outcome.SUCCEEDED for e in steps.values())
     ns = identity.team_namespace(team.slug)
+    name = server_name(ref_for(deployment))  # the slug and the deployment's tag
+    assert name.startswith("gemma-gke-")
     # No load balancer: the address is the Service's proxy on the cluster's API server.
     assert deployment.endpoint_url == deployment.outputs[SERVICE_PROXY_URL_OUTPUT]
     assert deployment.endpoint_url == (
-        f"https://{cluster.endpoint}/api/v1/namespaces/{ns}/services/gemma-gke:{manifests.PORT}/proxy"
+        f"https://{cluster.endpoint}/api/v1/namespaces/{ns}/services/{name}:{manifests.PORT}/proxy"
     )
 
     # The playground streams a chat through the proxy, with the portal's credentials.
@@ -91,8 +94,8 @@ def test_create_cluster_request_approve_chat_through_the_proxy_and_tear_down(
         ("apps/v1", "Deployment"),
         ("v1", "ServiceAccount"),
     ]:
-        assert kube.read(conn, api_version, kind, "gemma-gke", ns) is None
-    assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", "gemma-gke") is None
+        assert kube.read(conn, api_version, kind, name, ns) is None
+    assert kube.read(conn, "cloud.google.com/v1", "ComputeClass", name) is None
     assert kube.list_objects(conn, "v1", "Pod", ns) == []
     assert kube.read(conn, "v1", "Namespace", ns) is not None
     state = sandbox.state()
