@@ -21,7 +21,8 @@ clock (`/_sandbox/clock`, sandbox/core/clock.py) so a test moves time instead of
   removed once it has been unneeded for 10 minutes, the cluster autoscaler's scale-down
   (`--scale-down-unneeded-time`;
   https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler, "Scaling
-  down"). Once removed it is gone from the API: nothing tells when it went.
+  down"). Once removed it is gone from the API; the node lifecycle controller's
+  `RemovingNode` event tells when it went (`node_controller.py`).
 - Standard: a node pool's nodes (initial_node_count in each of its zones) exist while the
   pool does, Ready while it is RUNNING (or RECONCILING); a pool with autoscaling on grows
   by a node for a pod that fits its nodes and nowhere else, up to max_node_count per zone
