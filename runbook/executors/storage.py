@@ -23,7 +23,7 @@ def ensure_bucket(claim: StepClaim) -> StepResult:
         if not owned_by(labels, owner):
             return Failed(
                 f"The bucket gs://{bucket} already exists and belongs to {owner_of(labels)}, "
-                f"not to {owner_of(params.get('owner'))}.",
+                f"not to {owner_of(owner) if params.get('owner') else 'Hangar'}.",
                 NOT_OURS_HINT,
             )
     return Succeeded(
