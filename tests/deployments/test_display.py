@@ -35,7 +35,7 @@ def test_the_cluster_and_the_base_are_shown_by_name_with_links(
     base.spec = {**base.spec, "cluster": cluster.pk}
     base.save()
     adapter_spec = GatewayAdapterSpec(base=base.pk)
-    adapter = DeploymentFactory(
+    adapter: Any = DeploymentFactory(
         team=team,
         slug="sql-lora",
         target="gke-inference-gateway-adapter",
@@ -58,7 +58,7 @@ def test_the_cluster_and_the_base_are_shown_by_name_with_links(
 def test_an_unset_setting_reads_not_set(client: Any, team: Any, deployer: Any) -> None:
     spec = CloudRunVllmSpec(model="gemma-3-1b-it")
     assert spec.max_model_len is None
-    deployment = DeploymentFactory(
+    deployment: Any = DeploymentFactory(
         team=team, target="cloud-run-vllm", model=spec.model, spec=spec.spec_json()
     )
     client.force_login(deployer)
@@ -85,6 +85,6 @@ def test_the_logs_panel_of_a_target_without_logs_does_not_say_nothing_ran(
 def test_a_torn_down_deployment_has_no_endpoint_because_it_was_torn_down(team: Any) -> None:
     from playground.access import _ready
 
-    gone = DeploymentFactory(team=team, slug="old", status=Status.TORN_DOWN)
+    gone: Any = DeploymentFactory(team=team, slug="old", status=Status.TORN_DOWN)
     with pytest.raises(InvalidTransition, match="old was torn down"):
         _ready(gone.pk, gone)

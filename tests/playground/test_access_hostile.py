@@ -42,7 +42,7 @@ def _admins_with_tokens(team: Any, n: int) -> list[str]:
 def _members_signed_in(team: Any, n: int) -> list[str]:
     keys = []
     for i in range(n):
-        member = UserFactory(username=f"member-{i}")
+        member: Any = UserFactory(username=f"member-{i}")
         MembershipFactory(team=team, user=member, role=Role.DEPLOYER)
         client = Client()
         client.force_login(member)

@@ -29,7 +29,7 @@ def about(deployment: Any, user: Any, message: str) -> Notification:
 def test_seeing_a_deployment_marks_its_notifications_read(
     client: Any, team: Any, deployer: Any, page: str
 ) -> None:
-    seen = DeploymentFactory(team=team, requested_by=deployer, status="ready")
+    seen: Any = DeploymentFactory(team=team, requested_by=deployer, status="ready")
     other = DeploymentFactory(team=team, requested_by=deployer, status="ready")
     ready = about(seen, deployer, "seen is Ready")
     elsewhere = about(other, deployer, "other is Ready")
