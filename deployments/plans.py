@@ -1,6 +1,7 @@
 """The plan for a deployment row: its target's pure plan functions (deployments/targets/),
 given the row's identity and spec and the context settings give."""
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -46,7 +47,23 @@ def plan_for(
         from deployments.services.offers import live_deployments_of_team
 
         spec = target.with_live(spec, ref, live_deployments_of_team(deployment.team_id))
-    return build(ref, spec, ctx)
+    plan = build(ref, spec, ctx)
+    if phase == Phase.TEARDOWN:
+        plan = _without_a_lost_cluster(deployment, plan)
+    return plan
+
+
+def _without_a_lost_cluster(deployment: Any, plan: DeploymentPlan) -> DeploymentPlan:
+    """A tear down on a lost cluster skips the steps that would reach it: what ran there
+    went with it, and those calls can only fail. What the deployment holds outside the
+    cluster (its Google account, bucket, secrets) is still removed."""
+    from deployments.services.cluster_lost import lost_cluster_of
+
+    if not any("cluster" in step.params for step in plan.steps):
+        return plan
+    if lost_cluster_of(deployment) is None:
+        return plan
+    return replace(plan, steps=tuple(s for s in plan.steps if "cluster" not in s.params))
 
 
 def ref_for(deployment: Any) -> DeploymentRef:

@@ -4,10 +4,12 @@ import pytest
 
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
-from deployments.choices import Status
+from deployments.choices import Phase, Status
 from deployments.models import Deployment
+from deployments.plans import plan_for
 from deployments.services.cluster_lost import HINT
 from deployments.services.rollout import DeploymentOwner
+from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
 from runbook.results import Retry
 from tests.factories import DeploymentFactory
 
@@ -51,3 +53,32 @@ def test_on_a_ready_cluster_the_failure_is_google_s():
     failed = _fail(_deployment_on(ClusterStatus.READY))
     assert failed.failure_message.startswith("Could not reach Google")
     assert failed.failure_hint == GOOGLE_HINT
+
+
+def test_a_tear_down_on_a_lost_cluster_skips_what_reaches_it():
+    cluster = Cluster.objects.create(
+        project="hangar-sandbox", location="us-central1", name="std", status=ClusterStatus.LOST
+    )
+    spec = GkeInferenceGatewaySpec(
+        cluster=cluster.pk, cluster_name=cluster.resource_name, region="us-central1", team_gpus=8
+    )
+    row = DeploymentFactory(
+        target="gke-inference-gateway",
+        model=spec.model,
+        region=spec.region,
+        gpu_type=spec.gpu_type,
+        gpu_count=spec.gpu_count,
+        spec=spec.spec_json(),
+        status=Status.TEARING_DOWN,
+    )
+    deployment = Deployment.objects.get(pk=row.pk)
+    lost = plan_for(deployment, Phase.TEARDOWN)
+    Cluster.objects.filter(pk=cluster.pk).update(status=ClusterStatus.READY)
+    ready = plan_for(deployment, Phase.TEARDOWN)
+
+    reaching = {step.key for step in ready.steps if "cluster" in step.params}
+    assert reaching  # on a ready cluster the tear down deletes what runs there
+    assert [step.key for step in lost.steps] == [
+        step.key for step in ready.steps if step.key not in reaching
+    ]
+    assert lost.steps  # what it holds outside the cluster is still removed

@@ -144,3 +144,9 @@ def test_a_cluster_gke_no_longer_has_is_marked_lost_and_its_deployments_told(
         DeploymentEvent.objects.filter(deployment_id=waiting.json()["id"], to_status="").count()
         == 1
     )
+
+    # Its tear down removes what it holds outside the cluster and ends: the steps that
+    # would reach the lost cluster are not in its plan (deployments/plans.py).
+    asked = api.post(f"/api/v1/deployments/{rolling.pk}/tear-down/", {"reason": "lost"}, "json")
+    assert asked.status_code == 200, asked.json()
+    wait_for_status(rolling, Status.TORN_DOWN)
