@@ -8,7 +8,7 @@ the team's quota (gke/binding.py sets them when the request is bound to its team
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from deployments.hf_catalog import HF_MODELS, MIN_CONTEXT_TOKENS, hf_model_choices
 from deployments.targets.fields import FieldErrors, choice_field, int_field
@@ -68,6 +68,17 @@ class GkeVllmSpec(HfWeights, OnGpuMachine, SpecBase):
     def gpus_held(self) -> int:
         """The node's GPUs, not the pod's: Google bills, and quotas count, the whole node."""
         return self.machine.gpus
+
+    def fixes(self) -> dict[str, Any]:
+        """The longest context that fits beside the weights on the pod's GPUs, when the one
+        asked for does not: the number the refusal names, to fill in."""
+        if self.gpu_count > self.machine.gpus or self.max_model_len > self.hf_model.max_context:
+            return {}
+        memory = self.machine.gpu_gib * self.gpu_count
+        fits = self.hf_model.max_fitting_context(memory, GPU_UTILIZATION)
+        if MIN_CONTEXT_TOKENS <= fits < self.max_model_len:
+            return {"max_model_len": fits}
+        return {}
 
     def rule_errors(self) -> FieldErrors:
         errors: FieldErrors = {}

@@ -2,6 +2,7 @@
 the cluster bound to the team at request time, and the form's warning about idle GPUs."""
 
 import copy
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +87,15 @@ def test_the_model_and_its_context_must_fit_the_pods_gpus():
     # The model's own 256K context does not fit beside the 26B's weights on one H100.
     full = GkeVllmSpec(model="gemma-4-26b-a4b-it", max_model_len=262144)
     assert "Set max model length to 79872 or less" in full.errors()["max_model_len"][0]
+
+
+def test_the_length_that_fits_is_offered_to_fill_in():
+    one = GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-1g")
+    assert one.fixes() == {"max_model_len": 9216}  # the figure the refusal names
+    assert replace(one, **one.fixes()).errors() == {}
+    assert (
+        GkeVllmSpec(model="gemma-4-31b-it", machine_type="a3-highgpu-2g", gpu_count=2).fixes() == {}
+    )
 
 
 def test_a_model_of_another_target_is_a_field_error_not_a_crash(team, deployer):
