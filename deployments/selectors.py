@@ -18,7 +18,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
@@ -291,28 +290,6 @@ def spend_month_to_date_by_team(
         .annotate(total=Sum("amount"))
     )
     return {row["team_id"]: row["total"] or Decimal(0) for row in rows}
-
-
-def spend_by_deployment(*, team: Any, now: datetime | None = None) -> QuerySet[Any]:
-    rows = (
-        CostAccrual.objects.filter(team=team, period_end__gte=_month_start(now or timezone.now()))
-        .values("deployment_id", "deployment__slug", "deployment__status")
-        .annotate(total=Sum("amount"))
-        .order_by("-total", "deployment_id")
-    )
-    return rows
-
-
-def spend_by_day(*, team: Any = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    accruals = CostAccrual.objects.filter(period_end__gte=_month_start(now or timezone.now()))
-    if team is not None:
-        accruals = accruals.filter(team=team)
-    return list(
-        accruals.annotate(day=TruncDate("period_end"))
-        .values("day")
-        .annotate(total=Sum("amount"))
-        .order_by("day")
-    )
 
 
 def spend_projected_month(*, team: Any, now: datetime | None = None) -> Decimal:

@@ -22,7 +22,7 @@ def _cents(amount: Any) -> float:
 
 
 def daily_spend_chart(*, days: list[dict[str, Any]], today: date, title: str) -> dict[str, Any]:
-    """A bar chart of spend per day this month; `days` as spend_by_day() returns them."""
+    """A bar chart of spend per day this month; `days` rows of `day` and `total`."""
     spent = {row["day"]: row["total"] for row in days}
     month = _month_days(today)
     return {
