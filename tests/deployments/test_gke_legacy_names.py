@@ -60,7 +60,7 @@ def test_rows_there_before_keep_their_names_and_new_rows_get_tags():
 
     assert ref_for(Deployment.objects.get(pk=before.pk)).legacy_names
     assert not ref_for(Deployment.objects.get(pk=after.pk)).legacy_names
-    assert "legacy_names" not in Deployment.objects.get(pk=cloud_run.pk).spec
+    assert not ref_for(Deployment.objects.get(pk=cloud_run.pk)).legacy_names  # 0011's to mark
 
     old, new = teardown_of(before), teardown_of(after)
     # The pool as the old plan named it (the slug's first 36 characters), labelled then
