@@ -15,8 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, NullIf, Round, TruncDate
 from django.utils import timezone
 
 from deployments.models import Deployment
@@ -102,49 +102,73 @@ def _month(team: Any, now: datetime | None) -> Any:
     )
 
 
-def _summed(costs: Iterable[TokenCost]) -> TokenCost:
+def _served(field: str) -> Coalesce:
+    """The tokens of `field` the row's deployment served on the row's day (0 if none)."""
+    on_the_day = (
+        UsageRecord.objects.filter(
+            deployment_id=OuterRef("deployment_id"), created_at__date=OuterRef("day")
+        )
+        .order_by()
+        .values("deployment_id")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(Subquery(on_the_day), 0)
+
+
+def _month_served(team: Any, now: datetime | None) -> QuerySet[Any]:
+    """The team's measured days this month, each with the tokens served on it."""
+    return _month(team, now).annotate(
+        prompt=_served("prompt_tokens"), completion=_served("completion_tokens")
+    )
+
+
+_SUMS = {
+    "spent": Sum("measured"),
+    "input_tokens": Sum("prompt"),
+    "output_tokens": Sum("completion"),
+}
+
+
+def ranked_token_costs(*, team: Any, now: datetime | None = None) -> QuerySet[Any]:
+    """The team's deployments measured this month, the dearest per token first (those that
+    served no token first, then the most measured): per deployment its measured spend and
+    the input and output tokens served on its measured days, ranked and summed in SQL so
+    that a page of them reads only its rows. `token_cost_of` makes each row a TokenCost."""
+    per_million = Round(F("spent") * MILLION / NullIf(F("input_tokens") + F("output_tokens"), 0), 2)
+    return (
+        _month_served(team, now)
+        .values("deployment_id")
+        .annotate(**_SUMS)
+        .annotate(per_million=per_million)
+        .order_by(F("per_million").desc(nulls_first=True), "-spent", "deployment_id")
+    )
+
+
+def token_cost_of(row: dict[str, Any]) -> TokenCost:
+    """A row of ranked_token_costs or token_costs_by_model as its TokenCost."""
+    return TokenCost(row["spent"] or Decimal(0), row["input_tokens"], row["output_tokens"])
+
+
+def token_costs_by_model(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The team's month of cost per token summed per model (its catalog key), by key."""
+    rows = (
+        _month_served(team, now)
+        .values(model=F("deployment__model"))
+        .annotate(**_SUMS)
+        .order_by("model")
+    )
+    return [{"model": row["model"], "cost": token_cost_of(row)} for row in rows]
+
+
+def summed_token_cost(costs: Iterable[TokenCost]) -> TokenCost:
+    """The sum of several TokenCosts (the team's, from its models')."""
     costs = list(costs)
     return TokenCost(
         sum((c.measured for c in costs), Decimal(0)),
         sum(c.input_tokens for c in costs),
         sum(c.output_tokens for c in costs),
     )
-
-
-@dataclass(frozen=True)
-class TeamTokenCosts:
-    """A team's month of cost per token, read once for every table of the team page."""
-
-    costs: dict[int, TokenCost]  # deployment id → its cost
-    models: dict[int, str]  # deployment id → its model's catalog key
-
-    @property
-    def total(self) -> TokenCost:
-        return _summed(self.costs.values())
-
-    def ranked(self) -> list[tuple[int, TokenCost]]:
-        """(deployment id, cost), the dearest per token first (no tokens: first)."""
-
-        def dearest(item: tuple[int, TokenCost]) -> tuple[bool, Decimal, Decimal]:
-            per_million = item[1].per_million_tokens
-            return per_million is not None, -(per_million or Decimal(0)), -item[1].measured
-
-        return sorted(self.costs.items(), key=dearest)
-
-    def by_model(self) -> list[dict[str, Any]]:
-        """The same, summed per model (its catalog key)."""
-        summed: dict[str, list[TokenCost]] = defaultdict(list)
-        for pk, cost in self.costs.items():
-            summed[self.models[pk]].append(cost)
-        return [{"model": m, "cost": _summed(costs)} for m, costs in sorted(summed.items())]
-
-
-def team_token_costs(*, team: Any, now: datetime | None = None) -> TeamTokenCosts:
-    month = _month(team, now)
-    rows = list(month.values_list("deployment_id", "day", "measured", "deployment__model"))
-    models = {pk: model for pk, _, _, model in rows}
-    costs = _costs(_days((pk, day, measured) for pk, day, measured, _ in rows), month)
-    return TeamTokenCosts(costs=costs, models=models)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ from metering.budget import (
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
 from metering.server_charts import server_charts
-from metering.token_costs import idle_days, idle_savings, team_token_costs, token_cost
+from metering.token_costs import (
+    idle_days,
+    idle_savings,
+    ranked_token_costs,
+    summed_token_cost,
+    token_cost,
+    token_cost_of,
+    token_costs_by_model,
+)
 from portal.charts import daily_split_chart
 from portal.paging import page_of
 from portal.selectors import budget_status
@@ -93,21 +101,25 @@ def team_budgets(teams: Any) -> list[tuple[Any, dict[str, Any]]]:
 @register.inclusion_tag("metering/_team_measured.html", takes_context=True)
 def team_measured(context: Any, team: Any) -> dict[str, Any]:
     request = context["request"]
-    costs = team_token_costs(team=team)
-    ranked = page_of(request, costs.ranked(), size=TABLE_ROWS, param="ranked")
-    shown = Deployment.objects.in_bulk([pk for pk, _ in ranked.object_list])
+    ranked = page_of(request, ranked_token_costs(team=team), size=TABLE_ROWS, param="ranked")
+    shown = Deployment.objects.in_bulk([row["deployment_id"] for row in ranked.object_list])
+    by_model = token_costs_by_model(team=team)
     compared = spend_compared_by_deployment(team=team, deployment_ids=shown)
     idle = page_of(request, idle_days(team=team), size=TABLE_ROWS, param="idle")
     return {
         "team": team,
         "month": spend_compared(team=team),
         "ranked": [
-            {"deployment": shown[pk], "cost": cost, "compared": compared.get(pk)}
-            for pk, cost in ranked.object_list
+            {
+                "deployment": shown[row["deployment_id"]],
+                "cost": token_cost_of(row),
+                "compared": compared.get(row["deployment_id"]),
+            }
+            for row in ranked.object_list
         ],
         "ranked_page": ranked,
-        "tokens": costs.total,
-        "by_model": costs.by_model(),
+        "tokens": summed_token_cost(row["cost"] for row in by_model),
+        "by_model": by_model,
         "idle": idle_savings(idle.object_list),
         "idle_page": idle,
     }

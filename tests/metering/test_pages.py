@@ -128,3 +128,31 @@ def test_the_team_page_ranks_cost_per_token_and_prices_idle_time(client, team, d
     )
     assert usd(7200 * big) in idle_table  # scaled to zero: no idle instance-seconds
     assert usd(7200 * (big - small)) in idle_table  # one L4 instead, every billed second
+
+
+def test_the_team_page_ranks_every_deployment_by_its_own_cost_per_token(client, team, deployer):
+    """Ranked in SQL a page at a time: those with no tokens first (the most measured
+    first), then the dearest per million tokens; each row's figures are its measured
+    spend over the tokens served on its measured days only."""
+    spend = {"cheap": "2.00", "dear": "3.00", "idle-small": "1.00", "idle-large": "4.00"}
+    served = {"cheap": (1000, 1000), "dear": (500, 500)}
+    day = timezone.now().date()
+    for slug, measured in spend.items():
+        deployment: Any = DeploymentFactory(
+            team=team, requested_by=deployer, slug=slug, status="ready"
+        )
+        ledger_day(deployment, day, 3600, measured, "1.00")
+        if slug in served:
+            usage(deployment, day, *served[slug])
+            usage(deployment, day - timedelta(days=40), 10**6, 10**6)  # not a measured day
+
+    client.force_login(deployer)
+    html = unescape(client.get(reverse("team-detail", args=[team.slug])).content.decode())
+
+    table = html[html.index('id="cost-per-token"') :].split("</table>")[0]
+    order = [table.index(f">{slug}<") for slug in ("idle-large", "idle-small", "dear", "cheap")]
+    assert order == sorted(order)
+    assert usd(Decimal("3.00") * 1_000_000 / 500) in table  # dear, per million input
+    assert usd(Decimal("2.00") * 1_000_000 / 1000) in table  # cheap, per million input
+    total = sum((Decimal(m) for m in spend.values()), Decimal(0))
+    assert usd(total * 1_000_000 / 3000) in html  # the team's, over every token
