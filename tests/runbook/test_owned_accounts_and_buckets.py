@@ -7,6 +7,7 @@ before they carried an owner (migration 0011) takes and deletes them by name, as
 """
 
 import importlib
+from typing import Any
 from dataclasses import replace
 
 import pytest
@@ -107,7 +108,7 @@ def test_a_bucket_carries_its_owner_labels_and_is_only_adopted_or_deleted_by_it(
     assert storage.bucket_labels(bucket) is None
 
 
-def _run_row(slug: str) -> Deployment:
+def _run_row(slug: str) -> Any:
     return DeploymentFactory(
         target="cloud-run-vllm", slug=slug, model=RUN_SPEC.model, spec=RUN_SPEC.spec_json()
     )
