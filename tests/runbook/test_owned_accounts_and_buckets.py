@@ -7,8 +7,8 @@ before they carried an owner (migration 0011) takes and deletes them by name, as
 """
 
 import importlib
-from typing import Any
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from django.apps import apps
