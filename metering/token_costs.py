@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, NullIf, Round, TruncDate
 from django.utils import timezone
 
@@ -184,34 +184,46 @@ class IdleDeployment:
     smaller_shape_saves: Decimal
 
 
+def _billed(team: Any, now: datetime | None) -> QuerySet[SpendDay]:
+    return _month(team, now).filter(billed_seconds__gt=0)
+
+
 def idle_days(*, team: Any, now: datetime | None = None) -> QuerySet[Any]:
     """The team's deployments billed this month on days they served no request, the most
     measured while idle first: per deployment its idle days, their billed seconds and
-    measured spend, and the seconds billed on every day (summed in SQL)."""
+    measured spend (summed in SQL). Whether a day served is asked once per day, a filter
+    and not a condition of each sum."""
     served = UsageRecord.objects.filter(
         deployment_id=OuterRef("deployment_id"), created_at__date=OuterRef("day")
     )
-    idle = Q(served=False)
     return (
-        _month(team, now)
-        .filter(billed_seconds__gt=0)
-        .annotate(served=Exists(served))
+        _billed(team, now)
+        .filter(~Exists(served))
         .values("deployment_id")
         .annotate(
-            idle_days=Count("id", filter=idle),
-            idle_seconds=Sum("billed_seconds", filter=idle),
-            idle_measured=Sum("measured", filter=idle),
-            billed=Sum("billed_seconds"),
+            idle_days=Count("id"),
+            idle_seconds=Sum("billed_seconds"),
+            idle_measured=Sum("measured"),
         )
-        .filter(idle_days__gt=0)
         .order_by("-idle_measured", "deployment_id")
     )
 
 
-def idle_savings(rows: Iterable[dict[str, Any]]) -> list[IdleDeployment]:
-    """What each of idle_days' rows would have saved, at today's prices (read once)."""
+def idle_savings(
+    rows: Iterable[dict[str, Any]], *, team: Any, now: datetime | None = None
+) -> list[IdleDeployment]:
+    """What each of idle_days' rows would have saved, at today's prices (read once), the
+    seconds billed on every day read for these rows only."""
     rows = list(rows)
-    deployments = Deployment.objects.in_bulk([row["deployment_id"] for row in rows])
+    ids = [row["deployment_id"] for row in rows]
+    deployments = Deployment.objects.in_bulk(ids)
+    billed = dict(
+        _billed(team, now)
+        .filter(deployment_id__in=ids)
+        .values("deployment_id")
+        .annotate(total=Sum("billed_seconds"))
+        .values_list("deployment_id", "total")
+    )
     table = price_table_active().data
     out = []
     for row in rows:
@@ -226,7 +238,7 @@ def idle_savings(rows: Iterable[dict[str, Any]]) -> list[IdleDeployment]:
                 scale_to_zero_saves=cents(row["idle_seconds"] * prices.current),
                 smaller_shape=prices.smallest_label,
                 smaller_shape_saves=cents(
-                    row["billed"] * max(prices.current - prices.smallest, Decimal(0))
+                    billed[row["deployment_id"]] * max(prices.current - prices.smallest, Decimal(0))
                 ),
             )
         )

@@ -120,7 +120,7 @@ def team_measured(context: Any, team: Any) -> dict[str, Any]:
         "ranked_page": ranked,
         "tokens": summed_token_cost(row["cost"] for row in by_model),
         "by_model": by_model,
-        "idle": idle_savings(idle.object_list),
+        "idle": idle_savings(idle.object_list, team=team),
         "idle_page": idle,
     }
 
