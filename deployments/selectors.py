@@ -112,9 +112,10 @@ def _timeline(events: Any, runs: Any) -> list[DeploymentEvent | StepRun]:
     return sorted(rows, key=lambda row: (row.created_at, row.kind != "transition", row.pk))
 
 
-def deployment_timeline_page(*, deployment: Deployment, number: Any, size: int) -> Page:
-    """One page of the timeline, newest page first, its rows oldest first: the page is
-    picked over both tables in SQL (a union of times and ids), then its rows are read."""
+def deployment_timeline_keys(*, deployment: Deployment, newest_first: bool = False) -> Any:
+    """(created_at, pk, row kind) of every row of the timeline, in the timeline's order
+    (or its reverse), as one SQL union of both tables: a page of it is cut in SQL and its
+    rows read by `deployment_timeline_rows`. At one time a state change comes first."""
     events = deployment.events.annotate(row_kind=Value("transition")).values_list(
         "created_at", "pk", "row_kind"
     )
@@ -123,15 +124,31 @@ def deployment_timeline_page(*, deployment: Deployment, number: Any, size: int) 
         .annotate(row_kind=Value("step"))
         .values_list("created_at", "pk", "row_kind")
     )
-    keys = events.union(runs, all=True).order_by("-created_at", "row_kind", "-pk")
-    page = Paginator(keys, size).get_page(number)
+    order = (
+        ("-created_at", "row_kind", "-pk") if newest_first else ("created_at", "-row_kind", "pk")
+    )
+    return events.union(runs, all=True).order_by(*order)
+
+
+def deployment_timeline_rows(
+    *, deployment: Deployment, keys: Iterable[tuple[datetime, int, str]]
+) -> list[DeploymentEvent | StepRun]:
+    """The rows `keys` (from deployment_timeline_keys) name, oldest first."""
     ids: dict[str, set[int]] = {"transition": set(), "step": set()}
-    for _, pk, kind in page.object_list:
+    for _, pk, kind in keys:
         ids[kind].add(pk)
-    rows = _timeline(
+    return _timeline(
         deployment.events.filter(pk__in=ids["transition"]),
         runs_of(OWNER_KIND, deployment.pk).filter(pk__in=ids["step"]),
     )
+
+
+def deployment_timeline_page(*, deployment: Deployment, number: Any, size: int) -> Page:
+    """One page of the timeline, newest page first, its rows oldest first: the page is
+    picked over both tables in SQL (a union of times and ids), then its rows are read."""
+    keys = deployment_timeline_keys(deployment=deployment, newest_first=True)
+    page = Paginator(keys, size).get_page(number)
+    rows = deployment_timeline_rows(deployment=deployment, keys=page.object_list)
     return Page(rows, page.number, page.paginator)
 
 

@@ -164,10 +164,12 @@ class DeploymentViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
-        # A list (two tables make the timeline); DRF's paginator slices lists as querysets.
-        events: Any = selectors.deployment_timeline(deployment=self._get(pk))
-        page = self.paginate_queryset(events)
-        return self.get_paginated_response(DeploymentEventSerializer(page, many=True).data)
+        # Two tables make the timeline: the page is cut over their union in SQL, then only
+        # its rows are read.
+        deployment = self._get(pk)
+        keys = self.paginate_queryset(selectors.deployment_timeline_keys(deployment=deployment))
+        rows = selectors.deployment_timeline_rows(deployment=deployment, keys=keys or [])
+        return self.get_paginated_response(DeploymentEventSerializer(rows, many=True).data)
 
     @staticmethod
     def _reason(request: Request) -> str:
