@@ -3,12 +3,16 @@ taken name, money as two-place decimal strings, unknown fields refused, a schema
 documents summaries, errors and the OpenAI-compatible passthrough."""
 
 import re
+from typing import Any
 
 import pytest
 
+from deployments import selectors
 from deployments.choices import Status
 from deployments.models import DeploymentEvent
+from runbook.models import StepRun
 from tests.factories import DeploymentFactory
+from tests.page_rows import fill_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +80,27 @@ def test_events_are_paginated(api, team, deployer):
     assert first["count"] == 5
     assert [e["message"] for e in first["results"]] == ["e0", "e1"]
     assert "offset=2" in first["next"]
+
+
+def test_event_pages_walk_the_whole_timeline_in_its_order(api, team, deployer):
+    """Cut in SQL over both tables: every page in turn gives the timeline oldest first,
+    a state change before a step run of the same instant."""
+    deployment = DeploymentFactory(team=team)
+    fill_timeline(deployment, 9)
+    run = StepRun.objects.filter(owner_id=deployment.pk).order_by("created_at").last()
+    same_time: Any = DeploymentEvent.objects.create(deployment=deployment, message="tie")
+    DeploymentEvent.objects.filter(pk=same_time.pk).update(created_at=run.created_at)
+    api.force_authenticate(deployer)
+
+    walked = []
+    for offset in range(0, 12, 4):
+        page = api.get(f"{URL}{deployment.pk}/events/", {"limit": 4, "offset": offset}).json()
+        assert page["count"] == 10
+        walked += [(row["kind"], row["id"]) for row in page["results"]]
+
+    timeline = selectors.deployment_timeline(deployment=deployment)
+    assert walked == [(row.kind, row.pk) for row in timeline]
+    assert walked.index(("transition", same_time.pk)) + 1 == walked.index(("step", run.pk))
 
 
 def test_a_taken_name_is_a_409(api, deployer):
