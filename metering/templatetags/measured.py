@@ -15,6 +15,7 @@ from metering.budget import (
     SpendFigures,
     budget_spend,
     budget_spends,
+    figures_of,
     spend_per_day,
     spend_per_deployment,
 )
@@ -70,7 +71,7 @@ def team_spend(context: Any, team: Any) -> dict[str, Any]:
     by_deployment = page_of(
         context["request"], spend_per_deployment(team=team), size=TABLE_ROWS, param="spent"
     )
-    shown = Deployment.objects.in_bulk([pk for pk, _ in by_deployment.object_list])
+    shown = Deployment.objects.in_bulk([row[0] for row in by_deployment.object_list])
     status = budget_status(
         budget=team.monthly_budget, spent=budget.month_to_date, projected=budget.projected
     )
@@ -79,8 +80,8 @@ def team_spend(context: Any, team: Any) -> dict[str, Any]:
         "budget_spend": budget,
         "by_deployment": by_deployment,
         "rows": [
-            {"deployment": shown[pk], "figures": figures}
-            for pk, figures in by_deployment.object_list
+            {"deployment": shown[row[0]], "figures": figures_of(row)}
+            for row in by_deployment.object_list
         ],
         "spend_chart": spend_split_chart(spend_per_day(team=team), "Spend per day"),
     }
