@@ -109,20 +109,33 @@ def spend_per_day(*, team: Any = None, now: datetime | None = None) -> dict[date
     return _split("day", now=now, team_ids=None if team is None else [team.pk])
 
 
-def spend_per_deployment(
-    *, team: Any, now: datetime | None = None
-) -> list[tuple[int, Decimal, Decimal]]:
-    """(deployment id, measured, estimated) this month for the team's deployments that
-    cost something, dearest first; `figures_of` makes a row its SpendFigures, for the
-    rows a page shows only (at 10,000 deployments, building them all cost more than the
-    queries)."""
+@dataclass(frozen=True)
+class TeamMonth:
+    """A team's month against its budget and the same figures per deployment."""
+
+    budget: BudgetSpend
+    # (deployment id, measured, estimated) of the deployments that cost something,
+    # dearest first; `figures_of` makes a row its SpendFigures, for the rows a page shows
+    # only (at 10,000 deployments, building them all cost more than the queries).
+    per_deployment: list[tuple[int, Decimal, Decimal]]
+
+
+def team_month(*, team: Any, now: datetime | None = None) -> TeamMonth:
+    """budget_spend and the spend per deployment of one team (the team page) from the same
+    per-deployment sums: the team's figures are their totals, so they add up and the month's
+    accruals are read once, not twice."""
     now = now or timezone.now()
     measured, estimated = _sums("deployment_id", now=now, team_ids=[team.pk])
     rows = [
         (pk, measured.get(pk) or ZERO, estimated.get(pk) or ZERO) for pk in {*measured, *estimated}
     ]
     rows.sort(key=lambda row: (-(row[1] + row[2]), row[0]))
-    return rows
+    budget = BudgetSpend(
+        measured=sum((row[1] for row in rows), ZERO),
+        estimated=sum((row[2] for row in rows), ZERO),
+        coming=spend_coming_by_team(team_ids=[team.pk], now=now).get(team.pk, ZERO),
+    )
+    return TeamMonth(budget=budget, per_deployment=rows)
 
 
 def figures_of(row: tuple[int, Decimal, Decimal]) -> SpendFigures:

@@ -13,11 +13,10 @@ from django.utils import timezone
 from deployments.models import Deployment
 from metering.budget import (
     SpendFigures,
-    budget_spend,
     budget_spends,
     figures_of,
     spend_per_day,
-    spend_per_deployment,
+    team_month,
 )
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
@@ -67,9 +66,10 @@ def spend_split_chart(days: dict[Any, SpendFigures], title: str) -> dict[str, An
 def team_spend(context: Any, team: Any) -> dict[str, Any]:
     """The team page's month: spent against the budget, by day and by deployment, every
     figure a sum of the same measured and estimated days (metering.budget)."""
-    budget = budget_spend(team=team)
+    month = team_month(team=team)
+    budget = month.budget
     by_deployment = page_of(
-        context["request"], spend_per_deployment(team=team), size=TABLE_ROWS, param="spent"
+        context["request"], month.per_deployment, size=TABLE_ROWS, param="spent"
     )
     shown = Deployment.objects.in_bulk([row[0] for row in by_deployment.object_list])
     status = budget_status(
