@@ -11,6 +11,7 @@ from dataclasses import asdict, fields
 from typing import Any, ClassVar, Self
 
 from deployments.targets.fields import FieldErrors, Kind, bound_errors, declarations, declared
+from deployments.targets.plan import LEGACY_NAMES
 
 SLUG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 
@@ -67,8 +68,13 @@ class SpecBase:
         return cls.from_values({**deployment.spec, **columns})
 
     def spec_json(self) -> dict[str, Any]:
-        """The part stored in Deployment.spec."""
-        return {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}  # type: ignore[call-overload]
+        """The part stored in Deployment.spec. The legacy-names mark is stored only where a
+        migration set it (deployments/targets/plan.py LEGACY_NAMES): new rows, and what the
+        API shows of them, carry no such key."""
+        stored = {k: v for k, v in asdict(self).items() if k not in self.COLUMN_FIELDS}  # type: ignore[call-overload]
+        if not stored.get(LEGACY_NAMES, True):
+            del stored[LEGACY_NAMES]
+        return stored
 
     def errors(self) -> FieldErrors:
         """Every reason this spec cannot run, by field; empty when it can.
