@@ -209,16 +209,24 @@ def test_connections_dropped_mid_load_cost_the_streaming_routes_no_500(
 
     answers = asyncio.run(load())
     assert sum(terminated) >= rounds  # the server's connections were there to drop
-    assert [(route, s, b[:200]) for route, s, b in answers if s != 200] == []
-    for route, _, body in answers:
+    # A read is retried once on a fresh connection; when the same sweep drops that one
+    # too, the caller gets a 503 saying the database did not answer. Never a 500, and
+    # at most one per drop: without the retry every caught request fails (20 in 4 rounds).
+    unavailable = [a for a in answers if a[1] == 503 and b"database_unavailable" in a[2]]
+    assert len(unavailable) <= rounds, unavailable
+    served = [a for a in answers if a not in unavailable]
+    assert [(route, s, b[:200]) for route, s, b in served if s != 200] == []
+    for route, _, body in served:
         if route == "chat":
             assert b"event: done" in body and b"event: error" not in body, body[-300:]
         else:
             assert body.rstrip().endswith(b"data: [DONE]"), body[-300:]
-    # Nothing lost: every request's record is written, through the dropped connections.
-    expected = rounds * 20
-    assert eventually(lambda: UsageRecord.objects.count() == expected, timeout=15)
-    assert Conversation.objects.count() == rounds * 10
+    # Nothing lost: every served request's record is written, through the dropped
+    # connections.
+    chats = sum(1 for route, _, _ in served if route == "chat")
+    assert eventually(lambda: UsageRecord.objects.count() >= len(served), timeout=15)
+    assert UsageRecord.objects.count() <= rounds * 20
+    assert chats <= Conversation.objects.count() <= rounds * 10
 
 
 def _stream_then_kill(server: Any, session: str, deployment: Any) -> list[str]:
