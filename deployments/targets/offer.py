@@ -70,10 +70,6 @@ class Offer:
     def deployment(self, pk: int | None, *, target: str) -> OfferedDeployment | None:
         return next((d for d in self.deployments if d.id == pk and d.target == target), None)
 
-    def dependents(self, pk: int, *, target: str) -> tuple[OfferedDeployment, ...]:
-        """The live deployments of `target` that run on deployment `pk`."""
-        return tuple(d for d in self.deployments if d.depends_on == pk and d.target == target)
-
     def gpu_ceiling(self, gpu_type: str, requested: int) -> int:
         """The most GPUs of this type the team may hold with `requested` more: its quota,
         or more when an admin approves past it."""
