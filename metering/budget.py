@@ -25,6 +25,7 @@ from django.utils import timezone
 from deployments.models import CostAccrual
 from deployments.selectors import spend_coming_by_team
 from metering.models import SpendDay
+from metering.selectors import month_days, month_range
 
 ZERO = Decimal(0)
 
@@ -68,15 +69,16 @@ class BudgetSpend:
 
 
 def _measured_days(now: datetime, team_ids: list[int] | None) -> QuerySet[SpendDay]:
-    days = SpendDay.objects.filter(day__gte=now.date().replace(day=1), day__lte=now.date())
+    days = month_days(now)
     return days if team_ids is None else days.filter(team_id__in=team_ids)
 
 
 def _estimated_accruals(now: datetime, team_ids: list[int] | None) -> QuerySet[CostAccrual]:
     """This month's accruals on the deployment-days Google did not measure."""
     measured = SpendDay.objects.filter(deployment_id=OuterRef("deployment_id"), day=OuterRef("day"))
+    first, today = month_range(now)
     accruals = CostAccrual.objects.annotate(day=TruncDate("period_end")).filter(
-        day__gte=now.date().replace(day=1), day__lte=now.date()
+        day__gte=first, day__lte=today
     )
     if team_ids is not None:
         accruals = accruals.filter(team_id__in=team_ids)

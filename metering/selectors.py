@@ -3,7 +3,7 @@ difference, per deployment or team, this month."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,17 @@ class SpendComparison:
         return self.measured - self.estimated
 
 
-def _month_days(now: datetime | None) -> QuerySet[SpendDay]:
-    now = now or timezone.now()
-    return SpendDay.objects.filter(day__gte=now.date().replace(day=1), day__lte=now.date())
+def month_range(now: datetime | None = None) -> tuple[date, date]:
+    """This month's first day and today: the days every figure of the month covers."""
+    today = (now or timezone.now()).date()
+    return today.replace(day=1), today
+
+
+def month_days(now: datetime | None = None) -> QuerySet[SpendDay]:
+    """This month's measured days (to today), of every team: the one reading of the month's
+    ledger the spend, budget and token-cost figures start from."""
+    first, today = month_range(now)
+    return SpendDay.objects.filter(day__gte=first, day__lte=today)
 
 
 def _comparison(rows: QuerySet[SpendDay]) -> SpendComparison:
@@ -45,7 +53,7 @@ def spend_compared(
     *, deployment: Any = None, team: Any = None, now: datetime | None = None
 ) -> SpendComparison:
     """This month's measured days of a deployment, a team, or everything."""
-    rows = _month_days(now)
+    rows = month_days(now)
     if deployment is not None:
         rows = rows.filter(deployment=deployment)
     if team is not None:
@@ -58,7 +66,7 @@ def spend_compared_by_deployment(
 ) -> dict[int, Any]:
     """deployment id → its SpendComparison this month, for the team page's table (the
     rows of `deployment_ids` only, when given: the page's)."""
-    days = _month_days(now).filter(team=team)
+    days = month_days(now).filter(team=team)
     if deployment_ids is not None:
         days = days.filter(deployment_id__in=list(deployment_ids))
     rows = days.values("deployment_id").annotate(

@@ -8,22 +8,21 @@ whole spend (the GPU is billed whatever it does): "per million input tokens" is 
 million prompt tokens cost when nothing else is counted, likewise for output.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, NullIf, Round, TruncDate
-from django.utils import timezone
+from django.db.models.functions import Coalesce, NullIf, Round
 
 from deployments.models import Deployment
 from deployments.pricing.estimator import cents
 from deployments.services.prices import price_table_active
 from metering.models import SpendDay
 from metering.prices_today import instance_second_prices
+from metering.selectors import month_days
 from playground.models import UsageRecord
 
 MILLION = Decimal(1_000_000)
@@ -51,55 +50,8 @@ class TokenCost:
         return self._per_million(self.input_tokens + self.output_tokens)
 
 
-def _days(rows: Iterable[tuple[int, date, Decimal]]) -> dict[int, dict[date, Decimal]]:
-    """deployment id → day → what Google measured that day."""
-    by_deployment: dict[int, dict[date, Decimal]] = defaultdict(dict)
-    for pk, day, measured in rows:
-        by_deployment[pk][day] = measured
-    return by_deployment
-
-
-def _tokens_by_day(deployment_ids: Any) -> dict[tuple[int, date], tuple[int, int]]:
-    rows = (
-        UsageRecord.objects.filter(deployment_id__in=deployment_ids)
-        .annotate(day=TruncDate("created_at"))
-        .values("deployment_id", "day")
-        .annotate(prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
-    )
-    return {(r["deployment_id"], r["day"]): (r["prompt"] or 0, r["completion"] or 0) for r in rows}
-
-
-def token_cost(*, deployment: Any) -> TokenCost:
-    """Every measured day of the deployment and the tokens it served on them."""
-    return token_costs(SpendDay.objects.filter(deployment=deployment)).get(
-        deployment.pk, TokenCost(Decimal(0), 0, 0)
-    )
-
-
-def token_costs(rows: Any) -> dict[int, TokenCost]:
-    """deployment id → its TokenCost over the given ledger rows."""
-    return _costs(_days(rows.values_list("deployment_id", "day", "measured")), rows)
-
-
-def _costs(days: dict[int, dict[date, Decimal]], rows: Any) -> dict[int, TokenCost]:
-    # The ledger rows' deployments, as a subquery: no list of ids however many there are.
-    tokens = _tokens_by_day(rows.values("deployment_id"))
-    out = {}
-    for pk, by_day in days.items():
-        served = [tokens.get((pk, day), (0, 0)) for day in by_day]
-        out[pk] = TokenCost(
-            measured=sum(by_day.values(), Decimal(0)),
-            input_tokens=sum(p for p, _ in served),
-            output_tokens=sum(c for _, c in served),
-        )
-    return out
-
-
-def _month(team: Any, now: datetime | None) -> Any:
-    now = now or timezone.now()
-    return SpendDay.objects.filter(
-        team=team, day__gte=now.date().replace(day=1), day__lte=now.date()
-    )
+def _month(team: Any, now: datetime | None) -> QuerySet[SpendDay]:
+    return month_days(now).filter(team=team)
 
 
 def _served(field: str) -> Coalesce:
@@ -116,11 +68,14 @@ def _served(field: str) -> Coalesce:
     return Coalesce(Subquery(on_the_day), 0)
 
 
+def _with_served(days: QuerySet[SpendDay]) -> QuerySet[Any]:
+    """Ledger days, each with the tokens served on it."""
+    return days.annotate(prompt=_served("prompt_tokens"), completion=_served("completion_tokens"))
+
+
 def _month_served(team: Any, now: datetime | None) -> QuerySet[Any]:
     """The team's measured days this month, each with the tokens served on it."""
-    return _month(team, now).annotate(
-        prompt=_served("prompt_tokens"), completion=_served("completion_tokens")
-    )
+    return _with_served(_month(team, now))
 
 
 _SUMS = {
@@ -146,8 +101,17 @@ def ranked_token_costs(*, team: Any, now: datetime | None = None) -> QuerySet[An
 
 
 def token_cost_of(row: dict[str, Any]) -> TokenCost:
-    """A row of ranked_token_costs or token_costs_by_model as its TokenCost."""
-    return TokenCost(row["spent"] or Decimal(0), row["input_tokens"], row["output_tokens"])
+    """A row of _SUMS (ranked_token_costs, token_costs_by_model, token_cost's aggregate)
+    as its TokenCost; sums over no day are None."""
+    return TokenCost(
+        row["spent"] or Decimal(0), row["input_tokens"] or 0, row["output_tokens"] or 0
+    )
+
+
+def token_cost(*, deployment: Any) -> TokenCost:
+    """Every measured day of the deployment and the tokens it served on them."""
+    days = _with_served(SpendDay.objects.filter(deployment=deployment))
+    return token_cost_of(days.aggregate(**_SUMS))
 
 
 def token_costs_by_model(*, team: Any, now: datetime | None = None) -> list[dict[str, Any]]:
