@@ -41,15 +41,16 @@ def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
         status__in=[s.value for s in TERMINAL_STATES]
     )
     told = 0
-    for deployment in live.select_related("requested_by"):
+    for deployment in live.select_related("requested_by", "team"):
         with transaction.atomic():
             if deployment.status in FAILS_NOW:
+                step = _step_in_flight(deployment)
                 deployment_transition(
                     deployment=deployment,
                     to=Status.FAILED,
-                    message=f"{_step_in_flight(deployment)} failed: cluster {cluster.name} lost",
+                    message=f"{step} failed: cluster {cluster.name} lost",
                     changes={
-                        "failure_step": _step_in_flight(deployment),
+                        "failure_step": step,
                         "failure_message": message,
                         "failure_hint": HINT,
                     },
@@ -61,6 +62,7 @@ def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
                     subject=f"{deployment.slug}: cluster {cluster.name} lost",
                     message=message,
                     link=reverse("deployments:detail", args=[deployment.pk]),
+                    team=deployment.team,
                 )
         told += 1
     return told

@@ -7,11 +7,12 @@ from clusters.models import Cluster
 from deployments.choices import Phase, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for
-from deployments.services.cluster_lost import HINT
+from deployments.services.cluster_lost import HINT, deployments_cluster_lost
 from deployments.services.rollout import DeploymentOwner
 from deployments.targets.gke_inference_gateway.spec import GkeInferenceGatewaySpec
+from portal.models import Notification
 from runbook.results import Retry
-from tests.factories import DeploymentFactory
+from tests.factories import DeploymentFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,25 @@ def test_a_tear_down_on_a_lost_cluster_skips_what_reaches_it():
         step.key for step in ready.steps if step.key not in reaching
     ]
     assert lost.steps  # what it holds outside the cluster is still removed
+
+
+def test_a_ready_deployment_hears_of_its_lost_cluster_only_while_its_requester_is_a_member():
+    cluster = Cluster.objects.create(
+        project="hangar-sandbox", location="us-central1", name="gone", status=ClusterStatus.LOST
+    )
+    rows = []
+    for slug in ("member-row", "left-row"):
+        row = DeploymentFactory(slug=slug, status=Status.READY)
+        Deployment.objects.filter(pk=row.pk).update(spec={**row.spec, "cluster": cluster.pk})
+        rows.append(row)
+    member, left = rows
+    MembershipFactory(team=member.team, user=member.requested_by)
+
+    assert deployments_cluster_lost(cluster, "404 Not found.") == 2
+
+    for row in rows:  # both stay as they are, the news on their timeline
+        assert Deployment.objects.get(pk=row.pk).status == Status.READY
+        assert row.events.filter(message__contains="Cluster gone").exists()
+    told = Notification.objects.get(user=member.requested_by)
+    assert told.team_id == member.team_id and "Cluster gone" in told.message
+    assert not Notification.objects.filter(user=left.requested_by).exists()
