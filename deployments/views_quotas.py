@@ -1,6 +1,7 @@
 """The platform admins' quota page: each team's GPU quota and the project's capacity per
 region, with Google's quota beside what is recorded. Writes go through quota_admin.py."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -79,6 +80,22 @@ def _page(request: HttpRequest, status: int = 200, **forms_given: Any) -> HttpRe
     return render(request, "deployments/admin_quotas.html", context, status=status)
 
 
+# Each form the page posts (its hidden `form` field): the form, the service that writes
+# it, and what the admin is told once it has.
+FORMS: dict[str, tuple[type[forms.Form], Callable[..., Any], Callable[[dict[str, Any]], str]]] = {
+    "team": (
+        TeamQuotaForm,
+        team_quota_set,
+        lambda d: f"{d['team'].name} may hold {d['max_gpus']} × {d['gpu_type']}.",
+    ),
+    "project": (
+        ProjectCapacityForm,
+        project_capacity_set,
+        lambda d: f"{d['region']}: the project holds {d['max_gpus']} × {d['gpu_type']}.",
+    ),
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def quotas_view(request: HttpRequest) -> HttpResponse:
@@ -86,30 +103,15 @@ def quotas_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only platform admins set GPU quotas.")
     if request.method == "GET":
         return _page(request)
-    if request.POST.get("form") == "project":
-        project_form = ProjectCapacityForm(request.POST, prefix="project")
-        if not project_form.is_valid():
-            return _page(request, status=400, project_form=project_form)
-        data = project_form.cleaned_data
-        try:
-            project_capacity_set(by=request.user, **data)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return _page(request, status=400, project_form=project_form)
-        messages.success(
-            request, f"{data['region']}: the project holds {data['max_gpus']} × {data['gpu_type']}."
-        )
-        return redirect("deployments:quotas")
-    team_form = TeamQuotaForm(request.POST, prefix="team")
-    if not team_form.is_valid():
-        return _page(request, status=400, team_form=team_form)
-    data = team_form.cleaned_data
+    which = "project" if request.POST.get("form") == "project" else "team"
+    form_class, write, done = FORMS[which]
+    form = form_class(request.POST, prefix=which)
+    if not form.is_valid():
+        return _page(request, status=400, **{f"{which}_form": form})
     try:
-        team_quota_set(by=request.user, **data)
+        write(by=request.user, **form.cleaned_data)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return _page(request, status=400, team_form=team_form)
-    messages.success(
-        request, f"{data['team'].name} may hold {data['max_gpus']} × {data['gpu_type']}."
-    )
+        return _page(request, status=400, **{f"{which}_form": form})
+    messages.success(request, done(form.cleaned_data))
     return redirect("deployments:quotas")
