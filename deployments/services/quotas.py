@@ -5,6 +5,7 @@ two pending requests cannot both count on the same free GPUs. What a row holds i
 spec's gpus_held, kept on the row (Deployment.gpus_held), so holdings are summed in SQL.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,39 +165,44 @@ def quota_checks_of(deployments: Sequence[Deployment]) -> dict[int, QuotaCheck]:
     many there are (the approvals page): holdings summed per team, region and GPU type,
     the teams' quotas and the project's capacities, each read once."""
     gpu_types = {d.gpu_type for d in deployments}
-    held: dict[tuple[int, str, str], int] = {
-        (row["team_id"], row["region"], row["gpu_type"]): row["held"]
-        for row in _live_holdings()
+    team_held: Counter[tuple[int, str]] = Counter()
+    project_held: Counter[tuple[str, str]] = Counter()
+    for row in (
+        _live_holdings()
         .filter(gpu_type__in=gpu_types)
         .values("team_id", "region", "gpu_type")
         .annotate(held=Sum("gpus_held"))
-    }
+    ):
+        team_held[row["team_id"], row["gpu_type"]] += row["held"] or 0
+        project_held[row["region"], row["gpu_type"]] += row["held"] or 0
     quotas = {
         (q.team_id, q.gpu_type): q.max_gpus
         for q in TeamGpuQuota.objects.filter(
             team_id__in={d.team_id for d in deployments}, gpu_type__in=gpu_types
         )
     }
-    capacities = {
+    recorded = {
         (c.region, c.gpu_type): c.max_gpus
         for c in ProjectGpuCapacity.objects.filter(gpu_type__in=gpu_types)
+    }
+    # Google's values come from one cached read per GPU type; each place's once, not per row.
+    capacities = {
+        (d.region, d.gpu_type): _capacity(
+            recorded.get((d.region, d.gpu_type)), region=d.region, gpu_type=d.gpu_type
+        )
+        for d in deployments
     }
     terminal = {s.value for s in TERMINAL_STATES}
     checks = {}
     for d in deployments:
         own = 0 if d.status in terminal else d.gpus_held  # excluded, as quota_check's `exclude`
-        team_used = sum(v for (t, _, g), v in held.items() if t == d.team_id and g == d.gpu_type)
-        project_used = sum(v for (_, r, g), v in held.items() if r == d.region and g == d.gpu_type)
         checks[d.pk] = QuotaCheck(
             region=d.region,
             gpu_type=d.gpu_type,
             requested=d.gpus_held,
             team_quota=quotas.get((d.team_id, d.gpu_type), 0),
-            team_used=team_used - own,
-            project_used=project_used - own,
-            # Google's values come from one cached read per GPU type, not one per row.
-            **_capacity(
-                capacities.get((d.region, d.gpu_type)), region=d.region, gpu_type=d.gpu_type
-            ),
+            team_used=team_held[d.team_id, d.gpu_type] - own,
+            project_used=project_held[d.region, d.gpu_type] - own,
+            **capacities[d.region, d.gpu_type],
         )
     return checks
