@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -19,8 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.access import is_platform_admin
 from portal.models import AuditEvent, Team
 from portal.notifications import notifications_mark_read, notifications_recent
+from portal.paging import page_of
 from portal.selectors import audit_events
 
+# Audit events per page of the trail, newest first.
+AUDIT_PAGE_SIZE = 100
 CSV_COLUMNS = ["when", "action", "actor", "token", "team", "object", "reason", "before", "after"]
 
 
@@ -55,16 +57,11 @@ def audit_view(request: HttpRequest) -> HttpResponseBase:
     events = audit_events(**filters)
     if request.GET.get("format") == "csv":
         return _csv_response(events)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = page_of(request, events, size=AUDIT_PAGE_SIZE)
     return render(
         request,
         "portal/audit.html",
-        {
-            "page": page,
-            "filters": filters,
-            "teams": Team.objects.all(),
-            "query": request.GET.urlencode(),
-        },
+        {"page": page, "filters": filters, "teams": Team.objects.all()},
     )
 
 

@@ -1,7 +1,9 @@
 """Every paged list takes any `?<param>=`: what is no page number shows the first page, one
 past either end the nearest real one, never a server error (portal/paging.py page_of)."""
 
+import re
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -9,7 +11,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from metering.models import SpendDay
+from portal.models import AuditEvent
 from portal.paging import page_of
+from portal.views_oversight import AUDIT_PAGE_SIZE
 from tests.factories import DeploymentFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +81,16 @@ def test_the_paged_pages_answer_a_hostile_page_number(
     ]:
         client.force_login(user)
         assert client.get(url, params).status_code == 200, url
+
+
+def test_the_audit_pager_keeps_the_filters_and_names_its_page_once(client, approver) -> None:
+    AuditEvent.objects.bulk_create(
+        AuditEvent(action="quota.changed", object_type="team", object_id=str(n), object_repr="t")
+        for n in range(AUDIT_PAGE_SIZE + 1)
+    )
+    client.force_login(approver)
+    html = unescape(client.get(reverse("audit"), {"action": "quota", "page": "2"}).content.decode())
+    links = re.findall(r'href="\?([^"#]*)', html)
+    assert "action=quota&page=1" in links  # back to the newer page, the filter kept
+    assert "action=quota&format=csv" in links  # the export takes the filter, not the page
+    assert all(link.count("page=") <= 1 for link in links)
