@@ -431,7 +431,7 @@ def _referenced(deployments: list[Deployment]) -> dict[tuple[str, int], tuple[st
         spec = spec_for(deployment)
         if isinstance(cluster := getattr(spec, SPEC_CLUSTER_KEY, None), int):
             clusters.add(cluster)
-        if (base := target_for(deployment).depends_on(spec)) is not None:
+        if (base := deployment.runs_on_id) is not None:
             field = next((n for n in type(spec).field_names() if getattr(spec, n) == base), "base")
             bases[base] = field
     names: dict[tuple[str, int], tuple[str, str]] = {}

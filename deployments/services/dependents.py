@@ -5,17 +5,18 @@ The choice (README, "LoRA adapters on a gateway deployment"): tearing a base dow
 its live dependents down first, each on its own record, and the base's own tear down
 starts only once none of them is left; a dependent whose base is not ready is never made
 ready. Which deployment another runs on is its target's `depends_on`, asked of the
-registry, so nothing here knows a target by name.
+registry when the row is saved (Deployment.runs_on), so nothing here knows a target by
+name.
 """
 
 from deployments.choices import TERMINAL_STATES, Status
 from deployments.models import Deployment
-from deployments.targets import spec_for, target_for
 
 
 def depends_on(deployment: Deployment) -> int | None:
-    """The id of the deployment this one runs on, None for one that runs on its own."""
-    return target_for(deployment).depends_on(spec_for(deployment))
+    """The id of the deployment this one runs on, None for one that runs on its own: its
+    target's depends_on, which every save keeps on the row (Deployment.runs_on)."""
+    return deployment.runs_on_id
 
 
 def live_dependents(deployment: Deployment) -> list[Deployment]:
