@@ -39,7 +39,7 @@ class PlanContext:
         return self.build_service_account or self.service_account_email("hangar-builder")
 
 
-# The key a GKE target's spec stores legacy_names under (DeploymentRef below).
+# The key a spec stores its legacy-names mark under (spec.py; DeploymentRef below).
 LEGACY_NAMES = "legacy_names"
 
 

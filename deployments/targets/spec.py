@@ -7,7 +7,7 @@ are derived from those declarations.
 """
 
 import re
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Self
 
 from deployments.targets.fields import FieldErrors, Kind, bound_errors, declarations, declared
@@ -25,7 +25,20 @@ def slug_errors(slug: str) -> list[str]:
     return []
 
 
-class SpecBase:
+@dataclass(frozen=True, kw_only=True)
+class _NamesMark:
+    """The one field every target's spec has: declared once, here, for all of them."""
+
+    # True on a row made before its objects carried a tag in their names and the
+    # deployment's id among their owner labels (migration 0010 marks GKE rows, 0011 Cloud
+    # Run's): its plans keep the names it was made with and take or delete by name what
+    # carries no id (gke/names.py). Read from the row (deployments/plans.py ref_for into
+    # DeploymentRef.legacy_names); a field so that a spec saved again (or copied, an
+    # adapter's base_values) keeps the mark. Never set by a client.
+    legacy_names: bool = False
+
+
+class SpecBase(_NamesMark):
     """Mixed into each target's frozen dataclass."""
 
     # Fields kept in Deployment columns rather than in Deployment.spec.

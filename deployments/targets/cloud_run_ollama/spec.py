@@ -53,9 +53,6 @@ class CloudRunOllamaSpec(CloudRunSpec):
     min_instances: int = cloud_run.min_instances()
     max_instances: int = cloud_run.max_instances()
     timeout_seconds: int = cloud_run.timeout_seconds()
-    # True on a row made before its objects carried Hangar's owner note and id label
-    # (migration 0011): its plans take and delete them by name. Never set by a client.
-    legacy_names: bool = False
 
     @property
     def catalog_model(self) -> CatalogModel:

@@ -162,9 +162,6 @@ class GkeInferenceGatewaySpec(HfWeights, OnGpuMachine, SpecBase):
     region: str = ""
     cluster_name: str = ""  # projects/P/locations/L/clusters/NAME
     team_gpus: int = 0
-    # True on a row rolled out before its objects' names carried a tag (migration 0010,
-    # gke/names.py): its plans keep the names it was made with. Never set by a client.
-    legacy_names: bool = False
     # Not asked: set by the approval (see the module's docstring).
     external_gateway: bool = False
     # Adapters loaded later by adapter requests (gke_inference_gateway_adapter/), set only

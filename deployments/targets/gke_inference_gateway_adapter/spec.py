@@ -125,9 +125,6 @@ class GatewayAdapterSpec(SpecBase):
     region: str = ""
     base_slug: str = ""
     base_values: dict[str, Any] = field(default_factory=dict)
-    # True on a row rolled out before its objects' names carried a tag (migration 0010,
-    # gke/names.py): its plans keep the names it was made with. Never set by a client.
-    legacy_names: bool = False
     # What the base's other live adapter rows call for, read for each plan (with_live_base)
     # and never stored (spec_json).
     live_loaded: tuple[Adapter, ...] = ()

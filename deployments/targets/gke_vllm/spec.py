@@ -58,9 +58,6 @@ class GkeVllmSpec(HfWeights, OnGpuMachine, SpecBase):
     # Set when the request is bound to its team (gke/binding.py), never by a client.
     region: str = ""
     team_gpus: int = 0
-    # True on a row rolled out before its objects' names carried a tag (migration 0010,
-    # gke/names.py): its plans keep the names it was made with. Never set by a client.
-    legacy_names: bool = False
     # Every machine offered is an H100 machine: what quotas and capacity are counted in.
     gpu_type: str = H100
 
