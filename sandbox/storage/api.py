@@ -228,12 +228,22 @@ def _object_resource(bucket: str, name: str, obj: StoredObject) -> dict[str, Any
     }
 
 
-def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> web.Response:
+def _check_project(state: Any, query: dict[str, str], permission: str) -> None:
+    """buckets.insert and buckets.list name their project in `project`, which they require
+    ("Required parameter: project", 400: https://cloud.google.com/storage/docs/json_api/v1/buckets/list#parameters,
+    https://github.com/googleapis/google-api-go-client/issues/110); any other project than
+    the sandbox's is denied."""
+    project = query.get("project")
+    if not project:
+        raise _storage_error(400, "required", "Required parameter: project")
     cfg = state.config
-    if query.get("project") not in (cfg.project, cfg.project_number):
-        raise errors.permission_denied(
-            "storage.buckets.create", f"projects/{query.get('project', '')}", "storage"
-        )
+    if project not in (cfg.project, cfg.project_number):
+        raise errors.permission_denied(permission, f"projects/{project}", "storage")
+
+
+def _create_bucket(state: Any, query: dict[str, str], body: dict[str, Any]) -> web.Response:
+    _check_project(state, query, "storage.buckets.create")
+    cfg = state.config
     unknown = set(body) - BUCKET_FIELDS
     if unknown:
         raise _storage_error(400, "invalid", f"Unknown field(s) in the bucket: {sorted(unknown)}.")
@@ -402,7 +412,7 @@ def _upload(request: web.Request, query: dict[str, str], body: bytes) -> tuple[s
     https://cloud.google.com/storage/docs/json_api/v1/how-tos/multipart-upload)."""
     kind = query.get("uploadType")
     if kind == "media" and query.get("name"):
-        return query["name"], body
+        return _object_name(query["name"]), body
     if kind != "multipart":
         raise _storage_error(
             400, "invalid", "The sandbox takes uploadType=media&name=N or uploadType=multipart."
@@ -419,23 +429,35 @@ def _upload(request: web.Request, query: dict[str, str], body: bytes) -> tuple[s
         metadata = json.loads(payloads[0])
     except ValueError as exc:
         raise _storage_error(400, "parseError", "Parse Error") from exc
+    if not isinstance(metadata, dict):  # the object resource is a JSON object
+        raise _storage_error(400, "invalid", "Invalid JSON payload: the metadata is no object.")
     name = query.get("name") or metadata.get("name")
     if not name:
         raise _storage_error(400, "required", "Required: object name.")
     media = payloads[1]
-    for ending in (b"\r\n", b"\n"):
-        if media.endswith(ending):
-            return str(name), media[: -len(ending)]
-    return str(name), media
+    ending = next((end for end in (b"\r\n", b"\n") if media.endswith(end)), b"")
+    return _object_name(name), media[: len(media) - len(ending)]
+
+
+def _object_name(name: Any) -> str:
+    """Object names are 1-1024 bytes of UTF-8 with no carriage return or line feed, not
+    `.` or `..`, nor under `.well-known/acme-challenge/`
+    (https://cloud.google.com/storage/docs/naming-objects)."""
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name.encode("utf-8", "surrogatepass")) <= 1024
+        or "\r" in name
+        or "\n" in name
+        or name in (".", "..")
+        or name.startswith(".well-known/acme-challenge/")
+    ):
+        raise _storage_error(400, "invalid", "The specified object name is not valid.")
+    return name
 
 
 def _list_buckets(state: Any, query: dict[str, str]) -> web.Response:
     """buckets.list for the project, by name prefix."""
-    cfg = state.config
-    if query.get("project") not in (cfg.project, cfg.project_number):
-        raise errors.permission_denied(
-            "storage.buckets.list", f"projects/{query.get('project', '')}", "storage"
-        )
+    _check_project(state, query, "storage.buckets.list")
     prefix = query.get("prefix", "")
     items = [
         b.resource
