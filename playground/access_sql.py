@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
@@ -55,12 +55,14 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from deployments.models import Deployment
 from portal.models import ApiToken, Membership
 
 DB_SESSIONS = "django.contrib.sessions.backends.db"
+T = TypeVar("T")
 
 # Every key is bounded before it is put in a query: a value Postgres refuses (an id past
 # bigint, a NUL in text) would otherwise fail the whole batch, every caller in it.
@@ -211,31 +213,35 @@ def _fail(waiting: dict[Any, list[asyncio.Future[Any]]], exc: BaseException) -> 
                 future.set_exception(exc)
 
 
-def pool() -> AsyncConnectionPool:
-    """This loop's pool (opened by access_sql_open)."""
-    return _pools[asyncio.get_running_loop()]
+# What a connection the server dropped raises (PoolTimeout, no connection to be had, too).
+DROPPED = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
-async def pooled_fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of one read on this loop's pool, on a live connection.
+async def pooled(work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """`work` on a connection of this loop's pool, once more on a fresh one if it was dropped.
 
     A connection the server dropped (a failover, a restart, pg_terminate_backend) fails
     the first statement sent on it; the pool's idle connections are then as dead. They are
-    checked and replaced, and the read, which changes nothing, is sent once more."""
+    checked and replaced, and `work` is run once more: every caller's work is a read, or a
+    write that changes nothing the second time. A database still away raises DROPPED."""
     pool = _pools[asyncio.get_running_loop()]
     try:
-        return await _fetch(pool, sql, params)
-    except (psycopg.OperationalError, psycopg.InterfaceError):
+        async with pool.connection() as conn:
+            return await work(conn)
+    except DROPPED:
         await pool.check()
-        return await _fetch(pool, sql, params)
+        async with pool.connection() as conn:
+            return await work(conn)
 
 
-async def _fetch(
-    pool: AsyncConnectionPool, sql: str, params: dict[str, Any]
-) -> list[tuple[Any, ...]]:
-    async with pool.connection() as conn:
+async def pooled_fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of one read on this loop's pool (pooled: retried on a dropped connection)."""
+
+    async def fetch(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
         cursor = await conn.execute(sql, params)
         return await cursor.fetchall()
+
+    return await pooled(fetch)
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Batch]] = (
@@ -450,19 +456,13 @@ async def _write_marks(loop: asyncio.AbstractEventLoop, wait: bool = True) -> No
     marks = _marks.pop(loop, {})
     if not marks:
         return
-    pool = _pools[loop]
     sql = (
         f"UPDATE {_TOKEN} t SET last_used_at = q.at "  # noqa: S608 - names from the models
         "FROM unnest(%(ids)s::bigint[], %(at)s::timestamptz[]) AS q(id, at) WHERE t.id = q.id"
     )
     params = {"ids": list(marks), "at": list(marks.values())}
-    try:
-        await _execute(pool, sql, params)
-    except (psycopg.OperationalError, psycopg.InterfaceError):
-        await pool.check()  # a dropped connection: the same UPDATE again changes nothing more
-        await _execute(pool, sql, params)
 
-
-async def _execute(pool: AsyncConnectionPool, sql: str, params: dict[str, Any]) -> None:
-    async with pool.connection() as conn:
+    async def mark(conn: AsyncConnection[Any]) -> None:
         await conn.execute(sql, params)
+
+    await pooled(mark)  # the same UPDATE twice changes nothing more

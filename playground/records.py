@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -306,10 +307,10 @@ def _rows(records: list[Record]) -> dict[str, list[dict[str, Any]]]:
     return {"new": new, "continued": continued, "messages": messages, "usage": usage}
 
 
-async def _write_sql(records: list[Record]) -> None:
-    rows = _rows(records)
-    pool = access_sql.pool()
-    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+async def _write_sql(
+    conn: psycopg.AsyncConnection[Any], rows: dict[str, list[dict[str, Any]]]
+) -> None:
+    async with conn.transaction(), conn.cursor() as cursor:
         for sql, params in (
             (CONVERSATION_INSERT, rows["new"]),
             (CONVERSATION_UPDATE, rows["continued"]),
@@ -320,19 +321,16 @@ async def _write_sql(records: list[Record]) -> None:
                 await cursor.executemany(sql, params)
 
 
-_AWAY = (psycopg.OperationalError, psycopg.InterfaceError)  # PoolTimeout included
+_AWAY = access_sql.DROPPED
 
 
 async def records_write(records: list[Record]) -> None:
-    """Write `records` in one transaction, again on a fresh connection if the one it had was
-    dropped. A database still away raises (the records stay in the journal for later); a
-    record a rule refuses is written alone, so it fails no other, and is given up, logged."""
+    """Write `records` in one transaction (pooled: again on a fresh connection if the one it
+    had was dropped). A database still away raises (the records stay in the journal for
+    later); a record a rule refuses is written alone, so it fails no other, and is given
+    up, logged."""
     try:
-        try:
-            await _write_sql(records)
-        except _AWAY:
-            await access_sql.pool().check()
-            await _write_sql(records)
+        await access_sql.pooled(functools.partial(_write_sql, rows=_rows(records)))
     except _AWAY:
         raise
     except psycopg.Error:
