@@ -50,22 +50,19 @@ class SpendFigures:
 
 
 @dataclass(frozen=True)
-class BudgetSpend:
-    measured: Decimal  # this month, on the days Google measured
-    estimated: Decimal  # this month, from the estimate where nothing was measured
-    coming: Decimal  # by month end, at the running deployments' estimated rates
+class BudgetSpend(SpendFigures):
+    """A team's month: its SpendFigures (measured on the days Google measured, estimated
+    where nothing was) and what is still coming."""
+
+    coming: Decimal = ZERO  # by month end, at the running deployments' estimated rates
 
     @property
     def month_to_date(self) -> Decimal:
-        return self.measured + self.estimated
+        return self.total
 
     @property
     def projected(self) -> Decimal:
         return self.month_to_date + self.coming
-
-    @property
-    def basis(self) -> str:
-        return SpendFigures(self.measured, self.estimated).basis
 
 
 def _measured_days(now: datetime, team_ids: list[int] | None) -> QuerySet[SpendDay]:
@@ -141,7 +138,7 @@ def team_month(*, team: Any, now: datetime | None = None) -> TeamMonth:
 
 
 def figures_of(row: tuple[int, Decimal, Decimal]) -> SpendFigures:
-    """A row of spend_per_deployment as its SpendFigures."""
+    """A row of TeamMonth.per_deployment as its SpendFigures."""
     return SpendFigures(measured=row[1], estimated=row[2])
 
 
@@ -158,9 +155,5 @@ def budget_spends(*, teams: Iterable[Any], now: datetime | None = None) -> dict[
     spends = {}
     for pk in ids:
         figures = split.get(pk, SpendFigures())
-        spends[pk] = BudgetSpend(
-            measured=figures.measured,
-            estimated=figures.estimated,
-            coming=coming.get(pk, ZERO),
-        )
+        spends[pk] = BudgetSpend(figures.measured, figures.estimated, coming.get(pk, ZERO))
     return spends
