@@ -352,6 +352,7 @@ class _Writer:
         self.tasks: set[asyncio.Task[None]] = set()
         self.ids = _Ids()
         self.recovering: asyncio.Task[None] | None = None
+        self.writing = asyncio.Lock()
         # Conversations written to the journal but perhaps not yet to Postgres, by id:
         # (user, deployment), so that a quick follow-up continues the right one.
         self.unwritten: dict[int, tuple[int, int]] = {}
@@ -373,19 +374,22 @@ class _Writer:
         task.add_done_callback(self.tasks.discard)
 
     async def flush(self) -> None:
-        records, self.pending = self.pending, []
-        if not records:
-            return
-        try:
-            await records_write(records)
-        except Exception:
-            # Still in the journal: a later recovery writes them.
-            logger.exception("playground: %d records not written yet", len(records))
-            return
-        finally:
-            for record in records:
-                if record.chat is not None:
-                    self.unwritten.pop(record.chat.conversation, None)
+        # One flush writes at a time: a follow-up's messages go in only where their
+        # conversation exists, and a flush still writing it would not have committed it.
+        async with self.writing:
+            records, self.pending = self.pending, []
+            if not records:
+                return
+            try:
+                await records_write(records)
+            except Exception:
+                # Still in the journal: a later recovery writes them.
+                logger.exception("playground: %d records not written yet", len(records))
+                return
+            finally:
+                for record in records:
+                    if record.chat is not None:
+                        self.unwritten.pop(record.chat.conversation, None)
         try:
             await _journal_drop([r.key for r in records])
         except Exception:  # written; a recovery writing them again changes nothing
