@@ -33,6 +33,10 @@ def _flat(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
 # A field whose name holds one of these words is an amount of dollars.
 MONEY = re.compile(r"(monthly|hourly|budget|cost|amount|price|spend|fee|spent|projected)")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+# Numbers up to this many digits either side of the point are written out; beyond it (a
+# token name of 40 nines, a hex prefix like "1e999999") as they were recorded, which also
+# keeps quantize within Decimal's 28-digit precision.
+DIGITS = 20
 
 
 def _number(value: Any) -> Decimal | None:
@@ -41,9 +45,12 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, str) and not NUMBER.fullmatch(value):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    if not number.is_finite() or (number and abs(number.adjusted()) > DIGITS):
+        return None
+    return number
 
 
 def _plain(field: str, value: Any) -> str:

@@ -25,3 +25,17 @@ def test_money_numbers_and_lists_are_shown_as_people_read_them():
     assert shown["zones"] == ("—", "us-central1-a, us-central1-b")
     old, new = shown["estimate.lines"]
     assert "[" not in old + new and new == "GPU 0.75"
+
+
+def test_numbers_too_long_to_write_out_are_shown_as_recorded():
+    """A token named with 60 nines or a hex prefix reading as 1e999999 used to stop the audit
+    page (Decimal.quantize beyond its precision); such values are shown as recorded."""
+    nines = "9" * 60
+    shown = changes(
+        {"name": nines, "budget": "1e400"},
+        {"name": "1e999999", "budget": "12.5", "ratio": float("nan"), "tiny": "1e-400"},
+    )
+    assert shown["name"] == (nines, "1e999999")
+    assert shown["budget"] == ("1e400", "$12.50")
+    assert shown["ratio"] == ("—", "nan")
+    assert shown["tiny"] == ("—", "1e-400")
