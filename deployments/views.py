@@ -109,7 +109,7 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
         request.POST or None, user=request.user, **({"initial": initial} if initial else {})
     )
     base = request.GET.get("base", "")
-    if initial is None and base.isdigit() and len(base) <= 12:  # "Request an adapter" on a base
+    if initial is None and _digits(base, 12):  # "Request an adapter" on a base
         form.initial["base"] = int(base)
     if initial is None and request.method == "GET":
         # What the target tabs carry over (static/hangar.js): switching target keeps them.
@@ -144,12 +144,18 @@ def deployment_new_view(request: HttpRequest) -> HttpResponse:
     return render(request, form_class.target_def.form_template, context, status=status)
 
 
+def _digits(raw: str, most: int) -> bool:
+    """Whether `raw` is an id or a cursor: 1 to `most` ASCII digits (str.isdigit alone
+    takes "²", which int() refuses)."""
+    return 0 < len(raw) <= most and raw.isascii() and raw.isdigit()
+
+
 def _previous_request(request: HttpRequest) -> Deployment | None:
     """The request being edited and submitted again (`?from=<id>`), if the user can see it."""
     raw = request.GET.get("from", "") if request.method == "GET" else ""
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not _digits(raw, 12):
         raise Http404("No such deployment.")
     return _get_or_404(request, int(raw))
 
@@ -331,7 +337,7 @@ def _live_context(
 def _cursor(raw: str) -> datetime | None:
     """A timeline cursor (microseconds since the epoch, as _cursor_text writes it); None
     for anything else, which then gets the whole first page."""
-    if not raw.isdigit() or len(raw) > 18:
+    if not _digits(raw, 18):
         return None
     try:
         return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(raw))

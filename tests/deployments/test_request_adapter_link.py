@@ -76,3 +76,19 @@ def test_the_adapter_form_asks_one_name_and_no_busy_hours(
     taken = client.post(reverse("deployments:new"), {**posted, "slug": "food-review"})
     assert taken.status_code == 400
     assert "already answers to food-review" in taken.content.decode()
+
+
+@pytest.mark.parametrize("query", ["base=²", "base=" + "9" * 13, "from=²"])
+def test_a_number_that_is_no_id_is_not_a_server_error(
+    client: Any, deployer: Any, query: str
+) -> None:
+    client.force_login(deployer)
+    response = client.get(
+        f"{reverse('deployments:new')}?target=gke-inference-gateway-adapter&{query}"
+    )
+    # No base is chosen from it; a `from` that names nothing is a 404.
+    if query.startswith("from"):
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200
+        assert '<option value="" selected>' in response.content.decode()

@@ -115,7 +115,7 @@ def test_a_step_in_flight_is_sent_again_until_it_settles(
     assert _rows(_poll(viewer, rolling, _cursor(answer))) == []
 
 
-@pytest.mark.parametrize("cursor", ["yesterday", "-1", "999999999999999999", "9" * 40])
+@pytest.mark.parametrize("cursor", ["yesterday", "-1", "999999999999999999", "9" * 40, "²"])
 def test_a_cursor_that_is_no_time_gets_the_whole_first_page(
     viewer: Client, rolling: Deployment, cursor: str
 ) -> None:
