@@ -5,7 +5,9 @@ with the deployment's id (deployments/targets/gke/names.py). A deployment rolled
 that has objects named after its slug alone, without the id label: its tear down, planned
 with the new names, would find nothing to delete and leave its GPU node pool running and
 billed. Each such row is marked (`legacy_names` in its spec, DeploymentRef.legacy_names), so
-its plans keep the old names and labels; rows made from here on get tags. An adapter's row
+its plans keep the old names and labels; rows made from here on get tags, and so do rows
+still waiting to start (pending approval, or approved and queued): they have made nothing
+yet, and marked they would make slug-named objects that no owner check guards. An adapter's row
 also records its base's mark, as the values it was bound with (its plans name the base's
 objects from them).
 """
@@ -17,18 +19,21 @@ from django.db import migrations
 GKE_TARGETS = ("gke-vllm", "gke-inference-gateway")
 ADAPTER_TARGET = "gke-inference-gateway-adapter"
 LEGACY_NAMES = "legacy_names"  # deployments.targets.plan.LEGACY_NAMES, frozen here
+# Statuses a row has made no object in yet (deployments.choices.Status, frozen here).
+NOT_STARTED = ("pending_approval", "approved")
 
 
 def mark_legacy(apps: Any, schema_editor: Any) -> None:
     deployment = apps.get_model("deployments", "Deployment")
     rows = list(
         deployment.objects.filter(target__in=(*GKE_TARGETS, ADAPTER_TARGET)).only(
-            "pk", "target", "spec"
+            "pk", "target", "status", "spec"
         )
     )
     for row in rows:
         spec = dict(row.spec or {})
-        spec[LEGACY_NAMES] = True
+        if row.status not in NOT_STARTED:
+            spec[LEGACY_NAMES] = True
         if row.target == ADAPTER_TARGET:
             # Every base an existing adapter names was made before the change too.
             spec["base_values"] = {**(spec.get("base_values") or {}), LEGACY_NAMES: True}

@@ -1,7 +1,8 @@
 """A GKE deployment rolled out before its objects' names carried a tag keeps the names it
 was made with, so its tear down removes what actually runs (and is billed): migration 0010
-marks every GKE row there is, and the plans of a marked row name its objects as they were
-named then (slug alone, no id label). Rows made after get tags."""
+marks every GKE row that may have made objects, and the plans of a marked row name its
+objects as they were named then (slug alone, no id label). Rows made after, and rows that
+had not started, get tags."""
 
 import importlib
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 
-from deployments.choices import Phase
+from deployments.choices import Phase, Status
 from deployments.models import Deployment
 from deployments.plans import plan_for, ref_for
 from deployments.targets.cloud_run_vllm import bodies as run_bodies
@@ -52,8 +53,8 @@ def teardown_of(row: Any) -> dict[str, Any]:
 
 
 def test_rows_there_before_keep_their_names_and_new_rows_get_tags():
-    before = gateway_row(slug=SLUG)
-    cloud_run = DeploymentFactory()
+    before = gateway_row(slug=SLUG, status=Status.READY)
+    cloud_run = DeploymentFactory(status=Status.READY)
     MIGRATION.mark_legacy(apps, None)
     # A new row whose slug shares the old name's 36 characters (slugs are unique while live).
     after = gateway_row(slug=SLUG.replace("-a41", "-b41"))
@@ -82,8 +83,28 @@ def test_rows_there_before_keep_their_names_and_new_rows_get_tags():
     assert new["delete_node_pool"].params["owner"][DEPLOYMENT_ID_LABEL] == str(after.pk)
 
 
+@pytest.mark.parametrize("migration", ["0010_gke_legacy_names", "0011_cloud_run_legacy_owner"])
+def test_rows_not_started_made_nothing_and_get_owned_names(migration):
+    marked = importlib.import_module(f"deployments.migrations.{migration}").mark_legacy
+    rows = {
+        status: (
+            gateway_row(slug=f"gw-{status}", status=status),
+            DeploymentFactory(target="cloud-run-ollama", slug=f"run-{status}", status=status),
+        )
+        for status in (Status.PENDING_APPROVAL, Status.APPROVED, Status.FAILED)
+    }
+    marked(apps, None)
+    gke = migration.startswith("0010")
+    for status, (gateway, cloud_run) in rows.items():
+        started = status == Status.FAILED
+        assert ref_for(Deployment.objects.get(pk=gateway.pk)).legacy_names is (started and gke)
+        assert ref_for(Deployment.objects.get(pk=cloud_run.pk)).legacy_names is (
+            started and not gke
+        )
+
+
 def test_a_marked_row_keeps_its_spec_mark_through_a_save_of_its_spec():
-    row = gateway_row(slug="kept")
+    row = gateway_row(slug="kept", status=Status.READY)
     MIGRATION.mark_legacy(apps, None)
     row = Deployment.objects.get(pk=row.pk)
     spec = GkeInferenceGatewaySpec.from_values({**row.spec, "model": row.model})

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 
+from deployments.choices import Status
 from deployments.models import Deployment
 from deployments.plans import ref_for
 from deployments.targets.cloud_run_vllm import plan as cloud_run_vllm
@@ -110,7 +111,11 @@ def test_a_bucket_carries_its_owner_labels_and_is_only_adopted_or_deleted_by_it(
 
 def _run_row(slug: str) -> Any:
     return DeploymentFactory(
-        target="cloud-run-vllm", slug=slug, model=RUN_SPEC.model, spec=RUN_SPEC.spec_json()
+        target="cloud-run-vllm",
+        slug=slug,
+        model=RUN_SPEC.model,
+        spec=RUN_SPEC.spec_json(),
+        status=Status.READY,  # rolled out: migration 0011 marks no row that has not started
     )
 
 
@@ -146,8 +151,10 @@ def test_a_cloud_run_row_made_before_owners_deletes_its_account_and_bucket_by_na
 @pytest.mark.django_db
 def test_migration_0011_marks_cloud_run_rows_only():
     cloud_run = _run_row("run-row")
-    ollama = DeploymentFactory(target="cloud-run-ollama", slug="ollama-row")
-    gke = DeploymentFactory(target="gke-vllm", slug="gke-row", spec=SPEC.spec_json())
+    ollama = DeploymentFactory(target="cloud-run-ollama", slug="ollama-row", status=Status.READY)
+    gke = DeploymentFactory(
+        target="gke-vllm", slug="gke-row", spec=SPEC.spec_json(), status=Status.READY
+    )
     MIGRATION.mark_legacy(apps, None)
     new = _run_row("new-row")
     for row in (cloud_run, ollama):
