@@ -29,7 +29,7 @@ from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 
 from playground import handlers
-from playground.access_sql import access_sql_close, access_sql_open
+from playground.access_sql import BIGINT_MAX, access_sql_close, access_sql_open
 from playground.db import db_pool_close
 from playground.limits import limits_close
 from playground.records import records_drain, records_start
@@ -101,10 +101,16 @@ async def _route(scope: Scope, receive: Receive, path: str) -> Reply | None:
     if models:
         if method != "GET":
             return error_reply(405, "method_not_allowed", "Use GET.")
-        return await handlers.models(incoming, int(models["pk"]))
+        return await handlers.models(incoming, _path_id(models["pk"]))
     if openai is None:
         return None
-    return await handlers.openai(incoming, int(openai["pk"]), openai["route"])
+    return await handlers.openai(incoming, _path_id(openai["pk"]), openai["route"])
+
+
+def _path_id(digits: str) -> int:
+    """The id in the path. One longer than any bigint is 0, which no row has (a 404 in the
+    handler's words): int() of more than 4300 digits raises instead (sys.int_info)."""
+    return int(digits) if len(digits) <= len(str(BIGINT_MAX)) else 0
 
 
 def _host_refusal(request: ASGIRequest) -> str | None:

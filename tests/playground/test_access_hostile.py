@@ -75,6 +75,11 @@ def _hostile(base: str, pk: int, session: str) -> list[tuple[str, str, dict[str,
         ("made-up token", f"{base}/api/v1/deployments/{pk}/{models}",
          {"Authorization": MADE_UP}, 401),
         ("huge id, signed in", f"{base}/playground/api/deployments/{HUGE}/models", cookie, 404),
+        # Past the 4300 digits Python's int() converts.
+        ("5000-digit id", f"{base}/api/v1/deployments/{'9' * 5000}/{models}",
+         {"Authorization": MADE_UP}, 404),
+        ("5000-digit id, signed in", f"{base}/playground/api/deployments/{'9' * 5000}/models",
+         cookie, 404),
         ("session key not Django's", f"{base}/playground/api/deployments/{pk}/models",
          {"Cookie": "sessionid=" + "Z%00" * 20}, 401),
     ]  # fmt: skip
