@@ -9,6 +9,7 @@ import re
 import tarfile
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,12 @@ def _execute(state: State, stored: StoredBuild) -> Message:
     return out
 
 
+# The sandbox holds a build's workspace in memory: a source that unpacks to more than this
+# (a small gzip of zeros can) fails its fetch instead of exhausting the sandbox's memory.
+# Google states no such limit; no build Hangar or its seeds run comes near it.
+MAX_SOURCE_BYTES = 256 * 2**20
+
+
 def _fetch_source(state: State, build: Message, ws: Workspace) -> None:
     """A storageSource is a gzipped tarball the build's /workspace starts from, as
     `gcloud builds submit DIR` uploads it
@@ -150,11 +157,17 @@ def _fetch_source(state: State, build: Message, ws: Workspace) -> None:
         if found is None:
             raise tarfile.TarError("the object does not exist")
         with tarfile.open(fileobj=io.BytesIO(found.data), mode="r:*") as tar:
-            for member in tar.getmembers():
-                data = tar.extractfile(member) if member.isfile() else None
+            members = [m for m in tar.getmembers() if m.isfile()]
+            if sum(m.size for m in members) > MAX_SOURCE_BYTES:
+                raise tarfile.TarError(f"unpacks to more than {MAX_SOURCE_BYTES} bytes")
+            for member in members:
+                data = tar.extractfile(member)
                 if data is not None:
                     ws.files[posixpath.normpath(member.name)] = data.read()
-    except tarfile.TarError as exc:
+    # A truncated or corrupt gzip stream fails as EOFError, OSError or zlib.error, not as a
+    # TarError: any of them is the build's failure, not the sandbox's (settling runs inside
+    # another request, which would answer 500, and the build would never finish).
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         detail = f"failed to fetch source gs://{source.bucket}/{name}: {exc}"
         _fail(build, None, detail, "FETCH_SOURCE_FAILED")
         raise OperationFailed(2, FAILED_MESSAGE) from exc
