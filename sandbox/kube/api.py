@@ -17,11 +17,9 @@ sandbox/kube/store.py), a Deployment's `scale` subresource and a pod's `log`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from aiohttp import web
 
 from sandbox.kube import custom_resources, faults, logs, openapi, proxy, tables, watch, writes
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 
 GIT_VERSION = "v1.34.1-gke.1829001"
 APPLY = "application/apply-patch+yaml"
-MAX_BODY = 3 * 2**20  # etcd's request limit is about 1.5 MiB; anything near is refused
 
 __all__ = ["KubeStore", "build_app"]
 
@@ -77,49 +74,10 @@ def _discovery(path: str, plane: ControlPlane) -> dict[str, Any] | None:
 
 
 def _parse_apply_body(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_BODY:
-        raise KubeError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
-    try:
-        body = yaml.safe_load(raw.decode("utf-8")) if raw.strip() else None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise KubeError(400, "BadRequest", f"error decoding YAML: {exc}") from exc
+    body = writes.read_json(raw)  # YAML (JSON is YAML too)
     if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
         raise KubeError(400, "BadRequest", "Object 'Kind' is missing in the request body")
     return body
-
-
-def _check_identity(target: res.Target, body: dict[str, Any]) -> None:
-    kind = target.kind
-    if body.get("apiVersion") != kind.api_version:
-        raise KubeError(
-            400,
-            "BadRequest",
-            f"the API version in the data ({body.get('apiVersion')}) does not match the "
-            f"expected API version ({kind.api_version})",
-        )
-    if body.get("kind") != kind.kind:
-        raise KubeError(
-            400,
-            "BadRequest",
-            f"the kind in the data ({body.get('kind')}) does not match the expected kind "
-            f"({kind.kind})",
-        )
-    meta = body["metadata"]
-    if meta.get("name") != target.name:
-        raise KubeError(
-            400,
-            "BadRequest",
-            f"the name of the object ({meta.get('name')}) does not match the name on the URL "
-            f"({target.name})",
-        )
-    if "namespace" in meta and meta["namespace"] != (target.namespace or ""):
-        raise KubeError(
-            400,
-            "BadRequest",
-            "the namespace of the provided object does not match the namespace sent on the request",
-        )
-    if meta.get("managedFields"):
-        raise KubeError(400, "BadRequest", "metadata.managedFields must be nil")
 
 
 def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: bytes) -> web.Response:
@@ -138,13 +96,13 @@ def _apply(request: web.Request, store: KubeStore, target: res.Target, raw: byte
             'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
             "required for apply patch",
         )
-    if len(manager) > 128:
-        raise KubeError(422, "Invalid", "fieldManager: Too long: may not be more than 128 bytes")
+    manager = writes.manager_of(request)  # its length checked
     force = request.query.get("force", "false")
     if force not in ("true", "false"):
         raise KubeError(400, "BadRequest", f'invalid value for force: "{force}"')
-    body = _parse_apply_body(raw)
-    _check_identity(target, body)
+    body = writes.check_identity(target, _parse_apply_body(raw))
+    if body["metadata"].get("managedFields"):
+        raise KubeError(400, "BadRequest", "metadata.managedFields must be nil")
     where = f"{target.namespace}/{target.name}" if target.namespace else target.name
     schema = store.schemas.get(target.kind)
     try:
@@ -179,13 +137,9 @@ async def _delete(request: web.Request, store: KubeStore, target: res.Target) ->
         raise KubeError(405, "MethodNotAllowed", "deleting a collection is not supported here")
     propagation = request.query.get("propagationPolicy", "")
     raw = await request.read()
-    if raw.strip():
-        try:
-            options = json.loads(raw)
-        except ValueError as exc:
-            raise KubeError(400, "BadRequest", f"invalid DeleteOptions: {exc}") from exc
-        if isinstance(options, dict):
-            propagation = options.get("propagationPolicy", propagation)
+    options = writes.read_json(raw)
+    if isinstance(options, dict):
+        propagation = options.get("propagationPolicy", propagation)
     if propagation not in ("", "Foreground", "Background", "Orphan"):
         raise KubeError(400, "BadRequest", f'invalid propagationPolicy "{propagation}"')
     return web.json_response(store.delete(target.kind, target.namespace, target.name, propagation))
@@ -468,6 +422,6 @@ def build_app(state: State, plane: ControlPlane) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         return await _serve(request, state, plane)
 
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=writes.MAX_BODY + 1024)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

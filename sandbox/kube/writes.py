@@ -26,7 +26,7 @@ from sandbox.kube import resources as res
 from sandbox.kube.store import KubeError, KubeStore
 from sandbox.kube.validation import Invalid, Undeclared, check_rules, check_schema
 
-MAX_BODY = 3 * 2**20
+MAX_BODY = 3 * 2**20  # etcd's request limit is about 1.5 MiB; anything near is refused
 VALIDATIONS = ("Strict", "Warn", "Ignore")
 UNDECLARED = re.compile(r"^(\S*): field not declared in schema$")
 
@@ -132,23 +132,43 @@ def _decoded(store: KubeStore, kind: res.Kind, body: dict[str, Any], validation:
     return warnings if validation == "Warn" else []
 
 
-def _identity(target: res.Target, body: Any) -> dict[str, Any]:
+def check_identity(target: res.Target, body: Any) -> dict[str, Any]:
+    """`body` as an object whose apiVersion, kind, namespace and (on an object's URL) name
+    are the URL's, as every write checks them (create, update, patch, apply); 400 BadRequest
+    otherwise."""
     kind = target.kind
     if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
         raise KubeError(400, "BadRequest", "Object 'Kind' is missing in the request body")
-    body.setdefault("metadata", {})
-    if body.get("apiVersion") != kind.api_version or body.get("kind") != kind.kind:
+    meta = body.setdefault("metadata", {})
+    if body.get("apiVersion") != kind.api_version:
         raise KubeError(
             400,
             "BadRequest",
             f"the API version in the data ({body.get('apiVersion')}) does not match the "
-            f"expected API version ({kind.api_version})"
-            if body.get("apiVersion") != kind.api_version
-            else f"the kind in the data ({body.get('kind')}) does not match the expected kind "
+            f"expected API version ({kind.api_version})",
+        )
+    if body.get("kind") != kind.kind:
+        raise KubeError(
+            400,
+            "BadRequest",
+            f"the kind in the data ({body.get('kind')}) does not match the expected kind "
             f"({kind.kind})",
         )
-    meta = body["metadata"]
-    if "namespace" in meta and meta["namespace"] != (target.namespace or ""):
+    if target.name and meta.get("name") != target.name:
+        raise KubeError(
+            400,
+            "BadRequest",
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+            f"({target.name})",
+        )
+    # An empty namespace takes the URL's, a cluster-scoped kind's is cleared, only two
+    # different ones are refused (EnsureObjectNamespaceMatchesRequestNamespace and
+    # checkName in k8s.io/apiserver: staging/src/k8s.io/apiserver/pkg/registry/rest/meta.go,
+    # pkg/endpoints/handlers/rest.go).
+    namespace = meta.get("namespace") or ""
+    if not kind.namespaced:
+        meta.pop("namespace", None)
+    elif namespace and namespace != (target.namespace or ""):
         raise KubeError(
             400,
             "BadRequest",
@@ -204,7 +224,7 @@ async def _body(request: web.Request) -> Any:
 
 
 async def create(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
-    body = _identity(target, await _body(request))
+    body = check_identity(target, await _body(request))
     meta = body["metadata"]
     if not meta.get("name") and meta.get("generateName"):
         # https://kubernetes.io/docs/reference/using-api/api-concepts/#generated-values
@@ -227,14 +247,7 @@ async def create(request: web.Request, store: KubeStore, target: res.Target) -> 
 
 
 async def update(request: web.Request, store: KubeStore, target: res.Target) -> web.Response:
-    body = _identity(target, await _body(request))
-    name = body["metadata"].get("name")
-    if name != target.name:
-        raise KubeError(
-            400,
-            "BadRequest",
-            f"the name of the object ({name}) does not match the name on the URL ({target.name})",
-        )
+    body = check_identity(target, await _body(request))
     store.get(target.kind, target.namespace, target.name or "")  # 404 before validation
     warnings = _checked(store, target, body, request)
     manager = manager_of(request)
@@ -280,14 +293,7 @@ async def patch(request: web.Request, store: KubeStore, target: res.Target) -> w
     result = patched(store, target.kind, current, request.content_type, await request.read())
     for fixed in ("apiVersion", "kind"):
         result[fixed] = current[fixed]
-    meta = result.setdefault("metadata", {})
-    if meta.get("name") != target.name:
-        raise KubeError(
-            400,
-            "BadRequest",
-            f"the name of the object ({meta.get('name')}) does not match the name on the URL "
-            f"({target.name})",
-        )
+    meta = check_identity(target, result)["metadata"]
     meta.pop("managedFields", None)
     warnings = _checked(store, target, result, request)
     manager = manager_of(request)

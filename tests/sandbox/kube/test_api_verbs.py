@@ -144,3 +144,35 @@ def test_update_and_patch_rules(cluster):
         "PATCH", f"{CONFIGMAPS}/c", data="{}", headers={"Content-Type": "text/plain"}
     )
     assert plain.status_code == 415
+
+
+def test_writes_check_the_url_identity_as_the_api_server_does(cluster):
+    """One identity check for create, update, patch and apply (sandbox/kube/writes.py
+    check_identity): an empty namespace takes the URL's, a cluster-scoped kind's is cleared,
+    a different one is 400, as is a name or kind the URL does not name."""
+    blank = {**_configmap("blank"), "metadata": {"name": "blank", "namespace": ""}}
+    created = cluster.api("POST", CONFIGMAPS, json=blank)
+    assert created.status_code == 201 and created.json()["metadata"]["namespace"] == "default"
+    elsewhere = {**_configmap("away"), "metadata": {"name": "away", "namespace": "kube-system"}}
+    assert cluster.api("POST", CONFIGMAPS, json=elsewhere).status_code == 400
+    scoped = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "t", "namespace": "x"}}
+    made = cluster.api("POST", NS, json=scoped)
+    assert made.status_code == 201 and "namespace" not in made.json()["metadata"]
+    merge = {"Content-Type": "application/merge-patch+json"}
+    moved = cluster.api(
+        "PATCH",
+        f"{CONFIGMAPS}/blank",
+        data='{"metadata":{"namespace":"kube-system"}}',
+        headers=merge,
+    )
+    assert moved.status_code == 400 and "namespace" in moved.json()["message"]
+    renamed = cluster.api(
+        "PUT", f"{CONFIGMAPS}/blank", json={**_configmap("other"), "metadata": {"name": "other"}}
+    )
+    assert renamed.status_code == 400 and "name on the URL" in renamed.json()["message"]
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    wrong_kind = json.dumps({**_configmap("blank"), "kind": "Secret"})
+    applied = cluster.api(
+        "PATCH", f"{CONFIGMAPS}/blank?fieldManager=t", data=wrong_kind, headers=apply
+    )
+    assert applied.status_code == 400 and "kind in the data" in applied.json()["message"]
