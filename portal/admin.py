@@ -60,7 +60,8 @@ class TeamAdmin(PlatformAdminOnly, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(PlatformAdminOnly, admin.ModelAdmin):
-    """Read-only: the trail is written by the services and never edited."""
+    """Read-only: the trail is written by the services and never edited (nor deleted:
+    PlatformAdminOnly)."""
 
     list_display = ("created_at", "action", "actor", "object_repr", "team")
     list_filter = ("action", "team")
@@ -69,7 +70,4 @@ class AuditEventAdmin(PlatformAdminOnly, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
