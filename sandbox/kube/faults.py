@@ -28,11 +28,12 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from aiohttp import web
 
 from sandbox.core.faults import Fault
 from sandbox.core.requestlog import REDACTED
+from sandbox.kube import writes
+from sandbox.kube.store import KubeError
 
 if TYPE_CHECKING:
     from sandbox.core.state import State
@@ -241,13 +242,10 @@ def _loggable(path: str, raw: bytes) -> bytes:
         return raw
     secrets_path = _is_secrets_path(path)
     try:
-        body = json.loads(raw)
-    except ValueError:
-        try:
-            body = yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            # Unreadable, so nothing in it can be checked: kept only off a Secret's path.
-            return json.dumps({"unparsed": REDACTED}).encode() if secrets_path else raw
+        body = writes.read_json(raw)  # as the API server will read it
+    except KubeError:
+        # Unreadable, so nothing in it can be checked: kept only off a Secret's path.
+        return json.dumps({"unparsed": REDACTED}).encode() if secrets_path else raw
     found = _redact_secrets(body)
     if secrets_path:
         _redact_secret_patch(body)

@@ -59,10 +59,16 @@ def read_json(raw: bytes) -> Any:
     try:
         return json.loads(raw) if raw.strip() else None
     except ValueError:
-        try:  # the API server also takes YAML on a POST/PUT (application/yaml)
-            return yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise KubeError(400, "BadRequest", f"error decoding body: {exc}") from exc
+        pass
+    except RecursionError:
+        # Go's decoder stops at a depth of 10000 with an error, not a crash.
+        raise KubeError(400, "BadRequest", "error decoding body: exceeded max depth") from None
+    try:  # the API server also takes YAML on a POST/PUT (application/yaml)
+        return yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise KubeError(400, "BadRequest", f"error decoding body: {exc}") from exc
+    except RecursionError:
+        raise KubeError(400, "BadRequest", "error decoding body: exceeded max depth") from None
 
 
 def _steps(path: str) -> list[str | int]:

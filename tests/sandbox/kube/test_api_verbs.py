@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from sandbox.kube import writes
+from sandbox.kube.store import KubeError
 from tests.sandbox.kube.kubectl import Kubectl, make_cluster
 
 NS = "/api/v1/namespaces"
@@ -176,3 +178,11 @@ def test_writes_check_the_url_identity_as_the_api_server_does(cluster):
         "PATCH", f"{CONFIGMAPS}/blank?fieldManager=t", data=wrong_kind, headers=apply
     )
     assert applied.status_code == 400 and "kind in the data" in applied.json()["message"]
+
+
+def test_a_body_nested_too_deep_is_a_bad_request():
+    # Go's decoder refuses past a depth of 10000; Python's recursion must not become a 500.
+    for deep in (b"[" * 100_000 + b"]" * 100_000, b"a:\n" + b"[" * 100_000):
+        with pytest.raises(KubeError) as refused:
+            writes.read_json(deep)
+        assert refused.value.code == 400 and refused.value.reason == "BadRequest"
