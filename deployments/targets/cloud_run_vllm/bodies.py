@@ -13,10 +13,8 @@ from deployments.hf_catalog import HfModel
 from deployments.targets import cloud_build
 from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
-from deployments.targets.gke.names import owner_labels
 from deployments.targets.plan import DeploymentRef, PlanContext
 from portal.secret_names import hf_secret_id, hf_secret_name
-from runbook.ownership import owner_keys_of
 
 VLLM_PORT = 8080
 GCLOUD_BUILDER = "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
@@ -56,13 +54,6 @@ def service_account_id(ref: DeploymentRef) -> str:
 
 def service_account_email(ref: DeploymentRef, ctx: PlanContext) -> str:
     return ctx.service_account_email(service_account_id(ref))
-
-
-def owner(ref: DeploymentRef) -> dict[str, str] | None:
-    """Whose the account and the bucket are: the owner keys a 409 or a delete checks (the
-    account's in its description's note, the bucket's in its labels). None for a row made
-    before they carried them (migration 0011, legacy names): taken and deleted by name."""
-    return None if ref.legacy_names else owner_keys_of(owner_labels(ref))
 
 
 def bucket_name(ref: DeploymentRef, ctx: PlanContext) -> str:

@@ -12,7 +12,7 @@ from deployments.targets.cloud_run import steps as cloud_run_steps
 from deployments.targets.cloud_run_vllm import bodies
 from deployments.targets.cloud_run_vllm.spec import CloudRunVllmSpec, WeightsSource
 from deployments.targets.endpoint import openai_smoke_body
-from deployments.targets.gke.names import owner_labels
+from deployments.targets.gke.names import checked_owner, owner_labels
 from deployments.targets.plan import DeploymentPlan, DeploymentRef, PlanContext
 from runbook.plan import Step
 
@@ -27,7 +27,7 @@ def _iam_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) -> 
             account_id=bodies.service_account_id(ref),
             body=bodies.service_account_body(ref),
             display_name="Hangar " + ref.slug,
-            owner=bodies.owner(ref),
+            owner=checked_owner(ref),
         ),
         iam_steps.grant_act_as(ctx, email=email),
     ]
@@ -73,7 +73,7 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             bucket=bucket,
             location=spec.region,
             labels=owner_labels(ref),
-            owned=bodies.owner(ref) is not None,
+            owned=checked_owner(ref) is not None,
         ),
         iam_steps.grant_bucket_reader(
             bucket=bucket, member=member, title="Let the service account read the weights"
@@ -179,12 +179,12 @@ def teardown_plan(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
         cloud_run_steps.delete_service(ref, spec.region, ctx),
     ]
     if spec.weights_source == WeightsSource.BUCKET:
-        steps.append(bucket_steps.delete_bucket(bodies.bucket_name(ref, ctx), bodies.owner(ref)))
+        steps.append(bucket_steps.delete_bucket(bodies.bucket_name(ref, ctx), checked_owner(ref)))
     else:
         steps.append(cloud_run_steps.delete_image(ref, spec.region, ctx))
     if spec.needs_hf_token:
         steps.append(
             iam_steps.revoke_secret_accessor(secret=bodies.secret_name(ref, ctx), member=member)
         )
-    steps.append(iam_steps.delete_service_account(ctx, email=email, owner=bodies.owner(ref)))
+    steps.append(iam_steps.delete_service_account(ctx, email=email, owner=checked_owner(ref)))
     return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, tuple(steps))

@@ -18,7 +18,7 @@ billed) rather than looking for tagged names that were never made.
 import hashlib
 
 from deployments.targets.plan import DeploymentRef
-from runbook.ownership import DEPLOYMENT_ID_LABEL
+from runbook.ownership import DEPLOYMENT_ID_LABEL, owner_keys_of
 
 TAG_LENGTH = 6
 
@@ -62,3 +62,11 @@ def owner_labels(ref: DeploymentRef) -> dict[str, str]:
     # (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set;
     # GKE's resource labels the same: https://cloud.google.com/compute/docs/labeling-resources).
     return {**ref.labels, DEPLOYMENT_ID_LABEL: str(ref.id)}
+
+
+def checked_owner(ref: DeploymentRef) -> dict[str, str] | None:
+    """The owner keys a step checks on what it meets under its name or is about to delete
+    (those of owner_labels; a service account's, noted in its description). None for a
+    deployment made before they were written (legacy names): its objects carry no id to
+    check, and are taken and deleted by name."""
+    return None if ref.legacy_names else owner_keys_of(owner_labels(ref))

@@ -77,12 +77,6 @@ def account_id(ref: DeploymentRef) -> str:
     return f"hg-{names.unique_name(ref, limit=27)}"
 
 
-def account_owner(ref: DeploymentRef) -> dict[str, str] | None:
-    """Whose the Google account is, noted in its description (it has no labels); None for
-    one made before owners were noted (legacy names), which carries no note to check."""
-    return None if ref.legacy_names else owner_keys_of(names.owner_labels(ref))
-
-
 def bucket_name(ref: DeploymentRef, ctx: PlanContext) -> str:
     """Its weights' bucket: names are global across Google Cloud (3–63 characters,
     https://cloud.google.com/storage/docs/buckets#naming), so the deployment's tag and the
@@ -221,7 +215,7 @@ def deploy_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> Depl
             account_id=gsa,
             display_name=f"Hangar {ref.slug}",
             body=account,
-            owner=account_owner(ref),
+            owner=names.checked_owner(ref),
         ),
         *_weights_steps(ref, spec, ctx),
         iam_steps.grant_workload_identity_user(
@@ -279,7 +273,9 @@ def teardown_plan(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> De
     steps = [
         cloud_build.cancel_build(ref, spec.region, ctx, tag=cloud_build.build_tag(ref)),
         *deletes,
-        iam_steps.delete_service_account(ctx, email=server.gsa_email, owner=account_owner(ref)),
+        iam_steps.delete_service_account(
+            ctx, email=server.gsa_email, owner=names.checked_owner(ref)
+        ),
         bucket_steps.delete_bucket(bucket, owner_keys_of(names.owner_labels(ref))),
     ]
     return DeploymentPlan(TARGET, Phase.TEARDOWN, ref, tuple(steps))
