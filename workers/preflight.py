@@ -76,7 +76,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # cluster's create and delete are operations polled with get_operation.
     "container.create_cluster": ("container.clusters.create", "container.operations.get"),
     "container.read_cluster": ("container.clusters.get",),
-    "container.delete_cluster": ("container.clusters.delete", "container.operations.get"),
+    "container.delete_cluster": (
+        "container.clusters.get",
+        "container.clusters.delete",
+        "container.operations.get",
+    ),
     "container.remove_failed_cluster": (
         "container.clusters.get",
         "container.clusters.delete",

@@ -132,10 +132,23 @@ def read_cluster(claim: StepClaim) -> StepResult:
 
 
 def delete_cluster(claim: StepClaim) -> StepResult:
+    """Read first: only a cluster carrying Hangar's label is deleted. One under that name
+    someone else made (after Hangar's was deleted outside it: a lost cluster removed) is
+    left in place."""
+    name = claim.step.params["name"]
     if claim.operation:
         return _after(claim, "GKE deleted the cluster.")
     try:
-        operation = container.delete_cluster(claim.step.params["name"])
+        info = container.get_cluster(name)
+    except gexc.NotFound:
+        return Succeeded("The cluster was already gone.")
+    if not _ours(info.labels):
+        return Succeeded(
+            f"The cluster {_short(name)} GKE has is not one Hangar made (no managed-by: "
+            "hangar label): left in place."
+        )
+    try:
+        operation = container.delete_cluster(name)
     except gexc.BadRequest as exc:
         if not container.is_busy(exc):
             raise
