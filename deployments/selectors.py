@@ -35,9 +35,7 @@ def deployment_list(*, user: Any, token: ApiToken | None = None) -> QuerySet[Dep
     comes with the deployments that run on it (`dependents`), read once for a page."""
     deployments = Deployment.objects.select_related(
         "team", "requested_by", "decided_by"
-    ).prefetch_related(
-        Prefetch("dependents", queryset=Deployment.objects.select_related("team").order_by("pk"))
-    )
+    ).prefetch_related(Prefetch("dependents", queryset=Deployment.objects.order_by("pk")))
     if token is None and is_platform_admin(user):
         return deployments
     return deployments.filter(team__in=teams_visible_to(user=user, token=token))
@@ -293,20 +291,6 @@ def spend_month_to_date(
     if deployment is not None:
         accruals = accruals.filter(deployment=deployment)
     return accruals.aggregate(total=Sum("amount"))["total"] or Decimal(0)
-
-
-def spend_month_to_date_by_team(
-    *, team_ids: Iterable[int], now: datetime | None = None
-) -> dict[int, Decimal]:
-    """spend_month_to_date of each team, in one query."""
-    rows = (
-        CostAccrual.objects.filter(
-            period_end__gte=_month_start(now or timezone.now()), team_id__in=list(team_ids)
-        )
-        .values("team_id")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["team_id"]: row["total"] or Decimal(0) for row in rows}
 
 
 def spend_projected_month(*, team: Any, now: datetime | None = None) -> Decimal:
