@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from django.conf import settings
@@ -178,8 +178,8 @@ async def chat_stream(
         if waiting is not None and not waiting.done():
             waiting.cancel()
         await _close_quietly(it)
-        if not finished and tally.pieces:
-            _record_in_background(keeper)
+        if not finished:
+            _in_background(keeper.final() if tally.pieces else keeper.let_go())
 
 
 async def _arrived(
@@ -218,10 +218,11 @@ def _failed(tally: Tally, exc: UpstreamError | UpstreamCredentialError) -> bytes
     return sse("error", {"code": code, "message": tally.error})
 
 
-def _record_in_background(keeper: _Keeper) -> None:
-    # The browser left (stop button, closed tab) or the stream failed part-way:
-    # keep what was said and count it, without holding anything up.
-    task = asyncio.ensure_future(keeper.final())
+def _in_background(work: Coroutine[Any, Any, Any]) -> None:
+    # The browser left (stop button, closed tab) or the stream failed part-way: keep
+    # what was said and count it (or let go of a question journaled meanwhile), without
+    # holding anything up.
+    task = asyncio.ensure_future(work)
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -277,6 +278,7 @@ class _Keeper:
         self.ids: dict[str, int] | None = None
         self.asked_at = records.now_iso()
         self.checked_at = 0.0
+        self.journaled: asyncio.Future[Any] | None = None  # the last checkpoint's write
         self.kept = False
 
     async def _ids(self) -> dict[str, int]:
@@ -341,7 +343,7 @@ class _Keeper:
             stats=storable(stats) if final else {**storable(stats), "interrupted": True},
             at=now,
         )
-        return records.Record(key=f"c{ids['answer']}", usage=usage, chat=chat), stats
+        return records.Record(key=_journal_key(ids), usage=usage, chat=chat), stats
 
     async def checkpoint(self) -> None:
         """Journal the exchange as it stands (not awaited): what a dying process leaves."""
@@ -349,11 +351,19 @@ class _Keeper:
             return
         self.checked_at = time.monotonic()
         record, _ = await self._record(final=False)
-        records.record_checkpoint(record)
+        self.journaled = records.record_checkpoint(record)
 
     async def checkpoint_due(self) -> None:
         if self.batched and time.monotonic() - self.checked_at >= records.CHECKPOINT_SECONDS:
             await self.checkpoint()
+
+    async def let_go(self) -> None:
+        """Nothing came to keep (the ORM path keeps nothing either): a checkpoint of the
+        question, journaled during a cold start, must not be written later."""
+        if self.kept or self.ids is None:
+            return
+        self.kept = True
+        await records.record_let_go(_journal_key(self.ids), self.journaled)
 
     async def final(self) -> tuple[dict[str, Any], int | None, int | None]:
         """Keep the exchange and count it; (stats, conversation id, reply message id)."""
@@ -368,6 +378,10 @@ class _Keeper:
         await records.record_final(record)
         assert record.chat is not None  # noqa: S101 - a chat's record has its exchange
         return stats, record.chat.conversation, record.chat.answer_id
+
+
+def _journal_key(ids: dict[str, int]) -> str:
+    return f"c{ids['answer']}"  # an exchange's entry, named after its reply
 
 
 async def _record_orm(

@@ -472,11 +472,21 @@ async def record_final(record: Record) -> None:
     _writer().add(record)
 
 
-def record_checkpoint(record: Record) -> None:
-    """The request so far, journaled and not awaited: what a process that dies leaves."""
+def record_checkpoint(record: Record) -> asyncio.Future[Any] | None:
+    """The request so far, journaled and not awaited: what a process that dies leaves.
+    Returns the pending write (None: nothing kept) for record_let_go."""
     put = journal_put(record, open_lapse())
     if put is not None:
         put.add_done_callback(_quiet)
+    return put
+
+
+async def record_let_go(key: str, last_put: asyncio.Future[Any] | None) -> None:
+    """The request ended with nothing to keep: its checkpoint leaves the journal, once its
+    last write is through (else that write could put it back)."""
+    if last_put is not None:
+        await asyncio.wait([last_put])
+    await _journal_drop([key])
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:

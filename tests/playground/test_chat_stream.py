@@ -171,6 +171,27 @@ def test_cold_start_past_the_limit_says_what_happened(portal_server, endpoint, d
     assert "loading its model" in data["message"]
     time.sleep(0.5)  # past the records' flush (playground/records.py)
     assert not UsageRecord.objects.exists()  # nothing generated, nothing counted
+    # The question the cold start journaled meanwhile is let go with the stream: no
+    # writer takes it up later (as one would, had the server died waiting).
+    _journal_recover()
+    assert not Conversation.objects.exists()
+
+
+def _journal_recover() -> int:
+    """Another process's writer, an hour on, takes up what the server left in its journal."""
+    import asyncio
+
+    from playground import records
+    from playground.access_sql import access_sql_close, access_sql_open
+
+    async def recover() -> int:
+        await access_sql_open()
+        try:
+            return await records._writer().recover(now=time.time() + 3600)
+        finally:
+            await access_sql_close()
+
+    return asyncio.run(recover())
 
 
 @pytest.mark.parametrize(
