@@ -60,16 +60,15 @@ def probe_timeout(claim: StepClaim) -> float:
     return min(declared.seconds, check)
 
 
-def smoke_check_timeout(claim: StepClaim, *, probe: bool = True) -> float | Failed:
-    """How long one call to the model server may hold the worker. A probe: probe_timeout,
-    past the deadline too (that last check's answer is the one not_ready_yet's failure
-    names). A chat, sent once a probe answered, may take what is left of the budget (the
-    task's time limit permitting), and is Failed once it is spent."""
-    if probe:
-        return max(0.05, probe_timeout(claim))
+def smoke_check_timeout(claim: StepClaim, *, probe: bool = True) -> float:
+    """How long one call to the model server may hold the worker. A probe: probe_timeout.
+    A chat, sent once a probe answered, may take what is left of the budget (the task's
+    time limit permitting). Past the deadline a call is still made once, as short as a
+    probe: its answer is the last one seen, which the failure names (or, in time after
+    all, the step goes on)."""
     left = _budget() - _waited(claim)
-    if left <= 0:
-        return past_deadline(claim, _step_call(claim), "none in time")
+    if probe or left <= 0:
+        return max(0.05, probe_timeout(claim))
     return max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
 
 
@@ -118,13 +117,9 @@ def call_endpoint(
     server = _endpoint(claim)
     uri = claim.outputs.get(server.address_output, "")
     waited_for = f"{method} {path} on {uri or 'the model server'} to answer"
-    left = _budget() - _waited(claim)
-    if probe or left <= 0:
-        # Past the deadline a call is still made once, short: its answer is the last one
-        # seen, which the failure names (or, in time after all, the step goes on).
-        timeout = max(0.05, probe_timeout(claim))
-    else:
-        timeout = max(0.1, min(settings.CELERY_TASK_SOFT_TIME_LIMIT - 10, left))
+    # Whether the deadline had passed before this call (its answer is then the last one).
+    spent = _waited(claim) >= _budget()
+    timeout = smoke_check_timeout(claim, probe=probe)
     # The step's own headers (an Inference Gateway's objective) go with each of its calls.
     headers = claim.step.request.headers
     try:
@@ -158,7 +153,7 @@ def call_endpoint(
                 server.access_hint,
             )
         if reply.status == 429 or (reply.status >= 500 and reply.status != 503):
-            if left <= 0:
+            if spent:
                 return past_deadline(claim, waited_for, f"{reply.status}: {reply.text}")
             return Retry(f"The service answered {reply.status}: {reply.text}")
         if reply.status != 503:

@@ -63,11 +63,8 @@ def proxy_health(claim: StepClaim) -> StepResult:
     """/health through the proxy; once it passes, the proxy's base URL is the endpoint's
     address (an output, read when the deployment becomes ready)."""
     request = claim.step.request
-    timeout = smoke_check_timeout(claim)
-    if isinstance(timeout, Failed):
-        return timeout
     conn = conn_for(claim)
-    reply = kube.proxy(conn, "GET", request.path, timeout=timeout)
+    reply = kube.proxy(conn, "GET", request.path, timeout=smoke_check_timeout(claim))
     if reply.status == 503:  # no ready pod yet (the model loading), or its server restarting
         return not_ready_yet(claim, f"The service proxy answered 503: {_text(reply.data)}")
     trouble = _api_server_trouble(claim, reply.status, reply.data)
