@@ -141,6 +141,21 @@ def drive(*rows: Deployment, until: Status, timeout: float = 120) -> None:
     raise AssertionError(f"not all {until}: {states}")
 
 
+def settle(row: Deployment, *, tries: int = 400) -> Deployment:
+    """Advance one row until it is ready or failed (at most `tries` passes): the row then."""
+    for _ in range(tries):
+        row.refresh_from_db()
+        if row.status in (Status.READY, Status.FAILED):
+            break
+        Deployment.objects.filter(pk=row.pk).update(advance_due_at=None)
+        StepRun.objects.filter(owner_id=row.pk, outcome__in=IN_FLIGHT_OUTCOMES).update(
+            not_before=None
+        )
+        runner.advance("deployment", row.pk)
+        time.sleep(0.01)
+    return row
+
+
 def _conn(cluster: Cluster) -> kube.ClusterConn:
     return kube.ClusterConn(cluster.endpoint, cluster.ca_certificate)
 
@@ -346,16 +361,7 @@ def test_a_dependent_whose_base_is_not_ready_is_never_ready(shared):
     row = adapter(base, "sql-lora", "sql-expert")
     # The base fails (a re-rollout gone wrong, say) before the adapter's rollout ends.
     Deployment.objects.filter(pk=base.pk).update(status=Status.FAILED)
-    for _ in range(200):
-        row.refresh_from_db()
-        if row.status in (Status.READY, Status.FAILED):
-            break
-        Deployment.objects.filter(pk=row.pk).update(advance_due_at=None)
-        StepRun.objects.filter(owner_id=row.pk, outcome__in=IN_FLIGHT_OUTCOMES).update(
-            not_before=None
-        )
-        runner.advance("deployment", row.pk)
-        time.sleep(0.01)
+    settle(row, tries=200)
     assert row.status == Status.FAILED
     assert row.failure_step == "base" and "llama-lora is failed" in row.failure_message
     said = DeploymentEvent.objects.filter(deployment=row, to_status=Status.FAILED).get()
@@ -373,18 +379,11 @@ def test_what_another_owns_under_the_name_is_neither_adopted_nor_deleted(shared,
     op = container.create_node_pool(
         parent=create.params["parent"], body={"nodePool": {**body["nodePool"], "config": config}}
     )
+    deadline = time.monotonic() + 120  # seconds: the sandbox's 0.05 s, on a loaded machine
     while not container.operation_state(op).done:
+        assert time.monotonic() < deadline, "the sandbox never finished the node pool"
         time.sleep(0.05)
-    for _ in range(400):
-        a.refresh_from_db()
-        if a.status in (Status.READY, Status.FAILED):
-            break
-        Deployment.objects.filter(pk=a.pk).update(advance_due_at=None)
-        StepRun.objects.filter(owner_id=a.pk, outcome__in=IN_FLIGHT_OUTCOMES).update(
-            not_before=None
-        )
-        runner.advance("deployment", a.pk)
-        time.sleep(0.01)
+    settle(a)
     assert a.status == Status.FAILED and a.failure_step == "create_node_pool"
     assert "belongs to deployment x (id 999) of team team-b" in a.failure_message
     # Its tear down leaves the other's pool where it is.
@@ -405,16 +404,7 @@ def test_what_another_owns_under_the_name_is_neither_adopted_nor_deleted(shared,
     team_ns = {"name": step.params["namespace"], "labels": {"hangar-team": "team-b"}}
     kube.apply(conn, {"apiVersion": "v1", "kind": "Namespace", "metadata": team_ns})
     kube.apply(conn, manual)
-    for _ in range(400):
-        b.refresh_from_db()
-        if b.status in (Status.READY, Status.FAILED):
-            break
-        Deployment.objects.filter(pk=b.pk).update(advance_due_at=None)
-        StepRun.objects.filter(owner_id=b.pk, outcome__in=IN_FLIGHT_OUTCOMES).update(
-            not_before=None
-        )
-        runner.advance("deployment", b.pk)
-        time.sleep(0.01)
+    settle(b)
     assert b.status == Status.FAILED and b.failure_step == "apply_configmap_adapters"
     assert "carries none of Hangar's owner labels" in b.failure_message
     drive(tear_down(b), until=Status.TORN_DOWN)
