@@ -14,12 +14,14 @@ the next round reads it again.
 import logging
 from collections.abc import Callable
 
+from django.db import transaction
 from google.api_core import exceptions as gexc
 
 from clusters.choices import ClusterStatus
 from clusters.models import Cluster
 from clusters.transitions import cluster_transition
 from gcp import container
+from portal.exceptions import InvalidTransition
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ def clusters_check() -> list[int]:
         try:
             info = container.get_cluster(cluster.resource_name)
         except gexc.NotFound as exc:
-            cluster_mark_lost(cluster=cluster, reason=f"GKE has no cluster {cluster.name}: {exc}")
-            lost.append(cluster.pk)
+            if _marked_lost(cluster, f"GKE has no cluster {cluster.name}: {exc}"):
+                lost.append(cluster.pk)
             continue
         except gexc.GoogleAPIError as exc:  # transient or not ours to judge: next round
             log.warning("could not read cluster %s: %s", cluster.resource_name, exc)
@@ -62,14 +64,29 @@ def clusters_check() -> list[int]:
     return lost
 
 
+def _marked_lost(cluster: Cluster, reason: str) -> bool:
+    """Mark it lost; False when that was refused because it, or a row on it, moved
+    meanwhile (a removal asked): the other clusters are still checked, and this one, if
+    still ready, next round."""
+    try:
+        cluster_mark_lost(cluster=cluster, reason=reason)
+    except InvalidTransition as refused:
+        log.warning("cluster %s not marked lost: %s", cluster.pk, refused.message)
+        return False
+    return True
+
+
 def cluster_mark_lost(*, cluster: Cluster, reason: str) -> Cluster:
-    """Ready → lost, with the reason on its timeline; then tell what ran on it."""
-    lost = cluster_transition(
-        cluster=cluster,
-        to=ClusterStatus.LOST,
-        message=reason,
-        changes={"failure_step": "", "failure_message": reason, "failure_hint": LOST_HINT},
-    )
-    for listener in _LOST_LISTENERS:
-        listener(lost, reason)
+    """Ready → lost, with the reason on its timeline, and what ran on it told, in one
+    transaction: a lost cluster is never read again, so one whose listeners failed stays
+    ready, and the next round marks and tells again."""
+    with transaction.atomic():
+        lost = cluster_transition(
+            cluster=cluster,
+            to=ClusterStatus.LOST,
+            message=reason,
+            changes={"failure_step": "", "failure_message": reason, "failure_hint": LOST_HINT},
+        )
+        for listener in _LOST_LISTENERS:
+            listener(lost, reason)
     return lost
