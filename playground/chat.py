@@ -29,6 +29,7 @@ from django.db import DatabaseError
 from gcp.endpoint_credentials import UpstreamCredentialError, upstream_headers
 from playground import records
 from playground.access import Access
+from playground.access_sql import DROPPED
 from playground.db import run_db
 from playground.models import UsageRecord
 from playground.protocols import ChatParams, Piece, chat_request, parser_for
@@ -298,11 +299,14 @@ class _Keeper:
             }
         return self.ids
 
-    async def _record(self, *, final: bool) -> tuple[records.Record, dict[str, Any]]:
-        ids = await self._ids()
+    def _counted(self) -> tuple[tuple[int, int, bool] | None, dict[str, Any]]:
         prompt_text = " ".join(m["content"] for m in self.params.all_messages())
         counts = usage_counts(tally=self.tally, prompt_text=prompt_text)
-        stats = _stats(self.tally, counts, self.started)
+        return counts, _stats(self.tally, counts, self.started)
+
+    async def _record(self, *, final: bool) -> tuple[records.Record, dict[str, Any]]:
+        ids = await self._ids()
+        counts, stats = self._counted()
         params, cleaned = storable_params(self.params)
         reply = storable(self.tally.text())
         if cleaned or reply != self.tally.text():
@@ -350,7 +354,11 @@ class _Keeper:
         if not self.batched or self.kept:
             return
         self.checked_at = time.monotonic()
-        record, _ = await self._record(final=False)
+        try:
+            record, _ = await self._record(final=False)
+        except DROPPED:  # no ids while the database is away: the stream goes on regardless
+            logger.warning("playground: no checkpoint on %s", self.access.slug, exc_info=True)
+            return
         self.journaled = records.record_checkpoint(record)
 
     async def checkpoint_due(self) -> None:
@@ -374,7 +382,13 @@ class _Keeper:
             return await _record_orm(
                 self.access, self.params, self.conversation_id, self.tally, self.started
             )
-        record, stats = await self._record(final=True)
+        try:
+            record, stats = await self._record(final=True)
+        except DROPPED:  # no ids to keep it under: the database stayed away
+            logger.exception("playground: the exchange on %s was not saved", self.access.slug)
+            _, stats = self._counted()
+            stats["notice"] = UNSAVED_NOTICE
+            return stats, None, None
         await records.record_final(record)
         assert record.chat is not None  # noqa: S101 - a chat's record has its exchange
         return stats, record.chat.conversation, record.chat.answer_id

@@ -1,14 +1,20 @@
-"""The records' writer on the Postgres pool (playground/records.py), driven directly."""
+"""What a request leaves behind on the Postgres pool (playground/records.py, the chat's
+keeper), driven directly."""
 
 import asyncio
+import time
 from typing import Any
 
+import psycopg
 import pytest
 
 from deployments.choices import Status
-from playground import records
+from playground import chat, records
+from playground.access import Access
 from playground.access_sql import access_sql_close, access_sql_open
 from playground.models import Conversation, Message
+from playground.protocols import ChatParams, Protocol
+from playground.services import Tally
 from tests.factories import DeploymentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,3 +85,44 @@ def test_a_follow_up_flushed_while_its_conversation_is_still_being_written_is_ke
         (Message.Role.USER, "and then?"),
         (Message.Role.ASSISTANT, "heard: and then?"),
     ]
+
+
+def test_a_chat_whose_database_stays_away_streams_on_and_says_it_was_not_saved(monkeypatch):
+    """Its ids come from Postgres: with the database away past pooled()'s retry, a
+    checkpoint is skipped (the stream goes on) and the end says the exchange was not
+    saved, as the ORM path does, instead of breaking the stream."""
+
+    async def away(name: str, n: int) -> list[int]:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(records, "ids_take", away)
+    access = Access(
+        user_id=1,
+        username="dev",
+        token_id=None,
+        deployment_id=1,
+        slug="chat-gemma",
+        target="cloud-run-ollama",
+        endpoint_url="https://chat-gemma.run.app",
+        protocol=Protocol.OLLAMA,
+        credential="",
+        default_model="gemma3:4b",
+        supports_reasoning=False,
+    )
+    params = ChatParams(model="gemma3:4b", messages=[{"role": "user", "content": "hi"}])
+    tally = Tally(content=["Hello"], pieces=1)
+
+    async def scenario() -> tuple[dict[str, Any], int | None, int | None]:
+        await access_sql_open()
+        try:
+            keeper = chat._Keeper(access, params, None, tally, time.monotonic())
+            assert keeper.batched
+            await keeper.checkpoint()
+            return await keeper.final()
+        finally:
+            await access_sql_close()
+
+    stats, conversation, message = asyncio.run(scenario())
+    assert (conversation, message) == (None, None)
+    assert stats["notice"] == chat.UNSAVED_NOTICE
+    assert stats["completion_tokens"] == 1
