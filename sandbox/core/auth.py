@@ -43,8 +43,12 @@ class TokenIssuer:
         return "1" + str(int(digest, 16))[:20]
 
     def issue_access_token(self) -> tuple[str, int]:
+        now = time.time()
+        # Expired tokens are refused whether remembered or not: forgetting them keeps the
+        # issued set (kept across restarts, sandbox/server/snapshot.py) from growing forever.
+        self._access_tokens = {t: e for t, e in self._access_tokens.items() if e > now}
         token = "ya29.sandbox-" + secrets.token_urlsafe(48)
-        self._access_tokens[token] = time.time() + ACCESS_TOKEN_LIFETIME
+        self._access_tokens[token] = now + ACCESS_TOKEN_LIFETIME
         return token, ACCESS_TOKEN_LIFETIME
 
     def access_token_valid(self, token: str) -> bool:

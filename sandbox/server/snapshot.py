@@ -17,7 +17,8 @@ What is kept: every API's store (sandbox/server/app.py new_state), finished oper
 project's setup and the sandbox clock. A cluster's control plane is served again, on its
 old port when it is free (the endpoint Hangar holds stays right) or on a new one (GKE's
 get_cluster then reports it, as it does when a control plane moves). Not kept: faults and
-the request log (a test's business), and the config (the command line's).
+the request log (a test's business), and the config (the command line's): a file kept for
+another project (`--project`, `--project-number`, `--service-account`) is set aside.
 
 The file is a pickle the sandbox writes for itself under var/; it is never read from
 anywhere else. One that cannot be read (code changed under it) is set aside, not fatal.
@@ -26,7 +27,6 @@ anywhere else. One that cannot be read (code changed under it) is set aside, not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import io
 import math
@@ -125,11 +125,18 @@ def settle(state: State) -> None:
             plane.kube.settle_all(SETTLE_LIMIT)
 
 
+def _project(state: State) -> list[str]:
+    """The project a state belongs to: its resources, roles and tokens name it."""
+    cfg = state.config
+    return [cfg.project, cfg.project_number, cfg.service_account]
+
+
 def dumps(state: State) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, state).dump(
         {
             "format": FORMAT,
+            "project": _project(state),
             "tokens": state.tokens,
             "clock": state.clock,
             "operations": state.operations,
@@ -141,14 +148,25 @@ def dumps(state: State) -> bytes:
 
 
 def write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` whole, or leave it as it was."""
+    """Replace `path` with `data` whole, or leave it as it was (a failed write, a full disk
+    say, leaves no temporary file behind either)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    # The rename itself is durable once the directory is synced.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def load(state: State, path: Path) -> bool:
@@ -159,6 +177,10 @@ def load(state: State, path: Path) -> bool:
         kept = _Unpickler(io.BytesIO(path.read_bytes()), state).load()
         if kept.get("format") != FORMAT:
             raise ValueError(f"format {kept.get('format')!r}, not {FORMAT}")
+        # Another project's state (the sandbox restarted with another --project, say) would
+        # hold resources, roles and tokens this project denies or never issued.
+        if kept.get("project") != _project(state):
+            raise ValueError(f"kept for project {kept.get('project')!r}, not {_project(state)}")
     except Exception as exc:  # any unreadable file: set aside, start empty
         aside = path.with_name(path.name + ".unreadable")
         os.replace(path, aside)
@@ -205,13 +227,19 @@ class Keeper:
     async def _every(self) -> None:
         while True:
             await asyncio.sleep(SAVE_EVERY_SECONDS)
-            self.state.advance()
-            if not in_flight(self.state):
-                self._save_or_say()
+            self._save_or_say(settle_first=False)
 
-    def _save_or_say(self) -> None:
-        """A state that cannot be written is a sandbox bug: said, and the last file kept."""
+    def _save_or_say(self, *, settle_first: bool) -> None:
+        """Save once nothing is in flight (after settling it, at shutdown). A state that
+        cannot be settled or written is a sandbox bug: said, the last file kept, and the
+        periodic saves go on."""
         try:
+            if settle_first:
+                settle(self.state)
+            else:
+                self.state.advance()
+                if in_flight(self.state):
+                    return
             self.save()
         except Exception as exc:
             print(f"sandbox: could not save its state to {self.path}: {exc!r}", file=sys.stderr)
@@ -225,7 +253,4 @@ class Keeper:
 
     def stop(self, task: asyncio.Task[None]) -> None:
         task.cancel()
-        with contextlib.suppress(Exception):
-            self.state.advance()
-        settle(self.state)
-        self._save_or_say()
+        self._save_or_say(settle_first=True)

@@ -5,6 +5,7 @@ memory), with credentials from that sandbox's own metadata server: access tokens
 the issuing sandbox's, and a restart keeps them valid, as clients cache them.
 """
 
+import asyncio
 import os
 import signal
 import time
@@ -16,8 +17,13 @@ from google.cloud import container_v1, secretmanager
 from google.cloud import storage as gcs  # type: ignore[attr-defined]
 from google.oauth2.credentials import Credentials
 
+from sandbox.core import auth
+from sandbox.core.auth import ACCESS_TOKEN_LIFETIME, TokenIssuer
+from sandbox.core.config import Config
+from sandbox.server import snapshot
+from sandbox.server.app import new_state
 from sandbox.server.snapshot import SAVE_EVERY_SECONDS
-from sandbox.testing import SandboxProcess
+from sandbox.testing import SandboxClient, SandboxProcess
 
 PROJECT = "hangar-sandbox"
 PARENT = f"projects/{PROJECT}/locations/us-central1"
@@ -139,3 +145,88 @@ def test_an_unreadable_state_file_is_set_aside(tmp_path):
             sandbox.gke().get_cluster(name=CLUSTER)
     finally:
         sandbox.process.stop()
+
+
+def test_a_state_file_kept_for_another_project_is_set_aside(tmp_path):
+    state = tmp_path / "state.pickle"
+    first = Kept(state, delay=0.2)
+    first.secrets().create_secret(
+        parent=f"projects/{PROJECT}",
+        secret_id="hf-token",
+        secret={"replication": {"automatic": {}}},
+    )
+    first.process.stop()
+    other = SandboxProcess.start(port=0, token_delay=0, state_file=state, project="other-project")
+    try:
+        assert (tmp_path / "state.pickle.unreadable").exists()
+        assert SandboxClient(other.url).state()["secrets"] == []
+    finally:
+        other.stop()
+
+
+def test_a_truncated_state_file_is_set_aside_and_the_sandbox_starts_empty(kept):
+    kept.gke().create_cluster(parent=PARENT, cluster=_autopilot())
+    time.sleep(0.5)
+    kept.gke().get_cluster(name=CLUSTER)
+    kept.process.stop()
+    whole = kept.state_file.read_bytes()
+    kept.state_file.write_bytes(whole[: len(whole) // 2])  # as a copy cut short would be
+
+    kept.restart()  # stopped already: starts it again on the cut file
+
+    assert kept.state_file.with_name(kept.state_file.name + ".unreadable").exists()
+    assert (
+        SandboxClient(kept.process.url).state()["operations"] == []
+    )  # the cluster's create is not there
+
+
+def test_a_failed_write_keeps_the_last_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "state.pickle"
+    snapshot.write(path, b"first")
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot.os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        snapshot.write(path, b"second")
+    assert path.read_bytes() == b"first"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_periodic_saves_go_on_after_one_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "SAVE_EVERY_SECONDS", 0.01)
+    state = new_state(Config())
+    keeper = snapshot.Keeper(state, tmp_path / "state.pickle")
+    advance = state.advance
+    calls = []
+
+    def broken_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a sandbox bug while settling")
+        advance()
+
+    monkeypatch.setattr(state, "advance", broken_once)
+
+    async def run() -> None:
+        task = keeper.start()
+        deadline = time.monotonic() + 30
+        while not keeper.path.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+    assert len(calls) >= 2
+    assert keeper.path.exists()
+
+
+def test_expired_access_tokens_are_forgotten_when_one_is_issued(monkeypatch):
+    issuer = TokenIssuer("a@hangar-sandbox.iam.gserviceaccount.com")
+    old, _ = issuer.issue_access_token()
+    later = time.time() + ACCESS_TOKEN_LIFETIME + 1
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    new, _ = issuer.issue_access_token()
+    assert not issuer.access_token_valid(old)
+    assert issuer.access_token_valid(new)
+    assert list(issuer._access_tokens) == [new]
