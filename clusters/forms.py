@@ -95,3 +95,9 @@ class ClusterTeamsForm(forms.ModelForm):
         model = Cluster
         fields = ["teams", "reason"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
+
+
+class ReasonForm(forms.Form):
+    """The reason given with a retry or a removal, bounded as the add form's."""
+
+    reason = forms.CharField(required=False, max_length=500)

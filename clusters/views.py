@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clusters.choices import OWNER_KIND, ClusterStatus
-from clusters.forms import ClusterAddForm, ClusterTeamsForm
+from clusters.forms import ClusterAddForm, ClusterTeamsForm, ReasonForm
 from clusters.models import Cluster
 from clusters.services import cluster_remove, cluster_retry, cluster_teams_set
 from portal.access import is_platform_admin
@@ -90,13 +90,25 @@ def cluster_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("clusters:detail", pk=cluster.pk)
 
 
+def _reason(request: HttpRequest) -> str | None:
+    """The reason posted with a retry or a removal; None (and said why) when it is too long."""
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Reason: {' '.join(str(e) for e in form.errors['reason'])}")
+        return None
+    return str(form.cleaned_data["reason"])
+
+
 @login_required
 @require_POST
 def cluster_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     cluster = get_object_or_404(Cluster, pk=pk)
+    reason = _reason(request)
+    if reason is None:
+        return redirect("clusters:detail", pk=cluster.pk)
     try:
-        cluster_retry(cluster=cluster, by=request.user, reason=request.POST.get("reason", ""))
+        cluster_retry(cluster=cluster, by=request.user, reason=reason)
         messages.success(request, f"{cluster.name}: trying again.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -108,9 +120,11 @@ def cluster_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 def cluster_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     cluster = get_object_or_404(Cluster, pk=pk)
-    reason = request.POST.get("reason", "") or "Removed in the portal"
+    reason = _reason(request)
+    if reason is None:
+        return redirect("clusters:detail", pk=cluster.pk)
     try:
-        cluster_remove(cluster=cluster, by=request.user, reason=reason)
+        cluster_remove(cluster=cluster, by=request.user, reason=reason or "Removed in the portal")
         messages.success(request, f"{cluster.name}: removing.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
