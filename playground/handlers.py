@@ -61,7 +61,9 @@ def parse_chat(raw: bytes) -> tuple[int, int | None, ChatParams]:
     conversation = data.get("conversation")
     if not isinstance(deployment, int) or isinstance(deployment, bool):
         raise ValidationFailed("Pick a deployment.", fields={"deployment": ["required"]})
-    if conversation is not None and not isinstance(conversation, int):
+    if conversation is not None and (
+        not isinstance(conversation, int) or isinstance(conversation, bool)
+    ):
         raise ValidationFailed("conversation must be an id.", fields={"conversation": ["invalid"]})
     messages = data.get("messages")
     ok = (

@@ -295,6 +295,8 @@ def test_bad_requests_are_refused_with_reasons(portal_server, endpoint, deployer
         {"deployment": endpoint.pk, "messages": []},
         {"deployment": endpoint.pk, "messages": QUESTION, "temperature": 5},
         {"messages": QUESTION},
+        {"deployment": True, "messages": QUESTION},
+        {"deployment": endpoint.pk, "conversation": True, "messages": QUESTION},  # not id 1
     ):
         response = http.post(url, json=body, timeout=10)
         assert response.status_code == 400
