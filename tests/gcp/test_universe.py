@@ -18,7 +18,7 @@ from deployments.targets.gke_vllm.plan import server_name
 from deployments.targets.gke_vllm.spec import GkeVllmSpec
 from deployments.targets.plan import DeploymentRef
 from gcp import clients, cloud_logging, storage
-from workers.preflight import service_name
+from gcp.project_checks import service_name
 
 S3NS = "s3nsapis.fr"
 REF = DeploymentRef(id=7, slug="gemma-26b", team_slug="ml-research", attempt=1)
