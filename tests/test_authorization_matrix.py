@@ -152,8 +152,10 @@ ROUTES: dict[str, Route] = {
     "clusters:remove": Route(post=Call(ADMINS, REASON)),
     "deployments:quotas": Route(get=Call(ADMINS), post=Call(ADMINS, CAPACITY)),
 }
-# The Django admin is one rule for all its pages: staff only (platform admins are staff,
-# and each model page asks for its own permission). Its sign-in and sign-out are open.
+# The Django admin is one rule for all its pages: staff only (platform admins are staff;
+# the portal's model pages then ask for the platform admin role itself, PlatformAdminOnly in
+# portal/admin.py, tests/portal/test_platform_admin_pages.py). Its sign-in and sign-out are
+# open.
 ADMIN_SITE = Route(get=Call(NOBODY, either=ADMINS))
 ADMIN_OPEN = Route(get=Call(set(CALLERS)), post=Call(NOBODY, either=set(CALLERS)))
 

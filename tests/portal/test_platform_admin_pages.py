@@ -159,3 +159,27 @@ def test_the_quota_page_shows_googles_quota_where_none_is_recorded(demo_root):
     row = html.split("<td>us-east4</td>", 1)[1].split("</tr>", 1)[0]
     assert '<span class="muted">none</span>' in row
     assert "3 GPUs" in row  # google_gpu_quota in tests/conftest.py: the sandbox's default
+
+
+def test_model_permissions_without_the_platform_admin_role_open_no_admin_page(client, db):
+    """PlatformAdminOnly: the portal's admin pages follow portal/access.py, not Django's
+    model permissions; a staff user granted every change permission still sees none."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    staff = UserFactory(username="staff", is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["portal", "deployments"]).exclude(
+            codename="approve_deployment"
+        )
+    )
+    client.force_login(staff)
+    team = Team.objects.create(slug="t", name="T")
+    for page in (
+        reverse("admin:portal_team_changelist"),
+        reverse("admin:portal_team_change", args=[team.pk]),
+        reverse("admin:portal_auditevent_changelist"),
+        reverse("admin:deployments_pricetable_changelist"),
+    ):
+        assert client.get(page).status_code == 403, page
