@@ -15,6 +15,7 @@ from clusters.models import Cluster
 from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
 from deployments.models import Deployment, DeploymentEvent
 from deployments.selectors import SPEC_CLUSTER_KEY
+from deployments.services.dependents import base_resume
 from deployments.services.transitions import deployment_transition
 from portal.notifications import notify
 from runbook.ledger import runs_of
@@ -55,6 +56,7 @@ def deployments_cluster_lost(cluster: Cluster, reason: str) -> int:
                         "failure_hint": HINT,
                     },
                 )
+                base_resume(deployment)
             else:
                 DeploymentEvent.objects.create(deployment=deployment, message=message)
                 notify(

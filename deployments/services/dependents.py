@@ -9,8 +9,9 @@ registry when the row is saved (Deployment.runs_on), so nothing here knows a tar
 name.
 """
 
-from deployments.choices import TERMINAL_STATES, Status
+from deployments.choices import OWNER_KIND, TERMINAL_STATES, Status
 from deployments.models import Deployment
+from runbook import dispatch
 
 
 def depends_on(deployment: Deployment) -> int | None:
@@ -49,3 +50,14 @@ def base_gone_reason(deployment: Deployment) -> str:
     if base.status != Status.READY:
         return f"Its base deployment {base.slug} is {base.get_status_display().lower()}."
     return ""
+
+
+def base_resume(deployment: Deployment) -> None:
+    """A dependent is done (torn down or failed): the base whose tear down waited for it
+    (services/rollout.py) goes on. Whatever fails or ends a dependent calls this."""
+    base_id = depends_on(deployment)
+    if (
+        base_id is not None
+        and Deployment.objects.filter(pk=base_id, status=Status.TEARING_DOWN).exists()
+    ):
+        dispatch.schedule(OWNER_KIND, base_id)

@@ -18,7 +18,7 @@ from deployments.models import Deployment
 from deployments.plans import plan_for
 from deployments.services.cluster_lost import HINT as LOST_HINT
 from deployments.services.cluster_lost import lost_cluster_of, lost_message
-from deployments.services.dependents import base_gone_reason, depends_on, live_dependents
+from deployments.services.dependents import base_gone_reason, base_resume, live_dependents
 from deployments.services.spend import spend_accrue_deployment
 from deployments.services.transitions import deployment_transition
 from deployments.targets import TARGETS, spec_for, target_for
@@ -93,6 +93,7 @@ class DeploymentOwner:
                         "failure_hint": "Request it again on a ready base deployment.",
                     },
                 )
+                base_resume(row)
                 return
             address = row.outputs.get(target_for(row).endpoint(spec_for(row)).address_output, "")
             deployment_transition(
@@ -108,7 +109,7 @@ class DeploymentOwner:
                 message="Everything Hangar created for this deployment is gone.",
                 changes={"endpoint_url": ""},
             )
-            _resume_base(row)
+            base_resume(row)
 
     def fail(self, row: Deployment, step: str, result: Retry | Failed, hint: str) -> None:
         if row.status in (Status.DEPLOYING, Status.TEARING_DOWN):
@@ -123,7 +124,7 @@ class DeploymentOwner:
                 message=f"{step} failed",
                 changes={"failure_step": step, "failure_message": error, "failure_hint": hint},
             )
-            _resume_base(row)
+            base_resume(row)
 
     def executors(self) -> Mapping[str, Executor]:
         """Every target's own executors (an action only its plans use)."""
@@ -134,16 +135,6 @@ def _waits_for_dependents(row: Deployment) -> bool:
     """A base's tear down waits while a deployment that runs on it is still live, unless
     that one failed (it keeps its own record and retry; the base goes on)."""
     return any(d.status != Status.FAILED for d in live_dependents(row))
-
-
-def _resume_base(row: Deployment) -> None:
-    """A dependent is done (or failed): the base whose tear down waited for it goes on."""
-    base_id = depends_on(row)
-    if (
-        base_id is not None
-        and Deployment.objects.filter(pk=base_id, status=Status.TEARING_DOWN).exists()
-    ):
-        rollout_schedule(deployment_id=base_id)
 
 
 def rollout_schedule(*, deployment_id: int, countdown: float = 0) -> None:
