@@ -78,6 +78,8 @@ def test_the_paged_pages_answer_a_hostile_page_number(
         (approver, reverse("spend"), {"page": asked}),
         (approver, reverse("audit"), {"page": asked}),
         (approver, reverse("deployments:approvals"), {"page": asked}),
+        (approver, reverse("deployments:list"), {"page": asked}),
+        (approver, reverse("deployments:detail", args=[deployment.pk]), {"timeline": asked}),
     ]:
         client.force_login(user)
         assert client.get(url, params).status_code == 200, url
