@@ -115,6 +115,7 @@ def _validate_new(cluster: Message, project: str, location: str) -> None:
             "cluster.name",
         )
     labels_ok(cluster.resource_labels, "cluster.resource_labels")
+    standard.check_ip_allocation(cluster)
     if cluster.autopilot.enabled:
         if location in ZONES:
             raise errors.invalid(
@@ -149,6 +150,11 @@ def _autopilot_pools_ok(cluster: Message) -> None:
             )
 
 
+# The ranges GKE picks for a cluster that names none (the same for every sandbox cluster).
+PODS_CIDR = "10.52.0.0/14"
+SERVICES_CIDR = "34.118.224.0/20"
+
+
 def _fill_in(cluster: Message, name: str, location: str) -> None:
     """The fields GKE fills in on a cluster it creates, as `clusters describe` shows them
     (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#Cluster)."""
@@ -165,14 +171,17 @@ def _fill_in(cluster: Message, name: str, location: str) -> None:
         f"{cluster.subnetwork}"
     )
     # VPC-native unless routes were asked for (sandbox/gke/standard.py).
+    # The cluster's own (deprecated) range fields report the policy's.
     policy = cluster.ip_allocation_policy
+    pods = standard.cidr(policy.cluster_ipv4_cidr_block or cluster.cluster_ipv4_cidr, PODS_CIDR)
+    services = standard.cidr(policy.services_ipv4_cidr_block, SERVICES_CIDR)
     if not policy.use_routes:
         policy.use_ip_aliases = True
-        policy.cluster_ipv4_cidr_block = policy.cluster_ipv4_cidr_block or "10.52.0.0/14"
-        policy.services_ipv4_cidr_block = policy.services_ipv4_cidr_block or "34.118.224.0/20"
+        policy.cluster_ipv4_cidr_block = pods
+        policy.services_ipv4_cidr_block = services
         policy.stack_type = policy.stack_type or container_v1.StackType.IPV4
-    cluster.cluster_ipv4_cidr = cluster.cluster_ipv4_cidr or "10.52.0.0/14"
-    cluster.services_ipv4_cidr = "34.118.224.0/20"
+    cluster.cluster_ipv4_cidr = pods
+    cluster.services_ipv4_cidr = services
     cluster.logging_service = cluster.logging_service or "logging.googleapis.com/kubernetes"
     cluster.monitoring_service = (
         cluster.monitoring_service or "monitoring.googleapis.com/kubernetes"

@@ -75,6 +75,35 @@ def check_zones(zones: object, location: str, field: str) -> None:
             )
 
 
+def check_ip_allocation(cluster: Message) -> None:
+    """IPAllocationPolicy's own rules, any cluster
+    (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#IPAllocationPolicy):
+    useIpAliases "cannot be true if use_routes is true", and with clusterIpv4CidrBlock set
+    "cluster.cluster_ipv4_cidr must be left blank"."""
+    policy = cluster.ip_allocation_policy
+    if policy.use_ip_aliases and policy.use_routes:
+        raise errors.invalid(
+            "use_ip_aliases cannot be true if use_routes is true.",
+            "cluster.ip_allocation_policy.use_ip_aliases",
+        )
+    if policy.cluster_ipv4_cidr_block and cluster.cluster_ipv4_cidr:
+        raise errors.invalid(
+            "cluster.cluster_ipv4_cidr must be left blank when "
+            "cluster.ip_allocation_policy.cluster_ipv4_cidr_block is set.",
+            "cluster.cluster_ipv4_cidr",
+        )
+
+
+def cidr(requested: str, default: str) -> str:
+    """A range as GKE reports it: the one asked for, one of the asked-for size (`/20`), or
+    one of the default size ("Set to blank to have a range chosen with the default size")."""
+    if not requested:
+        return default
+    if requested.startswith("/"):
+        return default.split("/", 1)[0] + requested
+    return requested
+
+
 def validate(cluster: Message, project: str, location: str) -> None:
     """Refuse what GKE refuses in a Standard cluster's create request."""
     if len(cluster.node_pools) and cluster.initial_node_count:

@@ -98,6 +98,25 @@ def test_autopilot_default_channel_is_regular(sandbox, gke):
         (PARENT, autopilot(initial_node_count=1), "cannot be set on an Autopilot cluster"),
         (PARENT, container_v1.Cluster(name="std"), "initial_node_count must be greater"),
         ("projects/hangar-sandbox/locations/mars-north1", autopilot(), "not a valid location"),
+        (
+            PARENT,
+            autopilot(
+                ip_allocation_policy=container_v1.IPAllocationPolicy(
+                    use_ip_aliases=True, use_routes=True
+                )
+            ),
+            "use_ip_aliases cannot be true if use_routes is true",
+        ),
+        (
+            PARENT,
+            autopilot(
+                cluster_ipv4_cidr="10.0.0.0/14",
+                ip_allocation_policy=container_v1.IPAllocationPolicy(
+                    cluster_ipv4_cidr_block="10.4.0.0/14"
+                ),
+            ),
+            "cluster.cluster_ipv4_cidr must be left blank",
+        ),
     ],
 )
 def test_refused_like_gke(sandbox, gke, parent, cluster, expected):
@@ -167,3 +186,17 @@ def test_other_apis_operations_still_route(sandbox, registry_client):
     from tests.sandbox import helpers
 
     helpers.create_repository(registry_client)  # polls a v1 google.longrunning operation
+
+
+def test_the_ranges_reported_are_the_ones_asked_for(sandbox, gke):
+    # A range by netmask only is one GKE picks of that size; the cluster's own (deprecated)
+    # fields report the policy's ranges.
+    policy = container_v1.IPAllocationPolicy(
+        cluster_ipv4_cidr_block="/17", services_ipv4_cidr_block="10.8.0.0/20"
+    )
+    gke.create_cluster(parent=PARENT, cluster=autopilot(ip_allocation_policy=policy))
+    cluster = gke.get_cluster(name=f"{PARENT}/clusters/llm-ap")
+    reported = cluster.ip_allocation_policy
+    assert reported.cluster_ipv4_cidr_block == cluster.cluster_ipv4_cidr
+    assert cluster.cluster_ipv4_cidr.endswith("/17")
+    assert reported.services_ipv4_cidr_block == cluster.services_ipv4_cidr == "10.8.0.0/20"
