@@ -149,8 +149,11 @@ def _endpoint_facts(deployment: Deployment) -> _EndpointFacts:
         )
     except UpstreamCredentialError as exc:
         raise UntrustedEndpoint(str(exc)) from exc
-    # The row as read on the fast path has no team: its identity needs it.
-    full = Deployment.objects.select_related("team").get(pk=deployment.pk)
+    # The row as read on the fast path has neither its team nor its attempt: its identity
+    # needs both. Deleted since it was read, it is no deployment of the caller's.
+    full = Deployment.objects.select_related("team").filter(pk=deployment.pk).first()
+    if full is None:
+        raise NotFound(f"No deployment {deployment.pk} among your teams'.")
     return _EndpointFacts(
         protocol=endpoint.protocol,
         credential=endpoint.credential,
