@@ -151,8 +151,14 @@ class _Ids:
     def _start(self, name: str) -> asyncio.Task[None]:
         task = asyncio.ensure_future(self._refill(name))
         self.filling[name] = task
-        task.add_done_callback(lambda _: self.filling.pop(name, None))
+        task.add_done_callback(lambda _: self._filled(name, task))
         return task
+
+    def _filled(self, name: str, task: asyncio.Task[None]) -> None:
+        self.filling.pop(name, None)
+        # A refill started ahead has no one awaiting it: its failure is heard here.
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("playground: %s ids not taken ahead: %s", name, task.exception())
 
     async def _fill(self, name: str) -> None:
         task = self.filling.get(name) or self._start(name)
