@@ -100,5 +100,5 @@ def test_the_upstream_closes_when_the_client_leaves_before_the_first_chunk(monke
     assert asyncio.run(_client_gone_before_the_first_chunk(monkeypatch))
 
 
-async def _keep_nothing(*_: object) -> None:
+async def _keep_nothing(*_: object, **__: object) -> None:
     return None

@@ -71,5 +71,5 @@ def test_relayed_events_are_whole_wherever_one_read_ends_and_the_next_begins(eol
         assert stream.tally.pieces == 3, (eol, cut)
 
 
-async def _keep_nothing(*_: object) -> None:
+async def _keep_nothing(*_: object, **__: object) -> None:
     return None
