@@ -123,6 +123,35 @@ def _int(value: str, name: str) -> int:
         raise KubeError(400, "BadRequest", f'invalid value for {name}: "{value}"') from None
 
 
+def _check_watch_list(query: Any) -> None:
+    """sendInitialEvents needs resourceVersionMatch=NotOlderThan and allowWatchBookmarks,
+    and resourceVersionMatch on a watch needs sendInitialEvents
+    (https://kubernetes.io/docs/reference/kubernetes-api/common-parameters/common-parameters/#sendInitialEvents;
+    validateWatchOptions in k8s.io/apimachinery/pkg/apis/meta/internalversion/validation)."""
+    match = query.get("resourceVersionMatch", "")
+    causes = []
+    if "sendInitialEvents" in query:
+        if match != "NotOlderThan":
+            causes.append(
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting "
+                "resourceVersionMatch to NotOlderThan"
+            )
+        if query.get("allowWatchBookmarks", "") not in ("true", "1"):
+            causes.append(
+                "allowWatchBookmarks: Forbidden: allowWatchBookmarks required when using "
+                "sendInitialEvents"
+            )
+    elif match:
+        causes.append(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch "
+            "unless sendInitialEvents is provided"
+        )
+    if causes:
+        raise KubeError(
+            422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {", ".join(causes)}'
+        )
+
+
 def _encode(kind: str, obj: dict[str, Any]) -> bytes:
     return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
 
@@ -141,6 +170,7 @@ async def stream(
     for an object (itself, or a one-row Table), `tick` moves the cluster on."""
     query = request.query
     since = query.get("resourceVersion", "")
+    _check_watch_list(query)
     initial = query.get("sendInitialEvents", "") == "true"
     bookmarks = query.get("allowWatchBookmarks", "") in ("true", "1")
     timeout = (

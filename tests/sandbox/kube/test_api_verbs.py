@@ -101,7 +101,10 @@ def test_watch_list_sends_initial_events_then_a_bookmark(cluster):
     cluster.api("POST", CONFIGMAPS, json=_configmap("one"))
     events: list[dict] = []
     ready = threading.Event()
-    query = "sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=1"
+    plain = "sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=1"
+    refused = cluster.api("GET", f"{CONFIGMAPS}?watch=true&{plain}")
+    assert refused.status_code == 422 and "resourceVersionMatch" in refused.json()["message"]
+    query = f"{plain}&resourceVersionMatch=NotOlderThan"
     _watch(cluster, query, events, ready)
     assert ("ADDED", "one") in [(e["type"], e["object"]["metadata"].get("name")) for e in events]
     bookmark = next(e for e in events if e["type"] == "BOOKMARK")
