@@ -361,11 +361,11 @@ class KubeStore(WorkloadsMixin):
                 meta[field] = old["metadata"][field]
         if namespace is not None:
             meta["namespace"] = namespace
+        _defaults(kind, obj)  # before comparing: the stored spec has its defaults
         if obj.get("spec") != old.get("spec"):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         meta["resourceVersion"] = self._next_version()
         meta["managedFields"] = _managed(manager, kind, operation)
-        _defaults(kind, obj)
         if "status" in old:  # the server's (or its /status subresource's), not the writer's
             obj["status"] = {**old["status"], **_status_for(kind, obj, fresh=False)}
         stored.obj, stored.manager = obj, manager

@@ -189,3 +189,42 @@ def test_a_body_nested_too_deep_is_a_bad_request():
         with pytest.raises(KubeError) as refused:
             writes.read_json(deep)
         assert refused.value.code == 400 and refused.value.reason == "BadRequest"
+
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+
+
+def _deployment(name: str = "d", **spec: object) -> dict:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
+            **spec,
+        },
+    }
+
+
+def test_the_same_deployment_written_again_keeps_its_generation(cluster):
+    """generation moves when the spec does, compared after defaulting: a manifest that
+    leaves the defaults out (strategy, progressDeadlineSeconds...) is the same spec."""
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    url = f"{DEPLOYMENTS}/d?fieldManager=t"
+    first = cluster.api("PATCH", url, data=json.dumps(_deployment()), headers=apply).json()
+    again = cluster.api("PATCH", url, data=json.dumps(_deployment()), headers=apply).json()
+    put = cluster.api("PUT", f"{DEPLOYMENTS}/d", json=_deployment()).json()
+    assert first["metadata"]["generation"] == again["metadata"]["generation"] == 1
+    assert put["metadata"]["generation"] == 1
+    scaled = cluster.api(
+        "PUT",
+        f"{DEPLOYMENTS}/d",
+        json={**_deployment(), "spec": {**_deployment()["spec"], "replicas": 1}},
+    ).json()
+    assert scaled["metadata"]["generation"] == 2
