@@ -121,6 +121,7 @@ def check_rules(kind: Kind, obj: dict[str, Any]) -> None:
                     "the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
                 )
     if kind.kind == "Deployment":
+        causes += strategy_errors(spec.get("strategy") or {})
         causes += pod_errors((spec.get("template") or {}).get("spec") or {}, "spec.template.spec")
     if kind.kind == "ComputeClass":
         causes += computeclass.rule_errors(obj)
@@ -128,6 +129,58 @@ def check_rules(kind: Kind, obj: dict[str, Any]) -> None:
         causes += custom_resources.crd_errors(obj)
     if causes:
         raise Invalid(kind, name, causes)
+
+
+PERCENT = re.compile(r"[0-9]+%")
+NOT_PERCENT = (
+    "a valid percent string must be a numeric string followed by an ending '%' "
+    "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"
+)
+
+
+def strategy_errors(strategy: dict[str, Any]) -> list[str]:
+    """ValidateDeploymentStrategy and ValidateRollingUpdateDeployment
+    (pkg/apis/apps/validation; the API server's words as in
+    https://github.com/spinnaker/spinnaker/issues/2944): `rollingUpdate` only with the
+    RollingUpdate type (defaulted to 25%/25% when left out), maxSurge and maxUnavailable
+    each a number >= 0 or a percent string, not both 0, maxUnavailable at most 100%."""
+    at = "spec.strategy"
+    kind = strategy.get("type") or "RollingUpdate"
+    rolling = strategy.get("rollingUpdate")
+    if kind == "Recreate":
+        if rolling is None:
+            return []
+        return [
+            f"{at}.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
+            "'Recreate'"
+        ]
+    if kind != "RollingUpdate":
+        return [
+            f'{at}.type: Unsupported value: "{kind}": supported values: "Recreate", "RollingUpdate"'
+        ]
+    causes = []
+    amounts = {}
+    for field in ("maxUnavailable", "maxSurge"):
+        value = (rolling or {}).get(field, "25%")
+        where = f"{at}.rollingUpdate.{field}"
+        if isinstance(value, str) and not PERCENT.fullmatch(value):
+            causes.append(f'{where}: Invalid value: "{value}": {NOT_PERCENT}')
+        elif isinstance(value, int) and value < 0:
+            causes.append(f"{where}: Invalid value: {value}: must be greater than or equal to 0")
+        else:
+            amounts[field] = int(str(value).rstrip("%"))
+    if amounts.get("maxUnavailable") == 0 and amounts.get("maxSurge") == 0:
+        causes.append(
+            f"{at}.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
+            "`maxSurge` is 0"
+        )
+    unavailable = (rolling or {}).get("maxUnavailable")
+    if isinstance(unavailable, str) and amounts.get("maxUnavailable", 0) > 100:
+        causes.append(
+            f'{at}.rollingUpdate.maxUnavailable: Invalid value: "{unavailable}": must not be '
+            "greater than 100%"
+        )
+    return causes
 
 
 # Set on an init container, these make it a sidecar; otherwise they are refused there.

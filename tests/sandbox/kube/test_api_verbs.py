@@ -228,3 +228,19 @@ def test_the_same_deployment_written_again_keeps_its_generation(cluster):
         json={**_deployment(), "spec": {**_deployment()["spec"], "replicas": 1}},
     ).json()
     assert scaled["metadata"]["generation"] == 2
+
+
+@pytest.mark.parametrize(
+    ("strategy", "refusal"),
+    [
+        ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "abc"}}, "valid percent"),
+        ({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": -1}}, "greater than or"),
+        ({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}}, "may not be 0 when"),
+        ({"rollingUpdate": {"maxUnavailable": "150%"}}, "not be greater than 100%"),
+        ({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}, "may not be specified"),
+    ],
+)
+def test_deployment_strategy_rules(cluster, strategy, refusal):
+    refused = cluster.api("POST", DEPLOYMENTS, json=_deployment("s", replicas=2, strategy=strategy))
+    assert refused.status_code == 422 and refusal in refused.json()["message"]
+    assert cluster.api("GET", DEPLOYMENTS).status_code == 200  # the cluster still answers
