@@ -391,6 +391,14 @@ async def _verb(
     request: web.Request, state: State, store: KubeStore, target: res.Target
 ) -> web.StreamResponse:
     method = request.method
+    if target.kind.namespaced and target.namespace is None:
+        # Across namespaces a namespaced kind's collection is only listed and watched
+        # (https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris):
+        # no object is addressed, nor written, without its namespace.
+        if target.name:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if method != "GET":
+            raise KubeError(405, "MethodNotAllowed", f"{method} is not supported here")
     if target.subresource:
         return await _subresource(request, store, target)
     if method == "GET" and watch.wanted(request):

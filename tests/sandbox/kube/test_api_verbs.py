@@ -244,3 +244,10 @@ def test_deployment_strategy_rules(cluster, strategy, refusal):
     refused = cluster.api("POST", DEPLOYMENTS, json=_deployment("s", replicas=2, strategy=strategy))
     assert refused.status_code == 422 and refusal in refused.json()["message"]
     assert cluster.api("GET", DEPLOYMENTS).status_code == 200  # the cluster still answers
+
+
+def test_a_namespaced_kind_is_written_only_in_its_namespace(cluster):
+    across = "/apis/apps/v1/deployments"
+    assert cluster.api("POST", across, json=_deployment("x")).status_code == 405
+    assert cluster.api("GET", f"{across}/x").status_code == 404
+    assert cluster.api("GET", across).status_code == 200
