@@ -10,6 +10,7 @@ so each field here is one the dict has.
 from rest_framework import serializers
 
 from deployments.choices import Phase
+from deployments.services.google_capacity import Source
 
 MONEY = "US dollars, a decimal string with two places."
 
@@ -63,7 +64,7 @@ class QuotaSerializer(serializers.Serializer):
     project_used = serializers.IntegerField()
     project_after = serializers.IntegerField()
     project_capacity_source = serializers.ChoiceField(
-        choices=["recorded", "google", "unknown", "untracked"],
+        choices=Source.ALL,
         help_text="recorded: set by a platform admin; google: read from Google's Cloud Quotas; "
         "unknown: Google's could not be read (an admin decides); untracked: Hangar reads no "
         "Google quota for this GPU type.",

@@ -16,6 +16,7 @@ from deployments.pricing.estimator import Estimate, cents
 from deployments.pricing.money import usd
 from deployments.selectors import hours_left_in_month
 from deployments.services.estimates import estimate_for
+from deployments.services.google_capacity import Source
 from deployments.services.policy import Decision, approval_decision
 from deployments.services.quotas import QuotaCheck, quota_check
 from deployments.services.team_spend import team_spend
@@ -60,6 +61,8 @@ def deployment_assess(
     budget = None if team.monthly_budget is None else cents(Decimal(team.monthly_budget))
     limit = cents(Decimal(team.auto_approve_monthly_limit))
     gpu = spec.gpu_type
+    # Where a capacity not recorded by an admin came from (Google's, read when), for people.
+    source = "" if quota.capacity_source == Source.RECORDED else f" ({quota.capacity_note()})"
     decision = approval_decision(
         fits_project=quota.fits_project,
         fits_team_quota=quota.fits_team,
@@ -71,8 +74,7 @@ def deployment_assess(
                 f"the project's {gpu} capacity in {quota.region} is {quota.capacity_note()}"
             ),
             "project": (
-                f"The project can hold {quota.project_capacity} × {gpu} in {quota.region}"
-                f"{'' if quota.capacity_source == 'recorded' else f' ({quota.capacity_note()})'}"
+                f"The project can hold {quota.project_capacity} × {gpu} in {quota.region}{source}"
                 f"; {quota.project_used} are taken, and this request needs {quota.requested}."
             ),
             "team_quota": (

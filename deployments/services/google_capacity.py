@@ -10,6 +10,7 @@ waits for an admin (assessment.py).
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,6 +36,7 @@ class Source:
     GOOGLE = "google"  # read from Google's Cloud Quotas
     UNKNOWN = "unknown"  # Google's could not be read: nothing is assumed
     UNTRACKED = "untracked"  # Hangar knows no Google quota for this GPU type
+    ALL = (RECORDED, GOOGLE, UNKNOWN, UNTRACKED)
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,10 @@ def _read(quota_id: str) -> dict[str, int]:
     )
 
 
-def google_capacities(gpu_type: str) -> tuple[dict[str, int], datetime | None, str]:
-    """Every region's quota for the GPU type, when it was read, and why a read failed."""
-    quota_id = project_checks.CLOUD_RUN_GPU_QUOTAS.get(gpu_type)
-    if quota_id is None:
-        return {}, None, "untracked"
-    kept = cache.get(_key(gpu_type)) or {}
+def _kept_read(gpu_type: str, quota_id: str) -> dict[str, Any]:
+    """The cached read of every region's quota for the GPU type (values, read_at, and
+    tried_at and error of the last attempt), read again once it is stale."""
+    kept: dict[str, Any] = cache.get(_key(gpu_type)) or {}
     now = timezone.now()
     last_try = kept.get("tried_at")
     read_at = kept.get("read_at")
@@ -77,7 +77,7 @@ def google_capacities(gpu_type: str) -> tuple[dict[str, int], datetime | None, s
         last_try is not None and (now - last_try).total_seconds() < RETRY_AFTER_SECONDS
     )
     if fresh or recently_failed:
-        return kept.get("values", {}), read_at, kept.get("error", "")
+        return kept
     try:
         values = _read(quota_id)
     except (gexc.GoogleAPIError, auth_exc.GoogleAuthError, RequestException, ValueError) as exc:
@@ -86,17 +86,19 @@ def google_capacities(gpu_type: str) -> tuple[dict[str, int], datetime | None, s
     else:
         kept = {"values": values, "read_at": now, "tried_at": now, "error": ""}
     cache.set(_key(gpu_type), kept, KEPT_SECONDS)
-    return kept.get("values", {}), kept.get("read_at"), kept.get("error", "")
+    return kept
 
 
 def google_capacity(*, region: str, gpu_type: str) -> GoogleCapacity:
     """The project's quota for the GPU type in the region, as Google last stated it."""
-    values, read_at, error = google_capacities(gpu_type)
-    if error == "untracked":
+    quota_id = project_checks.CLOUD_RUN_GPU_QUOTAS.get(gpu_type)
+    if quota_id is None:
         return GoogleCapacity(Source.UNTRACKED, None)
+    kept = _kept_read(gpu_type, quota_id)
+    read_at, error = kept.get("read_at"), kept.get("error", "")
     if read_at is None:
         return GoogleCapacity(Source.UNKNOWN, None, error=error or "never read")
     # A region Google does not list holds none of that GPU (quotaInfos lists every region
     # the quota applies in); -1 is Google's "unlimited".
-    value = values.get(region, 0)
+    value = kept.get("values", {}).get(region, 0)
     return GoogleCapacity(Source.GOOGLE, None if value < 0 else value, read_at, error)
