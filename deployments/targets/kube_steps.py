@@ -130,16 +130,19 @@ def delete_step(*, key: str, title: str, cluster: int, manifest: dict[str, Any])
     )
 
 
+# How long a model server's rollout may take: a GPU node, the image and the weights.
+ROLLOUT_DEADLINE = Deadline(
+    1800,
+    "seed 003's kubectl wait --timeout=1800s for a GPU node, the image and the weights; "
+    "Kubernetes reports a stalled rollout earlier, after progressDeadlineSeconds "
+    "(600 s by default)",
+)
+
+
 def wait_available_step(
     *, cluster: int, namespace: str, name: str, selector: dict[str, str]
 ) -> Step:
-    """Wait (polled) until the Deployment is Available, for up to 30 minutes."""
-    deadline = Deadline(
-        1800,
-        "seed 003's kubectl wait --timeout=1800s for a GPU node, the image and the weights; "
-        "Kubernetes reports a stalled rollout earlier, after progressDeadlineSeconds "
-        "(600 s by default)",
-    )
+    """Wait (polled) until the Deployment is Available, for up to ROLLOUT_DEADLINE."""
     return Step(
         key="wait_available",
         title=f"Wait for {name} to be Available (GPU node, image, weights)",
@@ -148,8 +151,8 @@ def wait_available_step(
             "kubernetes", "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
         ),
         cli=(
-            f"kubectl -n {namespace} wait --for=condition=Available --timeout=1800s "
-            f"deployment/{name}"
+            f"kubectl -n {namespace} wait --for=condition=Available "
+            f"--timeout={ROLLOUT_DEADLINE.seconds:.0f}s deployment/{name}"
         ),
         required_role=DEVELOPER,
         params={
@@ -157,7 +160,7 @@ def wait_available_step(
             "namespace": namespace,
             "name": name,
             "selector": selector,
-            "deadline": deadline.as_param(),
+            "deadline": ROLLOUT_DEADLINE.as_param(),
         },
     )
 

@@ -6,7 +6,7 @@ import json
 import shlex
 from typing import Any
 
-from deployments.targets.kube_steps import DEVELOPER, object_path
+from deployments.targets.kube_steps import DEVELOPER, ROLLOUT_DEADLINE, object_path
 from runbook.ownership import owner_keys_of
 from runbook.plan import ApiRequest, Deadline, Step
 
@@ -44,11 +44,11 @@ def apply_hf_secret_step(*, cluster: int, manifest: dict[str, Any], secret: str,
 
 
 # No Google page states how long GKE takes to program a Gateway's load balancer, and seed
-# 004 (/work/shared/seeds/) applies its Gateway without any wait: 1800 s is the 30 minutes
-# Hangar has given it from the start, the same as a model server's rollout (kube_steps.py)
-# and the step's own `kubectl wait --timeout=1800s`.
+# 004 (/work/shared/seeds/) applies its Gateway without any wait: the 30 minutes Hangar
+# has given it from the start, the same as a model server's rollout (kube_steps.py) and
+# the step's own `kubectl wait --timeout=1800s`.
 GATEWAY_DEADLINE = Deadline(
-    1800,
+    ROLLOUT_DEADLINE.seconds,
     "Hangar's own figure (no Google page states how long GKE takes to program a Gateway's "
     "load balancer; seed 004 does not wait for it): as long as a model server's rollout",
 )
@@ -67,8 +67,9 @@ def wait_gateway_step(
         action="kube.wait_gateway",
         request=ApiRequest("kubernetes", "GET", path),
         cli=(
-            f"kubectl -n {namespace} wait --for=condition=Programmed --timeout=1800s "
-            f"gateway/{gateway} && kubectl -n {namespace} get httproute/{route} "
+            f"kubectl -n {namespace} wait --for=condition=Programmed "
+            f"--timeout={GATEWAY_DEADLINE.seconds:.0f}s gateway/{gateway} "
+            f"&& kubectl -n {namespace} get httproute/{route} "
             "-o jsonpath='{.status.parents[*].conditions}'"
         ),
         required_role=DEVELOPER,
