@@ -124,7 +124,8 @@ def test_what_an_approver_may_allow_is_off_and_asked_by_no_request(target):
     undeclared_switches = {
         f.name for f in fields(spec) if f.name not in declared and isinstance(f.default, bool)
     }
-    # Not a switch anyone turns: migration 0010's mark on rows made before names had tags.
+    # Not a switch anyone turns: the mark migrations 0010 and 0011 set on rows made before
+    # names had tags and owner ids (SpecBase's one field).
     assert undeclared_switches - {LEGACY_NAMES} == set(target.approver_allowances)
     for allowance in target.approver_allowances:
         assert getattr(spec, allowance) is False
