@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,20 @@ APIS = (
     "serviceusage",
     "cloudresourcemanager",
 )
-# A port nothing listens on: any host not in no_proxy is refused at once.
-DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def _refusing_port() -> int:
+    """A loopback port bound and never listened on, held for the session: a connection to
+    it is refused at once (a fixed port, say 9, might have a listener that holds it open)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return int(sock.getsockname()[1])
+
+
+_HELD: list[socket.socket] = []
+# The proxy every host not in no_proxy goes through: it refuses, so nothing reaches Google.
+DEAD_PROXY = f"http://127.0.0.1:{_refusing_port()}"
 
 
 @dataclass
