@@ -16,8 +16,11 @@
   client-side apply sends are honoured
   (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-api-machinery/strategic-merge-patch.md).
 
-No JSON-patch library is in the project's pinned requirements, and RFC 6902 and 7386 are
-short: they are implemented here.
+RFC 6902 and 7386 are implemented here rather than with PyPI's `jsonpatch`: they are short,
+the refusals must read as Kubernetes' (evanphx/json-patch: "add operation does not apply:
+doc is missing path", "testing value /x failed: test failed") for kubectl to print them,
+and that library's `test` compares with Python's `==`, where `true` equals `1`; no
+Python library does strategic merge.
 """
 
 from __future__ import annotations
@@ -121,6 +124,17 @@ def _add(doc: Any, path: str, value: Any, op: str) -> Any:
     return doc
 
 
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: Python's `==` takes `true` for `1` and `false` for `0`; JSON does not."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def json_patch(doc: Any, operations: Any) -> Any:
     if not isinstance(operations, list):
         raise PatchError("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
@@ -152,7 +166,7 @@ def json_patch(doc: Any, operations: Any) -> Any:
             )
             doc = _add(doc, path, moved, op)
         elif op == "test":
-            if _get(doc, path, op) != value:
+            if not _same(_get(doc, path, op), value):
                 raise PatchError(f"testing value {path} failed: test failed")
         else:
             raise PatchError(f"Unexpected kind: {op}")

@@ -109,6 +109,13 @@ def test_json_patch_operations():
         patches.json_patch(doc, [{"op": "test", "path": "/spec/ports/0/port", "value": 1}])
     with pytest.raises(patches.PatchError, match="missing"):
         patches.json_patch(doc, [{"op": "replace", "path": "/spec/nothing", "value": 1}])
+    # JSON's true is not 1, though Python's True == 1, nor is a list of them.
+    flags = {"a": 1, "b": [0, 1.0]}
+    with pytest.raises(patches.PatchError, match="test failed"):
+        patches.json_patch(flags, [{"op": "test", "path": "/a", "value": True}])
+    with pytest.raises(patches.PatchError, match="test failed"):
+        patches.json_patch(flags, [{"op": "test", "path": "/b", "value": [False, 1]}])
+    assert patches.json_patch(flags, [{"op": "test", "path": "/b", "value": [0.0, 1]}]) == flags
 
 
 def test_merge_patch_replaces_lists_and_removes_nulls():
