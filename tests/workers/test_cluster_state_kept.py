@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 
 import pytest
 from google.api_core import exceptions
-from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
 from clusters.choices import ClusterStatus
@@ -49,17 +48,6 @@ def restart_sandbox(sandbox_process, sandbox, tmp_path):
     _restart(sandbox_process, state_file=state)
     yield lambda: _restart(sandbox_process, state_file=state)
     _restart(sandbox_process)
-
-
-@pytest.fixture
-def gke(sandbox_process):
-    from gcp.clients import credentials
-
-    return container_v1.ClusterManagerClient(
-        transport="rest",
-        client_options=ClientOptions(api_endpoint=sandbox_process.url),
-        credentials=credentials(),
-    )
 
 
 def _ready_cluster(team, approver):

@@ -2,8 +2,6 @@
 ends fails at its deadline naming it and its last state; a create that failed on quota is
 retried by removing the ERROR cluster Hangar made (a step on the record) and creating it
 again; an ERROR cluster Hangar did not make is never removed."""
-# The fixtures `admin` and `gke` are test_rollout_clusters.py's, named again as arguments.
-# ruff: noqa: F811
 
 import os
 import time
@@ -18,13 +16,7 @@ from clusters.services import cluster_create, cluster_remove, cluster_retry
 from runbook.ledger import runs_of
 from runbook.models import Outcome
 from tests.workers.helpers import scale_deadlines
-from tests.workers.test_rollout_clusters import (  # noqa: F401 - admin, gke: fixtures
-    PARENT,
-    WHERE,
-    admin,
-    gke,
-    wait_cluster,
-)
+from tests.workers.test_rollout_clusters import PARENT, WHERE, wait_cluster
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

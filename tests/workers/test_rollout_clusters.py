@@ -4,7 +4,6 @@ import base64
 import time
 
 import pytest
-from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
 from clusters.choices import ClusterStatus
@@ -13,7 +12,6 @@ from clusters.services import cluster_create, cluster_register, cluster_remove
 from portal.models import AuditEvent
 from runbook.ledger import runs_of
 from runbook.models import Outcome
-from tests.factories import platform_admin
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -30,22 +28,6 @@ def wait_cluster(cluster: Cluster, *statuses: ClusterStatus, timeout: float = 60
         time.sleep(0.2)
     steps = list(runs_of("cluster", cluster.pk).values_list("step", "outcome", "error"))
     raise AssertionError(f"{cluster.name} is still {cluster.status}; steps: {steps}")
-
-
-@pytest.fixture
-def admin():
-    return platform_admin("root")
-
-
-@pytest.fixture
-def gke(sandbox_process):
-    from gcp.clients import credentials
-
-    return container_v1.ClusterManagerClient(
-        transport="rest",
-        client_options=ClientOptions(api_endpoint=sandbox_process.url),
-        credentials=credentials(),
-    )
 
 
 def test_create_waits_on_the_operation_then_reads_endpoint_and_ca(sandbox, worker, admin, team):
