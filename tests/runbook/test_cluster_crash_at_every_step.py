@@ -48,6 +48,7 @@ def _drive(cluster, *, crash: bool, timeout=60):
             continue
         claim = ledger.claim("cluster", cluster.pk)
         if claim is None:
+            time.sleep(0.02)  # not claimable yet: no spinning on the database meanwhile
             continue
         before, after = (claim.step.key, "before"), (claim.step.key, "after")
         if before not in crashed:
