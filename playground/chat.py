@@ -279,7 +279,6 @@ class _Keeper:
         self.ids: dict[str, int] | None = None
         self.asked_at = records.now_iso()
         self.checked_at = 0.0
-        self.journaled: asyncio.Future[Any] | None = None  # the last checkpoint's write
         self.kept = False
 
     async def _ids(self) -> dict[str, int]:
@@ -359,7 +358,7 @@ class _Keeper:
         except DROPPED:  # no ids while the database is away: the stream goes on regardless
             logger.warning("playground: no checkpoint on %s", self.access.slug, exc_info=True)
             return
-        self.journaled = records.record_checkpoint(record)
+        records.record_checkpoint(record)
 
     async def checkpoint_due(self) -> None:
         if self.batched and time.monotonic() - self.checked_at >= records.CHECKPOINT_SECONDS:
@@ -371,7 +370,7 @@ class _Keeper:
         if self.kept or self.ids is None:
             return
         self.kept = True
-        await records.record_let_go(_journal_key(self.ids), self.journaled)
+        await records.record_let_go(_journal_key(self.ids))
 
     async def final(self) -> tuple[dict[str, Any], int | None, int | None]:
         """Keep the exchange and count it; (stats, conversation id, reply message id)."""

@@ -358,10 +358,16 @@ class _Writer:
         self.tasks: set[asyncio.Task[None]] = set()
         self.ids = _Ids()
         self.recovering: asyncio.Task[None] | None = None
+        # Checkpoint writes to the journal still on their way, by entry.
+        self.checkpoints: dict[str, asyncio.Future[Any]] = {}
         self.writing = asyncio.Lock()
         # Conversations written to the journal but perhaps not yet to Postgres, by id:
         # (user, deployment), so that a quick follow-up continues the right one.
         self.unwritten: dict[int, tuple[int, int]] = {}
+
+    def checkpoint_landed(self, key: str, put: asyncio.Future[Any]) -> None:
+        if self.checkpoints.get(key) is put:
+            del self.checkpoints[key]
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
@@ -469,6 +475,7 @@ async def ids_take(name: str, n: int) -> list[int]:
 async def record_final(record: Record) -> None:
     """The request is over: journal it (awaited: a client told "done" is told so for
     something kept) and queue it for the next flush."""
+    await _checkpoint_through(record.key)
     put = journal_put(record, FINAL_LAPSE_SECONDS)
     if put is not None:
         try:
@@ -478,21 +485,30 @@ async def record_final(record: Record) -> None:
     _writer().add(record)
 
 
-def record_checkpoint(record: Record) -> asyncio.Future[Any] | None:
-    """The request so far, journaled and not awaited: what a process that dies leaves.
-    Returns the pending write (None: nothing kept) for record_let_go."""
+def record_checkpoint(record: Record) -> None:
+    """The request so far, journaled and not awaited: what a process that dies leaves."""
     put = journal_put(record, open_lapse())
-    if put is not None:
-        put.add_done_callback(_quiet)
-    return put
+    if put is None:
+        return
+    put.add_done_callback(_quiet)
+    writer = _writer()
+    writer.checkpoints[record.key] = put
+    put.add_done_callback(functools.partial(writer.checkpoint_landed, record.key))
 
 
-async def record_let_go(key: str, last_put: asyncio.Future[Any] | None) -> None:
-    """The request ended with nothing to keep: its checkpoint leaves the journal, once its
-    last write is through (else that write could put it back)."""
-    if last_put is not None:
-        await asyncio.wait([last_put])
+async def record_let_go(key: str) -> None:
+    """The request ended with nothing to keep: its checkpoint leaves the journal."""
+    await _checkpoint_through(key)
     await _journal_drop([key])
+
+
+async def _checkpoint_through(key: str) -> None:
+    """Wait for the entry's last checkpoint write. Pipelines run side by side (limits.py),
+    so one still on its way could land after what follows it: put a final entry back to
+    a checkpoint, or a dropped one back in the journal."""
+    put = _writer().checkpoints.get(key)
+    if put is not None:
+        await asyncio.wait([put])
 
 
 def _quiet(future: asyncio.Future[Any]) -> None:

@@ -3,6 +3,7 @@ keeper), driven directly."""
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -126,3 +127,46 @@ def test_a_chat_whose_database_stays_away_streams_on_and_says_it_was_not_saved(m
     assert (conversation, message) == (None, None)
     assert stats["notice"] == chat.UNSAVED_NOTICE
     assert stats["completion_tokens"] == 1
+
+
+def test_a_final_entry_is_journaled_once_the_last_checkpoint_has_landed(monkeypatch):
+    """Journal writes go in pipelines that run side by side: a checkpoint still on its way
+    must not land after the final entry and put it back to a checkpoint."""
+    written: list[str] = []
+    pending: list[asyncio.Future[Any]] = []
+
+    def put(record: records.Record, lapse_after: float) -> asyncio.Future[Any]:
+        future = asyncio.get_running_loop().create_future()
+        assert record.chat is not None
+        kind = record.chat.stats["kind"]
+        future.add_done_callback(lambda _: written.append(kind))
+        pending.append(future)
+        return future
+
+    monkeypatch.setattr(records, "journal_put", put)
+    ids = {"conversation": 1, "question": 2, "answer": 3}
+
+    def record(kind: str) -> records.Record:
+        made = _chat(ids, SimpleNamespace(pk=1), SimpleNamespace(pk=1), True, "hi")
+        assert made.chat is not None
+        made.chat.stats = {"kind": kind}
+        return made
+
+    async def scenario() -> list[str]:
+        records.record_checkpoint(record("checkpoint"))
+        final = asyncio.ensure_future(records.record_final(record("final")))
+        await asyncio.sleep(0.05)
+        assert len(pending) == 1  # the final waits for the checkpoint's write
+        pending[0].set_result(1)
+        for _ in range(1000):  # ten seconds at most
+            if len(pending) == 2:
+                break
+            await asyncio.sleep(0.01)
+        pending[1].set_result(1)
+        await final
+        timer = records._writer().timer
+        if timer is not None:
+            timer.cancel()
+        return written
+
+    assert asyncio.run(scenario()) == ["checkpoint", "final"]
