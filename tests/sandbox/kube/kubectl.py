@@ -134,7 +134,9 @@ def make_cluster(sandbox_url: str, tmp: Path, name: str = "kube") -> Kubectl:
     return Kubectl(path, tmp / "cache", cluster["endpoint"], pem, token)
 
 
-def wait_for(predicate: Any, timeout: float = 20, what: str = "condition") -> Any:
+def wait_for(predicate: Any, timeout: float = 60, what: str = "condition") -> Any:
+    """`predicate()`'s first true value, polled; the default deadline leaves room for a
+    machine whose cores the other suites share (success returns at once)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -5,8 +5,8 @@ removes a node once it has been empty for the autoscaler's 10 minutes."""
 import pytest
 
 from gcp import kube
+from tests.sandbox.kube.kubectl import wait_for as wait
 from tests.sandbox.kube.test_scheduling import NS, condition, deployment, events, pods, read
-from tests.sandbox.kube.test_scheduling import wait_for as wait
 
 pytestmark = pytest.mark.django_db
 L4_CLASS = {

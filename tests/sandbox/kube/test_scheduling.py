@@ -11,19 +11,11 @@ from google.cloud import container_v1 as c
 from gcp import kube
 from tests.sandbox.gke.test_clusters import PARENT, wait_done
 from tests.sandbox.gke.test_node_pools import gke, gpu_pool, seed_cluster  # noqa: F401
+from tests.sandbox.kube.kubectl import wait_for
 
 pytestmark = pytest.mark.django_db
 CLUSTER = f"{PARENT}/clusters/llm-std"
 NS = "ml"
-
-
-def wait_for(read, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := read():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def standard(gke, pool: c.NodePool, name: str = "llm-std") -> kube.ClusterConn:  # noqa: F811
