@@ -30,6 +30,8 @@ PORTAL_ROLES = (
 BUILDER_ROLES = ("roles/artifactregistry.writer", "roles/logging.logWriter")
 # Where Cloud Run offers an L4 (deployments/catalog.py), each given some quota here.
 GPU_REGIONS = ("asia-southeast1", "europe-west1", "europe-west4", "us-central1", "us-east4")
+# A region's L4 quota until /_sandbox/iam changes it (sandbox/project_apis reports it).
+DEFAULT_GPU_QUOTA = 3
 
 
 def compute_account(config: Config) -> str:
@@ -59,7 +61,7 @@ class ProjectSetup:
         self.portal_roles = set(PORTAL_ROLES)
         self.act_as = {compute_account(config), builder_account(config)}
         self.disabled_services = set()
-        self.gpu_quota = dict.fromkeys(GPU_REGIONS, 3)
+        self.gpu_quota = dict.fromkeys(GPU_REGIONS, DEFAULT_GPU_QUOTA)
         self.proxy_only_subnets = set(config.proxy_only_subnets)
         self.builder_roles = set(BUILDER_ROLES)
 

@@ -21,6 +21,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from google.protobuf.message import Message
 
 from sandbox.core import errors
+from sandbox.core.project import DEFAULT_GPU_QUOTA
 from sandbox.core.routing import ApiCall, Route
 from sandbox.iam import act_as
 
@@ -66,7 +67,6 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 # The L4 quota Cloud Run checks with zonal redundancy off, and its default here.
 L4_QUOTA_ID = "NvidiaL4GpuAllocNoZonalRedundancyPerProjectRegion"
-DEFAULT_GPU_QUOTA = 3
 
 
 def _struct(data: dict[str, object]) -> Message:
