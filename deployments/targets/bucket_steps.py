@@ -2,7 +2,6 @@
 where the model runs, and its removal with everything in it."""
 
 from deployments.targets.plan import DeploymentRef, PlanContext
-from runbook.ownership import owner_keys_of
 from runbook.plan import ApiRequest, Step
 
 
@@ -25,16 +24,17 @@ def ensure_bucket(
     bucket: str,
     location: str,
     labels: dict[str, str] | None = None,
-    owned: bool = False,
+    owner: dict[str, str] | None = None,
 ) -> Step:
     """`labels`: the owner labels the bucket carries (the deployment's by default);
-    `owned`: a bucket met under its name is adopted only when they name the same owner."""
+    `owner`: a bucket met under its name is adopted only when its labels name this owner
+    (as delete_bucket's). None: taken as found."""
     body = bucket_body(ref, bucket, location, labels)
     carried: dict[str, str] = body["labels"]  # type: ignore[assignment]
     said = ",".join(f"{k}={v}" for k, v in carried.items())
     params: dict[str, object] = {"project": ctx.project, "bucket": bucket}
-    if owned:
-        params["owner"] = owner_keys_of(carried)
+    if owner:
+        params["owner"] = owner
     return Step(
         key="ensure_bucket",
         title="Create the bucket that holds the weights",

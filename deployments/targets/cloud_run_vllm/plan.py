@@ -73,7 +73,7 @@ def _bucket_steps(ref: DeploymentRef, spec: CloudRunVllmSpec, ctx: PlanContext) 
             bucket=bucket,
             location=spec.region,
             labels=owner_labels(ref),
-            owned=checked_owner(ref) is not None,
+            owner=checked_owner(ref),
         ),
         iam_steps.grant_bucket_reader(
             bucket=bucket, member=member, title="Let the service account read the weights"

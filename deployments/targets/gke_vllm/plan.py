@@ -137,7 +137,8 @@ def _weights_steps(ref: DeploymentRef, spec: GkeVllmSpec, ctx: PlanContext) -> l
             bucket=bucket,
             location=spec.region,
             labels=names.owner_labels(ref),
-            owned=True,
+            # Checked even on a legacy-names row: its bucket carries its team's label.
+            owner=owner_keys_of(names.owner_labels(ref)),
         ),
         iam_steps.grant_bucket_reader(
             bucket=bucket,
