@@ -9,13 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from deployments.selectors import deployment_get
-from metering.budget import budget_spends, spend_per_day
+from metering.budget import closest_to_budget_first, spend_per_day, teams_against_budget
 from metering.templatetags.measured import server_metrics, spend_split_chart
 from portal.access import is_platform_admin
 from portal.exceptions import NotFound
 from portal.models import Team
 from portal.paging import page_of
-from portal.selectors import budget_status
 
 # Teams per page of the spend page, closest to their budget first.
 SPEND_PAGE_SIZE = 50
@@ -36,22 +35,7 @@ def server_metrics_view(request: HttpRequest, pk: int) -> HttpResponse:
 def spend_view(request: HttpRequest) -> HttpResponse:
     if not is_platform_admin(request.user):
         raise PermissionDenied("Only platform admins see this page.")
-    teams = list(Team.objects.all())
-    spends = budget_spends(teams=teams)
-    rows = []
-    for team in teams:
-        spend = spends[team.pk]
-        status = budget_status(
-            budget=team.monthly_budget, spent=spend.month_to_date, projected=spend.projected
-        )
-        rows.append({"team": team, "basis": spend.basis, **status})
-    rows.sort(
-        key=lambda r: (
-            not r["close"] and not r["projected_over"],
-            -(r["ratio"] or 0),
-            r["team"].name,
-        )
-    )
+    rows = closest_to_budget_first(teams_against_budget(teams=Team.objects.all()))
     context = {
         "page": page_of(request, rows, size=SPEND_PAGE_SIZE),
         "spend_chart": spend_split_chart(spend_per_day(), "Spend per day, every team"),

@@ -13,10 +13,11 @@ from django.utils import timezone
 from deployments.models import Deployment
 from metering.budget import (
     SpendFigures,
-    budget_spends,
+    against_budget,
     figures_of,
     spend_per_day,
     team_month,
+    teams_against_budget,
 )
 from metering.meters import meter_for
 from metering.selectors import spend_compared, spend_compared_by_deployment, spend_days
@@ -32,7 +33,6 @@ from metering.token_costs import (
 )
 from portal.charts import daily_split_chart
 from portal.paging import page_of
-from portal.selectors import budget_status
 
 register = template.Library()
 
@@ -72,9 +72,7 @@ def team_spend(context: Any, team: Any) -> dict[str, Any]:
         context["request"], month.per_deployment, size=TABLE_ROWS, param="spent"
     )
     shown = Deployment.objects.in_bulk([row[0] for row in by_deployment.object_list])
-    status = budget_status(
-        budget=team.monthly_budget, spent=budget.month_to_date, projected=budget.projected
-    )
+    status = against_budget(team, budget)
     return {
         "spend": status,
         "budget_spend": budget,
@@ -91,12 +89,7 @@ def team_spend(context: Any, team: Any) -> dict[str, Any]:
 def team_budgets(teams: Any) -> list[tuple[Any, dict[str, Any]]]:
     """Each team with its month against its budget, and whether it is close (the team
     list), read for every team at once."""
-    teams = list(teams)
-    spends = budget_spends(teams=teams)
-    return [
-        (team, budget_status(budget=team.monthly_budget, spent=spends[team.pk].month_to_date))
-        for team in teams
-    ]
+    return [(row["team"], row) for row in teams_against_budget(teams=teams)]
 
 
 @register.inclusion_tag("metering/_team_measured.html", takes_context=True)
