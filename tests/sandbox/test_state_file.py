@@ -11,7 +11,6 @@ import signal
 import time
 
 import pytest
-import requests
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1, secretmanager
 from google.cloud import storage as gcs  # type: ignore[attr-defined]
@@ -24,6 +23,7 @@ from sandbox.server import snapshot
 from sandbox.server.app import new_state
 from sandbox.server.snapshot import SAVE_EVERY_SECONDS
 from sandbox.testing import SandboxClient, SandboxProcess
+from tests.sandbox.kube.kubectl import access_token
 
 PROJECT = "hangar-sandbox"
 PARENT = f"projects/{PROJECT}/locations/us-central1"
@@ -40,12 +40,7 @@ class Kept:
             port=0, operation_delay=delay, token_delay=0, state_file=state_file
         )
         self.port = int(self.process.url.rsplit(":", 1)[1])
-        token = requests.get(
-            f"{self.process.url}/computeMetadata/v1/instance/service-accounts/default/token",
-            headers={"Metadata-Flavor": "Google"},
-            timeout=10,
-        ).json()["access_token"]
-        self.credentials = Credentials(token)
+        self.credentials = Credentials(access_token(self.process.url))
 
     def restart(self, *, kill: bool = False) -> None:
         if kill:  # no chance to save: only what the running sandbox wrote is there
