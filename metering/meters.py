@@ -81,7 +81,8 @@ class NodeMeter:
         )
 
     def billed_until(self) -> datetime | None:
-        """The last moment a read saw one of its nodes: nodes outlive the pods."""
+        """The latest end of its nodes (their removal, or their last sight): nodes outlive
+        the pods."""
         return last_seen(deployment_id=self.deployment_id)
 
     def billed_seconds(self, *, start: datetime, end: datetime) -> Decimal:

@@ -134,7 +134,8 @@ def node_seconds(*, deployment_id: int, start: datetime, end: datetime) -> Decim
 
 
 def last_seen(*, deployment_id: int) -> datetime | None:
-    """When a read last saw one of the deployment's nodes."""
+    """Where the deployment's nodes end last: a removal the controller recorded, or else
+    the last read that saw a node."""
     found: datetime | None = NodeLifetime.objects.filter(deployment_id=deployment_id).aggregate(
         last=Max("last_seen_at")
     )["last"]
