@@ -10,15 +10,22 @@ from aiohttp import web
 from sandbox.server import app as sandbox_app
 
 
-async def _streams_until_gone(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse()
-    await response.prepare(request)
-    while True:  # as a model server streams tokens: a write fails once the client left
-        await response.write(b"data: token\n\n")
-        await asyncio.sleep(0.01)
+def _streams_until_gone(ended: list[asyncio.Event]):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        try:
+            while True:  # as a model server streams tokens: a write fails once the client left
+                await response.write(b"data: token\n\n")
+                await asyncio.sleep(0.01)
+        finally:
+            ended[0].set()
+
+    return handler
 
 
-async def _stop_mid_stream() -> None:
+async def _stop_mid_stream(ended: list[asyncio.Event]) -> None:
+    ended.append(asyncio.Event())
     application = web.Application()
     application.router.add_route("*", "/{tail:.*}", sandbox_app.dispatch)
     runner = web.AppRunner(application, access_log=None)
@@ -31,15 +38,17 @@ async def _stop_mid_stream() -> None:
         async with aiohttp.ClientSession() as session, session.post(url) as resp:
             await resp.content.readline()  # the first token arrived: Stop
             resp.close()
-        await asyncio.sleep(0.3)  # the server's next writes find the connection gone
+        # The server's next writes find the connection gone; a loaded machine may be slow.
+        await asyncio.wait_for(ended[0].wait(), timeout=60)
     finally:
         await runner.cleanup()
 
 
 def test_a_client_leaving_mid_stream_is_one_line(monkeypatch, caplog, capsys):
-    monkeypatch.setattr(sandbox_app, "_dispatch", _streams_until_gone)
+    ended: list[asyncio.Event] = []
+    monkeypatch.setattr(sandbox_app, "_dispatch", _streams_until_gone(ended))
     caplog.set_level(logging.DEBUG, logger="aiohttp")
-    asyncio.run(_stop_mid_stream())
+    asyncio.run(_stop_mid_stream(ended))
 
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
