@@ -2,7 +2,6 @@
 past either end the nearest real one, never a server error (portal/paging.py page_of)."""
 
 import re
-from decimal import Decimal
 from html import unescape
 from typing import Any
 
@@ -10,11 +9,11 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from metering.models import SpendDay
 from portal.models import AuditEvent
 from portal.paging import page_of
 from portal.views_oversight import AUDIT_PAGE_SIZE
 from tests.factories import DeploymentFactory, TeamFactory
+from tests.page_rows import fill_spend
 
 pytestmark = pytest.mark.django_db
 
@@ -56,20 +55,7 @@ def test_the_paged_pages_answer_a_hostile_page_number(
     client, team, deployer, approver, asked
 ) -> None:
     deployment: Any = DeploymentFactory(team=team, requested_by=deployer, status="ready")
-    SpendDay.objects.create(
-        deployment=deployment,
-        team=team,
-        day=deployment.created_at.date(),
-        source="cloud-run-instance-time",
-        billed_seconds=Decimal(3600),
-        unit_price=Decimal("0.001"),
-        price_version="2026-11-22",
-        measured=Decimal("3.60"),
-        estimated=Decimal("3.00"),
-        measured_through=deployment.created_at,
-        final=True,
-        read_at=deployment.created_at,
-    )
+    fill_spend([deployment])  # a measured, idle day: every table of the team page
     TeamFactory()
     team_page = reverse("team-detail", args=[team.slug])
     for user, url, params in [
