@@ -31,6 +31,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kube import custom_resources
+from sandbox.kube.status import rfc3339
 from sandbox.kube.workloads import event
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ CLASSES = ("gke-l7-global-external-managed", "gke-l7-gxlb", *sorted(REGIONAL))
 NO_SUBNET = (
     "An active proxy-only subnetwork is required in the same region and VPC as the forwarding rule."
 )
-
-
-def _rfc(at: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def enabled(store: KubeStore) -> bool:
@@ -209,7 +206,7 @@ def _cond(kind: str, ok: bool, reason: str, message: str, generation: int) -> di
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
-        "lastTransitionTime": _rfc(time.time()),
+        "lastTransitionTime": rfc3339(time.time()),
     }
 
 

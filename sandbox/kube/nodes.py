@@ -43,6 +43,7 @@ from google.protobuf.message import Message
 
 from sandbox.kube.computeclass import GPUS_OF_MACHINE
 from sandbox.kube.resources import BY_PLURAL
+from sandbox.kube.status import rfc3339
 
 if TYPE_CHECKING:
     from sandbox.kube.store import KubeStore
@@ -65,10 +66,6 @@ def _now(store: KubeStore) -> float:
     return store.state.clock.now()
 
 
-def _rfc(at: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
-
-
 def pod_gpus(pod_spec: dict[str, Any]) -> int:
     """The GPUs a pod requests: an extended resource's request defaults to its limit."""
     total = 0
@@ -89,7 +86,7 @@ def _node(store: KubeStore, name: str, labels: dict[str, str], gpus: int) -> dic
     node = {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "labels": labels, "creationTimestamp": _rfc(_now(store))},
+        "metadata": {"name": name, "labels": labels, "creationTimestamp": rfc3339(_now(store))},
         "spec": {},
         "status": {
             "capacity": dict(capacity),

@@ -24,12 +24,25 @@ PODS = BY_PLURAL[("", "v1", "pods")]
 DEPLOYMENTS = BY_PLURAL[("apps", "v1", "deployments")]
 
 
-def _rfc(at: float) -> str:
+def rfc3339(at: float) -> str:
+    """A timestamp as the API server writes one (whole seconds, UTC)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
+def owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
+    """The ownerReference a controller puts on what it makes from `obj`."""
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
 def _condition(kind: str, status: str, reason: str, message: str) -> dict[str, str]:
-    now = _rfc(time.time())
+    now = rfc3339(time.time())
     return {
         "type": kind,
         "status": status,
@@ -78,7 +91,7 @@ class WorkloadsMixin:
 
         meta = obj["metadata"]
         meta.setdefault("uid", str(uuid.uuid4()))
-        meta.setdefault("creationTimestamp", _rfc(time.time()))
+        meta.setdefault("creationTimestamp", rfc3339(time.time()))
         meta["resourceVersion"] = self._next_version()
         key = (kind.group, kind.plural, namespace or "", meta["name"])
         if namespace is None or ("", "namespaces", "", namespace) in self.objects:
@@ -96,16 +109,7 @@ class WorkloadsMixin:
                 "generateName": f"{owner['metadata']['name']}-",
                 "namespace": namespace,
                 "labels": dict(template["metadata"].get("labels") or {}),
-                "ownerReferences": [
-                    {
-                        "apiVersion": owner["apiVersion"],
-                        "kind": owner["kind"],
-                        "name": owner["metadata"]["name"],
-                        "uid": owner["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
+                "ownerReferences": [owner_ref(owner)],
             },
             "spec": copy.deepcopy(template["spec"]),
             "status": {
@@ -151,9 +155,9 @@ class WorkloadsMixin:
         pod["status"]["phase"] = "Running"
         pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
         pod["spec"]["nodeName"] = node
-        pod["status"]["startTime"] = _rfc(time.time())
+        pod["status"]["startTime"] = rfc3339(time.time())
         self._container_status(
-            pod, started=True, state={"running": {"startedAt": _rfc(time.time())}}
+            pod, started=True, state={"running": {"startedAt": rfc3339(time.time())}}
         )
 
     def pod_ready(self, pod: dict[str, Any]) -> None:
@@ -163,7 +167,7 @@ class WorkloadsMixin:
             started=True,
             ready=True,
             restartCount=previous,
-            state={"running": {"startedAt": _rfc(time.time())}},
+            state={"running": {"startedAt": rfc3339(time.time())}},
         )
         pod["status"]["conditions"].append({"type": "Ready", "status": "True"})
 

@@ -42,6 +42,7 @@ from sandbox.iam.account_policy import may_act_as
 from sandbox.iam.service_accounts import AccountStore
 from sandbox.kube import nodes
 from sandbox.kube.resources import BY_PLURAL
+from sandbox.kube.status import owner_ref, rfc3339
 from sandbox.storage.api import StorageStore
 
 if TYPE_CHECKING:
@@ -56,10 +57,6 @@ HASH = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 # What Kubernetes' rand.String and SafeEncodeString draw from (no vowels, no 0, 1, 3).
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def _rfc(at: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _ref(obj: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +93,8 @@ def event(
         "message": message,
         "type": "Warning" if warning else "Normal",
         "count": 1,
-        "firstTimestamp": _rfc(when),
-        "lastTimestamp": _rfc(when),
+        "firstTimestamp": rfc3339(when),
+        "lastTimestamp": rfc3339(when),
         "source": {"component": component},
     }
     if at is None:
@@ -270,17 +267,6 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": obj["apiVersion"],
-        "kind": obj["kind"],
-        "name": obj["metadata"]["name"],
-        "uid": obj["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
 def _new_replicaset(
     store: KubeStore, deployment: dict[str, Any], digest: str, revision: int, replicas: int
 ) -> dict[str, Any]:
@@ -307,7 +293,7 @@ def _new_replicaset(
                     int(spec.get("replicas", 1)) + surge_and_unavailable(deployment)[0]
                 ),
             },
-            "ownerReferences": [_owner_ref(deployment)],
+            "ownerReferences": [owner_ref(deployment)],
             "generation": 1,
         },
         "spec": {
@@ -398,7 +384,7 @@ def _adopt(store: KubeStore, deployment: dict[str, Any]) -> None:
         if any(r.get("controller") for r in refs) or rs["metadata"].get("deletionTimestamp"):
             continue
         if wanted and all(labels.get(k) == v for k, v in wanted.items()):
-            rs["metadata"]["ownerReferences"] = [*refs, _owner_ref(deployment)]
+            rs["metadata"]["ownerReferences"] = [*refs, owner_ref(deployment)]
             rs["metadata"]["resourceVersion"] = store.fresh_version()
 
 
