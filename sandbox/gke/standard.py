@@ -33,6 +33,8 @@ seed 004 uses, and the default node pool it makes.
 
 from __future__ import annotations
 
+import hashlib
+
 from google.cloud import container_v1
 from google.protobuf.message import Message
 
@@ -186,12 +188,11 @@ def fill_pool(pool: Message, cluster_name: str, locations: list[str], version: s
         pool.locations.extend(locations)
     pool.version = version
     pool.self_link = f"https://container.googleapis.com/v1/{cluster_name}/nodePools/{pool.name}"
-    short = cluster_name.rsplit("/", 1)[-1][:20]
     project = cluster_name.split("/")[1]
     del pool.instance_group_urls[:]
     pool.instance_group_urls.extend(
         f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{zone}/"
-        f"instanceGroupManagers/gke-{short}-{pool.name}-grp"
+        f"instanceGroupManagers/{instance_group(cluster_name, pool.name)}"
         for zone in pool.locations
     )
     # Routes-based pods get a /24 per node; VPC-native ones too by default (110 pods).
@@ -199,3 +200,12 @@ def fill_pool(pool: Message, cluster_name: str, locations: list[str], version: s
         pool.pod_ipv4_cidr_size = 24
     if not pool.max_pods_constraint.max_pods_per_node:
         pool.max_pods_constraint.max_pods_per_node = 110
+
+
+def instance_group(cluster_name: str, pool: str) -> str:
+    """A pool's instance group as GKE names it, `gke-CLUSTER-POOL-HASH-grp`: both names cut
+    to fit Compute Engine's 63 characters, and a hash of the whole ones so that clusters
+    or pools sharing a prefix never share a group."""
+    digest = hashlib.sha256(f"{cluster_name}/nodePools/{pool}".encode()).hexdigest()[:8]
+    cluster = cluster_name.rsplit("/", 1)[-1]
+    return f"gke-{cluster[:14].rstrip('-')}-{pool[:18].rstrip('-')}-{digest}-grp"

@@ -1,12 +1,15 @@
 """The sandbox's container_v1 through the official client: clusters, operations, faults."""
 
 import base64
+import re
 import time
 
 import pytest
 from google.api_core import exceptions
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
+
+from sandbox.gke.standard import instance_group
 
 PARENT = "projects/hangar-sandbox/locations/us-central1"
 
@@ -200,3 +203,14 @@ def test_the_ranges_reported_are_the_ones_asked_for(sandbox, gke):
     assert reported.cluster_ipv4_cidr_block == cluster.cluster_ipv4_cidr
     assert cluster.cluster_ipv4_cidr.endswith("/17")
     assert reported.services_ipv4_cidr_block == cluster.services_ipv4_cidr == "10.8.0.0/20"
+
+
+def test_instance_groups_are_distinct_and_fit_compute_engine_names():
+    long_pool = "p" * 40  # the longest pool name GKE takes
+    names = {
+        instance_group(f"{PARENT}/clusters/{cluster}", pool)
+        for cluster in ("inference-gateway-team-a", "inference-gateway-team-b")
+        for pool in ("gpupool", long_pool)
+    }
+    assert len(names) == 4  # a shared 20-character prefix shares no group
+    assert all(re.fullmatch(r"gke-[a-z0-9-]+-[0-9a-f]{8}-grp", n) and len(n) <= 63 for n in names)
