@@ -171,7 +171,8 @@ async def chat_stream(
         if tally.error is not None:
             yield sse("error", {"code": "upstream_error", "message": tally.error})
         finished = True
-        stats, conversation, message = await keeper.final()
+        # Shielded: a client leaving now cancels the stream, not the keeping of it.
+        stats, conversation, message = await asyncio.shield(keeper.final())
         yield sse("done", {**stats, "conversation_id": conversation, "message_id": message})
     except (UpstreamError, UpstreamCredentialError) as exc:
         yield _failed(tally, exc)

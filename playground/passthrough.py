@@ -10,6 +10,7 @@ parsed (and refused) before this runs: playground/passthrough_request.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -174,7 +175,10 @@ class _Stream:
         try:
             await self.context.__aexit__(None, None, None)
         finally:
-            await _keep_usage(self.access, self.request, self.tally, self.usage_id)
+            # Shielded: the server cancels the relay when the client leaves, which may be
+            # while this is on its way (an id, a Redis round trip); it must still land.
+            keep = _keep_usage(self.access, self.request, self.tally, self.usage_id)
+            await asyncio.shield(keep)
 
     async def relay(self) -> AsyncIterator[bytes]:
         """The endpoint's events as they come, whole events only; usage counted on the way."""

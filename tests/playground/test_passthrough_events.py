@@ -2,6 +2,7 @@
 begins: it cuts them with the same event-stream reader as the playground (protocols.py)."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -73,3 +74,34 @@ def test_relayed_events_are_whole_wherever_one_read_ends_and_the_next_begins(eol
 
 async def _keep_nothing(*_: object, **__: object) -> None:
     return None
+
+
+def test_a_relay_cancelled_while_its_usage_is_kept_keeps_it_all_the_same(monkeypatch):
+    """The server cancels the relay when the client leaves (playground/asgi.py), which can
+    be just as the stream's end keeps its usage (an id, a Redis round trip): that keeping
+    runs to its end regardless, else the count waits for a recovery or is lost."""
+    kept: list[bool] = []
+
+    async def keep(usage_of: object, usage_id: int | None = None, *, final: bool = True) -> int:
+        await asyncio.sleep(0.2)
+        kept.append(final)
+        return 1
+
+    monkeypatch.setattr(passthrough, "usage_keep", keep)
+
+    async def scenario() -> list[bool]:
+        stream = passthrough._Stream(_Context(), _Response([sse_stream(b"\n")]), ACCESS, REQUEST)  # type: ignore[arg-type]
+
+        async def pump() -> None:
+            async for _ in stream.relay():
+                pass
+
+        task = asyncio.ensure_future(pump())
+        await asyncio.sleep(0.1)  # relayed; its end is keeping the usage
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.5)
+        return kept
+
+    assert asyncio.run(scenario()) == [True]
